@@ -1,0 +1,18 @@
+#include "core/clock.h"
+
+#include <chrono>
+
+namespace sweep::core {
+
+int64_t SystemClock::NowMillis() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Clock* SystemClock::Default() {
+  static SystemClock* clock = new SystemClock();
+  return clock;
+}
+
+}  // namespace sweep::core

@@ -1,0 +1,36 @@
+// Time goes through a Clock so tests can drive it. All times are milliseconds since
+// the Unix epoch. Implementations are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace sweep::core {
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual int64_t NowMillis() const = 0;
+};
+
+// Wall clock (system_clock).
+class SystemClock final : public Clock {
+ public:
+  int64_t NowMillis() const override;
+  // Process-wide instance; never destroyed.
+  static Clock* Default();
+};
+
+// Manually advanced clock for tests.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t start_ms = 1'700'000'000'000) : now_(start_ms) {}
+  int64_t NowMillis() const override { return now_.load(); }
+  void Advance(int64_t ms) { now_ += ms; }
+  void Set(int64_t ms) { now_ = ms; }
+
+ private:
+  std::atomic<int64_t> now_;
+};
+
+}  // namespace sweep::core

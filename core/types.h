@@ -1,0 +1,145 @@
+// Domain records shared by the store, controller, CLI and worker.
+// Plain value types; no invariants beyond those stated per field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/search_space.h"
+
+namespace sweep::core {
+
+enum class Goal { kMaximize, kMinimize };
+const char* GoalName(Goal goal);  // "maximize" / "minimize"
+
+// True when a is strictly better than b under the goal.
+inline bool Better(Goal goal, double a, double b) {
+  return goal == Goal::kMaximize ? a > b : a < b;
+}
+
+enum class Aggregation { kLast, kBest };
+
+struct Objective {
+  std::string primary_metric;
+  Goal goal = Goal::kMaximize;
+  Aggregation aggregation = Aggregation::kLast;
+};
+
+enum class SweepState { kRunning, kCompleted, kFailed, kCanceled };
+enum class TrialState { kPending, kRunning, kCompleted, kFailed, kEarlyTerminated, kCanceled };
+enum class AttemptState { kLeased, kRunning, kSucceeded, kFailed, kLost, kPreempted, kStopped };
+
+const char* SweepStateName(SweepState s);      // "running", "completed", ...
+const char* TrialStateName(TrialState s);      // "pending", ..., "early_terminated"
+const char* AttemptStateName(AttemptState s);  // "leased", ..., "preempted"
+std::optional<SweepState> ParseSweepState(const std::string& s);
+std::optional<TrialState> ParseTrialState(const std::string& s);
+std::optional<AttemptState> ParseAttemptState(const std::string& s);
+
+bool IsTerminal(SweepState s);
+bool IsTerminal(TrialState s);
+bool IsTerminal(AttemptState s);
+
+// A persistent compute target.
+struct ComputeTarget {
+  std::string name;
+  std::string type = "amlcompute";  // amlcompute | remotevm
+  std::string provider = "local";   // amlcompute: local | slurm
+  int64_t min_nodes = 0;
+  int64_t max_nodes = 1;
+  std::string vm_size;
+  std::string vm_priority = "dedicated";  // dedicated | lowpriority
+  int64_t idle_seconds_before_scaledown = 120;
+  std::string properties_json = "{}";  // provider-specific settings
+  int64_t created_ms = 0;
+};
+
+struct Sweep {
+  std::string id;              // "sw-" + 12 hex chars
+  std::string name;            // display name (spec display_name or the spec file stem)
+  std::string spec_yaml;       // the spec as submitted
+  std::string spec_path;       // absolute path of the spec file when submitted
+  std::string compute;
+  SweepState state = SweepState::kRunning;
+  std::string status_message;  // why it ended, when it did
+  int64_t created_ms = 0;
+  int64_t ended_ms = 0;        // 0 while running
+};
+
+struct Trial {
+  std::string sweep_id;
+  int64_t trial_id = 0;   // 1, 2, ... in creation order within the sweep
+  Config config;
+  TrialState state = TrialState::kPending;
+  std::optional<double> final_value;  // the objective's value, once known
+  int64_t intervals = 0;  // reports of the primary metric so far
+  int32_t attempts = 0;   // attempts started
+  int32_t retries = 0;    // lost attempts counted against max_retries
+  std::string reason;     // failure / stop reason
+  int64_t created_ms = 0;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+};
+
+struct Attempt {
+  std::string sweep_id;
+  int64_t trial_id = 0;
+  int32_t attempt = 0;  // 1, 2, ... within the trial
+  std::string node_id;
+  uint64_t fencing_token = 0;
+  AttemptState state = AttemptState::kLeased;
+  int64_t started_ms = 0;
+  int64_t expires_ms = 0;
+  int64_t ended_ms = 0;
+  int32_t exit_code = 0;
+  std::string error;
+};
+
+struct MetricPoint {
+  std::string sweep_id;
+  int64_t trial_id = 0;
+  int32_t attempt = 0;
+  std::string name;
+  double value = 0;
+  int64_t step = -1;      // as reported by the trial; -1 when absent
+  int64_t interval = 0;   // 1-based index among the primary metric's reports; 0 otherwise
+  int64_t timestamp_ms = 0;
+};
+
+// Something that happened, for `sweep show` and auditing.
+struct Event {
+  int64_t id = 0;  // assigned by the store
+  std::string sweep_id;
+  int64_t trial_id = 0;  // 0 when about the sweep
+  std::string kind;      // e.g. "trial_started", "attempt_lost", "sweep_completed"
+  std::string message;
+  int64_t timestamp_ms = 0;
+};
+
+// One early-termination evaluation of one trial at one interval.
+struct Decision {
+  std::string sweep_id;
+  int64_t trial_id = 0;
+  int64_t interval = 0;
+  std::string policy;     // bandit | median_stopping | truncation_selection | asha
+  double value = 0;       // the trial's value used in the comparison
+  double reference = 0;   // best / median / cutoff the policy compared against
+  double threshold = 0;   // the value the trial had to reach
+  bool stop = false;
+  std::string explanation;  // plain words
+  int64_t timestamp_ms = 0;
+};
+
+struct Node {
+  std::string node_id;
+  std::string compute;
+  std::string hostname;
+  int64_t pid = 0;
+  std::string state = "idle";  // idle | busy | gone
+  int64_t registered_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
+}  // namespace sweep::core

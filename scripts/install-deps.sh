@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs every Debian package Sweep needs to build, test and benchmark.
+# Nothing is downloaded from anywhere but Debian's archive.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config git ca-certificates \
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+  libabsl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libeigen3-dev \
+  libboost-dev libboost-math-dev libboost-random-dev libyaml-cpp-dev libcli11-dev \
+  nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libssh-dev \
+  python3 python3-numpy python3-sklearn python3-optuna

@@ -1,0 +1,99 @@
+// A sweep spec: the Azure ML CLI v2 sweep job YAML (`type: sweep`), parsed and
+// validated into a SweepSpec. See DESIGN.md "The spec" and README for every key.
+//
+// Thread safety: free functions, no shared state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/search_space.h"
+#include "core/types.h"
+
+namespace sweep::spec {
+
+enum class SamplingAlgorithm { kRandom, kGrid, kBayesian, kTpe };
+enum class RandomRule { kRandom, kSobol };
+
+struct Sampling {
+  SamplingAlgorithm algorithm = SamplingAlgorithm::kRandom;
+  RandomRule rule = RandomRule::kRandom;  // kRandom only
+  std::optional<uint64_t> seed;
+};
+
+const char* SamplingAlgorithmName(SamplingAlgorithm a);  // "random", "grid", ...
+
+enum class PolicyType { kNone, kBandit, kMedianStopping, kTruncationSelection, kAsha };
+const char* PolicyTypeName(PolicyType t);  // "none", "bandit", "median_stopping", ...
+
+struct EarlyTermination {
+  PolicyType type = PolicyType::kNone;
+  int64_t evaluation_interval = 1;
+  int64_t delay_evaluation = 0;
+  // bandit: exactly one of these
+  std::optional<double> slack_factor;
+  std::optional<double> slack_amount;
+  // truncation_selection
+  int64_t truncation_percentage = 0;
+  bool exclude_finished_jobs = false;
+  // asha (extension)
+  double reduction_factor = 3;
+  int64_t min_interval = 1;
+  int64_t max_interval = 0;  // required for asha
+};
+
+struct Limits {
+  int64_t max_total_trials = 1000;
+  int64_t max_concurrent_trials = 0;  // defaults to max_total_trials
+  int64_t timeout_s = 0;              // whole sweep; 0 = none
+  int64_t trial_timeout_s = 0;        // each trial; 0 = none
+  int64_t max_retries = 3;            // lost attempts per trial (extension key)
+};
+
+struct TrialTemplate {
+  std::string code;         // absolute path of the code directory, or "" if none
+  std::string command;      // as written, with ${{...}} references unresolved
+  std::string environment;  // "" = user-managed; else the environment reference
+};
+
+struct SweepSpec {
+  std::string path;  // absolute path of the spec file ("" when parsed from text)
+  std::string base_dir;  // directory relative paths resolve against
+  std::string display_name;
+  std::string experiment_name;
+  TrialTemplate trial;
+  std::map<std::string, std::string> inputs;  // name -> value (paths made absolute)
+  std::string compute;                        // target name, "azureml:" stripped
+  Sampling sampling;
+  core::SearchSpace search_space;
+  core::Objective objective;
+  EarlyTermination early_termination;
+  Limits limits;
+};
+
+// Parses and validates a spec file. On failure the status is InvalidArgument whose
+// message lists every error found, one per line, each "FILE:LINE:COL: KEY: reason".
+absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path);
+
+// Same, from text; `path` names the source in messages and `base_dir` resolves
+// relative paths (code, inputs).
+absl::StatusOr<SweepSpec> ParseSpec(const std::string& yaml_text, const std::string& path,
+                                    const std::string& base_dir);
+
+// Builds a trial's argv from the command template: the template is split into words
+// like a POSIX shell would (quotes, backslashes; no expansion, no operators), then
+// ${{search_space.NAME}} and ${{inputs.NAME}} are substituted inside each word. A
+// substituted value never splits into more words. A word that references a parameter
+// inactive in `config` is dropped, together with an immediately preceding option word
+// ("--name"). Fails on unknown references.
+absl::StatusOr<std::vector<std::string>> BuildArgv(const SweepSpec& spec,
+                                                   const core::Config& config);
+
+// The resolved spec as text for `sweep validate` (search space, sampling, limits...).
+std::string DescribeSpec(const SweepSpec& spec);
+
+}  // namespace sweep::spec
