@@ -62,6 +62,10 @@ struct Sweep {
   std::string spec_yaml;       // the spec as submitted
   std::string spec_path;       // absolute path of the spec file when submitted
   std::string compute;
+  // Copied from the spec so queries need not re-parse it.
+  core::Objective objective;
+  std::string sampling_algorithm;  // "random", "grid", "bayesian", "tpe", "sobol"
+  int64_t max_total_trials = 0;
   SweepState state = SweepState::kRunning;
   std::string status_message;  // why it ended, when it did
   int64_t created_ms = 0;
