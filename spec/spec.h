@@ -63,8 +63,11 @@ struct TrialTemplate {
 struct SweepSpec {
   std::string path;  // absolute path of the spec file ("" when parsed from text)
   std::string base_dir;  // directory relative paths resolve against
-  std::string display_name;
+  std::string display_name;  // `display_name`, else `name`, else the spec file's stem
   std::string experiment_name;
+  std::string name;         // Azure's job `name` (informational)
+  std::string description;  // informational
+  std::map<std::string, std::string> tags;  // informational
   TrialTemplate trial;
   std::map<std::string, std::string> inputs;  // name -> value (paths made absolute)
   std::string compute;                        // target name, "azureml:" stripped
