@@ -1,1 +1,681 @@
-// Placeholder until implemented.
+#include "worker/agent.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "worker/attempt.h"
+#include "worker/grpc_client.h"
+#include "worker/logging.h"
+#include "worker/metric_parser.h"
+
+namespace sweep::worker {
+namespace {
+
+constexpr size_t kFlushPoints = 100;            // report as soon as this many are pending
+constexpr size_t kMaxPointsPerRequest = 1'000;  // keeps messages well under gRPC's 4 MB
+constexpr size_t kMaxPendingPoints = 100'000;   // memory bound while the controller is away
+constexpr int64_t kDefaultHeartbeatMs = 5'000;
+constexpr int64_t kInitialBackoffMs = 200;
+constexpr int64_t kMaxBackoffMs = 5'000;
+constexpr char kVersion[] = "sweep-worker/0.1";
+
+bool IsTransient(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kCancelled:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The lease is no longer ours: stale fencing token, or the attempt is gone.
+bool IsLeaseGone(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kFailedPrecondition ||
+         status.code() == absl::StatusCode::kNotFound;
+}
+
+std::string AttemptName(const LeaseRef& ref) {
+  return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Tracks consecutive failures to reach the controller, for backoff and for giving up.
+class Reachability {
+ public:
+  Reachability(core::Clock* clock, int64_t limit_ms) : clock_(clock), limit_ms_(limit_ms) {}
+
+  void Success() {
+    failing_since_ms_ = -1;
+    backoff_ms_ = kInitialBackoffMs;
+  }
+  // Records a failure; true when the controller has been unreachable for too long.
+  bool FailureExceedsLimit() {
+    int64_t now = clock_->NowMillis();
+    if (failing_since_ms_ < 0) failing_since_ms_ = now;
+    return now - failing_since_ms_ >= limit_ms_;
+  }
+  bool first_failure() const { return backoff_ms_ == kInitialBackoffMs; }
+  int64_t NextBackoffMs() {
+    int64_t backoff = backoff_ms_;
+    backoff_ms_ = std::min(backoff_ms_ * 2, kMaxBackoffMs);
+    return backoff;
+  }
+
+ private:
+  core::Clock* clock_;
+  int64_t limit_ms_;
+  int64_t failing_since_ms_ = -1;
+  int64_t backoff_ms_ = kInitialBackoffMs;
+};
+
+enum class AttemptEnd {
+  kDone,           // completed or abandoned: acquire the next one
+  kStopRequested,  // the worker is stopping: deregister and exit 0
+  kFatal,          // fatal_ says why: exit 1
+};
+
+enum class RenewResult { kContinue, kStop, kLeaseGone, kFatal };
+
+// One attempt in progress. The reader thread of the process adds points and stderr
+// lines; everything else is touched by the agent's thread only.
+struct Running {
+  explicit Running(const Lease& l) : lease(l), name(AttemptName(l.ref)) {}
+
+  Lease lease;
+  std::string name;
+  std::string dir;
+  std::unique_ptr<MetricsFileTailer> tailer;
+  TailBuffer stderr_tail;
+  int64_t start_ms = 0;
+  int64_t last_renewal_ms = 0;
+  int64_t retry_at_ms = 0;
+
+  std::mutex mu;
+  std::deque<core::MetricPoint> pending;  // guarded by mu
+  int64_t points_total = 0;               // guarded by mu
+  int64_t points_dropped = 0;             // guarded by mu
+};
+
+class Agent {
+ public:
+  Agent(const WorkerOptions& options, const WorkerDeps& deps, std::atomic<bool>* stop)
+      : options_(options),
+        client_(deps.client),
+        launcher_(deps.launcher),
+        clock_(deps.clock ? deps.clock : core::SystemClock::Default()),
+        stop_(stop),
+        reach_(clock_, options.unreachable_timeout_ms),
+        node_id_(options.node_id),
+        controller_name_(options.server.empty() ? std::string("the controller")
+                                                : "the controller at " + options.server) {}
+
+  WorkerResult Run() {
+    if (client_ == nullptr || launcher_ == nullptr) {
+      return {2, "the worker needs a controller client and a process launcher"};
+    }
+    if (absl::Status status = PrepareWorkDir(); !status.ok()) {
+      return {1, std::string(status.message())};
+    }
+    // Turns SIGTERM during a long poll into an immediate return.
+    std::atomic<bool> done{false};
+    std::thread watcher([this, &done] {
+      while (!done.load()) {
+        if (Stopping()) {
+          client_->InterruptAcquire();
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    WorkerResult result = Loop();
+    done = true;
+    watcher.join();
+    return result;
+  }
+
+ private:
+  bool Stopping() const { return stop_ != nullptr && stop_->load(); }
+
+  // Sleeps in real time; false when the worker is asked to stop meanwhile.
+  bool SleepMs(int64_t ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      if (Stopping()) return false;
+      auto left = end - std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(20)));
+    }
+    return !Stopping();
+  }
+
+  absl::Status PrepareWorkDir() {
+    std::error_code ec;
+    if (options_.work_dir.empty()) {
+      std::string pattern =
+          (std::filesystem::temp_directory_path(ec) / "sweep-worker-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) {
+        return absl::InternalError(
+            absl::StrCat("cannot create a temporary work directory: ", std::strerror(errno)));
+      }
+      work_dir_ = pattern;
+      return absl::OkStatus();
+    }
+    std::filesystem::create_directories(options_.work_dir, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot create work directory '", options_.work_dir, "': ", ec.message()));
+    }
+    work_dir_ = options_.work_dir;
+    return absl::OkStatus();
+  }
+
+  std::string UnreachableMessage(const absl::Status& status) const {
+    return absl::StrFormat("%s has been unreachable for %d s: %s", controller_name_,
+                           (options_.unreachable_timeout_ms + 999) / 1000, status.message());
+  }
+
+  std::string TokenRejectedMessage(const absl::Status& status) const {
+    return absl::StrCat(controller_name_, " rejected the workspace token (", status.message(),
+                        "); check the token given to the worker");
+  }
+
+  // Registers (again, keeping the node id once known). Non-OK: the worker must exit;
+  // Cancelled when stopping.
+  absl::Status Register() {
+    RegisterRequest request;
+    request.compute = options_.compute;
+    char host[256] = {0};
+    if (::gethostname(host, sizeof(host) - 1) == 0) request.hostname = host;
+    request.pid = ::getpid();
+    request.version = kVersion;
+    while (true) {
+      if (Stopping()) return absl::CancelledError("stopped before registering");
+      request.node_id = node_id_;
+      absl::StatusOr<RegisterReply> reply = client_->Register(request);
+      if (reply.ok()) {
+        reach_.Success();
+        if (!reply->node_id.empty()) node_id_ = reply->node_id;
+        if (node_id_.empty()) return absl::InternalError("the controller assigned no node id");
+        heartbeat_ms_ = options_.heartbeat_interval_ms > 0 ? options_.heartbeat_interval_ms
+                        : reply->heartbeat_interval_ms > 0 ? reply->heartbeat_interval_ms
+                                                           : kDefaultHeartbeatMs;
+        Log()->info("registered as node {} of compute '{}' with {}", node_id_, options_.compute,
+                    controller_name_);
+        return absl::OkStatus();
+      }
+      const absl::Status& status = reply.status();
+      if (status.code() == absl::StatusCode::kUnauthenticated) {
+        return absl::UnauthenticatedError(TokenRejectedMessage(status));
+      }
+      if (Stopping()) return absl::CancelledError("stopped before registering");
+      if (!IsTransient(status)) {
+        return absl::Status(
+            status.code(),
+            absl::StrCat(controller_name_, " refused to register this node: ", status.message()));
+      }
+      if (reach_.FailureExceedsLimit()) return absl::UnavailableError(UnreachableMessage(status));
+      if (reach_.first_failure()) {
+        Log()->warn("cannot reach {} ({}); retrying", controller_name_,
+                    std::string(status.message()));
+      }
+      if (!SleepMs(reach_.NextBackoffMs())) return absl::CancelledError("stopped");
+    }
+  }
+
+  // Leaves on purpose: deregisters (best effort, which releases a live lease) and ends.
+  WorkerResult Leave(int exit_code, std::string message) {
+    if (!node_id_.empty()) {
+      if (absl::Status status = client_->Deregister(node_id_); !status.ok()) {
+        Log()->warn("could not deregister node {}: {}", node_id_, std::string(status.message()));
+      }
+    }
+    return {exit_code, std::move(message)};
+  }
+
+  WorkerResult Loop() {
+    if (absl::Status status = Register(); !status.ok()) {
+      if (status.code() == absl::StatusCode::kCancelled) return {0, "stopped before registering"};
+      return {1, std::string(status.message())};
+    }
+    int idle_polls = 0;
+    while (true) {
+      if (Stopping()) return Leave(0, "worker stopped by signal");
+      absl::StatusOr<AcquireReply> reply =
+          client_->AcquireTrial(node_id_, options_.acquire_wait_ms);
+      if (!reply.ok()) {
+        const absl::Status& status = reply.status();
+        if (Stopping()) return Leave(0, "worker stopped by signal");
+        if (status.code() == absl::StatusCode::kUnauthenticated) {
+          return {1, TokenRejectedMessage(status)};
+        }
+        if (status.code() == absl::StatusCode::kNotFound) {
+          // The controller no longer knows this node (e.g. it lost its state): register again.
+          Log()->warn("{} does not know node {} ({}); registering again", controller_name_,
+                      node_id_, std::string(status.message()));
+          if (absl::Status reg = Register(); !reg.ok()) {
+            if (reg.code() == absl::StatusCode::kCancelled) continue;
+            return {1, std::string(reg.message())};
+          }
+          continue;
+        }
+        if (!IsTransient(status)) {
+          return {1, absl::StrCat("AcquireTrial failed: ", status.ToString())};
+        }
+        if (reach_.FailureExceedsLimit()) return {1, UnreachableMessage(status)};
+        if (reach_.first_failure()) {
+          Log()->warn("cannot reach {} ({}); retrying", controller_name_,
+                      std::string(status.message()));
+        }
+        SleepMs(reach_.NextBackoffMs());
+        continue;
+      }
+      reach_.Success();
+      if (reply->lease) {
+        idle_polls = 0;
+        switch (RunAttempt(*reply->lease)) {
+          case AttemptEnd::kDone:
+            continue;
+          case AttemptEnd::kStopRequested:
+            return Leave(0, "worker stopped by signal");
+          case AttemptEnd::kFatal:
+            return {1, fatal_};
+        }
+      }
+      if (reply->shutdown) return Leave(0, "the controller asked this node to shut down");
+      ++idle_polls;
+      if (options_.max_idle_polls > 0 && idle_polls >= options_.max_idle_polls) {
+        return Leave(0, absl::StrCat("no work after ", idle_polls, " polls"));
+      }
+    }
+  }
+
+  void AddPoints(Running* run, std::vector<ParsedMetric> parsed) {
+    if (parsed.empty()) return;
+    int64_t now = clock_->NowMillis();
+    std::lock_guard<std::mutex> lock(run->mu);
+    for (ParsedMetric& p : parsed) {
+      core::MetricPoint point;
+      point.sweep_id = run->lease.ref.sweep_id;
+      point.trial_id = run->lease.ref.trial_id;
+      point.attempt = run->lease.ref.attempt;
+      point.name = std::move(p.name);
+      point.value = p.value;
+      point.step = p.step;
+      point.timestamp_ms = now;
+      run->pending.push_back(std::move(point));
+      ++run->points_total;
+    }
+    while (run->pending.size() > kMaxPendingPoints) {
+      run->pending.pop_front();
+      if (run->points_dropped++ == 0) {
+        Log()->warn("attempt {}: more than {} metric points unsent; dropping the oldest", run->name,
+                    kMaxPendingPoints);
+      }
+    }
+  }
+
+  void PutBack(Running* run, std::vector<core::MetricPoint> batch) {
+    std::lock_guard<std::mutex> lock(run->mu);
+    run->pending.insert(run->pending.begin(), std::make_move_iterator(batch.begin()),
+                        std::make_move_iterator(batch.end()));
+  }
+
+  std::vector<core::MetricPoint> TakePending(Running* run, size_t max) {
+    std::lock_guard<std::mutex> lock(run->mu);
+    size_t n = std::min(max, run->pending.size());
+    std::vector<core::MetricPoint> batch(std::make_move_iterator(run->pending.begin()),
+                                         std::make_move_iterator(run->pending.begin() + n));
+    run->pending.erase(run->pending.begin(), run->pending.begin() + n);
+    return batch;
+  }
+
+  // Sends due metric points, or a heartbeat when the lease has not been renewed for an
+  // interval, and interprets the answer.
+  RenewResult Renew(Running* run, std::string* stop_reason) {
+    int64_t now = clock_->NowMillis();
+    if (now < run->retry_at_ms) return RenewResult::kContinue;
+    std::vector<core::MetricPoint> batch;
+    absl::StatusOr<DirectiveReply> reply;
+    bool report = false;
+    {
+      std::lock_guard<std::mutex> lock(run->mu);
+      report = !run->pending.empty() &&
+               (run->pending.size() >= kFlushPoints ||
+                now - run->pending.front().timestamp_ms >= options_.metrics_flush_ms);
+    }
+    if (report) {
+      batch = TakePending(run, kMaxPointsPerRequest);
+      reply = client_->ReportMetrics(run->lease.ref, batch);
+    } else if (now - run->last_renewal_ms >= heartbeat_ms_) {
+      reply = client_->Heartbeat(run->lease.ref);
+    } else {
+      return RenewResult::kContinue;
+    }
+    if (reply.ok()) {
+      reach_.Success();
+      run->last_renewal_ms = clock_->NowMillis();
+      if (reply->directive == Directive::kStop) {
+        *stop_reason = reply->reason.empty() ? "stopped by the controller" : reply->reason;
+        return RenewResult::kStop;
+      }
+      return RenewResult::kContinue;
+    }
+    const absl::Status& status = reply.status();
+    if (IsLeaseGone(status)) {
+      Log()->warn("attempt {}: the lease was taken away ({}); abandoning it", run->name,
+                  std::string(status.message()));
+      return RenewResult::kLeaseGone;
+    }
+    if (status.code() == absl::StatusCode::kUnauthenticated) {
+      fatal_ = TokenRejectedMessage(status);
+      return RenewResult::kFatal;
+    }
+    if (IsTransient(status)) {
+      PutBack(run, std::move(batch));
+      if (reach_.FailureExceedsLimit()) {
+        fatal_ = UnreachableMessage(status);
+        return RenewResult::kFatal;
+      }
+      if (reach_.first_failure()) {
+        Log()->warn("attempt {}: cannot reach {} ({}); retrying", run->name, controller_name_,
+                    std::string(status.message()));
+      }
+      run->retry_at_ms = clock_->NowMillis() + reach_.NextBackoffMs();
+      return RenewResult::kContinue;
+    }
+    // The controller refused this batch for good (e.g. invalid points): do not resend it.
+    if (!batch.empty()) {
+      Log()->warn("attempt {}: the controller refused {} metric points: {}", run->name,
+                  batch.size(), std::string(status.message()));
+    } else {
+      Log()->warn("attempt {}: heartbeat refused: {}", run->name, std::string(status.message()));
+    }
+    run->retry_at_ms = clock_->NowMillis() + heartbeat_ms_;
+    return RenewResult::kContinue;
+  }
+
+  // Kills the trial's whole group at once and waits for it.
+  static void Kill(Process* process) {
+    process->SignalGroup(SIGKILL);
+    process->Wait(-1);
+  }
+
+  int64_t GraceMs(const Lease& lease) const {
+    return lease.stop_grace_ms > 0 ? lease.stop_grace_ms : options_.default_stop_grace_ms;
+  }
+
+  AttemptEnd RunAttempt(const Lease& lease) {
+    Running run(lease);
+    run.start_ms = clock_->NowMillis();
+    absl::StatusOr<std::string> dir = PrepareAttemptDir(work_dir_, lease);
+    if (!dir.ok()) {
+      Log()->error("attempt {}: {}", run.name, std::string(dir.status().message()));
+      Completion failed;
+      failed.outcome = Outcome::kFailed;
+      failed.exit_code = -1;
+      failed.error = std::string(dir.status().message());
+      return Complete(&run, std::move(failed));
+    }
+    run.dir = *dir;
+    std::filesystem::path dir_path(run.dir);
+    run.tailer = std::make_unique<MetricsFileTailer>((dir_path / "metrics.jsonl").string());
+
+    LaunchSpec spec;
+    spec.argv = lease.argv;
+    spec.env = BuildTrialEnv(CurrentEnvironment(), lease, run.dir);
+    spec.working_dir = run.dir;
+    spec.stdout_log = (dir_path / "stdout.log").string();
+    spec.stderr_log = (dir_path / "stderr.log").string();
+    spec.on_stdout_line = [this, &run](const std::string& line) {
+      if (options_.echo_trial_output) Log()->info("[{}] {}", run.name, line);
+      AddPoints(&run, ParseMetricLine(line));
+    };
+    spec.on_stderr_line = [this, &run](const std::string& line) {
+      if (options_.echo_trial_output) Log()->info("[{} stderr] {}", run.name, line);
+      run.stderr_tail.Add(line);
+    };
+    absl::StatusOr<std::unique_ptr<Process>> launched = launcher_->Launch(spec);
+    if (!launched.ok()) {
+      Log()->error("attempt {}: {}", run.name, std::string(launched.status().message()));
+      Completion failed;
+      failed.outcome = Outcome::kFailed;
+      failed.exit_code = -1;
+      failed.error = std::string(launched.status().message());
+      return Complete(&run, std::move(failed));
+    }
+    std::unique_ptr<Process> process = std::move(*launched);
+    Log()->info("attempt {} started: pid {}, in {}", run.name, process->pid(), run.dir);
+    // The first heartbeat goes out at once: it tells the controller the trial runs.
+    run.last_renewal_ms = run.start_ms - heartbeat_ms_;
+
+    std::optional<ExitInfo> exit;
+    bool stopped = false;
+    std::string stop_reason;
+    while (!exit) {
+      exit = process->Wait(options_.poll_interval_ms);
+      if (exit) break;
+      AddPoints(&run, run.tailer->Poll());
+      if (Stopping()) {
+        StopProcess(process.get(), GraceMs(lease));
+        AddPoints(&run, run.tailer->Finish());
+        FlushBestEffort(&run);
+        Log()->info("attempt {} stopped: the worker is shutting down", run.name);
+        return AttemptEnd::kStopRequested;
+      }
+      if (lease.trial_timeout_ms > 0 &&
+          clock_->NowMillis() - run.start_ms >= lease.trial_timeout_ms) {
+        stop_reason = "trial timeout";
+        stopped = true;
+        exit = StopProcess(process.get(), GraceMs(lease));
+        break;
+      }
+      switch (Renew(&run, &stop_reason)) {
+        case RenewResult::kContinue:
+          break;
+        case RenewResult::kStop:
+          stopped = true;
+          exit = StopProcess(process.get(), GraceMs(lease));
+          break;
+        case RenewResult::kLeaseGone:
+          Kill(process.get());
+          return AttemptEnd::kDone;
+        case RenewResult::kFatal:
+          Kill(process.get());
+          return AttemptEnd::kFatal;
+      }
+    }
+    AddPoints(&run, run.tailer->Finish());
+    Completion completion;
+    completion.exit_code = exit->exit_code;
+    completion.signal = exit->signal;
+    if (stopped) {
+      completion.outcome = Outcome::kStopped;
+      completion.error = stop_reason;
+    } else if (exit->exit_code == 0 && exit->signal == 0) {
+      completion.outcome = Outcome::kSucceeded;
+    } else {
+      completion.outcome = Outcome::kFailed;
+      completion.error = FailureMessage(*exit, run.stderr_tail.Lines());
+    }
+    return Complete(&run, std::move(completion));
+  }
+
+  // Sends what is pending, ignoring the answer (the worker is leaving).
+  void FlushBestEffort(Running* run) {
+    while (true) {
+      std::vector<core::MetricPoint> batch = TakePending(run, kMaxPointsPerRequest);
+      if (batch.empty()) return;
+      if (!client_->ReportMetrics(run->lease.ref, batch).ok()) return;
+    }
+  }
+
+  AttemptEnd Complete(Running* run, Completion completion) {
+    // Unsent points travel with the completion; a large backlog goes ahead in reports.
+    std::vector<core::MetricPoint> points = TakePending(run, kMaxPendingPoints);
+    while (points.size() > kMaxPointsPerRequest) {
+      std::vector<core::MetricPoint> chunk(points.begin(), points.begin() + kMaxPointsPerRequest);
+      absl::StatusOr<DirectiveReply> reply = client_->ReportMetrics(run->lease.ref, chunk);
+      if (!reply.ok()) break;
+      points.erase(points.begin(), points.begin() + kMaxPointsPerRequest);
+    }
+    completion.points = std::move(points);
+    int64_t total;
+    {
+      std::lock_guard<std::mutex> lock(run->mu);
+      total = run->points_total;
+    }
+    while (true) {
+      absl::StatusOr<std::string> state = client_->CompleteTrial(run->lease.ref, completion);
+      if (state.ok()) {
+        reach_.Success();
+        LogEnd(*run, completion, total, *state);
+        return AttemptEnd::kDone;
+      }
+      const absl::Status& status = state.status();
+      if (IsLeaseGone(status)) {
+        Log()->warn("attempt {}: the lease was taken away before completion ({}); result dropped",
+                    run->name, std::string(status.message()));
+        return AttemptEnd::kDone;
+      }
+      if (status.code() == absl::StatusCode::kUnauthenticated) {
+        fatal_ = TokenRejectedMessage(status);
+        return AttemptEnd::kFatal;
+      }
+      if (!IsTransient(status)) {
+        Log()->error("attempt {}: the controller refused its completion: {}", run->name,
+                     std::string(status.message()));
+        return AttemptEnd::kDone;
+      }
+      if (reach_.FailureExceedsLimit()) {
+        fatal_ = UnreachableMessage(status);
+        return AttemptEnd::kFatal;
+      }
+      if (reach_.first_failure()) {
+        Log()->warn("attempt {}: cannot reach {} to complete it ({}); retrying", run->name,
+                    controller_name_, std::string(status.message()));
+      }
+      if (!SleepMs(reach_.NextBackoffMs())) return AttemptEnd::kStopRequested;
+    }
+  }
+
+  void LogEnd(const Running& run, const Completion& completion, int64_t points,
+              const std::string& trial_state) {
+    double seconds = static_cast<double>(clock_->NowMillis() - run.start_ms) / 1000.0;
+    const char* outcome = completion.outcome == Outcome::kSucceeded ? "succeeded"
+                          : completion.outcome == Outcome::kFailed  ? "failed"
+                                                                    : "stopped";
+    std::string detail = completion.error.empty() ? "" : ": " + FirstLine(completion.error);
+    Log()->info("attempt {} {}{} after {:.1f} s, {} metric points; trial {}", run.name, outcome,
+                detail, seconds, points, trial_state.empty() ? "?" : trial_state);
+  }
+
+  const WorkerOptions options_;
+  ControllerClient* const client_;
+  ProcessLauncher* const launcher_;
+  core::Clock* const clock_;
+  std::atomic<bool>* const stop_;
+  Reachability reach_;
+  std::string node_id_;
+  const std::string controller_name_;
+  std::string work_dir_;
+  int64_t heartbeat_ms_ = kDefaultHeartbeatMs;
+  std::string fatal_;
+};
+
+std::atomic<bool> g_stop_requested{false};
+
+void OnStopSignal(int) { g_stop_requested.store(true); }
+
+}  // namespace
+
+WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
+                           std::atomic<bool>* stop) {
+  Agent agent(options, deps, stop);
+  return agent.Run();
+}
+
+int RunWorker(const WorkerOptions& options, std::atomic<bool>* stop) {
+  WorkerResult result;
+  if (options.server.empty()) {
+    result = {2, "no controller address given (expected --server host:port)"};
+  } else if (options.token.empty()) {
+    result = {2, "no workspace token given"};
+  } else {
+    GrpcClientOptions client_options;
+    client_options.server = options.server;
+    client_options.token = options.token;
+    client_options.tls_ca_file = options.tls_ca_file;
+    absl::StatusOr<std::unique_ptr<ControllerClient>> client =
+        NewGrpcControllerClient(client_options);
+    if (!client.ok()) {
+      result = {2, std::string(client.status().message())};
+    } else {
+      std::unique_ptr<ProcessLauncher> launcher = NewPosixProcessLauncher();
+      WorkerDeps deps;
+      deps.client = client->get();
+      deps.launcher = launcher.get();
+      result = RunWorkerWith(options, deps, stop);
+    }
+  }
+  if (result.exit_code == 0) {
+    Log()->info("worker exiting: {}", result.message);
+  } else {
+    Log()->error("worker exiting: {}", result.message);
+  }
+  return result.exit_code;
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in.is_open()) {
+    int err = errno;
+    std::string reason = std::strerror(err);
+    if (err == EACCES) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot read token file '", path, "': ", reason));
+    }
+    return absl::NotFoundError(absl::StrCat("cannot read token file '", path, "': ", reason));
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  std::string token = content.str();
+  size_t begin = token.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("token file '", path, "' is empty"));
+  }
+  size_t end = token.find_last_not_of(" \t\r\n");
+  return token.substr(begin, end - begin + 1);
+}
+
+std::atomic<bool>* InstallStopSignalHandlers() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::sigaction(SIGINT, &action, nullptr);
+  return &g_stop_requested;
+}
+
+}  // namespace sweep::worker

@@ -1,10 +1,31 @@
 // The worker agent (`sweep worker`): registers with the controller, leases trials,
 // runs each as a child process, streams its metrics and obeys stop directives.
+//
+// Lifecycle (DESIGN.md "Leases and trial states"):
+//   Register (retried with backoff while the controller is unavailable; a wrong token
+//   ends the worker at once) -> loop { AcquireTrial (long poll) -> run the attempt ->
+//   CompleteTrial }. During an attempt the agent sends the metric points it parses in
+//   ReportMetrics batches and a Heartbeat whenever nothing else renewed the lease for a
+//   heartbeat interval. A STOP directive or the lease's trial timeout stops the trial
+//   (SIGTERM to its process group, SIGKILL after the grace period) and completes it as
+//   STOPPED. FAILED_PRECONDITION on a lease call means the lease was taken away: the
+//   trial is killed and not completed, and the worker acquires again.
+//
+// Exit: 0 when the controller says shutdown, `*stop` becomes true (the running trial
+// is stopped and the node deregisters, which releases its lease without a failure), or
+// after max_idle_polls empty polls; 1 when the token is rejected, the controller stays
+// unreachable for unreachable_timeout_ms, or the work directory cannot be created;
+// 2 for missing options.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "worker/controller_client.h"
+#include "worker/process.h"
 
 namespace sweep::worker {
 
@@ -12,15 +33,51 @@ struct WorkerOptions {
   std::string server;       // host:port of the controller
   std::string compute;      // target name this node belongs to
   std::string token;        // workspace token
+  std::string tls_ca_file;  // PEM roots to verify a TLS controller; empty: plaintext
   std::string node_id;      // optional fixed id; empty: controller assigns
   std::string work_dir;     // attempts run under <work_dir>/attempts/...; default a temp dir
   int64_t acquire_wait_ms = 10'000;
-  int64_t metrics_flush_ms = 200;  // batch window for ReportMetrics
-  int max_idle_polls = -1;         // exit after this many empty polls; -1: never
+  int64_t metrics_flush_ms = 200;  // batch window for ReportMetrics (also at 100 points)
+  int max_idle_polls = -1;         // exit after this many empty polls in a row; <= 0: never
+  // 0: the interval the controller gives at registration (5 s if it gives none).
+  int64_t heartbeat_interval_ms = 0;
+  int64_t default_stop_grace_ms = 10'000;   // SIGTERM -> SIGKILL when a lease gives none
+  int64_t unreachable_timeout_ms = 60'000;  // give up on a controller silent this long
+  int64_t poll_interval_ms = 100;           // how often the child and its metrics file are checked
+  bool echo_trial_output = false;           // copy the trial's output lines to the worker's log
 };
 
-// Runs until the controller says shutdown, `stop` becomes true (SIGTERM handler), or
-// the controller stays unreachable for long. Returns a process exit code.
+// How RunWorker ended: the process exit code and a one-line reason for the user.
+struct WorkerResult {
+  int exit_code = 0;
+  std::string message;
+};
+
+// What the agent talks to; not owned, must outlive the call.
+struct WorkerDeps {
+  ControllerClient* client = nullptr;
+  ProcessLauncher* launcher = nullptr;
+  core::Clock* clock = core::SystemClock::Default();
+};
+
+// The agent with explicit dependencies (tests inject fakes). Blocks until the worker
+// should exit. `stop` may be null. Time decisions (heartbeats, flushes, timeouts,
+// unreachable) use deps.clock; waiting happens in real time slices of
+// poll_interval_ms, so a FakeClock must be advanced by the test.
+WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
+                           std::atomic<bool>* stop);
+
+// The real agent: gRPC client (with options.token, options.tls_ca_file), posix
+// processes, the system clock. Logs the reason it ends and returns the exit code.
 int RunWorker(const WorkerOptions& options, std::atomic<bool>* stop);
+
+// Reads a workspace token file: its content without surrounding whitespace.
+// NotFound / PermissionDenied when unreadable, InvalidArgument when empty; the message
+// names the file.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+
+// Installs SIGTERM and SIGINT handlers that set the returned flag (process-wide, the
+// same flag on every call); pass it to RunWorker as `stop`.
+std::atomic<bool>* InstallStopSignalHandlers();
 
 }  // namespace sweep::worker

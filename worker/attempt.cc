@@ -1,0 +1,121 @@
+#include "worker/attempt.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+extern char** environ;
+
+namespace sweep::worker {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Sanitize(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) c = '_';
+  }
+  if (out.empty() || out == "." || out == "..") out = "_";
+  return out;
+}
+
+}  // namespace
+
+std::string AttemptDirName(const LeaseRef& ref) {
+  return absl::StrCat(Sanitize(ref.sweep_id), "-", ref.trial_id, "-", ref.attempt, "-",
+                      ref.fencing_token);
+}
+
+absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease) {
+  std::error_code ec;
+  fs::path base = fs::absolute(fs::path(work_dir), ec);
+  if (ec) base = fs::path(work_dir);
+  fs::path dir = base / "attempts" / AttemptDirName(lease.ref);
+  // A leftover from an earlier run of this same lease (the worker restarted): start fresh.
+  fs::remove_all(dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot remove old attempt directory '", dir.string(), "': ", ec.message()));
+  }
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create attempt directory '", dir.string(), "': ", ec.message()));
+  }
+  if (!lease.code_dir.empty()) {
+    if (!fs::is_directory(lease.code_dir, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat("code directory '", lease.code_dir,
+                                                        "' does not exist or is not a directory"));
+    }
+    fs::copy(lease.code_dir, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
+             ec);
+    if (ec) {
+      return absl::InternalError(absl::StrCat("cannot copy code from '", lease.code_dir, "' to '",
+                                              dir.string(), "': ", ec.message()));
+    }
+  }
+  fs::create_directories(dir / "outputs", ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create '", (dir / "outputs").string(), "': ", ec.message()));
+  }
+  return dir.string();
+}
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    env.emplace_back(*entry);
+  }
+  return env;
+}
+
+std::map<std::string, std::string> BuildTrialEnv(const std::vector<std::string>& base,
+                                                 const Lease& lease,
+                                                 const std::string& attempt_dir) {
+  std::map<std::string, std::string> env;
+  for (const std::string& entry : base) {
+    size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  env["AZUREML_RUN_ID"] = absl::StrCat(lease.ref.sweep_id, "_", lease.ref.trial_id);
+  for (const auto& [key, value] : lease.env) {
+    if (!key.empty()) env[key] = value;
+  }
+  fs::path dir(attempt_dir);
+  env["SWEEP_METRICS_FILE"] = (dir / "metrics.jsonl").string();
+  env["SWEEP_OUTPUTS_DIR"] = (dir / "outputs").string();
+  env["SWEEP_ATTEMPT_DIR"] = dir.string();
+  env["SWEEP_SWEEP_ID"] = lease.ref.sweep_id;
+  env["SWEEP_TRIAL_ID"] = absl::StrCat(lease.ref.trial_id);
+  env["SWEEP_ATTEMPT"] = absl::StrCat(lease.ref.attempt);
+  env["SWEEP_NODE_ID"] = lease.ref.node_id;
+  return env;
+}
+
+void TailBuffer::Add(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  lines_.push_back(line.size() > max_line_bytes_ ? line.substr(0, max_line_bytes_) : line);
+  while (lines_.size() > max_lines_) lines_.pop_front();
+}
+
+std::vector<std::string> TailBuffer::Lines() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {lines_.begin(), lines_.end()};
+}
+
+std::string FailureMessage(const ExitInfo& exit, const std::vector<std::string>& stderr_tail) {
+  std::string message = DescribeExit(exit);
+  if (!stderr_tail.empty()) {
+    absl::StrAppend(&message, "; last lines of stderr:\n", absl::StrJoin(stderr_tail, "\n"));
+  }
+  return message;
+}
+
+}  // namespace sweep::worker

@@ -1,0 +1,222 @@
+#include "worker/grpc_client.h"
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/sweep.grpc.pb.h"
+
+namespace sweep::worker {
+namespace {
+
+absl::Status ToAbsl(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  // gRPC and absl share the canonical code numbering.
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+void ToProto(const LeaseRef& ref, proto::LeaseRef* out) {
+  out->set_node_id(ref.node_id);
+  out->set_sweep_id(ref.sweep_id);
+  out->set_trial_id(ref.trial_id);
+  out->set_attempt(ref.attempt);
+  out->set_fencing_token(ref.fencing_token);
+}
+
+void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
+  out->set_name(point.name);
+  out->set_value(point.value);
+  out->set_step(point.step);
+  out->set_timestamp_ms(point.timestamp_ms);
+}
+
+Lease FromProto(const proto::Lease& in) {
+  Lease lease;
+  lease.ref.node_id = in.ref().node_id();
+  lease.ref.sweep_id = in.ref().sweep_id();
+  lease.ref.trial_id = in.ref().trial_id();
+  lease.ref.attempt = in.ref().attempt();
+  lease.ref.fencing_token = in.ref().fencing_token();
+  lease.argv.assign(in.argv().begin(), in.argv().end());
+  for (const auto& [key, value] : in.env()) lease.env.emplace_back(key, value);
+  lease.params_json = in.params_json();
+  lease.primary_metric = in.primary_metric();
+  lease.expires_at_ms = in.expires_at_ms();
+  lease.trial_timeout_ms = in.trial_timeout_ms();
+  lease.code_dir = in.code_dir();
+  lease.stop_grace_ms = in.stop_grace_ms();
+  return lease;
+}
+
+template <typename Reply>
+DirectiveReply DirectiveFromProto(const Reply& reply) {
+  DirectiveReply out;
+  out.directive = reply.directive() == proto::STOP ? Directive::kStop : Directive::kContinue;
+  out.expires_at_ms = reply.expires_at_ms();
+  out.reason = reply.reason();
+  return out;
+}
+
+class GrpcControllerClient final : public ControllerClient {
+ public:
+  GrpcControllerClient(const GrpcClientOptions& options,
+                       std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : options_(options) {
+    grpc::ChannelArguments args;
+    // Reconnect quickly after a controller restart instead of gRPC's default (up to 2 min).
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+    stub_ = proto::SweepController::NewStub(
+        grpc::CreateCustomChannel(options.server, credentials, args));
+  }
+
+  absl::StatusOr<RegisterReply> Register(const RegisterRequest& request) override {
+    proto::RegisterRequest req;
+    req.set_node_id(request.node_id);
+    req.set_compute(request.compute);
+    req.set_hostname(request.hostname);
+    req.set_pid(request.pid);
+    req.set_version(request.version);
+    proto::RegisterReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->Register(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return RegisterReply{reply.node_id(), reply.heartbeat_interval_ms(), reply.lease_duration_ms()};
+  }
+
+  absl::StatusOr<AcquireReply> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
+    proto::AcquireTrialRequest req;
+    req.set_node_id(node_id);
+    req.set_wait_ms(wait_ms);
+    proto::AcquireTrialReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, wait_ms + options_.long_poll_margin_ms);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (acquire_interrupted_) return absl::CancelledError("the worker is shutting down");
+      acquire_contexts_.insert(&context);
+    }
+    grpc::Status status = stub_->AcquireTrial(&context, req, &reply);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      acquire_contexts_.erase(&context);
+    }
+    if (!status.ok()) return ToAbsl(status);
+    AcquireReply out;
+    out.shutdown = reply.shutdown();
+    if (reply.has_lease()) out.lease = FromProto(reply.lease());
+    return out;
+  }
+
+  absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override {
+    proto::HeartbeatRequest req;
+    ToProto(lease, req.mutable_lease());
+    proto::HeartbeatReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->Heartbeat(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return DirectiveFromProto(reply);
+  }
+
+  absl::StatusOr<DirectiveReply> ReportMetrics(
+      const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
+    proto::ReportMetricsRequest req;
+    ToProto(lease, req.mutable_lease());
+    for (const core::MetricPoint& point : points) ToProto(point, req.add_points());
+    proto::ReportMetricsReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->ReportMetrics(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return DirectiveFromProto(reply);
+  }
+
+  absl::StatusOr<std::string> CompleteTrial(const LeaseRef& lease,
+                                            const Completion& completion) override {
+    proto::CompleteTrialRequest req;
+    ToProto(lease, req.mutable_lease());
+    switch (completion.outcome) {
+      case Outcome::kSucceeded:
+        req.set_outcome(proto::SUCCEEDED);
+        break;
+      case Outcome::kFailed:
+        req.set_outcome(proto::FAILED);
+        break;
+      case Outcome::kStopped:
+        req.set_outcome(proto::STOPPED);
+        break;
+    }
+    req.set_exit_code(completion.exit_code);
+    req.set_signal(completion.signal);
+    req.set_error(completion.error);
+    for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
+    proto::CompleteTrialReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->CompleteTrial(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return reply.trial_state();
+  }
+
+  absl::Status Deregister(const std::string& node_id) override {
+    proto::DeregisterRequest req;
+    req.set_node_id(node_id);
+    proto::DeregisterReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    return ToAbsl(stub_->Deregister(&context, req, &reply));
+  }
+
+  void InterruptAcquire() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    acquire_interrupted_ = true;
+    for (grpc::ClientContext* context : acquire_contexts_) context->TryCancel();
+  }
+
+ private:
+  void Prepare(grpc::ClientContext* context, int64_t timeout_ms) const {
+    context->AddMetadata("authorization", "Bearer " + options_.token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  }
+
+  const GrpcClientOptions options_;
+  std::unique_ptr<proto::SweepController::Stub> stub_;
+
+  std::mutex mu_;
+  bool acquire_interrupted_ = false;
+  std::set<grpc::ClientContext*> acquire_contexts_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControllerClient>> NewGrpcControllerClient(
+    const GrpcClientOptions& options) {
+  if (options.server.empty()) {
+    return absl::InvalidArgumentError("no controller address given (expected host:port)");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls_ca_file.empty()) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    std::ifstream in(options.tls_ca_file);
+    std::stringstream pem;
+    if (in.is_open()) pem << in.rdbuf();
+    if (!in.is_open() || pem.str().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read TLS CA file '", options.tls_ca_file, "'"));
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(ssl);
+  }
+  return std::unique_ptr<ControllerClient>(new GrpcControllerClient(options, credentials));
+}
+
+}  // namespace sweep::worker

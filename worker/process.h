@@ -1,0 +1,79 @@
+// Running a trial command. The agent goes through ProcessLauncher so tests can fake
+// processes; PosixProcessLauncher is the real one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sweep::worker {
+
+struct LaunchSpec {
+  // argv[0] is searched in the worker's PATH; no shell is involved, every element
+  // reaches the child exactly as given.
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;  // the child's complete environment
+  std::string working_dir;                 // empty: the worker's
+  // Files that receive a copy of the child's stdout / stderr (created, truncated).
+  // Empty: no copy.
+  std::string stdout_log;
+  std::string stderr_log;
+  // Called with each line of stdout / stderr (without '\n'), on a reader thread, in
+  // order per stream. Must not block for long.
+  std::function<void(const std::string&)> on_stdout_line;
+  std::function<void(const std::string&)> on_stderr_line;
+};
+
+struct ExitInfo {
+  int32_t exit_code = 0;  // -1 when killed by a signal
+  int32_t signal = 0;     // the signal that killed it, 0 otherwise
+};
+
+// A launched process. Thread-safe.
+class Process {
+ public:
+  // Kills the process group (SIGKILL) if still running and waits for it.
+  virtual ~Process() = default;
+
+  virtual int64_t pid() const = 0;
+
+  // Waits up to timeout_ms of real time (negative: forever) until the process has
+  // exited and its output has been drained (every line delivered to the callbacks
+  // and logs). nullopt while it is still running.
+  virtual std::optional<ExitInfo> Wait(int64_t timeout_ms) = 0;
+
+  // Sends `sig` to the process's whole group (the command and what it spawned).
+  // No-op once the process has been reaped.
+  virtual void SignalGroup(int sig) = 0;
+};
+
+class ProcessLauncher {
+ public:
+  virtual ~ProcessLauncher() = default;
+  // Starts the process. FailedPrecondition "cannot run 'xyz': <strerror>" when it
+  // cannot be executed (not found, not executable), InvalidArgument for an empty argv,
+  // Internal for system failures (pipes, log files).
+  virtual absl::StatusOr<std::unique_ptr<Process>> Launch(const LaunchSpec& spec) = 0;
+};
+
+// fork/exec via posix_spawnp: the child gets its own process group (setpgid), stdin
+// from /dev/null, stdout/stderr through pipes read by one reader thread (teed into the
+// log files), default signal dispositions and an empty signal mask. When the command
+// exits, whatever it left behind in its process group is killed (SIGKILL) so no trial
+// outlives its attempt. Thread-safe.
+std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher();
+
+// Stops a process: SIGTERM to its group, then SIGKILL if it has not exited after
+// grace_ms of real time. Returns how it exited.
+ExitInfo StopProcess(Process* process, int64_t grace_ms);
+
+// "exit code 3", "killed by signal 9 (SIGKILL)".
+std::string DescribeExit(const ExitInfo& exit);
+
+}  // namespace sweep::worker
