@@ -196,7 +196,9 @@ double DecodeReal(const ParamSpec& p, double x) {
     v = p.min_value + Clamp01(x) * (p.max_value - p.min_value);
   }
   if (core::IsLogScaled(p.kind)) v = std::exp(v);
-  return core::Quantize(p.kind, p.q, v);
+  v = core::Quantize(p.kind, p.q, v);
+  // round() can give -0.0, whose key ("-0.0") would differ from the grid's 0.0.
+  return v == 0 ? 0.0 : v;
 }
 
 std::optional<double> EncodeReal(const ParamSpec& p, double v) {

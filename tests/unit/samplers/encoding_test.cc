@@ -5,7 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/samplers/test_spaces.h"
+#include "tests/unit/samplers/sampler_test_util.h"
 
 namespace sweep::samplers {
 namespace {

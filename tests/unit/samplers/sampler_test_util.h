@@ -1,11 +1,15 @@
-// Builders of search spaces for sampler tests.
+// Builders of search spaces and a driver loop for sampler tests.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/search_space.h"
+#include "gtest/gtest.h"
+#include "samplers/sampler.h"
 
 namespace sweep::samplers::testing {
 
@@ -67,6 +71,47 @@ inline core::SearchSpace Space(std::vector<core::ParamSpec> params) {
   core::SearchSpace s;
   s.params = std::move(params);
   return s;
+}
+
+inline Observation Obs(core::Config config, core::TrialState state = core::TrialState::kCompleted,
+                       std::optional<double> value = std::nullopt) {
+  Observation o;
+  o.config = std::move(config);
+  o.state = state;
+  o.value = value;
+  return o;
+}
+
+using Objective = std::function<std::optional<double>(const core::Config&)>;
+
+// Asks `sampler` for up to n configs, appending each to `history` as a completed trial
+// valued by `objective` (no value when it is null). Stops early at nullopt.
+inline std::vector<core::Config> RunTrials(Sampler& sampler, int n, History& history,
+                                           const Objective& objective = nullptr) {
+  std::vector<core::Config> out;
+  for (int i = 0; i < n; ++i) {
+    absl::StatusOr<std::optional<core::Config>> next = sampler.Next(history);
+    EXPECT_TRUE(next.ok()) << next.status();
+    if (!next.ok() || !next->has_value()) break;
+    Observation o;
+    o.config = **next;
+    o.state = core::TrialState::kCompleted;
+    if (objective) o.value = objective(o.config);
+    history.trials.push_back(o);
+    out.push_back(**next);
+  }
+  return out;
+}
+
+inline std::vector<core::Config> RunTrials(Sampler& sampler, int n,
+                                           const Objective& objective = nullptr) {
+  History history;
+  return RunTrials(sampler, n, history, objective);
+}
+
+inline double Num(const core::ParamValue& v) {
+  if (const auto* i = std::get_if<int64_t>(&v)) return static_cast<double>(*i);
+  return std::get<double>(v);
 }
 
 }  // namespace sweep::samplers::testing
