@@ -1,0 +1,30 @@
+// Expected improvement in log form (LogEI; Ament et al. 2023, "Unexpected Improvements
+// to Expected Improvement for Bayesian Optimization").
+//
+// For minimisation with f ~ N(mean, sigma^2) and incumbent `best`:
+//   EI = E[max(best - f, 0)] = sigma * h(z),  z = (best - mean) / sigma,
+//   h(z) = phi(z) + z Phi(z).
+// Naive EI underflows to 0 once z < about -38, which leaves an optimiser with a flat
+// landscape far from the data. log h(z) is computed without underflow or cancellation:
+//   z > -6:  log(phi(z) + z Phi(z)) directly (Boost.Math's normal distribution);
+//            cancellation costs at most ~2 digits there.
+//   z <= -6: h(z) = phi(z) * c / (t + c), t = -z, where c = 1/(t + 2/(t + 3/(t + ...)))
+//            is the tail of Laplace's continued fraction for the Mills ratio
+//            (1 - Phi(t)) / phi(t) = 1 / (t + c). Boost.Math has no scaled erfc (erfcx),
+//            which the paper uses; the continued fraction gives the same quantity and
+//            converges in a few dozen terms for t >= 6.
+//
+// Thread safety: pure functions.
+#pragma once
+
+namespace sweep::samplers {
+
+// log h(z); if dlogh_dz is non-null it receives d log h / dz = Phi(z) / h(z) (> 0).
+double LogH(double z, double* dlogh_dz = nullptr);
+
+// log EI for minimisation. sigma must be > 0 (callers clamp it). The optional outputs
+// receive the partial derivatives of log EI with respect to mean and sigma.
+double LogExpectedImprovement(double mean, double sigma, double best, double* d_mean = nullptr,
+                              double* d_sigma = nullptr);
+
+}  // namespace sweep::samplers

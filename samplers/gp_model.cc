@@ -1,0 +1,367 @@
+#include "samplers/gp_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "samplers/gp_lbfgs.h"
+
+namespace sweep::samplers {
+namespace {
+
+constexpr double kSqrt5 = 2.23606797749978969641;
+constexpr double kLog2Pi = 1.83787706640934548356;
+
+// Hyperprior and box (log space). See the header for the choice.
+double LengthscalePriorMean(int dims) { return std::sqrt(2.0) + 0.5 * std::log(std::max(1, dims)); }
+constexpr double kLengthscalePriorVar = 3.0;
+constexpr double kSignalPriorMean = 0.0;
+constexpr double kSignalPriorVar = 4.0;
+constexpr double kNoisePriorMean = -9.21;  // log(1e-4)
+constexpr double kNoisePriorVar = 9.0;
+constexpr double kMinLogLengthscale = -5.3;  // 0.005
+constexpr double kMaxLogLengthscale = 3.9;   // ~50
+constexpr double kMinLogSignal = -4.6;       // 0.01
+constexpr double kMaxLogSignal = 4.6;        // 100
+constexpr double kMinLogNoise = -13.8;       // 1e-6
+constexpr double kMaxLogNoise = 0.7;         // 2
+
+absl::Status ValidateData(const GpData& data) {
+  const Eigen::Index n = data.x.rows();
+  if (n == 0) return absl::InvalidArgumentError("GP: no training points");
+  if (data.y.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GP: ", n, " training points but ", data.y.size(), " targets"));
+  }
+  if (data.extra_noise.size() != 0 && data.extra_noise.size() != n) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: ", n, " training points but ",
+                                                   data.extra_noise.size(),
+                                                   " extra-noise entries"));
+  }
+  if (!data.x.allFinite() || !data.y.allFinite() ||
+      (data.extra_noise.size() != 0 && !data.extra_noise.allFinite())) {
+    return absl::InvalidArgumentError("GP: training data contain NaN or infinite values");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateHp(const GpHyperparameters& hp, Eigen::Index dims) {
+  if (hp.log_lengthscales.size() != dims) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: ", hp.log_lengthscales.size(),
+                                                   " length scales for ", dims, " dimensions"));
+  }
+  if (!hp.log_lengthscales.allFinite() || !std::isfinite(hp.log_signal_variance) ||
+      !std::isfinite(hp.log_noise_variance)) {
+    return absl::InvalidArgumentError("GP: non-finite hyperparameters");
+  }
+  return absl::OkStatus();
+}
+
+// Squared scaled distances between rows of a and b (already divided by length scales).
+Eigen::MatrixXd SquaredDistances(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
+  Eigen::MatrixXd d2 = -2.0 * a * b.transpose();
+  d2.colwise() += a.rowwise().squaredNorm();
+  d2.rowwise() += b.rowwise().squaredNorm().transpose();
+  return d2.cwiseMax(0.0);
+}
+
+// Factorises m (lower factor into *l), adding jitter proportional to the mean diagonal
+// when m is not numerically positive definite. Returns the jitter used, or an error.
+absl::StatusOr<double> CholeskyWithJitter(const Eigen::MatrixXd& m, Eigen::MatrixXd* l) {
+  const double scale = std::max(1e-12, m.diagonal().mean());
+  double jitter = 0;
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    Eigen::LLT<Eigen::MatrixXd> llt;
+    if (jitter == 0) {
+      llt.compute(m);
+    } else {
+      Eigen::MatrixXd mj = m;
+      mj.diagonal().array() += jitter;
+      llt.compute(mj);
+    }
+    if (llt.info() == Eigen::Success && llt.matrixLLT().diagonal().allFinite()) {
+      *l = llt.matrixL();
+      return jitter;
+    }
+    jitter = jitter == 0 ? 1e-9 * scale : jitter * 100;
+  }
+  return absl::InvalidArgumentError(
+      "GP: kernel matrix is not positive definite even with jitter (duplicate points with "
+      "conflicting values and no noise?)");
+}
+
+Eigen::VectorXd NoiseDiagonal(const GpData& data, const GpHyperparameters& hp) {
+  Eigen::VectorXd diag = Eigen::VectorXd::Constant(data.y.size(), std::exp(hp.log_noise_variance));
+  if (data.extra_noise.size() != 0) diag += data.extra_noise;
+  return diag;
+}
+
+}  // namespace
+
+Eigen::VectorXd GpHyperparameters::Pack() const {
+  Eigen::VectorXd packed(log_lengthscales.size() + 2);
+  packed << log_lengthscales, log_signal_variance, log_noise_variance;
+  return packed;
+}
+
+GpHyperparameters GpHyperparameters::Unpack(const Eigen::VectorXd& packed) {
+  GpHyperparameters hp;
+  const Eigen::Index d = packed.size() - 2;
+  hp.log_lengthscales = packed.head(d);
+  hp.log_signal_variance = packed[d];
+  hp.log_noise_variance = packed[d + 1];
+  return hp;
+}
+
+GpHyperparameters GpHyperparameters::Default(int dims) {
+  GpHyperparameters hp;
+  hp.log_lengthscales = Eigen::VectorXd::Constant(dims, LengthscalePriorMean(dims));
+  hp.log_signal_variance = kSignalPriorMean;
+  hp.log_noise_variance = kNoisePriorMean;
+  return hp;
+}
+
+void HyperparameterBounds(int dims, Eigen::VectorXd* lower, Eigen::VectorXd* upper) {
+  lower->resize(dims + 2);
+  upper->resize(dims + 2);
+  lower->head(dims).setConstant(kMinLogLengthscale);
+  upper->head(dims).setConstant(kMaxLogLengthscale);
+  (*lower)[dims] = kMinLogSignal;
+  (*upper)[dims] = kMaxLogSignal;
+  (*lower)[dims + 1] = kMinLogNoise;
+  (*upper)[dims + 1] = kMaxLogNoise;
+}
+
+double LogHyperprior(const Eigen::VectorXd& packed, Eigen::VectorXd* grad) {
+  const int d = static_cast<int>(packed.size()) - 2;
+  const double mu = LengthscalePriorMean(d);
+  double value = 0;
+  if (grad != nullptr) grad->setZero(packed.size());
+  auto add = [&](int i, double mean, double var) {
+    const double diff = packed[i] - mean;
+    value += -0.5 * diff * diff / var;
+    if (grad != nullptr) (*grad)[i] = -diff / var;
+  };
+  for (int j = 0; j < d; ++j) add(j, mu, kLengthscalePriorVar);
+  add(d, kSignalPriorMean, kSignalPriorVar);
+  add(d + 1, kNoisePriorMean, kNoisePriorVar);
+  return value;
+}
+
+Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                             const GpHyperparameters& hp) {
+  const Eigen::VectorXd inv_ls = (-hp.log_lengthscales.array()).exp();
+  const Eigen::MatrixXd as = a * inv_ls.asDiagonal();
+  const Eigen::MatrixXd bs = b * inv_ls.asDiagonal();
+  const Eigen::ArrayXXd d2 = SquaredDistances(as, bs).array();
+  const Eigen::ArrayXXd r = d2.sqrt();
+  return (std::exp(hp.log_signal_variance) * (1.0 + kSqrt5 * r + (5.0 / 3.0) * d2) *
+          (-kSqrt5 * r).exp())
+      .matrix();
+}
+
+absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
+                                             Eigen::VectorXd* grad) {
+  if (absl::Status s = ValidateData(data); !s.ok()) return s;
+  if (absl::Status s = ValidateHp(hp, data.x.cols()); !s.ok()) return s;
+  const Eigen::Index n = data.x.rows();
+  const Eigen::Index d = data.x.cols();
+  const double s2 = std::exp(hp.log_signal_variance);
+  const double n2 = std::exp(hp.log_noise_variance);
+  const Eigen::VectorXd inv_ls = (-hp.log_lengthscales.array()).exp();
+  const Eigen::MatrixXd xs = data.x * inv_ls.asDiagonal();
+  const Eigen::ArrayXXd d2 = SquaredDistances(xs, xs).array();
+  const Eigen::ArrayXXd r = d2.sqrt();
+  const Eigen::ArrayXXd e = (-kSqrt5 * r).exp();
+  const Eigen::MatrixXd kf = (s2 * (1.0 + kSqrt5 * r + (5.0 / 3.0) * d2) * e).matrix();
+  Eigen::MatrixXd ky = kf;
+  ky.diagonal() += NoiseDiagonal(data, hp);
+  Eigen::MatrixXd l;
+  auto jitter = CholeskyWithJitter(ky, &l);
+  if (!jitter.ok()) return jitter.status();
+  const auto lower = l.triangularView<Eigen::Lower>();
+  const auto upper = l.transpose().triangularView<Eigen::Upper>();
+  const Eigen::VectorXd alpha = upper.solve(lower.solve(data.y));
+  const double lml = -0.5 * data.y.dot(alpha) - l.diagonal().array().log().sum() -
+                     0.5 * static_cast<double>(n) * kLog2Pi;
+  if (grad != nullptr) {
+    grad->resize(d + 2);
+    // W = alpha alpha^T - K^-1; dLML/dtheta = 1/2 tr(W dK/dtheta). K^-1 comes from the
+    // factor (needed element-wise for the trace, not to solve a system).
+    Eigen::MatrixXd w = -upper.solve(lower.solve(Eigen::MatrixXd::Identity(n, n)));
+    w.noalias() += alpha * alpha.transpose();
+    (*grad)[d] = 0.5 * (w.array() * kf.array()).sum();
+    (*grad)[d + 1] = 0.5 * n2 * w.trace();
+    // dK_ik/dlog l_j = G_ik (xs_ij - xs_kj)^2 with G = s2 5/3 (1 + sqrt5 r) e.
+    const Eigen::MatrixXd m = (w.array() * (s2 * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e)).matrix();
+    const Eigen::VectorXd row_sums = m.rowwise().sum();
+    const Eigen::MatrixXd mx = m * xs;
+    for (Eigen::Index j = 0; j < d; ++j) {
+      (*grad)[j] = (xs.col(j).array().square() * row_sums.array()).sum() -
+                   xs.col(j).dot(mx.col(j));
+    }
+  }
+  return lml;
+}
+
+absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
+                                               const std::vector<GpHyperparameters>& starts,
+                                               const GpFitOptions& options) {
+  if (absl::Status s = ValidateData(data); !s.ok()) return s;
+  const int d = static_cast<int>(data.x.cols());
+  Eigen::VectorXd lower, upper;
+  HyperparameterBounds(d, &lower, &upper);
+  std::vector<Eigen::VectorXd> points;
+  for (const GpHyperparameters& hp : starts) {
+    if (hp.dims() == d) points.push_back(hp.Pack().cwiseMax(lower).cwiseMin(upper));
+  }
+  if (points.empty()) points.push_back(GpHyperparameters::Default(d).Pack());
+  boost::random::mt19937_64 rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
+  boost::random::normal_distribution<double> normal;
+  const Eigen::VectorXd mode = GpHyperparameters::Default(d).Pack();
+  for (int i = 0; i < options.random_starts; ++i) {
+    Eigen::VectorXd p = mode;
+    for (int j = 0; j < d; ++j) p[j] += std::sqrt(kLengthscalePriorVar) * normal(rng);
+    p[d] += 0.5 * normal(rng);
+    p[d + 1] += 2.0 * normal(rng);
+    points.push_back(p.cwiseMax(lower).cwiseMin(upper));
+  }
+
+  int evaluations = 0;
+  auto objective = [&](const Eigen::VectorXd& theta, Eigen::VectorXd* grad) -> double {
+    ++evaluations;
+    Eigen::VectorXd prior_grad;
+    auto lml = LogMarginalLikelihood(data, GpHyperparameters::Unpack(theta), grad);
+    if (!lml.ok()) return std::numeric_limits<double>::quiet_NaN();
+    const double prior = LogHyperprior(theta, &prior_grad);
+    *grad = -(*grad + prior_grad);
+    return -(*lml + prior);
+  };
+  LbfgsOptions lbfgs;
+  lbfgs.max_iterations = options.max_iterations;
+  lbfgs.gradient_tolerance = 1e-5;
+  lbfgs.relative_tolerance = 1e-9;
+  std::optional<LbfgsResult> best;
+  for (const Eigen::VectorXd& p : points) {
+    LbfgsResult r = MinimizeBoxLbfgs(objective, p, lower, upper, lbfgs);
+    if (std::isfinite(r.value) && (!best || r.value < best->value)) best = std::move(r);
+  }
+  if (!best) {
+    return absl::InvalidArgumentError(
+        "GP: the marginal likelihood could not be evaluated from any starting point");
+  }
+  GpFitResult result;
+  result.hp = GpHyperparameters::Unpack(best->x);
+  result.objective = -best->value;
+  auto lml = LogMarginalLikelihood(data, result.hp, nullptr);
+  if (!lml.ok()) return lml.status();
+  result.log_marginal_likelihood = *lml;
+  result.evaluations = evaluations + 1;
+  return result;
+}
+
+absl::StatusOr<GpModel> GpModel::Condition(GpData data, const GpHyperparameters& hp) {
+  if (absl::Status s = ValidateData(data); !s.ok()) return s;
+  if (absl::Status s = ValidateHp(hp, data.x.cols()); !s.ok()) return s;
+  GpModel model;
+  model.hp_ = hp;
+  model.inv_ls_ = (-hp.log_lengthscales.array()).exp();
+  Eigen::MatrixXd ky = MaternKernel(data.x, data.x, hp);
+  ky.diagonal() += NoiseDiagonal(data, hp);
+  auto jitter = CholeskyWithJitter(ky, &model.chol_);
+  if (!jitter.ok()) return jitter.status();
+  model.data_ = std::move(data);
+  model.Refresh();
+  return model;
+}
+
+absl::Status GpModel::AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                const Eigen::VectorXd& extra_noise) {
+  const Eigen::Index p = x.rows();
+  if (p == 0) return absl::OkStatus();
+  GpData added{x, y, extra_noise};
+  if (absl::Status s = ValidateData(added); !s.ok()) return s;
+  if (x.cols() != data_.x.cols()) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: adding points of ", x.cols(),
+                                                   " dimensions to a model of ",
+                                                   data_.x.cols()));
+  }
+  const Eigen::Index n = data_.x.rows();
+  // [[L, 0], [B^T, C]] with B = L^-1 K12 and C C^T = K22 - B^T B.
+  const Eigen::MatrixXd b = chol_.triangularView<Eigen::Lower>().solve(MaternKernel(data_.x, x, hp_));
+  Eigen::MatrixXd s = MaternKernel(x, x, hp_);
+  s.diagonal() += NoiseDiagonal(added, hp_);
+  s.noalias() -= b.transpose() * b;
+  Eigen::MatrixXd c;
+  auto jitter = CholeskyWithJitter(s, &c);
+  if (!jitter.ok()) return jitter.status();
+  Eigen::MatrixXd grown = Eigen::MatrixXd::Zero(n + p, n + p);
+  grown.topLeftCorner(n, n) = chol_;
+  grown.bottomLeftCorner(p, n) = b.transpose();
+  grown.bottomRightCorner(p, p) = c;
+  chol_ = std::move(grown);
+  const Eigen::Index d = data_.x.cols();
+  data_.x.conservativeResize(n + p, d);
+  data_.x.bottomRows(p) = x;
+  data_.y.conservativeResize(n + p);
+  data_.y.tail(p) = y;
+  if (data_.extra_noise.size() != 0 || extra_noise.size() != 0) {
+    Eigen::VectorXd extra = Eigen::VectorXd::Zero(n + p);
+    if (data_.extra_noise.size() != 0) extra.head(n) = data_.extra_noise;
+    if (extra_noise.size() != 0) extra.tail(p) = extra_noise;
+    data_.extra_noise = std::move(extra);
+  }
+  Refresh();
+  return absl::OkStatus();
+}
+
+void GpModel::Refresh() {
+  alpha_ = chol_.transpose().triangularView<Eigen::Upper>().solve(
+      chol_.triangularView<Eigen::Lower>().solve(data_.y));
+  lml_ = -0.5 * data_.y.dot(alpha_) - chol_.diagonal().array().log().sum() -
+         0.5 * static_cast<double>(data_.y.size()) * kLog2Pi;
+}
+
+void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
+                      Eigen::VectorXd* var) const {
+  const Eigen::MatrixXd kc = MaternKernel(xs, data_.x, hp_);  // m x n
+  *mean = kc * alpha_;
+  if (var != nullptr) {
+    const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(kc.transpose());
+    const double s2 = std::exp(hp_.log_signal_variance);
+    *var = (s2 - v.colwise().squaredNorm().transpose().array()).cwiseMax(1e-12 * s2).matrix();
+  }
+}
+
+void GpModel::PredictWithGradient(const Eigen::VectorXd& x, double* mean, double* var,
+                                  Eigen::VectorXd* d_mean, Eigen::VectorXd* d_var) const {
+  const double s2 = std::exp(hp_.log_signal_variance);
+  // delta_ij = x_j - X_ij
+  const Eigen::MatrixXd delta = (-data_.x).rowwise() + x.transpose();
+  const Eigen::VectorXd inv_ls2 = inv_ls_.array().square();
+  const Eigen::ArrayXd r = (delta * inv_ls_.asDiagonal()).rowwise().norm().array();
+  const Eigen::ArrayXd e = (-kSqrt5 * r).exp();
+  const Eigen::VectorXd k = (s2 * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r.square()) * e).matrix();
+  const Eigen::VectorXd g = (s2 * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e).matrix();
+  // dk_i/dx_j = -g_i delta_ij / l_j^2
+  const Eigen::MatrixXd dk = -(g.asDiagonal() * delta) * inv_ls2.asDiagonal();  // n x d
+  *mean = k.dot(alpha_);
+  *d_mean = dk.transpose() * alpha_;
+  const Eigen::VectorXd v = chol_.triangularView<Eigen::Lower>().solve(k);
+  const double raw = s2 - v.squaredNorm();
+  if (raw <= 1e-12 * s2) {
+    *var = 1e-12 * s2;
+    d_var->setZero(x.size());
+    return;
+  }
+  *var = raw;
+  const Eigen::VectorXd w = chol_.transpose().triangularView<Eigen::Upper>().solve(v);
+  *d_var = -2.0 * dk.transpose() * w;
+}
+
+}  // namespace sweep::samplers

@@ -1,0 +1,132 @@
+// Gaussian-process regression on points of the unit cube, for the Bayesian sampler.
+//
+// Kernel: Matern-5/2 with one length scale per dimension (ARD) and an amplitude,
+//   k(a, b) = s2 (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r),  r^2 = sum_j (a_j - b_j)^2 / l_j^2,
+// plus homoscedastic noise n2 and optional fixed per-point extra noise (used for
+// observations we trust less, e.g. trials stopped early). Targets are expected to be
+// standardised by the caller (zero prior mean).
+//
+// Hyperparameters (log l_1..log l_d, log s2, log n2) are fitted by maximising the log
+// marginal likelihood plus weak priors (a MAP estimate, which keeps the fit sane with
+// a handful of points): log l_j ~ N(sqrt2 + log(d)/2, 3) (the dimension-scaled prior of
+// Hvarfner et al. 2024), log s2 ~ N(0, 2^2), log n2 ~ N(log 1e-4, 3^2), inside boxes.
+// The optimiser is L-BFGS (gp_lbfgs.h) with analytic gradients from several starts,
+// one of which is the previous fit (warm start).
+//
+// Linear algebra: Cholesky (Eigen LLT) only, never an explicit inverse to solve a
+// system. A factorisation that fails (matrix not numerically positive definite) is
+// retried with growing diagonal jitter. The gradient of the likelihood needs the
+// elements of K^-1 for its trace terms; they come from the Cholesky factor.
+//
+// Cost, with n points in d dimensions: conditioning O(n^3/3); one likelihood+gradient
+// evaluation O(n^3 + n^2 d); adding p points to a conditioned model O(n^2 p + p^3);
+// predicting m points O(m n^2) (the variance dominates); one point with gradient O(n^2).
+//
+// Thread safety: GpModel is immutable after Condition except for AddPoints; const
+// methods may be called concurrently.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "absl/status/statusor.h"
+
+namespace sweep::samplers {
+
+// Packed as [log l_1..log l_d, log s2, log n2].
+struct GpHyperparameters {
+  Eigen::VectorXd log_lengthscales;
+  double log_signal_variance = 0.0;
+  double log_noise_variance = -9.21;  // log(1e-4)
+
+  int dims() const { return static_cast<int>(log_lengthscales.size()); }
+  Eigen::VectorXd Pack() const;
+  static GpHyperparameters Unpack(const Eigen::VectorXd& packed);
+  // The prior mode for d dimensions.
+  static GpHyperparameters Default(int dims);
+};
+
+// Box bounds of the packed hyperparameters.
+void HyperparameterBounds(int dims, Eigen::VectorXd* lower, Eigen::VectorXd* upper);
+
+// Log prior density (up to a constant) of packed hyperparameters, with its gradient.
+double LogHyperprior(const Eigen::VectorXd& packed, Eigen::VectorXd* grad);
+
+// Training data: rows of x are points in [0,1]^d; y standardised targets; extra_noise
+// (empty, or one entry >= 0 per point) is added to the kernel diagonal.
+struct GpData {
+  Eigen::MatrixXd x;
+  Eigen::VectorXd y;
+  Eigen::VectorXd extra_noise;
+};
+
+// The Matern-5/2 ARD kernel matrix between the rows of a and b (without noise).
+Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                             const GpHyperparameters& hp);
+
+// Log marginal likelihood of data under hp; grad (if non-null) receives its gradient
+// with respect to the packed log-hyperparameters. Non-OK (InvalidArgument) when the
+// data are malformed or the kernel matrix stays non-PD even with jitter.
+absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
+                                             Eigen::VectorXd* grad = nullptr);
+
+struct GpFitOptions {
+  int max_iterations = 80;
+  // Random restarts drawn from the prior, in addition to the given starts.
+  int random_starts = 1;
+  uint64_t seed = 0;
+};
+
+struct GpFitResult {
+  GpHyperparameters hp;
+  double log_marginal_likelihood = 0;  // at hp, without the prior
+  double objective = 0;                // log marginal likelihood + log prior
+  int evaluations = 0;
+};
+
+// Maximises LML + log prior from each start in `starts` (e.g. the previous fit and the
+// prior mode) plus options.random_starts random ones; returns the best. Fails only when
+// no start can be evaluated at all.
+absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
+                                               const std::vector<GpHyperparameters>& starts,
+                                               const GpFitOptions& options);
+
+class GpModel {
+ public:
+  // Factorises K + noise for the data. InvalidArgument on malformed data or when the
+  // matrix cannot be factorised even with jitter.
+  static absl::StatusOr<GpModel> Condition(GpData data, const GpHyperparameters& hp);
+
+  // Conditions on more points (e.g. fantasies for pending trials) by extending the
+  // Cholesky factor: O(n^2 p). extra_noise may be empty.
+  absl::Status AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                         const Eigen::VectorXd& extra_noise);
+
+  // Posterior mean and variance of the latent function at the rows of xs.
+  void Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean, Eigen::VectorXd* var) const;
+
+  // The same for one point, with gradients with respect to the point.
+  void PredictWithGradient(const Eigen::VectorXd& x, double* mean, double* var,
+                           Eigen::VectorXd* d_mean, Eigen::VectorXd* d_var) const;
+
+  // Log marginal likelihood of the conditioned data (fantasies included once added).
+  double log_marginal_likelihood() const { return lml_; }
+  const GpHyperparameters& hyperparameters() const { return hp_; }
+  const GpData& data() const { return data_; }
+  int size() const { return static_cast<int>(data_.y.size()); }
+
+ private:
+  GpModel() = default;
+  void Refresh();  // alpha_ and lml_ from chol_
+
+  GpData data_;
+  GpHyperparameters hp_;
+  Eigen::VectorXd inv_ls_;  // 1 / length scales
+  Eigen::MatrixXd chol_;    // lower Cholesky factor of K + noise
+  Eigen::VectorXd alpha_;   // (K + noise)^-1 y
+  double lml_ = 0;
+};
+
+}  // namespace sweep::samplers

@@ -1,0 +1,732 @@
+#include "samplers/gp_sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_set>
+#include <utility>
+
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
+#include <boost/random/sobol.hpp>
+#include <boost/random/uniform_int_distribution.hpp>
+#include <boost/random/uniform_real_distribution.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "samplers/factories.h"
+#include "samplers/gp_acquisition.h"
+#include "samplers/gp_lbfgs.h"
+
+namespace sweep::samplers {
+namespace {
+
+using Rng = boost::random::mt19937_64;
+using core::TrialState;
+
+constexpr int kMaxSobolDims = BOOST_RANDOM_SOBOL_MAX_DIMENSION;
+constexpr int kRefineStarts = 5;
+constexpr int kRefineIterations = 25;
+constexpr int kCoarseFitPoints = 100;
+constexpr double kOutlierCap = 5.0;  // log-warped excess beyond the threshold, in scales
+constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped values
+// Local penalisation around pending trials (unit-cube distance), on top of the kriging
+// believer: a confident model would otherwise put the next point right next to an
+// in-flight one, where the believer's EI is tiny but still the largest.
+constexpr double kPendingRadius = 0.02;
+
+// splitmix64: decorrelates the seed from the per-call stream index.
+uint64_t Mix(uint64_t a, uint64_t b) {
+  uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+double Frac(double v) { return v - std::floor(v); }
+
+// `count` consecutive Sobol points from `start`, each coordinate shifted by `shift`
+// modulo 1 (Cranley-Patterson rotation), as rows. Falls back to uniform random points
+// above Boost's dimension limit.
+Eigen::MatrixXd SobolPoints(int dims, uint64_t start, int count, const std::vector<double>& shift,
+                            Rng& rng) {
+  Eigen::MatrixXd out(count, dims);
+  if (dims > kMaxSobolDims) {
+    boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+    for (int i = 0; i < count; ++i)
+      for (int j = 0; j < dims; ++j) out(i, j) = u(rng);
+    return out;
+  }
+  boost::random::sobol gen(dims);
+  gen.seed(start);
+  for (int i = 0; i < count; ++i) {
+    for (int j = 0; j < dims; ++j) {
+      out(i, j) = Frac(static_cast<double>(gen()) * 0x1p-64 + shift[j]);
+    }
+  }
+  return out;
+}
+
+bool IsDiscrete(EncodedDim::Type t) { return t != EncodedDim::Type::kContinuous; }
+
+// Enumerates every config of a finite space (nested choices expand their branch),
+// stopping once `limit` is exceeded.
+void Enumerate(std::vector<const core::ParamSpec*> todo, core::Config& current,
+               std::vector<core::Config>& out, size_t limit) {
+  if (out.size() > limit) return;
+  if (todo.empty()) {
+    out.push_back(current);
+    return;
+  }
+  const core::ParamSpec* p = todo.front();
+  std::vector<const core::ParamSpec*> rest(todo.begin() + 1, todo.end());
+  if (p->kind == core::ParamKind::kChoice) {
+    for (const core::ChoiceOption& o : p->options) {
+      current[p->name] = o.value;
+      std::vector<const core::ParamSpec*> next;
+      if (o.is_subspace) {
+        for (const core::ParamSpec& s : o.subspace) next.push_back(&s);
+      }
+      next.insert(next.end(), rest.begin(), rest.end());
+      Enumerate(std::move(next), current, out, limit);
+      if (o.is_subspace) {
+        for (const core::ParamSpec& s : o.subspace) current.erase(s.name);
+      }
+    }
+  } else {
+    for (const core::ParamValue& v : core::FiniteValues(*p)) {
+      current[p->name] = v;
+      Enumerate(rest, current, out, limit);
+    }
+  }
+  current.erase(p->name);
+}
+
+// Index sets above the caps: the best third, the most recent third, and an even spread
+// of the rest, in trial order. `y` is in trial order (lower is better).
+std::vector<int> SelectSubset(const std::vector<double>& y, int cap) {
+  const int n = static_cast<int>(y.size());
+  std::vector<int> all(n);
+  std::iota(all.begin(), all.end(), 0);
+  if (n <= cap) return all;
+  std::vector<char> chosen(n, 0);
+  std::vector<int> by_value = all;
+  std::stable_sort(by_value.begin(), by_value.end(), [&](int a, int b) { return y[a] < y[b]; });
+  int taken = 0;
+  for (int i = 0; i < cap / 3; ++i, ++taken) chosen[by_value[i]] = 1;
+  for (int i = n - 1, k = 0; i >= 0 && k < cap / 3; --i) {
+    if (!chosen[i]) {
+      chosen[i] = 1;
+      ++k;
+      ++taken;
+    }
+  }
+  std::vector<int> rest;
+  for (int i = 0; i < n; ++i)
+    if (!chosen[i]) rest.push_back(i);
+  const int need = cap - taken;
+  for (int j = 0; j < need && !rest.empty(); ++j) {
+    chosen[rest[static_cast<size_t>(j) * rest.size() / need]] = 1;
+  }
+  std::vector<int> out;
+  for (int i = 0; i < n; ++i)
+    if (chosen[i]) out.push_back(i);
+  return out;
+}
+
+// Robust warp then standardisation; see the header (step 2).
+// `capped` (optional) receives which values hit the cap.
+Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped) {
+  const size_t n = y.size();
+  std::vector<double> sorted = y;
+  std::sort(sorted.begin(), sorted.end());
+  auto quantile = [&](double q) {
+    const double pos = q * (n - 1);
+    const size_t lo = static_cast<size_t>(std::floor(pos));
+    const size_t hi = std::min(n - 1, lo + 1);
+    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
+  };
+  const double median = quantile(0.5);
+  double scale = (quantile(0.75) - quantile(0.25)) / 1.349;
+  const double mean0 = std::accumulate(y.begin(), y.end(), 0.0) / n;
+  if (!(scale > 0)) {
+    double ss = 0;
+    for (double v : y) ss += (v - mean0) * (v - mean0);
+    scale = std::sqrt(ss / n);
+  }
+  if (!(scale > 0)) scale = 1.0;
+  const double threshold = median + 3.0 * scale;
+  Eigen::VectorXd out(n);
+  if (capped != nullptr) capped->assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (y[i] <= threshold) {
+      out[i] = y[i];
+      continue;
+    }
+    // Capped so that even absurd values (1e300) stay within a few scales of the rest.
+    const double excess = std::log1p((y[i] - threshold) / scale);
+    out[i] = threshold + scale * std::min(kOutlierCap, excess);
+    if (excess >= kOutlierCap && capped != nullptr) (*capped)[i] = 1;
+  }
+  const double mean = out.mean();
+  double sd = std::sqrt((out.array() - mean).square().mean());
+  if (!(sd > 1e-12 * std::max(1.0, std::abs(mean)))) sd = 1.0;
+  return (out.array() - mean) / sd;
+}
+
+// log EI plus, per pending point p, log(1 - exp(-|x - p|^2 / (2 r^2))).
+struct Acquisition {
+  const GpModel* model;
+  double best;
+  Eigen::MatrixXd pending;  // rows: in-flight points
+
+  static double Penalty(double s) { return std::log(-std::expm1(-std::max(s, 1e-300))); }
+
+  Eigen::VectorXd ScoreRows(const Eigen::MatrixXd& xs) const {
+    Eigen::VectorXd mean, var;
+    model->Predict(xs, &mean, &var);
+    Eigen::VectorXd out(xs.rows());
+    for (Eigen::Index i = 0; i < xs.rows(); ++i) {
+      out[i] = LogExpectedImprovement(mean[i], std::sqrt(var[i]), best);
+      for (Eigen::Index k = 0; k < pending.rows(); ++k) {
+        const double s = (xs.row(i) - pending.row(k)).squaredNorm() /
+                         (2 * kPendingRadius * kPendingRadius);
+        out[i] += Penalty(s);
+      }
+    }
+    return out;
+  }
+  // The same at x, with its gradient.
+  double ScoreWithGradient(const Eigen::VectorXd& x, Eigen::VectorXd* grad) const {
+    double mean, var;
+    Eigen::VectorXd d_mean, d_var;
+    model->PredictWithGradient(x, &mean, &var, &d_mean, &d_var);
+    const double sigma = std::sqrt(var);
+    double g_mean, g_sigma;
+    double value = LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
+    *grad = g_mean * d_mean + (g_sigma / (2.0 * sigma)) * d_var;
+    for (Eigen::Index k = 0; k < pending.rows(); ++k) {
+      const Eigen::VectorXd diff = x - pending.row(k).transpose();
+      const double s = diff.squaredNorm() / (2 * kPendingRadius * kPendingRadius);
+      value += Penalty(s);
+      // d/dx log(1 - e^-s) = (ds/dx) / (e^s - 1), ds/dx = diff / r^2.
+      *grad += diff / (kPendingRadius * kPendingRadius * std::expm1(std::max(s, 1e-300)));
+    }
+    return value;
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GpSampler>> GpSampler::Create(const core::SearchSpace& space,
+                                                             const SamplerOptions& options,
+                                                             const GpSamplerOptions& gp) {
+  auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
+  if (!encoding.ok()) return encoding.status();
+  std::unique_ptr<GpSampler> sampler(new GpSampler(space, *std::move(encoding), options, gp));
+  return sampler;
+}
+
+GpSampler::GpSampler(core::SearchSpace space, Encoding encoding, SamplerOptions options,
+                     GpSamplerOptions gp)
+    : space_(std::move(space)),
+      encoding_(std::move(encoding)),
+      options_(options),
+      gp_(gp),
+      dims_(encoding_.dims()) {
+  neutral_ = encoding_.Encode({});
+  if (core::IsFinite(space_)) {
+    cardinality_ = core::Cardinality(space_);
+    if (cardinality_ && *cardinality_ <= static_cast<uint64_t>(gp_.enumerate_up_to)) {
+      std::vector<core::Config> all;
+      std::vector<const core::ParamSpec*> todo;
+      for (const core::ParamSpec& p : space_.params) todo.push_back(&p);
+      core::Config current;
+      Enumerate(todo, current, all, gp_.enumerate_up_to);
+      Enumerated e;
+      for (core::Config& c : all) {
+        std::vector<double> x = encoding_.Encode(c);
+        Project(x.data());
+        e.keys.push_back(KeyOf(x, nullptr));
+        e.x.push_back(std::move(x));
+        e.configs.push_back(std::move(c));
+      }
+      enumerated_ = std::move(e);
+    }
+  }
+}
+
+void GpSampler::Project(double* x, std::vector<char>* active_out) const {
+  const std::vector<EncodedDim>& info = encoding_.dim_info();
+  std::vector<int> chosen(dims_, -1);
+  std::vector<char> local;
+  std::vector<char>& active = active_out != nullptr ? *active_out : local;
+  active.assign(dims_, 0);
+  for (int j = 0; j < dims_;) {
+    const EncodedDim& e = info[j];
+    const bool act = e.parent_param_dim < 0 ||
+                     (active[e.parent_param_dim] && chosen[e.parent_param_dim] == e.parent_option);
+    if (e.type == EncodedDim::Type::kOneHot) {
+      const int width = e.levels;
+      if (act) {
+        int best = 0;
+        for (int i = 1; i < width; ++i)
+          if (x[j + i] > x[j + best]) best = i;
+        for (int i = 0; i < width; ++i) x[j + i] = i == best ? 1.0 : 0.0;
+        chosen[j] = best;
+      } else {
+        for (int i = 0; i < width; ++i) x[j + i] = neutral_[j + i];
+      }
+      for (int i = 0; i < width; ++i) active[j + i] = act;
+      j += width;
+      continue;
+    }
+    active[j] = act;
+    if (!act) {
+      x[j] = neutral_[j];
+    } else if (e.type == EncodedDim::Type::kContinuous) {
+      x[j] = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
+    } else {
+      const double v = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
+      const int bin = std::min(static_cast<int>(std::floor(v * e.levels)), e.levels - 1);
+      x[j] = (bin + 0.5) / e.levels;
+      chosen[j] = bin;
+    }
+    ++j;
+  }
+}
+
+std::string GpSampler::KeyOf(const std::vector<double>& x, core::Config* config) const {
+  core::Config decoded = encoding_.Decode(x);
+  std::string key = core::ConfigKey(decoded);
+  if (config != nullptr) *config = std::move(decoded);
+  return key;
+}
+
+const GpSampler::CachedTrial& GpSampler::Cache(size_t index, const core::Config& config) {
+  if (index < cache_.size() && cache_[index].config == config) return cache_[index];
+  if (index >= cache_.size()) cache_.resize(index + 1);
+  CachedTrial& c = cache_[index];
+  c.config = config;
+  c.x = encoding_.Encode(config);
+  Project(c.x.data());
+  c.key = KeyOf(c.x, nullptr);
+  return c;
+}
+
+absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& history) {
+  notes_.clear();
+  const size_t n_trials = history.trials.size();
+  const uint64_t stream = Mix(options_.seed, n_trials);
+  std::unordered_set<std::string> tried;
+  int usable = 0;
+  for (size_t i = 0; i < n_trials; ++i) {
+    const Observation& o = history.trials[i];
+    tried.insert(Cache(i, o.config).key);
+    if ((o.state == TrialState::kCompleted || o.state == TrialState::kEarlyTerminated) &&
+        o.value && std::isfinite(*o.value)) {
+      ++usable;
+    }
+  }
+  if (cardinality_ && tried.size() >= *cardinality_) return std::nullopt;
+  const int initial = gp_.initial_design > 0 ? gp_.initial_design : std::max(5, dims_ + 1);
+  if (static_cast<int>(n_trials) < initial || usable < 2) {
+    return InitialPoint(n_trials, tried, stream);
+  }
+  return ModelPoint(history, tried, stream);
+}
+
+std::optional<core::Config> GpSampler::InitialPoint(size_t index, const KeySet& tried,
+                                                    uint64_t stream) {
+  Rng rng(stream);
+  // The shift depends on the seed only, so the design is one scrambled sequence.
+  Rng shift_rng(Mix(options_.seed, 0x5eed));
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> shift(dims_);
+  for (double& s : shift) s = u(shift_rng);
+  constexpr int kTries = 64;
+  Eigen::MatrixXd points = SobolPoints(dims_, index, kTries, shift, rng);
+  for (int i = 0; i < kTries; ++i) {
+    std::vector<double> x(points.row(i).data(), points.row(i).data() + dims_);
+    for (int j = 0; j < dims_; ++j) x[j] = points(i, j);
+    Project(x.data());
+    core::Config config;
+    if (!tried.count(KeyOf(x, &config))) return config;
+  }
+  if (enumerated_) {
+    std::vector<size_t> untried;
+    for (size_t i = 0; i < enumerated_->keys.size(); ++i) {
+      if (!tried.count(enumerated_->keys[i])) untried.push_back(i);
+    }
+    if (untried.empty()) return std::nullopt;
+    boost::random::uniform_int_distribution<size_t> pick(0, untried.size() - 1);
+    return enumerated_->configs[untried[pick(rng)]];
+  }
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<double> x(dims_);
+    for (double& v : x) v = u(rng);
+    Project(x.data());
+    core::Config config;
+    if (!tried.count(KeyOf(x, &config))) return config;
+  }
+  notes_.push_back("no untried configuration found by sampling; the space looks exhausted");
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History& history,
+                                                                  const KeySet& tried,
+                                                                  uint64_t stream) {
+  Rng rng(stream);
+  const size_t n_trials = history.trials.size();
+
+  // 1. Observations (minimisation orientation) and pending points.
+  struct Obs {
+    size_t trial;
+    double y;
+    bool early;
+    bool imputed;
+  };
+  std::vector<Obs> obs;
+  std::vector<size_t> pending;
+  std::vector<size_t> missing;
+  const double sign = options_.goal == core::Goal::kMaximize ? -1.0 : 1.0;
+  for (size_t i = 0; i < n_trials; ++i) {
+    const Observation& o = history.trials[i];
+    switch (o.state) {
+      case TrialState::kPending:
+      case TrialState::kRunning:
+        pending.push_back(i);
+        break;
+      case TrialState::kCompleted:
+      case TrialState::kEarlyTerminated:
+        if (o.value && std::isfinite(*o.value)) {
+          obs.push_back({i, sign * *o.value, o.state == TrialState::kEarlyTerminated, false});
+        } else {
+          missing.push_back(i);
+        }
+        break;
+      case TrialState::kFailed:
+      case TrialState::kCanceled:
+        notes_.push_back(absl::StrCat("trial ", i + 1, ": ", core::TrialStateName(o.state),
+                                      "; not used by the model"));
+        break;
+    }
+  }
+  double worst = -std::numeric_limits<double>::infinity();
+  for (const Obs& o : obs) worst = std::max(worst, o.y);
+  for (size_t i : missing) {
+    const Observation& o = history.trials[i];
+    const std::string what = !o.value ? "has no objective value"
+                             : std::isnan(*o.value)
+                                 ? "has objective value NaN"
+                                 : absl::StrCat("has objective value ", *o.value > 0 ? "+inf" : "-inf");
+    notes_.push_back(absl::StrCat("trial ", i + 1, ": ", core::TrialStateName(o.state), " but ",
+                                  what, "; used as the worst value seen (", sign * worst,
+                                  ") so the sampler avoids its region"));
+    obs.push_back({i, worst, false, true});
+  }
+  std::sort(obs.begin(), obs.end(), [](const Obs& a, const Obs& b) { return a.trial < b.trial; });
+
+  // 2. Model set (capped) and transformed targets.
+  std::vector<double> raw_y;
+  for (const Obs& o : obs) raw_y.push_back(o.y);
+  const std::vector<int> model_idx = SelectSubset(raw_y, gp_.max_model_points);
+  const int n = static_cast<int>(model_idx.size());
+  std::vector<double> model_raw;
+  for (int k : model_idx) model_raw.push_back(raw_y[k]);
+  GpData data;
+  data.x.resize(n, dims_);
+  std::vector<char> capped;
+  data.y = TransformTargets(model_raw, &capped);
+  data.extra_noise = Eigen::VectorXd::Zero(n);
+  bool any_extra = false;
+  for (int r = 0; r < n; ++r) {
+    const Obs& o = obs[model_idx[r]];
+    const std::vector<double>& x = cache_[o.trial].x;
+    for (int j = 0; j < dims_; ++j) data.x(r, j) = x[j];
+    if (o.early) data.extra_noise[r] += gp_.early_stopped_noise;
+    // A capped value only says "very bad": the model need not interpolate it.
+    if (capped[r]) data.extra_noise[r] += kCappedNoise;
+    any_extra = any_extra || data.extra_noise[r] > 0;
+  }
+  if (!any_extra) data.extra_noise.resize(0);
+
+  // 3. Hyperparameters (see the header for the schedule) and the conditioned model.
+  auto fit = [&](bool cold) -> absl::Status {
+    std::vector<double> y_std(data.y.data(), data.y.data() + n);
+    const std::vector<int> fit_idx = SelectSubset(y_std, gp_.max_fit_points);
+    auto subset = [&](const std::vector<int>& idx) {
+      GpData s;
+      s.x.resize(idx.size(), dims_);
+      s.y.resize(idx.size());
+      if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
+      for (size_t r = 0; r < idx.size(); ++r) {
+        s.x.row(r) = data.x.row(idx[r]);
+        s.y[r] = data.y[idx[r]];
+        if (data.extra_noise.size() != 0) s.extra_noise[r] = data.extra_noise[idx[r]];
+      }
+      return s;
+    };
+    const GpData fit_data = subset(fit_idx);
+    GpFitOptions options;
+    options.seed = stream;
+    std::vector<GpHyperparameters> starts;
+    if (cold && static_cast<int>(fit_idx.size()) > kCoarseFitPoints) {
+      // Multi-start on a small subset first, then refine on the full fit set.
+      std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
+      const std::vector<int> coarse_idx = SelectSubset(fy, kCoarseFitPoints);
+      std::vector<int> coarse_in_data;
+      for (int k : coarse_idx) coarse_in_data.push_back(fit_idx[k]);
+      options.random_starts = 2;
+      auto coarse = FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)},
+                                       options);
+      if (!coarse.ok()) return coarse.status();
+      starts = {coarse->hp};
+      options.random_starts = 0;
+      options.max_iterations = 40;
+    } else if (cold) {
+      starts = {GpHyperparameters::Default(dims_)};
+      if (hp_ && hp_->dims() == dims_) starts.push_back(*hp_);
+      options.random_starts = hp_ ? 0 : 2;
+    } else {
+      starts = {*hp_};
+      if (n <= gp_.refit_all_below) starts.push_back(GpHyperparameters::Default(dims_));
+      options.random_starts = 0;
+      options.max_iterations = 40;
+    }
+    auto result = FitHyperparameters(fit_data, starts, options);
+    if (!result.ok()) return result.status();
+    hp_ = result->hp;
+    last_fit_n_ = n;
+    return absl::OkStatus();
+  };
+
+  const bool have_hp = hp_ && hp_->dims() == dims_;
+  bool refit = !have_hp || n <= gp_.refit_all_below ||
+               n >= last_fit_n_ + std::max(1, last_fit_n_ / 20) || n < last_fit_n_;
+  std::optional<GpModel> model;
+  if (!refit) {
+    auto m = GpModel::Condition(data, *hp_);
+    if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) {
+      model = *std::move(m);
+    } else {
+      refit = true;
+    }
+  }
+  if (refit) {
+    if (absl::Status s = fit(/*cold=*/!have_hp); !s.ok()) return s;
+    auto m = GpModel::Condition(data, *hp_);
+    if (!m.ok()) return m.status();
+    model = *std::move(m);
+    last_fit_lml_per_point_ = model->log_marginal_likelihood() / n;
+  }
+
+  // 4. Incumbent (finished, real values) and kriging-believer fantasies.
+  double best = std::numeric_limits<double>::infinity();
+  for (int r = 0; r < n; ++r) {
+    const Obs& o = obs[model_idx[r]];
+    if (!o.early && !o.imputed) best = std::min(best, data.y[r]);
+  }
+  if (!std::isfinite(best)) best = data.y.minCoeff();
+  Eigen::MatrixXd xp(pending.size(), dims_);
+  if (!pending.empty()) {
+    for (size_t r = 0; r < pending.size(); ++r)
+      for (int j = 0; j < dims_; ++j) xp(r, j) = cache_[pending[r]].x[j];
+    Eigen::VectorXd mu;
+    model->Predict(xp, &mu, nullptr);
+    if (absl::Status s = model->AddPoints(xp, mu, Eigen::VectorXd()); s.ok()) {
+      best = std::min(best, mu.minCoeff());
+    } else {
+      notes_.push_back(absl::StrCat("pending trials not accounted for: ", s.message()));
+    }
+  }
+  const Acquisition acq{&*model, best, xp};
+
+  // 5a. Finite, small spaces: score every untried config.
+  if (enumerated_) {
+    std::vector<size_t> untried;
+    for (size_t i = 0; i < enumerated_->keys.size(); ++i) {
+      if (!tried.count(enumerated_->keys[i])) untried.push_back(i);
+    }
+    if (untried.empty()) return std::nullopt;
+    Eigen::MatrixXd m(untried.size(), dims_);
+    for (size_t r = 0; r < untried.size(); ++r)
+      for (int j = 0; j < dims_; ++j) m(r, j) = enumerated_->x[untried[r]][j];
+    const Eigen::VectorXd scores = acq.ScoreRows(m);
+    Eigen::Index arg;
+    scores.maxCoeff(&arg);
+    return enumerated_->configs[untried[arg]];
+  }
+
+  // 5b. Candidates: scrambled Sobol + perturbations of the best observations.
+  const int n_total = model->size();
+  const int m_sobol =
+      std::clamp(static_cast<int>(3e7 / (static_cast<double>(n_total) * n_total + 1.0)), 256, 2048);
+  const int m_local = std::max(64, m_sobol / 4);
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  boost::random::normal_distribution<double> normal;
+  std::vector<double> shift(dims_);
+  for (double& s : shift) s = u(rng);
+  Eigen::MatrixXd cand(m_sobol + m_local, dims_);
+  cand.topRows(m_sobol) = SobolPoints(dims_, 1 + (rng() % (1u << 20)), m_sobol, shift, rng);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return data.y[a] < data.y[b]; });
+  const int top = std::min(3, n);
+  const std::vector<EncodedDim>& info = encoding_.dim_info();
+  const double p_dim = std::min(1.0, 4.0 / dims_);
+  constexpr double kScales[] = {0.01, 0.03, 0.1, 0.25};
+  for (int i = 0; i < m_local; ++i) {
+    const int center = u(rng) < 0.5 ? order[0] : order[rng() % top];
+    const double scale = kScales[rng() % 4];
+    Eigen::RowVectorXd x = data.x.row(center);
+    const int forced = static_cast<int>(rng() % dims_);
+    for (int j = 0; j < dims_; ++j) {
+      if (j != forced && u(rng) >= p_dim) continue;
+      if (IsDiscrete(info[j].type)) {
+        x[j] = u(rng);
+      } else {
+        x[j] = std::clamp(x[j] + scale * normal(rng), 0.0, 1.0);
+      }
+    }
+    cand.row(m_sobol + i) = x;
+  }
+  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+    Eigen::RowVectorXd row = cand.row(i);
+    Project(row.data());
+    cand.row(i) = row;
+  }
+  const Eigen::VectorXd scores = acq.ScoreRows(cand);
+  std::vector<Scored> ranked;
+  ranked.reserve(cand.rows());
+  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+    ranked.push_back({scores[i], std::vector<double>(dims_)});
+    for (int j = 0; j < dims_; ++j) ranked.back().x[j] = cand(i, j);
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+
+  // 5c. Local refinement: L-BFGS on the active continuous dims of the best few starts.
+  std::vector<Scored> refined;
+  std::vector<int> continuous;
+  for (int j = 0; j < dims_; ++j)
+    if (!IsDiscrete(info[j].type)) continuous.push_back(j);
+  for (const Scored& s : ranked) {
+    if (static_cast<int>(refined.size()) >= kRefineStarts) break;
+    bool distinct = true;
+    for (const Scored& r : refined) {
+      double d2 = 0;
+      for (int j = 0; j < dims_; ++j) d2 += (r.x[j] - s.x[j]) * (r.x[j] - s.x[j]);
+      if (d2 < 1e-8) distinct = false;
+    }
+    if (!distinct) continue;
+    Eigen::VectorXd x0 = Eigen::Map<const Eigen::VectorXd>(s.x.data(), dims_);
+    Eigen::VectorXd lower = x0, upper = x0;
+    std::vector<char> active;
+    std::vector<double> probe = s.x;
+    Project(probe.data(), &active);
+    bool any = false;
+    for (int j : continuous) {
+      if (!active[j]) continue;  // inactive dims sit at their neutral value
+      lower[j] = 0.0;
+      upper[j] = 1.0;
+      any = true;
+    }
+    Scored out = s;
+    if (any) {
+      LbfgsOptions lo;
+      lo.max_iterations = kRefineIterations;
+      lo.gradient_tolerance = 1e-7;
+      LbfgsResult r = MinimizeBoxLbfgs(
+          [&](const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
+            return -acq.ScoreWithGradient(x, &(*grad = Eigen::VectorXd(x.size())));
+          },
+          x0, lower, upper, lo);
+      // The refinement gradient already vanishes on fixed dims; re-project for safety.
+      std::vector<double> x(r.x.data(), r.x.data() + dims_);
+      Project(x.data());
+      Eigen::Map<const Eigen::VectorXd> xm(x.data(), dims_);
+      Eigen::VectorXd g;
+      const double v = acq.ScoreWithGradient(xm, &g);
+      if (v > out.log_ei) out = {v, std::move(x)};
+    }
+    refined.push_back(std::move(out));
+  }
+
+  // 5d. Coordinate steps over integer and categorical dims of the best point.
+  std::sort(refined.begin(), refined.end(),
+            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+  const bool has_discrete = std::any_of(info.begin(), info.end(),
+                                        [](const EncodedDim& e) { return IsDiscrete(e.type); });
+  if (has_discrete && !refined.empty()) {
+    Scored& cur = refined.front();
+    for (int pass = 0; pass < 3; ++pass) {
+      std::vector<std::vector<double>> neighbours;
+      for (int j = 0; j < dims_;) {
+        const EncodedDim& e = info[j];
+        if (e.type == EncodedDim::Type::kOneHot) {
+          for (int o = 0; o < e.levels; ++o) {
+            if (cur.x[j + o] == 1.0) continue;
+            std::vector<double> x = cur.x;
+            for (int i = 0; i < e.levels; ++i) x[j + i] = i == o ? 1.0 : 0.0;
+            neighbours.push_back(std::move(x));
+          }
+          j += e.levels;
+          continue;
+        }
+        if (IsDiscrete(e.type)) {
+          const int bin = std::min(static_cast<int>(std::floor(cur.x[j] * e.levels)), e.levels - 1);
+          for (int b = 0; b < e.levels; ++b) {
+            const int dist = std::abs(b - bin);
+            if (dist == 0 || (e.levels > 16 && dist > 2 && dist != 4 && dist != 8)) continue;
+            std::vector<double> x = cur.x;
+            x[j] = (b + 0.5) / e.levels;
+            neighbours.push_back(std::move(x));
+          }
+        }
+        ++j;
+      }
+      if (neighbours.empty()) break;
+      Eigen::MatrixXd m(neighbours.size(), dims_);
+      for (size_t r = 0; r < neighbours.size(); ++r) {
+        Project(neighbours[r].data());
+        for (int j = 0; j < dims_; ++j) m(r, j) = neighbours[r][j];
+      }
+      const Eigen::VectorXd s = acq.ScoreRows(m);
+      Eigen::Index arg;
+      if (s.maxCoeff(&arg) <= cur.log_ei) break;
+      cur = {s[arg], neighbours[arg]};
+    }
+  }
+
+  // 6. The best untried config.
+  std::vector<Scored> finalists = std::move(refined);
+  finalists.insert(finalists.end(), std::make_move_iterator(ranked.begin()),
+                   std::make_move_iterator(ranked.end()));
+  std::stable_sort(finalists.begin(), finalists.end(),
+                   [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+  for (const Scored& s : finalists) {
+    core::Config config;
+    if (tried.count(KeyOf(s.x, &config))) continue;
+    return config;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<double> x(dims_);
+    for (double& v : x) v = u(rng);
+    Project(x.data());
+    core::Config config;
+    if (!tried.count(KeyOf(x, &config))) return config;
+  }
+  notes_.push_back("no untried configuration found; the space looks exhausted");
+  return std::nullopt;
+}
+
+absl::StatusOr<std::unique_ptr<Sampler>> MakeGpSampler(const core::SearchSpace& space,
+                                                       const SamplerOptions& options) {
+  auto sampler = GpSampler::Create(space, options);
+  if (!sampler.ok()) return sampler.status();
+  return std::unique_ptr<Sampler>(*std::move(sampler));
+}
+
+}  // namespace sweep::samplers

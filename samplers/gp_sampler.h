@@ -1,0 +1,139 @@
+// The Bayesian (`sampling_algorithm: bayesian`) sampler: a Gaussian process over the
+// encoded unit cube with log expected improvement.
+//
+// Space: Encoding with one-hot categoricals (encoding.h). Log-scaled parameters are
+// modelled in log space, integers and categorical options at their bin centres /
+// exact one-hot vectors, and dimensions of inactive nested branches are pinned to the
+// encoding's neutral value, so configs that share a branch compare only on what they
+// share. Every candidate is projected the same way before it is scored.
+//
+// Each Next():
+//  1. Initial design: while fewer than max(5, d+1) trials exist (or fewer than two
+//     trials have a usable value) the next point of a Sobol sequence (Boost.Random,
+//     randomly shifted by the seed) is returned.
+//  2. Targets: values are turned into a minimisation (sign flip for maximize); values
+//     far on the bad side, beyond median + 3 robust sd (IQR/1.349), are compressed
+//     logarithmically (t + s log1p((y - t)/s)) so one diverged trial cannot flatten the
+//     model; the result is standardised. Trials whose value is NaN/inf/missing
+//     (completed or stopped early) are kept as observations at the worst finite value
+//     seen, since such configs usually diverged; failed and canceled trials are left
+//     out. Each such decision is recorded in notes().
+//  3. Trials stopped early (early_terminated) with a value are observations too: their
+//     last reported value is used with extra observation noise (0.05 in standardised
+//     units), so the model learns the region was poor without trusting an unfinished
+//     run's value as much as a finished one; they never set the EI incumbent unless
+//     no trial completed.
+//  4. Model: Matern-5/2 ARD GP (gp_model.h); hyperparameters refitted every trial up
+//     to 100 observations (warm start + prior mode), then every ~5% new trials or when
+//     the per-point likelihood under the old fit drops, warm-started.
+//  5. Pending/running trials: kriging believer. Each is added to the model as a
+//     fantasy observation at its posterior mean, and the EI incumbent is the minimum
+//     over observed and fantasy values, so EI vanishes around in-flight points and
+//     concurrent requests get distinct, spread-out suggestions.
+//  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates plus
+//     perturbations of the best observations; the best few are refined by box L-BFGS
+//     on the continuous dimensions, then by coordinate steps over integer and
+//     categorical dimensions. Finite spaces of up to 20000 configs are scored
+//     exhaustively over untried configs instead. Already-tried configs are skipped;
+//     when a finite space is exhausted Next returns nullopt.
+//
+// Cost with n usable trials in d dims: the model uses at most 300 points (above that:
+// the 100 best, the 100 most recent and an even spread of the rest) and fits
+// hyperparameters on at most 200 of them, so per-suggestion time grows roughly as
+// O(min(n,300)^2 (candidates + d)) plus, on refits, O(min(n,200)^3) per likelihood
+// evaluation; beyond the caps it only grows linearly (encoding the history).
+//
+// Determinism: for the same space, seed and sequence of histories the suggestions are
+// identical. The hyperparameter fit is warm-started from the previous call's fit, so a
+// fresh sampler given a long history may differ from one that saw it grow (the
+// documented exception in sampler.h).
+//
+// Thread safety: one thread at a time (Sampler contract).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/search_space.h"
+#include "samplers/encoding.h"
+#include "samplers/gp_model.h"
+#include "samplers/sampler.h"
+
+namespace sweep::samplers {
+
+struct GpSamplerOptions {
+  int initial_design = 0;        // 0: max(5, d + 1)
+  int max_model_points = 300;    // points the GP conditions on (fantasies extra)
+  int max_fit_points = 200;      // points used to fit hyperparameters
+  int refit_all_below = 100;     // refit on every call up to this many observations
+  double early_stopped_noise = 0.05;  // extra noise (standardised) for early_terminated
+  int enumerate_up_to = 20000;   // finite spaces up to this size are scored exhaustively
+};
+
+class GpSampler final : public Sampler {
+ public:
+  // InvalidArgument when the space cannot be encoded (names the parameter).
+  static absl::StatusOr<std::unique_ptr<GpSampler>> Create(const core::SearchSpace& space,
+                                                           const SamplerOptions& options,
+                                                           const GpSamplerOptions& gp = {});
+
+  absl::StatusOr<std::optional<core::Config>> Next(const History& history) override;
+
+  // What the last Next() did with trials it could not use as they are (e.g.
+  // "trial 3: objective value is NaN; used as the worst value seen (…)").
+  const std::vector<std::string>& notes() const { return notes_; }
+  // The hyperparameters of the last fit, if a model was built.
+  const std::optional<GpHyperparameters>& hyperparameters() const { return hp_; }
+  const Encoding& encoding() const { return encoding_; }
+
+ private:
+  struct CachedTrial {
+    core::Config config;
+    std::vector<double> x;  // encoded and projected
+    std::string key;        // canonical config key
+  };
+  struct Scored {
+    double log_ei;
+    std::vector<double> x;
+  };
+
+  GpSampler(core::SearchSpace space, Encoding encoding, SamplerOptions options,
+            GpSamplerOptions gp);
+
+  const CachedTrial& Cache(size_t index, const core::Config& config);
+  struct Enumerated {
+    std::vector<core::Config> configs;
+    std::vector<std::vector<double>> x;
+    std::vector<std::string> keys;
+  };
+  using KeySet = std::unordered_set<std::string>;
+
+  // Snaps integer/categorical dims to their levels, one-hot groups to a one-hot vector
+  // and inactive dims to the neutral value; `active` (optional) receives the mask.
+  void Project(double* x, std::vector<char>* active = nullptr) const;
+  std::string KeyOf(const std::vector<double>& x, core::Config* config) const;
+  std::optional<core::Config> InitialPoint(size_t index, const KeySet& tried, uint64_t stream);
+  absl::StatusOr<std::optional<core::Config>> ModelPoint(const History& history,
+                                                         const KeySet& tried, uint64_t stream);
+
+  core::SearchSpace space_;
+  Encoding encoding_;
+  SamplerOptions options_;
+  GpSamplerOptions gp_;
+  int dims_ = 0;
+  std::vector<double> neutral_;
+  std::optional<Enumerated> enumerated_;  // finite, small spaces
+  std::optional<uint64_t> cardinality_;
+
+  std::vector<CachedTrial> cache_;
+  std::optional<GpHyperparameters> hp_;
+  int last_fit_n_ = 0;
+  double last_fit_lml_per_point_ = 0;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace sweep::samplers

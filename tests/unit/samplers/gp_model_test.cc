@@ -1,0 +1,250 @@
+#include "samplers/gp_model.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/uniform_real_distribution.hpp>
+#include <cmath>
+
+#include "samplers/gp_lbfgs.h"
+
+namespace sweep::samplers {
+namespace {
+
+using ::testing::HasSubstr;
+
+Eigen::MatrixXd RandomPoints(int n, int d, uint64_t seed) {
+  boost::random::mt19937_64 rng(seed);
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  Eigen::MatrixXd x(n, d);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < d; ++j) x(i, j) = u(rng);
+  return x;
+}
+
+// Varies fast along dim 0, not at all along dim 1.
+Eigen::VectorXd Wiggle(const Eigen::MatrixXd& x) {
+  Eigen::VectorXd y(x.rows());
+  for (int i = 0; i < x.rows(); ++i) y[i] = std::sin(12.0 * x(i, 0));
+  return y;
+}
+
+GpHyperparameters Hp(std::vector<double> ls, double signal, double noise) {
+  GpHyperparameters hp;
+  hp.log_lengthscales = Eigen::Map<Eigen::VectorXd>(ls.data(), ls.size()).array().log();
+  hp.log_signal_variance = std::log(signal);
+  hp.log_noise_variance = std::log(noise);
+  return hp;
+}
+
+TEST(GpModelTest, PosteriorMeanInterpolatesAndVarianceShrinksAtData) {
+  GpData data{RandomPoints(12, 2, 1), {}, {}};
+  data.y = Wiggle(data.x);
+  auto model = GpModel::Condition(data, Hp({0.2, 1.0}, 1.0, 1e-6));
+  ASSERT_TRUE(model.ok()) << model.status();
+  Eigen::VectorXd mean, var;
+  model->Predict(data.x, &mean, &var);
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_NEAR(mean[i], data.y[i], 1e-3) << i;
+    EXPECT_LT(var[i], 1e-4) << i;
+  }
+  // Far from every point the variance returns towards the prior amplitude.
+  Eigen::MatrixXd far(1, 2);
+  far << 3.0, 3.0;
+  model->Predict(far, &mean, &var);
+  EXPECT_NEAR(var[0], 1.0, 1e-3);
+  EXPECT_NEAR(mean[0], 0.0, 1e-3);
+}
+
+TEST(GpModelTest, KernelIsMatern52) {
+  Eigen::MatrixXd a(1, 2), b(1, 2);
+  a << 0.1, 0.2;
+  b << 0.4, 0.6;
+  const GpHyperparameters hp = Hp({0.5, 2.0}, 1.7, 1e-3);
+  const double r = std::sqrt(std::pow(0.3 / 0.5, 2) + std::pow(0.4 / 2.0, 2));
+  const double expected =
+      1.7 * (1 + std::sqrt(5.0) * r + 5.0 / 3.0 * r * r) * std::exp(-std::sqrt(5.0) * r);
+  EXPECT_NEAR(MaternKernel(a, b, hp)(0, 0), expected, 1e-12);
+  EXPECT_NEAR(MaternKernel(a, a, hp)(0, 0), 1.7, 1e-12);
+}
+
+TEST(GpModelTest, LikelihoodGradientMatchesFiniteDifferences) {
+  GpData data{RandomPoints(15, 3, 2), {}, {}};
+  data.y = Wiggle(data.x);
+  data.y[3] += 0.3;
+  data.extra_noise = Eigen::VectorXd::Zero(15);
+  data.extra_noise[5] = 0.05;
+  const Eigen::VectorXd theta = Hp({0.3, 0.7, 1.5}, 0.8, 0.01).Pack();
+  Eigen::VectorXd grad;
+  auto lml = LogMarginalLikelihood(data, GpHyperparameters::Unpack(theta), &grad);
+  ASSERT_TRUE(lml.ok()) << lml.status();
+  for (int i = 0; i < theta.size(); ++i) {
+    Eigen::VectorXd tp = theta, tm = theta;
+    const double h = 1e-5;
+    tp[i] += h;
+    tm[i] -= h;
+    const double fd = (*LogMarginalLikelihood(data, GpHyperparameters::Unpack(tp)) -
+                       *LogMarginalLikelihood(data, GpHyperparameters::Unpack(tm))) /
+                      (2 * h);
+    EXPECT_NEAR(grad[i], fd, 1e-4 * std::max(1.0, std::abs(fd))) << "component " << i;
+  }
+}
+
+TEST(GpModelTest, FitImprovesLikelihoodAndFindsRelevantDimension) {
+  GpData data{RandomPoints(30, 2, 3), {}, {}};
+  data.y = Wiggle(data.x);
+  const GpHyperparameters start = GpHyperparameters::Default(2);
+  const double before = *LogMarginalLikelihood(data, start);
+  GpFitOptions options;
+  auto fit = FitHyperparameters(data, {start}, options);
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  EXPECT_GT(fit->log_marginal_likelihood, before + 10.0);
+  EXPECT_NEAR(fit->log_marginal_likelihood, *LogMarginalLikelihood(data, fit->hp), 1e-9);
+  // ARD: the varying dimension gets a much shorter length scale than the flat one.
+  EXPECT_LT(fit->hp.log_lengthscales[0] + 1.0, fit->hp.log_lengthscales[1]);
+  // Deterministic data: the fitted noise is small.
+  EXPECT_LT(std::exp(fit->hp.log_noise_variance), 1e-2);
+}
+
+TEST(GpModelTest, WarmStartFromAGoodFitStaysAsGood) {
+  GpData data{RandomPoints(25, 2, 4), {}, {}};
+  data.y = Wiggle(data.x);
+  GpFitOptions options;
+  auto cold = FitHyperparameters(data, {GpHyperparameters::Default(2)}, options);
+  ASSERT_TRUE(cold.ok());
+  options.random_starts = 0;
+  options.max_iterations = 5;
+  auto warm = FitHyperparameters(data, {cold->hp}, options);
+  ASSERT_TRUE(warm.ok());
+  EXPECT_GE(warm->objective, cold->objective - 1e-6);
+  EXPECT_LT(warm->evaluations, cold->evaluations);
+}
+
+TEST(GpModelTest, AddPointsMatchesConditioningOnEverything) {
+  Eigen::MatrixXd x = RandomPoints(10, 2, 5);
+  Eigen::VectorXd y = Wiggle(x);
+  const GpHyperparameters hp = Hp({0.3, 0.6}, 1.2, 1e-4);
+  GpData first{x.topRows(7), y.head(7), {}};
+  auto grown = GpModel::Condition(first, hp);
+  ASSERT_TRUE(grown.ok());
+  Eigen::VectorXd extra = Eigen::VectorXd::Zero(3);
+  extra[1] = 0.1;
+  ASSERT_TRUE(grown->AddPoints(x.bottomRows(3), y.tail(3), extra).ok());
+  Eigen::VectorXd all_extra = Eigen::VectorXd::Zero(10);
+  all_extra[8] = 0.1;
+  auto full = GpModel::Condition(GpData{x, y, all_extra}, hp);
+  ASSERT_TRUE(full.ok());
+  Eigen::MatrixXd probe = RandomPoints(20, 2, 6);
+  Eigen::VectorXd m1, v1, m2, v2;
+  grown->Predict(probe, &m1, &v1);
+  full->Predict(probe, &m2, &v2);
+  EXPECT_LT((m1 - m2).lpNorm<Eigen::Infinity>(), 1e-9);
+  EXPECT_LT((v1 - v2).lpNorm<Eigen::Infinity>(), 1e-9);
+  EXPECT_NEAR(grown->log_marginal_likelihood(), full->log_marginal_likelihood(), 1e-8);
+  EXPECT_EQ(grown->size(), 10);
+}
+
+TEST(GpModelTest, PredictWithGradientMatchesPredictAndFiniteDifferences) {
+  GpData data{RandomPoints(9, 3, 7), {}, {}};
+  data.y = Wiggle(data.x);
+  auto model = GpModel::Condition(data, Hp({0.3, 0.5, 0.9}, 1.0, 1e-4));
+  ASSERT_TRUE(model.ok());
+  Eigen::VectorXd x(3);
+  x << 0.31, 0.52, 0.77;
+  double mean, var;
+  Eigen::VectorXd dm, dv;
+  model->PredictWithGradient(x, &mean, &var, &dm, &dv);
+  Eigen::VectorXd pm, pv;
+  model->Predict(x.transpose(), &pm, &pv);
+  EXPECT_NEAR(mean, pm[0], 1e-12);
+  EXPECT_NEAR(var, pv[0], 1e-12);
+  for (int j = 0; j < 3; ++j) {
+    Eigen::VectorXd xp = x, xm = x;
+    xp[j] += 1e-6;
+    xm[j] -= 1e-6;
+    double mp, vp, mm, vm;
+    Eigen::VectorXd g1, g2;
+    model->PredictWithGradient(xp, &mp, &vp, &g1, &g2);
+    model->PredictWithGradient(xm, &mm, &vm, &g1, &g2);
+    EXPECT_NEAR(dm[j], (mp - mm) / 2e-6, 1e-5);
+    EXPECT_NEAR(dv[j], (vp - vm) / 2e-6, 1e-5);
+  }
+}
+
+TEST(GpModelTest, DuplicatePointsWithoutNoiseAreFactorisedWithJitter) {
+  Eigen::MatrixXd x(3, 1);
+  x << 0.5, 0.5, 0.5;
+  Eigen::VectorXd y(3);
+  y << 1.0, 1.0, 1.0;
+  auto model = GpModel::Condition(GpData{x, y, {}}, Hp({0.2}, 1.0, 1e-300));
+  ASSERT_TRUE(model.ok()) << model.status();
+  Eigen::VectorXd mean, var;
+  model->Predict(x.topRows(1), &mean, &var);
+  EXPECT_NEAR(mean[0], 1.0, 1e-3);
+}
+
+TEST(GpModelTest, RejectsMalformedData) {
+  Eigen::MatrixXd x(2, 1);
+  x << 0.1, 0.2;
+  Eigen::VectorXd y(2);
+  y << 1.0, std::nan("");
+  auto bad = GpModel::Condition(GpData{x, y, {}}, Hp({0.2}, 1.0, 1e-4));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("NaN or infinite"));
+
+  auto short_y = GpModel::Condition(GpData{x, Eigen::VectorXd::Zero(1), {}}, Hp({0.2}, 1.0, 1e-4));
+  ASSERT_FALSE(short_y.ok());
+  EXPECT_THAT(short_y.status().message(), HasSubstr("2 training points but 1 targets"));
+
+  auto wrong_dims =
+      GpModel::Condition(GpData{x, Eigen::VectorXd::Zero(2), {}}, Hp({0.2, 0.3}, 1.0, 1e-4));
+  ASSERT_FALSE(wrong_dims.ok());
+  EXPECT_THAT(wrong_dims.status().message(), HasSubstr("2 length scales for 1 dimensions"));
+
+  auto empty = FitHyperparameters(GpData{Eigen::MatrixXd(0, 1), Eigen::VectorXd(0), {}}, {}, {});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("no training points"));
+}
+
+TEST(LbfgsTest, MinimisesRosenbrock) {
+  auto rosen = [](const Eigen::VectorXd& x, Eigen::VectorXd* g) {
+    const double a = 1 - x[0], b = x[1] - x[0] * x[0];
+    (*g)[0] = -2 * a - 400 * x[0] * b;
+    (*g)[1] = 200 * b;
+    return a * a + 100 * b * b;
+  };
+  Eigen::VectorXd x0(2), lo(2), hi(2);
+  x0 << -1.2, 1.0;
+  lo << -5, -5;
+  hi << 5, 5;
+  LbfgsOptions options;
+  options.max_iterations = 500;
+  options.relative_tolerance = 0;
+  options.gradient_tolerance = 1e-8;
+  LbfgsResult r = MinimizeBoxLbfgs(rosen, x0, lo, hi, options);
+  EXPECT_NEAR(r.x[0], 1.0, 1e-4);
+  EXPECT_NEAR(r.x[1], 1.0, 1e-4);
+  EXPECT_TRUE(r.converged);
+}
+
+TEST(LbfgsTest, RespectsBoxAndSurvivesNonFiniteValues) {
+  // Minimum at (2, -3) lies outside the box; NaN beyond x0 > 1.5 must be avoided.
+  auto f = [](const Eigen::VectorXd& x, Eigen::VectorXd* g) {
+    (*g)[0] = 2 * (x[0] - 2);
+    (*g)[1] = 2 * (x[1] + 3);
+    if (x[0] > 1.5) return std::nan("");
+    return std::pow(x[0] - 2, 2) + std::pow(x[1] + 3, 2);
+  };
+  Eigen::VectorXd x0(2), lo(2), hi(2);
+  x0 << 0.0, 0.0;
+  lo << -1, -1;
+  hi << 1, 1;
+  LbfgsResult r = MinimizeBoxLbfgs(f, x0, lo, hi);
+  EXPECT_NEAR(r.x[0], 1.0, 1e-9);
+  EXPECT_NEAR(r.x[1], -1.0, 1e-9);
+  EXPECT_TRUE(std::isfinite(r.value));
+}
+
+}  // namespace
+}  // namespace sweep::samplers

@@ -1,0 +1,332 @@
+#include "samplers/gp_sampler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "samplers/factories.h"
+
+namespace sweep::samplers {
+namespace {
+
+using core::Config;
+using core::ParamKind;
+using core::ParamSpec;
+using core::SearchSpace;
+using core::TrialState;
+using ::testing::HasSubstr;
+
+ParamSpec Uniform(const std::string& name, double lo, double hi) {
+  ParamSpec p;
+  p.name = name;
+  p.kind = ParamKind::kUniform;
+  p.min_value = lo;
+  p.max_value = hi;
+  return p;
+}
+
+ParamSpec Choice(const std::string& name, std::vector<core::ParamValue> values) {
+  ParamSpec p;
+  p.name = name;
+  p.kind = ParamKind::kChoice;
+  for (auto& v : values) p.options.push_back(core::ChoiceOption{v, false, {}});
+  return p;
+}
+
+double Num(const Config& c, const std::string& name) {
+  const core::ParamValue& v = c.at(name);
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  return static_cast<double>(std::get<int64_t>(v));
+}
+
+SearchSpace Box2() { return SearchSpace{{Uniform("x", -2, 2), Uniform("y", -2, 2)}}; }
+
+double Bowl(const Config& c) {
+  return std::pow(Num(c, "x") - 0.7, 2) + std::pow(Num(c, "y") + 0.4, 2);
+}
+
+std::unique_ptr<GpSampler> Make(const SearchSpace& space, core::Goal goal, uint64_t seed) {
+  auto s = GpSampler::Create(space, SamplerOptions{goal, seed});
+  EXPECT_TRUE(s.ok()) << s.status();
+  return *std::move(s);
+}
+
+// Runs n sequential trials of f, returning the history.
+History RunTrials(GpSampler& sampler, int n, const std::function<double(const Config&)>& f) {
+  History h;
+  for (int i = 0; i < n; ++i) {
+    auto next = sampler.Next(h);
+    EXPECT_TRUE(next.ok()) << next.status();
+    if (!next.ok() || !next->has_value()) break;
+    h.trials.push_back({**next, TrialState::kCompleted, f(**next), 1});
+  }
+  return h;
+}
+
+TEST(GpSamplerTest, SameSeedSameSuggestionsDifferentSeedDifferent) {
+  auto a = Make(Box2(), core::Goal::kMinimize, 42);
+  auto b = Make(Box2(), core::Goal::kMinimize, 42);
+  auto c = Make(Box2(), core::Goal::kMinimize, 43);
+  History ha = RunTrials(*a, 14, Bowl), hb = RunTrials(*b, 14, Bowl), hc = RunTrials(*c, 14, Bowl);
+  ASSERT_EQ(ha.trials.size(), 14u);
+  ASSERT_EQ(hb.trials.size(), 14u);
+  int differ = 0;
+  for (int i = 0; i < 14; ++i) {
+    EXPECT_EQ(ha.trials[i].config, hb.trials[i].config) << "trial " << i + 1;
+    differ += ha.trials[i].config != hc.trials[i].config;
+  }
+  EXPECT_GT(differ, 10);
+}
+
+TEST(GpSamplerTest, MinimisesASmoothBowl) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 1);
+  History h = RunTrials(*s, 25, Bowl);
+  double best = 1e9;
+  for (const auto& t : h.trials) best = std::min(best, *t.value);
+  EXPECT_LT(best, 1e-3);
+  ASSERT_TRUE(s->hyperparameters().has_value());
+}
+
+TEST(GpSamplerTest, MaximiseFlipsTheGoal) {
+  auto s = Make(Box2(), core::Goal::kMaximize, 2);
+  History h = RunTrials(*s, 25, [](const Config& c) { return -Bowl(c); });
+  double best = -1e9;
+  for (const auto& t : h.trials) best = std::max(best, *t.value);
+  EXPECT_GT(best, -1e-3);
+}
+
+TEST(GpSamplerTest, ConcurrentSuggestionsAreSpreadOut) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 3);
+  History h = RunTrials(*s, 10, Bowl);
+  // Eight requests while none of them has finished.
+  std::vector<Config> batch;
+  for (int i = 0; i < 8; ++i) {
+    auto next = s->Next(h);
+    ASSERT_TRUE(next.ok() && next->has_value());
+    batch.push_back(**next);
+    h.trials.push_back({**next, i % 2 ? TrialState::kRunning : TrialState::kPending, {}, 0});
+  }
+  for (int i = 0; i < 8; ++i) {
+    for (int j = i + 1; j < 8; ++j) {
+      const double dist = std::hypot(Num(batch[i], "x") - Num(batch[j], "x"),
+                                     Num(batch[i], "y") - Num(batch[j], "y"));
+      EXPECT_GT(dist, 0.04) << "suggestions " << i << " and " << j;  // range is 4 wide
+    }
+  }
+}
+
+TEST(GpSamplerTest, WithoutPendingAccountingTheSamePointWouldRepeat) {
+  // Control for the test above: the suggestion given pending trials differs from the
+  // one given the same finished trials only.
+  auto s = Make(Box2(), core::Goal::kMinimize, 3);
+  History h = RunTrials(*s, 10, Bowl);
+  auto first = s->Next(h);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  auto again = s->Next(h);
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_EQ(**first, **again);
+  h.trials.push_back({**first, TrialState::kRunning, {}, 0});
+  auto second = s->Next(h);
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_NE(**first, **second);
+}
+
+TEST(GpSamplerTest, OnlyCategoricalChoicesAreEnumeratedWithoutRepeats) {
+  SearchSpace space{{Choice("opt", {std::string("sgd"), std::string("adam"), std::string("rms")}),
+                     Choice("bn", {true, false})}};
+  auto s = Make(space, core::Goal::kMaximize, 4);
+  auto score = [](const Config& c) {
+    return (std::get<std::string>(c.at("opt")) == "adam" ? 1.0 : 0.0) +
+           (std::get<bool>(c.at("bn")) ? 0.5 : 0.0);
+  };
+  History h = RunTrials(*s, 10, score);
+  ASSERT_EQ(h.trials.size(), 6u);  // then exhausted
+  std::set<std::string> keys;
+  for (const auto& t : h.trials) keys.insert(core::ConfigKey(t.config));
+  EXPECT_EQ(keys.size(), 6u);
+  auto done = s->Next(h);
+  ASSERT_TRUE(done.ok());
+  EXPECT_FALSE(done->has_value());
+}
+
+TEST(GpSamplerTest, OnePointSpacesAndRanges) {
+  ParamSpec fixed_int;
+  fixed_int.name = "k";
+  fixed_int.kind = ParamKind::kRandint;
+  fixed_int.upper = 1;
+  SearchSpace constant{{Choice("c", {int64_t{7}}), fixed_int}};
+  auto s = Make(constant, core::Goal::kMinimize, 5);
+  History h = RunTrials(*s, 3, [](const Config&) { return 1.0; });
+  ASSERT_EQ(h.trials.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(h.trials[0].config.at("c")), 7);
+  EXPECT_EQ(std::get<int64_t>(h.trials[0].config.at("k")), 0);
+
+  SearchSpace point{{Uniform("lr", 0.1, 0.1)}};
+  auto bad = GpSampler::Create(point, SamplerOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'lr'"));
+  EXPECT_THAT(bad.status().message(), HasSubstr("must be greater than min_value"));
+  auto via_factory = MakeSampler(Algorithm::kBayesian, point, SamplerOptions{});
+  EXPECT_FALSE(via_factory.ok());
+}
+
+TEST(GpSamplerTest, NonFiniteAndMissingValuesAreImputedWithReasons) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 6);
+  History h = RunTrials(*s, 8, Bowl);
+  h.trials[1].value = std::nan("");
+  h.trials[2].value = std::numeric_limits<double>::infinity();
+  h.trials[3].value = -std::numeric_limits<double>::infinity();
+  h.trials[4].value.reset();
+  h.trials[5].state = TrialState::kFailed;
+  h.trials[5].value.reset();
+  auto next = s->Next(h);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(next->has_value());
+  const auto& notes = s->notes();
+  auto has = [&](const std::string& text) {
+    for (const auto& n : notes)
+      if (n.find(text) != std::string::npos) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("trial 2: completed but has objective value NaN; used as the worst value seen"));
+  EXPECT_TRUE(has("trial 3: completed but has objective value +inf"));
+  EXPECT_TRUE(has("trial 4: completed but has objective value -inf"));
+  EXPECT_TRUE(has("trial 5: completed but has no objective value"));
+  EXPECT_TRUE(has("trial 6: failed; not used by the model"));
+  const double x = Num(**next, "x"), y = Num(**next, "y");
+  EXPECT_TRUE(std::isfinite(x) && std::isfinite(y));
+}
+
+TEST(GpSamplerTest, AllValuesNonFiniteFallsBackToTheDesign) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 7);
+  History h;
+  for (int i = 0; i < 8; ++i) {
+    auto next = s->Next(h);
+    ASSERT_TRUE(next.ok() && next->has_value());
+    h.trials.push_back({**next, TrialState::kCompleted, std::nan(""), 1});
+  }
+  std::set<std::string> keys;
+  for (const auto& t : h.trials) keys.insert(core::ConfigKey(t.config));
+  EXPECT_EQ(keys.size(), 8u);
+}
+
+TEST(GpSamplerTest, HugeOutliersDoNotBreakTheModel) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 8);
+  History h = RunTrials(*s, 12, Bowl);
+  h.trials[3].value = 1e300;
+  h.trials[6].value = 1e30;
+  auto next = s->Next(h);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(s->hyperparameters().has_value());
+  EXPECT_TRUE(s->hyperparameters()->Pack().allFinite());
+  // The rest of the data still drives the search towards the bowl's minimum.
+  History more = h;
+  for (int i = 0; i < 12; ++i) {
+    auto n = s->Next(more);
+    ASSERT_TRUE(n.ok() && n->has_value());
+    more.trials.push_back({**n, TrialState::kCompleted, Bowl(**n), 1});
+  }
+  double best = 1e9;
+  for (size_t i = 12; i < more.trials.size(); ++i) best = std::min(best, *more.trials[i].value);
+  EXPECT_LT(best, 1e-2);
+}
+
+TEST(GpSamplerTest, EarlyTerminatedTrialsInformTheModel) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 9);
+  History h = RunTrials(*s, 10, Bowl);
+  History as_early = h, as_failed = h;
+  // The best trial so far, stopped early with a poor value, steers the search away;
+  // were it ignored (failed) the suggestion would differ.
+  size_t best = 0;
+  for (size_t i = 0; i < h.trials.size(); ++i)
+    if (*h.trials[i].value < *h.trials[best].value) best = i;
+  as_early.trials[best].state = TrialState::kEarlyTerminated;
+  as_early.trials[best].value = 5.0;
+  as_failed.trials[best].state = TrialState::kFailed;
+  as_failed.trials[best].value.reset();
+  auto a = Make(Box2(), core::Goal::kMinimize, 9);
+  auto b = Make(Box2(), core::Goal::kMinimize, 9);
+  auto ea = a->Next(as_early);
+  auto fb = b->Next(as_failed);
+  ASSERT_TRUE(ea.ok() && ea->has_value() && fb.ok() && fb->has_value());
+  EXPECT_NE(**ea, **fb);
+  for (const auto& n : a->notes()) EXPECT_THAT(n, ::testing::Not(HasSubstr("not used")));
+}
+
+TEST(GpSamplerTest, NestedChoicesIntegersAndLogScalesDecodeValidConfigs) {
+  ParamSpec c = Uniform("C", -5, 5);
+  c.kind = ParamKind::kLogUniform;
+  ParamSpec trees;
+  trees.name = "trees";
+  trees.kind = ParamKind::kRandint;
+  trees.upper = 50;
+  ParamSpec model;
+  model.name = "model";
+  model.kind = ParamKind::kChoice;
+  model.options.push_back(core::ChoiceOption{int64_t{0}, true, {c}});
+  model.options.push_back(core::ChoiceOption{int64_t{1}, true, {trees}});
+  SearchSpace space{{model, Uniform("lr", 0, 1)}};
+  auto f = [](const Config& cfg) {
+    const double lr = Num(cfg, "lr");
+    if (std::get<int64_t>(cfg.at("model")) == 0) {
+      return std::pow(std::log(Num(cfg, "C")) - 1.0, 2) + lr;
+    }
+    return 0.5 + std::abs(Num(cfg, "trees") - 30) / 10.0 + lr;
+  };
+  auto s = Make(space, core::Goal::kMinimize, 10);
+  History h = RunTrials(*s, 25, f);
+  ASSERT_EQ(h.trials.size(), 25u);
+  int svm = 0, rf = 0;
+  for (const auto& t : h.trials) {
+    const int64_t m = std::get<int64_t>(t.config.at("model"));
+    if (m == 0) {
+      ++svm;
+      EXPECT_TRUE(t.config.count("C") && !t.config.count("trees"));
+      EXPECT_GT(Num(t.config, "C"), std::exp(-5.0) * 0.999);
+      EXPECT_LT(Num(t.config, "C"), std::exp(5.0) * 1.001);
+    } else {
+      ++rf;
+      EXPECT_TRUE(t.config.count("trees") && !t.config.count("C"));
+      EXPECT_TRUE(std::holds_alternative<int64_t>(t.config.at("trees")));
+    }
+  }
+  EXPECT_GT(svm, 0);
+  EXPECT_GT(rf, 0);
+  double best = 1e9;
+  for (const auto& t : h.trials) best = std::min(best, *t.value);
+  EXPECT_LT(best, 0.1);
+}
+
+TEST(GpSamplerTest, ManyTrialsUseTheCappedModel) {
+  SearchSpace space{{Uniform("a", 0, 1), Uniform("b", 0, 1), Uniform("c", 0, 1)}};
+  GpSamplerOptions gp;
+  gp.max_model_points = 120;
+  gp.max_fit_points = 80;
+  gp.refit_all_below = 40;
+  auto created = GpSampler::Create(space, SamplerOptions{core::Goal::kMinimize, 11}, gp);
+  ASSERT_TRUE(created.ok());
+  GpSampler& s = **created;
+  History h;
+  // A long history of quasi-random points, then a few model suggestions.
+  auto f = [](const Config& c) {
+    return std::pow(Num(c, "a") - 0.3, 2) + std::pow(Num(c, "b") - 0.6, 2) + Num(c, "c");
+  };
+  for (int i = 0; i < 200; ++i) {
+    Config cfg{{"a", (i * 0.618034) - std::floor(i * 0.618034)},
+               {"b", (i * 0.414214) - std::floor(i * 0.414214)},
+               {"c", (i * 0.732051) - std::floor(i * 0.732051)}};
+    h.trials.push_back({cfg, TrialState::kCompleted, f(cfg), 1});
+  }
+  for (int i = 0; i < 5; ++i) {
+    auto next = s.Next(h);
+    ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+    h.trials.push_back({**next, TrialState::kCompleted, f(**next), 1});
+  }
+  EXPECT_LT(*h.trials.back().value, 0.2);
+}
+
+}  // namespace
+}  // namespace sweep::samplers
