@@ -90,16 +90,17 @@ class SpaceParser {
   Reader& r_;
   std::vector<ParamSite> sites_;
   bool reported_too_many_ = false;
+  bool after_cut_ = false;  // the previous entry was an expression cut at a comma
 };
 
-bool SpaceParser::TooMany() { return sites_.size() >= kMaxParameters; }
+bool SpaceParser::TooMany() { return sites_.size() >= kMaxParameters || r_.Overwhelmed(); }
 
 std::vector<ParamSpec> SpaceParser::ParseSpace(const Mapping& map, bool nested, int depth,
                                                NameSet& names) {
   std::vector<ParamSpec> params;
   for (const Field& f : map.fields()) {
     if (TooMany()) {
-      if (!reported_too_many_) {
+      if (!reported_too_many_ && !r_.Overwhelmed()) {
         r_.Error(f.key_loc, f.path,
                  absl::StrCat("the search space has more than ", kMaxParameters,
                               " parameters"));
@@ -108,11 +109,14 @@ std::vector<ParamSpec> SpaceParser::ParseSpace(const Mapping& map, bool nested, 
       return params;
     }
     if (!IsValidName(f.key)) {
+      // The rest of an expression cut at a comma (`1)` of `uniform(0, 1)`): already reported.
+      if (after_cut_ && f.key.find(')') != std::string::npos) continue;
       r_.Error(f.key_loc, f.path,
                absl::StrCat("invalid parameter name ", Quote(f.key),
                             ": use letters, digits and '_', not starting with a digit"));
       continue;
     }
+    after_cut_ = false;
     size_t site = sites_.size();
     sites_.push_back({f.key, f.path, f.key_loc, std::nullopt});
     NameSet inner;  // names defined inside this parameter's options
@@ -157,9 +161,25 @@ std::optional<ParamSpec> SpaceParser::ParseEntry(const Field& f, bool nested, in
   }
   // Azure's inline form: `uniform(0.1, 1)`, `choice('a', 'b')`.
   static const std::regex kInline(R"(^\s*([A-Za-z_]+)\s*\(([\s\S]*)\)\s*$)");
+  // What is left of one when YAML split it at a comma inside {...}: `uniform(0`.
+  static const std::regex kCut(R"(^\s*([A-Za-z_]+)\s*\([^)]*$)");
   std::smatch m;
   const std::string& text = v.Scalar();
   bool plain = v.Tag() == "?" || v.Tag() == "!";
+  if (v.Tag() == "?" && std::regex_match(text, m, kCut) &&
+      core::ParseParamKind(Lower(m[1].str()))) {
+    if (text.find(',') != std::string::npos) {
+      r_.Error(f.loc, f.path, absl::StrCat("missing ')' in ", Quote(text)));
+      return std::nullopt;
+    }
+    r_.Error(f.loc, f.path,
+             absl::StrCat("the expression ", Quote(text + "..."),
+                          " was cut at a comma: inside {...} or [...] YAML splits at commas, "
+                          "so quote it, e.g. '",
+                          m[1].str(), Lower(m[1].str()) == "choice" ? "(1, 2)'" : "(0, 1)'"));
+    after_cut_ = true;
+    return std::nullopt;
+  }
   if (plain && std::regex_match(text, m, kInline)) {
     std::optional<ParamKind> kind = core::ParseParamKind(Lower(m[1].str()));
     if (kind) return ParseInline(f, *kind, m[2].str(), depth, names);

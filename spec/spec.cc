@@ -676,7 +676,7 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
   spec.base_dir = base_dir.empty() ? fs::current_path(ec).string()
                                    : fs::absolute(base_dir, ec).lexically_normal().string();
   if (spec.base_dir.size() > 1 && spec.base_dir.back() == '/') spec.base_dir.pop_back();
-  Reader reader(diagnostics);
+  Reader reader(diagnostics, &yaml_text);
   SpecParser parser(reader, spec.base_dir);
   try {
     parser.Parse(documents[0], spec);

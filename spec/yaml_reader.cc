@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -130,17 +131,34 @@ absl::Status Diagnostics::ToStatus() const {
   });
   std::vector<std::string> lines;
   std::set<std::string> seen;  // the same problem reached twice is reported once
+  size_t hidden = 0;
   for (const Error& e : sorted) {
-    if (seen.insert(e.text).second) lines.push_back(e.text);
+    if (!seen.insert(e.text).second) continue;
+    if (lines.size() < kMaxShown) {
+      lines.push_back(e.text);
+    } else {
+      ++hidden;
+    }
   }
+  if (hidden > 0) lines.push_back(absl::StrCat("... and ", hidden, " more errors"));
   return absl::InvalidArgumentError(absl::StrJoin(lines, "\n"));
 }
 
 Location Reader::Loc(const YAML::Node& node, Location fallback) const {
   if (override_) return *override_;
-  if (!node.IsDefined() || node.IsNull()) return fallback;
+  if (!node.IsDefined()) return fallback;
   YAML::Mark mark = node.Mark();
   if (mark.is_null() || mark.line < 0) return fallback;
+  if (node.IsNull()) {
+    bool written = false;
+    if (text_ != nullptr && mark.pos >= 0 && static_cast<size_t>(mark.pos) < text_->size()) {
+      absl::string_view at = absl::string_view(*text_).substr(mark.pos);
+      for (absl::string_view word : {"null", "Null", "NULL", "~"}) {
+        if (absl::StartsWith(at, word)) written = true;
+      }
+    }
+    if (!written) return fallback;
+  }
   return {mark.line + 1, mark.column + 1};
 }
 

@@ -49,8 +49,10 @@ class Diagnostics {
   // `path` may be empty for errors about the document as a whole.
   void Add(Location loc, absl::string_view path, absl::string_view message);
   bool empty() const { return errors_.empty(); }
-  // InvalidArgument listing all errors sorted by position, one per line:
-  // "SOURCE:LINE:COL: PATH: message".
+  size_t size() const { return errors_.size(); }
+  // InvalidArgument listing the errors sorted by position, one per line:
+  // "SOURCE:LINE:COL: PATH: message"; after kMaxShown of them, a count of the rest.
+  static constexpr size_t kMaxShown = 100;
   absl::Status ToStatus() const;
 
  private:
@@ -74,7 +76,10 @@ struct Field {
 // Typed access to YAML nodes that reports problems to Diagnostics.
 class Reader {
  public:
-  explicit Reader(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
+  // `text` (not owned, may be null) is the parsed source: it tells an explicit `null`
+  // from an empty value, whose yaml-cpp position is that of the next token.
+  explicit Reader(Diagnostics& diagnostics, const std::string* text = nullptr)
+      : diagnostics_(diagnostics), text_(text) {}
 
   void Error(Location loc, absl::string_view path, absl::string_view message) {
     diagnostics_.Add(override_.value_or(loc), path, message);
@@ -88,6 +93,9 @@ class Reader {
   void SetOverride(std::optional<Location> loc) { override_ = loc; }
   std::optional<Location> override_location() const { return override_; }
 
+  // True once so many errors were found that parsing further only costs time.
+  bool Overwhelmed() const { return diagnostics_.size() >= 2 * Diagnostics::kMaxShown; }
+
   // Value readers; each reports its own error (naming field.path) and returns nullopt.
   std::optional<std::string> String(const Field& field);  // any non-null scalar's text
   std::optional<double> FiniteNumber(const Field& field);
@@ -97,6 +105,7 @@ class Reader {
 
  private:
   Diagnostics& diagnostics_;
+  const std::string* text_;
   std::optional<Location> override_;
 };
 
