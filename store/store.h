@@ -8,9 +8,22 @@
 //   attempt: (sweep_id, trial_id, attempt); node: node_id.
 // Metric points, events and decisions are appended.
 //
+// A batch is applied in this order: compute upserts, compute deletions (deleting a
+// missing name is a no-op), sweeps, trials, attempts, metrics, events, decisions, nodes;
+// within one kind in vector order, so a later upsert of a key wins.
+// Referential integrity: a trial needs its sweep, and attempts, metrics and decisions
+// need their trial, either already stored or earlier in the same batch. Events and
+// nodes reference nothing (an event with an empty sweep_id is workspace-level).
+//
 // Thread safety: implementations are thread-safe.
-// Errors: NotFound for missing keys on Get*, Internal/Unavailable for I/O failures,
-// FailedPrecondition for a schema newer than this binary understands.
+// Errors: NotFound for missing keys on Get* ("sweep 'sw-123' not found"),
+// Internal/Unavailable for I/O failures, FailedPrecondition for a schema newer than this
+// binary understands, DataLoss for a stored row that cannot be decoded.
+// Commit: InvalidArgument for a malformed record (empty key, trial_id or attempt < 1,
+// fencing token > INT64_MAX, non-finite config value), FailedPrecondition for a record
+// whose parent is missing or a read-only store; nothing of a failed batch is written.
+// List* of an unknown sweep is an empty list, not an error. NaN and infinite doubles
+// are stored and read back as such.
 #pragma once
 
 #include <cstdint>
@@ -25,26 +38,30 @@
 
 namespace sweep::store {
 
+// Members default to {} so designated initializers (WriteBatch{.trials = {t}}) compile
+// without -Wmissing-field-initializers noise.
 struct WriteBatch {
-  std::vector<core::ComputeTarget> computes;
-  std::vector<std::string> deleted_computes;
-  std::vector<core::Sweep> sweeps;
-  std::vector<core::Trial> trials;
-  std::vector<core::Attempt> attempts;
-  std::vector<core::MetricPoint> metrics;
-  std::vector<core::Event> events;
-  std::vector<core::Decision> decisions;
-  std::vector<core::Node> nodes;
+  std::vector<core::ComputeTarget> computes = {};
+  std::vector<std::string> deleted_computes = {};
+  std::vector<core::Sweep> sweeps = {};
+  std::vector<core::Trial> trials = {};
+  std::vector<core::Attempt> attempts = {};
+  std::vector<core::MetricPoint> metrics = {};
+  std::vector<core::Event> events = {};  // ids are assigned by the store (1, 2, ...)
+  std::vector<core::Decision> decisions = {};
+  std::vector<core::Node> nodes = {};
 
   bool empty() const;
-  // Appends all of `other` (later upserts of the same key win).
+  // Appends all of `other` (later upserts of the same key win) and leaves it empty.
+  // A deletion in `other` drops earlier upserts of that compute, an upsert in `other`
+  // cancels an earlier deletion, so the result means "this, then other".
   void Append(WriteBatch&& other);
 };
 
 struct MetricFilter {
-  std::string sweep_id;
-  std::optional<int64_t> trial_id;
-  std::optional<std::string> name;
+  std::string sweep_id = {};  // required: ListMetrics fails InvalidArgument without it
+  std::optional<int64_t> trial_id = {};
+  std::optional<std::string> name = {};
 };
 
 class Store {
@@ -54,10 +71,11 @@ class Store {
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
 
   virtual absl::StatusOr<core::ComputeTarget> GetCompute(const std::string& name) = 0;
+  // Ordered by name.
   virtual absl::StatusOr<std::vector<core::ComputeTarget>> ListComputes() = 0;
 
   virtual absl::StatusOr<core::Sweep> GetSweep(const std::string& id) = 0;
-  // Newest first.
+  // Newest first: by created_ms descending; equal times, the later first inserted first.
   virtual absl::StatusOr<std::vector<core::Sweep>> ListSweeps() = 0;
 
   virtual absl::StatusOr<core::Trial> GetTrial(const std::string& sweep_id,
@@ -76,22 +94,32 @@ class Store {
   // Ordered by id (insertion).
   virtual absl::StatusOr<std::vector<core::Event>> ListEvents(const std::string& sweep_id) = 0;
 
-  // Ordered by (trial_id, interval).
+  // Ordered by (trial_id, interval, insertion).
   virtual absl::StatusOr<std::vector<core::Decision>> ListDecisions(
       const std::string& sweep_id, std::optional<int64_t> trial_id) = 0;
 
+  // Ordered by node_id.
   virtual absl::StatusOr<std::vector<core::Node>> ListNodes() = 0;
 
-  // Largest fencing token ever stored in an attempt (0 if none).
+  // Largest fencing token ever stored in an attempt (0 if none); rewriting an attempt
+  // with a smaller token does not lower it.
   virtual absl::StatusOr<uint64_t> MaxFencingToken() = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies
-// pending schema migrations.
+// pending schema migrations (store/sqlite_schema.h). A Commit that returned OK survives
+// a kill of the process (synchronous=NORMAL: not fsynced per commit, so an OS crash or
+// power loss may lose the last commits). FailedPrecondition if the file is not a
+// database or has a newer schema; Unavailable if it cannot be opened.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
-// Same, read-only (for query commands); fails NotFound if the file does not exist.
+// Same, read-only (for query commands), safe while another process writes; sees each
+// writer commit as soon as it returned. NotFound naming the path if the file does not
+// exist; FailedPrecondition if its schema is older (it is upgraded by a writable open)
+// or newer than this binary's. Commit fails FailedPrecondition ("read-only").
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStoreReadOnly(const std::string& path);
+
+// Thread-safe, non-persistent; same checks, errors and orderings as SqliteStore.
 
 std::unique_ptr<Store> NewInMemoryStore();
 

@@ -1,0 +1,227 @@
+// The SQLite schema of a workspace store and its migration history.
+//
+// The schema version lives in `PRAGMA user_version`. Step i of kMigrations turns a
+// version-i database into version i+1; each step runs in its own transaction together
+// with the version bump, so a crash leaves the database at a whole version. Released
+// steps never change: a new schema is a new step appended at the end.
+//
+// Doubles that may be NaN or infinite (trial final values, metric values, decision
+// numbers) live in untyped columns: a finite value is a REAL, a non-finite one the TEXT
+// 'nan', '-nan', 'inf' or '-inf' (SQLite itself would turn NaN into NULL), and NULL means
+// "absent" for optional values.
+//
+// Exposed for tests (migration from old versions, query-plan checks) and for tools that
+// report the schema version.
+#pragma once
+
+#include <array>
+
+namespace sweep::store::sqlite_schema {
+
+// Schema history. Version 0 is an empty file.
+inline constexpr std::array<const char*, 2> kMigrations = {
+    // 0 -> 1: the tables.
+    R"sql(
+CREATE TABLE computes (
+  name TEXT PRIMARY KEY NOT NULL,
+  type TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  min_nodes INTEGER NOT NULL,
+  max_nodes INTEGER NOT NULL,
+  vm_size TEXT NOT NULL,
+  vm_priority TEXT NOT NULL,
+  idle_seconds_before_scaledown INTEGER NOT NULL,
+  properties_json TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+-- A rowid table: the rowid is the first-insertion order, ListSweeps' tie-breaker.
+CREATE TABLE sweeps (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL,
+  spec_yaml TEXT NOT NULL,
+  spec_path TEXT NOT NULL,
+  compute TEXT NOT NULL,
+  state TEXT NOT NULL,
+  status_message TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL
+);
+CREATE TABLE trials (
+  sweep_id TEXT NOT NULL REFERENCES sweeps(id),
+  trial_id INTEGER NOT NULL,
+  config_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  final_value,
+  intervals INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  retries INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, trial_id)
+) WITHOUT ROWID;
+CREATE TABLE attempts (
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  node_id TEXT NOT NULL,
+  fencing_token INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  ended_ms INTEGER NOT NULL,
+  exit_code INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, trial_id, attempt),
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
+) WITHOUT ROWID;
+CREATE TABLE metrics (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value NOT NULL,
+  step INTEGER NOT NULL,
+  interval INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
+);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  message TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL
+);
+CREATE TABLE decisions (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  interval INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  value NOT NULL,
+  reference NOT NULL,
+  threshold NOT NULL,
+  stop INTEGER NOT NULL,
+  explanation TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
+);
+CREATE TABLE nodes (
+  node_id TEXT PRIMARY KEY NOT NULL,
+  compute TEXT NOT NULL,
+  hostname TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  registered_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 1 -> 2: indexes that make every List* an index range scan, and a counter so
+    // MaxFencingToken is the largest token ever stored, even if an attempt row was
+    // later rewritten with a smaller one.
+    R"sql(
+CREATE INDEX sweeps_by_created ON sweeps(created_ms);
+CREATE INDEX metrics_by_trial ON metrics(sweep_id, trial_id, timestamp_ms);
+CREATE INDEX events_by_sweep ON events(sweep_id);
+CREATE INDEX decisions_by_trial ON decisions(sweep_id, trial_id, interval);
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY NOT NULL,
+  value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value)
+  SELECT 'max_fencing_token', COALESCE(MAX(fencing_token), 0) FROM attempts;
+)sql",
+};
+
+// The version this binary writes and reads.
+inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
+
+// Read queries, one per Store read path. Parameters: ?1 = sweep_id (or key), ?2 =
+// trial_id, ?3 = metric name. Every one is an index lookup or range scan whose order
+// comes from the index (checked by the tests with EXPLAIN QUERY PLAN).
+#define SWEEP_STORE_COMPUTE_COLUMNS_                                                      \
+  "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, "                   \
+  "idle_seconds_before_scaledown, properties_json, created_ms"
+#define SWEEP_STORE_SWEEP_COLUMNS_ \
+  "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms"
+#define SWEEP_STORE_TRIAL_COLUMNS_                                                     \
+  "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
+  "reason, created_ms, started_ms, ended_ms"
+#define SWEEP_STORE_ATTEMPT_COLUMNS_                                                    \
+  "sweep_id, trial_id, attempt, node_id, fencing_token, state, started_ms, expires_ms, " \
+  "ended_ms, exit_code, error"
+#define SWEEP_STORE_METRIC_COLUMNS_ \
+  "sweep_id, trial_id, attempt, name, value, step, interval, timestamp_ms"
+#define SWEEP_STORE_EVENT_COLUMNS_ "id, sweep_id, trial_id, kind, message, timestamp_ms"
+#define SWEEP_STORE_DECISION_COLUMNS_                                                 \
+  "sweep_id, trial_id, interval, policy, value, reference, threshold, stop, explanation, " \
+  "timestamp_ms"
+#define SWEEP_STORE_NODE_COLUMNS_ \
+  "node_id, compute, hostname, pid, state, registered_ms, last_seen_ms"
+
+inline constexpr const char* kGetCompute =
+    "SELECT " SWEEP_STORE_COMPUTE_COLUMNS_ " FROM computes WHERE name = ?1";
+inline constexpr const char* kListComputes =
+    "SELECT " SWEEP_STORE_COMPUTE_COLUMNS_ " FROM computes ORDER BY name";
+inline constexpr const char* kGetSweep =
+    "SELECT " SWEEP_STORE_SWEEP_COLUMNS_ " FROM sweeps WHERE id = ?1";
+inline constexpr const char* kListSweeps = "SELECT " SWEEP_STORE_SWEEP_COLUMNS_
+                                           " FROM sweeps ORDER BY created_ms DESC, rowid DESC";
+inline constexpr const char* kGetTrial = "SELECT " SWEEP_STORE_TRIAL_COLUMNS_
+                                         " FROM trials WHERE sweep_id = ?1 AND trial_id = ?2";
+inline constexpr const char* kListTrials =
+    "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1 ORDER BY trial_id";
+inline constexpr const char* kListAttempts = "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
+                                             " FROM attempts WHERE sweep_id = ?1"
+                                             " ORDER BY trial_id, attempt";
+inline constexpr const char* kListTrialAttempts =
+    "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
+    " FROM attempts WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY attempt";
+inline constexpr const char* kListMetrics = "SELECT " SWEEP_STORE_METRIC_COLUMNS_
+                                            " FROM metrics WHERE sweep_id = ?1"
+                                            " ORDER BY trial_id, timestamp_ms, id";
+inline constexpr const char* kListTrialMetrics =
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
+    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY timestamp_ms, id";
+inline constexpr const char* kListNamedMetrics =
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
+    " FROM metrics WHERE sweep_id = ?1 AND name = ?3 ORDER BY trial_id, timestamp_ms, id";
+inline constexpr const char* kListTrialNamedMetrics =
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
+    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 AND name = ?3"
+    " ORDER BY timestamp_ms, id";
+inline constexpr const char* kListEvents =
+    "SELECT " SWEEP_STORE_EVENT_COLUMNS_ " FROM events WHERE sweep_id = ?1 ORDER BY id";
+inline constexpr const char* kListDecisions = "SELECT " SWEEP_STORE_DECISION_COLUMNS_
+                                              " FROM decisions WHERE sweep_id = ?1"
+                                              " ORDER BY trial_id, interval, id";
+inline constexpr const char* kListTrialDecisions =
+    "SELECT " SWEEP_STORE_DECISION_COLUMNS_
+    " FROM decisions WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY interval, id";
+inline constexpr const char* kListNodes =
+    "SELECT " SWEEP_STORE_NODE_COLUMNS_ " FROM nodes ORDER BY node_id";
+inline constexpr const char* kMaxFencingToken =
+    "SELECT value FROM counters WHERE name = 'max_fencing_token'";
+
+inline constexpr std::array<const char*, 17> kReadQueries = {
+    kGetCompute,       kListComputes,          kGetSweep,           kListSweeps,
+    kGetTrial,         kListTrials,            kListAttempts,       kListTrialAttempts,
+    kListMetrics,      kListTrialMetrics,      kListNamedMetrics,   kListTrialNamedMetrics,
+    kListEvents,       kListDecisions,         kListTrialDecisions, kListNodes,
+    kMaxFencingToken,
+};
+
+#undef SWEEP_STORE_COMPUTE_COLUMNS_
+#undef SWEEP_STORE_SWEEP_COLUMNS_
+#undef SWEEP_STORE_TRIAL_COLUMNS_
+#undef SWEEP_STORE_ATTEMPT_COLUMNS_
+#undef SWEEP_STORE_METRIC_COLUMNS_
+#undef SWEEP_STORE_EVENT_COLUMNS_
+#undef SWEEP_STORE_DECISION_COLUMNS_
+#undef SWEEP_STORE_NODE_COLUMNS_
+
+}  // namespace sweep::store::sqlite_schema
