@@ -373,7 +373,7 @@ class Agent {
     }
     if (reply.ok()) {
       reach_.Success();
-      run->last_renewal_ms = clock_->NowMillis();
+      run->last_renewal_ms = now;  // the lease was renewed as of the request
       if (reply->directive == Directive::kStop) {
         *stop_reason = reply->reason.empty() ? "stopped by the controller" : reply->reason;
         return RenewResult::kStop;
@@ -400,7 +400,7 @@ class Agent {
         Log()->warn("attempt {}: cannot reach {} ({}); retrying", run->name, controller_name_,
                     std::string(status.message()));
       }
-      run->retry_at_ms = clock_->NowMillis() + reach_.NextBackoffMs();
+      run->retry_at_ms = now + reach_.NextBackoffMs();
       return RenewResult::kContinue;
     }
     // The controller refused this batch for good (e.g. invalid points): do not resend it.
@@ -410,7 +410,7 @@ class Agent {
     } else {
       Log()->warn("attempt {}: heartbeat refused: {}", run->name, std::string(status.message()));
     }
-    run->retry_at_ms = clock_->NowMillis() + heartbeat_ms_;
+    run->retry_at_ms = now + heartbeat_ms_;
     return RenewResult::kContinue;
   }
 
@@ -584,9 +584,16 @@ class Agent {
     const char* outcome = completion.outcome == Outcome::kSucceeded ? "succeeded"
                           : completion.outcome == Outcome::kFailed  ? "failed"
                                                                     : "stopped";
-    std::string detail = completion.error.empty() ? "" : ": " + FirstLine(completion.error);
-    Log()->info("attempt {} {}{} after {:.1f} s, {} metric points; trial {}", run.name, outcome,
-                detail, seconds, points, trial_state.empty() ? "?" : trial_state);
+    // One line: the reason's first line, and for failures the last stderr line.
+    std::string detail;
+    if (!completion.error.empty()) {
+      detail = " (" + FirstLine(completion.error);
+      size_t last = completion.error.rfind('\n');
+      if (last != std::string::npos) detail += " " + completion.error.substr(last + 1);
+      detail += ")";
+    }
+    Log()->info("attempt {} {} after {:.1f} s{}, {} metric points; trial {}", run.name, outcome,
+                seconds, detail, points, trial_state.empty() ? "?" : trial_state);
   }
 
   const WorkerOptions options_;

@@ -20,7 +20,8 @@ std::string Sanitize(const std::string& text) {
               c == '_' || c == '.' || c == '-';
     if (!ok) c = '_';
   }
-  if (out.empty() || out == "." || out == "..") out = "_";
+  // "." and ".." would name the attempts directory or its parent.
+  if (out.empty() || out == "." || out == "..") return std::string(1, '_');
   return out;
 }
 
@@ -37,8 +38,8 @@ absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const
   if (ec) base = fs::path(work_dir);
   fs::path dir = base / "attempts" / AttemptDirName(lease.ref);
   // A leftover from an earlier run of this same lease (the worker restarted): start fresh.
-  fs::remove_all(dir, ec);
-  if (ec) {
+  if (fs::exists(dir, ec)) fs::remove_all(dir, ec);
+  if (ec && ec != std::errc::not_a_directory) {
     return absl::InternalError(
         absl::StrCat("cannot remove old attempt directory '", dir.string(), "': ", ec.message()));
   }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -125,8 +126,8 @@ std::optional<double> ParseMetricValue(std::string_view text) {
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ptr != text.data() + text.size()) return std::nullopt;
   if (ec == std::errc::result_out_of_range) {
-    // Overflow becomes infinity, underflow zero, as strtod would.
-    value = std::abs(value) > 1 ? std::numeric_limits<double>::infinity() : 0.0;
+    // from_chars leaves the value alone; strtod gives HUGE_VAL (inf) or the tiny result.
+    value = std::strtod(std::string(text).c_str(), nullptr);
   } else if (ec != std::errc()) {
     return std::nullopt;
   }

@@ -1,0 +1,149 @@
+#include "worker/attempt.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+Lease MakeLease() {
+  Lease lease;
+  lease.ref = {"node-1", "sw-abc", 7, 2, 42};
+  lease.argv = {"python3", "train.py"};
+  lease.env = {{"AZUREML_SWEEP_lr", "0.1"}, {"SWEEP_PARAMS", "{\"lr\":0.1}"}};
+  return lease;
+}
+
+class AttemptTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("attempt-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST(AttemptDirNameTest, NameAndSanitizing) {
+  Lease lease = MakeLease();
+  EXPECT_EQ(AttemptDirName(lease.ref), "sw-abc-7-2-42");
+  lease.ref.sweep_id = "../../etc";
+  EXPECT_EQ(AttemptDirName(lease.ref), ".._.._etc-7-2-42");
+  lease.ref.sweep_id = "";
+  EXPECT_EQ(AttemptDirName(lease.ref), "_-7-2-42");
+}
+
+TEST_F(AttemptTest, FreshDirectoryWithOutputs) {
+  Lease lease = MakeLease();
+  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_EQ(*dir, (dir_ / "attempts" / "sw-abc-7-2-42").string());
+  EXPECT_TRUE(fs::is_directory(fs::path(*dir) / "outputs"));
+  // A leftover of the same lease is replaced by a fresh directory.
+  std::ofstream(fs::path(*dir) / "outputs" / "old.txt") << "old";
+  auto again = PrepareAttemptDir(dir_.string(), lease);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(fs::exists(fs::path(*again) / "outputs" / "old.txt"));
+}
+
+TEST_F(AttemptTest, CopiesCodeRecursivelyKeepingSymlinks) {
+  fs::path code = dir_ / "code";
+  fs::create_directories(code / "pkg");
+  std::ofstream(code / "train.py") << "print('accuracy=1')\n";
+  std::ofstream(code / "pkg" / "util.py") << "X = 1\n";
+  fs::create_directories(dir_ / "outside");
+  std::ofstream(dir_ / "outside" / "big.bin") << "data";
+  fs::create_symlink(dir_ / "outside", code / "data");  // to a directory
+  fs::create_symlink("train.py", code / "link.py");     // relative, to a file
+  Lease lease = MakeLease();
+  lease.code_dir = code.string();
+  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  fs::path attempt(*dir);
+  EXPECT_EQ(ReadFile(attempt / "train.py"), "print('accuracy=1')\n");
+  EXPECT_EQ(ReadFile(attempt / "pkg" / "util.py"), "X = 1\n");
+  ASSERT_TRUE(fs::is_symlink(attempt / "data"));
+  EXPECT_EQ(fs::read_symlink(attempt / "data"), dir_ / "outside");
+  ASSERT_TRUE(fs::is_symlink(attempt / "link.py"));
+  EXPECT_EQ(fs::read_symlink(attempt / "link.py"), "train.py");
+  EXPECT_TRUE(fs::is_directory(attempt / "outputs"));
+}
+
+TEST_F(AttemptTest, MissingCodeDirIsAnError) {
+  Lease lease = MakeLease();
+  lease.code_dir = (dir_ / "nope").string();
+  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(dir.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(dir.status().message(),
+            "code directory '" + lease.code_dir + "' does not exist or is not a directory");
+}
+
+TEST_F(AttemptTest, UncreatableWorkDirIsAnError) {
+  std::ofstream(dir_ / "file") << "x";
+  auto dir = PrepareAttemptDir((dir_ / "file").string(), MakeLease());
+  ASSERT_FALSE(dir.ok());
+  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("cannot create attempt directory"));
+}
+
+TEST(BuildTrialEnvTest, LayersInOrder) {
+  Lease lease = MakeLease();
+  lease.env.push_back({"HOME", "/lease-home"});
+  lease.env.push_back({"SWEEP_METRICS_FILE", "/ignored"});
+  auto env = BuildTrialEnv({"HOME=/root", "PATH=/bin", "NOEQUALS", "A=b=c"}, lease, "/w/att");
+  EXPECT_EQ(env["PATH"], "/bin");
+  EXPECT_EQ(env["A"], "b=c");
+  EXPECT_EQ(env.count("NOEQUALS"), 0u);
+  EXPECT_EQ(env["HOME"], "/lease-home");
+  EXPECT_EQ(env["AZUREML_SWEEP_lr"], "0.1");
+  EXPECT_EQ(env["SWEEP_PARAMS"], "{\"lr\":0.1}");
+  EXPECT_EQ(env["AZUREML_RUN_ID"], "sw-abc_7");
+  EXPECT_EQ(env["SWEEP_METRICS_FILE"], "/w/att/metrics.jsonl");
+  EXPECT_EQ(env["SWEEP_OUTPUTS_DIR"], "/w/att/outputs");
+  EXPECT_EQ(env["SWEEP_ATTEMPT_DIR"], "/w/att");
+  EXPECT_EQ(env["SWEEP_SWEEP_ID"], "sw-abc");
+  EXPECT_EQ(env["SWEEP_TRIAL_ID"], "7");
+  EXPECT_EQ(env["SWEEP_ATTEMPT"], "2");
+  EXPECT_EQ(env["SWEEP_NODE_ID"], "node-1");
+}
+
+TEST(BuildTrialEnvTest, LeaseMayOverrideRunId) {
+  Lease lease = MakeLease();
+  lease.env.push_back({"AZUREML_RUN_ID", "custom"});
+  EXPECT_EQ(BuildTrialEnv({}, lease, "/w")["AZUREML_RUN_ID"], "custom");
+}
+
+TEST(TailBufferTest, KeepsLastLinesCut) {
+  TailBuffer tail(3, 5);
+  for (const char* line : {"one", "two", "three", "four-long-line"}) tail.Add(line);
+  EXPECT_THAT(tail.Lines(), ElementsAre("two", "three", "four-"));
+}
+
+TEST(FailureMessageTest, ExitCodeSignalAndTail) {
+  EXPECT_EQ(FailureMessage({3, 0}, {}), "exit code 3");
+  EXPECT_EQ(FailureMessage({-1, 9}, {"Traceback", "ValueError: bad"}),
+            "killed by signal 9 (SIGKILL); last lines of stderr:\nTraceback\nValueError: bad");
+}
+
+}  // namespace
+}  // namespace sweep::worker

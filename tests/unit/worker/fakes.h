@@ -1,0 +1,234 @@
+// Fakes for the agent's dependencies: a scripted controller client and a launcher of
+// processes the test drives by hand.
+#pragma once
+
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worker/controller_client.h"
+#include "worker/process.h"
+
+namespace sweep::worker::testing {
+
+// Records every call by name; replies come from queues or hooks set by the test.
+class FakeClient : public ControllerClient {
+ public:
+  absl::StatusOr<RegisterReply> Register(const RegisterRequest& request) override {
+    std::function<absl::StatusOr<RegisterReply>(const RegisterRequest&)> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("Register");
+      register_requests_.push_back(request);
+      hook = on_register;
+    }
+    if (hook) return hook(request);
+    return RegisterReply{"node-1", 1'000, 30'000};
+  }
+
+  absl::StatusOr<AcquireReply> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    calls_.push_back("AcquireTrial");
+    acquire_nodes_.push_back(node_id);
+    if (!acquire_replies_.empty()) {
+      absl::StatusOr<AcquireReply> reply = std::move(acquire_replies_.front());
+      acquire_replies_.pop_front();
+      return reply;
+    }
+    // Nothing scripted: a long poll that only an interrupt ends early.
+    cv_.wait_for(lock, std::chrono::seconds(10), [this] { return interrupted_; });
+    if (interrupted_) return absl::CancelledError("interrupted");
+    return AcquireReply{};
+  }
+
+  absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override {
+    std::function<absl::StatusOr<DirectiveReply>(const LeaseRef&)> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("Heartbeat");
+      hook = on_heartbeat;
+    }
+    if (hook) return hook(lease);
+    return DirectiveReply{};
+  }
+
+  absl::StatusOr<DirectiveReply> ReportMetrics(
+      const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
+    std::function<absl::StatusOr<DirectiveReply>(const std::vector<core::MetricPoint>&)> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("ReportMetrics");
+      reports_.push_back(points);
+      hook = on_report;
+    }
+    if (hook) return hook(points);
+    return DirectiveReply{};
+  }
+
+  absl::StatusOr<std::string> CompleteTrial(const LeaseRef& lease,
+                                            const Completion& completion) override {
+    std::function<absl::StatusOr<std::string>(const Completion&)> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("CompleteTrial");
+      completions_.push_back(completion);
+      hook = on_complete;
+    }
+    if (hook) return hook(completion);
+    return std::string("completed");
+  }
+
+  absl::Status Deregister(const std::string& node_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("Deregister");
+    return absl::OkStatus();
+  }
+
+  void InterruptAcquire() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    interrupted_ = true;
+    cv_.notify_all();
+  }
+
+  void QueueAcquire(absl::StatusOr<AcquireReply> reply) {
+    std::lock_guard<std::mutex> lock(mu_);
+    acquire_replies_.push_back(std::move(reply));
+  }
+  void QueueLease(const Lease& lease) {
+    AcquireReply reply;
+    reply.lease = lease;
+    QueueAcquire(reply);
+  }
+  void QueueShutdown() {
+    AcquireReply reply;
+    reply.shutdown = true;
+    QueueAcquire(reply);
+  }
+
+  std::vector<std::string> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  std::vector<Completion> completions() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return completions_;
+  }
+  std::vector<std::vector<core::MetricPoint>> reports() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reports_;
+  }
+  std::vector<RegisterRequest> register_requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return register_requests_;
+  }
+  std::vector<std::string> acquire_nodes() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return acquire_nodes_;
+  }
+
+  // Hooks, set before the worker runs.
+  std::function<absl::StatusOr<RegisterReply>(const RegisterRequest&)> on_register;
+  std::function<absl::StatusOr<DirectiveReply>(const LeaseRef&)> on_heartbeat;
+  std::function<absl::StatusOr<DirectiveReply>(const std::vector<core::MetricPoint>&)> on_report;
+  std::function<absl::StatusOr<std::string>(const Completion&)> on_complete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool interrupted_ = false;
+  std::deque<absl::StatusOr<AcquireReply>> acquire_replies_;
+  std::vector<std::string> calls_;
+  std::vector<RegisterRequest> register_requests_;
+  std::vector<std::string> acquire_nodes_;
+  std::vector<std::vector<core::MetricPoint>> reports_;
+  std::vector<Completion> completions_;
+};
+
+// The state of one fake process, shared by the process object and the test.
+struct FakeProcessState {
+  LaunchSpec spec;
+  bool exit_on_sigterm = true;  // false: only SIGKILL ends it
+
+  void Exit(ExitInfo exit) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!this->exit) this->exit = exit;
+    cv.notify_all();
+  }
+  std::vector<int> signals_received() {
+    std::lock_guard<std::mutex> lock(mu);
+    return signals;
+  }
+  void Stdout(const std::string& line) { spec.on_stdout_line(line); }
+  void Stderr(const std::string& line) { spec.on_stderr_line(line); }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<ExitInfo> exit;
+  std::vector<int> signals;
+};
+
+class FakeProcess : public Process {
+ public:
+  explicit FakeProcess(std::shared_ptr<FakeProcessState> state) : state_(std::move(state)) {}
+  int64_t pid() const override { return 4242; }
+  std::optional<ExitInfo> Wait(int64_t timeout_ms) override {
+    std::unique_lock<std::mutex> lock(state_->mu);
+    auto done = [this] { return state_->exit.has_value(); };
+    if (timeout_ms < 0) {
+      state_->cv.wait(lock, done);
+    } else {
+      state_->cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), done);
+    }
+    return state_->exit;
+  }
+  void SignalGroup(int sig) override {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    if (state_->exit) return;
+    state_->signals.push_back(sig);
+    if (sig == SIGKILL || (sig == SIGTERM && state_->exit_on_sigterm)) {
+      state_->exit = ExitInfo{-1, sig};
+      state_->cv.notify_all();
+    }
+  }
+
+ private:
+  std::shared_ptr<FakeProcessState> state_;
+};
+
+class FakeLauncher : public ProcessLauncher {
+ public:
+  absl::StatusOr<std::unique_ptr<Process>> Launch(const LaunchSpec& spec) override {
+    auto state = std::make_shared<FakeProcessState>();
+    state->spec = spec;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      launched_.push_back(state);
+    }
+    if (!launch_error.ok()) return launch_error;
+    if (on_launch) on_launch(state.get());
+    return std::unique_ptr<Process>(new FakeProcess(state));
+  }
+
+  std::vector<std::shared_ptr<FakeProcessState>> launched() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return launched_;
+  }
+
+  absl::Status launch_error;
+  // Runs on the agent's thread as the process starts; may write output or exit it.
+  std::function<void(FakeProcessState*)> on_launch;
+
+ private:
+  std::mutex mu_;
+  std::vector<std::shared_ptr<FakeProcessState>> launched_;
+};
+
+}  // namespace sweep::worker::testing

@@ -1,0 +1,318 @@
+// The real posix launcher: argv without a shell, process groups, stop with grace.
+#include "worker/process.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sweep::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// True while `pid` exists and is not a zombie (PID 1 of a container may never reap).
+bool Alive(pid_t pid) {
+  if (::kill(pid, 0) != 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  size_t paren = content.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= content.size()) return false;
+  return content[paren + 2] != 'Z';
+}
+
+// Polls `pred` for up to 10 s (a generous bound, not a timing assertion).
+template <typename Pred>
+bool Eventually(Pred pred) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+std::map<std::string, std::string> BaseEnv() { return {{"PATH", "/usr/local/bin:/usr/bin:/bin"}}; }
+
+class ProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("process-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    launcher_ = NewPosixProcessLauncher();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes an executable script into the test directory.
+  std::string Script(const std::string& name, const std::string& body) {
+    fs::path path = dir_ / name;
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    fs::permissions(path, fs::perms::owner_all);
+    return path.string();
+  }
+
+  // Runs to completion, collecting the lines.
+  ExitInfo Run(LaunchSpec spec) {
+    spec.on_stdout_line = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      out_.push_back(line);
+    };
+    spec.on_stderr_line = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu_);
+      err_.push_back(line);
+    };
+    auto process = launcher_->Launch(spec);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return {};
+    return *(*process)->Wait(-1);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<ProcessLauncher> launcher_;
+  std::mutex mu_;
+  std::vector<std::string> out_, err_;
+};
+
+TEST_F(ProcessTest, ArgvReachesTheChildAsIsWithoutAShell) {
+  std::string script =
+      Script("args.sh", "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$OUT\"\n");
+  LaunchSpec spec;
+  spec.argv = {script, "; rm -rf ~", "$(touch pwned)", "a b", "*", "`touch pwned2`"};
+  spec.env = BaseEnv();
+  spec.env["OUT"] = (dir_ / "argv.txt").string();
+  spec.working_dir = dir_.string();
+  ExitInfo exit = Run(spec);
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_EQ(ReadFile(dir_ / "argv.txt"), "; rm -rf ~\n$(touch pwned)\na b\n*\n`touch pwned2`\n");
+  EXPECT_FALSE(fs::exists(dir_ / "pwned"));
+  EXPECT_FALSE(fs::exists(dir_ / "pwned2"));
+}
+
+TEST_F(ProcessTest, EchoGetsOneArgument) {
+  LaunchSpec spec;
+  spec.argv = {"/bin/echo", "; rm -rf ~", "&&", "true"};
+  spec.env = BaseEnv();
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_THAT(out_, ElementsAre("; rm -rf ~ && true"));
+}
+
+TEST_F(ProcessTest, OutputIsTeedIntoLogsAndLines) {
+  LaunchSpec spec;
+  spec.argv = {"sh", "-c", "echo out1; echo err1 >&2; echo out2; printf partial"};
+  spec.env = BaseEnv();
+  spec.stdout_log = (dir_ / "stdout.log").string();
+  spec.stderr_log = (dir_ / "stderr.log").string();
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_THAT(out_, ElementsAre("out1", "out2", "partial"));
+  EXPECT_THAT(err_, ElementsAre("err1"));
+  EXPECT_EQ(ReadFile(dir_ / "stdout.log"), "out1\nout2\npartial");
+  EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "err1\n");
+}
+
+TEST_F(ProcessTest, EnvironmentWorkingDirAndStdin) {
+  fs::create_directories(dir_ / "work");
+  LaunchSpec spec;
+  // `cat` must see end of input at once (stdin is /dev/null).
+  spec.argv = {"sh", "-c", "cat; echo \"foo=$FOO\"; pwd; echo \"home=${HOME:-unset}\""};
+  spec.env = BaseEnv();
+  spec.env["FOO"] = "bar baz";
+  spec.working_dir = (dir_ / "work").string();
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_THAT(out_,
+              ElementsAre("foo=bar baz", fs::canonical(dir_ / "work").string(), "home=unset"));
+}
+
+TEST_F(ProcessTest, ExitCodeAndSignal) {
+  LaunchSpec spec;
+  spec.env = BaseEnv();
+  spec.argv = {"sh", "-c", "exit 3"};
+  ExitInfo exit = Run(spec);
+  EXPECT_EQ(exit.exit_code, 3);
+  EXPECT_EQ(exit.signal, 0);
+  EXPECT_EQ(DescribeExit(exit), "exit code 3");
+
+  spec.argv = {"sh", "-c", "kill -SEGV $$"};
+  exit = Run(spec);
+  EXPECT_EQ(exit.exit_code, -1);
+  EXPECT_EQ(exit.signal, SIGSEGV);
+  EXPECT_EQ(DescribeExit(exit), "killed by signal 11 (SIGSEGV)");
+}
+
+TEST_F(ProcessTest, CommandNotFound) {
+  LaunchSpec spec;
+  spec.argv = {"xyz-no-such-command"};
+  spec.env = BaseEnv();
+  auto process = launcher_->Launch(spec);
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(process.status().message(),
+            "cannot run 'xyz-no-such-command': No such file or directory");
+}
+
+TEST_F(ProcessTest, NotExecutable) {
+  fs::path path = dir_ / "data.txt";
+  std::ofstream(path) << "hello\n";
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  LaunchSpec spec;
+  spec.argv = {path.string()};
+  spec.env = BaseEnv();
+  auto process = launcher_->Launch(spec);
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.status().message(), "cannot run '" + path.string() + "': Permission denied");
+}
+
+TEST_F(ProcessTest, EmptyArgvAndMissingWorkingDir) {
+  LaunchSpec spec;
+  auto empty = launcher_->Launch(spec);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(empty.status().message(), "cannot run an empty command");
+
+  spec.argv = {"/bin/true"};
+  spec.working_dir = (dir_ / "missing").string();
+  auto missing = launcher_->Launch(spec);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("working directory '"));
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing' does not exist"));
+}
+
+TEST_F(ProcessTest, UnwritableLogFileIsAnError) {
+  LaunchSpec spec;
+  spec.argv = {"/bin/true"};
+  spec.stdout_log = (dir_ / "no-dir" / "stdout.log").string();
+  auto process = launcher_->Launch(spec);
+  ASSERT_FALSE(process.ok());
+  EXPECT_EQ(process.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(process.status().message()), HasSubstr("cannot create log file"));
+}
+
+// Starts `argv`, returns once it printed its first stdout line (the readiness mark).
+std::unique_ptr<Process> StartAndWaitReady(ProcessLauncher* launcher, LaunchSpec spec,
+                                           std::string* first_line) {
+  auto ready = std::make_shared<std::promise<std::string>>();
+  auto fired = std::make_shared<std::once_flag>();
+  spec.on_stdout_line = [ready, fired](const std::string& line) {
+    std::call_once(*fired, [&] { ready->set_value(line); });
+  };
+  std::future<std::string> future = ready->get_future();
+  auto process = launcher->Launch(spec);
+  EXPECT_TRUE(process.ok()) << process.status();
+  if (!process.ok()) return nullptr;
+  EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  *first_line = future.get();
+  return std::move(*process);
+}
+
+TEST_F(ProcessTest, StopKillsChildAndGrandchild) {
+  LaunchSpec spec;
+  spec.argv = {"sh", "-c", "sleep 1000 & echo $!; wait"};
+  spec.env = BaseEnv();
+  std::string line;
+  std::unique_ptr<Process> process = StartAndWaitReady(launcher_.get(), spec, &line);
+  ASSERT_NE(process, nullptr);
+  pid_t grandchild = std::stoi(line);
+  pid_t child = static_cast<pid_t>(process->pid());
+  ASSERT_TRUE(Alive(grandchild));
+  ASSERT_TRUE(Alive(child));
+  EXPECT_EQ(::getpgid(grandchild), child);  // the child leads its own group
+
+  ExitInfo exit = StopProcess(process.get(), 5'000);
+  EXPECT_EQ(exit.signal, SIGTERM);
+  EXPECT_TRUE(Eventually([&] { return !Alive(grandchild); }));
+  EXPECT_FALSE(Alive(child));
+}
+
+TEST_F(ProcessTest, SigtermIgnoredGetsSigkillAfterGrace) {
+  LaunchSpec spec;
+  // Ignored signals are inherited, so the grandchild `sleep` ignores SIGTERM too.
+  spec.argv = {"sh", "-c", "trap '' TERM; sleep 1000 & echo $!; wait; wait; wait"};
+  spec.env = BaseEnv();
+  std::string line;
+  std::unique_ptr<Process> process = StartAndWaitReady(launcher_.get(), spec, &line);
+  ASSERT_NE(process, nullptr);
+  pid_t grandchild = std::stoi(line);
+
+  ExitInfo exit = StopProcess(process.get(), 300);
+  EXPECT_EQ(exit.signal, SIGKILL);
+  EXPECT_EQ(exit.exit_code, -1);
+  EXPECT_TRUE(Eventually([&] { return !Alive(grandchild); }));
+}
+
+TEST_F(ProcessTest, GracefulExitOnSigterm) {
+  LaunchSpec spec;
+  spec.argv = {"sh", "-c",
+               "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"};
+  spec.env = BaseEnv();
+  std::vector<std::string> lines;
+  std::mutex mu;
+  auto ready = std::make_shared<std::promise<void>>();
+  spec.on_stdout_line = [&, ready](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+    if (line == "ready") ready->set_value();
+  };
+  auto process = launcher_->Launch(spec);
+  ASSERT_TRUE(process.ok());
+  ASSERT_EQ(ready->get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  ExitInfo exit = StopProcess(process->get(), 10'000);
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_EQ(exit.signal, 0);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(lines, ElementsAre("ready", "bye"));
+}
+
+TEST_F(ProcessTest, LeftoverGrandchildIsKilledWhenCommandExits) {
+  LaunchSpec spec;
+  // The background sleep keeps stdout open; the command itself exits at once.
+  spec.argv = {"sh", "-c", "sleep 1000 & echo $!"};
+  spec.env = BaseEnv();
+  pid_t grandchild = 0;
+  spec.on_stdout_line = [&](const std::string& line) { grandchild = std::stoi(line); };
+  auto process = launcher_->Launch(spec);
+  ASSERT_TRUE(process.ok());
+  std::optional<ExitInfo> exit = (*process)->Wait(-1);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0);
+  ASSERT_GT(grandchild, 0);
+  EXPECT_TRUE(Eventually([&] { return !Alive(grandchild); }));
+}
+
+TEST_F(ProcessTest, WaitTimesOutWhileRunningAndDestructorKills) {
+  LaunchSpec spec;
+  spec.argv = {"sleep", "1000"};
+  spec.env = BaseEnv();
+  auto process = launcher_->Launch(spec);
+  ASSERT_TRUE(process.ok());
+  pid_t pid = static_cast<pid_t>((*process)->pid());
+  EXPECT_FALSE((*process)->Wait(50).has_value());
+  process->reset();
+  EXPECT_FALSE(Alive(pid));
+}
+
+}  // namespace
+}  // namespace sweep::worker
