@@ -329,6 +329,55 @@ TEST_F(AgentTest, StopDirectiveKillsAfterGraceWhenSigtermIgnored) {
   EXPECT_EQ(completions[0].signal, SIGKILL);
 }
 
+TEST_F(AgentTest, WorkerGraceAppliesWhenLeaseHasNone) {
+  Lease lease = MakeLease();
+  lease.stop_grace_ms = 0;
+  options_.default_stop_grace_ms = 30;
+  client_.QueueLease(lease);
+  client_.QueueShutdown();
+  launcher_.on_launch = [](FakeProcessState* p) { p->exit_on_sigterm = false; };
+  client_.on_heartbeat = [](const LeaseRef&) -> absl::StatusOr<DirectiveReply> {
+    return DirectiveReply{Directive::kStop, 0, "canceled"};
+  };
+  ASSERT_EQ(Run().exit_code, 0);
+  EXPECT_THAT(Current()->signals_received(), ElementsAre(SIGTERM, SIGKILL));
+}
+
+TEST_F(AgentTest, LargeBacklogGoesAheadInReportsBeforeCompletion) {
+  client_.QueueLease(MakeLease());
+  client_.QueueShutdown();
+  launcher_.on_launch = [](FakeProcessState* p) {
+    for (int i = 0; i < 2'500; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
+    p->Exit({0, 0});
+  };
+  ASSERT_EQ(Run().exit_code, 0);
+  auto reports = client_.reports();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].size(), 1'000u);
+  EXPECT_EQ(reports[1].size(), 1'000u);
+  EXPECT_EQ(reports[1][0].step, 1'000);
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  ASSERT_EQ(completions[0].points.size(), 500u);
+  EXPECT_EQ(completions[0].points[0].step, 2'000);
+}
+
+TEST_F(AgentTest, UnsentBacklogIsBoundedDroppingTheOldest) {
+  client_.QueueLease(MakeLease());
+  client_.QueueShutdown();
+  launcher_.on_launch = [](FakeProcessState* p) {
+    for (int i = 0; i < 100'010; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
+    p->Exit({0, 0});
+  };
+  ASSERT_EQ(Run().exit_code, 0);
+  auto reports = client_.reports();
+  ASSERT_EQ(reports.size(), 99u);
+  EXPECT_EQ(reports[0][0].step, 10);  // the 10 oldest were dropped
+  ASSERT_EQ(client_.completions().size(), 1u);
+  EXPECT_EQ(client_.completions()[0].points.size(), 1'000u);
+  EXPECT_EQ(client_.completions()[0].points.back().step, 100'009);
+}
+
 TEST_F(AgentTest, StopDirectiveOnReport) {
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();

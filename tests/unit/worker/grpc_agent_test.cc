@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -90,6 +91,7 @@ class FakeSweepService final : public proto::SweepController::Service {
     grpc::Status status = Decide(request->lease(), reply);
     if (status.ok()) {
       for (const auto& point : request->points()) points_.push_back(point);
+      if (!report_marker_.empty()) std::ofstream(report_marker_) << "reported\n";
     }
     return status;
   }
@@ -144,6 +146,11 @@ class FakeSweepService final : public proto::SweepController::Service {
     std::lock_guard<std::mutex> lock(mu_);
     return last_register_;
   }
+  // Each accepted ReportMetrics creates this file (a trial can wait for it).
+  void SetReportMarker(std::string path) {
+    std::lock_guard<std::mutex> lock(mu_);
+    report_marker_ = std::move(path);
+  }
   // AcquireTrial waits out its wait_ms (or a cancel) instead of answering at once.
   void HoldPolls() { hold_polls_ = true; }
 
@@ -176,6 +183,7 @@ class FakeSweepService final : public proto::SweepController::Service {
   }
 
   std::atomic<bool> hold_polls_{false};
+  std::string report_marker_;
   std::mutex mu_;
   std::vector<proto::Lease> leases_;
   std::map<uint64_t, std::string> stop_tokens_;
@@ -304,6 +312,36 @@ TEST_F(GrpcAgentTest, RunsALeaseAndReportsItsMetrics) {
   EXPECT_EQ(ReadFile(attempt / "outputs" / "lr.txt"), "0.01\n");
   EXPECT_EQ(ReadFile(attempt / "stdout.log"), "epoch=1 accuracy=0.5\n");
   EXPECT_EQ(ReadFile(attempt / "stderr.log"), "done\n");
+}
+
+TEST_F(GrpcAgentTest, MetricsAreReportedWhileTheTrialRuns) {
+  fs::create_directories(dir_);
+  std::string marker = (dir_ / "reported").string();
+  service_.SetReportMarker(marker);
+  // The trial only ends after the controller has received a report.
+  service_.AddLease(MakeLease(
+      16, {"/bin/sh", "-c",
+           "echo accuracy=0.1; while [ ! -e \"$0\" ]; do sleep 0.02; done; echo accuracy=0.2",
+           marker}));
+  WorkerResult result = Run();
+  EXPECT_EQ(result.exit_code, 0) << result.message;
+  std::vector<std::string> calls = service_.calls();
+  auto report = std::find(calls.begin(), calls.end(), "ReportMetrics");
+  auto complete = std::find(calls.begin(), calls.end(), "CompleteTrial");
+  ASSERT_NE(report, calls.end());
+  ASSERT_NE(complete, calls.end());
+  EXPECT_LT(report - calls.begin(), complete - calls.begin());
+  EXPECT_THAT(Skeleton(calls), ElementsAre("Register", "AcquireTrial", "CompleteTrial",
+                                           "AcquireTrial", "Deregister"));
+  std::vector<double> values;
+  for (const auto& point : service_.points()) {
+    EXPECT_EQ(point.name(), "accuracy");
+    EXPECT_EQ(point.step(), -1);
+    values.push_back(point.value());
+  }
+  EXPECT_THAT(values, ElementsAre(0.1, 0.2));
+  ASSERT_EQ(service_.completions().size(), 1u);
+  EXPECT_EQ(service_.completions()[0].outcome(), proto::SUCCEEDED);
 }
 
 TEST_F(GrpcAgentTest, StopDirectiveKillsTheTrial) {
