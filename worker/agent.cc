@@ -429,7 +429,6 @@ class Agent {
     run.start_ms = clock_->NowMillis();
     absl::StatusOr<std::string> dir = PrepareAttemptDir(work_dir_, lease);
     if (!dir.ok()) {
-      Log()->error("attempt {}: {}", run.name, std::string(dir.status().message()));
       Completion failed;
       failed.outcome = Outcome::kFailed;
       failed.exit_code = -1;
@@ -456,7 +455,6 @@ class Agent {
     };
     absl::StatusOr<std::unique_ptr<Process>> launched = launcher_->Launch(spec);
     if (!launched.ok()) {
-      Log()->error("attempt {}: {}", run.name, std::string(launched.status().message()));
       Completion failed;
       failed.outcome = Outcome::kFailed;
       failed.exit_code = -1;
