@@ -1,7 +1,179 @@
 #include "cli/commands.h"
 
-namespace sweep::cli {
+#include <functional>
+#include <iostream>
 
-int Main(int argc, char** argv) { return 0; }
+#include "CLI/CLI.hpp"
+#include "cli/compute_commands.h"
+#include "cli/context.h"
+#include "cli/policy_commands.h"
+#include "cli/query_commands.h"
+#include "cli/run_command.h"
+#include "cli/validate_command.h"
+
+namespace sweep::cli {
+namespace {
+
+void AddOutputFlags(CLI::App* cmd, GlobalOptions& g, bool with_csv) {
+  cmd->add_flag("--json", g.json, "Print JSON (stable field names, see README)");
+  if (with_csv) cmd->add_flag("--csv", g.csv, "Print CSV");
+}
+
+void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
+  cmd->add_option("name", c.name, "Target name (2-16 letters, digits, '-')")->required();
+  if (create) {
+    cmd->add_option("--type", c.type, "amlcompute or remotevm")->capture_default_str();
+    cmd->add_option("--provider", c.provider, "Node provider for amlcompute: local or slurm")
+        ->capture_default_str();
+  }
+  cmd->add_option("--min-nodes", c.min_nodes, "Nodes kept even when idle");
+  cmd->add_option("--max-nodes", c.max_nodes, "Most nodes the cluster scales to");
+  cmd->add_option("--vm-size", c.vm_size, "Node size label (e.g. STANDARD_D2_V2)");
+  cmd->add_option("--vm-priority", c.vm_priority, "dedicated or lowpriority");
+  cmd->add_option("--idle-seconds-before-scaledown", c.idle_seconds_before_scaledown,
+                  "Idle time after which a node above min-nodes is stopped");
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "sweep: hyperparameter sweeps on persistent compute targets.\n"
+      "Run `sweep COMMAND --help` for a command's options."};
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions g;
+  app.add_option("--workspace", g.workspace, "Workspace directory (default ./.sweep)")
+      ->envname("SWEEP_WORKSPACE");
+  std::function<int()> action;
+
+  RunArgs run;
+  auto* run_cmd = app.add_subcommand("run", "Run a sweep spec to completion on this host");
+  run_cmd->add_option("spec", run.spec_path, "Sweep spec (Azure ML v2 sweep job YAML)")
+      ->required();
+  run_cmd->add_option("--listen", run.listen,
+                      "Address the controller listens on, so workers on other machines can "
+                      "join (e.g. 0.0.0.0:7070)")
+      ->capture_default_str();
+  run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the sweep id and the summary");
+  run_cmd->add_option("--lease-seconds", run.lease_seconds,
+                      "How long a node keeps a trial without a heartbeat before the trial "
+                      "is retried elsewhere")
+      ->capture_default_str();
+  AddOutputFlags(run_cmd, g, false);
+  run_cmd->callback([&] { action = [&] { return CmdRun(g, run); }; });
+
+  WorkerArgs worker;
+  auto* worker_cmd = app.add_subcommand("worker", "Run a worker agent on a cluster node");
+  worker_cmd->add_option("--server", worker.server, "Controller address host:port")
+      ->required();
+  worker_cmd->add_option("--compute", worker.compute, "Compute target this node belongs to")
+      ->required();
+  worker_cmd->add_option("--token-file", worker.token_file,
+                         "File holding the workspace token (default <workspace>/token)");
+  worker_cmd->add_option("--work-dir", worker.work_dir, "Where attempts run (default: a temp dir)");
+  worker_cmd->add_option("--node-id", worker.node_id, "Fixed node id (default: assigned)");
+  worker_cmd->add_option("--max-idle-polls", worker.max_idle_polls,
+                         "Exit after this many polls without work (default: never)");
+  worker_cmd->callback([&] { action = [&] { return CmdWorker(g, worker); }; });
+
+  std::string spec_path;
+  auto* validate_cmd = app.add_subcommand("validate", "Check a spec and print what it resolves to");
+  validate_cmd->add_option("spec", spec_path, "Sweep spec")->required();
+  AddOutputFlags(validate_cmd, g, false);
+  validate_cmd->callback([&] { action = [&] { return CmdValidate(g, spec_path); }; });
+
+  auto* ls_cmd = app.add_subcommand("ls", "List the workspace's sweeps, newest first");
+  AddOutputFlags(ls_cmd, g, false);
+  ls_cmd->callback([&] { action = [&] { return CmdLs(g); }; });
+
+  std::string sweep_id;
+  auto* show_cmd = app.add_subcommand("show", "Show a sweep: state, counts, best, events");
+  show_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddOutputFlags(show_cmd, g, false);
+  show_cmd->callback([&] { action = [&] { return CmdShow(g, sweep_id); }; });
+
+  TrialsArgs trials;
+  auto* trials_cmd = app.add_subcommand("trials", "List a sweep's trials");
+  trials_cmd->add_option("sweep", trials.sweep_id, "Sweep id (or a unique prefix)")->required();
+  trials_cmd->add_option("--sort", trials.sort_metric,
+                         "Sort by a metric: the primary metric sorts best first, others "
+                         "highest first");
+  trials_cmd->add_flag("--asc", trials.ascending, "Sort ascending instead");
+  trials_cmd->add_option("--state", trials.state, "Only trials in this state");
+  trials_cmd->add_option("--top", trials.top, "Only the first N rows");
+  AddOutputFlags(trials_cmd, g, true);
+  trials_cmd->callback([&] { action = [&] { return CmdTrials(g, trials); }; });
+
+  auto* best_cmd = app.add_subcommand("best", "Show the best completed trial of a sweep");
+  best_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddOutputFlags(best_cmd, g, false);
+  best_cmd->callback([&] { action = [&] { return CmdBest(g, sweep_id); }; });
+
+  int64_t trial_id = 0;
+  std::string metric_name;
+  auto* metrics_cmd = app.add_subcommand("metrics", "Show every metric point a trial reported");
+  metrics_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  metrics_cmd->add_option("trial", trial_id, "Trial number")->required();
+  metrics_cmd->add_option("--name", metric_name, "Only this metric");
+  AddOutputFlags(metrics_cmd, g, true);
+  metrics_cmd->callback(
+      [&] { action = [&] { return CmdMetrics(g, sweep_id, trial_id, metric_name); }; });
+
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a running sweep");
+  cancel_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddOutputFlags(cancel_cmd, g, false);
+  cancel_cmd->callback([&] { action = [&] { return CmdCancel(g, sweep_id); }; });
+
+  auto* explain_cmd =
+      app.add_subcommand("explain", "Explain the early-termination decisions about a trial");
+  explain_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  explain_cmd->add_option("trial", trial_id, "Trial number")->required();
+  AddOutputFlags(explain_cmd, g, false);
+  explain_cmd->callback([&] { action = [&] { return CmdExplain(g, sweep_id, trial_id); }; });
+
+  ReplayArgs replay;
+  auto* replay_cmd = app.add_subcommand(
+      "replay", "Replay a finished sweep's curves under another early-termination policy");
+  AddReplayOptions(replay_cmd, replay);
+  AddOutputFlags(replay_cmd, g, false);
+  replay_cmd->callback([&] { action = [&] { return CmdReplay(g, replay); }; });
+
+  auto* compute_cmd = app.add_subcommand("compute", "Manage persistent compute targets");
+  compute_cmd->require_subcommand(1);
+  ComputeArgs compute;
+  auto* c_create = compute_cmd->add_subcommand("create", "Create a compute target");
+  AddComputeFlags(c_create, compute, /*create=*/true);
+  AddOutputFlags(c_create, g, false);
+  c_create->callback([&] { action = [&] { return CmdComputeCreate(g, compute); }; });
+  auto* c_update = compute_cmd->add_subcommand("update", "Change a compute target's settings");
+  AddComputeFlags(c_update, compute, /*create=*/false);
+  AddOutputFlags(c_update, g, false);
+  c_update->callback([&] { action = [&] { return CmdComputeUpdate(g, compute); }; });
+  auto* c_list = compute_cmd->add_subcommand("list", "List compute targets");
+  AddOutputFlags(c_list, g, false);
+  c_list->callback([&] { action = [&] { return CmdComputeList(g); }; });
+  std::string compute_name;
+  auto* c_show = compute_cmd->add_subcommand("show", "Show a compute target and its nodes");
+  c_show->add_option("name", compute_name, "Target name")->required();
+  AddOutputFlags(c_show, g, false);
+  c_show->callback([&] { action = [&] { return CmdComputeShow(g, compute_name); }; });
+  auto* c_delete = compute_cmd->add_subcommand("delete", "Delete a compute target");
+  c_delete->add_option("name", compute_name, "Target name")->required();
+  AddOutputFlags(c_delete, g, false);
+  c_delete->callback([&] { action = [&] { return CmdComputeDelete(g, compute_name); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);  // prints help or the error
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (g.json && g.csv) {
+    std::cerr << "sweep: error: --json and --csv exclude each other\n";
+    return kExitUsage;
+  }
+  return action ? action() : kExitUsage;
+}
 
 }  // namespace sweep::cli

@@ -1,0 +1,34 @@
+// Commands that drive a controller: `sweep run`, `sweep worker`, `sweep cancel`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "cli/context.h"
+
+namespace sweep::cli {
+
+struct RunArgs {
+  std::string spec_path;
+  std::string listen = "127.0.0.1:0";
+  bool quiet = false;  // only the id line and the summary
+  int64_t lease_seconds = 30;  // a lease expires this long after its last renewal
+};
+// Runs a sweep to its end on an in-process controller. Exit 0 when it completed,
+// 1 when it failed or was canceled, 2 for an invalid spec or compute target.
+int CmdRun(const GlobalOptions& options, const RunArgs& args);
+
+struct WorkerArgs {
+  std::string server;
+  std::string compute;
+  std::string token_file;  // default: <workspace>/token
+  std::string work_dir;
+  std::string node_id;
+  int max_idle_polls = -1;
+};
+int CmdWorker(const GlobalOptions& options, const WorkerArgs& args);
+
+// Cancels through the running controller if there is one, else directly in the store.
+int CmdCancel(const GlobalOptions& options, const std::string& sweep_id);
+
+}  // namespace sweep::cli

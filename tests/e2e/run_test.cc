@@ -1,0 +1,146 @@
+// The happy paths: the quickstart and a grid sweep, queried through the CLI.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "gtest/gtest.h"
+#include "tests/e2e/e2e_util.h"
+
+namespace sweep::e2e {
+namespace {
+
+TEST(RunE2E, QuickstartCompletesAndQueriesAgree) {
+  TempDir ws;
+  CommandResult run = RunSweep(
+      {"run", SourceDir() + "/examples/quickstart/sweep.yml", "--workspace", ws.path()}, 300);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+  ASSERT_EQ(id.rfind("sw-", 0), 0u) << "first line must be the sweep id: " << run.out;
+  EXPECT_NE(run.out.find("best trial"), std::string::npos) << run.out;
+
+  CommandResult trials = RunSweep({"trials", id, "--json", "--workspace", ws.path()});
+  ASSERT_EQ(trials.exit_code, 0) << trials.err;
+  nlohmann::json list = ParseJson(trials);
+  ASSERT_EQ(list.size(), 12u);  // max_total_trials in the quickstart spec
+  std::set<std::string> configs;
+  double best_value = -1;
+  int64_t best_id = 0;
+  for (const auto& t : list) {
+    EXPECT_EQ(t["state"], "completed") << t.dump();
+    ASSERT_TRUE(t["final_value"].is_number()) << t.dump();
+    EXPECT_TRUE(t["params"].contains("lr"));
+    EXPECT_TRUE(t["params"].contains("hidden"));
+    EXPECT_EQ(t["intervals"], 12);  // one accuracy report per epoch
+    configs.insert(t["params"].dump());
+    if (t["final_value"].get<double>() > best_value) {
+      best_value = t["final_value"];
+      best_id = t["trial_id"];
+    }
+  }
+  EXPECT_EQ(configs.size(), 12u) << "no configuration may be handed out twice";
+
+  CommandResult best = RunSweep({"best", id, "--json", "--workspace", ws.path()});
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  nlohmann::json b = ParseJson(best);
+  EXPECT_EQ(b["trial_id"], best_id);
+  EXPECT_DOUBLE_EQ(b["final_value"].get<double>(), best_value);
+
+  CommandResult show = RunSweep({"show", id, "--json", "--workspace", ws.path()});
+  ASSERT_EQ(show.exit_code, 0);
+  nlohmann::json s = ParseJson(show);
+  EXPECT_EQ(s["state"], "completed");
+  EXPECT_EQ(s["trials"]["completed"], 12);
+  EXPECT_EQ(s["best"]["trial_id"], best_id);
+
+  CommandResult ls = RunSweep({"ls", "--json", "--workspace", ws.path()});
+  ASSERT_EQ(ls.exit_code, 0);
+  EXPECT_EQ(ParseJson(ls)[0]["id"], id);
+
+  CommandResult metrics =
+      RunSweep({"metrics", id.substr(0, 7), std::to_string(best_id), "--name", "accuracy",
+                "--json", "--workspace", ws.path()});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  nlohmann::json points = ParseJson(metrics);
+  ASSERT_EQ(points.size(), 12u);
+  EXPECT_EQ(points[11]["interval"], 12);
+  EXPECT_DOUBLE_EQ(points[11]["value"].get<double>(), best_value);
+
+  CommandResult csv = RunSweep({"trials", id, "--csv", "--sort", "accuracy", "--workspace",
+                                ws.path()});
+  ASSERT_EQ(csv.exit_code, 0);
+  EXPECT_EQ(csv.out.rfind("trial_id,state,accuracy,", 0), 0u) << csv.out;
+  EXPECT_EQ(csv.out.substr(csv.out.find('\n') + 1).rfind(std::to_string(best_id) + ",", 0), 0u)
+      << "sorted best first:\n" << csv.out;
+}
+
+TEST(RunE2E, GridSweepEndsWhenExhausted) {
+  TempDir dir;
+  dir.Write("code/score.py",
+            "import sys\n"
+            "a, b = int(sys.argv[1]), sys.argv[2]\n"
+            "print(f'score={a * len(b)}')\n");
+  std::string spec = dir.Write("grid.yml", R"(type: sweep
+trial:
+  code: code
+  command: python3 score.py ${{search_space.a}} ${{search_space.b}}
+compute: azureml:cpu-cluster
+sampling_algorithm: grid
+search_space:
+  a: {type: choice, values: [1, 2, 3]}
+  b: {type: choice, values: [x, yyy]}
+objective: {primary_metric: score, goal: maximize}
+limits: {max_total_trials: 100, max_concurrent_trials: 2}
+)");
+  CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 180);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+  nlohmann::json list = ParseJson(RunSweep({"trials", id, "--json", "--workspace",
+                                            dir.path() + "/ws"}));
+  ASSERT_EQ(list.size(), 6u) << "the grid has 6 points although 100 trials were allowed";
+  std::set<std::string> configs;
+  for (const auto& t : list) {
+    EXPECT_EQ(t["state"], "completed");
+    configs.insert(t["params"].dump());
+    int a = t["params"]["a"];
+    std::string b = t["params"]["b"];
+    EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), a * static_cast<double>(b.size()));
+  }
+  EXPECT_EQ(configs.size(), 6u);
+  nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace",
+                                            dir.path() + "/ws"}));
+  EXPECT_DOUBLE_EQ(best["final_value"].get<double>(), 9.0);
+}
+
+TEST(RunE2E, ArgvIsNotAShell) {
+  TempDir dir;
+  dir.Write("code/echo_args.py",
+            "import sys, json\n"
+            "print('n_args=%d' % (len(sys.argv) - 1))\n"
+            "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n");
+  std::string spec = dir.Write("inject.yml", R"(type: sweep
+trial:
+  code: code
+  command: python3 echo_args.py --name ${{search_space.name}}
+compute: cpu-cluster
+sampling_algorithm: grid
+search_space:
+  name: {type: choice, values: ["; touch INJECTED", "$(touch INJECTED2)", "a b"]}
+objective: {primary_metric: n_args, goal: minimize}
+limits: {max_concurrent_trials: 1}
+)");
+  CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 120);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+  nlohmann::json list =
+      ParseJson(RunSweep({"trials", id, "--json", "--workspace", dir.path() + "/ws"}));
+  ASSERT_EQ(list.size(), 3u);
+  for (const auto& t : list) {
+    EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), 2.0) << "each value must be one argument";
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/INJECTED"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/code/INJECTED2"));
+}
+
+}  // namespace
+}  // namespace sweep::e2e
