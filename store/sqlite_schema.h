@@ -76,18 +76,21 @@ CREATE TABLE attempts (
   PRIMARY KEY (sweep_id, trial_id, attempt),
   FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
 ) WITHOUT ROWID;
+-- Clustered on the listing order, so appending a point writes one b-tree, not a table
+-- and an index. seq orders points of one (trial, timestamp) by insertion.
 CREATE TABLE metrics (
-  id INTEGER PRIMARY KEY,
   sweep_id TEXT NOT NULL,
   trial_id INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
   attempt INTEGER NOT NULL,
   name TEXT NOT NULL,
   value NOT NULL,
   step INTEGER NOT NULL,
   interval INTEGER NOT NULL,
-  timestamp_ms INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, trial_id, timestamp_ms, seq),
   FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE events (
   id INTEGER PRIMARY KEY,
   sweep_id TEXT NOT NULL,
@@ -96,11 +99,12 @@ CREATE TABLE events (
   message TEXT NOT NULL,
   timestamp_ms INTEGER NOT NULL
 );
+-- Clustered like metrics; seq orders decisions of one (trial, interval) by insertion.
 CREATE TABLE decisions (
-  id INTEGER PRIMARY KEY,
   sweep_id TEXT NOT NULL,
   trial_id INTEGER NOT NULL,
   interval INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
   policy TEXT NOT NULL,
   value NOT NULL,
   reference NOT NULL,
@@ -108,8 +112,9 @@ CREATE TABLE decisions (
   stop INTEGER NOT NULL,
   explanation TEXT NOT NULL,
   timestamp_ms INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, trial_id, interval, seq),
   FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
-);
+) WITHOUT ROWID;
 CREATE TABLE nodes (
   node_id TEXT PRIMARY KEY NOT NULL,
   compute TEXT NOT NULL,
@@ -120,14 +125,12 @@ CREATE TABLE nodes (
   last_seen_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
-    // 1 -> 2: indexes that make every List* an index range scan, and a counter so
+    // 1 -> 2: indexes for the List* calls the primary keys do not serve, and a counter so
     // MaxFencingToken is the largest token ever stored, even if an attempt row was
     // later rewritten with a smaller one.
     R"sql(
 CREATE INDEX sweeps_by_created ON sweeps(created_ms);
-CREATE INDEX metrics_by_trial ON metrics(sweep_id, trial_id, timestamp_ms);
 CREATE INDEX events_by_sweep ON events(sweep_id);
-CREATE INDEX decisions_by_trial ON decisions(sweep_id, trial_id, interval);
 CREATE TABLE counters (
   name TEXT PRIMARY KEY NOT NULL,
   value INTEGER NOT NULL
@@ -183,25 +186,25 @@ inline constexpr const char* kListTrialAttempts =
     " FROM attempts WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY attempt";
 inline constexpr const char* kListMetrics = "SELECT " SWEEP_STORE_METRIC_COLUMNS_
                                             " FROM metrics WHERE sweep_id = ?1"
-                                            " ORDER BY trial_id, timestamp_ms, id";
+                                            " ORDER BY trial_id, timestamp_ms, seq";
 inline constexpr const char* kListTrialMetrics =
     "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY timestamp_ms, id";
+    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY timestamp_ms, seq";
 inline constexpr const char* kListNamedMetrics =
     "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-    " FROM metrics WHERE sweep_id = ?1 AND name = ?3 ORDER BY trial_id, timestamp_ms, id";
+    " FROM metrics WHERE sweep_id = ?1 AND name = ?3 ORDER BY trial_id, timestamp_ms, seq";
 inline constexpr const char* kListTrialNamedMetrics =
     "SELECT " SWEEP_STORE_METRIC_COLUMNS_
     " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 AND name = ?3"
-    " ORDER BY timestamp_ms, id";
+    " ORDER BY timestamp_ms, seq";
 inline constexpr const char* kListEvents =
     "SELECT " SWEEP_STORE_EVENT_COLUMNS_ " FROM events WHERE sweep_id = ?1 ORDER BY id";
 inline constexpr const char* kListDecisions = "SELECT " SWEEP_STORE_DECISION_COLUMNS_
                                               " FROM decisions WHERE sweep_id = ?1"
-                                              " ORDER BY trial_id, interval, id";
+                                              " ORDER BY trial_id, interval, seq";
 inline constexpr const char* kListTrialDecisions =
     "SELECT " SWEEP_STORE_DECISION_COLUMNS_
-    " FROM decisions WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY interval, id";
+    " FROM decisions WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY interval, seq";
 inline constexpr const char* kListNodes =
     "SELECT " SWEEP_STORE_NODE_COLUMNS_ " FROM nodes ORDER BY node_id";
 inline constexpr const char* kMaxFencingToken =

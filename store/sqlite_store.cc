@@ -144,13 +144,19 @@ std::array<std::string, kNumStmts> StatementSql() {
   // Only when it grows, so lease renewals (same token) do not rewrite the counter page.
   sql[kBumpFencingToken] =
       "UPDATE counters SET value = ?1 WHERE name = 'max_fencing_token' AND value < ?1";
-  sql[kInsertMetric] = InsertSql("metrics", {"sweep_id", "trial_id", "attempt", "name", "value",
-                                             "step", "interval", "timestamp_ms"});
+  // seq: insertion order among points of the same (trial, timestamp), found by a seek
+  // in the b-tree page the insert writes anyway.
+  sql[kInsertMetric] =
+      "INSERT INTO metrics (sweep_id, trial_id, timestamp_ms, seq, attempt, name, value, step, "
+      "interval) SELECT ?1, ?2, ?8, COALESCE(MAX(seq) + 1, 0), ?3, ?4, ?5, ?6, ?7 FROM metrics "
+      "WHERE sweep_id = ?1 AND trial_id = ?2 AND timestamp_ms = ?8";
   sql[kInsertEvent] =
       InsertSql("events", {"sweep_id", "trial_id", "kind", "message", "timestamp_ms"});
   sql[kInsertDecision] =
-      InsertSql("decisions", {"sweep_id", "trial_id", "interval", "policy", "value", "reference",
-                              "threshold", "stop", "explanation", "timestamp_ms"});
+      "INSERT INTO decisions (sweep_id, trial_id, interval, seq, policy, value, reference, "
+      "threshold, stop, explanation, timestamp_ms) SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0), "
+      "?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM decisions "
+      "WHERE sweep_id = ?1 AND trial_id = ?2 AND interval = ?3";
   sql[kUpsertNode] = UpsertSql("nodes",
                                {"node_id", "compute", "hostname", "pid", "state", "registered_ms",
                                 "last_seen_ms"},

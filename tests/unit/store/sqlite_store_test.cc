@@ -140,18 +140,19 @@ CREATE TABLE attempts (sweep_id TEXT NOT NULL, trial_id INTEGER NOT NULL,
   ended_ms INTEGER NOT NULL, exit_code INTEGER NOT NULL, error TEXT NOT NULL,
   PRIMARY KEY (sweep_id, trial_id, attempt),
   FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)) WITHOUT ROWID;
-CREATE TABLE metrics (id INTEGER PRIMARY KEY, sweep_id TEXT NOT NULL,
-  trial_id INTEGER NOT NULL, attempt INTEGER NOT NULL, name TEXT NOT NULL, value NOT NULL,
-  step INTEGER NOT NULL, interval INTEGER NOT NULL, timestamp_ms INTEGER NOT NULL,
-  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id));
+CREATE TABLE metrics (sweep_id TEXT NOT NULL, trial_id INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL,
+  name TEXT NOT NULL, value NOT NULL, step INTEGER NOT NULL, interval INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, trial_id, timestamp_ms, seq),
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)) WITHOUT ROWID;
 CREATE TABLE events (id INTEGER PRIMARY KEY, sweep_id TEXT NOT NULL,
   trial_id INTEGER NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL,
   timestamp_ms INTEGER NOT NULL);
-CREATE TABLE decisions (id INTEGER PRIMARY KEY, sweep_id TEXT NOT NULL,
-  trial_id INTEGER NOT NULL, interval INTEGER NOT NULL, policy TEXT NOT NULL,
-  value NOT NULL, reference NOT NULL, threshold NOT NULL, stop INTEGER NOT NULL,
-  explanation TEXT NOT NULL, timestamp_ms INTEGER NOT NULL,
-  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id));
+CREATE TABLE decisions (sweep_id TEXT NOT NULL, trial_id INTEGER NOT NULL,
+  interval INTEGER NOT NULL, seq INTEGER NOT NULL, policy TEXT NOT NULL, value NOT NULL,
+  reference NOT NULL, threshold NOT NULL, stop INTEGER NOT NULL, explanation TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL, PRIMARY KEY (sweep_id, trial_id, interval, seq),
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)) WITHOUT ROWID;
 CREATE TABLE nodes (node_id TEXT PRIMARY KEY NOT NULL, compute TEXT NOT NULL,
   hostname TEXT NOT NULL, pid INTEGER NOT NULL, state TEXT NOT NULL,
   registered_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
@@ -160,8 +161,7 @@ INSERT INTO sweeps VALUES ('sw-old', 'old', 'type: sweep', '/s.yml', 'cpu', 'com
 INSERT INTO trials VALUES ('sw-old', 1, '{"lr":0.5}', 'completed', 0.75, 3, 1, 0, '', 1, 2, 3);
 INSERT INTO attempts VALUES ('sw-old', 1, 1, 'n1', 42, 'succeeded', 1, 2, 3, 0, '');
 INSERT INTO attempts VALUES ('sw-old', 1, 2, 'n1', 7, 'succeeded', 1, 2, 3, 0, '');
-INSERT INTO metrics (sweep_id, trial_id, attempt, name, value, step, interval, timestamp_ms)
-  VALUES ('sw-old', 1, 1, 'acc', 0.75, 1, 1, 10);
+INSERT INTO metrics VALUES ('sw-old', 1, 10, 0, 1, 'acc', 0.75, 1, 1);
 PRAGMA user_version = 1;
 )sql";
 
@@ -196,8 +196,7 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(raw.One("PRAGMA user_version"), "2");
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE "
                        "'sqlite_autoindex%' ORDER BY name"),
-              ::testing::ElementsAre("decisions_by_trial", "events_by_sweep", "metrics_by_trial",
-                                     "sweeps_by_created"));
+              ::testing::ElementsAre("events_by_sweep", "sweeps_by_created"));
   // Data written by version 1 reads back, and the token counter starts from it.
   EXPECT_EQ(store->GetSweep("sw-old")->state, core::SweepState::kCompleted);
   core::Trial trial = Must(store->GetTrial("sw-old", 1));
