@@ -20,15 +20,15 @@ absl::Status ValidateTrial(const core::Trial& trial) {
         absl::StrFormat("trial %d has an empty sweep_id", trial.trial_id));
   }
   if (trial.trial_id < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        TrialName(trial.sweep_id, trial.trial_id), ": trial ids start at 1"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(TrialName(trial.sweep_id, trial.trial_id), ": trial ids start at 1"));
   }
   for (const auto& [name, value] : trial.config) {
     const double* d = std::get_if<double>(&value);
     if (d != nullptr && !std::isfinite(*d)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(TrialName(trial.sweep_id, trial.trial_id), ": config parameter '", name,
-                       "' is not finite (", *d, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(TrialName(trial.sweep_id, trial.trial_id),
+                                                     ": config parameter '", name,
+                                                     "' is not finite (", *d, ")"));
     }
   }
   return absl::OkStatus();
@@ -39,15 +39,15 @@ absl::Status ValidateAttempt(const core::Attempt& attempt) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "attempt %d of trial %d has an empty sweep_id", attempt.attempt, attempt.trial_id));
   }
-  const std::string name = absl::StrFormat(
-      "attempt %d of %s", attempt.attempt, TrialName(attempt.sweep_id, attempt.trial_id));
+  const std::string name = absl::StrFormat("attempt %d of %s", attempt.attempt,
+                                           TrialName(attempt.sweep_id, attempt.trial_id));
   if (attempt.attempt < 1) {
     return absl::InvalidArgumentError(absl::StrCat(name, ": attempt numbers start at 1"));
   }
   if (attempt.fencing_token > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("%s: fencing token %d is larger than the largest storable one (%d)",
-                        name, attempt.fencing_token, std::numeric_limits<int64_t>::max()));
+        absl::StrFormat("%s: fencing token %d is larger than the largest storable one (%d)", name,
+                        attempt.fencing_token, std::numeric_limits<int64_t>::max()));
   }
   return absl::OkStatus();
 }
@@ -83,8 +83,7 @@ absl::Status ValidateBatch(const WriteBatch& batch) {
   for (const core::Event& event : batch.events) {
     if (event.kind.empty()) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "event of sweep '%s' has an empty kind (message: '%s')", event.sweep_id,
-          event.message));
+          "event of sweep '%s' has an empty kind (message: '%s')", event.sweep_id, event.message));
     }
   }
   for (const core::Decision& decision : batch.decisions) {
@@ -104,9 +103,8 @@ absl::Status ValidateBatch(const WriteBatch& batch) {
 }
 
 absl::Status TrialWithoutSweep(const core::Trial& trial) {
-  return absl::FailedPreconditionError(
-      absl::StrFormat("trial %d refers to sweep '%s', which does not exist", trial.trial_id,
-                      trial.sweep_id));
+  return absl::FailedPreconditionError(absl::StrFormat(
+      "trial %d refers to sweep '%s', which does not exist", trial.trial_id, trial.sweep_id));
 }
 
 absl::Status AttemptWithoutTrial(const core::Attempt& attempt) {

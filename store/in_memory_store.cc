@@ -144,8 +144,8 @@ class InMemoryStore final : public Store {
       const std::string& sweep_id, std::optional<int64_t> trial_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<core::Attempt> out;
-    for (auto it = attempts_.lower_bound(AttemptKey(sweep_id, trial_id.value_or(INT64_MIN),
-                                                    INT32_MIN));
+    for (auto it =
+             attempts_.lower_bound(AttemptKey(sweep_id, trial_id.value_or(INT64_MIN), INT32_MIN));
          it != attempts_.end() && std::get<0>(it->first) == sweep_id &&
          (!trial_id || std::get<1>(it->first) == *trial_id);
          ++it) {

@@ -146,21 +146,21 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 // Read queries, one per Store read path. Parameters: ?1 = sweep_id (or key), ?2 =
 // trial_id, ?3 = metric name. Every one is an index lookup or range scan whose order
 // comes from the index (checked by the tests with EXPLAIN QUERY PLAN).
-#define SWEEP_STORE_COMPUTE_COLUMNS_                                                      \
-  "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, "                   \
+#define SWEEP_STORE_COMPUTE_COLUMNS_                                   \
+  "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, " \
   "idle_seconds_before_scaledown, properties_json, created_ms"
 #define SWEEP_STORE_SWEEP_COLUMNS_ \
   "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms"
-#define SWEEP_STORE_TRIAL_COLUMNS_                                                     \
+#define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
   "reason, created_ms, started_ms, ended_ms"
-#define SWEEP_STORE_ATTEMPT_COLUMNS_                                                    \
+#define SWEEP_STORE_ATTEMPT_COLUMNS_                                                     \
   "sweep_id, trial_id, attempt, node_id, fencing_token, state, started_ms, expires_ms, " \
   "ended_ms, exit_code, error"
 #define SWEEP_STORE_METRIC_COLUMNS_ \
   "sweep_id, trial_id, attempt, name, value, step, interval, timestamp_ms"
 #define SWEEP_STORE_EVENT_COLUMNS_ "id, sweep_id, trial_id, kind, message, timestamp_ms"
-#define SWEEP_STORE_DECISION_COLUMNS_                                                 \
+#define SWEEP_STORE_DECISION_COLUMNS_                                                      \
   "sweep_id, trial_id, interval, policy, value, reference, threshold, stop, explanation, " \
   "timestamp_ms"
 #define SWEEP_STORE_NODE_COLUMNS_ \
@@ -172,10 +172,10 @@ inline constexpr const char* kListComputes =
     "SELECT " SWEEP_STORE_COMPUTE_COLUMNS_ " FROM computes ORDER BY name";
 inline constexpr const char* kGetSweep =
     "SELECT " SWEEP_STORE_SWEEP_COLUMNS_ " FROM sweeps WHERE id = ?1";
-inline constexpr const char* kListSweeps = "SELECT " SWEEP_STORE_SWEEP_COLUMNS_
-                                           " FROM sweeps ORDER BY created_ms DESC, rowid DESC";
-inline constexpr const char* kGetTrial = "SELECT " SWEEP_STORE_TRIAL_COLUMNS_
-                                         " FROM trials WHERE sweep_id = ?1 AND trial_id = ?2";
+inline constexpr const char* kListSweeps =
+    "SELECT " SWEEP_STORE_SWEEP_COLUMNS_ " FROM sweeps ORDER BY created_ms DESC, rowid DESC";
+inline constexpr const char* kGetTrial =
+    "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1 AND trial_id = ?2";
 inline constexpr const char* kListTrials =
     "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1 ORDER BY trial_id";
 inline constexpr const char* kListAttempts = "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
@@ -211,10 +211,10 @@ inline constexpr const char* kMaxFencingToken =
     "SELECT value FROM counters WHERE name = 'max_fencing_token'";
 
 inline constexpr std::array<const char*, 17> kReadQueries = {
-    kGetCompute,       kListComputes,          kGetSweep,           kListSweeps,
-    kGetTrial,         kListTrials,            kListAttempts,       kListTrialAttempts,
-    kListMetrics,      kListTrialMetrics,      kListNamedMetrics,   kListTrialNamedMetrics,
-    kListEvents,       kListDecisions,         kListTrialDecisions, kListNodes,
+    kGetCompute,      kListComputes,     kGetSweep,           kListSweeps,
+    kGetTrial,        kListTrials,       kListAttempts,       kListTrialAttempts,
+    kListMetrics,     kListTrialMetrics, kListNamedMetrics,   kListTrialNamedMetrics,
+    kListEvents,      kListDecisions,    kListTrialDecisions, kListNodes,
     kMaxFencingToken,
 };
 

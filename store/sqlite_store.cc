@@ -121,26 +121,26 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kBegin] = "BEGIN IMMEDIATE";
   sql[kCommit] = "COMMIT";
   sql[kRollback] = "ROLLBACK";
-  sql[kUpsertCompute] = UpsertSql("computes",
-                                  {"name", "type", "provider", "min_nodes", "max_nodes", "vm_size",
-                                   "vm_priority", "idle_seconds_before_scaledown",
-                                   "properties_json", "created_ms"},
-                                  1);
+  sql[kUpsertCompute] =
+      UpsertSql("computes",
+                {"name", "type", "provider", "min_nodes", "max_nodes", "vm_size", "vm_priority",
+                 "idle_seconds_before_scaledown", "properties_json", "created_ms"},
+                1);
   sql[kDeleteCompute] = "DELETE FROM computes WHERE name = ?1";
   sql[kUpsertSweep] = UpsertSql("sweeps",
                                 {"id", "name", "spec_yaml", "spec_path", "compute", "state",
                                  "status_message", "created_ms", "ended_ms"},
                                 1);
-  sql[kUpsertTrial] = UpsertSql("trials",
-                                {"sweep_id", "trial_id", "config_json", "state", "final_value",
-                                 "intervals", "attempts", "retries", "reason", "created_ms",
-                                 "started_ms", "ended_ms"},
-                                2);
-  sql[kUpsertAttempt] = UpsertSql("attempts",
-                                  {"sweep_id", "trial_id", "attempt", "node_id", "fencing_token",
-                                   "state", "started_ms", "expires_ms", "ended_ms", "exit_code",
-                                   "error"},
-                                  3);
+  sql[kUpsertTrial] =
+      UpsertSql("trials",
+                {"sweep_id", "trial_id", "config_json", "state", "final_value", "intervals",
+                 "attempts", "retries", "reason", "created_ms", "started_ms", "ended_ms"},
+                2);
+  sql[kUpsertAttempt] =
+      UpsertSql("attempts",
+                {"sweep_id", "trial_id", "attempt", "node_id", "fencing_token", "state",
+                 "started_ms", "expires_ms", "ended_ms", "exit_code", "error"},
+                3);
   // Only when it grows, so lease renewals (same token) do not rewrite the counter page.
   sql[kBumpFencingToken] =
       "UPDATE counters SET value = ?1 WHERE name = 'max_fencing_token' AND value < ?1";
@@ -157,10 +157,9 @@ std::array<std::string, kNumStmts> StatementSql() {
       "threshold, stop, explanation, timestamp_ms) SELECT ?1, ?2, ?3, COALESCE(MAX(seq) + 1, 0), "
       "?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM decisions "
       "WHERE sweep_id = ?1 AND trial_id = ?2 AND interval = ?3";
-  sql[kUpsertNode] = UpsertSql("nodes",
-                               {"node_id", "compute", "hostname", "pid", "state", "registered_ms",
-                                "last_seen_ms"},
-                               1);
+  sql[kUpsertNode] = UpsertSql(
+      "nodes", {"node_id", "compute", "hostname", "pid", "state", "registered_ms", "last_seen_ms"},
+      1);
   sql[kGetCompute] = schema::kGetCompute;
   sql[kListComputes] = schema::kListComputes;
   sql[kGetSweep] = schema::kGetSweep;
@@ -201,7 +200,8 @@ class Use {
   // Finite doubles as REAL; NaN and infinities as text, because SQLite stores NaN as NULL.
   Use& Double(int i, double v) {
     if (std::isfinite(v)) return Check(sqlite3_bind_double(stmt_, i, v));
-    const char* text = std::isnan(v) ? (std::signbit(v) ? "-nan" : "nan") : (v > 0 ? "inf" : "-inf");
+    const char* text =
+        std::isnan(v) ? (std::signbit(v) ? "-nan" : "nan") : (v > 0 ? "inf" : "-inf");
     return Check(sqlite3_bind_text(stmt_, i, text, -1, SQLITE_STATIC));
   }
   Use& OptionalDouble(int i, const std::optional<double>& v) {
@@ -247,13 +247,13 @@ class Row {
       default: {
         const unsigned char* p = sqlite3_column_text(stmt_, i);
         absl::string_view text(p ? reinterpret_cast<const char*>(p) : "",
-                              sqlite3_column_bytes(stmt_, i));
+                               sqlite3_column_bytes(stmt_, i));
         if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
         if (text == "-nan") return -std::numeric_limits<double>::quiet_NaN();
         if (text == "inf") return std::numeric_limits<double>::infinity();
         if (text == "-inf") return -std::numeric_limits<double>::infinity();
-        Fail(absl::StrFormat("column '%s' holds '%s', not a number",
-                             sqlite3_column_name(stmt_, i), text));
+        Fail(absl::StrFormat("column '%s' holds '%s', not a number", sqlite3_column_name(stmt_, i),
+                             text));
         return 0.0;
       }
     }
@@ -328,8 +328,7 @@ core::Trial ReadTrial(Row& row) {
   if (config) {
     t.config = std::move(*config);
   } else {
-    row.Fail(absl::StrFormat("config '%s' is not a JSON object of parameter values",
-                             config_json));
+    row.Fail(absl::StrFormat("config '%s' is not a JSON object of parameter values", config_json));
   }
   t.state = ReadState<core::TrialState>(row, core::ParseTrialState, "trial");
   t.final_value = row.OptionalDouble();
@@ -507,11 +506,11 @@ class SqliteStore final : public Store {
   absl::StatusOr<uint64_t> MaxFencingToken() override {
     std::lock_guard<std::mutex> lock(mu_);
     Use q(stmts_[kMaxFencingToken]);
-    ASSIGN_OR_RETURN(
-        int64_t value,
-        One(q, [](Row& row) { return row.Int(); },
-            absl::InternalError(absl::StrCat("store '", path_,
-                                             "': the max_fencing_token counter is missing"))));
+    ASSIGN_OR_RETURN(int64_t value,
+                     One(
+                         q, [](Row& row) { return row.Int(); },
+                         absl::InternalError(absl::StrCat(
+                             "store '", path_, "': the max_fencing_token counter is missing"))));
     return static_cast<uint64_t>(value);
   }
 
@@ -558,8 +557,8 @@ class SqliteStore final : public Store {
 
   // Collects every row of a query.
   template <typename Decode>
-  auto All(Use& q, Decode decode) -> absl::StatusOr<std::vector<decltype(decode(
-                                       std::declval<Row&>()))>> {
+  auto All(Use& q, Decode decode)
+      -> absl::StatusOr<std::vector<decltype(decode(std::declval<Row&>()))>> {
     std::vector<decltype(decode(std::declval<Row&>()))> out;
     while (true) {
       int rc = q.Step();
@@ -596,8 +595,7 @@ class SqliteStore final : public Store {
   std::array<sqlite3_stmt*, kNumStmts> stmts_{};
 };
 
-absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path,
-                                                         bool read_only) {
+absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, bool read_only) {
   if (read_only) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) {
@@ -606,8 +604,9 @@ absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path
   }
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, read_only));
   // NOMUTEX: the store serializes use of the connection with its own mutex.
-  const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path.c_str(), &store->db_, flags, nullptr);
   if (rc != SQLITE_OK) return store->Error(rc, "opening");
   sqlite3_extended_result_codes(store->db_, 1);
@@ -682,8 +681,8 @@ absl::Status SqliteStore::Migrate() {
 absl::Status SqliteStore::Prepare() {
   const std::array<std::string, kNumStmts> sql = StatementSql();
   for (int i = 0; i < kNumStmts; ++i) {
-    int rc = sqlite3_prepare_v3(db_, sql[i].c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i],
-                                nullptr);
+    int rc =
+        sqlite3_prepare_v3(db_, sql[i].c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i], nullptr);
     if (rc != SQLITE_OK) return Error(rc, absl::StrCat("preparing '", sql[i], "'"));
   }
   return absl::OkStatus();
@@ -816,10 +815,13 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
   }
   for (const core::Event& e : batch.events) {
     Use q(stmts_[kInsertEvent]);
-    q.Text(1, e.sweep_id).Int(2, e.trial_id).Text(3, e.kind).Text(4, e.message).Int(
-        5, e.timestamp_ms);
-    RETURN_IF_ERROR(Done(q, absl::StrFormat("writing event '%s' of sweep '%s'", e.kind,
-                                            e.sweep_id)));
+    q.Text(1, e.sweep_id)
+        .Int(2, e.trial_id)
+        .Text(3, e.kind)
+        .Text(4, e.message)
+        .Int(5, e.timestamp_ms);
+    RETURN_IF_ERROR(
+        Done(q, absl::StrFormat("writing event '%s' of sweep '%s'", e.kind, e.sweep_id)));
   }
   for (const core::Decision& d : batch.decisions) {
     Use q(stmts_[kInsertDecision]);

@@ -173,8 +173,7 @@ TEST(SqliteStoreTest, FirstMigrationStillBuildsTheReleasedVersion1Schema) {
   released.Exec(kVersion1Schema);
   RawDb migrated(dir.File("migrated.db"));
   migrated.Exec(sqlite_schema::kMigrations[0]);
-  const std::string tables =
-      "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+  const std::string tables = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
   ASSERT_EQ(migrated.Rows(tables), released.Rows(tables));
   for (const std::string& table : released.Rows(tables)) {
     SCOPED_TRACE(table);
@@ -204,8 +203,9 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(trial.final_value, 0.75);
   EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-old", .name = "acc"})), SizeIs(1));
   EXPECT_EQ(Must(store->MaxFencingToken()), 42u);
-  ASSERT_TRUE(store->Commit({.trials = {MakeTrial("sw-old", 2)},
-                             .attempts = {MakeAttempt("sw-old", 2, 1, 43)}})
+  ASSERT_TRUE(store
+                  ->Commit({.trials = {MakeTrial("sw-old", 2)},
+                            .attempts = {MakeAttempt("sw-old", 2, 1, 43)}})
                   .ok());
   EXPECT_EQ(Must(store->MaxFencingToken()), 43u);
   store.reset();
@@ -219,10 +219,9 @@ TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   { ASSERT_NE(MustOpen(path), nullptr); }
   const int newer = sqlite_schema::kSchemaVersion + 1;
   RawDb(path).Exec(absl::StrCat("PRAGMA user_version = ", newer));
-  const std::string message =
-      absl::StrCat("store '", path, "' has schema version ", newer,
-                   ", newer than this binary understands (", sqlite_schema::kSchemaVersion,
-                   "); use a newer sweep binary");
+  const std::string message = absl::StrCat(
+      "store '", path, "' has schema version ", newer, ", newer than this binary understands (",
+      sqlite_schema::kSchemaVersion, "); use a newer sweep binary");
 
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path);
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
@@ -255,8 +254,9 @@ TEST(SqliteStoreTest, ReadOnlyStoreSeesCommitsOfTheWriterAndCannotCommit) {
   EXPECT_THAT(Must((*reader)->ListTrials("sw-1")), SizeIs(0));
 
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(writer->Commit({.trials = {MakeTrial("sw-1", i)},
-                                .metrics = {MakeMetric("sw-1", i, "acc", i, i)}})
+    ASSERT_TRUE(writer
+                    ->Commit({.trials = {MakeTrial("sw-1", i)},
+                              .metrics = {MakeMetric("sw-1", i, "acc", i, i)}})
                     .ok());
     EXPECT_THAT(Must((*reader)->ListTrials("sw-1")), SizeIs(i));
     EXPECT_THAT(Must((*reader)->ListMetrics({.sweep_id = "sw-1"})), SizeIs(i));
@@ -318,9 +318,10 @@ TEST(SqliteStoreTest, UndecodableRowsAreDataLoss) {
   const std::string path = dir.File("sweep.db");
   std::unique_ptr<Store> store = MustOpen(path);
   ASSERT_NE(store, nullptr);
-  ASSERT_TRUE(store->Commit({.sweeps = {MakeSweep("sw-1")},
-                             .trials = {MakeTrial("sw-1", 1), MakeTrial("sw-1", 2)},
-                             .metrics = {MakeMetric("sw-1", 1, "acc", 1, 1)}})
+  ASSERT_TRUE(store
+                  ->Commit({.sweeps = {MakeSweep("sw-1")},
+                            .trials = {MakeTrial("sw-1", 1), MakeTrial("sw-1", 2)},
+                            .metrics = {MakeMetric("sw-1", 1, "acc", 1, 1)}})
                   .ok());
   RawDb raw(path);
   raw.Exec("UPDATE sweeps SET state = 'bogus'");
@@ -382,10 +383,10 @@ TEST(SqliteStoreTest, AKilledWriterLosesNothingItCommitted) {
     absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path);
     if (!store.ok()) _exit(2);
     for (int64_t i = 1;; ++i) {
-      WriteBatch batch{.trials = {MakeTrial("sw-1", i)},
-                       .attempts = {MakeAttempt("sw-1", i, 1, i)},
-                       .metrics = {MakeMetric("sw-1", i, "acc", i, i),
-                                   MakeMetric("sw-1", i, "loss", -i, i)}};
+      WriteBatch batch{
+          .trials = {MakeTrial("sw-1", i)},
+          .attempts = {MakeAttempt("sw-1", i, 1, i)},
+          .metrics = {MakeMetric("sw-1", i, "acc", i, i), MakeMetric("sw-1", i, "loss", -i, i)}};
       if (!(*store)->Commit(batch).ok()) _exit(3);
       if (write(fds[1], &i, sizeof(i)) != sizeof(i)) _exit(4);
     }

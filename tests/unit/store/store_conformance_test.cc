@@ -262,13 +262,13 @@ TYPED_TEST(StoreConformanceTest, MetricsListByTrialTimestampThenInsertion) {
   Store& store = *this->store_;
   this->CommitSweepWithTrials("sw-1", 2);
   this->CommitSweepWithTrials("sw-2", 1);
-  this->Commit({.metrics = {MakeMetric("sw-1", 2, "acc", 0.1, 50),
-                            MakeMetric("sw-1", 1, "acc", 0.2, 30),
-                            MakeMetric("sw-1", 1, "loss", 0.3, 10),
-                            MakeMetric("sw-1", 1, "acc", 0.4, 30),  // same time: after 0.2
-                            MakeMetric("sw-2", 1, "acc", 0.5, 1)}});
-  this->Commit({.metrics = {MakeMetric("sw-1", 1, "acc", 0.6, 20),
-                            MakeMetric("sw-1", 1, "acc", 0.7, 30)}});
+  this->Commit(
+      {.metrics = {MakeMetric("sw-1", 2, "acc", 0.1, 50), MakeMetric("sw-1", 1, "acc", 0.2, 30),
+                   MakeMetric("sw-1", 1, "loss", 0.3, 10),
+                   MakeMetric("sw-1", 1, "acc", 0.4, 30),  // same time: after 0.2
+                   MakeMetric("sw-2", 1, "acc", 0.5, 1)}});
+  this->Commit(
+      {.metrics = {MakeMetric("sw-1", 1, "acc", 0.6, 20), MakeMetric("sw-1", 1, "acc", 0.7, 30)}});
 
   auto values = [&](const MetricFilter& filter) {
     std::vector<double> out;
@@ -372,8 +372,14 @@ TYPED_TEST(StoreConformanceTest, NonFiniteDoublesRoundTrip) {
   Store& store = *this->store_;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double inf = std::numeric_limits<double>::infinity();
-  const double values[] = {nan, inf, -inf, -0.0, 0.0, std::numeric_limits<double>::max(),
-                           std::numeric_limits<double>::denorm_min(), -1.5e-300};
+  const double values[] = {nan,
+                           inf,
+                           -inf,
+                           -0.0,
+                           0.0,
+                           std::numeric_limits<double>::max(),
+                           std::numeric_limits<double>::denorm_min(),
+                           -1.5e-300};
   WriteBatch batch{.sweeps = {MakeSweep("sw-1")}};
   int64_t id = 0;
   for (double v : values) {
@@ -461,9 +467,11 @@ TYPED_TEST(StoreConformanceTest, InvalidRecordsAreRefusedWithTheirReason) {
       {{.sweeps = {MakeSweep("")}}, "sweep with an empty id"},
       {{.trials = {MakeTrial("", 2)}}, "trial 2 has an empty sweep_id"},
       {{.trials = {zero_id}}, "trial 0 of sweep 'sw-1': trial ids start at 1"},
-      {{.trials = {nan_config}}, "trial 1 of sweep 'sw-1': config parameter 'lr' is not finite (nan)"},
+      {{.trials = {nan_config}},
+       "trial 1 of sweep 'sw-1': config parameter 'lr' is not finite (nan)"},
       {{.attempts = {MakeAttempt("", 1, 2, 1)}}, "attempt 2 of trial 1 has an empty sweep_id"},
-      {{.attempts = {zero_attempt}}, "attempt 0 of trial 1 of sweep 'sw-1': attempt numbers start at 1"},
+      {{.attempts = {zero_attempt}},
+       "attempt 0 of trial 1 of sweep 'sw-1': attempt numbers start at 1"},
       {{.attempts = {huge_token}},
        "attempt 1 of trial 1 of sweep 'sw-1': fencing token 9223372036854775808 is larger than "
        "the largest storable one (9223372036854775807)"},
@@ -511,7 +519,8 @@ TYPED_TEST(StoreConformanceTest, AFailedBatchLeavesNothing) {
   };
   absl::Status status = store.Commit(batch);
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(status.message(), "metric 'acc' refers to trial 4 of sweep 'sw-1', which does not exist");
+  EXPECT_EQ(status.message(),
+            "metric 'acc' refers to trial 4 of sweep 'sw-1', which does not exist");
 
   EXPECT_EQ(this->Snapshot("sw-1"), before);
   EXPECT_EQ(store.GetSweep("sw-2").status().code(), absl::StatusCode::kNotFound);
@@ -533,8 +542,8 @@ TYPED_TEST(StoreConformanceTest, LargeBatch) {
     batch.attempts.push_back(MakeAttempt("sw-big", i, 1, i));
     for (int k = 0; k < kMetricsPerTrial; ++k) {
       // Decreasing timestamps, so the listing must sort.
-      batch.metrics.push_back(MakeMetric("sw-big", i, k % 2 ? "acc" : "loss", i + k * 1e-3,
-                                         1000 - k));
+      batch.metrics.push_back(
+          MakeMetric("sw-big", i, k % 2 ? "acc" : "loss", i + k * 1e-3, 1000 - k));
     }
     batch.events.push_back(MakeEvent("sw-big", i, "trial_created"));
   }
@@ -585,9 +594,11 @@ TYPED_TEST(StoreConformanceTest, ConcurrentWritersAndReaders) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_THAT(Must(store.ListSweeps()), SizeIs(kThreads));
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_THAT(Must(store.ListMetrics({.sweep_id = absl::StrCat("sw-", t)})), SizeIs(kTrialsPerThread));
+    EXPECT_THAT(Must(store.ListMetrics({.sweep_id = absl::StrCat("sw-", t)})),
+                SizeIs(kTrialsPerThread));
   }
-  EXPECT_EQ(Must(store.MaxFencingToken()), static_cast<uint64_t>((kThreads - 1) * 1000 + kTrialsPerThread));
+  EXPECT_EQ(Must(store.MaxFencingToken()),
+            static_cast<uint64_t>((kThreads - 1) * 1000 + kTrialsPerThread));
 }
 
 }  // namespace

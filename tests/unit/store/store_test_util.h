@@ -124,8 +124,8 @@ inline core::Event MakeEvent(const std::string& sweep_id, int64_t trial_id,
   return e;
 }
 
-inline core::Decision MakeDecision(const std::string& sweep_id, int64_t trial_id,
-                                   int64_t interval, bool stop = false) {
+inline core::Decision MakeDecision(const std::string& sweep_id, int64_t trial_id, int64_t interval,
+                                   bool stop = false) {
   core::Decision d;
   d.sweep_id = sweep_id;
   d.trial_id = trial_id;
@@ -162,36 +162,35 @@ inline std::string Dump(const core::ParamValue& v) {
 }
 
 inline std::string Dump(const core::ComputeTarget& c) {
-  return absl::StrCat(c.name, "|", c.type, "|", c.provider, "|", c.min_nodes, "|", c.max_nodes,
-                      "|", c.vm_size, "|", c.vm_priority, "|", c.idle_seconds_before_scaledown,
-                      "|", c.properties_json, "|", c.created_ms);
+  return absl::StrCat(c.name, "|", c.type, "|", c.provider, "|", c.min_nodes, "|", c.max_nodes, "|",
+                      c.vm_size, "|", c.vm_priority, "|", c.idle_seconds_before_scaledown, "|",
+                      c.properties_json, "|", c.created_ms);
 }
 
 inline std::string Dump(const core::Sweep& s) {
   return absl::StrCat(s.id, "|", s.name, "|", s.spec_yaml, "|", s.spec_path, "|", s.compute, "|",
-                      core::SweepStateName(s.state), "|", s.status_message, "|", s.created_ms,
-                      "|", s.ended_ms);
+                      core::SweepStateName(s.state), "|", s.status_message, "|", s.created_ms, "|",
+                      s.ended_ms);
 }
 
 inline std::string Dump(const core::Trial& t) {
   std::string config;
   for (const auto& [name, value] : t.config) absl::StrAppend(&config, name, "=", Dump(value), ";");
-  return absl::StrCat(t.sweep_id, "|", t.trial_id, "|", config, "|",
-                      core::TrialStateName(t.state), "|",
-                      t.final_value ? Hex(*t.final_value) : "none", "|", t.intervals, "|",
+  return absl::StrCat(t.sweep_id, "|", t.trial_id, "|", config, "|", core::TrialStateName(t.state),
+                      "|", t.final_value ? Hex(*t.final_value) : "none", "|", t.intervals, "|",
                       t.attempts, "|", t.retries, "|", t.reason, "|", t.created_ms, "|",
                       t.started_ms, "|", t.ended_ms);
 }
 
 inline std::string Dump(const core::Attempt& a) {
   return absl::StrCat(a.sweep_id, "|", a.trial_id, "|", a.attempt, "|", a.node_id, "|",
-                      a.fencing_token, "|", core::AttemptStateName(a.state), "|", a.started_ms,
-                      "|", a.expires_ms, "|", a.ended_ms, "|", a.exit_code, "|", a.error);
+                      a.fencing_token, "|", core::AttemptStateName(a.state), "|", a.started_ms, "|",
+                      a.expires_ms, "|", a.ended_ms, "|", a.exit_code, "|", a.error);
 }
 
 inline std::string Dump(const core::MetricPoint& m) {
-  return absl::StrCat(m.sweep_id, "|", m.trial_id, "|", m.attempt, "|", m.name, "|",
-                      Hex(m.value), "|", m.step, "|", m.interval, "|", m.timestamp_ms);
+  return absl::StrCat(m.sweep_id, "|", m.trial_id, "|", m.attempt, "|", m.name, "|", Hex(m.value),
+                      "|", m.step, "|", m.interval, "|", m.timestamp_ms);
 }
 
 inline std::string Dump(const core::Event& e) {
@@ -201,8 +200,8 @@ inline std::string Dump(const core::Event& e) {
 
 inline std::string Dump(const core::Decision& d) {
   return absl::StrCat(d.sweep_id, "|", d.trial_id, "|", d.interval, "|", d.policy, "|",
-                      Hex(d.value), "|", Hex(d.reference), "|", Hex(d.threshold), "|", d.stop,
-                      "|", d.explanation, "|", d.timestamp_ms);
+                      Hex(d.value), "|", Hex(d.reference), "|", Hex(d.threshold), "|", d.stop, "|",
+                      d.explanation, "|", d.timestamp_ms);
 }
 
 inline std::string Dump(const core::Node& n) {
