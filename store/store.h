@@ -120,7 +120,6 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStoreReadOnly(const std::string& path);
 
 // Thread-safe, non-persistent; same checks, errors and orderings as SqliteStore.
-
 std::unique_ptr<Store> NewInMemoryStore();
 
 }  // namespace sweep::store
