@@ -16,6 +16,7 @@
 #include "spec/command.h"
 #include "spec/search_space_parser.h"
 #include "spec/yaml_reader.h"
+#include "yaml-cpp/eventhandler.h"
 #include "yaml-cpp/yaml.h"
 
 namespace sweep::spec {
@@ -645,12 +646,59 @@ void SpecParser::CheckCommandReferences(const SweepSpec& spec,
   }
 }
 
+// Records where each document starts. Counting documents with it replaces
+// YAML::LoadAll, which loops forever (allocating) on text such as ",": yaml-cpp 0.7
+// emits an empty document without consuming the token, again and again.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+Location LocationOf(const YAML::Mark& mark) {
+  if (mark.is_null() || mark.line < 0) return {1, 1};
+  return {mark.line + 1, mark.column + 1};
+}
+
 absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string& source,
                                 const std::string& base_dir) {
   internal::Diagnostics diagnostics(source);
   std::vector<YAML::Node> documents;
   try {
-    documents = YAML::LoadAll(yaml_text);
+    std::istringstream in(yaml_text);
+    YAML::Parser parser(in);
+    DocumentStarts counter;
+    // Two documents are enough to know the spec is not a single one.
+    while (counter.starts.size() < 3 && parser.HandleNextDocument(counter)) {
+      size_t n = counter.starts.size();
+      if (n >= 2 && counter.starts[n - 1].pos == counter.starts[n - 2].pos) {
+        const YAML::Mark& stuck = counter.starts[n - 1];
+        std::string what = stuck.pos >= 0 && static_cast<size_t>(stuck.pos) < yaml_text.size()
+                               ? absl::StrCat(" '", yaml_text.substr(stuck.pos, 1), "'")
+                               : "";
+        diagnostics.Add(LocationOf(stuck), "",
+                        absl::StrCat("YAML syntax error: unexpected", what));
+        return diagnostics.ToStatus();
+      }
+    }
+    if (counter.starts.size() > 1) {
+      diagnostics.Add(LocationOf(counter.starts[1]), "",
+                      "a spec must be a single YAML document (found a second one)");
+      return diagnostics.ToStatus();
+    }
+    if (!counter.starts.empty()) documents.push_back(YAML::Load(yaml_text));
   } catch (const YAML::Exception& e) {
     Location loc;
     if (!e.mark.is_null() && e.mark.line >= 0) loc = {e.mark.line + 1, e.mark.column + 1};
@@ -658,13 +706,6 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
     return diagnostics.ToStatus();
   } catch (const std::exception& e) {
     diagnostics.Add({1, 1}, "", absl::StrCat("cannot read YAML: ", e.what()));
-    return diagnostics.ToStatus();
-  }
-  if (documents.size() > 1) {
-    Location loc{1, 1};
-    YAML::Mark mark = documents[1].Mark();
-    if (!mark.is_null() && mark.line >= 0) loc = {mark.line + 1, mark.column + 1};
-    diagnostics.Add(loc, "", "a spec must be a single YAML document (found a second one)");
     return diagnostics.ToStatus();
   }
   if (documents.empty() || documents[0].IsNull()) {

@@ -232,7 +232,9 @@ Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string path, Locat
     return;
   }
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: the iterator's pair is a temporary proxy.
+    YAML::Node key = it->first;
+    YAML::Node value = it->second;
     Location key_loc = reader_.Loc(key, loc_);
     if (!key.IsScalar()) {
       reader_.Error(key_loc, path_, "keys must be plain names, not lists or mappings");
@@ -241,7 +243,7 @@ Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string path, Locat
     Field field;
     field.key = key.Scalar();
     field.path = JoinPath(path_, field.key);
-    field.value = it->second;
+    field.value = value;
     field.key_loc = key_loc;
     field.loc = reader_.Loc(field.value, key_loc);
     if (const Field* previous = Get(field.key)) {

@@ -517,6 +517,12 @@ TEST_F(SpecTest, DocumentLevelErrors) {
   EXPECT_THAT(Error("type: sweep\ntrial: {command: 'x'\n"),
               HasSubstr("spec.yml:3:1: YAML syntax error: "));
   EXPECT_THAT(Error("type: sweep\n  bad indent: 1\n"), HasSubstr("spec.yml:2:"));
+  EXPECT_EQ(Error("type: sweep\n---\ntype: sweep\n"),
+            "spec.yml:2:1: a spec must be a single YAML document (found a second one)");
+  // yaml-cpp's LoadAll never returns on these; the parser must not hang.
+  EXPECT_EQ(Error(","), "spec.yml:1:1: YAML syntax error: unexpected ','");
+  EXPECT_EQ(Error("type: sweep\n...\n,\n"), "spec.yml:3:1: YAML syntax error: unexpected ','");
+  EXPECT_TRUE(Parse("---\n" + Spec() + "...\n").ok());
   EXPECT_THAT(Error("type: [sweep]\n"), HasSubstr("spec.yml:1:7: type: must be a string, got a list"));
   EXPECT_THAT(Error("? [a]\n: 1\n"), HasSubstr("keys must be plain names"));
 }
