@@ -141,9 +141,9 @@ absl::StatusOr<std::vector<CommandWord>> SplitCommand(absl::string_view command)
     ++i;
   }
   if (quote != Quote::kNone) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unterminated ", quote == Quote::kSingle ? "single" : "double",
-                     " quote opened at character ", quote_start + 1));
+    return absl::InvalidArgumentError(absl::StrCat("unterminated ",
+                                                   quote == Quote::kSingle ? "single" : "double",
+                                                   " quote opened at character ", quote_start + 1));
   }
   if (in_word) words.push_back(std::move(word));
   return words;
@@ -159,14 +159,12 @@ absl::StatusOr<CommandReference> ParseCommandReference(absl::string_view body) {
     ref.kind = CommandReference::Kind::kInputs;
     name = body.substr(7);
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unsupported reference '${{", body,
-                     "}}': use ${{search_space.NAME}} or ${{inputs.NAME}}"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unsupported reference '${{", body, "}}': use ${{search_space.NAME}} or ${{inputs.NAME}}"));
   }
   if (!internal::IsValidName(name)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("invalid reference '${{", body, "}}': '", name, "'",
-                     " is not a valid name"));
+        absl::StrCat("invalid reference '${{", body, "}}': '", name, "'", " is not a valid name"));
   }
   ref.name = std::string(name);
   return ref;
@@ -176,8 +174,7 @@ absl::StatusOr<std::vector<std::string>> BuildArgv(const SweepSpec& spec,
                                                    const core::Config& config) {
   absl::StatusOr<std::vector<CommandWord>> words = SplitCommand(spec.trial.command);
   if (!words.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("trial.command: ", words.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("trial.command: ", words.status().message()));
   }
   std::set<std::string> names;
   AddNames(spec.search_space.params, names);
@@ -200,15 +197,15 @@ absl::StatusOr<std::vector<std::string>> BuildArgv(const SweepSpec& spec,
       if (ref->kind == CommandReference::Kind::kInputs) {
         auto it = spec.inputs.find(ref->name);
         if (it == spec.inputs.end()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "trial.command: ${{inputs.", ref->name, "}} names no entry of inputs"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("trial.command: ${{inputs.", ref->name, "}} names no entry of inputs"));
         }
         out += it->second;
         continue;
       }
       if (names.count(ref->name) == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "trial.command: ${{search_space.", ref->name, "}} names no parameter of search_space"));
+        return absl::InvalidArgumentError(absl::StrCat("trial.command: ${{search_space.", ref->name,
+                                                       "}} names no parameter of search_space"));
       }
       auto it = config.find(ref->name);
       if (it == config.end()) {

@@ -22,8 +22,8 @@ constexpr const char* kAllKinds =
     "lognormal, qlognormal";
 
 std::vector<std::string> AllKindNames() {
-  return {"choice", "randint",   "uniform", "quniform",  "loguniform",
-          "qloguniform", "normal", "qnormal", "lognormal", "qlognormal"};
+  return {"choice",      "randint", "uniform", "quniform",  "loguniform",
+          "qloguniform", "normal",  "qnormal", "lognormal", "qlognormal"};
 }
 
 // The settings of each kind, in the order inline arguments are given.
@@ -102,8 +102,7 @@ std::vector<ParamSpec> SpaceParser::ParseSpace(const Mapping& map, bool nested, 
     if (TooMany()) {
       if (!reported_too_many_ && !r_.Overwhelmed()) {
         r_.Error(f.key_loc, f.path,
-                 absl::StrCat("the search space has more than ", kMaxParameters,
-                              " parameters"));
+                 absl::StrCat("the search space has more than ", kMaxParameters, " parameters"));
         reported_too_many_ = true;
       }
       return params;
@@ -259,8 +258,7 @@ std::optional<ParamSpec> SpaceParser::ParseInline(const Field& f, ParamKind kind
     args = YAML::Load("[" + args_text + "]");
   } catch (const YAML::Exception& e) {
     r_.Error(f.loc, f.path,
-             absl::StrCat("cannot read the arguments of ", Quote(f.value.Scalar()), ": ",
-                          e.msg));
+             absl::StrCat("cannot read the arguments of ", Quote(f.value.Scalar()), ": ", e.msg));
     r_.SetOverride(previous);
     return std::nullopt;
   }
@@ -301,8 +299,8 @@ std::optional<ParamSpec> SpaceParser::ParseInline(const Field& f, ParamKind kind
       } else {
         r_.Error(f.loc, f.path,
                  absl::StrCat(kind_name, " takes ", settings.size(), " argument",
-                              settings.size() == 1 ? "" : "s", " (",
-                              absl::StrJoin(settings, ", "), "), got ", args.size()));
+                              settings.size() == 1 ? "" : "s", " (", absl::StrJoin(settings, ", "),
+                              "), got ", args.size()));
         ok = false;
         break;
       }
@@ -343,8 +341,8 @@ std::optional<ParamSpec> SpaceParser::BuildParam(const std::string& name, ParamK
   p.kind = kind;
   bool ok = true;
   auto require_number = [&](const char* key) -> std::optional<double> {
-    const Field* f = m.Require(key, absl::StrCat(kind_name, " takes ",
-                                                 absl::StrJoin(settings, ", ")));
+    const Field* f =
+        m.Require(key, absl::StrCat(kind_name, " takes ", absl::StrJoin(settings, ", ")));
     if (f == nullptr) return std::nullopt;
     return r_.FiniteNumber(*f);
   };
@@ -359,8 +357,7 @@ std::optional<ParamSpec> SpaceParser::BuildParam(const std::string& name, ParamK
       std::optional<int64_t> v = upper ? r_.Integer(*upper) : std::nullopt;
       if (v && *v < 1) {
         r_.Error(upper->loc, upper->path,
-                 absl::StrCat("must be at least 1 (randint draws integers 0..upper-1), got ",
-                              *v));
+                 absl::StrCat("must be at least 1 (randint draws integers 0..upper-1), got ", *v));
         v.reset();
       }
       ok = v.has_value();
@@ -377,8 +374,7 @@ std::optional<ParamSpec> SpaceParser::BuildParam(const std::string& name, ParamK
       if (ok && !(*lo < *hi)) {
         const Field* f = m.Get("max_value");
         r_.Error(f->loc, f->path,
-                 absl::StrCat("must be greater than min_value (", Num(*hi), " <= ", Num(*lo),
-                              ")"));
+                 absl::StrCat("must be greater than min_value (", Num(*hi), " <= ", Num(*lo), ")"));
         ok = false;
       }
       if (ok && core::IsLogScaled(kind) && !std::isfinite(std::exp(*hi))) {
@@ -432,8 +428,7 @@ std::optional<ParamSpec> SpaceParser::BuildParam(const std::string& name, ParamK
   return p;
 }
 
-bool SpaceParser::ParseChoiceValues(const Field& values, ParamSpec& p, int depth,
-                                    NameSet& names) {
+bool SpaceParser::ParseChoiceValues(const Field& values, ParamSpec& p, int depth, NameSet& names) {
   const YAML::Node& list = values.value;
   if (!list.IsSequence()) {
     r_.Error(values.loc, values.path,
@@ -461,9 +456,9 @@ bool SpaceParser::ParseChoiceValues(const Field& values, ParamSpec& p, int depth
     ChoiceOption option;
     if (v.IsMap()) {
       if (depth + 1 > kMaxNestingDepth) {
-        r_.Error(loc, path,
-                 absl::StrCat("nested search spaces may be at most ", kMaxNestingDepth,
-                              " levels deep"));
+        r_.Error(
+            loc, path,
+            absl::StrCat("nested search spaces may be at most ", kMaxNestingDepth, " levels deep"));
         return false;
       }
       Mapping option_map(r_, v, path, loc);

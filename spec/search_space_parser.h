@@ -7,9 +7,9 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "core/search_space.h"
 #include "spec/yaml_reader.h"
 
@@ -18,8 +18,8 @@ namespace sweep::spec::internal {
 // Where a parameter (at any nesting level) is defined.
 struct ParamSite {
   std::string name;
-  std::string path;  // e.g. "search_space.model.values[0].C"
-  Location loc;      // of its key
+  std::string path;                     // e.g. "search_space.model.values[0].C"
+  Location loc;                         // of its key
   std::optional<core::ParamKind> kind;  // nullopt when its expression was invalid
 };
 

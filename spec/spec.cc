@@ -34,17 +34,31 @@ constexpr char kCreateTarget[] =
     "create one with `sweep compute create NAME --type amlcompute --min-nodes 0 "
     "--max-nodes 4` and set `compute: azureml:NAME`";
 
-const std::vector<std::string> kRootKeys = {
-    "$schema",         "type",       "name",          "display_name",
-    "experiment_name", "description", "tags",         "trial",
-    "inputs",          "compute",    "sampling_algorithm", "search_space",
-    "objective",       "early_termination", "limits",  "resources",
-    "queue_settings",  "outputs",    "identity"};
+const std::vector<std::string> kRootKeys = {"$schema",
+                                            "type",
+                                            "name",
+                                            "display_name",
+                                            "experiment_name",
+                                            "description",
+                                            "tags",
+                                            "trial",
+                                            "inputs",
+                                            "compute",
+                                            "sampling_algorithm",
+                                            "search_space",
+                                            "objective",
+                                            "early_termination",
+                                            "limits",
+                                            "resources",
+                                            "queue_settings",
+                                            "outputs",
+                                            "identity"};
 
 std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
 
 // Reads a keyword value case-insensitively (as Azure ML does) from `choices`.
-std::optional<std::string> Keyword(Reader& r, const Field& f, const std::vector<std::string>& choices) {
+std::optional<std::string> Keyword(Reader& r, const Field& f,
+                                   const std::vector<std::string>& choices) {
   std::optional<std::string> text = r.String(f);
   if (!text) return std::nullopt;
   std::string value = Lower(absl::StripAsciiWhitespace(*text));
@@ -81,8 +95,7 @@ bool IsValidTargetName(absl::string_view name) {
 
 class SpecParser {
  public:
-  SpecParser(Reader& reader, std::string base_dir)
-      : r_(reader), base_dir_(std::move(base_dir)) {}
+  SpecParser(Reader& reader, std::string base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
 
   void Parse(const YAML::Node& root, SweepSpec& spec);
 
@@ -285,8 +298,8 @@ void SpecParser::ParseCompute(const Field* f, const Mapping& root, SweepSpec& sp
     Mapping m(r_, f->value, f->path, f->loc);
     std::string type;
     if (const Field* t = m.Get("type"); t && t->value.IsScalar()) type = Lower(t->value.Scalar());
-    if (type == "databricks" || type == "adla" || type == "hdinsight" ||
-        type == "synapsespark" || type == "kubernetes") {
+    if (type == "databricks" || type == "adla" || type == "hdinsight" || type == "synapsespark" ||
+        type == "kubernetes") {
       r_.Error(f->loc, f->path,
                absl::StrCat("compute type ", Quote(type),
                             " cannot run sweeps: they run only on amlcompute clusters and "
@@ -337,7 +350,8 @@ void SpecParser::ParseSampling(const Field& f, SweepSpec& spec) {
   };
   if (!f.value.IsMap()) {
     if (f.value.IsScalar() && Lower(f.value.Scalar()) == "sobol") {
-      r_.Error(f.loc, f.path, "sobol is a rule of random sampling: write {type: random, rule: sobol}");
+      r_.Error(f.loc, f.path,
+               "sobol is a rule of random sampling: write {type: random, rule: sobol}");
       return;
     }
     if (std::optional<std::string> t = Keyword(r_, f, kTypes)) set_type(*t);
@@ -358,9 +372,9 @@ void SpecParser::ParseSampling(const Field& f, SweepSpec& spec) {
     if (std::find(allowed.begin(), allowed.end(), k.key) != allowed.end()) continue;
     std::string message;
     if (k.key == "rule" || k.key == "seed") {
-      message = absl::StrCat(Quote(k.key), " is not a setting of ", *t, " sampling",
-                             k.key == "rule" ? " (only random has a rule)"
-                                             : " (it has no randomness)");
+      message =
+          absl::StrCat(Quote(k.key), " is not a setting of ", *t, " sampling",
+                       k.key == "rule" ? " (only random has a rule)" : " (it has no randomness)");
     } else {
       message = absl::StrCat("unknown key ", Quote(k.key));
       if (auto close = ClosestMatch(k.key, {"type", "rule", "seed"})) {
@@ -411,7 +425,8 @@ void SpecParser::ParseObjective(const Field& f, SweepSpec& spec) {
   }
   if (const Field* agg = m.Get("aggregation")) {
     if (auto a = Keyword(r_, *agg, {"last", "best"})) {
-      spec.objective.aggregation = *a == "best" ? core::Aggregation::kBest : core::Aggregation::kLast;
+      spec.objective.aggregation =
+          *a == "best" ? core::Aggregation::kBest : core::Aggregation::kLast;
     }
   }
 }
@@ -426,8 +441,7 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
   if (f.value.IsScalar()) {
     type = Keyword(r_, f, kTypes);
   } else {
-    m.emplace(r_, f.value, f.path, f.loc,
-              "a mapping such as {type: bandit, slack_factor: 0.1}");
+    m.emplace(r_, f.value, f.path, f.loc, "a mapping such as {type: bandit, slack_factor: 0.1}");
     if (!m->ok()) return;
     if (const Field* t = m->Require("type", absl::StrJoin(kTypes, ", "))) {
       type = Keyword(r_, *t, kTypes);
@@ -453,7 +467,8 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
     allowed.push_back("delay_evaluation");
   }
   std::vector<std::string> every_key = {"type", "evaluation_interval", "delay_evaluation"};
-  for (const auto& [name, keys] : kSettings) every_key.insert(every_key.end(), keys.begin(), keys.end());
+  for (const auto& [name, keys] : kSettings)
+    every_key.insert(every_key.end(), keys.begin(), keys.end());
   if (m) {
     for (const Field& k : m->fields()) {
       if (k.key == "type" || std::find(allowed.begin(), allowed.end(), k.key) != allowed.end()) {
@@ -501,8 +516,7 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
     const Field* factor = get("slack_factor");
     const Field* amount = get("slack_amount");
     if (factor && amount) {
-      r_.Error(amount->key_loc, f.path,
-               "give either slack_factor or slack_amount, not both");
+      r_.Error(amount->key_loc, f.path, "give either slack_factor or slack_amount, not both");
     } else if (!factor && !amount) {
       r_.Error(m ? m->loc() : f.loc, f.path,
                "bandit needs slack_factor (a ratio) or slack_amount (an absolute distance)");
@@ -512,8 +526,7 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
       et.slack_amount = positive(amount);
     }
   } else if (*type == "truncation_selection") {
-    const Field* pct = m ? m->Require("truncation_percentage", "an integer from 1 to 99")
-                         : nullptr;
+    const Field* pct = m ? m->Require("truncation_percentage", "an integer from 1 to 99") : nullptr;
     if (!m) {
       r_.Error(f.loc, f.path, "truncation_selection needs truncation_percentage (1..99)");
     }
@@ -543,15 +556,15 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
     if (const Field* k = get("min_interval")) {
       if (auto v = r_.PositiveInteger(*k)) et.min_interval = *v;
     }
-    const Field* max = m ? m->Require("max_interval", "the interval a trial may reach at most")
-                         : nullptr;
+    const Field* max =
+        m ? m->Require("max_interval", "the interval a trial may reach at most") : nullptr;
     if (!m) r_.Error(f.loc, f.path, "asha needs max_interval");
     if (max) {
       if (auto v = r_.Integer(*max)) {
         if (*v <= et.min_interval) {
           r_.Error(max->loc, max->path,
-                   absl::StrCat("must be greater than min_interval (", *v,
-                                " <= ", et.min_interval, ")"));
+                   absl::StrCat("must be greater than min_interval (", *v, " <= ", et.min_interval,
+                                ")"));
         } else {
           et.max_interval = *v;
         }
@@ -563,8 +576,8 @@ void SpecParser::ParseEarlyTermination(const Field& f, SweepSpec& spec) {
 void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
   if (f.value.IsNull()) return;
   Mapping m(r_, f.value, f.path, f.loc);
-  m.CheckKeys({"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
-               "max_retries"});
+  m.CheckKeys(
+      {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout", "max_retries"});
   Limits& l = spec.limits;
   if (const Field* k = m.Get("max_total_trials")) {
     if (auto v = r_.PositiveInteger(*k)) l.max_total_trials = *v;
@@ -635,9 +648,9 @@ void SpecParser::CheckCommandReferences(const SweepSpec& spec,
       const std::vector<std::string>& known = is_param ? param_list : input_list;
       if (std::find(known.begin(), known.end(), ref->name) != known.end()) continue;
       std::string message =
-          is_param ? absl::StrCat("${{search_space.", ref->name,
-                                  "}} names no parameter of search_space")
-                   : absl::StrCat("${{inputs.", ref->name, "}} names no entry of inputs");
+          is_param
+              ? absl::StrCat("${{search_space.", ref->name, "}} names no parameter of search_space")
+              : absl::StrCat("${{inputs.", ref->name, "}} names no entry of inputs");
       if (auto close = ClosestMatch(ref->name, known)) {
         absl::StrAppend(&message, " (did you mean ", Quote(*close), "?)");
       }
@@ -688,8 +701,7 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
         std::string what = stuck.pos >= 0 && static_cast<size_t>(stuck.pos) < yaml_text.size()
                                ? absl::StrCat(" '", yaml_text.substr(stuck.pos, 1), "'")
                                : "";
-        diagnostics.Add(LocationOf(stuck), "",
-                        absl::StrCat("YAML syntax error: unexpected", what));
+        diagnostics.Add(LocationOf(stuck), "", absl::StrCat("YAML syntax error: unexpected", what));
         return diagnostics.ToStatus();
       }
     }
@@ -799,8 +811,7 @@ std::string DescribeSpec(const SweepSpec& spec) {
   }
   out << "compute:            " << spec.compute << "\n";
   out << "command:            " << spec.trial.command << "\n";
-  out << "code:               " << (spec.trial.code.empty() ? "(none)" : spec.trial.code)
-      << "\n";
+  out << "code:               " << (spec.trial.code.empty() ? "(none)" : spec.trial.code) << "\n";
   out << "environment:        "
       << (spec.trial.environment.empty() ? "(the node's own)" : spec.trial.environment) << "\n";
   if (!spec.inputs.empty()) {
@@ -833,14 +844,12 @@ std::string DescribeSpec(const SweepSpec& spec) {
         out << ", ";
         break;
       case PolicyType::kTruncationSelection:
-        out << "truncation_percentage " << et.truncation_percentage
-            << ", exclude_finished_jobs " << (et.exclude_finished_jobs ? "true" : "false")
-            << ", ";
+        out << "truncation_percentage " << et.truncation_percentage << ", exclude_finished_jobs "
+            << (et.exclude_finished_jobs ? "true" : "false") << ", ";
         break;
       case PolicyType::kAsha:
         out << "reduction_factor " << core::ParamValueToString(et.reduction_factor)
-            << ", min_interval " << et.min_interval << ", max_interval " << et.max_interval
-            << ", ";
+            << ", min_interval " << et.min_interval << ", max_interval " << et.max_interval << ", ";
         break;
       default:
         break;

@@ -46,12 +46,16 @@ struct EarlyTermination {
   int64_t max_interval = 0;  // required for asha
 };
 
+// In a spec every limit is a positive integer (an integral float such as 1e3 is
+// accepted), except max_retries which may be 0 (never retry).
 struct Limits {
   int64_t max_total_trials = 1000;
-  int64_t max_concurrent_trials = 0;  // defaults to max_total_trials
-  int64_t timeout_s = 0;              // whole sweep; 0 = none
-  int64_t trial_timeout_s = 0;        // each trial; 0 = none
-  int64_t max_retries = 3;            // lost attempts per trial (extension key)
+  // Defaults to max_total_trials; a larger value is clamped to it (Azure accepts it too,
+  // and it can never be reached), so after parsing 1 <= concurrent <= total.
+  int64_t max_concurrent_trials = 0;
+  int64_t timeout_s = 0;        // whole sweep; 0 = none
+  int64_t trial_timeout_s = 0;  // each trial; 0 = none
+  int64_t max_retries = 3;      // lost attempts per trial (extension key)
 };
 
 struct TrialTemplate {
@@ -61,12 +65,12 @@ struct TrialTemplate {
 };
 
 struct SweepSpec {
-  std::string path;  // absolute path of the spec file ("" when parsed from text)
-  std::string base_dir;  // directory relative paths resolve against
+  std::string path;          // absolute path of the spec file ("" when parsed from text)
+  std::string base_dir;      // directory relative paths resolve against
   std::string display_name;  // `display_name`, else `name`, else the spec file's stem
   std::string experiment_name;
-  std::string name;         // Azure's job `name` (informational)
-  std::string description;  // informational
+  std::string name;                         // Azure's job `name` (informational)
+  std::string description;                  // informational
   std::map<std::string, std::string> tags;  // informational
   TrialTemplate trial;
   std::map<std::string, std::string> inputs;  // name -> value (paths made absolute)
@@ -79,11 +83,23 @@ struct SweepSpec {
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose
-// message lists every error found, one per line, each "FILE:LINE:COL: KEY: reason".
+// message lists every error found (the first 100, then a count), sorted by position,
+// one per line, each "FILE:LINE:COL: KEY: reason" (FILE as given; KEY is the key path,
+// e.g. search_space.lr.max_value, absent for document-level errors). NotFound when the
+// file does not exist.
+//
+// What is checked here: every key (unknown ones are errors, with a close-match
+// suggestion), types and ranges, compute rules (a persistent target name is required;
+// serverless, local, inline and databricks/adla/hdinsight compute are rejected), grid
+// needs a finite space, ${{...}} references in trial.command name known parameters and
+// inputs, trial.code exists. Whether the compute target exists is the controller's job.
+// Relative trial.code and local input paths (`./x`, `../x`, or the `path` of a
+// {type: uri_file|uri_folder, path} input) are made absolute against the spec's
+// directory; `azureml:` references and URLs are kept as written.
 absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path);
 
-// Same, from text; `path` names the source in messages and `base_dir` resolves
-// relative paths (code, inputs).
+// Same, from text; `path` names the source in messages ("<spec>" when empty) and
+// `base_dir` resolves relative paths (code, inputs); empty = the current directory.
 absl::StatusOr<SweepSpec> ParseSpec(const std::string& yaml_text, const std::string& path,
                                     const std::string& base_dir);
 

@@ -247,9 +247,9 @@ Mapping::Mapping(Reader& reader, const YAML::Node& node, std::string path, Locat
     field.key_loc = key_loc;
     field.loc = reader_.Loc(field.value, key_loc);
     if (const Field* previous = Get(field.key)) {
-      reader_.Error(key_loc, field.path,
-                    absl::StrCat("duplicate key (first given at line ", previous->key_loc.line,
-                                 ")"));
+      reader_.Error(
+          key_loc, field.path,
+          absl::StrCat("duplicate key (first given at line ", previous->key_loc.line, ")"));
       continue;
     }
     fields_.push_back(std::move(field));
@@ -270,8 +270,8 @@ const Field* Mapping::Require(absl::string_view key, absl::string_view hint) {
   const Field* f = Get(key);
   if (f == nullptr && ok_) {
     reader_.Error(loc_, path_,
-                  absl::StrCat("missing required key ", Quote(key), hint.empty() ? "" : " (",
-                               hint, hint.empty() ? "" : ")"));
+                  absl::StrCat("missing required key ", Quote(key), hint.empty() ? "" : " (", hint,
+                               hint.empty() ? "" : ")"));
   }
   return f;
 }

@@ -104,20 +104,22 @@ SweepSpec MakeSpec(const std::string& command) {
       "type: sweep\n"
       "trial:\n"
       "  command: >-\n"
-      "    " + command + "\n"
-      "inputs:\n"
-      "  data: /data/train set.csv\n"
-      "  epochs: 10\n"
-      "compute: cpu-cluster\n"
-      "search_space:\n"
-      "  lr: {type: loguniform, min_value: -9, max_value: -1}\n"
-      "  note: {type: choice, values: ['a b', '; rm -rf ~', '$(reboot)', \"it's\"]}\n"
-      "  model:\n"
-      "    type: choice\n"
-      "    values:\n"
-      "      - {model_name: svm, C: {type: uniform, min_value: 0, max_value: 1}}\n"
-      "      - {model_name: forest, depth: {type: randint, upper: 8}}\n"
-      "objective: {primary_metric: accuracy, goal: maximize}\n",
+      "    " +
+          command +
+          "\n"
+          "inputs:\n"
+          "  data: /data/train set.csv\n"
+          "  epochs: 10\n"
+          "compute: cpu-cluster\n"
+          "search_space:\n"
+          "  lr: {type: loguniform, min_value: -9, max_value: -1}\n"
+          "  note: {type: choice, values: ['a b', '; rm -rf ~', '$(reboot)', \"it's\"]}\n"
+          "  model:\n"
+          "    type: choice\n"
+          "    values:\n"
+          "      - {model_name: svm, C: {type: uniform, min_value: 0, max_value: 1}}\n"
+          "      - {model_name: forest, depth: {type: randint, upper: 8}}\n"
+          "objective: {primary_metric: accuracy, goal: maximize}\n",
       "spec.yml", "/tmp");
   EXPECT_TRUE(spec.ok()) << spec.status();
   return spec.ok() ? *spec : SweepSpec();
@@ -141,8 +143,11 @@ TEST(BuildArgvTest, SubstitutesValuesFormattedLikeParamValueToString) {
 TEST(BuildArgvTest, ValuesNeverSplitOrRunAsShell) {
   SweepSpec spec = MakeSpec("train --note ${{search_space.note}} --data ${{inputs.data}}");
   for (const char* note : {"a b", "; rm -rf ~", "$(reboot)", "it's"}) {
-    core::Config config = {{"lr", 0.1}, {"note", std::string(note)}, {"model", int64_t{1}},
-                           {"model_name", std::string("forest")}, {"depth", int64_t{3}}};
+    core::Config config = {{"lr", 0.1},
+                           {"note", std::string(note)},
+                           {"model", int64_t{1}},
+                           {"model_name", std::string("forest")},
+                           {"depth", int64_t{3}}};
     absl::StatusOr<std::vector<std::string>> argv = BuildArgv(spec, config);
     ASSERT_TRUE(argv.ok()) << argv.status();
     EXPECT_THAT(*argv, ElementsAre("train", "--note", note, "--data", "/data/train set.csv"));
@@ -150,11 +155,14 @@ TEST(BuildArgvTest, ValuesNeverSplitOrRunAsShell) {
 }
 
 TEST(BuildArgvTest, SubstitutionInsideAWordAndQuotes) {
-  SweepSpec spec =
-      MakeSpec("train --tag=run_${{search_space.model_name}}_${{search_space.depth}} "
-               "'${{search_space.note}} !' \"x ${{inputs.epochs}}\"");
-  core::Config config = {{"lr", 0.1}, {"note", std::string("; rm -rf ~")}, {"model", int64_t{1}},
-                         {"model_name", std::string("forest")}, {"depth", int64_t{7}}};
+  SweepSpec spec = MakeSpec(
+      "train --tag=run_${{search_space.model_name}}_${{search_space.depth}} "
+      "'${{search_space.note}} !' \"x ${{inputs.epochs}}\"");
+  core::Config config = {{"lr", 0.1},
+                         {"note", std::string("; rm -rf ~")},
+                         {"model", int64_t{1}},
+                         {"model_name", std::string("forest")},
+                         {"depth", int64_t{7}}};
   absl::StatusOr<std::vector<std::string>> argv = BuildArgv(spec, config);
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_THAT(*argv, ElementsAre("train", "--tag=run_forest_7", "; rm -rf ~ !", "x 10"));
@@ -165,27 +173,36 @@ TEST(BuildArgvTest, InactiveParametersAreDroppedWithTheirOption) {
       "train --C ${{search_space.C}} --depth ${{search_space.depth}} -d ${{search_space.depth}} "
       "--c=${{search_space.C}} ${{search_space.depth}} -1 ${{search_space.C}} "
       "--model ${{search_space.model_name}}");
-  core::Config svm = {{"lr", 0.1}, {"note", std::string("a b")}, {"model", int64_t{0}},
-                      {"model_name", std::string("svm")}, {"C", 0.25}};
+  core::Config svm = {{"lr", 0.1},
+                      {"note", std::string("a b")},
+                      {"model", int64_t{0}},
+                      {"model_name", std::string("svm")},
+                      {"C", 0.25}};
   absl::StatusOr<std::vector<std::string>> argv = BuildArgv(spec, svm);
   ASSERT_TRUE(argv.ok()) << argv.status();
   // depth is inactive: "--depth X", "-d X", and the bare word go; "-1" is a number, kept.
-  EXPECT_THAT(*argv, ElementsAre("train", "--C", "0.25", "--c=0.25", "-1", "0.25", "--model",
-                                 "svm"));
+  EXPECT_THAT(*argv,
+              ElementsAre("train", "--C", "0.25", "--c=0.25", "-1", "0.25", "--model", "svm"));
 
-  core::Config forest = {{"lr", 0.1}, {"note", std::string("a b")}, {"model", int64_t{1}},
-                         {"model_name", std::string("forest")}, {"depth", int64_t{4}}};
+  core::Config forest = {{"lr", 0.1},
+                         {"note", std::string("a b")},
+                         {"model", int64_t{1}},
+                         {"model_name", std::string("forest")},
+                         {"depth", int64_t{4}}};
   argv = BuildArgv(spec, forest);
   ASSERT_TRUE(argv.ok()) << argv.status();
   // C is inactive: "--C X" and "--c=X" go; before the last C, "-1" is not an option.
-  EXPECT_THAT(*argv, ElementsAre("train", "--depth", "4", "-d", "4", "4", "-1", "--model",
-                                 "forest"));
+  EXPECT_THAT(*argv,
+              ElementsAre("train", "--depth", "4", "-d", "4", "4", "-1", "--model", "forest"));
 }
 
 TEST(BuildArgvTest, OnlyTheImmediatelyPrecedingOptionIsDropped) {
   SweepSpec spec = MakeSpec("train --verbose --C ${{search_space.C}} ${{search_space.C}}");
-  core::Config forest = {{"lr", 0.1}, {"note", std::string("a b")}, {"model", int64_t{1}},
-                         {"model_name", std::string("forest")}, {"depth", int64_t{4}}};
+  core::Config forest = {{"lr", 0.1},
+                         {"note", std::string("a b")},
+                         {"model", int64_t{1}},
+                         {"model_name", std::string("forest")},
+                         {"depth", int64_t{4}}};
   absl::StatusOr<std::vector<std::string>> argv = BuildArgv(spec, forest);
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_THAT(*argv, ElementsAre("train", "--verbose"));

@@ -220,8 +220,7 @@ TEST(SearchSpaceParseTest, ExpressionErrors) {
        "spec.yml:6:29: search_space.n.upper: must be an integer, got 2.5"},
       {"  n: {type: randint, upper: -3}\n",
        "spec.yml:6:29: search_space.n.upper: must be at least 1"},
-      {"  n: {type: randint}\n",
-       "spec.yml:6:6: search_space.n: missing required key 'upper'"},
+      {"  n: {type: randint}\n", "spec.yml:6:6: search_space.n: missing required key 'upper'"},
       {"  n: {type: choice, values: 3}\n",
        "spec.yml:6:29: search_space.n.values: must be a list of values, e.g. [1, 2, 3], got '3'"},
       {"  n: {type: choice, values: [1, null]}\n",
@@ -341,8 +340,7 @@ TEST(SearchSpaceParseTest, ErrorsOfSeveralParametersAreAllReported) {
 
 TEST(SearchSpaceParseTest, AliasBombStaysCheap) {
   // Each level doubles the number of parameters reached through aliases.
-  std::string text =
-      "  p0: &a0 {type: choice, values: [{x0: 1}, {y0: 2}]}\n";
+  std::string text = "  p0: &a0 {type: choice, values: [{x0: 1}, {y0: 2}]}\n";
   for (int i = 1; i < 40; ++i) {
     text += "  p" + std::to_string(i) + ": &a" + std::to_string(i) +
             " {type: choice, values: [{q: *a" + std::to_string(i - 1) + "}, {r: *a" +
@@ -360,9 +358,8 @@ TEST(SearchSpaceParseTest, AliasBombStaysCheap) {
 TEST(SearchSpaceParseTest, NestingDepthIsLimited) {
   std::string text = "  p0: &a0 {type: choice, values: [{x: 1}]}\n";
   for (int i = 1; i <= 9; ++i) {
-    text += "  p" + std::to_string(i) + ": &a" + std::to_string(i) +
-            " {type: choice, values: [{n" + std::to_string(i) + ": *a" +
-            std::to_string(i - 1) + "}]}\n";
+    text += "  p" + std::to_string(i) + ": &a" + std::to_string(i) + " {type: choice, values: [{n" +
+            std::to_string(i) + ": *a" + std::to_string(i - 1) + "}]}\n";
   }
   // Positions of aliased nodes are those of their anchors (p0's option, line 6).
   EXPECT_THAT(Error(text), HasSubstr("spec.yml:6:35: search_space.p8.values[0].n8.values[0]."

@@ -21,8 +21,7 @@ using ::testing::Not;
 class SpecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("spec_test_" + std::to_string(std::random_device()()));
+    dir_ = fs::path(::testing::TempDir()) / ("spec_test_" + std::to_string(std::random_device()()));
     fs::create_directories(dir_ / "src");
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -44,16 +43,18 @@ class SpecTest : public ::testing::Test {
 };
 
 // A valid spec whose sections can be replaced one at a time.
-std::string Spec(const std::string& search_space =
-                     "  lr: {type: uniform, min_value: 0.001, max_value: 0.1}\n",
-                 const std::string& extra = "",
-                 const std::string& command = "python3 train.py --lr ${{search_space.lr}}") {
+std::string Spec(
+    const std::string& search_space = "  lr: {type: uniform, min_value: 0.001, max_value: 0.1}\n",
+    const std::string& extra = "",
+    const std::string& command = "python3 train.py --lr ${{search_space.lr}}") {
   return "type: sweep\n"
          "trial:\n"
-         "  command: " + command + "\n"
+         "  command: " +
+         command +
+         "\n"
          "compute: cpu-cluster\n"
-         "search_space:\n" + search_space +
-         "objective: {primary_metric: accuracy, goal: maximize}\n" + extra;
+         "search_space:\n" +
+         search_space + "objective: {primary_metric: accuracy, goal: maximize}\n" + extra;
 }
 
 TEST_F(SpecTest, DesignDocExample) {
@@ -156,11 +157,11 @@ TEST_F(SpecTest, LimitsAcceptIntegralFloatsAndZeroRetries) {
 }
 
 TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
-  absl::StatusOr<SweepSpec> spec = Parse(
-      "$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json\n" +
-      Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
-           "name: job-123\nexperiment_name: exp\ndescription: tune lr\n"
-           "tags: {team: ml, priority: 1}\n"));
+  absl::StatusOr<SweepSpec> spec =
+      Parse("$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json\n" +
+            Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
+                 "name: job-123\nexperiment_name: exp\ndescription: tune lr\n"
+                 "tags: {team: ml, priority: 1}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->name, "job-123");
   EXPECT_EQ(spec->display_name, "job-123");  // falls back to `name`
@@ -224,10 +225,8 @@ TEST_F(SpecTest, SamplingForms) {
       {"grid", SamplingAlgorithm::kGrid, RandomRule::kRandom, std::nullopt},
       {"BAYESIAN", SamplingAlgorithm::kBayesian, RandomRule::kRandom, std::nullopt},
       {"tpe", SamplingAlgorithm::kTpe, RandomRule::kRandom, std::nullopt},
-      {"{type: random, rule: sobol, seed: 7}", SamplingAlgorithm::kRandom, RandomRule::kSobol,
-       7},
-      {"{type: random, rule: Random, seed: 0}", SamplingAlgorithm::kRandom,
-       RandomRule::kRandom, 0},
+      {"{type: random, rule: sobol, seed: 7}", SamplingAlgorithm::kRandom, RandomRule::kSobol, 7},
+      {"{type: random, rule: Random, seed: 0}", SamplingAlgorithm::kRandom, RandomRule::kRandom, 0},
       {"{type: bayesian, seed: 42}", SamplingAlgorithm::kBayesian, RandomRule::kRandom, 42},
       {"{type: tpe, seed: 3}", SamplingAlgorithm::kTpe, RandomRule::kRandom, 3},
       {"{type: grid}", SamplingAlgorithm::kGrid, RandomRule::kRandom, std::nullopt},
@@ -266,21 +265,21 @@ TEST_F(SpecTest, SamplingErrors) {
 }
 
 TEST_F(SpecTest, GridAcceptsFiniteSpacesAndNamesEveryInfiniteParameter) {
-  absl::StatusOr<SweepSpec> spec = Parse(
-      Spec("  a: {type: choice, values: [1, 2]}\n"
-           "  b: {type: randint, upper: 3}\n"
-           "  c: {type: quniform, min_value: 0, max_value: 1, q: 0.25}\n"
-           "  d: {type: qloguniform, min_value: 0, max_value: 2, q: 1}\n",
-           "sampling_algorithm: grid\n", "train"));
+  absl::StatusOr<SweepSpec> spec =
+      Parse(Spec("  a: {type: choice, values: [1, 2]}\n"
+                 "  b: {type: randint, upper: 3}\n"
+                 "  c: {type: quniform, min_value: 0, max_value: 1, q: 0.25}\n"
+                 "  d: {type: qloguniform, min_value: 0, max_value: 2, q: 1}\n",
+                 "sampling_algorithm: grid\n", "train"));
   ASSERT_TRUE(spec.ok()) << spec.status();
-  std::string message = Error(
-      Spec("  m:\n"
-           "    type: choice\n"
-           "    values:\n"
-           "      - {x: {type: normal, mu: 0, sigma: 1}}\n"
-           "      - {y: {type: qnormal, mu: 0, sigma: 1, q: 1}}\n"
-           "  z: {type: uniform, min_value: 0, max_value: 1}\n",
-           "sampling_algorithm: {type: grid}\n", "train"));
+  std::string message =
+      Error(Spec("  m:\n"
+                 "    type: choice\n"
+                 "    values:\n"
+                 "      - {x: {type: normal, mu: 0, sigma: 1}}\n"
+                 "      - {y: {type: qnormal, mu: 0, sigma: 1, q: 1}}\n"
+                 "  z: {type: uniform, min_value: 0, max_value: 1}\n",
+                 "sampling_algorithm: {type: grid}\n", "train"));
   EXPECT_THAT(message, HasSubstr("spec.yml:9:10: search_space.m.values[0].x: grid sampling needs "
                                  "finitely many values, but normal is unbounded"));
   EXPECT_THAT(message, HasSubstr("spec.yml:10:10: search_space.m.values[1].y: grid sampling "
@@ -301,22 +300,25 @@ TEST_F(SpecTest, EveryPolicy) {
   EXPECT_EQ(spec->early_termination.evaluation_interval, 1);
   EXPECT_EQ(spec->early_termination.delay_evaluation, 0);
 
-  spec = Parse(Spec(space, "early_termination:\n  type: Median_Stopping\n"
-                           "  evaluation_interval: 3\n  delay_evaluation: 6\n"));
+  spec = Parse(Spec(space,
+                    "early_termination:\n  type: Median_Stopping\n"
+                    "  evaluation_interval: 3\n  delay_evaluation: 6\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->early_termination.type, PolicyType::kMedianStopping);
   EXPECT_EQ(spec->early_termination.evaluation_interval, 3);
   EXPECT_EQ(spec->early_termination.delay_evaluation, 6);
 
-  spec = Parse(Spec(space, "early_termination: {type: truncation_selection, "
-                           "truncation_percentage: 25}\n"));
+  spec = Parse(Spec(space,
+                    "early_termination: {type: truncation_selection, "
+                    "truncation_percentage: 25}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->early_termination.type, PolicyType::kTruncationSelection);
   EXPECT_EQ(spec->early_termination.truncation_percentage, 25);
   EXPECT_FALSE(spec->early_termination.exclude_finished_jobs);
 
-  spec = Parse(Spec(space, "early_termination: {type: truncation_selection, "
-                           "truncation_percentage: 10, exclude_finished_jobs: true}\n"));
+  spec = Parse(Spec(space,
+                    "early_termination: {type: truncation_selection, "
+                    "truncation_percentage: 10, exclude_finished_jobs: true}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_TRUE(spec->early_termination.exclude_finished_jobs);
 
@@ -327,8 +329,9 @@ TEST_F(SpecTest, EveryPolicy) {
   EXPECT_EQ(spec->early_termination.min_interval, 1);
   EXPECT_EQ(spec->early_termination.max_interval, 81);
 
-  spec = Parse(Spec(space, "early_termination: {type: asha, reduction_factor: 2.5, "
-                           "min_interval: 2, max_interval: 20}\n"));
+  spec = Parse(Spec(space,
+                    "early_termination: {type: asha, reduction_factor: 2.5, "
+                    "min_interval: 2, max_interval: 20}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->early_termination.reduction_factor, 2.5);
   EXPECT_EQ(spec->early_termination.min_interval, 2);
@@ -350,19 +353,22 @@ TEST_F(SpecTest, PolicyErrors) {
   EXPECT_THAT(Error(Spec(space, "early_termination: {type: bandit, slack_factor: 0}\n")),
               HasSubstr("spec.yml:8:49: early_termination.slack_factor: must be greater than 0, "
                         "got 0"));
-  EXPECT_THAT(Error(Spec(space, "early_termination: {type: bandit, slack_factor: 0.1, "
-                                "evaluation_interval: 0}\n")),
+  EXPECT_THAT(Error(Spec(space,
+                         "early_termination: {type: bandit, slack_factor: 0.1, "
+                         "evaluation_interval: 0}\n")),
               HasSubstr("spec.yml:8:75: early_termination.evaluation_interval: must be a "
                         "positive integer, got 0"));
   EXPECT_THAT(Error(Spec(space, "early_termination: {type: truncation_selection}\n")),
               HasSubstr("spec.yml:8:20: early_termination: missing required key "
                         "'truncation_percentage'"));
-  EXPECT_THAT(Error(Spec(space, "early_termination: {type: truncation_selection, "
-                                "truncation_percentage: 10, exclude_finished_jobs: maybe}\n")),
+  EXPECT_THAT(Error(Spec(space,
+                         "early_termination: {type: truncation_selection, "
+                         "truncation_percentage: 10, exclude_finished_jobs: maybe}\n")),
               HasSubstr("spec.yml:8:99: early_termination.exclude_finished_jobs: must be true or "
                         "false, got the string 'maybe'"));
-  EXPECT_THAT(Error(Spec(space, "early_termination: {type: asha, reduction_factor: 1, "
-                                "max_interval: 9}\n")),
+  EXPECT_THAT(Error(Spec(space,
+                         "early_termination: {type: asha, reduction_factor: 1, "
+                         "max_interval: 9}\n")),
               HasSubstr("spec.yml:8:51: early_termination.reduction_factor: must be greater "
                         "than 1, got 1"));
   EXPECT_THAT(Error(Spec(space, "early_termination: {type: asha}\n")),
@@ -388,7 +394,8 @@ TEST_F(SpecTest, ObjectiveForms) {
   EXPECT_THAT(Error("type: sweep\ntrial: {command: train}\ncompute: cpu-cluster\n"
                     "search_space: {x: {type: uniform, min_value: 0, max_value: 1}}\n"
                     "objective: {primary_metric: loss, goal: min, aggregation: mean}\n"),
-              AllOf(HasSubstr("spec.yml:5:41: objective.goal: unknown value 'min' (did you mean 'minimize'?); expected one "
+              AllOf(HasSubstr("spec.yml:5:41: objective.goal: unknown value 'min' (did you mean "
+                              "'minimize'?); expected one "
                               "of maximize, minimize"),
                     HasSubstr("spec.yml:5:59: objective.aggregation: unknown value 'mean'; "
                               "expected one of last, best")));
@@ -400,18 +407,18 @@ TEST_F(SpecTest, ObjectiveForms) {
 }
 
 TEST_F(SpecTest, InputsResolveLocalPathsOnly) {
-  absl::StatusOr<SweepSpec> spec = Parse(Spec(
-      "  lr: {type: uniform, min_value: 0, max_value: 1}\n",
-      "inputs:\n"
-      "  data: ./data/train.csv\n"
-      "  parent: ../shared\n"
-      "  epochs: 10\n"
-      "  optimizer: adam\n"
-      "  registered: azureml:iris:3\n"
-      "  remote: https://example.com/data.csv\n"
-      "  file: {type: uri_file, path: raw/x.csv}\n"
-      "  folder: {type: uri_folder, path: azureml://datastores/ds/paths/x/, mode: download}\n"
-      "  absolute: {path: /srv/data}\n"));
+  absl::StatusOr<SweepSpec> spec = Parse(
+      Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
+           "inputs:\n"
+           "  data: ./data/train.csv\n"
+           "  parent: ../shared\n"
+           "  epochs: 10\n"
+           "  optimizer: adam\n"
+           "  registered: azureml:iris:3\n"
+           "  remote: https://example.com/data.csv\n"
+           "  file: {type: uri_file, path: raw/x.csv}\n"
+           "  folder: {type: uri_folder, path: azureml://datastores/ds/paths/x/, mode: download}\n"
+           "  absolute: {path: /srv/data}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->inputs.at("data"), (dir_ / "data/train.csv").string());
   EXPECT_EQ(spec->inputs.at("parent"), (dir_.parent_path() / "shared").string());
@@ -523,7 +530,8 @@ TEST_F(SpecTest, DocumentLevelErrors) {
   EXPECT_EQ(Error(","), "spec.yml:1:1: YAML syntax error: unexpected ','");
   EXPECT_EQ(Error("type: sweep\n...\n,\n"), "spec.yml:3:1: YAML syntax error: unexpected ','");
   EXPECT_TRUE(Parse("---\n" + Spec() + "...\n").ok());
-  EXPECT_THAT(Error("type: [sweep]\n"), HasSubstr("spec.yml:1:7: type: must be a string, got a list"));
+  EXPECT_THAT(Error("type: [sweep]\n"),
+              HasSubstr("spec.yml:1:7: type: must be a string, got a list"));
   EXPECT_THAT(Error("? [a]\n: 1\n"), HasSubstr("keys must be plain names"));
 }
 
@@ -562,13 +570,13 @@ TEST_F(SpecTest, LoadSpecFile) {
 }
 
 TEST_F(SpecTest, DescribeSpec) {
-  absl::StatusOr<SweepSpec> spec = Parse(Spec(
-      "  lr: {type: loguniform, min_value: -9, max_value: -1}\n"
-      "  model: {type: choice, values: [svm, rf]}\n",
-      "sampling_algorithm: {type: random, rule: sobol, seed: 7}\n"
-      "early_termination: {type: bandit, slack_factor: 0.1, delay_evaluation: 5}\n"
-      "limits: {max_total_trials: 40, max_concurrent_trials: 4, timeout: 3600}\n"
-      "inputs: {epochs: 3}\n"));
+  absl::StatusOr<SweepSpec> spec =
+      Parse(Spec("  lr: {type: loguniform, min_value: -9, max_value: -1}\n"
+                 "  model: {type: choice, values: [svm, rf]}\n",
+                 "sampling_algorithm: {type: random, rule: sobol, seed: 7}\n"
+                 "early_termination: {type: bandit, slack_factor: 0.1, delay_evaluation: 5}\n"
+                 "limits: {max_total_trials: 40, max_concurrent_trials: 4, timeout: 3600}\n"
+                 "inputs: {epochs: 3}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   std::string text = DescribeSpec(*spec);
   EXPECT_THAT(text, HasSubstr("compute:            cpu-cluster\n"));
