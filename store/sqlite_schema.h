@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 2> kMigrations = {
+inline constexpr std::array<const char*, 3> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -138,6 +138,15 @@ CREATE TABLE counters (
 INSERT INTO counters (name, value)
   SELECT 'max_fencing_token', COALESCE(MAX(fencing_token), 0) FROM attempts;
 )sql",
+    // 2 -> 3: the sweep's objective, sampler and trial limit, so queries need not
+    // re-parse the stored spec.
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN primary_metric TEXT NOT NULL DEFAULT '';
+ALTER TABLE sweeps ADD COLUMN goal TEXT NOT NULL DEFAULT 'maximize';
+ALTER TABLE sweeps ADD COLUMN aggregation TEXT NOT NULL DEFAULT 'last';
+ALTER TABLE sweeps ADD COLUMN sampling_algorithm TEXT NOT NULL DEFAULT '';
+ALTER TABLE sweeps ADD COLUMN max_total_trials INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -149,8 +158,9 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 #define SWEEP_STORE_COMPUTE_COLUMNS_                                   \
   "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, " \
   "idle_seconds_before_scaledown, properties_json, created_ms"
-#define SWEEP_STORE_SWEEP_COLUMNS_ \
-  "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms"
+#define SWEEP_STORE_SWEEP_COLUMNS_                                                      \
+  "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms, " \
+  "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials"
 #define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
   "reason, created_ms, started_ms, ended_ms"

@@ -129,7 +129,9 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kDeleteCompute] = "DELETE FROM computes WHERE name = ?1";
   sql[kUpsertSweep] = UpsertSql("sweeps",
                                 {"id", "name", "spec_yaml", "spec_path", "compute", "state",
-                                 "status_message", "created_ms", "ended_ms"},
+                                 "status_message", "created_ms", "ended_ms", "primary_metric",
+                                 "goal", "aggregation", "sampling_algorithm",
+                                 "max_total_trials"},
                                 1);
   sql[kUpsertTrial] =
       UpsertSql("trials",
@@ -314,6 +316,11 @@ core::Sweep ReadSweep(Row& row) {
   s.status_message = row.Text();
   s.created_ms = row.Int();
   s.ended_ms = row.Int();
+  s.objective.primary_metric = row.Text();
+  s.objective.goal = row.Text() == "minimize" ? core::Goal::kMinimize : core::Goal::kMaximize;
+  s.objective.aggregation = row.Text() == "best" ? core::Aggregation::kBest : core::Aggregation::kLast;
+  s.sampling_algorithm = row.Text();
+  s.max_total_trials = row.Int();
   return s;
 }
 
@@ -745,7 +752,12 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
         .Text(6, core::SweepStateName(s.state))
         .Text(7, s.status_message)
         .Int(8, s.created_ms)
-        .Int(9, s.ended_ms);
+        .Int(9, s.ended_ms)
+        .Text(10, s.objective.primary_metric)
+        .Text(11, core::GoalName(s.objective.goal))
+        .Text(12, s.objective.aggregation == core::Aggregation::kBest ? "best" : "last")
+        .Text(13, s.sampling_algorithm)
+        .Int(14, s.max_total_trials);
     RETURN_IF_ERROR(Done(q, absl::StrCat("writing sweep '", s.id, "'")));
   }
   for (const core::Trial& t : batch.trials) {

@@ -192,12 +192,16 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   std::unique_ptr<Store> store = MustOpen(path);
   ASSERT_NE(store, nullptr);
   RawDb raw(path);
-  EXPECT_EQ(raw.One("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE "
                        "'sqlite_autoindex%' ORDER BY name"),
               ::testing::ElementsAre("events_by_sweep", "sweeps_by_created"));
   // Data written by version 1 reads back, and the token counter starts from it.
   EXPECT_EQ(store->GetSweep("sw-old")->state, core::SweepState::kCompleted);
+  // Columns added by version 3 take their defaults for old rows.
+  EXPECT_EQ(store->GetSweep("sw-old")->objective.primary_metric, "");
+  EXPECT_EQ(store->GetSweep("sw-old")->objective.goal, core::Goal::kMaximize);
+  EXPECT_EQ(store->GetSweep("sw-old")->max_total_trials, 0);
   core::Trial trial = Must(store->GetTrial("sw-old", 1));
   EXPECT_EQ(std::get<double>(trial.config.at("lr")), 0.5);
   EXPECT_EQ(trial.final_value, 0.75);
@@ -284,7 +288,7 @@ TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaIsRefused) {
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reader.status().message(),
             absl::StrCat("store '", path,
-                         "' has schema version 1, older than this binary's 2, and is opened "
+                         "' has schema version 1, older than this binary's 3, and is opened "
                          "read-only; it is upgraded when opened for writing (e.g. by `sweep "
                          "run`)"));
   EXPECT_EQ(RawDb(path).One("PRAGMA user_version"), "1");

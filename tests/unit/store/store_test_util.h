@@ -66,6 +66,11 @@ inline core::Sweep MakeSweep(const std::string& id, int64_t created_ms = 1000) {
   s.spec_yaml = "type: sweep\n";
   s.spec_path = "/specs/" + id + ".yml";
   s.compute = "cpu-cluster";
+  s.objective.primary_metric = "accuracy";
+  s.objective.goal = core::Goal::kMinimize;
+  s.objective.aggregation = core::Aggregation::kBest;
+  s.sampling_algorithm = "bayesian";
+  s.max_total_trials = 40;
   s.state = core::SweepState::kRunning;
   s.created_ms = created_ms;
   return s;
@@ -170,7 +175,10 @@ inline std::string Dump(const core::ComputeTarget& c) {
 inline std::string Dump(const core::Sweep& s) {
   return absl::StrCat(s.id, "|", s.name, "|", s.spec_yaml, "|", s.spec_path, "|", s.compute, "|",
                       core::SweepStateName(s.state), "|", s.status_message, "|", s.created_ms, "|",
-                      s.ended_ms);
+                      s.ended_ms, "|", s.objective.primary_metric, "|",
+                      core::GoalName(s.objective.goal), "|",
+                      static_cast<int>(s.objective.aggregation), "|", s.sampling_algorithm, "|",
+                      s.max_total_trials);
 }
 
 inline std::string Dump(const core::Trial& t) {
