@@ -1,0 +1,474 @@
+// In-process integration: Controller + SqliteStore + GrpcServer on 127.0.0.1, with real
+// worker agents (worker::RunWorker) running real commands through /bin/sh.
+//
+// Worker processes: this test binary doubles as a `sweep worker`. When started with
+// SWEEP_IT_WORKER=1 and GTEST_FILTER=WorkerProcess.Run (set in the environment before
+// spawning), the WorkerProcess.Run "test" reads `worker --server ... --compute ...
+// --token-file ... --work-dir ...` from its command line and runs the agent. That lets
+// LocalNodeProvider start real worker processes without the CLI, and lets a test
+// SIGKILL a worker in the middle of a trial.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "controller/controller.h"
+#include "controller/grpc_service.h"
+#include "controller/local_provider.h"
+#include "controller/workspace.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "proto/sweep.grpc.pb.h"
+#include "spec/spec.h"
+#include "store/store.h"
+#include "worker/agent.h"
+
+namespace sweep::controller {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// Reads this process's own argv (gtest's main does not hand it to tests).
+std::vector<std::string> SelfArgs() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::string cur;
+  for (char c : all) {
+    if (c == '\0') {
+      args.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  return args;
+}
+
+TEST(WorkerProcess, Run) {
+  if (std::getenv("SWEEP_IT_WORKER") == nullptr) {
+    GTEST_SKIP() << "helper: runs only as a spawned worker process";
+  }
+  std::vector<std::string> args = SelfArgs();
+  worker::WorkerOptions o;
+  std::string token_file;
+  for (size_t i = 1; i + 1 < args.size(); ++i) {
+    if (args[i] == "--server") o.server = args[i + 1];
+    if (args[i] == "--compute") o.compute = args[i + 1];
+    if (args[i] == "--token-file") token_file = args[i + 1];
+    if (args[i] == "--work-dir") o.work_dir = args[i + 1];
+  }
+  auto token = worker::ReadTokenFile(token_file);
+  if (!token.ok()) {
+    std::fprintf(stderr, "worker helper: %s\n", std::string(token.status().message()).c_str());
+    std::_Exit(2);
+  }
+  o.token = *token;
+  o.acquire_wait_ms = 1'000;
+  o.poll_interval_ms = 20;
+  o.metrics_flush_ms = 50;
+  o.default_stop_grace_ms = 1'000;
+  std::_Exit(worker::RunWorker(o, worker::InstallStopSignalHandlers()));
+}
+
+template <typename Pred>
+bool Eventually(Pred pred, int max_ms = 30'000) {
+  for (int waited = 0; waited < max_ms; waited += 20) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+class ControllerGrpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sweep-it-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto ws = Workspace::OpenOrCreate(dir_ + "/ws");
+    ASSERT_TRUE(ws.ok()) << ws.status();
+    ws_ = std::move(*ws);
+    ControllerOptions o;
+    o.lease_duration_ms = 2'000;
+    o.heartbeat_interval_ms = 200;
+    o.max_acquire_wait_ms = 1'000;
+    o.tick_interval_ms = 50;
+    o.stop_grace_ms = 1'000;
+    auto c = Controller::Create(ws_->store(), o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    controller_ = std::move(*c);
+    controller_->Start();
+    GrpcServerOptions so;
+    so.token = ws_->token();
+    auto server = GrpcServer::Start(controller_.get(), so);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_GT(server_->port(), 0);
+    EXPECT_EQ(server_->address(), "127.0.0.1:" + std::to_string(server_->port()));
+    channel_ = grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials());
+    stub_ = proto::SweepController::NewStub(channel_);
+  }
+
+  void TearDown() override {
+    for (auto& s : stops_) *s = true;
+    for (auto& t : workers_) t.join();
+    if (controller_) controller_->Shutdown();
+    if (server_) server_->Shutdown();
+    controller_.reset();
+    server_.reset();
+    ws_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::unique_ptr<grpc::ClientContext> Ctx(const std::string& token) {
+    auto ctx = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    return ctx;
+  }
+
+  // Submits over the wire, as `sweep submit --server` does.
+  std::string Submit(const std::string& yaml) {
+    proto::SubmitSweepRequest req;
+    req.set_spec_yaml(yaml);
+    req.set_spec_path(dir_ + "/spec.yml");
+    proto::SubmitSweepReply reply;
+    grpc::Status s = stub_->SubmitSweep(Ctx(ws_->token()).get(), req, &reply);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return reply.sweep_id();
+  }
+
+  void StartWorkerThread() {
+    auto stop = std::make_unique<std::atomic<bool>>(false);
+    std::atomic<bool>* flag = stop.get();
+    stops_.push_back(std::move(stop));
+    worker::WorkerOptions o;
+    o.server = server_->address();
+    o.compute = "cpu-cluster";
+    o.token = ws_->token();
+    o.work_dir = dir_ + "/worker-" + std::to_string(workers_.size());
+    o.acquire_wait_ms = 1'000;
+    o.poll_interval_ms = 20;
+    o.metrics_flush_ms = 50;
+    o.default_stop_grace_ms = 1'000;
+    workers_.emplace_back([o, flag] { worker::RunWorker(o, flag); });
+  }
+
+  // The environment a spawned worker needs to run WorkerProcess.Run.
+  static void PrepareWorkerEnvironment() {
+    ::setenv("SWEEP_IT_WORKER", "1", 1);
+    ::setenv("GTEST_FILTER", "WorkerProcess.Run", 1);
+  }
+
+  LocalNodeProviderOptions ProviderOptions() {
+    LocalNodeProviderOptions p;
+    p.binary = "/proc/self/exe";
+    p.server_address = server_->address();
+    p.token_file = ws_->token_path();
+    p.log_dir = dir_ + "/ws/logs";
+    p.work_dir = dir_ + "/nodes";
+    p.stop_grace_ms = 5'000;
+    return p;
+  }
+
+  std::string dir_;
+  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<Controller> controller_;
+  std::unique_ptr<GrpcServer> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<proto::SweepController::Stub> stub_;
+  std::vector<std::unique_ptr<std::atomic<bool>>> stops_;
+  std::vector<std::thread> workers_;
+};
+
+std::string GridSpec(const std::string& command, const std::string& values,
+                     const std::string& limits) {
+  return "type: sweep\n"
+         "trial:\n"
+         "  command: " + command + "\n"
+         "compute: azureml:cpu-cluster\n"
+         "sampling_algorithm: grid\n"
+         "search_space:\n"
+         "  x: {type: choice, values: " + values + "}\n"
+         "objective: {primary_metric: accuracy, goal: maximize}\n"
+         "limits: " + limits + "\n";
+}
+
+TEST_F(ControllerGrpcTest, WrongOrMissingTokenIsUnauthenticated) {
+  proto::RegisterRequest req;
+  req.set_compute("cpu-cluster");
+  proto::RegisterReply reply;
+  grpc::Status s = stub_->Register(Ctx("not-the-token").get(), req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(s.error_message(), "invalid token: it does not match the workspace token");
+  s = stub_->Register(Ctx("").get(), req, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("missing authorization metadata"));
+  proto::CancelSweepRequest cancel;
+  proto::CancelSweepReply cancel_reply;
+  EXPECT_EQ(stub_->CancelSweep(Ctx("x").get(), cancel, &cancel_reply).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  s = stub_->Register(Ctx(ws_->token()).get(), req, &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_THAT(reply.node_id(), HasSubstr("node-"));
+  EXPECT_EQ(reply.lease_duration_ms(), 2'000);
+  EXPECT_EQ(reply.heartbeat_interval_ms(), 200);
+}
+
+TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
+  const std::string token = ws_->token();
+  // Invalid spec -> INVALID_ARGUMENT with the spec's located message.
+  proto::SubmitSweepRequest bad;
+  bad.set_spec_yaml("type: sweep\nlimits: {max_total_trials: -1}\n");
+  bad.set_spec_path(dir_ + "/bad.yml");
+  proto::SubmitSweepReply submitted;
+  grpc::Status s = stub_->SubmitSweep(Ctx(token).get(), bad, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("bad.yml"));
+  // Missing target -> NOT_FOUND.
+  std::string yaml = GridSpec("echo ${{search_space.x}}", "[1, 2]", "{max_total_trials: 2}");
+  yaml.replace(yaml.find("azureml:cpu-cluster"), 19, "gpu-cluster");
+  proto::SubmitSweepRequest missing;
+  missing.set_spec_yaml(yaml);
+  missing.set_spec_path(dir_ + "/spec.yml");
+  s = stub_->SubmitSweep(Ctx(token).get(), missing, &submitted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("compute target 'gpu-cluster' not found"));
+  // Unknown sweep -> NOT_FOUND; unknown node -> NOT_FOUND.
+  proto::CancelSweepRequest cancel;
+  cancel.set_sweep_id("sw-000000000000");
+  proto::CancelSweepReply cancel_reply;
+  EXPECT_EQ(stub_->CancelSweep(Ctx(token).get(), cancel, &cancel_reply).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  proto::AcquireTrialRequest acquire;
+  acquire.set_node_id("node-ghost");
+  proto::AcquireTrialReply acquired;
+  EXPECT_EQ(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  // A real lease, then a stale token -> FAILED_PRECONDITION.
+  std::string sweep = Submit(GridSpec("echo ${{search_space.x}}", "[1, 2]",
+                                      "{max_total_trials: 2}"));
+  ASSERT_FALSE(sweep.empty());
+  proto::RegisterRequest reg;
+  reg.set_compute("cpu-cluster");
+  proto::RegisterReply node;
+  ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &node).ok());
+  acquire.set_node_id(node.node_id());
+  acquire.set_wait_ms(1'000);
+  ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).ok());
+  ASSERT_TRUE(acquired.has_lease());
+  const proto::Lease& lease = acquired.lease();
+  EXPECT_EQ(lease.ref().sweep_id(), sweep);
+  EXPECT_EQ(lease.primary_metric(), "accuracy");
+  EXPECT_EQ(lease.argv_size(), 2);
+  EXPECT_EQ(lease.env().at("SWEEP_ID"), sweep);
+  proto::HeartbeatRequest hb;
+  *hb.mutable_lease() = lease.ref();
+  hb.mutable_lease()->set_fencing_token(lease.ref().fencing_token() + 100);
+  proto::HeartbeatReply hb_reply;
+  s = stub_->Heartbeat(Ctx(token).get(), hb, &hb_reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("stale lease"));
+  *hb.mutable_lease() = lease.ref();
+  ASSERT_TRUE(stub_->Heartbeat(Ctx(token).get(), hb, &hb_reply).ok());
+  EXPECT_EQ(hb_reply.directive(), proto::CONTINUE);
+  // OUTCOME_UNSPECIFIED -> INVALID_ARGUMENT.
+  proto::CompleteTrialRequest done;
+  *done.mutable_lease() = lease.ref();
+  proto::CompleteTrialReply done_reply;
+  s = stub_->CompleteTrial(Ctx(token).get(), done, &done_reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Report + complete -> completed; cancel the sweep -> "canceled".
+  proto::ReportMetricsRequest rep;
+  *rep.mutable_lease() = lease.ref();
+  auto* p = rep.add_points();
+  p->set_name("accuracy");
+  p->set_value(0.5);
+  p->set_step(-1);
+  proto::ReportMetricsReply rep_reply;
+  ASSERT_TRUE(stub_->ReportMetrics(Ctx(token).get(), rep, &rep_reply).ok());
+  done.set_outcome(proto::SUCCEEDED);
+  ASSERT_TRUE(stub_->CompleteTrial(Ctx(token).get(), done, &done_reply).ok());
+  EXPECT_EQ(done_reply.trial_state(), "completed");
+  cancel.set_sweep_id(sweep);
+  ASSERT_TRUE(stub_->CancelSweep(Ctx(token).get(), cancel, &cancel_reply).ok());
+  EXPECT_EQ(cancel_reply.state(), "canceled");
+  s = stub_->CancelSweep(Ctx(token).get(), cancel, &cancel_reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  proto::DeregisterRequest dereg;
+  dereg.set_node_id(node.node_id());
+  proto::DeregisterReply dereg_reply;
+  EXPECT_TRUE(stub_->Deregister(Ctx(token).get(), dereg, &dereg_reply).ok());
+}
+
+TEST_F(ControllerGrpcTest, LongPollReturnsWhenWorkArrives) {
+  const std::string token = ws_->token();
+  proto::RegisterRequest reg;
+  reg.set_compute("cpu-cluster");
+  proto::RegisterReply node;
+  ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &node).ok());
+  proto::AcquireTrialReply acquired;
+  std::atomic<bool> done{false};
+  std::thread poller([&] {
+    proto::AcquireTrialRequest acquire;
+    acquire.set_node_id(node.node_id());
+    acquire.set_wait_ms(15'000);
+    grpc::Status s = stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    done = true;
+  });
+  std::string sweep = Submit(GridSpec("echo ${{search_space.x}}", "[1]", "{max_total_trials: 1}"));
+  poller.join();
+  EXPECT_TRUE(acquired.has_lease());
+  EXPECT_EQ(acquired.lease().ref().sweep_id(), sweep);
+}
+
+TEST_F(ControllerGrpcTest, RealWorkersRunASweepToCompletion) {
+  std::string sweep = Submit(GridSpec(
+      "sh -c \"echo epoch=1 accuracy=0; echo epoch=2 accuracy=${{search_space.x}}\"",
+      "[0.1, 0.2, 0.3, 0.4, 0.5]", "{max_total_trials: 10, max_concurrent_trials: 2}"));
+  ASSERT_FALSE(sweep.empty());
+  StartWorkerThread();
+  StartWorkerThread();
+  auto state = controller_->WaitForSweep(sweep, 60'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kCompleted);
+  auto trials = ws_->store()->ListTrials(sweep).value();
+  ASSERT_EQ(trials.size(), 5u);  // the grid has five points
+  std::set<double> finals;
+  for (const core::Trial& t : trials) {
+    EXPECT_EQ(t.state, core::TrialState::kCompleted) << t.trial_id << ": " << t.reason;
+    EXPECT_EQ(t.intervals, 2);
+    ASSERT_TRUE(t.final_value.has_value());
+    finals.insert(*t.final_value);
+  }
+  EXPECT_EQ(finals, (std::set<double>{0.1, 0.2, 0.3, 0.4, 0.5}));
+  core::Sweep s = ws_->store()->GetSweep(sweep).value();
+  EXPECT_THAT(s.status_message, HasSubstr("best accuracy 0.5"));
+  store::MetricFilter f;
+  f.sweep_id = sweep;
+  f.name = "accuracy";
+  auto points = ws_->store()->ListMetrics(f).value();
+  ASSERT_EQ(points.size(), 10u);
+  for (const core::MetricPoint& p : points) {
+    EXPECT_EQ(p.attempt, 1);
+    EXPECT_TRUE(p.interval == 1 || p.interval == 2);
+  }
+}
+
+TEST_F(ControllerGrpcTest, FailingAndSilentTrialsFailWithReasons) {
+  std::string sweep = Submit(GridSpec(
+      "sh -c \"if [ ${{search_space.x}} = 1 ]; then echo oops >&2; exit 3; fi; echo loss=1\"",
+      "[1, 2]", "{max_total_trials: 2, max_concurrent_trials: 1}"));
+  StartWorkerThread();
+  auto state = controller_->WaitForSweep(sweep, 60'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kFailed);
+  auto trials = ws_->store()->ListTrials(sweep).value();
+  ASSERT_EQ(trials.size(), 2u);
+  for (const core::Trial& t : trials) {
+    EXPECT_EQ(t.state, core::TrialState::kFailed);
+    if (core::ParamValueToString(t.config.at("x")) == "1") {
+      EXPECT_THAT(t.reason, HasSubstr("exited with code 3"));
+    } else {
+      EXPECT_EQ(t.reason, "exited 0 but never reported primary metric 'accuracy'");
+    }
+  }
+}
+
+TEST_F(ControllerGrpcTest, CancelStopsARunningTrialOnItsWorker) {
+  std::string sweep = Submit(GridSpec("sh -c \"echo accuracy=0.1; sleep 30\"", "[1]",
+                                      "{max_total_trials: 1}"));
+  StartWorkerThread();
+  ASSERT_TRUE(Eventually([&] {
+    auto a = ws_->store()->ListAttempts(sweep, 1);
+    return a.ok() && !a->empty() && a->back().state == core::AttemptState::kRunning;
+  }));
+  ASSERT_TRUE(controller_->CancelSweep(sweep).ok());
+  EXPECT_EQ(controller_->WaitForSweep(sweep, 1'000).value(), core::SweepState::kCanceled);
+  // The worker gets STOP on its next heartbeat and reports the attempt stopped.
+  EXPECT_TRUE(Eventually([&] {
+    auto a = ws_->store()->ListAttempts(sweep, 1);
+    return a.ok() && a->back().state == core::AttemptState::kStopped;
+  }));
+  EXPECT_EQ(ws_->store()->GetTrial(sweep, 1).value().state, core::TrialState::kCanceled);
+}
+
+TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTheTrial) {
+  // Attempt 1 hangs (so the worker is surely mid-trial when killed); attempt 2 finishes.
+  std::string sweep = Submit(GridSpec(
+      "sh -c \"if [ $SWEEP_ATTEMPT = 1 ]; then echo accuracy=0.1; sleep 5; fi; "
+      "echo accuracy=${{search_space.x}}\"",
+      "[0.75]", "{max_total_trials: 1}"));
+  PrepareWorkerEnvironment();
+  LocalNodeProvider victim(ProviderOptions());
+  core::ComputeTarget target = ws_->store()->GetCompute("cpu-cluster").value();
+  ASSERT_TRUE(victim.StartNode(target).ok());
+  ASSERT_TRUE(Eventually([&] {
+    auto a = ws_->store()->ListAttempts(sweep, 1);
+    return a.ok() && !a->empty() && a->back().state == core::AttemptState::kRunning;
+  })) << "the spawned worker never started the trial";
+  auto pids = victim.LivePids();
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  ASSERT_TRUE(Eventually([&] { return victim.LiveNodes("cpu-cluster") == 0; }));
+
+  StartWorkerThread();
+  auto state = controller_->WaitForSweep(sweep, 60'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kCompleted);
+  auto attempts = ws_->store()->ListAttempts(sweep, 1).value();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].state, core::AttemptState::kLost);
+  EXPECT_EQ(attempts[1].state, core::AttemptState::kSucceeded);
+  EXPECT_NE(attempts[0].node_id, attempts[1].node_id);
+  EXPECT_GT(attempts[1].fencing_token, attempts[0].fencing_token);
+  core::Trial t = ws_->store()->GetTrial(sweep, 1).value();
+  EXPECT_EQ(t.state, core::TrialState::kCompleted);
+  EXPECT_EQ(t.final_value, 0.75);
+  EXPECT_EQ(t.retries, 1);
+}
+
+TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
+  PrepareWorkerEnvironment();
+  auto provider = std::make_shared<LocalNodeProvider>(ProviderOptions());
+  controller_->SetNodeProvider("local", provider);
+  std::string sweep = Submit(GridSpec("sh -c \"echo accuracy=${{search_space.x}}\"",
+                                      "[0.1, 0.2, 0.3, 0.4]",
+                                      "{max_total_trials: 4, max_concurrent_trials: 2}"));
+  auto state = controller_->WaitForSweep(sweep, 60'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kCompleted);
+  std::set<std::string> nodes;
+  for (const core::Attempt& a : ws_->store()->ListAttempts(sweep, std::nullopt).value()) {
+    nodes.insert(a.node_id);
+  }
+  EXPECT_GE(nodes.size(), 1u);
+  EXPECT_LE(nodes.size(), 2u);  // never more nodes than max_concurrent
+  int scale_ups = 0;
+  for (const core::Event& e : ws_->store()->ListEvents(sweep).value()) {
+    if (e.kind == "scale_up") {
+      ++scale_ups;
+      EXPECT_THAT(e.message, HasSubstr("towards 2 desired"));
+    }
+  }
+  EXPECT_GE(scale_ups, 1);
+  EXPECT_TRUE(fs::exists(dir_ + "/ws/logs/node-1.log"));
+  controller_->Shutdown();  // stops the provider's workers
+  EXPECT_EQ(provider->LiveNodes("cpu-cluster"), 0);
+}
+
+}  // namespace
+}  // namespace sweep::controller
