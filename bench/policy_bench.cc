@@ -11,11 +11,11 @@
 // lockstep (each running trial reports one interval per tick; a stopped or finished trial
 // frees its slot for the next one; no trial overtakes an earlier one, so this must agree
 // with the sequential run), and with 8 workers running trials of different speeds
-// ("async-8": reports interleave and later trials overtake earlier ones). Printed per policy: fraction of intervals saved
-// against no policy, and the final best (best last value of a trial the policy let
-// finish) against the no-policy best.
-// Cost: mean and p99 of one OnReport call with 1,000 trials x 50 intervals (verdicts are
-// ignored so every trial reaches every interval: the largest per-interval fields).
+// ("async-8": reports interleave and later trials overtake earlier ones). Printed per policy:
+// fraction of intervals saved against no policy, and the final best (best last value of a trial the
+// policy let finish) against the no-policy best. Cost: mean and p99 of one OnReport call with 1,000
+// trials x 50 intervals (verdicts are ignored so every trial reaches every interval: the largest
+// per-interval fields).
 //
 // Targets (exit status 1 if one is missed):
 //   median_stopping, delay_evaluation 5: >= 25% of intervals saved, same best trial;
@@ -31,9 +31,9 @@
 #include <memory>
 #include <optional>
 #include <queue>
-#include <tuple>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "controller/early_termination.h"
@@ -84,8 +84,10 @@ CurveSet ScriptedCurves(int trials, int intervals, uint64_t seed) {
   CurveSet set;
   set.name = "scripted";
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%d trials x %d intervals, a-(a-s)*exp(-n/tau)+N(0,0.006), "
-                "seed %llu", trials, intervals, static_cast<unsigned long long>(seed));
+  std::snprintf(buf, sizeof buf,
+                "%d trials x %d intervals, a-(a-s)*exp(-n/tau)+N(0,0.006), "
+                "seed %llu",
+                trials, intervals, static_cast<unsigned long long>(seed));
   set.description = buf;
   for (int t = 0; t < trials; ++t) {
     // Skew towards mediocre trials, as random search tends to produce.
@@ -125,11 +127,11 @@ std::optional<CurveSet> SgdCurves(const std::string& path, const std::string& py
   CurveSet set;
   set.name = "sgd";
   set.goal = j.value("goal", "maximize") == "minimize" ? Goal::kMinimize : Goal::kMaximize;
-  for (const auto& t : j.at("trials")) set.curves.push_back(t.at("curve").get<std::vector<double>>());
+  for (const auto& t : j.at("trials"))
+    set.curves.push_back(t.at("curve").get<std::vector<double>>());
   set.description = std::to_string(set.curves.size()) + " trials x " +
-                    std::to_string(set.curves.empty() ? 0 : set.curves[0].size()) +
-                    " epochs, " + j.value("model", std::string()) + ", " +
-                    j.value("data_set", std::string());
+                    std::to_string(set.curves.empty() ? 0 : set.curves[0].size()) + " epochs, " +
+                    j.value("model", std::string()) + ", " + j.value("data_set", std::string());
   return set;
 }
 
@@ -434,8 +436,8 @@ int main(int argc, char** argv) {
   std::vector<Cost> costs;
   for (const NamedPolicy& p : Policies(50)) {
     Cost c = MeasureCost(p, big);
-    std::printf("%-34s mean %6.2f us   p99 %6.2f us   max %8.2f us\n", c.policy.c_str(),
-                c.mean_us, c.p99_us, c.max_us);
+    std::printf("%-34s mean %6.2f us   p99 %6.2f us   max %8.2f us\n", c.policy.c_str(), c.mean_us,
+                c.p99_us, c.max_us);
     costs.push_back(c);
   }
 
@@ -446,18 +448,20 @@ int main(int argc, char** argv) {
     if (r.type == PolicyType::kMedianStopping) {
       const bool pass = r.saved >= 0.25 && r.same_best;
       ok &= pass;
-      std::printf("%s median_stopping delay 5 on %s/%s: saved %.1f%% (>= 25%%), same best "
-                  "trial: %s\n",
-                  pass ? "PASS" : "FAIL", r.set.c_str(), r.order.c_str(), 100 * r.saved,
-                  r.same_best ? "yes" : "no");
+      std::printf(
+          "%s median_stopping delay 5 on %s/%s: saved %.1f%% (>= 25%%), same best "
+          "trial: %s\n",
+          pass ? "PASS" : "FAIL", r.set.c_str(), r.order.c_str(), 100 * r.saved,
+          r.same_best ? "yes" : "no");
     }
     if (r.type == PolicyType::kAsha && r.policy.find("min 3") != std::string::npos) {
       const bool pass = r.spent <= 1.0 / 3 && r.best_ratio >= 0.995;
       ok &= pass;
-      std::printf("%s %s on %s/%s: spent %.1f%% (<= 33.3%%), best %.2f%% of no-policy best "
-                  "(>= 99.5%%)\n",
-                  pass ? "PASS" : "FAIL", r.policy.c_str(), r.set.c_str(), r.order.c_str(),
-                  100 * r.spent, 100 * r.best_ratio);
+      std::printf(
+          "%s %s on %s/%s: spent %.1f%% (<= 33.3%%), best %.2f%% of no-policy best "
+          "(>= 99.5%%)\n",
+          pass ? "PASS" : "FAIL", r.policy.c_str(), r.set.c_str(), r.order.c_str(), 100 * r.spent,
+          100 * r.best_ratio);
     }
   }
   for (const Cost& c : costs) {

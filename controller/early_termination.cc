@@ -51,10 +51,17 @@ std::string Ordinal(int64_t n) {
   const char* suffix = "th";
   if (n % 100 < 11 || n % 100 > 13) {
     switch (n % 10) {
-      case 1: suffix = "st"; break;
-      case 2: suffix = "nd"; break;
-      case 3: suffix = "rd"; break;
-      default: break;
+      case 1:
+        suffix = "st";
+        break;
+      case 2:
+        suffix = "nd";
+        break;
+      case 3:
+        suffix = "rd";
+        break;
+      default:
+        break;
     }
   }
   return absl::StrCat(n, suffix);
@@ -150,8 +157,7 @@ class IndexedPolicy : public EarlyTerminationPolicy {
  protected:
   // Whether `interval` is an evaluation point (and so indexed).
   virtual bool Evaluates(int64_t interval) const {
-    return interval % settings_.evaluation_interval == 0 &&
-           interval >= settings_.delay_evaluation;
+    return interval % settings_.evaluation_interval == 0 && interval >= settings_.delay_evaluation;
   }
   // The value this policy ranks the curve by at index i (interval i+1); NaN for none.
   virtual double Key(const Curve& curve, int64_t i) const = 0;
@@ -256,10 +262,10 @@ class BanditPolicy final : public IndexedPolicy {
     d.threshold = threshold;
     d.stop = core::Better(goal_, threshold, own);
     const int p = DistinctPrecision(own, threshold);
-    d.explanation = absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop), " ",
-                                 Num(threshold, p), " = ", formula, ", where ", Num(b),
-                                 " is the best of ", Trials(field.size()), " at interval ",
-                                 interval);
+    d.explanation =
+        absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop), " ",
+                     Num(threshold, p), " = ", formula, ", where ", Num(b), " is the best of ",
+                     Trials(field.size()), " at interval ", interval);
     return d;
   }
 };
@@ -325,10 +331,9 @@ class TruncationSelectionPolicy final : public IndexedPolicy {
     const bool own_finite = Finite(c.values[i]);
     const double own = own_finite ? c.values[i] : c.best[i];
     if (!Finite(own)) return NotJudged("not judged, no finite value so far");
-    const std::string which =
-        own_finite ? absl::StrCat("value ")
-                   : absl::StrCat("value at interval ", interval, " is ", Num(c.values[i]),
-                                  ", best so far ");
+    const std::string which = own_finite ? absl::StrCat("value ")
+                                         : absl::StrCat("value at interval ", interval, " is ",
+                                                        Num(c.values[i]), ", best so far ");
     const SortedValues& field = Field(interval);
     const int64_t p = settings_.truncation_percentage;
     const int64_t k = field.size() + (own_finite ? 0 : 1);
@@ -336,9 +341,9 @@ class TruncationSelectionPolicy final : public IndexedPolicy {
     const std::string pool =
         settings_.exclude_finished_jobs ? " (running trials only)" : std::string();
     if (truncated == 0) {
-      core::Decision d = NotJudged(absl::StrCat(
-          which, Num(own), "; only ", Trials(k), " reached interval ", interval, pool,
-          ", and stopping the lowest ", p, "% needs at least ", (100 + p - 1) / p));
+      core::Decision d = NotJudged(
+          absl::StrCat(which, Num(own), "; only ", Trials(k), " reached interval ", interval, pool,
+                       ", and stopping the lowest ", p, "% needs at least ", (100 + p - 1) / p));
       d.value = own;
       return d;
     }
@@ -349,10 +354,10 @@ class TruncationSelectionPolicy final : public IndexedPolicy {
     d.threshold = rank.cutoff;
     d.stop = rank.better >= k - truncated;
     const int prec = DistinctPrecision(own, rank.cutoff);
-    d.explanation = absl::StrCat(
-        which, Num(own, prec), " ", Relation(goal_, d.stop), " cutoff ", Num(rank.cutoff, prec),
-        ": it ranks ", Ordinal(rank.better + 1), " of ", Trials(k), " at interval ", interval,
-        pool, "; the lowest ", p, "% (", Trials(truncated), ") are stopped");
+    d.explanation = absl::StrCat(which, Num(own, prec), " ", Relation(goal_, d.stop), " cutoff ",
+                                 Num(rank.cutoff, prec), ": it ranks ", Ordinal(rank.better + 1),
+                                 " of ", Trials(k), " at interval ", interval, pool,
+                                 "; the lowest ", p, "% (", Trials(truncated), ") are stopped");
     return d;
   }
 };
@@ -376,8 +381,8 @@ class AshaPolicy final : public IndexedPolicy {
     const int64_t k = field.size();
     // ceil(k / rf); the epsilon keeps 6/3 at 2 despite rounding in the division.
     const int64_t keep = std::max<int64_t>(
-        1, static_cast<int64_t>(std::ceil(static_cast<double>(k) / settings_.reduction_factor -
-                                          1e-9)));
+        1, static_cast<int64_t>(
+               std::ceil(static_cast<double>(k) / settings_.reduction_factor - 1e-9)));
     const Rank rank = RankIn(field, goal_, own, /*own_in_field=*/true, keep);
     const int64_t rung =
         std::lower_bound(rungs_.begin(), rungs_.end(), interval) - rungs_.begin() + 1;
@@ -387,11 +392,11 @@ class AshaPolicy final : public IndexedPolicy {
     d.threshold = rank.cutoff;
     d.stop = rank.better >= keep;
     const int p = DistinctPrecision(own, rank.cutoff);
-    d.explanation = absl::StrCat(
-        "best so far ", Num(own, p), " ", Relation(goal_, d.stop), " cutoff ",
-        Num(rank.cutoff, p), " (rung ", rung, " of ", rungs_.size(), "): it ranks ",
-        Ordinal(rank.better + 1), " of ", Trials(k), " that reached interval ", interval,
-        "; the top 1/", Num(settings_.reduction_factor), " (", Trials(keep), ") continue");
+    d.explanation = absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop),
+                                 " cutoff ", Num(rank.cutoff, p), " (rung ", rung, " of ",
+                                 rungs_.size(), "): it ranks ", Ordinal(rank.better + 1), " of ",
+                                 Trials(k), " that reached interval ", interval, "; the top 1/",
+                                 Num(settings_.reduction_factor), " (", Trials(keep), ") continue");
     return d;
   }
 
@@ -425,11 +430,16 @@ absl::StatusOr<std::vector<int64_t>> ComputeRungs(const spec::EarlyTermination& 
 
 const char* PolicyName(spec::PolicyType type) {
   switch (type) {
-    case spec::PolicyType::kNone: return "none";
-    case spec::PolicyType::kBandit: return "bandit";
-    case spec::PolicyType::kMedianStopping: return "median_stopping";
-    case spec::PolicyType::kTruncationSelection: return "truncation_selection";
-    case spec::PolicyType::kAsha: return "asha";
+    case spec::PolicyType::kNone:
+      return "none";
+    case spec::PolicyType::kBandit:
+      return "bandit";
+    case spec::PolicyType::kMedianStopping:
+      return "median_stopping";
+    case spec::PolicyType::kTruncationSelection:
+      return "truncation_selection";
+    case spec::PolicyType::kAsha:
+      return "asha";
   }
   return "unknown";
 }
@@ -445,8 +455,8 @@ absl::Status ValidateEarlyTermination(const spec::EarlyTermination& s) {
     return Invalid(absl::StrCat("delay_evaluation must be >= 0, got ", s.delay_evaluation));
   }
   if (s.type != PolicyType::kBandit) {
-    for (const auto& [key, v] : {std::pair{"slack_factor", s.slack_factor},
-                                 std::pair{"slack_amount", s.slack_amount}}) {
+    for (const auto& [key, v] :
+         {std::pair{"slack_factor", s.slack_factor}, std::pair{"slack_amount", s.slack_amount}}) {
       if (v.has_value()) {
         return Invalid(absl::StrCat(key, " applies only to the bandit policy, not ", type));
       }
@@ -455,9 +465,9 @@ absl::Status ValidateEarlyTermination(const spec::EarlyTermination& s) {
   switch (s.type) {
     case PolicyType::kBandit: {
       if (s.slack_factor.has_value() == s.slack_amount.has_value()) {
-        return Invalid(absl::StrCat(
-            "bandit needs exactly one of slack_factor and slack_amount, got ",
-            s.slack_factor.has_value() ? "both" : "neither"));
+        return Invalid(
+            absl::StrCat("bandit needs exactly one of slack_factor and slack_amount, got ",
+                         s.slack_factor.has_value() ? "both" : "neither"));
       }
       const char* key = s.slack_factor.has_value() ? "slack_factor" : "slack_amount";
       const double v = s.slack_factor.has_value() ? *s.slack_factor : *s.slack_amount;
@@ -476,10 +486,10 @@ absl::Status ValidateEarlyTermination(const spec::EarlyTermination& s) {
       break;
     case PolicyType::kAsha: {
       if (s.evaluation_interval != 1) {
-        return Invalid(absl::StrCat(
-            "asha evaluates at its rungs (min_interval * reduction_factor^k), so "
-            "evaluation_interval must be 1, got ",
-            s.evaluation_interval));
+        return Invalid(
+            absl::StrCat("asha evaluates at its rungs (min_interval * reduction_factor^k), so "
+                         "evaluation_interval must be 1, got ",
+                         s.evaluation_interval));
       }
       if (!Finite(s.reduction_factor) || s.reduction_factor <= 1) {
         return Invalid(absl::StrCat("reduction_factor must be a number > 1, got ",
@@ -515,13 +525,12 @@ std::string DescribeEarlyTermination(const spec::EarlyTermination& s) {
       break;
     case PolicyType::kTruncationSelection:
       absl::StrAppend(&out, "truncation_percentage ", s.truncation_percentage,
-                      ", exclude_finished_jobs ", s.exclude_finished_jobs ? "true" : "false",
-                      ", ");
+                      ", exclude_finished_jobs ", s.exclude_finished_jobs ? "true" : "false", ", ");
       break;
     case PolicyType::kAsha:
       absl::StrAppend(&out, "reduction_factor ", Num(s.reduction_factor, 15), ", min_interval ",
-                      s.min_interval, ", max_interval ", s.max_interval,
-                      ", delay_evaluation ", s.delay_evaluation, ")");
+                      s.min_interval, ", max_interval ", s.max_interval, ", delay_evaluation ",
+                      s.delay_evaluation, ")");
       return out;
     default:
       break;
@@ -575,13 +584,16 @@ absl::StatusOr<std::unique_ptr<EarlyTerminationPolicy>> MakeEarlyTerminationPoli
     const spec::EarlyTermination& settings, core::Goal goal) {
   if (absl::Status s = ValidateEarlyTermination(settings); !s.ok()) return s;
   switch (settings.type) {
-    case spec::PolicyType::kNone: return nullptr;
-    case spec::PolicyType::kBandit: return std::make_unique<BanditPolicy>(settings, goal);
+    case spec::PolicyType::kNone:
+      return nullptr;
+    case spec::PolicyType::kBandit:
+      return std::make_unique<BanditPolicy>(settings, goal);
     case spec::PolicyType::kMedianStopping:
       return std::make_unique<MedianStoppingPolicy>(settings, goal);
     case spec::PolicyType::kTruncationSelection:
       return std::make_unique<TruncationSelectionPolicy>(settings, goal);
-    case spec::PolicyType::kAsha: return std::make_unique<AshaPolicy>(settings, goal);
+    case spec::PolicyType::kAsha:
+      return std::make_unique<AshaPolicy>(settings, goal);
   }
   return absl::InvalidArgumentError("early_termination: unknown policy type");
 }

@@ -84,8 +84,10 @@ class EarlyTerminationPolicy {
   // by its best finite value so far (or not judged if it has none).
   // The Decision has trial_id, interval, policy, value, reference, threshold, stop and
   // explanation set; the caller fills sweep_id and timestamp_ms. The explanation reads
-  // "stopped at interval 6: best so far 0.61 < 0.6667 = 0.8/(1+0.2)" or
-  // "continues at interval 6: ..." (see DecisionReason).
+  // "stopped at interval 6: best so far 0.61 < 0.6667 = 0.8/(1+0.2), where 0.8 is the
+  // best of 12 trials at interval 6" or "continues at interval 6: ..." (DecisionReason
+  // strips the verdict prefix). Numbers are shown with 4 significant digits, more when
+  // needed to tell the value from its threshold.
   virtual std::optional<core::Decision> OnReport(int64_t trial_id, int64_t interval,
                                                  double value) = 0;
 

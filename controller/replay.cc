@@ -29,20 +29,17 @@ nlohmann::json JsonNumber(std::optional<double> v) {
   return *v;
 }
 
-// The objective's value of a finished curve: its last value, or its best finite value
-// for `aggregation: best`; nullopt when that is not a finite number.
+// The objective's value of a finished curve, as the controller computes it: its last
+// finite value, or its best finite value for `aggregation: best`; nullopt if it has none.
 std::optional<double> Aggregate(const core::Objective& objective,
                                 const std::vector<double>& curve) {
-  if (curve.empty()) return std::nullopt;
-  if (objective.aggregation == core::Aggregation::kLast) {
-    if (!std::isfinite(curve.back())) return std::nullopt;
-    return curve.back();
-  }
-  std::optional<double> best;
+  std::optional<double> last, best;
   for (double v : curve) {
-    if (std::isfinite(v) && (!best || core::Better(objective.goal, v, *best))) best = v;
+    if (!std::isfinite(v)) continue;
+    last = v;
+    if (!best || core::Better(objective.goal, v, *best)) best = v;
   }
-  return best;
+  return objective.aggregation == core::Aggregation::kLast ? last : best;
 }
 
 // What the recording says about one trial.
@@ -107,8 +104,8 @@ absl::StatusOr<ReplayReport> ReplayEvents(const std::vector<ReplayEvent>& events
         r.stopped = true;
         policy->OnTrialEnded(e.trial_id, core::TrialState::kEarlyTerminated);
         const int64_t total = recorded[e.trial_id].reports;
-        report.stopped.push_back({e.trial_id, r.interval, total, total - r.reports,
-                                  std::move(d->explanation)});
+        report.stopped.push_back(
+            {e.trial_id, r.interval, total, total - r.reports, std::move(d->explanation)});
         break;
       }
       case ReplayEvent::Kind::kRestart:
@@ -156,9 +153,10 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
   RETURN_IF_ERROR(ValidateEarlyTermination(settings));
   ASSIGN_OR_RETURN(core::Sweep sweep, store->GetSweep(sweep_id));
   if (!core::IsTerminal(sweep.state)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sweep '", sweep_id, "' is still running; replay needs a finished sweep (wait for it "
-        "or cancel it)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("sweep '", sweep_id,
+                     "' is still running; replay needs a finished sweep (wait for it "
+                     "or cancel it)"));
   }
   if (sweep.objective.primary_metric.empty()) {
     return absl::FailedPreconditionError(
@@ -171,9 +169,8 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
   ASSIGN_OR_RETURN(std::vector<core::MetricPoint> points, store->ListMetrics(filter));
 
   // Recorded order: by timestamp; within a millisecond, as listed (per trial, insertion).
-  std::stable_sort(points.begin(), points.end(), [](const auto& a, const auto& b) {
-    return a.timestamp_ms < b.timestamp_ms;
-  });
+  std::stable_sort(points.begin(), points.end(),
+                   [](const auto& a, const auto& b) { return a.timestamp_ms < b.timestamp_ms; });
   struct Timed {
     int64_t timestamp_ms;
     ReplayEvent event;
@@ -205,9 +202,8 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
     timeline.push_back({std::max(t.ended_ms, it->second.second), end});
   }
   // Ends were appended after every report, so at equal times they come last.
-  std::stable_sort(timeline.begin(), timeline.end(), [](const Timed& a, const Timed& b) {
-    return a.timestamp_ms < b.timestamp_ms;
-  });
+  std::stable_sort(timeline.begin(), timeline.end(),
+                   [](const Timed& a, const Timed& b) { return a.timestamp_ms < b.timestamp_ms; });
   std::vector<ReplayEvent> events;
   events.reserve(timeline.size());
   for (Timed& t : timeline) events.push_back(std::move(t.event));
@@ -219,9 +215,9 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
 
 std::string FormatReplayReport(const ReplayReport& r) {
   const std::string& metric = r.objective.primary_metric;
-  std::string out = absl::StrCat(r.sweep_id.empty() ? "replay" : "replay of sweep " + r.sweep_id,
-                                 " (", core::GoalName(r.objective.goal), " ", metric, ") with ",
-                                 r.policy, "\n");
+  std::string out =
+      absl::StrCat(r.sweep_id.empty() ? "replay" : "replay of sweep " + r.sweep_id, " (",
+                   core::GoalName(r.objective.goal), " ", metric, ") with ", r.policy, "\n");
   char pct[32];
   std::snprintf(pct, sizeof pct, "%.1f%%", 100 * r.fraction_saved);
   absl::StrAppend(&out, "trials: ", r.trials, ", evaluations: ", r.decisions,
@@ -236,8 +232,8 @@ std::string FormatReplayReport(const ReplayReport& r) {
     absl::StrAppend(&out, "best trial without the policy: none (no completed trial)\n");
   }
   if (r.best_trial_with_policy) {
-    absl::StrAppend(&out, "best trial under the policy: ", *r.best_trial_with_policy, " (",
-                    metric, "=", Num(*r.best_value_with_policy), ")\n");
+    absl::StrAppend(&out, "best trial under the policy: ", *r.best_trial_with_policy, " (", metric,
+                    "=", Num(*r.best_value_with_policy), ")\n");
   } else {
     absl::StrAppend(&out, "best trial under the policy: none\n");
   }
@@ -286,8 +282,7 @@ absl::StatusOr<ExplainReport> ExplainTrial(store::Store* store, const std::strin
                                            int64_t trial_id) {
   ASSIGN_OR_RETURN(core::Sweep sweep, store->GetSweep(sweep_id));
   ASSIGN_OR_RETURN(core::Trial trial, store->GetTrial(sweep_id, trial_id));
-  ASSIGN_OR_RETURN(std::vector<core::Decision> decisions,
-                   store->ListDecisions(sweep_id, trial_id));
+  ASSIGN_OR_RETURN(std::vector<core::Decision> decisions, store->ListDecisions(sweep_id, trial_id));
   ExplainReport report;
   report.sweep_id = sweep_id;
   report.trial_id = trial_id;
@@ -310,32 +305,31 @@ absl::StatusOr<ExplainReport> ExplainTrial(store::Store* store, const std::strin
     } else {
       const std::string message(parsed.status().message());
       unreadable = message.substr(0, message.find('\n'));
-      report.policy = absl::StrCat("unknown (the sweep's spec could not be read back: ",
-                                   unreadable, ")");
+      report.policy =
+          absl::StrCat("unknown (the sweep's spec could not be read back: ", unreadable, ")");
     }
   }
 
   for (const core::Decision& d : decisions) {
-    report.lines.push_back(d.stop ? absl::StrCat("interval ", d.interval,
-                                                 ": stopped: ", DecisionReason(d))
-                                  : absl::StrCat("interval ", d.interval, ": continues (",
-                                                 DecisionReason(d), ")"));
+    report.lines.push_back(
+        d.stop ? absl::StrCat("interval ", d.interval, ": stopped: ", DecisionReason(d))
+               : absl::StrCat("interval ", d.interval, ": continues (", DecisionReason(d), ")"));
   }
   report.decisions = std::move(decisions);
   if (!report.lines.empty()) return report;
 
   std::string why;
   if (!settings) {
-    why = absl::StrCat("no decisions recorded (the sweep's spec could not be read back to say "
-                       "why: ",
-                       unreadable, ")");
+    why = absl::StrCat(
+        "no decisions recorded (the sweep's spec could not be read back to say "
+        "why: ",
+        unreadable, ")");
   } else if (settings->type == spec::PolicyType::kNone) {
     why = "no early-termination policy";
   } else {
     const std::optional<int64_t> first = FirstEvaluationInterval(*settings);
-    const std::string reported =
-        absl::StrCat("the trial reported ", trial.intervals,
-                     trial.intervals == 1 ? " interval" : " intervals");
+    const std::string reported = absl::StrCat("the trial reported ", trial.intervals,
+                                              trial.intervals == 1 ? " interval" : " intervals");
     if (!first) {
       why = absl::StrCat("never evaluated (no ASHA rung at or after delay_evaluation ",
                          settings->delay_evaluation, ")");

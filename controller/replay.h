@@ -11,9 +11,10 @@
 //
 // The best trial follows `sweep best`: among trials that completed, the best final value
 // (Trial.final_value as recorded; for ReplayEvents without one, the objective's
-// aggregation of the trial's last curve: its last value, or its best finite value for
-// `aggregation: best`). Under the policy, trials it stops are early-terminated and so no
-// longer candidates; the others keep their recorded final values.
+// aggregation of the trial's last curve, as the controller computes it: its last finite
+// value, or its best finite value for `aggregation: best`). Under the policy, trials it
+// stops are early-terminated and so no longer candidates; the others keep their recorded
+// final values.
 //
 // Thread safety: free functions; the store must be safe to read concurrently (all are).
 #pragma once
@@ -40,7 +41,7 @@ struct ReplayEvent {
   };
   Kind kind = Kind::kReport;
   int64_t trial_id = 0;
-  double value = 0;                                            // kReport
+  double value = 0;                                           // kReport
   core::TrialState end_state = core::TrialState::kCompleted;  // kEnd
   std::optional<double> final_value;  // kEnd; nullopt: from the curve and the aggregation
 };
@@ -57,8 +58,8 @@ struct ReplayReport {
   std::string sweep_id;  // empty for ReplayEvents
   std::string policy;    // DescribeEarlyTermination of the replayed settings
   core::Objective objective;
-  int64_t trials = 0;     // trials with at least one recorded report
-  int64_t decisions = 0;  // evaluations the policy made
+  int64_t trials = 0;                       // trials with at least one recorded report
+  int64_t decisions = 0;                    // evaluations the policy made
   std::vector<ReplayStoppedTrial> stopped;  // ordered by trial_id
   int64_t intervals_without_policy = 0;     // every recorded report
   int64_t intervals_with_policy = 0;        // reports up to and including each stop

@@ -338,8 +338,7 @@ TEST(TruncationSelectionPolicyTest, TiesFavourTheTrial) {
   auto d = p->OnReport(5, 1, 0.5);  // ranks 2nd among equals; 1 of 5 truncated
   EXPECT_FALSE(d->stop);
   EXPECT_DOUBLE_EQ(d->threshold, 0.5);
-  EXPECT_NE(d->explanation.find("it ranks 2nd of 5 trials"), std::string::npos)
-      << d->explanation;
+  EXPECT_NE(d->explanation.find("it ranks 2nd of 5 trials"), std::string::npos) << d->explanation;
 }
 
 TEST(TruncationSelectionPolicyTest, ComparesValuesAtTheIntervalNotBestSoFar) {

@@ -60,12 +60,14 @@ TEST(EarlyTerminationValidationTest, BanditNeedsExactlyOneNonNegativeSlack) {
 TEST(EarlyTerminationValidationTest, SlackOnlyForBandit) {
   EarlyTermination s = Of(PolicyType::kMedianStopping);
   s.slack_factor = 0.1;
-  ExpectInvalid(s, "early_termination: slack_factor applies only to the bandit policy, not "
-                   "median_stopping");
+  ExpectInvalid(s,
+                "early_termination: slack_factor applies only to the bandit policy, not "
+                "median_stopping");
   s.slack_factor.reset();
   s.slack_amount = 0.1;
-  ExpectInvalid(s, "early_termination: slack_amount applies only to the bandit policy, not "
-                   "median_stopping");
+  ExpectInvalid(s,
+                "early_termination: slack_amount applies only to the bandit policy, not "
+                "median_stopping");
 }
 
 TEST(EarlyTerminationValidationTest, IntervalAndDelayBounds) {

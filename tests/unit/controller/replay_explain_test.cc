@@ -55,8 +55,7 @@ TEST_F(ExplainTrialTest, ListsTheDecisionsTheLivePolicyMade) {
                           "where 0.65 is the best of 2 trials at interval 2)",
                           "interval 3: stopped: best so far 0.64 < 0.6667 = 0.8/(1+0.2), where "
                           "0.8 is the best of 2 trials at interval 3"));
-  EXPECT_EQ(report->policy,
-            "bandit (slack_factor 0.2, evaluation_interval 1, delay_evaluation 2)");
+  EXPECT_EQ(report->policy, "bandit (slack_factor 0.2, evaluation_interval 1, delay_evaluation 2)");
   ASSERT_EQ(report->decisions.size(), 2u);
   EXPECT_TRUE(report->decisions[1].stop);
   EXPECT_EQ(report->state, TrialState::kEarlyTerminated);
@@ -134,8 +133,9 @@ TEST_F(ExplainTrialTest, UnreadableSpecStillListsDecisions) {
   d.interval = 2;
   d.policy = "bandit";
   d.stop = true;
-  d.explanation = "stopped at interval 2: best so far 0.1 < 0.5 = 0.6-0.1, where 0.6 is the "
-                  "best of 2 trials at interval 2";
+  d.explanation =
+      "stopped at interval 2: best so far 0.1 < 0.5 = 0.6-0.1, where 0.6 is the "
+      "best of 2 trials at interval 2";
   SweepBuilder(store_.get(), "sw-gone")
       .Spec("type: sweep\ntrial:\n  code: ./no-such-dir\n", "/nonexistent/spec.yml")
       .Trial(1, {0.1, 0.1}, 100, TrialState::kEarlyTerminated)

@@ -208,7 +208,7 @@ TEST(ReplayEventsTest, AggregationBestAndNonFiniteFinals) {
     e.end_state = TrialState::kCompleted;
     return e;
   };
-  std::vector<ReplayEvent> events = {report_of(1, 0.9), report_of(1, 0.7), end_of(1),
+  std::vector<ReplayEvent> events = {report_of(1, 0.9), report_of(1, 0.7),          end_of(1),
                                      report_of(2, 0.8), report_of(2, std::nan("")), end_of(2)};
   auto report = ReplayEvents(events, EarlyTermination{}, objective);
   ASSERT_TRUE(report.ok());
@@ -218,8 +218,15 @@ TEST(ReplayEventsTest, AggregationBestAndNonFiniteFinals) {
   objective.aggregation = core::Aggregation::kLast;
   report = ReplayEvents(events, EarlyTermination{}, objective);
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->best_trial, 1);  // trial 2's last value is NaN: not a candidate
-  EXPECT_DOUBLE_EQ(*report->best_value, 0.7);
+  EXPECT_EQ(report->best_trial, 2);  // its last finite value 0.8 (the NaN is skipped) > 0.7
+  EXPECT_DOUBLE_EQ(*report->best_value, 0.8);
+
+  // A trial with no finite value at all is never a candidate.
+  std::vector<ReplayEvent> nan_only = {report_of(1, std::nan("")), end_of(1)};
+  report = ReplayEvents(nan_only, EarlyTermination{}, objective);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->best_trial, std::nullopt);
+  EXPECT_EQ(report->trials, 1);
 
   report = ReplayEvents({}, EarlyTermination{}, objective);
   ASSERT_TRUE(report.ok());

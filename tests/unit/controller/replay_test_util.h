@@ -63,8 +63,8 @@ class SweepBuilder {
     t.sweep_id = sweep_.id;
     t.trial_id = trial_id;
     t.state = state;
-    t.final_value = final_value ? final_value
-                                : (curve.empty() ? std::nullopt : std::optional(curve.back()));
+    t.final_value =
+        final_value ? final_value : (curve.empty() ? std::nullopt : std::optional(curve.back()));
     t.intervals = static_cast<int64_t>(curve.size());
     t.attempts = 1;
     t.started_ms = start_ms;
@@ -79,8 +79,8 @@ class SweepBuilder {
 
   // A bare trial record (for trials whose points are added with Point).
   SweepBuilder& TrialRecord(int64_t trial_id, core::TrialState state,
-                            std::optional<double> final_value, int64_t intervals,
-                            int64_t ended_ms, const std::string& reason = "") {
+                            std::optional<double> final_value, int64_t intervals, int64_t ended_ms,
+                            const std::string& reason = "") {
     core::Trial t;
     t.sweep_id = sweep_.id;
     t.trial_id = trial_id;
