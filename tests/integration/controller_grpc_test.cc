@@ -452,13 +452,15 @@ TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
   std::set<std::string> nodes;
-  for (const core::Attempt& a : ws_->store()->ListAttempts(sweep, std::nullopt).value()) {
+  const auto attempts = ws_->store()->ListAttempts(sweep, std::nullopt).value();
+  for (const core::Attempt& a : attempts) {
     nodes.insert(a.node_id);
   }
   EXPECT_GE(nodes.size(), 1u);
   EXPECT_LE(nodes.size(), 2u);  // never more nodes than max_concurrent
   int scale_ups = 0;
-  for (const core::Event& e : ws_->store()->ListEvents(sweep).value()) {
+  const auto events = ws_->store()->ListEvents(sweep).value();
+  for (const core::Event& e : events) {
     if (e.kind == "scale_up") {
       ++scale_ups;
       EXPECT_THAT(e.message, HasSubstr("towards 2 desired"));
@@ -468,6 +470,135 @@ TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
   EXPECT_TRUE(fs::exists(dir_ + "/ws/logs/node-1.log"));
   controller_->Shutdown();  // stops the provider's workers
   EXPECT_EQ(provider->LiveNodes("cpu-cluster"), 0);
+}
+
+TEST_F(ControllerGrpcTest, RestartOverSqliteResumesTheSweep) {
+  // Controller A leases two trials and completes one; then it goes away without a word.
+  std::string sweep = Submit(GridSpec("echo ${{search_space.x}}", "[1, 2, 3]",
+                                      "{max_total_trials: 3, max_concurrent_trials: 2}"));
+  const std::string token = ws_->token();
+  proto::RegisterRequest reg;
+  reg.set_compute("cpu-cluster");
+  proto::RegisterReply n1, n2;
+  ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &n1).ok());
+  ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &n2).ok());
+  proto::AcquireTrialRequest acquire;
+  proto::AcquireTrialReply l1, l2;
+  acquire.set_node_id(n1.node_id());
+  ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &l1).ok());
+  acquire.set_node_id(n2.node_id());
+  ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &l2).ok());
+  ASSERT_TRUE(l1.has_lease() && l2.has_lease());
+  proto::CompleteTrialRequest done;
+  *done.mutable_lease() = l1.lease().ref();
+  done.set_outcome(proto::SUCCEEDED);
+  auto* p = done.add_points();
+  p->set_name("accuracy");
+  p->set_value(0.25);
+  proto::CompleteTrialReply done_reply;
+  ASSERT_TRUE(stub_->CompleteTrial(Ctx(token).get(), done, &done_reply).ok());
+  server_->Shutdown();
+  controller_->Shutdown();
+  controller_.reset();
+  server_.reset();
+  ws_.reset();
+
+  // Controller B on a freshly opened workspace: trial 1 done, trial 2 still leased.
+  auto ws = Workspace::OpenOrCreate(dir_ + "/ws");
+  ASSERT_TRUE(ws.ok()) << ws.status();
+  ws_ = std::move(*ws);
+  ControllerOptions o;
+  o.lease_duration_ms = 2'000;
+  auto c = Controller::Create(ws_->store(), o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  controller_ = std::move(*c);
+  LeaseRef ref;
+  ref.node_id = l2.lease().ref().node_id();
+  ref.sweep_id = sweep;
+  ref.trial_id = l2.lease().ref().trial_id();
+  ref.attempt = l2.lease().ref().attempt();
+  ref.fencing_token = l2.lease().ref().fencing_token();
+  core::MetricPoint point;
+  point.name = "accuracy";
+  point.value = 0.5;
+  auto reply = controller_->ReportMetrics(ref, {point});
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->directive, Directive::kContinue);
+  Completion ok;
+  EXPECT_EQ(controller_->CompleteTrial(ref, ok).value(), core::TrialState::kCompleted);
+  // The third grid point is next, on a token above all earlier ones.
+  auto third = controller_->AcquireTrial(n1.node_id(), 0);
+  ASSERT_TRUE(third.ok()) << third.status();
+  ASSERT_TRUE(third->lease.has_value());
+  EXPECT_EQ(third->lease->ref.trial_id, 3);
+  EXPECT_GT(third->lease->ref.fencing_token, ref.fencing_token);
+  auto keys = std::set<std::string>();
+  const auto trials = ws_->store()->ListTrials(sweep).value();
+  for (const core::Trial& t : trials) {
+    keys.insert(core::ConfigKey(t.config));
+  }
+  EXPECT_EQ(keys.size(), 3u);  // the grid continued without repeating a point
+}
+
+TEST_F(ControllerGrpcTest, TlsServerAcceptsTlsClientsOnly) {
+  if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "openssl is not installed; cannot make a test certificate";
+  }
+  std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                    "-addext subjectAltName=DNS:localhost -keyout " + key + " -out " + cert +
+                    " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  GrpcServerOptions so;
+  so.token = ws_->token();
+  so.tls_cert_file = cert;
+  so.tls_key_file = key;
+  auto tls = GrpcServer::Start(controller_.get(), so);
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  std::ifstream in(cert);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pem;
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  auto secure = proto::SweepController::NewStub(
+      grpc::CreateCustomChannel((*tls)->address(), grpc::SslCredentials(ssl), args));
+  proto::RegisterRequest reg;
+  reg.set_compute("cpu-cluster");
+  proto::RegisterReply reply;
+  grpc::Status s = secure->Register(Ctx(ws_->token()).get(), reg, &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  auto plain = proto::SweepController::NewStub(
+      grpc::CreateChannel((*tls)->address(), grpc::InsecureChannelCredentials()));
+  auto ctx = Ctx(ws_->token());
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  s = plain->Register(ctx.get(), reg, &reply);
+  EXPECT_FALSE(s.ok());
+  (*tls)->Shutdown();
+
+  so.tls_key_file.clear();
+  auto half = GrpcServer::Start(controller_.get(), so);
+  EXPECT_EQ(half.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(half.status().message(), "TLS needs both a certificate file and a key file");
+}
+
+TEST(GrpcServerOptionsTest, RejectsBadOptions) {
+  auto store = store::NewInMemoryStore();
+  auto c = Controller::Create(store.get(), ControllerOptions());
+  ASSERT_TRUE(c.ok());
+  GrpcServerOptions o;
+  auto s = GrpcServer::Start(c->get(), o);
+  EXPECT_EQ(s.status().message(), "GrpcServer: a token is required");
+  o.token = "t";
+  o.max_threads = 1;
+  s = GrpcServer::Start(c->get(), o);
+  EXPECT_EQ(s.status().message(), "GrpcServer: max_threads must be >= 4 (got 1)");
+  o.max_threads = 16;
+  o.listen_address = "256.1.1.1:1";
+  s = GrpcServer::Start(c->get(), o);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.status().message(), "cannot listen on 256.1.1.1:1 (address in use or invalid?)");
+  (*c)->Shutdown();
 }
 
 }  // namespace
