@@ -110,6 +110,7 @@ struct Curve {
   std::vector<int64_t> count;  // number of finite values over 1..n
   std::vector<double> key;     // what the curve put into the per-interval index, NaN if nothing
   bool ended = false;
+  bool told_to_stop = false;  // a Decision with stop=true was returned for this curve
 
   int64_t size() const { return static_cast<int64_t>(values.size()); }
   double Mean(int64_t i) const { return count[i] > 0 ? sum[i] / count[i] : kNaN; }
@@ -130,8 +131,11 @@ class IndexedPolicy : public EarlyTerminationPolicy {
     if (interval <= curve.size()) Truncate(curve, interval - 1);
     while (curve.size() < interval - 1) Append(curve, kNaN);
     Append(curve, value);
-    if (!Evaluates(interval)) return std::nullopt;
+    // A trial already told to stop may report a few more intervals before it exits; they
+    // count as data, but one "stopped" verdict per curve is enough.
+    if (curve.told_to_stop || !Evaluates(interval)) return std::nullopt;
     core::Decision decision = Evaluate(curve, interval);
+    curve.told_to_stop = decision.stop;
     decision.trial_id = trial_id;
     decision.interval = interval;
     decision.policy = PolicyName(settings_.type);

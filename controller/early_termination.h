@@ -57,7 +57,9 @@
 // skips intervals treats the skipped ones as non-finite reports; a report at an interval
 // the trial already reported restarts the trial's curve from that interval (as if
 // ForgetCurve had dropped the tail). Reports with interval < 1 and reports of trials
-// that ended are ignored (nullopt).
+// that ended are ignored (nullopt). Once a Decision with stop=true was returned for a
+// trial's curve, its later reports (sent before the trial exits) still update the
+// statistics but get no further Decision.
 #pragma once
 
 #include <cstdint>

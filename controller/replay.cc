@@ -42,6 +42,22 @@ std::optional<double> Aggregate(const core::Objective& objective,
   return objective.aggregation == core::Aggregation::kLast ? last : best;
 }
 
+// The first line of a status message (spec errors list one error per line).
+std::string FirstLine(const absl::Status& status) {
+  const std::string message(status.message());
+  return message.substr(0, message.find('\n'));
+}
+
+// The spec the sweep was submitted with, parsed again (relative paths resolve against
+// the spec file's directory, as when it was submitted).
+absl::StatusOr<spec::SweepSpec> ParseStoredSpec(const core::Sweep& sweep) {
+  std::string base_dir = ".";
+  if (!sweep.spec_path.empty()) {
+    base_dir = std::filesystem::path(sweep.spec_path).parent_path().string();
+  }
+  return spec::ParseSpec(sweep.spec_yaml, sweep.spec_path, base_dir);
+}
+
 // What the recording says about one trial.
 struct Recorded {
   int64_t reports = 0;
@@ -159,8 +175,16 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
                      "or cancel it)"));
   }
   if (sweep.objective.primary_metric.empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sweep '", sweep_id, "' records no primary metric to replay"));
+    // Recorded before sweeps carried their objective: read it back from the spec.
+    absl::StatusOr<spec::SweepSpec> parsed = ParseStoredSpec(sweep);
+    if (!parsed.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("sweep '", sweep_id,
+                       "' records no primary metric, and its spec could not "
+                       "be read back: ",
+                       FirstLine(parsed.status())));
+    }
+    sweep.objective = parsed->objective;
   }
   ASSIGN_OR_RETURN(std::vector<core::Trial> trials, store->ListTrials(sweep_id));
   store::MetricFilter filter;
@@ -293,21 +317,14 @@ absl::StatusOr<ExplainReport> ExplainTrial(store::Store* store, const std::strin
   // The policy, read back from the spec the sweep was submitted with.
   std::optional<spec::EarlyTermination> settings;
   std::string unreadable;
-  {
-    std::string base_dir = ".";
-    if (!sweep.spec_path.empty()) {
-      base_dir = std::filesystem::path(sweep.spec_path).parent_path().string();
-    }
-    auto parsed = spec::ParseSpec(sweep.spec_yaml, sweep.spec_path, base_dir);
-    if (parsed.ok()) {
-      settings = parsed->early_termination;
-      report.policy = DescribeEarlyTermination(*settings);
-    } else {
-      const std::string message(parsed.status().message());
-      unreadable = message.substr(0, message.find('\n'));
-      report.policy =
-          absl::StrCat("unknown (the sweep's spec could not be read back: ", unreadable, ")");
-    }
+  absl::StatusOr<spec::SweepSpec> parsed = ParseStoredSpec(sweep);
+  if (parsed.ok()) {
+    settings = parsed->early_termination;
+    report.policy = DescribeEarlyTermination(*settings);
+  } else {
+    unreadable = FirstLine(parsed.status());
+    report.policy =
+        absl::StrCat("unknown (the sweep's spec could not be read back: ", unreadable, ")");
   }
 
   for (const core::Decision& d : decisions) {

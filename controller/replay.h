@@ -80,8 +80,9 @@ absl::StatusOr<ReplayReport> ReplayEvents(const std::vector<ReplayEvent>& events
                                           const spec::EarlyTermination& settings,
                                           const core::Objective& objective);
 
-// Replays the recorded curves of a finished sweep with the sweep's own objective.
-// NotFound if the sweep does not exist; FailedPrecondition if it is still running;
+// Replays the recorded curves of a finished sweep with the sweep's own objective (read
+// back from its stored spec for sweeps recorded without one). NotFound if the sweep does
+// not exist; FailedPrecondition if it is still running or its objective is unknown;
 // InvalidArgument for invalid settings; store errors are passed through.
 absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string& sweep_id,
                                          const spec::EarlyTermination& settings);

@@ -273,13 +273,13 @@ TEST(MedianStoppingPolicyTest, MinimizeStopsAboveTheMedian) {
 }
 
 TEST(MedianStoppingPolicyTest, LoneTrialAndShorterCurvesAndNaN) {
-  auto p = Make(Median(), Goal::kMaximize);
+  auto p = Make(Median(1, /*delay=*/2), Goal::kMaximize);
   EXPECT_FALSE(Feed(*p, 1, {0.1, 0.2, 0.3, 0.4})->stop);  // alone: never below itself
-  // Trial 2 stops after 1 interval; it does not count at interval 2.
+  // Trial 2 ends after 1 interval; it does not count at interval 2.
   p->OnReport(2, 1, 0.9);
   p->OnTrialEnded(2, core::TrialState::kFailed);
   // Trial 3 at 2: averages {trial 1: 0.15, trial 3: (0.05+NaN ignored)=0.05} -> 0.1.
-  p->OnReport(3, 1, 0.05);
+  EXPECT_EQ(p->OnReport(3, 1, 0.05), std::nullopt);  // before delay_evaluation
   auto d = p->OnReport(3, 2, kNaN);
   ASSERT_TRUE(d.has_value());
   EXPECT_DOUBLE_EQ(d->value, 0.05);
@@ -478,6 +478,20 @@ TEST(PolicyBookkeepingTest, RepeatedIntervalRestartsTheCurveAndGapsCountAsMissin
   EXPECT_DOUBLE_EQ(gap->value, 0.2);
   EXPECT_DOUBLE_EQ(gap->reference, 0.2);  // only trial 3 reached 3 now (trial 1 restarted)
   EXPECT_EQ(p->OnReport(4, 0, 0.5), std::nullopt);
+}
+
+TEST(PolicyBookkeepingTest, OneStopVerdictPerCurveButLaterReportsStillCount) {
+  auto p = Make(Bandit(std::nullopt, 0.1), Goal::kMaximize);
+  p->OnReport(1, 1, 0.9);
+  EXPECT_TRUE(p->OnReport(2, 1, 0.5)->stop);
+  // Trial 2 keeps reporting until it exits: no second verdict, but its 0.99 at interval
+  // 2 is the best there.
+  EXPECT_EQ(p->OnReport(2, 2, 0.99), std::nullopt);
+  auto d = p->OnReport(1, 2, 0.9);
+  EXPECT_DOUBLE_EQ(d->reference, 0.99);
+  EXPECT_FALSE(d->stop);  // 0.9 >= 0.99-0.1
+  p->ForgetCurve(2);      // a new attempt is judged afresh
+  EXPECT_TRUE(p->OnReport(2, 1, 0.5).has_value());
 }
 
 TEST(PolicyBookkeepingTest, ReportsAfterTheTrialEndedAreIgnored) {

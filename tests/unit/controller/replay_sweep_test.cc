@@ -191,6 +191,33 @@ TEST_F(ReplaySweepTest, Errors) {
             "neither");
 }
 
+TEST_F(ReplaySweepTest, SweepsRecordedWithoutObjectiveReadItFromTheirSpec) {
+  auto without_objective = [&](const std::string& id, const std::string& yaml) {
+    SweepBuilder(store_.get(), id).Trial(1, {0.5, 0.4}, 100).Trial(2, {0.3, 0.2}, 200).Commit();
+    // Overwrite the sweep record with one that has no objective, as older versions wrote.
+    core::Sweep sweep;
+    sweep.id = id;
+    sweep.state = core::SweepState::kCompleted;
+    sweep.spec_yaml = yaml;
+    store::WriteBatch batch;
+    batch.sweeps.push_back(sweep);
+    ASSERT_TRUE(store_->Commit(batch).ok());
+  };
+  without_objective("sw-old", testing::SpecYaml("", "minimize"));
+  auto report = ReplaySweep(store_.get(), "sw-old", EarlyTermination{});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->objective.primary_metric, "accuracy");
+  EXPECT_EQ(report->objective.goal, core::Goal::kMinimize);
+  EXPECT_EQ(report->best_trial, 2);
+
+  without_objective("sw-broken", "type: sweep\n");
+  auto broken = ReplaySweep(store_.get(), "sw-broken", EarlyTermination{});
+  EXPECT_EQ(broken.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(broken.status().message()),
+              HasSubstr("sweep 'sw-broken' records no primary metric, and its spec could not be "
+                        "read back: "));
+}
+
 TEST(ReplayEventsTest, AggregationBestAndNonFiniteFinals) {
   core::Objective objective;
   objective.primary_metric = "accuracy";
