@@ -115,7 +115,7 @@ TEST(FailureE2E, CancelStopsARunningSweep) {
 TEST(FailureE2E, TrialThatNeverReportsThePrimaryMetricFails) {
   TempDir dir;
   std::string ws = dir.path() + "/ws";
-  std::string spec = dir.Write("silent.yml", R"(type: sweep
+  std::string spec = dir.Write("silent.yml", R"YAML(type: sweep
 trial:
   command: python3 -c "print('loss=0.1')"
 compute: cpu-cluster
@@ -123,7 +123,7 @@ sampling_algorithm: grid
 search_space:
   x: {type: choice, values: [1]}
 objective: {primary_metric: accuracy, goal: maximize}
-)");
+)YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 60);
   EXPECT_EQ(run.exit_code, 1) << "every trial failed: " << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
@@ -141,15 +141,16 @@ objective: {primary_metric: accuracy, goal: maximize}
 TEST(FailureE2E, FailingTrialReportsExitCodeAndStderr) {
   TempDir dir;
   std::string ws = dir.path() + "/ws";
-  std::string spec = dir.Write("crash.yml", R"(type: sweep
+  std::string spec = dir.Write("crash.yml", R"YAML(type: sweep
 trial:
-  command: python3 -c "import sys; sys.stderr.write('boom: bad lr\n'); sys.exit(3)"
+  command: >-
+    python3 -c "import sys; sys.stderr.write('boom: bad lr\n'); sys.exit(3)"
 compute: cpu-cluster
 sampling_algorithm: grid
 search_space:
   x: {type: choice, values: [1]}
 objective: {primary_metric: accuracy, goal: maximize}
-)");
+)YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 60);
   EXPECT_EQ(run.exit_code, 1);
   std::string id = run.out.substr(0, run.out.find('\n'));
@@ -164,14 +165,14 @@ objective: {primary_metric: accuracy, goal: maximize}
 TEST(FailureE2E, UnknownComputeTargetIsRejectedBeforeAnythingRuns) {
   TempDir dir;
   std::string ws = dir.path() + "/ws";
-  std::string spec = dir.Write("nocluster.yml", R"(type: sweep
+  std::string spec = dir.Write("nocluster.yml", R"YAML(type: sweep
 trial:
   command: python3 -c "print('accuracy=1')"
 compute: azureml:gpu-cluster
 search_space:
   x: {type: uniform, min_value: 0, max_value: 1}
 objective: {primary_metric: accuracy, goal: maximize}
-)");
+)YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws}, 60);
   EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
   EXPECT_NE(run.err.find("compute target 'gpu-cluster' not found"), std::string::npos)

@@ -80,7 +80,7 @@ TEST(RunE2E, GridSweepEndsWhenExhausted) {
             "import sys\n"
             "a, b = int(sys.argv[1]), sys.argv[2]\n"
             "print(f'score={a * len(b)}')\n");
-  std::string spec = dir.Write("grid.yml", R"(type: sweep
+  std::string spec = dir.Write("grid.yml", R"YAML(type: sweep
 trial:
   code: code
   command: python3 score.py ${{search_space.a}} ${{search_space.b}}
@@ -91,7 +91,7 @@ search_space:
   b: {type: choice, values: [x, yyy]}
 objective: {primary_metric: score, goal: maximize}
 limits: {max_total_trials: 100, max_concurrent_trials: 2}
-)");
+)YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 180);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
@@ -118,7 +118,7 @@ TEST(RunE2E, ArgvIsNotAShell) {
             "import sys, json\n"
             "print('n_args=%d' % (len(sys.argv) - 1))\n"
             "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n");
-  std::string spec = dir.Write("inject.yml", R"(type: sweep
+  std::string spec = dir.Write("inject.yml", R"YAML(type: sweep
 trial:
   code: code
   command: python3 echo_args.py --name ${{search_space.name}}
@@ -128,7 +128,7 @@ search_space:
   name: {type: choice, values: ["; touch INJECTED", "$(touch INJECTED2)", "a b"]}
 objective: {primary_metric: n_args, goal: minimize}
 limits: {max_concurrent_trials: 1}
-)");
+)YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 120);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
