@@ -84,12 +84,10 @@ void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {
     std::cout << SweepToJson(*sweep, summary).dump(2) << "\n";
     return;
   }
-  std::cout << "\nsweep " << sweep->id << " " << core::SweepStateName(sweep->state);
+  std::cout << "\nsweep " << sweep->id << " " << core::SweepStateName(sweep->state) << " after "
+            << FormatDuration(sweep->ended_ms - sweep->created_ms);
   if (!sweep->status_message.empty()) std::cout << ": " << sweep->status_message;
-  std::cout << "\ntrials: " << summary.completed << " completed, " << summary.failed
-            << " failed, " << summary.early_terminated << " early terminated, "
-            << summary.canceled << " canceled (" << summary.total << " in all, "
-            << FormatDuration(sweep->ended_ms - sweep->created_ms) << ")\n";
+  std::cout << "\n";
   if (summary.best) {
     std::cout << "best trial " << summary.best->trial_id << ": "
               << sweep->objective.primary_metric << "="

@@ -199,7 +199,15 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::OpenReadOnly(const std::st
         "no workspace at ", dir, " (no sweep.db); run `sweep run SPEC` there, or pass "
         "--workspace / set SWEEP_WORKSPACE"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenSqliteStoreReadOnly(db_path));
+  absl::StatusOr<std::unique_ptr<store::Store>> opened = store::OpenSqliteStoreReadOnly(db_path);
+  if (absl::IsFailedPrecondition(opened.status())) {
+    // Written by an older sweep: a writable open applies the migrations (each in its
+    // own transaction), then we read. A newer schema fails here with its own message.
+    ASSIGN_OR_RETURN(std::unique_ptr<store::Store> upgraded, store::OpenSqliteStore(db_path));
+    upgraded.reset();
+    opened = store::OpenSqliteStoreReadOnly(db_path);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, std::move(opened));
   std::string token;
   absl::StatusOr<std::string> read = ReadToken(dir + "/token");
   if (read.ok()) {
