@@ -9,6 +9,47 @@
 // changes nothing.
 //
 // Thread safety: all methods are thread-safe. AcquireTrial blocks up to its wait.
+//
+// Semantics (implementation: controller_impl.cc):
+// - Sweep ids are "sw-" + 12 random hex digits. Without a seed in the spec, the sampler
+//   seed is the 48-bit number those hex digits spell; it is recorded in the
+//   sweep_submitted event, and a restarted controller derives the same one.
+// - Trials are created lazily, when a node of the sweep's compute asks and the sweep has
+//   room: leased+running < max_concurrent_trials and trials created < max_total_trials
+//   (a retried trial is the same trial). Pending retries go first. Several sweeps on one
+//   target are served round-robin.
+// - A grant's env: AZUREML_SWEEP_<param> (value text) for each active parameter,
+//   SWEEP_PARAMS (JSON object), SWEEP_ID, SWEEP_NAME (display name), SWEEP_TRIAL_ID,
+//   SWEEP_ATTEMPT, SWEEP_PRIMARY_METRIC.
+// - Intervals count primary-metric reports per attempt from 1; a new attempt starts
+//   again at 1. Non-finite values count as intervals but never become the trial's value.
+//   The trial's final_value follows the running aggregate (last or best) while it runs.
+// - CompleteTrial: SUCCEEDED -> completed (or failed "exited 0 but never reported
+//   primary metric 'M'"); FAILED -> failed "exited with code N: <error>" ("killed by
+//   signal N: ..."); STOPPED after a STOP directive -> early_terminated / canceled /
+//   failed "trial timeout (Ns) reached"; STOPPED without one -> the attempt counts as
+//   preempted (a retry, like a lost lease). A FAILED outcome after a STOP counts as
+//   stopped. The same completion sent again returns the same state.
+// - Lease expiry: the attempt is lost and the trial retried; after max_retries lost or
+//   preempted attempts the trial fails "node lost N times". Deregister releases a lease
+//   as `stopped` without counting a retry.
+// - A sweep ends `completed` when every trial is terminal and no more can be created
+//   (max_total_trials reached or the sampler exhausted), `failed` when every trial
+//   failed or the sampler errored; status_message has the counts and the best value.
+//   Cancel ends it `canceled` at once; sweep timeout ends it at once, `completed` if any
+//   trial completed, else `failed`, with "timeout reached (Ns)". Either way its pending
+//   trials and running trials become `canceled` immediately, and the running attempts
+//   drain: their heartbeats get STOP until the worker completes or the lease expires.
+// - Autoscaling (Tick, amlcompute targets): desired nodes = clamp(sum over running sweeps
+//   of min(max_concurrent, running + startable), min_nodes, max_nodes); the target's
+//   NodeProvider starts nodes up to that. Idle nodes past idle_seconds_before_scaledown
+//   get shutdown=true from AcquireTrial while more nodes than max(desired, min_nodes)
+//   are registered. Scaling events belong to a running sweep of the target, else to
+//   sweep_id "" (workspace-level).
+// - If a Store commit fails, memory may be ahead of the store: every later call fails
+//   Internal until the controller is recreated from the store.
+// - After Create(), sweeps that ended while attempts were still draining are not
+//   reloaded; their workers get FailedPrecondition and stop the trial.
 #pragma once
 
 #include <cstdint>
@@ -125,6 +166,8 @@ class Controller {
 
   // Validates the target (exists, persistent, supports sweeps) and creates the sweep.
   // InvalidArgument/NotFound with a user-facing message when it cannot run.
+  // `spec_yaml` must be the text `spec` was parsed from: a restarted controller re-parses
+  // it (with base dir = the directory of spec.path) to resume the sweep.
   virtual absl::StatusOr<std::string> SubmitSweep(const spec::SweepSpec& spec,
                                                   const std::string& spec_yaml) = 0;
   virtual absl::Status CancelSweep(const std::string& sweep_id) = 0;

@@ -47,6 +47,11 @@ using core::AttemptState;
 using core::SweepState;
 using core::TrialState;
 
+// Ended sweeps stay in memory this long after their last attempt ended, so late or
+// retried calls about them (a repeated CompleteTrial) still get their answer; then they
+// are dropped, keeping a long-running server's memory bounded.
+constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
+
 // Why the controller asked a trial to stop; decides the trial's final state.
 enum class StopReason { kNone, kEarlyTerminated, kTrialTimeout, kCanceled };
 
@@ -1332,6 +1337,15 @@ void ControllerImpl::Tick() {
     ProbeSampler(txn, s, now);
     MaybeEndSweep(txn, s, now);
   }
+  for (auto it = sweeps_.begin(); it != sweeps_.end();) {
+    const SweepRec& s = *it->second;
+    if (s.sweep.state != SweepState::kRunning && s.live.empty() && s.end_seq > 0 &&
+        now - s.sweep.ended_ms > kKeepEndedSweepMs) {
+      it = sweeps_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   // Nodes silent for longer than any poll or lease are gone.
   const int64_t silence = options_.max_acquire_wait_ms + options_.lease_duration_ms;
   for (auto& [id, n] : nodes_) {
@@ -1556,6 +1570,15 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
     if (t.has_attempt && p.attempt == t.attempt.attempt && std::isfinite(p.value)) {
       t.last = p.value;
       if (!t.best || core::Better(spec.objective.goal, p.value, *t.best)) t.best = p.value;
+    }
+  }
+  // A trial whose last reported curve belongs to an earlier attempt had that curve
+  // forgotten live (lost / preempted / released attempt): forget it here too.
+  for (const auto& [trial_id, attempt] : curve_attempt) {
+    const TrialRec& t = s->trials[trial_id - 1];
+    if (s->policy && !core::IsTerminal(t.trial.state) &&
+        (!t.has_attempt || t.attempt.attempt != attempt)) {
+      s->policy->ForgetCurve(trial_id);
     }
   }
   for (const core::Decision& d : decisions) {

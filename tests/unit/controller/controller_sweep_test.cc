@@ -330,6 +330,23 @@ TEST_F(ControllerTest, RoundRobinAcrossSweepsOnOneTarget) {
   EXPECT_EQ(per_sweep[b], 3);
 }
 
+TEST_F(ControllerTest, EndedSweepsAreForgottenAfterAWhileButStillAnswerable) {
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 1}"));
+  auto g = Acquire(Node());
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(Report(g->ref, 0.5).ok());
+  ASSERT_TRUE(Complete(g->ref).ok());
+  controller_->Tick();
+  EXPECT_EQ(Complete(g->ref).value(), core::TrialState::kCompleted);  // still in memory
+  clock_.Advance(11 * 60 * 1000);
+  controller_->Tick();
+  auto late = Complete(g->ref);
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(late.status().message(), HasSubstr("is not active on this controller"));
+  EXPECT_EQ(controller_->WaitForSweep(sweep, 0).value(), core::SweepState::kCompleted);
+  EXPECT_EQ(controller_->CancelSweep(sweep).code(), absl::StatusCode::kFailedPrecondition);
+}
+
 // --- autoscaling ---
 
 class FakeProvider : public NodeProvider {
