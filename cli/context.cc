@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "core/status.h"
+
 namespace sweep::cli {
 
 std::string WorkspaceDir(const GlobalOptions& options) {
@@ -35,6 +37,16 @@ absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string&
                                "' in this workspace (`sweep ls` lists them)");
   }
   return *match;
+}
+
+absl::StatusOr<SweepSnapshot> LoadSweep(const GlobalOptions& options,
+                                        const std::string& id_or_prefix) {
+  SweepSnapshot snapshot;
+  ASSIGN_OR_RETURN(snapshot.workspace, OpenForQuery(options));
+  store::Store* store = snapshot.workspace->store();
+  ASSIGN_OR_RETURN(snapshot.sweep, ResolveSweep(store, id_or_prefix));
+  ASSIGN_OR_RETURN(snapshot.trials, store->ListTrials(snapshot.sweep.id));
+  return snapshot;
 }
 
 int ReportError(const absl::Status& status) {

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,6 +33,15 @@ absl::StatusOr<std::unique_ptr<controller::Workspace>> OpenForQuery(
 
 // Accepts a full sweep id or a unique prefix of one ("sw-3fa").
 absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string& id_or_prefix);
+
+// A sweep and its trials, read for a query command (the workspace stays open).
+struct SweepSnapshot {
+  std::unique_ptr<controller::Workspace> workspace;
+  core::Sweep sweep;
+  std::vector<core::Trial> trials;
+};
+absl::StatusOr<SweepSnapshot> LoadSweep(const GlobalOptions& options,
+                                        const std::string& id_or_prefix);
 
 // Prints "sweep: error: <message>" to stderr and returns the exit code for the status:
 // InvalidArgument -> 2, anything else -> 1.

@@ -67,14 +67,11 @@ int CmdLs(const GlobalOptions& options) {
 }
 
 int CmdShow(const GlobalOptions& options, const std::string& sweep_id) {
-  auto ws = OpenForQuery(options);
-  if (!ws.ok()) return ReportError(ws.status());
-  store::Store* store = (*ws)->store();
-  auto sweep = ResolveSweep(store, sweep_id);
-  if (!sweep.ok()) return ReportError(sweep.status());
-  auto trials = store->ListTrials(sweep->id);
-  if (!trials.ok()) return ReportError(trials.status());
-  auto events = store->ListEvents(sweep->id);
+  auto snapshot = LoadSweep(options, sweep_id);
+  if (!snapshot.ok()) return ReportError(snapshot.status());
+  const core::Sweep* sweep = &snapshot->sweep;
+  const std::vector<core::Trial>* trials = &snapshot->trials;
+  auto events = snapshot->workspace->store()->ListEvents(sweep->id);
   if (!events.ok()) return ReportError(events.status());
   SweepSummary summary = Summarize(*sweep, *trials);
   constexpr size_t kRecentEvents = 20;
@@ -129,14 +126,11 @@ int CmdShow(const GlobalOptions& options, const std::string& sweep_id) {
 }
 
 int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
-  auto ws = OpenForQuery(options);
-  if (!ws.ok()) return ReportError(ws.status());
-  store::Store* store = (*ws)->store();
-  auto sweep = ResolveSweep(store, args.sweep_id);
-  if (!sweep.ok()) return ReportError(sweep.status());
-  auto trials_or = store->ListTrials(sweep->id);
-  if (!trials_or.ok()) return ReportError(trials_or.status());
-  std::vector<core::Trial> trials = std::move(*trials_or);
+  auto snapshot = LoadSweep(options, args.sweep_id);
+  if (!snapshot.ok()) return ReportError(snapshot.status());
+  store::Store* store = snapshot->workspace->store();
+  const core::Sweep* sweep = &snapshot->sweep;
+  std::vector<core::Trial> trials = std::move(snapshot->trials);
   if (!args.state.empty()) {
     auto state = core::ParseTrialState(args.state);
     if (!state) {
@@ -228,14 +222,10 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
 }
 
 int CmdBest(const GlobalOptions& options, const std::string& sweep_id) {
-  auto ws = OpenForQuery(options);
-  if (!ws.ok()) return ReportError(ws.status());
-  store::Store* store = (*ws)->store();
-  auto sweep = ResolveSweep(store, sweep_id);
-  if (!sweep.ok()) return ReportError(sweep.status());
-  auto trials = store->ListTrials(sweep->id);
-  if (!trials.ok()) return ReportError(trials.status());
-  auto best = BestTrial(*sweep, *trials, /*completed_only=*/true);
+  auto snapshot = LoadSweep(options, sweep_id);
+  if (!snapshot.ok()) return ReportError(snapshot.status());
+  const core::Sweep* sweep = &snapshot->sweep;
+  auto best = BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
   if (!best) {
     return ReportError(absl::NotFoundError(
         "sweep " + sweep->id + " has no completed trial with a value of '" +
