@@ -1059,12 +1059,14 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
     if (result.lease) break;
     if (node.told_shutdown) {
       result.shutdown = true;
-      node.node.state = "gone";
-      PutNode(txn, node);
-      AddEvent(txn, "", 0, "node_scaled_down",
-               absl::StrCat("node ", node_id, " of ", node.node.compute,
-                            " told to shut down after being idle"),
-               now);
+      if (node.node.state != "gone") {  // recorded once, however often it asks again
+        node.node.state = "gone";
+        PutNode(txn, node);
+        AddEvent(txn, "", 0, "node_scaled_down",
+                 absl::StrCat("node ", node_id, " of ", node.node.compute,
+                              " told to shut down after being idle"),
+                 now);
+      }
       break;
     }
     if (std::chrono::steady_clock::now() >= deadline) break;

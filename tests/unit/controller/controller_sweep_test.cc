@@ -409,8 +409,13 @@ TEST_F(ControllerTest, IdleNodesAreToldToShutDownAboveMinNodes) {
     ASSERT_TRUE(r.ok());
     EXPECT_TRUE(r->shutdown);
   }
+  // Asking again gets the same answer and records nothing new.
+  auto again = controller_->AcquireTrial(n1, 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->shutdown);
   // No sweep runs on the target any more: the decisions are workspace-level events.
   EXPECT_EQ(CountEvents("", "scale_down"), 2);
+  EXPECT_EQ(CountEvents("", "node_scaled_down"), 2);
 }
 
 TEST_F(ControllerTest, MinNodesAreKeptWhenIdle) {
