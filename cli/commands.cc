@@ -23,8 +23,8 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   cmd->add_option("name", c.name, "Target name (2-16 letters, digits, '-')")->required();
   if (create) {
     cmd->add_option("--type", c.type, "amlcompute or remotevm")->capture_default_str();
-    cmd->add_option("--provider", c.provider, "Node provider for amlcompute: local or slurm")
-        ->capture_default_str();
+    cmd->add_option("--provider", c.provider,
+                    "Node provider: local (default for amlcompute) or slurm; ssh for remotevm");
   }
   cmd->add_option("--min-nodes", c.min_nodes, "Nodes kept even when idle");
   cmd->add_option("--max-nodes", c.max_nodes, "Most nodes the cluster scales to");

@@ -46,7 +46,9 @@ int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   core::ComputeTarget target;
   target.name = args.name;
   target.type = args.type;
-  target.provider = args.provider;
+  target.provider = !args.provider.empty() ? args.provider
+                    : args.type == "remotevm" ? "ssh"
+                                              : "local";
   target.max_nodes = 4;
   ApplyArgs(args, target);
   target.created_ms = core::SystemClock::Default()->NowMillis();

@@ -12,7 +12,7 @@ namespace sweep::cli {
 struct ComputeArgs {
   std::string name;
   std::string type = "amlcompute";
-  std::string provider = "local";
+  std::string provider;  // "" = by type: local for amlcompute, ssh for remotevm
   std::optional<int64_t> min_nodes;
   std::optional<int64_t> max_nodes;
   std::optional<std::string> vm_size;

@@ -51,10 +51,10 @@ std::vector<double> TrialRng::UniformPoint(int dims) {
 }
 
 bool SeenKeys::Update(const History& history) {
-  bool prefix = configs_.size() <= history.trials.size();
-  for (size_t i = 0; prefix && i < configs_.size(); ++i) {
-    prefix = configs_[i] == history.trials[i].config;
-  }
+  // Histories grow by appending (a trial's config never changes), so checking the last
+  // entry we saw is enough, and keeps each call O(new trials) rather than O(history).
+  bool prefix = configs_.size() <= history.trials.size() &&
+                (configs_.empty() || configs_.back() == history.trials[configs_.size() - 1].config);
   if (!prefix) {
     configs_.clear();
     keys_.clear();

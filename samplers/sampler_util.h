@@ -45,7 +45,8 @@ class TrialRng {
 // cheap map comparisons of the old prefix; the result never depends on that cache.
 class SeenKeys {
  public:
-  // Returns true when the previous history was a prefix of this one (nothing rewritten).
+  // Returns true when the previous history was a prefix of this one. Histories are
+  // append-only; a shorter one, or one whose last entry seen before differs, resets.
   bool Update(const History& history);
   bool Contains(const core::Config& config) const;
   bool Contains(const std::string& key) const { return keys_.count(key) > 0; }
