@@ -320,6 +320,16 @@ absl::Status GpModel::AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   return absl::OkStatus();
 }
 
+absl::Status GpModel::SetTargets(const Eigen::VectorXd& y) {
+  if (y.size() != data_.y.size() || !y.allFinite()) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: ", y.size(), " finite targets expected ",
+                                                   data_.y.size()));
+  }
+  data_.y = y;
+  Refresh();
+  return absl::OkStatus();
+}
+
 void GpModel::Refresh() {
   alpha_ = chol_.transpose().triangularView<Eigen::Upper>().solve(
       chol_.triangularView<Eigen::Lower>().solve(data_.y));

@@ -104,6 +104,9 @@ class GpModel {
   absl::Status AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
                          const Eigen::VectorXd& extra_noise);
 
+  // Replaces the targets (same points, same count), keeping the factorisation: O(n^2).
+  absl::Status SetTargets(const Eigen::VectorXd& y);
+
   // Posterior mean and variance of the latent function at the rows of xs.
   void Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean, Eigen::VectorXd* var) const;
 

@@ -34,6 +34,14 @@ constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped v
 // believer: a confident model would otherwise put the next point right next to an
 // in-flight one, where the believer's EI is tiny but still the largest.
 constexpr double kPendingRadius = 0.02;
+// Convergence: the best value improved by less than kConvergedTolerance times its depth
+// below the initial design's median over the last max(kConvergedWindow, d) trials.
+constexpr int kConvergedWindow = 10;
+constexpr double kConvergedTolerance = 0.01;
+// Exploration steps: points within this many length scales (scaled distance) of the
+// incumbent are set aside; EI is maximised within +-kExploreBox of the anchor.
+constexpr double kSetAsideRadius = 2.0;
+constexpr double kExploreBox = 0.15;
 
 // splitmix64: decorrelates the seed from the per-call stream index.
 uint64_t Mix(uint64_t a, uint64_t b) {
@@ -132,6 +140,20 @@ std::vector<int> SelectSubset(const std::vector<double>& y, int cap) {
   for (int i = 0; i < n; ++i)
     if (chosen[i]) out.push_back(i);
   return out;
+}
+
+// True when the best of `y` (trial order, lower is better) improved by less than
+// kConvergedTolerance times its depth below the typical value (the median of the first
+// `design` entries, the initial design) over the last `window` entries.
+bool Converged(const std::vector<double>& y, int window, int design) {
+  if (static_cast<int>(y.size()) < std::max(2 * window, design + window)) return false;
+  std::vector<double> first(y.begin(), y.begin() + design);
+  std::nth_element(first.begin(), first.begin() + first.size() / 2, first.end());
+  const double typical = first[first.size() / 2];
+  const double before = *std::min_element(y.begin(), y.end() - window);
+  const double now = *std::min_element(y.begin(), y.end());
+  const double depth = typical - now;
+  return depth > 0 && before - now < kConvergedTolerance * depth;
 }
 
 // Robust warp then standardisation; see the header (step 2).
@@ -296,6 +318,10 @@ void GpSampler::Project(double* x, std::vector<char>* active_out) const {
   }
 }
 
+int GpSampler::InitialDesignSize() const {
+  return gp_.initial_design > 0 ? gp_.initial_design : std::max(5, dims_ + 1);
+}
+
 std::string GpSampler::KeyOf(const std::vector<double>& x, core::Config* config) const {
   core::Config decoded = encoding_.Decode(x);
   std::string key = core::ConfigKey(decoded);
@@ -329,7 +355,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
     }
   }
   if (cardinality_ && tried.size() >= *cardinality_) return std::nullopt;
-  const int initial = gp_.initial_design > 0 ? gp_.initial_design : std::max(5, dims_ + 1);
+  const int initial = InitialDesignSize();
   if (static_cast<int>(n_trials) < initial || usable < 2) {
     return InitialPoint(n_trials, tried, stream);
   }
@@ -378,6 +404,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
                                                                   uint64_t stream) {
   Rng rng(stream);
   const size_t n_trials = history.trials.size();
+  const int initial_design = InitialDesignSize();
 
   // 1. Observations (minimisation orientation) and pending points.
   struct Obs {
@@ -521,13 +548,62 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
     last_fit_lml_per_point_ = model->log_marginal_likelihood() / n;
   }
 
-  // 4. Incumbent (finished, real values) and kriging-believer fantasies.
+  // 4. Converged on a local optimum? Then two suggestions in three explore a second
+  // basin instead (header, step 7): targets within kSetAsideRadius length scales of the
+  // incumbent are raised to the typical value, every target is shifted so the prior mean
+  // is that typical value, and EI is maximised in a box around the best point left.
+  std::vector<char> set_aside(n, 0);
+  int anchor = -1;
+  std::vector<double> finished;
+  for (const Obs& o : obs) {
+    if (!o.imputed) finished.push_back(o.y);
+  }
+  if (n_trials % 3 != 0 &&
+      Converged(finished, std::max(kConvergedWindow, dims_), initial_design)) {
+    // Typical value: median of the initial design, an unbiased sample of the space.
+    std::vector<double> design;
+    for (int r = 0; r < n; ++r) {
+      if (obs[model_idx[r]].trial < static_cast<size_t>(initial_design)) design.push_back(data.y[r]);
+    }
+    if (design.empty()) design.assign(data.y.data(), data.y.data() + n);
+    std::nth_element(design.begin(), design.begin() + design.size() / 2, design.end());
+    const double typical = design[design.size() / 2];
+    Eigen::Index incumbent;
+    data.y.minCoeff(&incumbent);
+    const Eigen::VectorXd inv_ls = (-hp_->log_lengthscales.array()).exp();
+    Eigen::VectorXd y = data.y;
+    for (int r = 0; r < n; ++r) {
+      const double dist =
+          (data.x.row(r) - data.x.row(incumbent)).transpose().cwiseProduct(inv_ls).norm();
+      if (dist <= kSetAsideRadius) {
+        set_aside[r] = 1;
+        y[r] = std::max(y[r], typical);
+      }
+    }
+    for (int r = 0; r < n; ++r) {
+      const Obs& o = obs[model_idx[r]];
+      if (set_aside[r] || o.imputed || o.early) continue;
+      if (anchor < 0 || data.y[r] < data.y[anchor]) anchor = r;
+    }
+    if (anchor >= 0 && data.y[anchor] < typical) {
+      y.array() -= typical;
+      if (absl::Status st = model->SetTargets(y); !st.ok()) return st;
+      notes_.push_back(absl::StrCat("search converged near trial ",
+                                    obs[model_idx[incumbent]].trial + 1,
+                                    "; exploring around trial ", obs[model_idx[anchor]].trial + 1));
+    } else {
+      anchor = -1;
+      std::fill(set_aside.begin(), set_aside.end(), 0);
+    }
+  }
+
+  // 5. Incumbent (finished, real values) and kriging-believer fantasies.
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < n; ++r) {
     const Obs& o = obs[model_idx[r]];
-    if (!o.early && !o.imputed) best = std::min(best, data.y[r]);
+    if (!o.early && !o.imputed && !set_aside[r]) best = std::min(best, model->data().y[r]);
   }
-  if (!std::isfinite(best)) best = data.y.minCoeff();
+  if (!std::isfinite(best)) best = model->data().y.minCoeff();
   Eigen::MatrixXd xp(pending.size(), dims_);
   if (!pending.empty()) {
     for (size_t r = 0; r < pending.size(); ++r)
@@ -573,7 +649,19 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int a, int b) { return data.y[a] < data.y[b]; });
-  const int top = std::min(3, n);
+  int top = std::min(3, n);
+  // Search box: the unit cube, or around the anchor in exploration steps.
+  Eigen::VectorXd box_lo = Eigen::VectorXd::Zero(dims_), box_hi = Eigen::VectorXd::Ones(dims_);
+  if (anchor >= 0) {
+    for (int j = 0; j < dims_; ++j) {
+      box_lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
+      box_hi[j] = std::min(1.0, data.x(anchor, j) + kExploreBox);
+    }
+    for (int i = 0; i < m_sobol; ++i)
+      for (int j = 0; j < dims_; ++j) cand(i, j) = box_lo[j] + cand(i, j) * (box_hi[j] - box_lo[j]);
+    order[0] = anchor;
+    top = 1;
+  }
   const std::vector<EncodedDim>& info = encoding_.dim_info();
   const double p_dim = std::min(1.0, 4.0 / dims_);
   constexpr double kScales[] = {0.01, 0.03, 0.1, 0.25};
@@ -587,7 +675,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
       if (IsDiscrete(info[j].type)) {
         x[j] = u(rng);
       } else {
-        x[j] = std::clamp(x[j] + scale * normal(rng), 0.0, 1.0);
+        x[j] = std::clamp(x[j] + scale * normal(rng), box_lo[j], box_hi[j]);
       }
     }
     cand.row(m_sobol + i) = x;
@@ -629,8 +717,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
     bool any = false;
     for (int j : continuous) {
       if (!active[j]) continue;  // inactive dims sit at their neutral value
-      lower[j] = 0.0;
-      upper[j] = 1.0;
+      lower[j] = std::min(box_lo[j], x0[j]);
+      upper[j] = std::max(box_hi[j], x0[j]);
       any = true;
     }
     Scored out = s;

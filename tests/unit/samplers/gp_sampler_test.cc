@@ -330,3 +330,56 @@ TEST(GpSamplerTest, ManyTrialsUseTheCappedModel) {
 
 }  // namespace
 }  // namespace sweep::samplers
+
+namespace sweep::samplers {
+namespace {
+
+// Two basins; the history has converged on the shallower one at (0.2, 0.2) and holds
+// one point on the slope of the deeper one at (0.8, 0.7).
+double TwoBasins(double x, double y) {
+  return -std::exp(-(std::pow(x - 0.2, 2) + std::pow(y - 0.2, 2)) / 0.01) -
+         1.2 * std::exp(-(std::pow(x - 0.8, 2) + std::pow(y - 0.7, 2)) / 0.01);
+}
+
+History ConvergedHistory(int trials) {
+  History h;
+  auto add = [&](double x, double y) {
+    h.trials.push_back({Config{{"x", x}, {"y", y}}, TrialState::kCompleted, TwoBasins(x, y), 1});
+  };
+  const double design[6][2] = {{0.5, 0.5}, {0.1, 0.9}, {0.9, 0.1},
+                               {0.3, 0.6}, {0.6, 0.3}, {0.75, 0.6}};
+  for (const auto& p : design) add(p[0], p[1]);
+  // The climb into the first basin.
+  const double climb[6][2] = {{0.3, 0.3}, {0.12, 0.2}, {0.2, 0.1}, {0.2, 0.28}, {0.25, 0.2}, {0.22, 0.21}};
+  for (const auto& p : climb) add(p[0], p[1]);
+  for (int i = 0; static_cast<int>(h.trials.size()) < trials; ++i) {
+    add(0.2 + 0.004 * std::sin(i), 0.2 + 0.004 * std::cos(1.7 * i));
+  }
+  return h;
+}
+
+TEST(GpSamplerTest, ConvergedSearchExploresASecondBasin) {
+  SearchSpace space{{Uniform("x", 0, 1), Uniform("y", 0, 1)}};
+  auto s = Make(space, core::Goal::kMinimize, 12);
+  History h = ConvergedHistory(31);  // 31 % 3 != 0: an exploration step
+  auto next = s->Next(h);
+  ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+  bool noted = false;
+  for (const auto& n : s->notes()) {
+    noted = noted || (n.find("converged near trial") != std::string::npos &&
+                      n.find("exploring around trial 6") != std::string::npos);
+  }
+  EXPECT_TRUE(noted);
+  EXPECT_LE(std::abs(Num(**next, "x") - 0.75), 0.15 + 1e-9);
+  EXPECT_LE(std::abs(Num(**next, "y") - 0.6), 0.15 + 1e-9);
+
+  // Every third step keeps refining the incumbent's basin.
+  auto t = Make(space, core::Goal::kMinimize, 12);
+  History refine = ConvergedHistory(30);
+  auto r = t->Next(refine);
+  ASSERT_TRUE(r.ok() && r->has_value());
+  for (const auto& n : t->notes()) EXPECT_THAT(n, ::testing::Not(HasSubstr("exploring")));
+}
+
+}  // namespace
+}  // namespace sweep::samplers
