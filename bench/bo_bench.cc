@@ -17,7 +17,12 @@
 //            [--no-optuna] [--python /usr/bin/python3] [--json FILE]
 //
 // Not a test: it takes minutes. Targets are printed with PASS/MISS at the end.
+#include <sys/wait.h>
+#include <time.h>
+
 #include <algorithm>
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/uniform_real_distribution.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,12 +35,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <sys/wait.h>
-#include <time.h>
-
-#include <boost/random/mersenne_twister.hpp>
-#include <boost/random/uniform_real_distribution.hpp>
 
 #include "CLI/CLI.hpp"
 #include "nlohmann/json.hpp"
@@ -192,8 +191,8 @@ absl::StatusOr<Run> RunOurs(Algorithm algorithm, const Function& fn, uint64_t se
 
 // Runs optuna_runner.py; nullopt with *why set when Optuna cannot be used.
 std::optional<std::vector<Run>> RunOptuna(const std::string& python, const std::string& runner,
-                                          const std::string& sampler, const Function& fn,
-                                          int seeds, int trials, std::string* why) {
+                                          const std::string& sampler, const Function& fn, int seeds,
+                                          int trials, std::string* why) {
   std::string seed_list;
   for (int s = 0; s < seeds; ++s) seed_list += (s ? "," : "") + std::to_string(s);
   const std::string command = python + " " + runner + " " + fn.name + " " + sampler + " " +
@@ -214,8 +213,8 @@ std::optional<std::vector<Run>> RunOptuna(const std::string& python, const std::
   }
   // The JSON document is the last line (warnings, if any, come before it).
   const size_t last = output.find_last_of('{', output.rfind("\"function\""));
-  nlohmann::json doc = nlohmann::json::parse(output.substr(last == std::string::npos ? 0 : last),
-                                             nullptr, false);
+  nlohmann::json doc =
+      nlohmann::json::parse(output.substr(last == std::string::npos ? 0 : last), nullptr, false);
   if (doc.is_discarded() || !doc.contains("runs")) {
     *why = "unreadable output from optuna_runner.py: " + output.substr(0, 500);
     return std::nullopt;
@@ -264,8 +263,9 @@ Stats Summarise(const std::vector<Run>& runs, int budget, double minimum) {
     times.insert(times.end(), r.seconds.begin(), r.seconds.begin() + n);
     cpu.insert(cpu.end(), r.cpu_seconds.begin(), r.cpu_seconds.begin() + n);
   }
-  return {Median(regrets),          Mean(regrets),           1e3 * Median(times),
-          1e3 * Percentile(times, 0.99), 1e3 * Median(cpu), 1e3 * Percentile(cpu, 0.99)};
+  return {Median(regrets),     Mean(regrets),
+          1e3 * Median(times), 1e3 * Percentile(times, 0.99),
+          1e3 * Median(cpu),   1e3 * Percentile(cpu, 0.99)};
 }
 
 std::string Fmt(double v, const char* f = "%.4g") {
@@ -299,8 +299,8 @@ int RunRegret(const std::vector<Function>& functions, const std::vector<SamplerK
               int seeds, int trials, bool optuna, const std::string& python,
               const std::string& runner, nlohmann::json& report, std::vector<Target>& targets) {
   std::string optuna_skip;
-  const std::vector<int> budgets = trials > 50 ? std::vector<int>{50, trials}
-                                               : std::vector<int>{trials};
+  const std::vector<int> budgets =
+      trials > 50 ? std::vector<int>{50, trials} : std::vector<int>{trials};
   for (const Function& fn : functions) {
     std::map<std::string, std::vector<Run>> runs;
     for (const SamplerKind& kind : kinds) {
@@ -328,13 +328,15 @@ int RunRegret(const std::vector<Function>& functions, const std::vector<SamplerK
       optuna = false;
     }
     for (int budget : budgets) {
-      std::cout << "\n" << fn.name << " (d=" << fn.bounds.size() << ", min " << fn.minimum
-                << "), " << budget << " trials, " << seeds << " seeds\n";
+      std::cout << "\n"
+                << fn.name << " (d=" << fn.bounds.size() << ", min " << fn.minimum << "), "
+                << budget << " trials, " << seeds << " seeds\n";
       std::printf("  %-16s %13s %13s %9s %9s %9s %9s %13s %11s\n", "sampler", "median_regret",
                   "mean_regret", "cpu_med", "cpu_p99", "wall_med", "wall_p99", "regret/optuna",
                   "cpu/optuna");
       std::optional<Stats> anchor;
-      if (runs.count("optuna-tpe-mv")) anchor = Summarise(runs["optuna-tpe-mv"], budget, fn.minimum);
+      if (runs.count("optuna-tpe-mv"))
+        anchor = Summarise(runs["optuna-tpe-mv"], budget, fn.minimum);
       for (const SamplerKind& kind : kinds) {
         if (!runs.count(kind.label)) continue;
         const Stats s = Summarise(runs[kind.label], budget, fn.minimum);
@@ -351,18 +353,18 @@ int RunRegret(const std::vector<Function>& functions, const std::vector<SamplerK
                              fn.minimum);
         }
         report["regret"][fn.name][std::to_string(budget)][kind.label] = {
-            {"regrets", per_seed},
-            {"median_regret", s.median_regret}, {"mean_regret", s.mean_regret},
-            {"median_cpu_ms", s.median_cpu_ms}, {"p99_cpu_ms", s.p99_cpu_ms},
-            {"median_wall_ms", s.median_ms},    {"p99_wall_ms", s.p99_ms}};
+            {"regrets", per_seed},          {"median_regret", s.median_regret},
+            {"mean_regret", s.mean_regret}, {"median_cpu_ms", s.median_cpu_ms},
+            {"p99_cpu_ms", s.p99_cpu_ms},   {"median_wall_ms", s.median_ms},
+            {"p99_wall_ms", s.p99_ms}};
       }
       if (runs.count("bayesian(gp)")) {
         const Stats gp = Summarise(runs["bayesian(gp)"], budget, fn.minimum);
         if (budget == 50 && anchor && (fn.name == "branin" || fn.name == "hartmann6")) {
           targets.push_back({fn.name + ": GP median regret @50 <= 1/3 of Optuna TPE(mv)",
                              gp.median_regret <= anchor->median_regret / 3,
-                             Fmt(gp.median_regret) + " vs " + Fmt(anchor->median_regret) +
-                                 " (" + Ratio(gp.median_regret, anchor->median_regret) + ")"});
+                             Fmt(gp.median_regret) + " vs " + Fmt(anchor->median_regret) + " (" +
+                                 Ratio(gp.median_regret, anchor->median_regret) + ")"});
         }
         if (budget == 100 && fn.name == "hartmann6") {
           targets.push_back({"hartmann6: GP mean regret @100 <= 0.05", gp.mean_regret <= 0.05,
@@ -376,8 +378,8 @@ int RunRegret(const std::vector<Function>& functions, const std::vector<SamplerK
 
 int RunScale(nlohmann::json& report, std::vector<Target>& targets, int suggestions) {
   const Function fn = AllFunctions()[1];  // hartmann6
-  auto sampler = samplers::MakeSampler(Algorithm::kBayesian, SpaceOf(fn),
-                                       {core::Goal::kMinimize, 1});
+  auto sampler =
+      samplers::MakeSampler(Algorithm::kBayesian, SpaceOf(fn), {core::Goal::kMinimize, 1});
   if (!sampler.ok()) {
     std::cerr << "bo_bench: " << sampler.status() << "\n";
     return 1;
@@ -413,15 +415,17 @@ int RunScale(nlohmann::json& report, std::vector<Target>& targets, int suggestio
   }
   const double median_ms = 1e3 * Median(cpu), p99_ms = 1e3 * Percentile(cpu, 0.99);
   const double wall_median_ms = 1e3 * Median(times), wall_p99_ms = 1e3 * Percentile(times, 0.99);
-  std::cout << "\nscale: GP suggestion time with 500 completed trials in 6 dims ("
-            << suggestions << " suggestions, history growing to " << 500 + suggestions << ")\n"
+  std::cout << "\nscale: GP suggestion time with 500 completed trials in 6 dims (" << suggestions
+            << " suggestions, history growing to " << 500 + suggestions << ")\n"
             << "  cpu:  median " << Fmt(median_ms, "%.2f") << " ms, p99 " << Fmt(p99_ms, "%.2f")
             << " ms, max " << Fmt(1e3 * *std::max_element(cpu.begin(), cpu.end()), "%.2f")
             << " ms, first call (cold fit) " << Fmt(1e3 * cpu[0], "%.2f") << " ms\n"
             << "  wall: median " << Fmt(wall_median_ms, "%.2f") << " ms, p99 "
             << Fmt(wall_p99_ms, "%.2f") << " ms (load average included)\n";
-  report["scale"] = {{"median_cpu_ms", median_ms},    {"p99_cpu_ms", p99_ms},
-                     {"median_wall_ms", wall_median_ms}, {"p99_wall_ms", wall_p99_ms},
+  report["scale"] = {{"median_cpu_ms", median_ms},
+                     {"p99_cpu_ms", p99_ms},
+                     {"median_wall_ms", wall_median_ms},
+                     {"p99_wall_ms", wall_p99_ms},
                      {"suggestions", suggestions}};
   targets.push_back({"scale: median CPU time per suggestion <= 50 ms", median_ms <= 50,
                      Fmt(median_ms, "%.2f") + " ms (wall " + Fmt(wall_median_ms, "%.2f") + ")"});
@@ -441,13 +445,18 @@ int Main(int argc, char** argv) {
   std::string runner = std::string(SWEEP_SOURCE_DIR) + "/bench/optuna_runner.py";
   std::string json_path;
   app.add_option("--mode", mode, "regret | scale | all")->capture_default_str();
-  app.add_option("--seeds", seeds, "Seeds per function and sampler (0..N-1)")->capture_default_str();
+  app.add_option("--seeds", seeds, "Seeds per function and sampler (0..N-1)")
+      ->capture_default_str();
   app.add_option("--trials", trials, "Trials per run (regret is also shown at 50)")
       ->capture_default_str();
-  app.add_option("--functions", functions, "Comma-separated: branin, hartmann6, rosenbrock4, "
-                 "ackley5, levy5")->capture_default_str();
-  app.add_option("--samplers", sampler_list, "Comma-separated: bayesian, tpe, random, sobol, "
-                 "optuna-tpe, optuna-random")->capture_default_str();
+  app.add_option("--functions", functions,
+                 "Comma-separated: branin, hartmann6, rosenbrock4, "
+                 "ackley5, levy5")
+      ->capture_default_str();
+  app.add_option("--samplers", sampler_list,
+                 "Comma-separated: bayesian, tpe, random, sobol, "
+                 "optuna-tpe, optuna-random")
+      ->capture_default_str();
   app.add_option("--scale-suggestions", scale_suggestions, "Suggestions timed in scale mode")
       ->capture_default_str();
   app.add_flag("--no-optuna", no_optuna, "Do not run Optuna");
@@ -497,8 +506,8 @@ int Main(int argc, char** argv) {
   nlohmann::json report;
   std::vector<Target> targets;
   if (mode == "regret" || mode == "all") {
-    if (int rc = RunRegret(chosen, kinds, seeds, trials, !no_optuna, python, runner, report,
-                           targets)) {
+    if (int rc =
+            RunRegret(chosen, kinds, seeds, trials, !no_optuna, python, runner, report, targets)) {
       return rc;
     }
   }

@@ -1,8 +1,7 @@
 #include "samplers/gp_acquisition.h"
 
-#include <cmath>
-
 #include <boost/math/distributions/normal.hpp>
+#include <cmath>
 
 namespace sweep::samplers {
 namespace {

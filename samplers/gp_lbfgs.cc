@@ -84,7 +84,8 @@ LbfgsResult MinimizeBoxLbfgs(const ObjectiveWithGradient& f, const Eigen::Vector
       d = -pg;
     }
     // Without curvature information, keep the first step modest.
-    double step = memory.empty() ? std::min(1.0, 1.0 / std::max(1e-12, d.lpNorm<Eigen::Infinity>())) : 1.0;
+    double step =
+        memory.empty() ? std::min(1.0, 1.0 / std::max(1e-12, d.lpNorm<Eigen::Infinity>())) : 1.0;
     bool accepted = false;
     Eigen::VectorXd x_new;
     double f_new = kInf;

@@ -17,9 +17,8 @@
 // Thread safety: a pure function; safe to call concurrently.
 #pragma once
 
-#include <functional>
-
 #include <Eigen/Dense>
+#include <functional>
 
 namespace sweep::samplers {
 
@@ -43,7 +42,8 @@ struct LbfgsResult {
 };
 
 // f(x, grad) returns f at x and writes its gradient into *grad (already sized).
-using ObjectiveWithGradient = std::function<double(const Eigen::VectorXd& x, Eigen::VectorXd* grad)>;
+using ObjectiveWithGradient =
+    std::function<double(const Eigen::VectorXd& x, Eigen::VectorXd* grad)>;
 
 // Minimises f over lower <= x <= upper starting from x0 (projected into the box first).
 // Preconditions: lower, upper and x0 have the same size and lower <= upper.

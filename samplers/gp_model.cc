@@ -1,12 +1,11 @@
 #include "samplers/gp_model.h"
 
 #include <algorithm>
+#include <boost/random/mersenne_twister.hpp>
+#include <boost/random/normal_distribution.hpp>
 #include <cmath>
 #include <limits>
 #include <string>
-
-#include <boost/random/mersenne_twister.hpp>
-#include <boost/random/normal_distribution.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "samplers/gp_lbfgs.h"
@@ -39,9 +38,8 @@ absl::Status ValidateData(const GpData& data) {
         absl::StrCat("GP: ", n, " training points but ", data.y.size(), " targets"));
   }
   if (data.extra_noise.size() != 0 && data.extra_noise.size() != n) {
-    return absl::InvalidArgumentError(absl::StrCat("GP: ", n, " training points but ",
-                                                   data.extra_noise.size(),
-                                                   " extra-noise entries"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "GP: ", n, " training points but ", data.extra_noise.size(), " extra-noise entries"));
   }
   if (!data.x.allFinite() || !data.y.allFinite() ||
       (data.extra_noise.size() != 0 && !data.extra_noise.allFinite())) {
@@ -202,8 +200,7 @@ absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperpa
     const Eigen::VectorXd row_sums = m.rowwise().sum();
     const Eigen::MatrixXd mx = m * xs;
     for (Eigen::Index j = 0; j < d; ++j) {
-      (*grad)[j] = (xs.col(j).array().square() * row_sums.array()).sum() -
-                   xs.col(j).dot(mx.col(j));
+      (*grad)[j] = (xs.col(j).array().square() * row_sums.array()).sum() - xs.col(j).dot(mx.col(j));
     }
   }
   return lml;
@@ -288,12 +285,12 @@ absl::Status GpModel::AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd&
   if (absl::Status s = ValidateData(added); !s.ok()) return s;
   if (x.cols() != data_.x.cols()) {
     return absl::InvalidArgumentError(absl::StrCat("GP: adding points of ", x.cols(),
-                                                   " dimensions to a model of ",
-                                                   data_.x.cols()));
+                                                   " dimensions to a model of ", data_.x.cols()));
   }
   const Eigen::Index n = data_.x.rows();
   // [[L, 0], [B^T, C]] with B = L^-1 K12 and C C^T = K22 - B^T B.
-  const Eigen::MatrixXd b = chol_.triangularView<Eigen::Lower>().solve(MaternKernel(data_.x, x, hp_));
+  const Eigen::MatrixXd b =
+      chol_.triangularView<Eigen::Lower>().solve(MaternKernel(data_.x, x, hp_));
   Eigen::MatrixXd s = MaternKernel(x, x, hp_);
   s.diagonal() += NoiseDiagonal(added, hp_);
   s.noalias() -= b.transpose() * b;
@@ -322,8 +319,8 @@ absl::Status GpModel::AddPoints(const Eigen::MatrixXd& x, const Eigen::VectorXd&
 
 absl::Status GpModel::SetTargets(const Eigen::VectorXd& y) {
   if (y.size() != data_.y.size() || !y.allFinite()) {
-    return absl::InvalidArgumentError(absl::StrCat("GP: ", y.size(), " finite targets expected ",
-                                                   data_.y.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("GP: ", y.size(), " finite targets expected ", data_.y.size()));
   }
   data_.y = y;
   Refresh();

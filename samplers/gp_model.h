@@ -26,10 +26,9 @@
 // methods may be called concurrently.
 #pragma once
 
+#include <Eigen/Dense>
 #include <optional>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "absl/status/statusor.h"
 

@@ -1,17 +1,16 @@
 #include "samplers/gp_sampler.h"
 
 #include <algorithm>
-#include <cmath>
-#include <limits>
-#include <numeric>
-#include <unordered_set>
-#include <utility>
-
 #include <boost/random/mersenne_twister.hpp>
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/sobol.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <boost/random/uniform_real_distribution.hpp>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <unordered_set>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "samplers/factories.h"
@@ -28,7 +27,7 @@ constexpr int kMaxSobolDims = BOOST_RANDOM_SOBOL_MAX_DIMENSION;
 constexpr int kRefineStarts = 5;
 constexpr int kRefineIterations = 25;
 constexpr int kCoarseFitPoints = 100;
-constexpr double kOutlierCap = 5.0;  // log-warped excess beyond the threshold, in scales
+constexpr double kOutlierCap = 5.0;    // log-warped excess beyond the threshold, in scales
 constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped values
 // Local penalisation around pending trials (unit-cube distance), on top of the kriging
 // believer: a confident model would otherwise put the next point right next to an
@@ -211,8 +210,8 @@ struct Acquisition {
     for (Eigen::Index i = 0; i < xs.rows(); ++i) {
       out[i] = LogExpectedImprovement(mean[i], std::sqrt(var[i]), best);
       for (Eigen::Index k = 0; k < pending.rows(); ++k) {
-        const double s = (xs.row(i) - pending.row(k)).squaredNorm() /
-                         (2 * kPendingRadius * kPendingRadius);
+        const double s =
+            (xs.row(i) - pending.row(k)).squaredNorm() / (2 * kPendingRadius * kPendingRadius);
         out[i] += Penalty(s);
       }
     }
@@ -349,8 +348,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
   for (size_t i = 0; i < n_trials; ++i) {
     const Observation& o = history.trials[i];
     tried.insert(Cache(i, o.config).key);
-    if ((o.state == TrialState::kCompleted || o.state == TrialState::kEarlyTerminated) &&
-        o.value && std::isfinite(*o.value)) {
+    if ((o.state == TrialState::kCompleted || o.state == TrialState::kEarlyTerminated) && o.value &&
+        std::isfinite(*o.value)) {
       ++usable;
     }
   }
@@ -443,10 +442,10 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   for (const Obs& o : obs) worst = std::max(worst, o.y);
   for (size_t i : missing) {
     const Observation& o = history.trials[i];
-    const std::string what = !o.value ? "has no objective value"
-                             : std::isnan(*o.value)
-                                 ? "has objective value NaN"
-                                 : absl::StrCat("has objective value ", *o.value > 0 ? "+inf" : "-inf");
+    const std::string what = !o.value               ? "has no objective value"
+                             : std::isnan(*o.value) ? "has objective value NaN"
+                                                    : absl::StrCat("has objective value ",
+                                                                   *o.value > 0 ? "+inf" : "-inf");
     notes_.push_back(absl::StrCat("trial ", i + 1, ": ", core::TrialStateName(o.state), " but ",
                                   what, "; used as the worst value seen (", sign * worst,
                                   ") so the sampler avoids its region"));
@@ -505,8 +504,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
       std::vector<int> coarse_in_data;
       for (int k : coarse_idx) coarse_in_data.push_back(fit_idx[k]);
       options.random_starts = 2;
-      auto coarse = FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)},
-                                       options);
+      auto coarse =
+          FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)}, options);
       if (!coarse.ok()) return coarse.status();
       starts = {coarse->hp};
       options.random_starts = 0;
@@ -558,12 +557,12 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   for (const Obs& o : obs) {
     if (!o.imputed) finished.push_back(o.y);
   }
-  if (n_trials % 3 != 0 &&
-      Converged(finished, std::max(kConvergedWindow, dims_), initial_design)) {
+  if (n_trials % 3 != 0 && Converged(finished, std::max(kConvergedWindow, dims_), initial_design)) {
     // Typical value: median of the initial design, an unbiased sample of the space.
     std::vector<double> design;
     for (int r = 0; r < n; ++r) {
-      if (obs[model_idx[r]].trial < static_cast<size_t>(initial_design)) design.push_back(data.y[r]);
+      if (obs[model_idx[r]].trial < static_cast<size_t>(initial_design))
+        design.push_back(data.y[r]);
     }
     if (design.empty()) design.assign(data.y.data(), data.y.data() + n);
     std::nth_element(design.begin(), design.begin() + design.size() / 2, design.end());
@@ -647,8 +646,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   cand.topRows(m_sobol) = SobolPoints(dims_, 1 + (rng() % (1u << 20)), m_sobol, shift, rng);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int a, int b) { return data.y[a] < data.y[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
   int top = std::min(3, n);
   // Search box: the unit cube, or around the anchor in exploration steps.
   Eigen::VectorXd box_lo = Eigen::VectorXd::Zero(dims_), box_hi = Eigen::VectorXd::Ones(dims_);
@@ -745,8 +743,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   // 5d. Coordinate steps over integer and categorical dims of the best point.
   std::sort(refined.begin(), refined.end(),
             [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  const bool has_discrete = std::any_of(info.begin(), info.end(),
-                                        [](const EncodedDim& e) { return IsDiscrete(e.type); });
+  const bool has_discrete =
+      std::any_of(info.begin(), info.end(), [](const EncodedDim& e) { return IsDiscrete(e.type); });
   if (has_discrete && !refined.empty()) {
     Scored& cur = refined.front();
     for (int pass = 0; pass < 3; ++pass) {

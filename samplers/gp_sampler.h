@@ -76,12 +76,12 @@
 namespace sweep::samplers {
 
 struct GpSamplerOptions {
-  int initial_design = 0;        // 0: max(5, d + 1)
-  int max_model_points = 300;    // points the GP conditions on (fantasies extra)
-  int max_fit_points = 200;      // points used to fit hyperparameters
-  int refit_all_below = 100;     // refit on every call up to this many observations
+  int initial_design = 0;             // 0: max(5, d + 1)
+  int max_model_points = 300;         // points the GP conditions on (fantasies extra)
+  int max_fit_points = 200;           // points used to fit hyperparameters
+  int refit_all_below = 100;          // refit on every call up to this many observations
   double early_stopped_noise = 0.05;  // extra noise (standardised) for early_terminated
-  int enumerate_up_to = 20000;   // finite spaces up to this size are scored exhaustively
+  int enumerate_up_to = 20000;        // finite spaces up to this size are scored exhaustively
 };
 
 class GpSampler final : public Sampler {

@@ -350,7 +350,8 @@ History ConvergedHistory(int trials) {
                                {0.3, 0.6}, {0.6, 0.3}, {0.75, 0.6}};
   for (const auto& p : design) add(p[0], p[1]);
   // The climb into the first basin.
-  const double climb[6][2] = {{0.3, 0.3}, {0.12, 0.2}, {0.2, 0.1}, {0.2, 0.28}, {0.25, 0.2}, {0.22, 0.21}};
+  const double climb[6][2] = {{0.3, 0.3},  {0.12, 0.2}, {0.2, 0.1},
+                              {0.2, 0.28}, {0.25, 0.2}, {0.22, 0.21}};
   for (const auto& p : climb) add(p[0], p[1]);
   for (int i = 0; static_cast<int>(h.trials.size()) < trials; ++i) {
     add(0.2 + 0.004 * std::sin(i), 0.2 + 0.004 * std::cos(1.7 * i));
