@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "gtest/gtest.h"
@@ -140,6 +141,44 @@ limits: {max_concurrent_trials: 1}
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/INJECTED"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() + "/code/INJECTED2"));
+}
+
+}  // namespace
+}  // namespace sweep::e2e
+
+namespace sweep::e2e {
+namespace {
+
+// The AutoML example: Bayesian sampling over a nested choice of scikit-learn estimators,
+// with median stopping. Needs Debian's python3-sklearn (scripts/install-deps.sh).
+TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
+  if (RunCommand({"/usr/bin/python3", "-c", "import sklearn"}).exit_code != 0) {
+    GTEST_SKIP() << "python3-sklearn is not installed (scripts/install-deps.sh installs it)";
+  }
+  TempDir ws;
+  CommandResult run = RunSweep({"run", SourceDir() + "/examples/sklearn-automl/sweep.yml",
+                                "--workspace", ws.path(), "-q"},
+                               600);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+  nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws.path()}));
+  ASSERT_EQ(trials.size(), 16u);
+  const std::map<std::string, std::set<std::string>> branch_params = {
+      {"svm", {"estimator", "model", "C", "gamma"}},
+      {"random_forest", {"estimator", "model", "n_estimators", "max_depth"}},
+      {"logistic_regression", {"estimator", "model", "C"}},
+  };
+  for (const auto& t : trials) {
+    EXPECT_TRUE(t["state"] == "completed" || t["state"] == "early_terminated") << t.dump();
+    std::string model = t["params"]["model"];
+    ASSERT_TRUE(branch_params.count(model)) << t.dump();
+    std::set<std::string> names;
+    for (const auto& [name, value] : t["params"].items()) names.insert(name);
+    EXPECT_EQ(names, branch_params.at(model)) << t.dump();
+  }
+  nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace", ws.path()}));
+  EXPECT_EQ(best["state"], "completed");
+  EXPECT_GT(best["final_value"].get<double>(), 0.95) << "digits is an easy data set";
 }
 
 }  // namespace
