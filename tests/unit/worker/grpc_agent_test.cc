@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/unit/worker/test_files.h"
 #include "proto/sweep.grpc.pb.h"
 #include "worker/agent.h"
 #include "worker/grpc_client.h"
@@ -212,12 +213,7 @@ bool Alive(pid_t pid) {
   return paren != std::string::npos && paren + 2 < content.size() && content[paren + 2] != 'Z';
 }
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::sweep::worker::testing::ReadFile;
 
 class GrpcAgentTest : public ::testing::Test {
  protected:

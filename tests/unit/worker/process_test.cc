@@ -18,6 +18,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/worker/test_files.h"
 
 namespace sweep::worker {
 namespace {
@@ -26,12 +27,7 @@ namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using ::sweep::worker::testing::ReadFile;
 
 // True while `pid` exists and is not a zombie (PID 1 of a container may never reap).
 bool Alive(pid_t pid) {
