@@ -183,3 +183,60 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
 
 }  // namespace
 }  // namespace sweep::e2e
+
+namespace sweep::e2e {
+namespace {
+
+// Bad inputs to the run and query commands: each gets its own message and exit code.
+TEST(RunE2E, BadQueryAndRunInputsSayWhatIsWrong) {
+  TempDir dir;
+  std::string ws = dir.path() + "/ws";
+  std::string spec = dir.Write("tiny.yml", R"YAML(type: sweep
+trial:
+  command: python3 -c "print('score=1')"
+compute: cpu-cluster
+sampling_algorithm: grid
+search_space:
+  x: {type: choice, values: [1]}
+objective: {primary_metric: score, goal: maximize}
+)YAML");
+  CommandResult lease = RunSweep({"run", spec, "--workspace", ws, "--lease-seconds", "0"});
+  EXPECT_EQ(lease.exit_code, 2);
+  EXPECT_NE(lease.err.find("--lease-seconds must be at least 1"), std::string::npos) << lease.err;
+
+  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 60);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::string id = run.out.substr(0, run.out.find('\n'));
+
+  CommandResult both = RunSweep({"trials", id, "--json", "--csv", "--workspace", ws});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("--json and --csv exclude each other"), std::string::npos) << both.err;
+
+  CommandResult state = RunSweep({"trials", id, "--state", "done", "--workspace", ws});
+  EXPECT_EQ(state.exit_code, 2);
+  EXPECT_NE(state.err.find("unknown trial state 'done'"), std::string::npos) << state.err;
+
+  CommandResult metric = RunSweep({"trials", id, "--sort", "loss", "--workspace", ws});
+  EXPECT_EQ(metric.exit_code, 2);
+  EXPECT_NE(metric.err.find("reported a metric named 'loss'"), std::string::npos) << metric.err;
+
+  CommandResult unknown = RunSweep({"show", "sw-nope", "--workspace", ws});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no sweep 'sw-nope'"), std::string::npos) << unknown.err;
+
+  ASSERT_EQ(RunSweep({"run", spec, "--workspace", ws, "-q"}, 60).exit_code, 0);
+  CommandResult ambiguous = RunSweep({"show", "sw-", "--workspace", ws});
+  EXPECT_EQ(ambiguous.exit_code, 2);
+  EXPECT_NE(ambiguous.err.find("is ambiguous"), std::string::npos) << ambiguous.err;
+
+  CommandResult trial = RunSweep({"metrics", id, "9", "--workspace", ws});
+  EXPECT_EQ(trial.exit_code, 1);
+  EXPECT_NE(trial.err.find("has no trial 9"), std::string::npos) << trial.err;
+
+  CommandResult ended = RunSweep({"cancel", id, "--workspace", ws});
+  EXPECT_EQ(ended.exit_code, 1);
+  EXPECT_NE(ended.err.find("already ended (completed)"), std::string::npos) << ended.err;
+}
+
+}  // namespace
+}  // namespace sweep::e2e
