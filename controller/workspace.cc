@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 
@@ -55,38 +56,6 @@ absl::StatusOr<std::string> RandomHex(size_t bytes) {
     hex.push_back(kHex[c & 15]);
   }
   return hex;
-}
-
-// Writes `content` to `path` through a temporary file and rename, so readers never see
-// a partial file. `mode` applies from creation on.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
-                                 mode_t mode) {
-  std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("cannot create", tmp);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status s = ErrnoError("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    absl::Status s = ErrnoError("cannot flush", tmp);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    absl::Status s = ErrnoError("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return absl::OkStatus();
 }
 
 // Reads the token, refusing (like ssh does for keys) a file others could read.
@@ -220,7 +189,7 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::OpenReadOnly(const std::st
 
 absl::Status Workspace::WriteControllerAddress(const ControllerAddress& address) const {
   nlohmann::json j = {{"address", address.address}, {"pid", address.pid}};
-  return WriteFileAtomically(dir_ + "/controller.json", j.dump() + "\n", 0600);
+  return core::WriteFileAtomically(dir_ + "/controller.json", j.dump() + "\n", 0600);
 }
 
 void Workspace::RemoveControllerAddress() const {

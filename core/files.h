@@ -1,0 +1,26 @@
+// Small file helpers shared by the controller, the worker and the CLI.
+// Thread safety: the functions are thread-safe (distinct paths).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace sweep::core {
+
+// Writes `content` to `path` through a temporary file, fsync and rename, so readers
+// never see a partial file and a crash leaves the old or the new content. `mode`
+// applies from creation on. Internal (naming the path and errno text) on failure.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
+                                 mode_t mode = 0644);
+
+// The whole file. NotFound / PermissionDenied / Internal naming the path.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// fsyncs a directory so a rename or file creation inside it is durable.
+absl::Status SyncDirectory(const std::string& dir);
+
+}  // namespace sweep::core
