@@ -17,7 +17,9 @@
 // - Trials are created lazily, when a node of the sweep's compute asks and the sweep has
 //   room: leased+running < max_concurrent_trials and trials created < max_total_trials
 //   (a retried trial is the same trial). Pending retries go first. Several sweeps on one
-//   target are served round-robin.
+//   target share its nodes fairly: a node asking for work is offered to the sweep holding
+//   the fewest leases first (round-robin among equals), each within its own
+//   max_concurrent_trials.
 // - A grant's env: AZUREML_SWEEP_<param> (value text) for each active parameter,
 //   SWEEP_PARAMS (JSON object), SWEEP_ID, SWEEP_NAME (display name), SWEEP_TRIAL_ID,
 //   SWEEP_ATTEMPT, SWEEP_PRIMARY_METRIC.

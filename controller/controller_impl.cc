@@ -756,8 +756,15 @@ std::optional<LeaseGrant> ControllerImpl::TryLease(Txn& txn, NodeRec& node, int6
   // Copy: a sweep may end (and leave the list) while we look.
   std::vector<std::string> list = it->second;
   size_t& cursor = rr_cursor_[node.node.compute];
-  for (size_t k = 0; k < list.size(); ++k) {
-    size_t idx = (cursor + k) % list.size();
+  // Fair share of the target's nodes: the sweep holding the fewest leases goes first, so
+  // a sweep with long trials cannot take over nodes freed by one with short trials;
+  // among equals, round-robin from the cursor.
+  std::vector<size_t> order(list.size());
+  for (size_t k = 0; k < list.size(); ++k) order[k] = (cursor + k) % list.size();
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return sweeps_.at(list[x])->active < sweeps_.at(list[y])->active;
+  });
+  for (size_t idx : order) {
     SweepRec& s = *sweeps_.at(list[idx]);
     std::optional<LeaseGrant> grant = TryLeaseFrom(txn, s, node, now);
     if (grant) {

@@ -254,6 +254,47 @@ TEST(ServerE2E, SigtermStopsRunningWorkersAndCancelWorksThroughTheServer) {
   EXPECT_FALSE(fs::exists(ws + "/controller.json"));
 }
 
+TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
+  TempDir dir;
+  WriteTrainScript(dir);
+  const std::string ws = dir.path() + "/ws";
+  std::string id;
+  {
+    Server first(ws);
+    ASSERT_FALSE(first.address().empty());
+    CommandResult submitted =
+        first.Run({"submit", Spec(dir, "r.yml", "cpu-cluster", "1, 2, 3, 4", 1, 1.0)});
+    ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+    id = submitted.out.substr(0, submitted.out.find('\n'));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          nlohmann::json s =
+              nlohmann::json::parse(first.Run({"show", id, "--json"}).out, nullptr, false);
+          return !s.is_discarded() && s["trials"]["completed"].get<int>() >= 1;
+        },
+        60));
+    ASSERT_EQ(first.Stop().exit_code, 0);
+  }
+  nlohmann::json paused = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
+  ASSERT_EQ(paused["state"], "running") << "stopping the server does not end its sweeps";
+  ASSERT_LT(paused["trials"]["completed"].get<int>(), 4);
+
+  Server second(ws);
+  ASSERT_FALSE(second.address().empty());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        nlohmann::json s =
+            nlohmann::json::parse(second.Run({"show", id, "--json"}).out, nullptr, false);
+        return !s.is_discarded() && s["state"] == "completed";
+      },
+      120))
+      << second.Run({"show", id}).out;
+  nlohmann::json trials = ParseJson(second.Run({"trials", id, "--json"}));
+  EXPECT_EQ(trials.size(), 4u);
+  for (const auto& t : trials) EXPECT_EQ(t["state"], "completed") << t.dump();
+  EXPECT_EQ(second.Stop().exit_code, 0);
+}
+
 TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
   TempDir dir;
   WriteTrainScript(dir);

@@ -56,6 +56,37 @@ TEST_F(ControllerTest, TwoSweepsShareNodesEvenlyWhileTheyCycle) {
   EXPECT_EQ(granted[a] + granted[b], 36);
 }
 
+// Trials of `quick` end at once while those of `slow` keep their nodes: freed nodes must
+// go back to `quick` rather than pile up on `slow` (plain round-robin would give `slow` 3
+// of 4 nodes here).
+TEST_F(ControllerTest, NodesFreedByShortTrialsGoToTheSweepHoldingFewer) {
+  std::string quick = Submit(SpecYaml("{max_total_trials: 50, max_concurrent_trials: 4}"));
+  std::string slow = Submit(SpecYaml("{max_total_trials: 50, max_concurrent_trials: 4}"));
+  std::vector<std::string> nodes = {Node(), Node(), Node(), Node()};
+  std::map<std::string, std::optional<LeaseGrant>> held;
+  for (const std::string& n : nodes) {
+    held[n] = Acquire(n);
+    ASSERT_TRUE(held[n]);
+  }
+  for (int round = 0; round < 5; ++round) {
+    std::vector<std::string> freed;
+    for (const std::string& n : nodes) {
+      if (held[n]->ref.sweep_id != quick) continue;
+      ASSERT_TRUE(Report(held[n]->ref, 0.5).ok());
+      ASSERT_TRUE(Complete(held[n]->ref).ok());
+      freed.push_back(n);
+    }
+    for (const std::string& n : freed) {
+      held[n] = Acquire(n);
+      ASSERT_TRUE(held[n]);
+    }
+    std::map<std::string, int> holding;
+    for (const std::string& n : nodes) holding[held[n]->ref.sweep_id]++;
+    EXPECT_EQ(holding[quick], 2) << "round " << round;
+    EXPECT_EQ(holding[slow], 2) << "round " << round;
+  }
+}
+
 // A sweep limited to one trial at a time keeps to it; the other sweep gets the rest.
 TEST_F(ControllerTest, ANarrowSweepLeavesTheOtherNodesToTheWideOne) {
   std::string narrow = Submit(SpecYaml("{max_total_trials: 10, max_concurrent_trials: 1}"));
