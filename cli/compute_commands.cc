@@ -236,15 +236,13 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
       const core::Node& n = s.node;
       table.AddRow({n.node_id, n.state, n.hostname, std::to_string(n.pid),
                     FormatTime(n.registered_ms), FormatTime(n.last_seen_ms),
-                    s.sweep_id.empty() ? "-"
-                                       : s.sweep_id + " #" + std::to_string(s.trial_id)});
+                    s.sweep_id.empty() ? "-" : s.sweep_id + " #" + std::to_string(s.trial_id)});
     }
     table.Print(std::cout);
   }
   std::cout << "\nrecent scaling decisions:" << (decisions->empty() ? " none" : "") << "\n";
   for (const core::Event& e : *decisions) {
-    std::cout << "  " << FormatTime(e.timestamp_ms) << "  " << e.kind << ": " << e.message
-              << "\n";
+    std::cout << "  " << FormatTime(e.timestamp_ms) << "  " << e.kind << ": " << e.message << "\n";
   }
   return kExitOk;
 }

@@ -40,11 +40,9 @@ absl::StatusOr<std::unique_ptr<QuerySource>> OpenForQuery(const GlobalOptions& o
     ASSIGN_OR_RETURN(std::string token, ReadServerToken(options));
     source->remote = controller::NewRemoteStore(options.server, token);
   } else if (create) {
-    ASSIGN_OR_RETURN(source->workspace,
-                     controller::Workspace::OpenOrCreate(WorkspaceDir(options)));
+    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenOrCreate(WorkspaceDir(options)));
   } else {
-    ASSIGN_OR_RETURN(source->workspace,
-                     controller::Workspace::OpenReadOnly(WorkspaceDir(options)));
+    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenReadOnly(WorkspaceDir(options)));
   }
   return source;
 }

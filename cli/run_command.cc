@@ -9,8 +9,8 @@
 
 #include "cli/output.h"
 #include "cli/serve.h"
-#include "controller/controller.h"
 #include "controller/admin_client.h"
+#include "controller/controller.h"
 #include "spec/spec.h"
 #include "worker/agent.h"
 
@@ -96,8 +96,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
     std::cout << "controller listening on " << (*served)->address()
               << "; to add a node from another machine, copy " << ws->token_path()
               << " there and run:\n  sweep worker --server <this-host>:" << (*served)->port()
-              << " --compute " << spec->compute << " --token-file <copied token file>"
-              << std::endl;
+              << " --compute " << spec->compute << " --token-file <copied token file>" << std::endl;
   }
 
   InstallInterruptHandlers();

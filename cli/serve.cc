@@ -58,8 +58,8 @@ std::string DialAddress(const std::string& bound) {
 absl::Status CheckAddress(const std::string& flag, const std::string& address,
                           bool allow_port_zero) {
   auto bad = [&](const std::string& why) {
-    return absl::InvalidArgumentError(flag + " '" + address + "' is not a valid address: " +
-                                      why + " (expected host:port, e.g. 127.0.0.1:7070)");
+    return absl::InvalidArgumentError(flag + " '" + address + "' is not a valid address: " + why +
+                                      " (expected host:port, e.g. 127.0.0.1:7070)");
   };
   size_t colon = address.rfind(':');
   if (colon == std::string::npos) return bad("no ':port'");
@@ -129,8 +129,8 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.log_dir = w.dir() + "/logs";
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
-    served->controller_->SetNodeProvider(
-        "local", std::make_shared<controller::LocalNodeProvider>(local));
+    served->controller_->SetNodeProvider("local",
+                                         std::make_shared<controller::LocalNodeProvider>(local));
   }
   return served;
 }
@@ -138,8 +138,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
 ServedController::~ServedController() { Stop(); }
 
 void ServedController::Run() {
-  if (absl::Status s = workspace_->WriteControllerAddress(
-          {dial_, static_cast<int64_t>(getpid())});
+  if (absl::Status s = workspace_->WriteControllerAddress({dial_, static_cast<int64_t>(getpid())});
       !s.ok()) {
     std::cerr << "sweep: warning: " << s.message() << "\n";
   }

@@ -32,8 +32,8 @@ class ServedController {
   // caller can set an event listener or submit first.
   // InvalidArgument for a bad listen address or lease; FailedPrecondition if a live
   // controller already serves the workspace; Unavailable if the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<ServedController>> Start(
-      const std::string& workspace_dir, const ServeOptions& options);
+  static absl::StatusOr<std::unique_ptr<ServedController>> Start(const std::string& workspace_dir,
+                                                                 const ServeOptions& options);
   ~ServedController();  // Stop()
 
   controller::Workspace& workspace() { return *workspace_; }

@@ -36,8 +36,8 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
   } else {
     std::cout << "sweep server listening on " << s.address() << " (workspace "
               << s.workspace().dir() << ", pid " << getpid() << ")\n"
-              << "submit with:  sweep submit SPEC --server " << s.dial_address()
-              << " --token-file " << s.workspace().token_path() << "\n"
+              << "submit with:  sweep submit SPEC --server " << s.dial_address() << " --token-file "
+              << s.workspace().token_path() << "\n"
               << "stop with Ctrl-C or SIGTERM" << std::endl;
   }
   if (!options.json) {

@@ -30,9 +30,9 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
   switch (status.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return absl::UnavailableError(absl::StrCat(
-          "cannot reach the sweep server at ", address, ": ", message,
-          " (is `sweep server` running there, and is the address right?)"));
+      return absl::UnavailableError(
+          absl::StrCat("cannot reach the sweep server at ", address, ": ", message,
+                       " (is `sweep server` running there, and is the address right?)"));
     case grpc::StatusCode::UNAUTHENTICATED:
       return absl::UnauthenticatedError(absl::StrCat(
           "the sweep server at ", address, " rejected the token: ", message,
@@ -96,16 +96,14 @@ class RemoteStore final : public store::Store {
   }
   absl::StatusOr<std::vector<core::Decision>> ListDecisions(
       const std::string& sweep_id, std::optional<int64_t> trial_id) override {
-    return All<core::Decision>(
-        Request(pb::ReadStoreRequest::LIST_DECISIONS, sweep_id, trial_id));
+    return All<core::Decision>(Request(pb::ReadStoreRequest::LIST_DECISIONS, sweep_id, trial_id));
   }
   absl::StatusOr<std::vector<core::Node>> ListNodes() override {
     return All<core::Node>(Request(pb::ReadStoreRequest::LIST_NODES));
   }
   absl::StatusOr<uint64_t> MaxFencingToken() override {
     pb::ReadStoreReply reply;
-    if (absl::Status s = Call(Request(pb::ReadStoreRequest::MAX_FENCING_TOKEN), &reply);
-        !s.ok()) {
+    if (absl::Status s = Call(Request(pb::ReadStoreRequest::MAX_FENCING_TOKEN), &reply); !s.ok()) {
       return s;
     }
     return reply.max_fencing_token();
@@ -134,8 +132,7 @@ class RemoteStore final : public store::Store {
     pb::ReadStoreReply reply;
     if (absl::Status s = Call(request, &reply); !s.ok()) return s;
     std::vector<T> out;
-    if (absl::Status s = AppendFromProto(Records(reply, static_cast<T*>(nullptr)), &out);
-        !s.ok()) {
+    if (absl::Status s = AppendFromProto(Records(reply, static_cast<T*>(nullptr)), &out); !s.ok()) {
       return s;
     }
     return out;
@@ -171,8 +168,7 @@ absl::Status CancelViaServer(const std::string& address, const std::string& toke
   return FromGrpc(Dial(address)->CancelSweep(&context, request, &reply), address);
 }
 
-absl::StatusOr<std::string> SubmitViaServer(const std::string& address,
-                                            const std::string& token,
+absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
                                             const std::string& spec_path) {
   grpc::ClientContext context;
@@ -213,8 +209,7 @@ absl::StatusOr<ComputeStatus> ComputeStatusViaServer(const std::string& address,
   return status;
 }
 
-std::unique_ptr<store::Store> NewRemoteStore(const std::string& address,
-                                             const std::string& token) {
+std::unique_ptr<store::Store> NewRemoteStore(const std::string& address, const std::string& token) {
   return std::make_unique<RemoteStore>(address, token);
 }
 

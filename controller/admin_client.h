@@ -28,8 +28,7 @@ absl::Status CancelViaServer(const std::string& address, const std::string& toke
 // `spec_path` is the spec's absolute path: relative paths in it resolve against its
 // directory on the controller's host. InvalidArgument (the spec's file:line message) or
 // NotFound (unknown compute target) when the controller cannot run it.
-absl::StatusOr<std::string> SubmitViaServer(const std::string& address,
-                                            const std::string& token,
+absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
                                             const std::string& spec_path);
 
@@ -41,7 +40,6 @@ absl::StatusOr<ComputeStatus> ComputeStatusViaServer(const std::string& address,
 // A read-only store::Store whose reads are ReadStore rpcs to the controller at `address`,
 // so query commands run unchanged against a server. Records round-trip exactly.
 // Commit fails FailedPrecondition (read-only). Does not connect until the first read.
-std::unique_ptr<store::Store> NewRemoteStore(const std::string& address,
-                                             const std::string& token);
+std::unique_ptr<store::Store> NewRemoteStore(const std::string& address, const std::string& token);
 
 }  // namespace sweep::controller

@@ -158,8 +158,8 @@ struct NodeStatus {
 
 // The autoscaling state of one compute target (`sweep compute show`).
 struct ComputeStatus {
-  int64_t desired_nodes = 0;   // what the autoscaler aims for (as of the last Tick)
-  int64_t provider_nodes = 0;  // started by the target's node provider and still alive
+  int64_t desired_nodes = 0;      // what the autoscaler aims for (as of the last Tick)
+  int64_t provider_nodes = 0;     // started by the target's node provider and still alive
   std::vector<NodeStatus> nodes;  // registered nodes not gone, by node id
 };
 

@@ -166,8 +166,8 @@ struct ScaleAction {
   int64_t count = 0;
   std::string sweep_id;  // a sweep that asked for the nodes, for the event
   int64_t desired = 0;
-  int64_t live = 0;      // nodes the provider had running before this action
-  std::string reason;    // why these nodes are wanted, for the event
+  int64_t live = 0;    // nodes the provider had running before this action
+  std::string reason;  // why these nodes are wanted, for the event
 };
 
 class ControllerImpl final : public Controller {
@@ -272,7 +272,7 @@ class ControllerImpl final : public Controller {
   std::map<std::string, NodeRec> nodes_;
   std::map<std::string, std::shared_ptr<NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;  // refreshed by Tick
-  std::map<std::string, int64_t> desired_;  // compute -> desired nodes at the last Tick
+  std::map<std::string, int64_t> desired_;              // compute -> desired nodes at the last Tick
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -1269,9 +1269,8 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
         demand += std::min(s.max_concurrent, s.active + s.Startable());
         if (first_sweep.empty()) first_sweep = id;
         if (s.active + s.Startable() == 0) continue;
-        absl::StrAppend(&reason, reason.empty() ? "" : "; ", s.Startable(),
-                        " trials waiting in ", id, " (", s.active, " running, at most ",
-                        s.max_concurrent, " at once)");
+        absl::StrAppend(&reason, reason.empty() ? "" : "; ", s.Startable(), " trials waiting in ",
+                        id, " (", s.active, " running, at most ", s.max_concurrent, " at once)");
       }
     }
     if (reason.empty()) reason = "no trials waiting";
@@ -1279,9 +1278,8 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
     auto last = desired_.try_emplace(name, 0).first;
     if (last->second != desired) {
       AddEvent(txn, first_sweep, 0, "scale_target",
-               absl::StrCat("compute ", name, ": desired nodes ", last->second, " -> ",
-                            desired, " (min ", target.min_nodes, ", max ", target.max_nodes,
-                            "): ", reason),
+               absl::StrCat("compute ", name, ": desired nodes ", last->second, " -> ", desired,
+                            " (min ", target.min_nodes, ", max ", target.max_nodes, "): ", reason),
                now);
       last->second = desired;
     }
@@ -1303,8 +1301,8 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
                absl::StrCat("compute ", name, ": node ", idle[i]->node.node_id, " idle for ",
                             (now - idle[i]->idle_since_ms) / 1000, "s (limit ",
                             target.idle_seconds_before_scaledown, "s); ", registered, " -> ",
-                            registered - 1, " nodes (desired ", desired, ", min ",
-                            target.min_nodes, "): ", reason),
+                            registered - 1, " nodes (desired ", desired, ", min ", target.min_nodes,
+                            "): ", reason),
                now);
       --registered;
       txn.wake_pollers = true;
@@ -1406,9 +1404,9 @@ void ControllerImpl::Tick() {
       }
       ++started;
     }
-    std::string message = absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ",
-                                       a.live + started, " nodes (desired ", a.desired,
-                                       ", max ", a.target.max_nodes, "): ", a.reason);
+    std::string message =
+        absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ", a.live + started,
+                     " nodes (desired ", a.desired, ", max ", a.target.max_nodes, "): ", a.reason);
     if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
     AddEvent(events, a.sweep_id, 0, error.empty() ? "scale_up" : "scale_up_failed", message,
              clock_->NowMillis());

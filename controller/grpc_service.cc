@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "controller/store_wire.h"
 #include "proto/sweep.grpc.pb.h"
-#include "spec/spec.h"
 #include "spdlog/spdlog.h"
+#include "spec/spec.h"
 
 namespace sweep::controller {
 namespace {

@@ -65,8 +65,8 @@ std::string Spec(const TempDir& dir, const std::string& name, const std::string&
   out << "type: sweep\n"
       << "trial:\n"
       << "  code: code\n"
-      << "  command: python3 train.py " << dir.path() << "/trials.log ${{search_space.x}} "
-      << pause << "\n"
+      << "  command: python3 train.py " << dir.path() << "/trials.log ${{search_space.x}} " << pause
+      << "\n"
       << "compute: azureml:" << compute << "\n"
       << "sampling_algorithm: grid\n"
       << "search_space:\n"
@@ -97,17 +97,17 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   TempDir dir;
   WriteTrainScript(dir);
   const std::string ws = dir.path() + "/ws";
-  ASSERT_EQ(RunSweep({"compute", "create", "shared", "--max-nodes", "2", "--workspace", ws})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunSweep({"compute", "create", "shared", "--max-nodes", "2", "--workspace", ws}).exit_code,
+      0);
   Server server(ws);
   ASSERT_FALSE(server.address().empty()) << "the server prints its address first";
   EXPECT_TRUE(fs::exists(ws + "/controller.json"));
 
   CommandResult a = server.Run({"submit", Spec(dir, "a.yml", "shared", "0.1, 0.2, 0.3, 0.4", 1)});
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  CommandResult b = server.Run(
-      {"submit", Spec(dir, "b.yml", "shared", "0.5, 0.6, 0.7, 0.8", 2), "--json"});
+  CommandResult b =
+      server.Run({"submit", Spec(dir, "b.yml", "shared", "0.5, 0.6, 0.7, 0.8", 2), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string id_a = a.out.substr(0, a.out.find('\n'));
   const std::string id_b = ParseJson(b)["id"];
@@ -208,8 +208,8 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   EXPECT_FALSE(fs::exists(ws + "/controller.json"));
   EXPECT_TRUE(FindWorkers(ws).empty()) << "SIGTERM must stop every node it started";
   // Without a controller, compute show says so and lists no live autoscaler state.
-  nlohmann::json after = ParseJson(RunSweep({"compute", "show", "shared", "--json",
-                                             "--workspace", ws}));
+  nlohmann::json after =
+      ParseJson(RunSweep({"compute", "show", "shared", "--json", "--workspace", ws}));
   EXPECT_EQ(after["controller_running"], false);
   EXPECT_TRUE(after["desired_nodes"].is_null());
   EXPECT_FALSE(after["scaling_decisions"].empty()) << "past decisions stay visible";
@@ -244,8 +244,7 @@ TEST(ServerE2E, SigtermStopsRunningWorkersAndCancelWorksThroughTheServer) {
   EXPECT_NE(again.err.find("already ended (canceled)"), std::string::npos) << again.err;
 
   // A second, long sweep keeps nodes busy; SIGTERM must still leave no worker behind.
-  ASSERT_EQ(server.Run({"submit", Spec(dir, "long2.yml", "cpu-cluster", "4, 5", 2, 600)})
-                .exit_code,
+  ASSERT_EQ(server.Run({"submit", Spec(dir, "long2.yml", "cpu-cluster", "4, 5", 2, 600)}).exit_code,
             0);
   ASSERT_TRUE(WaitFor([&] { return !FindWorkers(ws).empty(); }, 60));
   CommandResult stopped = server.Stop();
@@ -317,30 +316,40 @@ TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
                                         "objective: {primary_metric: acc, goal: maximise}\n");
   const std::string tok = ws + "/token";
   const std::vector<Case> cases = {
-      {{"server", "--listen", "127.0.0.1:0", "--workspace", ws}, 1,
+      {{"server", "--listen", "127.0.0.1:0", "--workspace", ws},
+       1,
        "is already served by a controller"},
-      {{"server", "--listen", "nohost", "--workspace", dir.path() + "/other"}, 2,
+      {{"server", "--listen", "nohost", "--workspace", dir.path() + "/other"},
+       2,
        "--listen 'nohost' is not a valid address"},
-      {{"submit", good, "--server", "127.0.0.1:1", "--token-file", tok}, 1,
+      {{"submit", good, "--server", "127.0.0.1:1", "--token-file", tok},
+       1,
        "cannot reach the sweep server at 127.0.0.1:1"},
-      {{"ls", "--server", "127.0.0.1:1", "--token-file", tok}, 1,
+      {{"ls", "--server", "127.0.0.1:1", "--token-file", tok},
+       1,
        "cannot reach the sweep server at 127.0.0.1:1"},
-      {{"submit", good, "--server", server.address(), "--token-file", wrong_token}, 1,
+      {{"submit", good, "--server", server.address(), "--token-file", wrong_token},
+       1,
        "rejected the token"},
-      {{"trials", "sw-1", "--server", server.address(), "--token-file", wrong_token}, 1,
+      {{"trials", "sw-1", "--server", server.address(), "--token-file", wrong_token},
+       1,
        "rejected the token"},
-      {{"submit", good, "--server", server.address(), "--token-file", dir.path() + "/none"}, 2,
+      {{"submit", good, "--server", server.address(), "--token-file", dir.path() + "/none"},
+       2,
        "cannot read token file"},
-      {{"submit", invalid, "--server", server.address(), "--token-file", tok}, 2,
-       invalid + ":5:"},
+      {{"submit", invalid, "--server", server.address(), "--token-file", tok}, 2, invalid + ":5:"},
       {{"submit", Spec(dir, "nope.yml", "nope", "1", 1), "--server", server.address(),
         "--token-file", tok},
-       2, "compute target 'nope' not found"},
-      {{"submit", good, "--server", "localhost", "--token-file", tok}, 2,
+       2,
+       "compute target 'nope' not found"},
+      {{"submit", good, "--server", "localhost", "--token-file", tok},
+       2,
        "--server 'localhost' is not a valid address"},
-      {{"show", "sw-1", "--server", "127.0.0.1:notaport", "--token-file", tok}, 2,
+      {{"show", "sw-1", "--server", "127.0.0.1:notaport", "--token-file", tok},
+       2,
        "the port must be a number"},
-      {{"compute", "show", "nope", "--server", server.address(), "--token-file", tok}, 1,
+      {{"compute", "show", "nope", "--server", server.address(), "--token-file", tok},
+       1,
        "compute target 'nope' not found"},
       {{"submit", good}, 2, "--server is required"},
   };
@@ -348,9 +357,21 @@ TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
     CommandResult r = RunSweep(c.args);
     EXPECT_EQ(r.exit_code, c.exit_code) << c.args[0] << " " << c.args[1] << ": " << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos)
-        << c.args[0] << " " << c.args[1] << ": expected '" << c.message << "' in:\n" << r.err;
+        << c.args[0] << " " << c.args[1] << ": expected '" << c.message << "' in:\n"
+        << r.err;
   }
-  EXPECT_TRUE(ParseJson(server.Run({"ls", "--json"})).empty()) << "no sweep may exist";
+  // The token's other sources: $SWEEP_TOKEN_FILE, else <workspace>/token.
+  CommandResult env_wrong = RunCommand({"env", "SWEEP_TOKEN_FILE=" + wrong_token, SweepBinary(),
+                                        "ls", "--server", server.address()});
+  EXPECT_EQ(env_wrong.exit_code, 1);
+  EXPECT_NE(env_wrong.err.find("rejected the token"), std::string::npos) << env_wrong.err;
+  CommandResult env_right = RunCommand(
+      {"env", "SWEEP_TOKEN_FILE=" + tok, SweepBinary(), "ls", "--server", server.address()});
+  EXPECT_EQ(env_right.exit_code, 0) << env_right.err;
+  CommandResult from_ws =
+      RunSweep({"ls", "--json", "--server", server.address(), "--workspace", ws});
+  EXPECT_EQ(from_ws.exit_code, 0) << from_ws.err;
+  EXPECT_TRUE(ParseJson(from_ws).empty()) << "no sweep may exist";
   EXPECT_FALSE(fs::exists(dir.path() + "/other")) << "a refused server creates nothing";
   CommandResult stopped = server.Stop();
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;

@@ -79,8 +79,8 @@ TEST_F(RemoteStoreTest, RecordsRoundTripExactly) {
   core::Trial t1;
   t1.sweep_id = s.id;
   t1.trial_id = 1;
-  t1.config = {{"i", int64_t{-3}}, {"d", 0.1}, {"s", std::string("rf")}, {"b", true},
-               {"neg0", -0.0}};
+  t1.config = {
+      {"i", int64_t{-3}}, {"d", 0.1}, {"s", std::string("rf")}, {"b", true}, {"neg0", -0.0}};
   t1.state = core::TrialState::kEarlyTerminated;
   t1.final_value = -kInf;
   t1.intervals = 4;

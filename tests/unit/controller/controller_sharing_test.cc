@@ -160,7 +160,8 @@ TEST_F(ControllerTest, ScaleDownSaysWhyTheNodeGoes) {
   for (const core::Event& e : Events("")) {
     if (e.kind == "scale_down") down = e.message;
   }
-  EXPECT_THAT(down, HasSubstr("compute cpu-cluster: node " + n1 + " idle for 120s (limit 120s); "
+  EXPECT_THAT(down, HasSubstr("compute cpu-cluster: node " + n1 +
+                              " idle for 120s (limit 120s); "
                               "1 -> 0 nodes (desired 0, min 0): no trials waiting"));
 }
 
