@@ -9,6 +9,7 @@
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
 #include "cli/run_command.h"
+#include "cli/server_commands.h"
 #include "cli/validate_command.h"
 
 namespace sweep::cli {
@@ -32,6 +33,14 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   cmd->add_option("--vm-priority", c.vm_priority, "dedicated or lowpriority");
   cmd->add_option("--idle-seconds-before-scaledown", c.idle_seconds_before_scaledown,
                   "Idle time after which a node above min-nodes is stopped");
+}
+
+// --server/--token-file: run a query against a `sweep server` instead of the workspace.
+void AddServerFlags(CLI::App* cmd, GlobalOptions& g) {
+  cmd->add_option("--server", g.server,
+                  "Ask the `sweep server` at host:port instead of reading the workspace");
+  cmd->add_option("--token-file", g.token_file,
+                  "The server's token (default $SWEEP_TOKEN_FILE, else <workspace>/token)");
 }
 
 }  // namespace
@@ -84,12 +93,14 @@ int Main(int argc, char** argv) {
   validate_cmd->callback([&] { action = [&] { return CmdValidate(g, spec_path); }; });
 
   auto* ls_cmd = app.add_subcommand("ls", "List the workspace's sweeps, newest first");
+  AddServerFlags(ls_cmd, g);
   AddOutputFlags(ls_cmd, g, false);
   ls_cmd->callback([&] { action = [&] { return CmdLs(g); }; });
 
   std::string sweep_id;
   auto* show_cmd = app.add_subcommand("show", "Show a sweep: state, counts, best, events");
   show_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddServerFlags(show_cmd, g);
   AddOutputFlags(show_cmd, g, false);
   show_cmd->callback([&] { action = [&] { return CmdShow(g, sweep_id); }; });
 
@@ -102,11 +113,13 @@ int Main(int argc, char** argv) {
   trials_cmd->add_flag("--asc", trials.ascending, "Sort ascending instead");
   trials_cmd->add_option("--state", trials.state, "Only trials in this state");
   trials_cmd->add_option("--top", trials.top, "Only the first N rows");
+  AddServerFlags(trials_cmd, g);
   AddOutputFlags(trials_cmd, g, true);
   trials_cmd->callback([&] { action = [&] { return CmdTrials(g, trials); }; });
 
   auto* best_cmd = app.add_subcommand("best", "Show the best completed trial of a sweep");
   best_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddServerFlags(best_cmd, g);
   AddOutputFlags(best_cmd, g, false);
   best_cmd->callback([&] { action = [&] { return CmdBest(g, sweep_id); }; });
 
@@ -116,12 +129,14 @@ int Main(int argc, char** argv) {
   metrics_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
   metrics_cmd->add_option("trial", trial_id, "Trial number")->required();
   metrics_cmd->add_option("--name", metric_name, "Only this metric");
+  AddServerFlags(metrics_cmd, g);
   AddOutputFlags(metrics_cmd, g, true);
   metrics_cmd->callback(
       [&] { action = [&] { return CmdMetrics(g, sweep_id, trial_id, metric_name); }; });
 
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a running sweep");
   cancel_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
+  AddServerFlags(cancel_cmd, g);
   AddOutputFlags(cancel_cmd, g, false);
   cancel_cmd->callback([&] { action = [&] { return CmdCancel(g, sweep_id); }; });
 
@@ -129,6 +144,7 @@ int Main(int argc, char** argv) {
       app.add_subcommand("explain", "Explain the early-termination decisions about a trial");
   explain_cmd->add_option("sweep", sweep_id, "Sweep id (or a unique prefix)")->required();
   explain_cmd->add_option("trial", trial_id, "Trial number")->required();
+  AddServerFlags(explain_cmd, g);
   AddOutputFlags(explain_cmd, g, false);
   explain_cmd->callback([&] { action = [&] { return CmdExplain(g, sweep_id, trial_id); }; });
 
@@ -136,8 +152,30 @@ int Main(int argc, char** argv) {
   auto* replay_cmd = app.add_subcommand(
       "replay", "Replay a finished sweep's curves under another early-termination policy");
   AddReplayOptions(replay_cmd, replay);
+  AddServerFlags(replay_cmd, g);
   AddOutputFlags(replay_cmd, g, false);
   replay_cmd->callback([&] { action = [&] { return CmdReplay(g, replay); }; });
+
+  // Server mode: `sweep server` and `sweep submit`.
+  ServerArgs server;
+  auto* server_cmd = app.add_subcommand(
+      "server", "Serve the workspace's controller until SIGTERM, running submitted sweeps");
+  server_cmd->add_option("--listen", server.listen,
+                         "Address to listen on, host:port (e.g. 0.0.0.0:7070; port 0 = any)")
+      ->required();
+  server_cmd->add_option("--lease-seconds", server.lease_seconds,
+                         "How long a node keeps a trial without a heartbeat")
+      ->capture_default_str();
+  AddOutputFlags(server_cmd, g, false);
+  server_cmd->callback([&] { action = [&] { return CmdServer(g, server); }; });
+  std::string submit_spec;
+  auto* submit_cmd = app.add_subcommand("submit", "Hand a sweep spec to a `sweep server`");
+  submit_cmd->add_option("spec", submit_spec, "Sweep spec (Azure ML v2 sweep job YAML)")
+      ->required();
+  AddServerFlags(submit_cmd, g);
+  submit_cmd->get_option("--server")->required();
+  AddOutputFlags(submit_cmd, g, false);
+  submit_cmd->callback([&] { action = [&] { return CmdSubmit(g, submit_spec); }; });
 
   auto* compute_cmd = app.add_subcommand("compute", "Manage persistent compute targets");
   compute_cmd->require_subcommand(1);
@@ -151,11 +189,13 @@ int Main(int argc, char** argv) {
   AddOutputFlags(c_update, g, false);
   c_update->callback([&] { action = [&] { return CmdComputeUpdate(g, compute); }; });
   auto* c_list = compute_cmd->add_subcommand("list", "List compute targets");
+  AddServerFlags(c_list, g);
   AddOutputFlags(c_list, g, false);
   c_list->callback([&] { action = [&] { return CmdComputeList(g); }; });
   std::string compute_name;
   auto* c_show = compute_cmd->add_subcommand("show", "Show a compute target and its nodes");
   c_show->add_option("name", compute_name, "Target name")->required();
+  AddServerFlags(c_show, g);
   AddOutputFlags(c_show, g, false);
   c_show->callback([&] { action = [&] { return CmdComputeShow(g, compute_name); }; });
   auto* c_delete = compute_cmd->add_subcommand("delete", "Delete a compute target");

@@ -1,10 +1,15 @@
 #include "cli/compute_commands.h"
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <set>
 
 #include "cli/output.h"
+#include "controller/admin_client.h"
 #include "controller/compute.h"
 #include "core/clock.h"
+#include "core/status.h"
 
 namespace sweep::cli {
 namespace {
@@ -35,6 +40,58 @@ int SaveTarget(controller::Workspace& ws, const core::ComputeTarget& target, con
               << " nodes)\n";
   }
   return kExitOk;
+}
+
+// The controller's view of the target when one serves the workspace (the --server one, or
+// the one in controller.json); nullopt when none runs.
+absl::StatusOr<std::optional<controller::ComputeStatus>> LiveComputeStatus(
+    const GlobalOptions& options, const QuerySource& source, const std::string& name) {
+  std::string address, token;
+  if (source.workspace == nullptr) {
+    address = options.server;
+    ASSIGN_OR_RETURN(token, ReadServerToken(options));
+  } else if (auto running = source.workspace->ReadControllerAddress()) {
+    address = running->address;
+    token = source.workspace->token();
+  } else {
+    return std::nullopt;
+  }
+  absl::StatusOr<controller::ComputeStatus> status =
+      controller::ComputeStatusViaServer(address, token, name);
+  // A controller that has not read a new target yet, or (local) one that just exited.
+  if (absl::IsNotFound(status.status()) ||
+      (source.workspace != nullptr && absl::IsUnavailable(status.status()))) {
+    return std::nullopt;
+  }
+  if (!status.ok()) return status.status();
+  return *status;
+}
+
+// The target's recent scaling events (workspace-level and those of its sweeps), oldest
+// first.
+absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
+                                                          const std::string& name) {
+  constexpr size_t kRecent = 10;
+  static const std::set<std::string> kKinds = {"scale_target", "scale_up", "scale_up_failed",
+                                               "scale_down", "node_scaled_down"};
+  std::vector<std::string> sources{""};
+  ASSIGN_OR_RETURN(std::vector<core::Sweep> sweeps, store->ListSweeps());
+  for (const core::Sweep& s : sweeps) {
+    if (s.compute == name) sources.push_back(s.id);
+  }
+  const std::string prefix = "compute " + name + ":";
+  std::vector<core::Event> out;
+  for (const std::string& id : sources) {
+    ASSIGN_OR_RETURN(std::vector<core::Event> events, store->ListEvents(id));
+    for (core::Event& e : events) {
+      if (kKinds.count(e.kind) && e.message.rfind(prefix, 0) == 0) out.push_back(std::move(e));
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const core::Event& a, const core::Event& b) {
+    return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms < b.timestamp_ms : a.id < b.id;
+  });
+  if (out.size() > kRecent) out.erase(out.begin(), out.end() - kRecent);
+  return out;
 }
 
 }  // namespace
@@ -79,7 +136,7 @@ int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
 }
 
 int CmdComputeList(const GlobalOptions& options) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = OpenForQuery(options, /*create=*/true);
   if (!ws.ok()) return ReportError(ws.status());
   auto targets = (*ws)->store()->ListComputes();
   if (!targets.ok()) return ReportError(targets.status());
@@ -101,7 +158,7 @@ int CmdComputeList(const GlobalOptions& options) {
 }
 
 int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = OpenForQuery(options, /*create=*/true);
   if (!ws.ok()) return ReportError(ws.status());
   store::Store* store = (*ws)->store();
   auto target = store->GetCompute(name);
@@ -109,23 +166,50 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
     return ReportError(absl::NotFoundError("compute target '" + name +
                                            "' not found (`sweep compute list` lists them)"));
   }
-  auto nodes = store->ListNodes();
-  if (!nodes.ok()) return ReportError(nodes.status());
-  std::erase_if(*nodes, [&](const core::Node& n) {
-    return n.compute != name || n.state == "gone";
-  });
+  auto status = LiveComputeStatus(options, **ws, name);
+  if (!status.ok()) return ReportError(status.status());
+  std::vector<controller::NodeStatus> nodes;
+  if (*status) {
+    nodes = (*status)->nodes;
+  } else {  // no controller: the nodes as last recorded
+    auto stored = store->ListNodes();
+    if (!stored.ok()) return ReportError(stored.status());
+    for (core::Node& n : *stored) {
+      if (n.compute != name || n.state == "gone") continue;
+      nodes.emplace_back().node = std::move(n);
+    }
+  }
+  auto decisions = ScalingDecisions(store, name);
+  if (!decisions.ok()) return ReportError(decisions.status());
+
   if (options.json) {
-    nlohmann::json j = ComputeToJson(*target);
-    nlohmann::json node_list = nlohmann::json::array();
-    for (const core::Node& n : *nodes) {
+    using nlohmann::json;
+    json j = ComputeToJson(*target);
+    json node_list = json::array();
+    for (const controller::NodeStatus& s : nodes) {
+      const core::Node& n = s.node;
       node_list.push_back({{"node_id", n.node_id},
                            {"hostname", n.hostname},
                            {"pid", n.pid},
                            {"state", n.state},
                            {"registered_at", FormatTime(n.registered_ms)},
-                           {"last_seen_at", FormatTime(n.last_seen_ms)}});
+                           {"last_seen_at", FormatTime(n.last_seen_ms)},
+                           {"sweep_id", s.sweep_id.empty() ? json(nullptr) : json(s.sweep_id)},
+                           {"trial_id", s.trial_id == 0 ? json(nullptr) : json(s.trial_id)}});
     }
     j["nodes"] = node_list;
+    j["controller_running"] = status->has_value();
+    j["desired_nodes"] = *status ? json((*status)->desired_nodes) : json(nullptr);
+    j["provider_nodes"] = *status ? json((*status)->provider_nodes) : json(nullptr);
+    j["live_nodes"] = nodes.size();
+    json events = json::array();
+    for (const core::Event& e : *decisions) {
+      events.push_back({{"time", FormatTime(e.timestamp_ms)},
+                        {"kind", e.kind},
+                        {"sweep_id", e.sweep_id.empty() ? json(nullptr) : json(e.sweep_id)},
+                        {"message", e.message}});
+    }
+    j["scaling_decisions"] = events;
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -137,14 +221,28 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
             << "priority    " << t.vm_priority << "\n"
             << "scale down  after " << t.idle_seconds_before_scaledown << " s idle\n"
             << "created     " << FormatTime(t.created_ms) << "\n";
-  std::cout << "\ncurrent nodes: " << nodes->size() << "\n";
-  if (!nodes->empty()) {
-    Table table({"NODE", "STATE", "HOST", "PID", "LAST_SEEN"});
-    for (const core::Node& n : *nodes) {
+  if (*status) {
+    std::cout << "autoscaler  desired " << (*status)->desired_nodes << " nodes, live "
+              << nodes.size() << " (provider " << t.provider << " runs "
+              << (*status)->provider_nodes << ")\n";
+  } else {
+    std::cout << "autoscaler  idle: no controller serves this workspace (`sweep run` or "
+                 "`sweep server` starts one)\n";
+  }
+  std::cout << "\ncurrent nodes: " << nodes.size() << "\n";
+  if (!nodes.empty()) {
+    Table table({"NODE", "STATE", "HOST", "PID", "SINCE", "LAST_SEEN", "TRIAL"});
+    for (const controller::NodeStatus& s : nodes) {
+      const core::Node& n = s.node;
       table.AddRow({n.node_id, n.state, n.hostname, std::to_string(n.pid),
-                    FormatTime(n.last_seen_ms)});
+                    FormatTime(n.registered_ms), FormatTime(n.last_seen_ms),
+                    s.sweep_id.empty() ? "-" : s.sweep_id + " #" + std::to_string(s.trial_id)});
     }
     table.Print(std::cout);
+  }
+  std::cout << "\nrecent scaling decisions:" << (decisions->empty() ? " none" : "") << "\n";
+  for (const core::Event& e : *decisions) {
+    std::cout << "  " << FormatTime(e.timestamp_ms) << "  " << e.kind << ": " << e.message << "\n";
   }
   return kExitOk;
 }

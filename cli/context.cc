@@ -1,9 +1,14 @@
 #include "cli/context.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "cli/serve.h"
+#include "controller/admin_client.h"
 #include "core/status.h"
+#include "worker/agent.h"
 
 namespace sweep::cli {
 
@@ -11,9 +16,35 @@ std::string WorkspaceDir(const GlobalOptions& options) {
   return options.workspace.empty() ? controller::DefaultWorkspaceDir() : options.workspace;
 }
 
-absl::StatusOr<std::unique_ptr<controller::Workspace>> OpenForQuery(
-    const GlobalOptions& options) {
-  return controller::Workspace::OpenReadOnly(WorkspaceDir(options));
+absl::StatusOr<std::string> ReadServerToken(const GlobalOptions& options) {
+  std::string path = options.token_file;
+  if (path.empty()) {
+    const char* env = std::getenv("SWEEP_TOKEN_FILE");
+    path = env != nullptr && *env != '\0' ? env : WorkspaceDir(options) + "/token";
+  }
+  absl::StatusOr<std::string> token = worker::ReadTokenFile(path);
+  if (!token.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(token.status().message(),
+                     "; copy the token file of the server's workspace here and pass it with "
+                     "--token-file (or SWEEP_TOKEN_FILE)"));
+  }
+  return token;
+}
+
+absl::StatusOr<std::unique_ptr<QuerySource>> OpenForQuery(const GlobalOptions& options,
+                                                          bool create) {
+  auto source = std::make_unique<QuerySource>();
+  if (!options.server.empty()) {
+    RETURN_IF_ERROR(CheckAddress("--server", options.server, /*allow_port_zero=*/false));
+    ASSIGN_OR_RETURN(std::string token, ReadServerToken(options));
+    source->remote = controller::NewRemoteStore(options.server, token);
+  } else if (create) {
+    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenOrCreate(WorkspaceDir(options)));
+  } else {
+    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenReadOnly(WorkspaceDir(options)));
+  }
+  return source;
 }
 
 absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string& id_or_prefix) {

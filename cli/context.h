@@ -22,21 +22,39 @@ struct GlobalOptions {
   std::string workspace;  // --workspace / SWEEP_WORKSPACE / ./.sweep
   bool json = false;
   bool csv = false;
+  // Query and submit commands: `--server ADDR` talks to a `sweep server` instead of
+  // reading the workspace; `--token-file F` holds its token.
+  std::string server;
+  std::string token_file;
 };
 
 // The workspace dir the user chose (or the default).
 std::string WorkspaceDir(const GlobalOptions& options);
 
-// Opens the workspace for reading; NotFound names the directory and says how to make one.
-absl::StatusOr<std::unique_ptr<controller::Workspace>> OpenForQuery(
-    const GlobalOptions& options);
+// The token sent to a server: the file named by --token-file, else $SWEEP_TOKEN_FILE,
+// else <workspace>/token. InvalidArgument naming the file when it cannot be read.
+absl::StatusOr<std::string> ReadServerToken(const GlobalOptions& options);
+
+// Where a query command reads: the workspace's store, or with --server the server's
+// (a read-only RemoteStore). store() is valid as long as this lives.
+struct QuerySource {
+  std::unique_ptr<controller::Workspace> workspace;  // null with --server
+  std::unique_ptr<store::Store> remote;              // set with --server
+  store::Store* store() const { return remote ? remote.get() : workspace->store(); }
+};
+
+// Opens the workspace for reading (creating it first if `create`), or connects to
+// options.server. NotFound names the directory and says how to make one;
+// InvalidArgument for a malformed --server address or an unreadable token file.
+absl::StatusOr<std::unique_ptr<QuerySource>> OpenForQuery(const GlobalOptions& options,
+                                                          bool create = false);
 
 // Accepts a full sweep id or a unique prefix of one ("sw-3fa").
 absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string& id_or_prefix);
 
 // A sweep and its trials, read for a query command (the workspace stays open).
 struct SweepSnapshot {
-  std::unique_ptr<controller::Workspace> workspace;
+  std::unique_ptr<QuerySource> workspace;
   core::Sweep sweep;
   std::vector<core::Trial> trials;
 };

@@ -17,7 +17,9 @@
 // - Trials are created lazily, when a node of the sweep's compute asks and the sweep has
 //   room: leased+running < max_concurrent_trials and trials created < max_total_trials
 //   (a retried trial is the same trial). Pending retries go first. Several sweeps on one
-//   target are served round-robin.
+//   target share its nodes fairly: a node asking for work is offered to the sweep holding
+//   the fewest leases first (round-robin among equals), each within its own
+//   max_concurrent_trials.
 // - A grant's env: AZUREML_SWEEP_<param> (value text) for each active parameter,
 //   SWEEP_PARAMS (JSON object), SWEEP_ID, SWEEP_NAME (display name), SWEEP_TRIAL_ID,
 //   SWEEP_ATTEMPT, SWEEP_PRIMARY_METRIC.
@@ -147,6 +149,20 @@ class NodeProvider {
   virtual void StopAll() = 0;
 };
 
+// A node of a compute target as the controller sees it now.
+struct NodeStatus {
+  core::Node node;
+  std::string sweep_id;  // the lease it holds, when busy; "" when idle
+  int64_t trial_id = 0;
+};
+
+// The autoscaling state of one compute target (`sweep compute show`).
+struct ComputeStatus {
+  int64_t desired_nodes = 0;      // what the autoscaler aims for (as of the last Tick)
+  int64_t provider_nodes = 0;     // started by the target's node provider and still alive
+  std::vector<NodeStatus> nodes;  // registered nodes not gone, by node id
+};
+
 class Controller {
  public:
   // Loads the workspace state from `store` (not owned, must outlive the controller),
@@ -192,6 +208,10 @@ class Controller {
   // Blocks until the sweep is terminal or `timeout_ms` passes (then DeadlineExceeded).
   virtual absl::StatusOr<core::SweepState> WaitForSweep(const std::string& sweep_id,
                                                         int64_t timeout_ms) = 0;
+
+  // Desired and live nodes of `compute`, and what each node runs. NotFound for a target
+  // the controller does not know (Tick re-reads targets from the store).
+  virtual absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) = 0;
 };
 
 }  // namespace sweep::controller

@@ -28,6 +28,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -165,6 +166,8 @@ struct ScaleAction {
   int64_t count = 0;
   std::string sweep_id;  // a sweep that asked for the nodes, for the event
   int64_t desired = 0;
+  int64_t live = 0;    // nodes the provider had running before this action
+  std::string reason;  // why these nodes are wanted, for the event
 };
 
 class ControllerImpl final : public Controller {
@@ -203,6 +206,7 @@ class ControllerImpl final : public Controller {
   void Shutdown() override;
   absl::StatusOr<core::SweepState> WaitForSweep(const std::string& sweep_id,
                                                 int64_t timeout_ms) override;
+  absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) override;
 
  private:
   // --- durability (group commit) ---
@@ -268,6 +272,7 @@ class ControllerImpl final : public Controller {
   std::map<std::string, NodeRec> nodes_;
   std::map<std::string, std::shared_ptr<NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;  // refreshed by Tick
+  std::map<std::string, int64_t> desired_;              // compute -> desired nodes at the last Tick
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -751,8 +756,15 @@ std::optional<LeaseGrant> ControllerImpl::TryLease(Txn& txn, NodeRec& node, int6
   // Copy: a sweep may end (and leave the list) while we look.
   std::vector<std::string> list = it->second;
   size_t& cursor = rr_cursor_[node.node.compute];
-  for (size_t k = 0; k < list.size(); ++k) {
-    size_t idx = (cursor + k) % list.size();
+  // Fair share of the target's nodes: the sweep holding the fewest leases goes first, so
+  // a sweep with long trials cannot take over nodes freed by one with short trials;
+  // among equals, round-robin from the cursor.
+  std::vector<size_t> order(list.size());
+  for (size_t k = 0; k < list.size(); ++k) order[k] = (cursor + k) % list.size();
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+    return sweeps_.at(list[x])->active < sweeps_.at(list[y])->active;
+  });
+  for (size_t idx : order) {
     SweepRec& s = *sweeps_.at(list[idx]);
     std::optional<LeaseGrant> grant = TryLeaseFrom(txn, s, node, now);
     if (grant) {
@@ -1063,7 +1075,7 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
         node.node.state = "gone";
         PutNode(txn, node);
         AddEvent(txn, "", 0, "node_scaled_down",
-                 absl::StrCat("node ", node_id, " of ", node.node.compute,
+                 absl::StrCat("compute ", node.node.compute, ": node ", node_id,
                               " told to shut down after being idle"),
                  now);
       }
@@ -1249,15 +1261,28 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
     if (target.type != "amlcompute") continue;
     int64_t demand = 0;
     std::string first_sweep;
+    std::string reason;  // the demand in words, for the scaling events
     auto rr = rr_.find(name);
     if (rr != rr_.end()) {
       for (const std::string& id : rr->second) {
         const SweepRec& s = *sweeps_.at(id);
         demand += std::min(s.max_concurrent, s.active + s.Startable());
         if (first_sweep.empty()) first_sweep = id;
+        if (s.active + s.Startable() == 0) continue;
+        absl::StrAppend(&reason, reason.empty() ? "" : "; ", s.Startable(), " trials waiting in ",
+                        id, " (", s.active, " running, at most ", s.max_concurrent, " at once)");
       }
     }
+    if (reason.empty()) reason = "no trials waiting";
     const int64_t desired = std::clamp(demand, target.min_nodes, target.max_nodes);
+    auto last = desired_.try_emplace(name, 0).first;
+    if (last->second != desired) {
+      AddEvent(txn, first_sweep, 0, "scale_target",
+               absl::StrCat("compute ", name, ": desired nodes ", last->second, " -> ", desired,
+                            " (min ", target.min_nodes, ", max ", target.max_nodes, "): ", reason),
+               now);
+      last->second = desired;
+    }
 
     // Scale down: idle nodes past the idle timeout while above what is needed.
     int64_t registered = 0;
@@ -1274,9 +1299,12 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       idle[i]->told_shutdown = true;
       AddEvent(txn, first_sweep, 0, "scale_down",
                absl::StrCat("compute ", name, ": node ", idle[i]->node.node_id, " idle for ",
-                            (now - idle[i]->idle_since_ms) / 1000, "s; desired nodes ",
-                            desired),
+                            (now - idle[i]->idle_since_ms) / 1000, "s (limit ",
+                            target.idle_seconds_before_scaledown, "s); ", registered, " -> ",
+                            registered - 1, " nodes (desired ", desired, ", min ", target.min_nodes,
+                            "): ", reason),
                now);
+      --registered;
       txn.wake_pollers = true;
     }
 
@@ -1290,6 +1318,8 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       a.count = desired - live;
       a.sweep_id = first_sweep;
       a.desired = desired;
+      a.live = live;
+      a.reason = reason;
       actions.push_back(std::move(a));
     }
   }
@@ -1374,8 +1404,9 @@ void ControllerImpl::Tick() {
       }
       ++started;
     }
-    std::string message = absl::StrCat("compute ", a.target.name, ": started ", started,
-                                       " node(s) towards ", a.desired, " desired");
+    std::string message =
+        absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ", a.live + started,
+                     " nodes (desired ", a.desired, ", max ", a.target.max_nodes, "): ", a.reason);
     if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
     AddEvent(events, a.sweep_id, 0, error.empty() ? "scale_up" : "scale_up_failed", message,
              clock_->NowMillis());
@@ -1418,6 +1449,26 @@ void ControllerImpl::Shutdown() {
   work_cv_.notify_all();
   state_cv_.notify_all();
   for (auto& p : providers) p->StopAll();
+}
+
+absl::StatusOr<ComputeStatus> ControllerImpl::GetComputeStatus(const std::string& compute) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto target = targets_.find(compute);
+  if (target == targets_.end()) {
+    return absl::NotFoundError(absl::StrCat("compute target '", compute, "' not found"));
+  }
+  ComputeStatus status;
+  auto desired = desired_.find(compute);
+  if (desired != desired_.end()) status.desired_nodes = desired->second;
+  auto p = providers_.find(target->second.provider);
+  if (p != providers_.end() && p->second) status.provider_nodes = p->second->LiveNodes(compute);
+  for (const auto& [id, n] : nodes_) {
+    if (n.node.compute != compute || n.node.state == "gone") continue;
+    NodeStatus& out = status.nodes.emplace_back();
+    out.node = n.node;
+    if (n.lease) std::tie(out.sweep_id, out.trial_id) = *n.lease;
+  }
+  return status;
 }
 
 absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string& sweep_id,

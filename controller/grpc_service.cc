@@ -13,9 +13,10 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "controller/store_wire.h"
 #include "proto/sweep.grpc.pb.h"
-#include "spec/spec.h"
 #include "spdlog/spdlog.h"
+#include "spec/spec.h"
 
 namespace sweep::controller {
 namespace {
@@ -101,8 +102,10 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 class Service final : public pb::SweepController::Service {
  public:
-  Service(Controller* controller, std::string token)
-      : controller_(controller), expected_(absl::StrCat("Bearer ", token)) {}
+  Service(Controller* controller, store::Store* read_store, std::string token)
+      : controller_(controller),
+        read_store_(read_store),
+        expected_(absl::StrCat("Bearer ", token)) {}
 
   void Stop() { stopping_ = true; }
 
@@ -224,6 +227,32 @@ class Service final : public pb::SweepController::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ReadStore(grpc::ServerContext* ctx, const pb::ReadStoreRequest* req,
+                         pb::ReadStoreReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (read_store_ == nullptr) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "this controller does not serve store reads");
+    }
+    return ToGrpc(ServeReadStore(*read_store_, *req, reply));
+  }
+
+  grpc::Status GetComputeStatus(grpc::ServerContext* ctx, const pb::ComputeStatusRequest* req,
+                                pb::ComputeStatusReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<ComputeStatus> status = controller_->GetComputeStatus(req->compute());
+    if (!status.ok()) return ToGrpc(status.status());
+    reply->set_desired_nodes(status->desired_nodes);
+    reply->set_provider_nodes(status->provider_nodes);
+    for (const NodeStatus& n : status->nodes) {
+      pb::NodeStatusRecord* out = reply->add_nodes();
+      controller::ToProto(n.node, out->mutable_node());
+      out->set_sweep_id(n.sweep_id);
+      out->set_trial_id(n.trial_id);
+    }
+    return grpc::Status::OK;
+  }
+
  private:
   grpc::Status Authorize(grpc::ServerContext* ctx) const {
     const auto& md = ctx->client_metadata();
@@ -242,6 +271,7 @@ class Service final : public pb::SweepController::Service {
   }
 
   Controller* const controller_;
+  store::Store* const read_store_;
   const std::string expected_;
   std::atomic<bool> stopping_{false};
 };
@@ -251,7 +281,7 @@ class Service final : public pb::SweepController::Service {
 class GrpcServer::Impl {
  public:
   Impl(Controller* controller, const GrpcServerOptions& options)
-      : service_(controller, options.token), options_(options) {}
+      : service_(controller, options.read_store, options.token), options_(options) {}
 
   absl::Status Start() {
     std::shared_ptr<grpc::ServerCredentials> creds;

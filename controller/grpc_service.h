@@ -25,6 +25,9 @@ struct GrpcServerOptions {
   std::string token;
   // Upper bound on server threads; each waiting long poll uses one.
   int max_threads = 512;
+  // The workspace store ReadStore answers from (not owned; must outlive the server).
+  // nullptr: ReadStore replies UNIMPLEMENTED.
+  store::Store* read_store = nullptr;
   // TLS: both set -> the server only accepts TLS connections. PEM files.
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -463,7 +463,7 @@ TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
   for (const core::Event& e : events) {
     if (e.kind == "scale_up") {
       ++scale_ups;
-      EXPECT_THAT(e.message, HasSubstr("towards 2 desired"));
+      EXPECT_THAT(e.message, HasSubstr("(desired 2, max "));
     }
   }
   EXPECT_GE(scale_ups, 1);

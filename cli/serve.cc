@@ -1,0 +1,184 @@
+#include "cli/serve.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/context.h"
+#include "controller/local_provider.h"
+
+namespace sweep::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::atomic<int> g_interrupts{0};
+
+void OnInterrupt(int) { g_interrupts.fetch_add(1); }
+
+std::string ClockTime(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&seconds, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+// "trial_completed" about trial 3 -> "trial 3 completed"; others: underscores to spaces.
+std::string EventLabel(const core::Event& e) {
+  std::string kind = e.kind;
+  if (kind == "best_improved") return "best so far";
+  if (kind.rfind("trial_", 0) == 0 && e.trial_id) {
+    kind = "trial " + std::to_string(e.trial_id) + " " + kind.substr(6);
+  } else if (e.trial_id) {
+    kind += " (trial " + std::to_string(e.trial_id) + ")";
+  }
+  for (char& c : kind) {
+    if (c == '_') c = ' ';
+  }
+  return kind;
+}
+
+// Local workers dial loopback when the listen host is a wildcard.
+std::string DialAddress(const std::string& bound) {
+  size_t colon = bound.rfind(':');
+  std::string host = bound.substr(0, colon), port = bound.substr(colon + 1);
+  if (host == "0.0.0.0" || host == "[::]" || host == "::" || host.empty()) host = "127.0.0.1";
+  return host + ":" + port;
+}
+
+}  // namespace
+
+absl::Status CheckAddress(const std::string& flag, const std::string& address,
+                          bool allow_port_zero) {
+  auto bad = [&](const std::string& why) {
+    return absl::InvalidArgumentError(flag + " '" + address + "' is not a valid address: " + why +
+                                      " (expected host:port, e.g. 127.0.0.1:7070)");
+  };
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return bad("no ':port'");
+  std::string host = address.substr(0, colon), port = address.substr(colon + 1);
+  if (host.empty()) return bad("no host");
+  if (host.find_first_of(" /\t") != std::string::npos) return bad("the host has a blank or '/'");
+  if (host.front() == '[' ? host.back() != ']' : host.find(':') != std::string::npos) {
+    return bad("an IPv6 host must be in brackets, e.g. [::1]:7070");
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != port.npos) {
+    return bad("the port must be a number");
+  }
+  int number = std::stoi(port);
+  if (number > 65535 || (number == 0 && !allow_port_zero)) {
+    return bad(allow_port_zero ? "the port must be 0-65535" : "the port must be 1-65535");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
+    const std::string& workspace_dir, const ServeOptions& options) {
+  if (options.lease_seconds < 1) {
+    return absl::InvalidArgumentError("--lease-seconds must be at least 1");
+  }
+  if (absl::Status s = CheckAddress("--listen", options.listen, /*allow_port_zero=*/true);
+      !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<ServedController> served(new ServedController());
+  auto ws = controller::Workspace::OpenOrCreate(workspace_dir);
+  if (!ws.ok()) return ws.status();
+  served->workspace_ = std::move(*ws);
+  controller::Workspace& w = *served->workspace_;
+  if (auto running = w.ReadControllerAddress()) {
+    return absl::FailedPreconditionError(
+        "workspace " + w.dir() + " is already served by a controller (pid " +
+        std::to_string(running->pid) + " at " + running->address +
+        "); submit to it with `sweep submit SPEC --server " + running->address +
+        "`, or stop it first, or use another --workspace");
+  }
+
+  controller::ControllerOptions controller_options;
+  controller_options.lease_duration_ms = options.lease_seconds * 1000;
+  controller_options.heartbeat_interval_ms =
+      std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
+  auto ctrl = controller::Controller::Create(w.store(), controller_options);
+  if (!ctrl.ok()) return ctrl.status();
+  served->controller_ = std::move(*ctrl);
+
+  controller::GrpcServerOptions server_options;
+  server_options.listen_address = options.listen;
+  server_options.token = w.token();
+  server_options.read_store = w.store();
+  auto server = controller::GrpcServer::Start(served->controller_.get(), server_options);
+  if (!server.ok()) return server.status();
+  served->server_ = std::move(*server);
+  served->dial_ = DialAddress(served->server_->address());
+
+  // Node providers, one block each; the controller picks one by the target's provider.
+  std::error_code ec;
+  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  {
+    controller::LocalNodeProviderOptions local;
+    local.binary = self;
+    local.server_address = served->dial_;
+    local.token_file = w.token_path();
+    local.log_dir = w.dir() + "/logs";
+    local.work_dir = w.dir() + "/nodes";
+    local.stop_grace_ms = 5'000;
+    served->controller_->SetNodeProvider("local",
+                                         std::make_shared<controller::LocalNodeProvider>(local));
+  }
+  return served;
+}
+
+ServedController::~ServedController() { Stop(); }
+
+void ServedController::Run() {
+  if (absl::Status s = workspace_->WriteControllerAddress({dial_, static_cast<int64_t>(getpid())});
+      !s.ok()) {
+    std::cerr << "sweep: warning: " << s.message() << "\n";
+  }
+  announced_ = true;
+  controller_->Start();
+}
+
+void ServedController::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (controller_) controller_->Shutdown();
+  if (server_) server_->Shutdown();
+  if (announced_) workspace_->RemoveControllerAddress();
+}
+
+void InstallInterruptHandlers() {
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int Interrupts() { return g_interrupts.load(); }
+
+std::string FormatEventLine(const core::Event& e) {
+  return ClockTime(e.timestamp_ms) + "  " + EventLabel(e) +
+         (e.message.empty() ? "" : ": " + e.message);
+}
+
+int ReportSubmitError(const absl::Status& status) {
+  std::cerr << "sweep: error: " << status.message() << "\n";
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitUsage;
+    default:
+      return kExitFailure;
+  }
+}
+
+}  // namespace sweep::cli

@@ -1,0 +1,80 @@
+// Start-up and shut-down of a controller serving a workspace, shared by `sweep run`
+// (all-in-one, ephemeral port) and `sweep server` (long-lived service). Node providers
+// are attached here and nowhere else.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "controller/controller.h"
+#include "controller/grpc_service.h"
+#include "controller/workspace.h"
+#include "core/types.h"
+
+namespace sweep::cli {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
+  int64_t lease_seconds = 30;          // a lease expires this long after its last renewal
+};
+
+// A controller serving one workspace over gRPC, with its node providers attached.
+// Owns the workspace, controller and server. Not thread-safe: one thread starts and
+// stops it; the controller and server inside are thread-safe.
+class ServedController {
+ public:
+  // Opens (creating if missing) the workspace at `workspace_dir`, loads the controller
+  // (resuming the workspace's running sweeps), starts gRPC on options.listen and attaches
+  // the node providers. The background ticker is not started yet (Run() does it), so a
+  // caller can set an event listener or submit first.
+  // InvalidArgument for a bad listen address or lease; FailedPrecondition if a live
+  // controller already serves the workspace; Unavailable if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ServedController>> Start(const std::string& workspace_dir,
+                                                                 const ServeOptions& options);
+  ~ServedController();  // Stop()
+
+  controller::Workspace& workspace() { return *workspace_; }
+  controller::Controller& controller() { return *controller_; }
+  // The bound "host:port" (the listen host with the real port).
+  std::string address() const { return server_->address(); }
+  int port() const { return server_->port(); }
+  // What workers and CLI commands on this host dial (a wildcard host becomes loopback).
+  const std::string& dial_address() const { return dial_; }
+
+  // Writes controller.json (so `sweep cancel` and a second server find this one) and
+  // starts the background ticker (leases, timeouts, autoscaling).
+  void Run();
+  // Stops the ticker, the gRPC server and every node the providers started, and
+  // removes controller.json. Idempotent.
+  void Stop();
+
+ private:
+  ServedController() = default;
+  std::unique_ptr<controller::Workspace> workspace_;
+  std::unique_ptr<controller::Controller> controller_;
+  std::unique_ptr<controller::GrpcServer> server_;
+  std::string dial_;
+  bool announced_ = false;
+  bool stopped_ = false;
+};
+
+// InvalidArgument unless `address` looks like host:port ("10.0.0.5:7070", "[::1]:7070",
+// "localhost:7070") with a port in 0..65535 (0 only when `allow_port_zero`).
+absl::Status CheckAddress(const std::string& flag, const std::string& address,
+                          bool allow_port_zero);
+
+// SIGINT/SIGTERM count interrupts instead of killing the process.
+void InstallInterruptHandlers();
+int Interrupts();
+
+// "12:03:04  trial 3 completed: accuracy=0.91" for live progress output.
+std::string FormatEventLine(const core::Event& event);
+
+// Errors from submitting a sweep are the user's to fix (invalid spec, unknown or
+// unsuitable target): exit 2; unreachable server, token or store failures: 1.
+int ReportSubmitError(const absl::Status& status);
+
+}  // namespace sweep::cli

@@ -1,0 +1,85 @@
+#include "cli/server_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/serve.h"
+#include "controller/admin_client.h"
+#include "nlohmann/json.hpp"
+#include "spec/spec.h"
+
+namespace sweep::cli {
+
+int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
+  ServeOptions serve_options;
+  serve_options.listen = args.listen;
+  serve_options.lease_seconds = args.lease_seconds;
+  auto served = ServedController::Start(WorkspaceDir(options), serve_options);
+  if (!served.ok()) return ReportError(served.status());
+  ServedController& s = **served;
+  InstallInterruptHandlers();
+  s.Run();
+  if (options.json) {
+    std::cout << nlohmann::json{{"address", s.address()},
+                                {"port", s.port()},
+                                {"workspace", s.workspace().dir()},
+                                {"token_file", s.workspace().token_path()},
+                                {"pid", static_cast<int64_t>(getpid())}}
+                     .dump()
+              << std::endl;
+  } else {
+    std::cout << "sweep server listening on " << s.address() << " (workspace "
+              << s.workspace().dir() << ", pid " << getpid() << ")\n"
+              << "submit with:  sweep submit SPEC --server " << s.dial_address() << " --token-file "
+              << s.workspace().token_path() << "\n"
+              << "stop with Ctrl-C or SIGTERM" << std::endl;
+  }
+  if (!options.json) {
+    // One line per event of any sweep, after the banner: the server's log.
+    s.controller().SetEventListener([](const core::Event& e) {
+      std::cout << FormatEventLine(e) << (e.sweep_id.empty() ? "" : "  [" + e.sweep_id + "]")
+                << std::endl;
+    });
+  }
+  while (Interrupts() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!options.json) std::cout << "sweep server stopping: stopping nodes" << std::endl;
+  s.Stop();
+  if (!options.json) std::cout << "sweep server stopped" << std::endl;
+  return kExitOk;
+}
+
+int CmdSubmit(const GlobalOptions& options, const std::string& spec_path) {
+  if (absl::Status s = CheckAddress("--server", options.server, /*allow_port_zero=*/false);
+      !s.ok()) {
+    return ReportError(s);
+  }
+  // A local check first: the fastest clear message for a bad spec.
+  auto spec = spec::LoadSpecFile(spec_path);
+  if (!spec.ok()) {
+    std::cerr << spec.status().message() << "\n";
+    return kExitUsage;
+  }
+  std::ifstream in(spec_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto token = ReadServerToken(options);
+  if (!token.ok()) return ReportError(token.status());
+  std::error_code ec;
+  std::string absolute = std::filesystem::absolute(spec_path, ec).lexically_normal().string();
+  auto id = controller::SubmitViaServer(options.server, *token, text.str(), absolute);
+  if (!id.ok()) return ReportSubmitError(id.status());
+  if (options.json) {
+    std::cout << nlohmann::json{{"id", *id}, {"server", options.server}}.dump() << "\n";
+  } else {
+    std::cout << *id << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace sweep::cli
