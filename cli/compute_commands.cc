@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "cli/output.h"
+#include "cli/remote_vm_commands.h"
 #include "controller/compute.h"
+#include "controller/remote_vm.h"
 #include "core/clock.h"
 
 namespace sweep::cli {
@@ -42,6 +44,12 @@ int SaveTarget(controller::Workspace& ws, const core::ComputeTarget& target, con
 int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   if (absl::Status s = controller::ValidateComputeName(args.name); !s.ok()) {
     return ReportError(s);
+  }
+  if (args.type == "remotevm") {
+    return ReportError(absl::InvalidArgumentError(
+        "remotevm targets are attached, not created: `sweep compute attach " + args.name +
+        " --type remotevm --address HOST --username USER (--password-file F | "
+        "--private-key-file F)`"));
   }
   core::ComputeTarget target;
   target.name = args.name;
@@ -137,6 +145,7 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
             << "priority    " << t.vm_priority << "\n"
             << "scale down  after " << t.idle_seconds_before_scaledown << " s idle\n"
             << "created     " << FormatTime(t.created_ms) << "\n";
+  if (t.type == "remotevm") PrintRemoteVm(std::cout, t);
   std::cout << "\ncurrent nodes: " << nodes->size() << "\n";
   if (!nodes->empty()) {
     Table table({"NODE", "STATE", "HOST", "PID", "LAST_SEEN"});
@@ -168,6 +177,7 @@ int CmdComputeDelete(const GlobalOptions& options, const std::string& name) {
   store::WriteBatch batch;
   batch.deleted_computes.push_back(name);
   if (absl::Status s = store->Commit(batch); !s.ok()) return ReportError(s);
+  controller::RemoveCredentials((*ws)->dir(), name);
   if (!options.json) std::cout << "deleted compute target " << name << "\n";
   else std::cout << nlohmann::json{{"deleted", name}}.dump() << "\n";
   return kExitOk;

@@ -17,6 +17,7 @@
 #include "controller/admin_client.h"
 #include "controller/grpc_service.h"
 #include "controller/local_provider.h"
+#include "controller/ssh_provider.h"
 #include "spec/spec.h"
 #include "worker/agent.h"
 
@@ -156,6 +157,8 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   provider_options.stop_grace_ms = 5'000;
   auto provider = std::make_shared<controller::LocalNodeProvider>(provider_options);
   (*ctrl)->SetNodeProvider("local", provider);
+  // Remote VMs: workers started over SSH; they dial `dial` (see --listen).
+  (*ctrl)->SetNodeProvider("ssh", controller::NewSshNodeProvider(**ws, dial));
 
   // Progress lines for this sweep only, printed once its id line is out.
   std::mutex print_mu;

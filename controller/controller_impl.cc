@@ -165,6 +165,7 @@ struct ScaleAction {
   int64_t count = 0;
   std::string sweep_id;  // a sweep that asked for the nodes, for the event
   int64_t desired = 0;
+  bool restart = false;  // remotevm: replaces workers that exited while a sweep runs
 };
 
 class ControllerImpl final : public Controller {
@@ -268,6 +269,7 @@ class ControllerImpl final : public Controller {
   std::map<std::string, NodeRec> nodes_;
   std::map<std::string, std::shared_ptr<NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;  // refreshed by Tick
+  std::set<std::string> remote_filled_;  // remotevm targets whose workers all started
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -1246,7 +1248,7 @@ absl::Status ControllerImpl::Deregister(const std::string& node_id) {
 std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
   std::vector<ScaleAction> actions;
   for (const auto& [name, target] : targets_) {
-    if (target.type != "amlcompute") continue;
+    if (target.type != "amlcompute" && target.type != "remotevm") continue;
     int64_t demand = 0;
     std::string first_sweep;
     auto rr = rr_.find(name);
@@ -1257,7 +1259,12 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
         if (first_sweep.empty()) first_sweep = id;
       }
     }
-    const int64_t desired = std::clamp(demand, target.min_nodes, target.max_nodes);
+    // A remotevm target keeps its fixed worker count (max_nodes, the workers per node)
+    // alive while a sweep of it runs; a cluster follows the demand.
+    const int64_t desired = target.type == "remotevm"
+                                ? (first_sweep.empty() ? target.min_nodes : target.max_nodes)
+                                : std::clamp(demand, target.min_nodes, target.max_nodes);
+    if (target.type == "remotevm" && first_sweep.empty()) remote_filled_.erase(name);
 
     // Scale down: idle nodes past the idle timeout while above what is needed.
     int64_t registered = 0;
@@ -1290,6 +1297,7 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       a.count = desired - live;
       a.sweep_id = first_sweep;
       a.desired = desired;
+      a.restart = remote_filled_.count(name) > 0;
       actions.push_back(std::move(a));
     }
   }
@@ -1374,13 +1382,23 @@ void ControllerImpl::Tick() {
       }
       ++started;
     }
-    std::string message = absl::StrCat("compute ", a.target.name, ": started ", started,
-                                       " node(s) towards ", a.desired, " desired");
+    std::string message =
+        a.restart ? absl::StrCat("compute ", a.target.name, ": ", a.count,
+                                 " worker(s) exited; restarted ", started, " of them")
+                  : absl::StrCat("compute ", a.target.name, ": started ", started,
+                                 " node(s) towards ", a.desired, " desired");
     if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
-    AddEvent(events, a.sweep_id, 0, error.empty() ? "scale_up" : "scale_up_failed", message,
-             clock_->NowMillis());
+    const char* kind = !error.empty() ? "scale_up_failed"
+                       : a.restart    ? "node_restarted"
+                                      : "scale_up";
+    AddEvent(events, a.sweep_id, 0, kind, message, clock_->NowMillis());
   }
   std::unique_lock<std::mutex> relock(mu_);
+  for (const ScaleAction& a : actions) {
+    if (a.target.type == "remotevm" && a.provider->LiveNodes(a.target.name) >= a.desired) {
+      remote_filled_.insert(a.target.name);
+    }
+  }
   Finish(events, relock).IgnoreError();
 }
 
