@@ -269,7 +269,9 @@ class ControllerImpl final : public Controller {
   std::map<std::string, NodeRec> nodes_;
   std::map<std::string, std::shared_ptr<NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;  // refreshed by Tick
-  std::set<std::string> remote_filled_;  // remotevm targets whose workers all started
+  // remotevm target -> workers started for its running sweeps; once that reaches the
+  // target's count, further starts replace workers that exited.
+  std::map<std::string, int64_t> remote_started_;
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -1264,7 +1266,7 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
     const int64_t desired = target.type == "remotevm"
                                 ? (first_sweep.empty() ? target.min_nodes : target.max_nodes)
                                 : std::clamp(demand, target.min_nodes, target.max_nodes);
-    if (target.type == "remotevm" && first_sweep.empty()) remote_filled_.erase(name);
+    if (target.type == "remotevm" && first_sweep.empty()) remote_started_.erase(name);
 
     // Scale down: idle nodes past the idle timeout while above what is needed.
     int64_t registered = 0;
@@ -1297,7 +1299,7 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       a.count = desired - live;
       a.sweep_id = first_sweep;
       a.desired = desired;
-      a.restart = remote_filled_.count(name) > 0;
+      a.restart = target.type == "remotevm" && remote_started_[name] >= desired;
       actions.push_back(std::move(a));
     }
   }
@@ -1371,8 +1373,10 @@ void ControllerImpl::Tick() {
   // Start nodes outside the lock: it forks and may be slow.
   if (actions.empty()) return;
   Txn events;
-  for (const ScaleAction& a : actions) {
-    int64_t started = 0;
+  std::vector<int64_t> started(actions.size(), 0);
+  for (size_t k = 0; k < actions.size(); ++k) {
+    const ScaleAction& a = actions[k];
+    int64_t& n = started[k];
     std::string error;
     for (int64_t i = 0; i < a.count; ++i) {
       absl::StatusOr<std::string> handle = a.provider->StartNode(a.target);
@@ -1380,12 +1384,12 @@ void ControllerImpl::Tick() {
         error = std::string(handle.status().message());
         break;
       }
-      ++started;
+      ++n;
     }
     std::string message =
         a.restart ? absl::StrCat("compute ", a.target.name, ": ", a.count,
-                                 " worker(s) exited; restarted ", started, " of them")
-                  : absl::StrCat("compute ", a.target.name, ": started ", started,
+                                 " worker(s) exited; restarted ", n, " of them")
+                  : absl::StrCat("compute ", a.target.name, ": started ", n,
                                  " node(s) towards ", a.desired, " desired");
     if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
     const char* kind = !error.empty() ? "scale_up_failed"
@@ -1394,10 +1398,8 @@ void ControllerImpl::Tick() {
     AddEvent(events, a.sweep_id, 0, kind, message, clock_->NowMillis());
   }
   std::unique_lock<std::mutex> relock(mu_);
-  for (const ScaleAction& a : actions) {
-    if (a.target.type == "remotevm" && a.provider->LiveNodes(a.target.name) >= a.desired) {
-      remote_filled_.insert(a.target.name);
-    }
+  for (size_t k = 0; k < actions.size(); ++k) {
+    if (actions[k].target.type == "remotevm") remote_started_[actions[k].target.name] += started[k];
   }
   Finish(events, relock).IgnoreError();
 }

@@ -48,6 +48,12 @@ std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
+// rwxr-xr-x: the SSH test users run as other users than the test.
+void OpenToAll(const std::string& path) {
+  fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+}
+
 unsigned Mode(const std::string& path) {
   struct stat st {};
   ::stat(path.c_str(), &st);
@@ -65,24 +71,25 @@ class SshE2E : public ::testing::Test {
       GTEST_SKIP() << "no sshd on 127.0.0.1:" << kSshPort << " (run .ci/start-sshd.sh as root)";
     }
     // The test users cannot read the build tree: give them a copy of sweep.
-    fs::permissions(bin_.path(), fs::perms::owner_all | fs::perms::group_read |
-                                     fs::perms::group_exec | fs::perms::others_read |
-                                     fs::perms::others_exec);
+    OpenToAll(bin_.path());
     sweep_path_ = bin_.path() + "/sweep";
     fs::copy_file(SweepBinary(), sweep_path_);
-    fs::permissions(sweep_path_, fs::perms::owner_all | fs::perms::group_read |
-                                     fs::perms::group_exec | fs::perms::others_read |
-                                     fs::perms::others_exec);
+    OpenToAll(sweep_path_);
   }
 
   std::string ws() const { return ws_.path() + "/ws"; }
 
   CommandResult Attach(const std::string& name, const std::vector<std::string>& extra) {
     std::vector<std::string> args = {"compute", "attach", name, "--type", "remotevm",
-                                     "--address", "127.0.0.1", "--ssh-port",
-                                     std::to_string(kSshPort), "--sweep-path", sweep_path_,
-                                     "--workspace", ws()};
+                                     "--address", "127.0.0.1", "--workspace", ws()};
     args.insert(args.end(), extra.begin(), extra.end());
+    // Defaults for what `extra` does not set.
+    for (const auto& [flag, value] : {std::pair{"--ssh-port", std::to_string(kSshPort)},
+                                      std::pair{"--sweep-path", sweep_path_}}) {
+      if (std::find(extra.begin(), extra.end(), flag) == extra.end()) {
+        args.insert(args.end(), {flag, value});
+      }
+    }
     return RunSweep(args, 60);
   }
 
@@ -280,10 +287,13 @@ search_space:
 objective: {primary_metric: score, goal: maximize}
 limits: {max_total_trials: 6, max_concurrent_trials: 2}
 )YAML");
+  // Workers read the trial's code dir from the path in the spec (no snapshot shipping
+  // yet): the test user must be able to read it.
+  OpenToAll(dir.path());
   BackgroundSweep run({"run", spec, "--workspace", ws(), "--lease-seconds", "3"});
   ASSERT_FALSE(run.WaitFirstLine().empty());
   ASSERT_TRUE(WaitFor([&] { return FindWorkers(remote_dir).size() == 2; }, 60))
-      << "two workers start on the VM";
+      << "two workers start on the VM: " << run.Wait(1).out;
   std::vector<pid_t> first = FindWorkers(remote_dir);
   ASSERT_FALSE(first.empty());
   ASSERT_EQ(::kill(first[0], SIGKILL), 0);
