@@ -319,5 +319,61 @@ limits: {max_total_trials: 6, max_concurrent_trials: 2}
   fs::remove_all(remote_dir);
 }
 
+TEST_F(SshE2E, WorkersHangUpWhenTheControllerDies) {
+  std::string remote_dir = "/tmp/sweep-ssh-e2e-hup-" + std::to_string(::getpid());
+  ASSERT_EQ(Attach("vm-hup", {"--username", "sweeppass", "--password-file", kPassword,
+                              "--workers-per-node", "2", "--work-dir", remote_dir})
+                .exit_code,
+            0);
+  TempDir dir;
+  OpenToAll(dir.path());
+  dir.Write("code/slow.py", "import time\ntime.sleep(60)\nprint('score=1')\n");
+  std::string spec = dir.Write("slow.yml", R"YAML(type: sweep
+trial:
+  code: code
+  command: python3 slow.py ${{search_space.x}}
+compute: vm-hup
+sampling_algorithm: grid
+search_space:
+  x: {type: choice, values: [1, 2]}
+objective: {primary_metric: score, goal: maximize}
+limits: {max_total_trials: 2, max_concurrent_trials: 2}
+)YAML");
+  BackgroundSweep run({"run", spec, "--workspace", ws()});
+  ASSERT_FALSE(run.WaitFirstLine().empty());
+  ASSERT_TRUE(WaitFor([&] { return FindWorkers(remote_dir).size() == 2; }, 60));
+  run.Signal(SIGKILL);  // no chance to stop them: the SSH connections just drop
+  EXPECT_TRUE(WaitFor([&] { return FindWorkers(remote_dir).empty(); }, 30))
+      << "the pty hangup must end the workers on the VM";
+  run.Wait(10);
+  fs::remove_all(remote_dir);
+}
+
+TEST(RemoteVmE2E, RemoteVmsAreAttachedNotCreated) {
+  TempDir ws;
+  CommandResult create = RunSweep({"compute", "create", "vm", "--type", "remotevm",
+                                   "--workspace", ws.path()});
+  EXPECT_EQ(create.exit_code, 2);
+  EXPECT_NE(create.err.find("remotevm targets are attached, not created: `sweep compute "
+                            "attach vm --type remotevm --address HOST"),
+            std::string::npos)
+      << create.err;
+  CommandResult attach = RunSweep({"compute", "attach", "vm", "--type", "amlcompute",
+                                   "--address", "h", "--username", "u", "--password-file",
+                                   "/dev/null", "--workspace", ws.path()});
+  EXPECT_EQ(attach.exit_code, 2);
+  EXPECT_NE(attach.err.find("only remotevm targets can be attached"), std::string::npos)
+      << attach.err;
+  nlohmann::json list = ParseJson(RunSweep({"compute", "list", "--json", "--workspace",
+                                            ws.path()}));
+  EXPECT_EQ(list.size(), 1u) << list.dump();
+}
+
+TEST(RemoteVmE2E, VersionFlag) {
+  CommandResult r = RunSweep({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out.rfind("sweep ", 0), 0u) << r.out;
+}
+
 }  // namespace
 }  // namespace sweep::e2e
