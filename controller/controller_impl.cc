@@ -51,6 +51,8 @@ using core::TrialState;
 // retried calls about them (a repeated CompleteTrial) still get their answer; then they
 // are dropped, keeping a long-running server's memory bounded.
 constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
+// After a provider failed to start a node for a target, wait this long before retrying.
+constexpr int64_t kStartRetryMs = 10'000;
 
 // Why the controller asked a trial to stop; decides the trial's final state.
 enum class StopReason { kNone, kEarlyTerminated, kTrialTimeout, kCanceled };
@@ -272,6 +274,9 @@ class ControllerImpl final : public Controller {
   // remotevm target -> workers started for its running sweeps; once that reaches the
   // target's count, further starts replace workers that exited.
   std::map<std::string, int64_t> remote_started_;
+  // target -> no StartNode before this time, after its provider failed (an unreachable
+  // VM would otherwise stall every tick and flood the events).
+  std::map<std::string, int64_t> start_retry_ms_;
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -1291,6 +1296,10 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
 
     auto p = providers_.find(target.provider);
     if (p == providers_.end() || !p->second) continue;
+    if (auto retry = start_retry_ms_.find(name); retry != start_retry_ms_.end()) {
+      if (now < retry->second) continue;
+      start_retry_ms_.erase(retry);
+    }
     int64_t live = p->second->LiveNodes(name);
     if (live < desired) {
       ScaleAction a;
@@ -1374,6 +1383,7 @@ void ControllerImpl::Tick() {
   if (actions.empty()) return;
   Txn events;
   std::vector<int64_t> started(actions.size(), 0);
+  std::vector<bool> failed(actions.size(), false);
   for (size_t k = 0; k < actions.size(); ++k) {
     const ScaleAction& a = actions[k];
     int64_t& n = started[k];
@@ -1391,15 +1401,22 @@ void ControllerImpl::Tick() {
                                  " worker(s) exited; restarted ", n, " of them")
                   : absl::StrCat("compute ", a.target.name, ": started ", n,
                                  " node(s) towards ", a.desired, " desired");
-    if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
+    if (!error.empty()) {
+      absl::StrAppend(&message, "; failed to start more: ", error, " (retrying in ",
+                      kStartRetryMs / 1000, "s)");
+      failed[k] = true;
+    }
     const char* kind = !error.empty() ? "scale_up_failed"
                        : a.restart    ? "node_restarted"
                                       : "scale_up";
     AddEvent(events, a.sweep_id, 0, kind, message, clock_->NowMillis());
   }
   std::unique_lock<std::mutex> relock(mu_);
+  const int64_t after = clock_->NowMillis();
   for (size_t k = 0; k < actions.size(); ++k) {
-    if (actions[k].target.type == "remotevm") remote_started_[actions[k].target.name] += started[k];
+    const std::string& name = actions[k].target.name;
+    if (actions[k].target.type == "remotevm") remote_started_[name] += started[k];
+    if (failed[k]) start_retry_ms_[name] = after + kStartRetryMs;
   }
   Finish(events, relock).IgnoreError();
 }

@@ -729,3 +729,42 @@ TEST_F(ControllerTest, RemoteVmKeepsItsWorkersAliveWhileASweepRuns) {
 
 }  // namespace
 }  // namespace sweep::controller::testing
+
+namespace sweep::controller::testing {
+namespace {
+
+class FailingProvider : public NodeProvider {
+ public:
+  absl::StatusOr<std::string> StartNode(const core::ComputeTarget&) override {
+    ++calls;
+    return absl::UnavailableError("cannot reach 10.0.0.9:22 over SSH");
+  }
+  int64_t LiveNodes(const std::string&) override { return 0; }
+  void StopAll() override {}
+  std::atomic<int> calls{0};
+};
+
+TEST_F(ControllerTest, FailedScaleUpIsRetriedAfterABackoff) {
+  auto provider = std::make_shared<FailingProvider>();
+  controller_->SetNodeProvider("local", provider);
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 3, max_concurrent_trials: 2}"));
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 1);
+  ASSERT_EQ(CountEvents(sweep, "scale_up_failed"), 1);
+  for (const core::Event& e : Events(sweep)) {
+    if (e.kind == "scale_up_failed") {
+      EXPECT_THAT(e.message, HasSubstr("cannot reach 10.0.0.9:22 over SSH (retrying in 10s)"));
+    }
+  }
+  clock_.Advance(9'000);
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 1) << "no retry within the backoff";
+  EXPECT_EQ(CountEvents(sweep, "scale_up_failed"), 1);
+  clock_.Advance(1'000);
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 2);
+  EXPECT_EQ(CountEvents(sweep, "scale_up_failed"), 2);
+}
+
+}  // namespace
+}  // namespace sweep::controller::testing
