@@ -54,6 +54,22 @@ void OpenToAll(const std::string& path) {
                             fs::perms::others_read | fs::perms::others_exec);
 }
 
+// A work dir on the VM, unique to this test process, removed at the end (the test users
+// create it; this test runs as root).
+class RemoteDir {
+ public:
+  explicit RemoteDir(const std::string& label)
+      : path_("/tmp/sweep-ssh-e2e-" + label + "-" + std::to_string(::getpid())) {}
+  ~RemoteDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 unsigned Mode(const std::string& path) {
   struct stat st {};
   ::stat(path.c_str(), &st);
@@ -263,8 +279,9 @@ TEST_F(SshE2E, ChangedHostKeyIsRefused) {
 }
 
 TEST_F(SshE2E, SweepOnRemoteVmSurvivesAKilledWorkerAndLeavesNothingRunning) {
-  // A unique work dir on the VM tells this test's workers apart.
-  std::string remote_dir = "/tmp/sweep-ssh-e2e-" + std::to_string(::getpid());
+  // Its own work dir on the VM tells this test's workers apart.
+  RemoteDir remote("run");
+  const std::string& remote_dir = remote.path();
   CommandResult attach = Attach("vm-run", {"--username", "sweepkey", "--private-key-file",
                                            kKey, "--workers-per-node", "2", "--work-dir",
                                            remote_dir});
@@ -316,11 +333,11 @@ limits: {max_total_trials: 6, max_concurrent_trials: 2}
   EXPECT_TRUE(FindWorkers(remote_dir).empty()) << "workers left running on the VM";
   EXPECT_TRUE(FindWorkers("--compute vm-run").empty());
   EXPECT_EQ(Mode(remote_dir + "/token"), 0600u) << "the token on the VM is private";
-  fs::remove_all(remote_dir);
 }
 
 TEST_F(SshE2E, WorkersHangUpWhenTheControllerDies) {
-  std::string remote_dir = "/tmp/sweep-ssh-e2e-hup-" + std::to_string(::getpid());
+  RemoteDir remote("hup");
+  const std::string& remote_dir = remote.path();
   ASSERT_EQ(Attach("vm-hup", {"--username", "sweeppass", "--password-file", kPassword,
                               "--workers-per-node", "2", "--work-dir", remote_dir})
                 .exit_code,
@@ -346,7 +363,6 @@ limits: {max_total_trials: 2, max_concurrent_trials: 2}
   EXPECT_TRUE(WaitFor([&] { return FindWorkers(remote_dir).empty(); }, 30))
       << "the pty hangup must end the workers on the VM";
   run.Wait(10);
-  fs::remove_all(remote_dir);
 }
 
 TEST(RemoteVmE2E, RemoteVmsAreAttachedNotCreated) {
