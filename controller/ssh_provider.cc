@@ -83,8 +83,10 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
   }
   const std::string dir = RemoteWorkDir(*props, target.name);
   auto shipped = (*session)->Exec(
+      // Through a new file and a rename: an existing token file keeps its mode on `>`.
       absl::StrCat("umask 077 && mkdir -p ", ShellQuote(dir), " && cat > ",
-                   ShellQuote(dir + "/token")),
+                   ShellQuote(dir + "/token.new"), " && mv -f ", ShellQuote(dir + "/token.new"),
+                   " ", ShellQuote(dir + "/token")),
       options_.token + "\n", kRemoteCommandTimeoutMs);
   if (!shipped.ok()) return shipped.status();
   if (shipped->exit_status != 0) {

@@ -2,8 +2,8 @@
 // the VM over its own SSH connection (credentials and known_hosts from the workspace,
 // see remote_vm.h). For node N of target NAME, with D the target's work dir on the VM:
 //
-//   1. `umask 077; mkdir -p D; cat > D/token`, the workspace token sent on stdin (never
-//      on a command line, where `ps` would show it);
+//   1. `umask 077; mkdir -p D; cat > D/token.new; mv D/token.new D/token`, the workspace
+//      token sent on stdin (never on a command line, where `ps` would show it);
 //   2. `echo $$ > D/node-N.pid; exec SWEEP worker --server ADDR --compute NAME
 //      --token-file D/token --work-dir D/node-N` on a channel with a pty.
 //
