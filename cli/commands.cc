@@ -8,6 +8,7 @@
 #include "cli/context.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
+#include "cli/remote_vm_commands.h"
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
 #include "cli/validate_command.h"
@@ -50,6 +51,7 @@ int Main(int argc, char** argv) {
       "sweep: hyperparameter sweeps on persistent compute targets.\n"
       "Run `sweep COMMAND --help` for a command's options."};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "sweep 0.1.0");
   app.fallthrough();
   GlobalOptions g;
   app.add_option("--workspace", g.workspace, "Workspace directory (default ./.sweep)")
@@ -202,6 +204,9 @@ int Main(int argc, char** argv) {
   c_delete->add_option("name", compute_name, "Target name")->required();
   AddOutputFlags(c_delete, g, false);
   c_delete->callback([&] { action = [&] { return CmdComputeDelete(g, compute_name); }; });
+  // Remote VMs over SSH (cli/remote_vm_commands.h).
+  AttachArgs attach;
+  AddAttachCommand(compute_cmd, g, attach, action);
 
   try {
     app.parse(argc, argv);

@@ -7,7 +7,9 @@
 
 #include "cli/output.h"
 #include "controller/admin_client.h"
+#include "cli/remote_vm_commands.h"
 #include "controller/compute.h"
+#include "controller/remote_vm.h"
 #include "core/clock.h"
 #include "core/status.h"
 
@@ -73,7 +75,7 @@ absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
                                                           const std::string& name) {
   constexpr size_t kRecent = 10;
   static const std::set<std::string> kKinds = {"scale_target", "scale_up", "scale_up_failed",
-                                               "scale_down", "node_scaled_down"};
+                                               "scale_down", "node_scaled_down", "node_restarted"};
   std::vector<std::string> sources{""};
   ASSIGN_OR_RETURN(std::vector<core::Sweep> sweeps, store->ListSweeps());
   for (const core::Sweep& s : sweeps) {
@@ -99,6 +101,12 @@ absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
 int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   if (absl::Status s = controller::ValidateComputeName(args.name); !s.ok()) {
     return ReportError(s);
+  }
+  if (args.type == "remotevm") {
+    return ReportError(absl::InvalidArgumentError(
+        "remotevm targets are attached, not created: `sweep compute attach " + args.name +
+        " --type remotevm --address HOST --username USER (--password-file F | "
+        "--private-key-file F)`"));
   }
   core::ComputeTarget target;
   target.name = args.name;
@@ -221,6 +229,7 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
             << "priority    " << t.vm_priority << "\n"
             << "scale down  after " << t.idle_seconds_before_scaledown << " s idle\n"
             << "created     " << FormatTime(t.created_ms) << "\n";
+  if (t.type == "remotevm") PrintRemoteVm(std::cout, t);
   if (*status) {
     std::cout << "autoscaler  desired " << (*status)->desired_nodes << " nodes, live "
               << nodes.size() << " (provider " << t.provider << " runs "
@@ -266,6 +275,7 @@ int CmdComputeDelete(const GlobalOptions& options, const std::string& name) {
   store::WriteBatch batch;
   batch.deleted_computes.push_back(name);
   if (absl::Status s = store->Commit(batch); !s.ok()) return ReportError(s);
+  controller::RemoveCredentials((*ws)->dir(), name);
   if (!options.json) std::cout << "deleted compute target " << name << "\n";
   else std::cout << nlohmann::json{{"deleted", name}}.dump() << "\n";
   return kExitOk;

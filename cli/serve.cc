@@ -11,6 +11,7 @@
 
 #include "cli/context.h"
 #include "controller/local_provider.h"
+#include "controller/ssh_provider.h"
 
 namespace sweep::cli {
 namespace {
@@ -132,6 +133,8 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     served->controller_->SetNodeProvider("local",
                                          std::make_shared<controller::LocalNodeProvider>(local));
   }
+  // Remote VMs: workers started over SSH; they dial dial_ (see --listen).
+  served->controller_->SetNodeProvider("ssh", controller::NewSshNodeProvider(w, served->dial_));
   return served;
 }
 

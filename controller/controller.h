@@ -48,6 +48,11 @@
 //   get shutdown=true from AcquireTrial while more nodes than max(desired, min_nodes)
 //   are registered. Scaling events belong to a running sweep of the target, else to
 //   sweep_id "" (workspace-level).
+// - remotevm targets (provider "ssh") keep max_nodes workers (the workers per node)
+//   while a sweep of the target runs; a worker that exits is restarted at once, with a
+//   node_restarted event.
+// - When a provider fails to start a node (scale_up_failed event), the target is not
+//   scaled up again for 10 s.
 // - If a Store commit fails, memory may be ahead of the store: every later call fails
 //   Internal until the controller is recreated from the store.
 // - After Create(), sweeps that ended while attempts were still draining are not

@@ -52,6 +52,8 @@ using core::TrialState;
 // retried calls about them (a repeated CompleteTrial) still get their answer; then they
 // are dropped, keeping a long-running server's memory bounded.
 constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
+// After a provider failed to start a node for a target, wait this long before retrying.
+constexpr int64_t kStartRetryMs = 10'000;
 
 // Why the controller asked a trial to stop; decides the trial's final state.
 enum class StopReason { kNone, kEarlyTerminated, kTrialTimeout, kCanceled };
@@ -168,6 +170,7 @@ struct ScaleAction {
   int64_t desired = 0;
   int64_t live = 0;    // nodes the provider had running before this action
   std::string reason;  // why these nodes are wanted, for the event
+  bool restart = false;  // remotevm: replaces workers that exited while a sweep runs
 };
 
 class ControllerImpl final : public Controller {
@@ -273,6 +276,12 @@ class ControllerImpl final : public Controller {
   std::map<std::string, std::shared_ptr<NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;  // refreshed by Tick
   std::map<std::string, int64_t> desired_;              // compute -> desired nodes at the last Tick
+  // remotevm target -> workers started for its running sweeps; once that reaches the
+  // target's count, further starts replace workers that exited.
+  std::map<std::string, int64_t> remote_started_;
+  // target -> no StartNode before this time, after its provider failed (an unreachable
+  // VM would otherwise stall every tick and flood the events).
+  std::map<std::string, int64_t> start_retry_ms_;
   uint64_t fencing_ = 0;
   bool shutdown_ = false;
 
@@ -1258,7 +1267,7 @@ absl::Status ControllerImpl::Deregister(const std::string& node_id) {
 std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
   std::vector<ScaleAction> actions;
   for (const auto& [name, target] : targets_) {
-    if (target.type != "amlcompute") continue;
+    if (target.type != "amlcompute" && target.type != "remotevm") continue;
     int64_t demand = 0;
     std::string first_sweep;
     std::string reason;  // the demand in words, for the scaling events
@@ -1274,7 +1283,12 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       }
     }
     if (reason.empty()) reason = "no trials waiting";
-    const int64_t desired = std::clamp(demand, target.min_nodes, target.max_nodes);
+    // A remotevm target keeps its fixed worker count (max_nodes, the workers per node)
+    // alive while a sweep of it runs; a cluster follows the demand.
+    const int64_t desired = target.type == "remotevm"
+                                ? (first_sweep.empty() ? target.min_nodes : target.max_nodes)
+                                : std::clamp(demand, target.min_nodes, target.max_nodes);
+    if (target.type == "remotevm" && first_sweep.empty()) remote_started_.erase(name);
     auto last = desired_.try_emplace(name, 0).first;
     if (last->second != desired) {
       AddEvent(txn, first_sweep, 0, "scale_target",
@@ -1310,6 +1324,10 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
 
     auto p = providers_.find(target.provider);
     if (p == providers_.end() || !p->second) continue;
+    if (auto retry = start_retry_ms_.find(name); retry != start_retry_ms_.end()) {
+      if (now < retry->second) continue;
+      start_retry_ms_.erase(retry);
+    }
     int64_t live = p->second->LiveNodes(name);
     if (live < desired) {
       ScaleAction a;
@@ -1320,6 +1338,7 @@ std::vector<ScaleAction> ControllerImpl::PlanScaling(Txn& txn, int64_t now) {
       a.desired = desired;
       a.live = live;
       a.reason = reason;
+      a.restart = target.type == "remotevm" && remote_started_[name] >= desired;
       actions.push_back(std::move(a));
     }
   }
@@ -1393,8 +1412,11 @@ void ControllerImpl::Tick() {
   // Start nodes outside the lock: it forks and may be slow.
   if (actions.empty()) return;
   Txn events;
-  for (const ScaleAction& a : actions) {
-    int64_t started = 0;
+  std::vector<int64_t> started(actions.size(), 0);
+  std::vector<bool> failed(actions.size(), false);
+  for (size_t k = 0; k < actions.size(); ++k) {
+    const ScaleAction& a = actions[k];
+    int64_t& n = started[k];
     std::string error;
     for (int64_t i = 0; i < a.count; ++i) {
       absl::StatusOr<std::string> handle = a.provider->StartNode(a.target);
@@ -1402,16 +1424,32 @@ void ControllerImpl::Tick() {
         error = std::string(handle.status().message());
         break;
       }
-      ++started;
+      ++n;
     }
     std::string message =
-        absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ", a.live + started,
-                     " nodes (desired ", a.desired, ", max ", a.target.max_nodes, "): ", a.reason);
-    if (!error.empty()) absl::StrAppend(&message, "; failed to start more: ", error);
-    AddEvent(events, a.sweep_id, 0, error.empty() ? "scale_up" : "scale_up_failed", message,
-             clock_->NowMillis());
+        a.restart
+            ? absl::StrCat("compute ", a.target.name, ": ", a.count,
+                           " worker(s) exited; restarted ", n, " of them")
+            : absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ", a.live + n,
+                           " nodes (desired ", a.desired, ", max ", a.target.max_nodes, "): ",
+                           a.reason);
+    if (!error.empty()) {
+      absl::StrAppend(&message, "; failed to start more: ", error, " (retrying in ",
+                      kStartRetryMs / 1000, "s)");
+      failed[k] = true;
+    }
+    const char* kind = !error.empty() ? "scale_up_failed"
+                       : a.restart    ? "node_restarted"
+                                      : "scale_up";
+    AddEvent(events, a.sweep_id, 0, kind, message, clock_->NowMillis());
   }
   std::unique_lock<std::mutex> relock(mu_);
+  const int64_t after = clock_->NowMillis();
+  for (size_t k = 0; k < actions.size(); ++k) {
+    const std::string& name = actions[k].target.name;
+    if (actions[k].target.type == "remotevm") remote_started_[name] += started[k];
+    if (failed[k]) start_retry_ms_[name] = after + kStartRetryMs;
+  }
   Finish(events, relock).IgnoreError();
 }
 

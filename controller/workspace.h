@@ -8,6 +8,8 @@
 // Thread safety: immutable after Open, except the controller file helpers.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +18,11 @@
 #include "store/store.h"
 
 namespace sweep::controller {
+
+// Writes `content` to `path` through a temporary file and rename, so readers never see
+// a partial file. `mode` applies from creation on. Internal (naming the path) on error.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
+                                 mode_t mode);
 
 // Default workspace dir: $SWEEP_WORKSPACE, else ./.sweep.
 std::string DefaultWorkspaceDir();

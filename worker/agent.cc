@@ -680,6 +680,8 @@ std::atomic<bool>* InstallStopSignalHandlers() {
   action.sa_flags = SA_RESTART;
   ::sigaction(SIGTERM, &action, nullptr);
   ::sigaction(SIGINT, &action, nullptr);
+  // A worker started over SSH gets SIGHUP when its connection drops: stop cleanly too.
+  ::sigaction(SIGHUP, &action, nullptr);
   return &g_stop_requested;
 }
 

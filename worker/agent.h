@@ -76,8 +76,8 @@ int RunWorker(const WorkerOptions& options, std::atomic<bool>* stop);
 // names the file.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
-// Installs SIGTERM and SIGINT handlers that set the returned flag (process-wide, the
-// same flag on every call); pass it to RunWorker as `stop`.
+// Installs SIGTERM, SIGINT and SIGHUP handlers that set the returned flag (process-wide,
+// the same flag on every call); pass it to RunWorker as `stop`.
 std::atomic<bool>* InstallStopSignalHandlers();
 
 }  // namespace sweep::worker

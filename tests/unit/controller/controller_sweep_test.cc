@@ -676,3 +676,95 @@ TEST_F(ControllerTest, RestartFailsASweepWhoseSpecNoLongerParses) {
 
 }  // namespace
 }  // namespace sweep::controller::testing
+
+namespace sweep::controller::testing {
+namespace {
+
+// remotevm targets: a fixed worker count while a sweep runs, exited workers replaced.
+TEST_F(ControllerTest, RemoteVmKeepsItsWorkersAliveWhileASweepRuns) {
+  core::ComputeTarget vm;
+  vm.name = "vm";
+  vm.type = "remotevm";
+  vm.provider = "ssh";
+  vm.min_nodes = 0;
+  vm.max_nodes = 2;  // workers per node
+  store::WriteBatch b;
+  b.computes.push_back(vm);
+  ASSERT_TRUE(store_->Commit(b).ok());
+  auto provider = std::make_shared<FakeProvider>();
+  controller_->SetNodeProvider("ssh", provider);
+  controller_->Tick();
+  EXPECT_EQ(provider->LiveNodes("vm"), 0) << "no sweep, no workers";
+
+  std::string yaml = SpecYaml("{max_total_trials: 5, max_concurrent_trials: 1}");
+  yaml.replace(yaml.find("azureml:cpu-cluster"), 19, "azureml:vm");
+  std::string sweep = Submit(yaml);
+  controller_->Tick();
+  EXPECT_EQ(provider->LiveNodes("vm"), 2) << "the fixed count, not the demand of 1";
+  EXPECT_EQ(CountEvents(sweep, "scale_up"), 1);
+
+  {
+    std::lock_guard<std::mutex> l(provider->mu);
+    provider->exited["vm"] = 1;
+  }
+  controller_->Tick();
+  EXPECT_EQ(provider->LiveNodes("vm"), 2);
+  EXPECT_EQ(CountEvents(sweep, "node_restarted"), 1);
+  EXPECT_EQ(CountEvents(sweep, "scale_up"), 1);
+  for (const core::Event& e : Events(sweep)) {
+    if (e.kind == "node_restarted") {
+      EXPECT_EQ(e.message, "compute vm: 1 worker(s) exited; restarted 1 of them");
+    }
+  }
+
+  ASSERT_TRUE(controller_->CancelSweep(sweep).ok());
+  {
+    std::lock_guard<std::mutex> l(provider->mu);
+    provider->exited["vm"] = 2;
+  }
+  controller_->Tick();
+  EXPECT_EQ(provider->LiveNodes("vm"), 1) << "no restarts once the sweep ended";
+  EXPECT_EQ(CountEvents(sweep, "node_restarted"), 1);
+}
+
+}  // namespace
+}  // namespace sweep::controller::testing
+
+namespace sweep::controller::testing {
+namespace {
+
+class FailingProvider : public NodeProvider {
+ public:
+  absl::StatusOr<std::string> StartNode(const core::ComputeTarget&) override {
+    ++calls;
+    return absl::UnavailableError("cannot reach 10.0.0.9:22 over SSH");
+  }
+  int64_t LiveNodes(const std::string&) override { return 0; }
+  void StopAll() override {}
+  std::atomic<int> calls{0};
+};
+
+TEST_F(ControllerTest, FailedScaleUpIsRetriedAfterABackoff) {
+  auto provider = std::make_shared<FailingProvider>();
+  controller_->SetNodeProvider("local", provider);
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 3, max_concurrent_trials: 2}"));
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 1);
+  ASSERT_EQ(CountEvents(sweep, "scale_up_failed"), 1);
+  for (const core::Event& e : Events(sweep)) {
+    if (e.kind == "scale_up_failed") {
+      EXPECT_THAT(e.message, HasSubstr("cannot reach 10.0.0.9:22 over SSH (retrying in 10s)"));
+    }
+  }
+  clock_.Advance(9'000);
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 1) << "no retry within the backoff";
+  EXPECT_EQ(CountEvents(sweep, "scale_up_failed"), 1);
+  clock_.Advance(1'000);
+  controller_->Tick();
+  EXPECT_EQ(provider->calls, 2);
+  EXPECT_EQ(CountEvents(sweep, "scale_up_failed"), 2);
+}
+
+}  // namespace
+}  // namespace sweep::controller::testing
