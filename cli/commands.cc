@@ -9,6 +9,7 @@
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
 #include "cli/run_command.h"
+#include "cli/slurm_commands.h"
 #include "cli/validate_command.h"
 
 namespace sweep::cli {
@@ -32,6 +33,8 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   cmd->add_option("--vm-priority", c.vm_priority, "dedicated or lowpriority");
   cmd->add_option("--idle-seconds-before-scaledown", c.idle_seconds_before_scaledown,
                   "Idle time after which a node above min-nodes is stopped");
+  // Slurm targets (--provider slurm): cli/slurm_commands.h.
+  AddSlurmFlags(cmd, c.slurm);
 }
 
 }  // namespace

@@ -474,10 +474,18 @@ class Agent {
       if (exit) break;
       AddPoints(&run, run.tailer->Poll());
       if (Stopping()) {
-        StopProcess(process.get(), GraceMs(lease));
+        // SIGTERM is what a scheduler sends on preemption or cancel: the attempt ends
+        // STOPPED without a directive, which the controller records as preempted.
+        ExitInfo stopped_exit = StopProcess(process.get(), GraceMs(lease));
         AddPoints(&run, run.tailer->Finish());
-        FlushBestEffort(&run);
         Log()->info("attempt {} stopped: the worker is shutting down", run.name);
+        Completion interrupted;
+        interrupted.outcome = Outcome::kStopped;
+        interrupted.exit_code = stopped_exit.exit_code;
+        interrupted.signal = stopped_exit.signal;
+        interrupted.error = "the node's worker was stopped by a signal (preempted, canceled "
+                            "or shutting down)";
+        Complete(&run, std::move(interrupted));
         return AttemptEnd::kStopRequested;
       }
       if (lease.trial_timeout_ms > 0 &&
@@ -516,15 +524,6 @@ class Agent {
       completion.error = FailureMessage(*exit, run.stderr_tail.Lines());
     }
     return Complete(&run, std::move(completion));
-  }
-
-  // Sends what is pending, ignoring the answer (the worker is leaving).
-  void FlushBestEffort(Running* run) {
-    while (true) {
-      std::vector<core::MetricPoint> batch = TakePending(run, kMaxPointsPerRequest);
-      if (batch.empty()) return;
-      if (!client_->ReportMetrics(run->lease.ref, batch).ok()) return;
-    }
   }
 
   AttemptEnd Complete(Running* run, Completion completion) {
