@@ -48,8 +48,9 @@ SlurmctldPidFile=/run/slurmctld.pid
 SlurmdPidFile=/run/slurmd.pid
 SlurmctldLogFile=/var/log/slurm/slurmctld.log
 SlurmdLogFile=/var/log/slurm/slurmd.log
-# No systemd, no cgroups in a container: track processes by process group.
-ProctrackType=proctrack/pgid
+# No systemd, no cgroups in a container: track a job's processes by parentage (trials
+# run in their own process groups, which proctrack/pgid would miss).
+ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
