@@ -469,25 +469,25 @@ class Agent {
     std::optional<ExitInfo> exit;
     bool stopped = false;
     std::string stop_reason;
+    // SIGTERM to the worker is what a scheduler sends on preemption or cancel: the attempt
+    // ends STOPPED without a directive, which the controller records as preempted.
+    auto interrupted = [&](const ExitInfo& how) {
+      AddPoints(&run, run.tailer->Finish());
+      Log()->info("attempt {} stopped: the worker is shutting down", run.name);
+      Completion c;
+      c.outcome = Outcome::kStopped;
+      c.exit_code = how.exit_code;
+      c.signal = how.signal;
+      c.error = "the node's worker was stopped by a signal (preempted, canceled or shutting "
+                "down)";
+      Complete(&run, std::move(c));
+      return AttemptEnd::kStopRequested;
+    };
     while (!exit) {
       exit = process->Wait(options_.poll_interval_ms);
       if (exit) break;
       AddPoints(&run, run.tailer->Poll());
-      if (Stopping()) {
-        // SIGTERM is what a scheduler sends on preemption or cancel: the attempt ends
-        // STOPPED without a directive, which the controller records as preempted.
-        ExitInfo stopped_exit = StopProcess(process.get(), GraceMs(lease));
-        AddPoints(&run, run.tailer->Finish());
-        Log()->info("attempt {} stopped: the worker is shutting down", run.name);
-        Completion interrupted;
-        interrupted.outcome = Outcome::kStopped;
-        interrupted.exit_code = stopped_exit.exit_code;
-        interrupted.signal = stopped_exit.signal;
-        interrupted.error = "the node's worker was stopped by a signal (preempted, canceled "
-                            "or shutting down)";
-        Complete(&run, std::move(interrupted));
-        return AttemptEnd::kStopRequested;
-      }
+      if (Stopping()) return interrupted(StopProcess(process.get(), GraceMs(lease)));
       if (lease.trial_timeout_ms > 0 &&
           clock_->NowMillis() - run.start_ms >= lease.trial_timeout_ms) {
         stop_reason = "trial timeout";
@@ -509,6 +509,12 @@ class Agent {
           Kill(process.get());
           return AttemptEnd::kFatal;
       }
+    }
+    // A scheduler signals the whole job: a trial that died with the worker's own stop
+    // signal (which may land a moment later) was interrupted, not failed.
+    if (!stopped && (exit->exit_code != 0 || exit->signal != 0) &&
+        (Stopping() || !SleepMs(options_.poll_interval_ms))) {
+      return interrupted(*exit);
     }
     AddPoints(&run, run.tailer->Finish());
     Completion completion;

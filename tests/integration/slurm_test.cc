@@ -183,13 +183,15 @@ TEST_F(SlurmProviderTest, SweepCompletesOnNodeJobsAndScalesBackToMinNodes) {
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
   std::set<std::string> nodes;
-  for (const core::Attempt& a : ws_->store()->ListAttempts(sweep, std::nullopt).value()) {
+  const auto all_attempts = ws_->store()->ListAttempts(sweep, std::nullopt).value();
+  for (const core::Attempt& a : all_attempts) {
     EXPECT_EQ(a.state, core::AttemptState::kSucceeded);
     EXPECT_THAT(a.node_id, ::testing::StartsWith("slurm-"));
     nodes.insert(a.node_id);
   }
   EXPECT_LE(nodes.size(), 2u);
-  for (const core::Trial& t : ws_->store()->ListTrials(sweep).value()) {
+  const auto trials = ws_->store()->ListTrials(sweep).value();
+  for (const core::Trial& t : trials) {
     EXPECT_EQ(t.state, core::TrialState::kCompleted) << t.reason;
   }
   // Idle for 2 s: the surplus node is told to shut down, its job ends, min_nodes stays.
@@ -231,7 +233,8 @@ TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepComple
     }
   }
   EXPECT_EQ(preempted, 1);
-  for (const core::Trial& t : ws_->store()->ListTrials(sweep).value()) {
+  const auto trials = ws_->store()->ListTrials(sweep).value();
+  for (const core::Trial& t : trials) {
     EXPECT_EQ(t.state, core::TrialState::kCompleted) << t.reason;
     EXPECT_EQ(t.retries, 0);  // max_retries 0: the preemption used no retry
   }
@@ -239,7 +242,8 @@ TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepComple
   EXPECT_EQ(t1.attempts, 2);
   EXPECT_EQ(t1.final_value, 0.5);
   int events = 0;
-  for (const core::Event& e : ws_->store()->ListEvents(sweep).value()) {
+  const auto events_list = ws_->store()->ListEvents(sweep).value();
+  for (const core::Event& e : events_list) {
     events += e.kind == "attempt_preempted";
   }
   EXPECT_EQ(events, 1);
@@ -308,7 +312,7 @@ TEST_F(SlurmProviderTest, UnknownPartitionIsAClearError) {
   t.properties_json = R"({"partition":"nope"})";
   absl::StatusOr<std::string> started = provider_->StartNode(t);
   EXPECT_EQ(started.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_THAT(started.status().message(), HasSubstr("invalid partition name specified"));
+  EXPECT_THAT(started.status().message(), HasSubstr("Invalid partition name specified"));
   EXPECT_EQ(provider_->LiveNodes(compute_), 0);
 }
 

@@ -12,7 +12,8 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string NodeState(store::Store* store, const std::string& node_id) {
-  for (const core::Node& n : store->ListNodes().value()) {
+  const std::vector<core::Node> nodes = store->ListNodes().value();
+  for (const core::Node& n : nodes) {
     if (n.node_id == node_id) return n.state;
   }
   return "<none>";

@@ -585,6 +585,24 @@ TEST_F(AgentTest, StopFlagStopsTheTrialCompletesItStoppedAndDeregisters) {
   EXPECT_EQ(calls.back(), "Deregister");
 }
 
+// Slurm signals every process of a node job: the trial may die of the SIGTERM before the
+// worker notices its own. That trial was interrupted, not failed.
+TEST_F(AgentTest, TrialKilledAlongsideTheWorkersStopSignalIsInterruptedNotFailed) {
+  client_.QueueLease(MakeLease());
+  launcher_.on_launch = [this](FakeProcessState* p) {
+    p->Exit({-1, SIGTERM});
+    stop_ = true;
+  };
+  WorkerResult result = Run();
+  EXPECT_EQ(result.exit_code, 0);
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].outcome, Outcome::kStopped);
+  EXPECT_EQ(completions[0].signal, SIGTERM);
+  EXPECT_THAT(completions[0].error, HasSubstr("stopped by a signal (preempted"));
+  EXPECT_EQ(client_.calls().back(), "Deregister");
+}
+
 TEST_F(AgentTest, RejectedTokenDuringAttemptKillsTrialAndExits) {
   client_.QueueLease(MakeLease());
   launcher_.on_launch = [](FakeProcessState*) {};
