@@ -14,8 +14,8 @@
 
 #include "cli/output.h"
 #include "cli/slurm_commands.h"
-#include "controller/controller.h"
 #include "controller/admin_client.h"
+#include "controller/controller.h"
 #include "controller/grpc_service.h"
 #include "controller/local_provider.h"
 #include "spec/spec.h"
@@ -158,9 +158,9 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   auto provider = std::make_shared<controller::LocalNodeProvider>(provider_options);
   (*ctrl)->SetNodeProvider("local", provider);
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
-  (*ctrl)->SetNodeProvider("slurm", MakeSlurmNodeProvider(ctrl->get(), (*ws)->dir(),
-                                                          (*ws)->token_path(), self,
-                                                          (*server)->address()));
+  (*ctrl)->SetNodeProvider(
+      "slurm", MakeSlurmNodeProvider(ctrl->get(), (*ws)->dir(), (*ws)->token_path(), self,
+                                     (*server)->address()));
 
   // Progress lines for this sweep only, printed once its id line is out.
   std::mutex print_mu;

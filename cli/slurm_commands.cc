@@ -23,10 +23,11 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target) 
   if (!args.any()) return absl::OkStatus();
   if (target.provider != "slurm") {
     return absl::InvalidArgumentError(
-        "compute '" + target.name + "': --partition, --account, --qos, "
+        "compute '" + target.name +
+        "': --partition, --account, --qos, "
         "--lowpriority-partition and --lowpriority-qos apply only to Slurm targets "
-        "(--type amlcompute --provider slurm); this one uses provider '" + target.provider +
-        "'");
+        "(--type amlcompute --provider slurm); this one uses provider '" +
+        target.provider + "'");
   }
   absl::StatusOr<controller::SlurmSettings> settings = controller::ParseSlurmSettings(target);
   if (!settings.ok()) return settings.status();
@@ -44,9 +45,11 @@ absl::Status CheckSlurmCluster(const core::ComputeTarget& target) {
   return controller::CheckSlurmTarget(target, *controller::PosixCommandRunner());
 }
 
-std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(
-    controller::Controller* controller, const std::string& workspace_dir,
-    const std::string& token_path, const std::string& binary, const std::string& bound_address) {
+std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
+                                                                const std::string& workspace_dir,
+                                                                const std::string& token_path,
+                                                                const std::string& binary,
+                                                                const std::string& bound_address) {
   namespace fs = std::filesystem;
   size_t colon = bound_address.rfind(':');
   std::string host = bound_address.substr(0, colon);

@@ -620,8 +620,10 @@ void ControllerImpl::RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count
   const int64_t max_attempts = s.spec.limits.max_retries + 1 + kMaxUncountedAttempts;
   if (t.trial.attempts >= max_attempts) {
     EndTrial(txn, s, t, TrialState::kFailed,
-             absl::StrCat("interrupted ", t.trial.attempts, " times (preempted, lost or "
-                          "released; at most ", max_attempts, " attempts); last: ", why),
+             absl::StrCat("interrupted ", t.trial.attempts,
+                          " times (preempted, lost or "
+                          "released; at most ",
+                          max_attempts, " attempts); last: ", why),
              now);
     return;
   }
@@ -1178,10 +1180,10 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
     } else {
       const std::string why = error.empty() ? "stopped by the worker" : error;
       EndAttempt(txn, *s, *t, AttemptState::kPreempted, why, now);
-      AddEvent(txn, t->trial.sweep_id, t->trial.trial_id, "attempt_preempted",
-               absl::StrCat("attempt ", t->attempt.attempt, " on node ", t->attempt.node_id,
-                            ": ", why),
-               now);
+      AddEvent(
+          txn, t->trial.sweep_id, t->trial.trial_id, "attempt_preempted",
+          absl::StrCat("attempt ", t->attempt.attempt, " on node ", t->attempt.node_id, ": ", why),
+          now);
       RequeueOrEnd(txn, *s, *t, /*count_retry=*/false, why, now);
       TrialState state = t->trial.state;
       RETURN_IF_ERROR(Finish(txn, lock));
@@ -1627,8 +1629,7 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
   for (const auto& [trial_id, attempt] : curve_attempt) {
     const TrialRec& t = s->trials[trial_id - 1];
     if (s->policy && !core::IsTerminal(t.trial.state) &&
-        (!t.has_attempt || t.attempt.attempt != attempt ||
-         core::IsTerminal(t.attempt.state))) {
+        (!t.has_attempt || t.attempt.attempt != attempt || core::IsTerminal(t.attempt.state))) {
       s->policy->ForgetCurve(trial_id);
     }
   }

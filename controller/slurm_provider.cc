@@ -87,8 +87,8 @@ absl::Status CheckKnown(const std::string& compute, const std::string& what,
                         const std::string& value, const std::vector<std::string>& known) {
   if (std::find(known.begin(), known.end(), value) != known.end()) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("compute '", compute, "': unknown ", what, " '", value, "' (Slurm has: ",
-                   known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
+      absl::StrCat("compute '", compute, "': unknown ", what, " '", value,
+                   "' (Slurm has: ", known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
 }
 
 // The node script: the worker becomes the job's main process, so Slurm's SIGTERM on
@@ -203,8 +203,8 @@ absl::StatusOr<VmShape> LookupVmSize(const std::string& vm_size) {
   }
   std::vector<std::string> names;
   for (const VmShape& shape : VmSizes()) names.push_back(shape.name);
-  return absl::InvalidArgumentError(absl::StrCat("unknown vm_size '", vm_size,
-                                                 "' (known: ", absl::StrJoin(names, ", "), ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown vm_size '", vm_size, "' (known: ", absl::StrJoin(names, ", "), ")"));
 }
 
 absl::StatusOr<SlurmSettings> ParseSlurmSettings(const core::ComputeTarget& target) {
@@ -266,13 +266,15 @@ absl::Status ValidateSlurmSettings(const core::ComputeTarget& target) {
   if (!settings.ok()) return settings.status();
   if (settings->partition.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("compute '", n, "': a slurm target needs a partition; add --partition P "
+        absl::StrCat("compute '", n,
+                     "': a slurm target needs a partition; add --partition P "
                      "(`sinfo` lists them)"));
   }
   if (target.vm_size.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "compute '", n, "': a slurm target needs --vm-size (it sets the node job's CPUs, "
-        "memory and GPUs), e.g. --vm-size Standard_DS1_v2"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("compute '", n,
+                     "': a slurm target needs --vm-size (it sets the node job's CPUs, "
+                     "memory and GPUs), e.g. --vm-size Standard_DS1_v2"));
   }
   if (absl::StatusOr<VmShape> shape = LookupVmSize(target.vm_size); !shape.ok()) {
     return absl::InvalidArgumentError(
@@ -281,14 +283,15 @@ absl::Status ValidateSlurmSettings(const core::ComputeTarget& target) {
   const bool low_partition = !settings->lowpriority_partition.empty();
   const bool low_qos = !settings->lowpriority_qos.empty();
   if (low_partition && low_qos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("compute '", n, "': give either --lowpriority-partition or "
-                     "--lowpriority-qos, not both"));
+    return absl::InvalidArgumentError(absl::StrCat("compute '", n,
+                                                   "': give either --lowpriority-partition or "
+                                                   "--lowpriority-qos, not both"));
   }
   if (target.vm_priority == "lowpriority" && !low_partition && !low_qos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "compute '", n, "': vm_priority lowpriority on a slurm target needs a preemptible "
-        "partition or QOS; add --lowpriority-partition P or --lowpriority-qos Q"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("compute '", n,
+                     "': vm_priority lowpriority on a slurm target needs a preemptible "
+                     "partition or QOS; add --lowpriority-partition P or --lowpriority-qos Q"));
   }
   return absl::OkStatus();
 }
@@ -313,8 +316,8 @@ absl::Status CheckSlurmTarget(const core::ComputeTarget& target, CommandRunner& 
     return s;
   }
   if (!settings.lowpriority_partition.empty()) {
-    if (absl::Status s = CheckKnown(target.name, "lowpriority partition",
-                                    settings.lowpriority_partition, known);
+    if (absl::Status s =
+            CheckKnown(target.name, "lowpriority partition", settings.lowpriority_partition, known);
         !s.ok()) {
       return s;
     }
@@ -329,9 +332,9 @@ absl::Status CheckSlurmTarget(const core::ComputeTarget& target, CommandRunner& 
         RunSlurm(runner, {"sacctmgr", "--noheader", "--parsable2", "show", "qos", "format=name"},
                  kTimeoutMs);
     if (!qos.ok()) {
-      return with_name(absl::FailedPreconditionError(absl::StrCat(
-          "cannot check QOS '", qos_checks[0].second,
-          "' (QOS needs Slurm accounting): ", qos.status().message())));
+      return with_name(absl::FailedPreconditionError(
+          absl::StrCat("cannot check QOS '", qos_checks[0].second,
+                       "' (QOS needs Slurm accounting): ", qos.status().message())));
     }
     for (const auto& [what, value] : qos_checks) {
       if (absl::Status s = CheckKnown(target.name, what, value, Lines(*qos)); !s.ok()) return s;
@@ -383,8 +386,8 @@ absl::StatusOr<std::vector<std::string>> BuildSbatchArgv(const core::ComputeTarg
   if (!qos.empty()) argv.push_back(absl::StrCat("--qos=", qos));
   for (const std::string& a :
        {script, options.binary, std::string("worker"), std::string("--server"),
-        options.server_address, std::string("--compute"), target.name,
-        std::string("--token-file"), options.token_file}) {
+        options.server_address, std::string("--compute"), target.name, std::string("--token-file"),
+        options.token_file}) {
     argv.push_back(a);
   }
   return argv;
@@ -397,8 +400,8 @@ SlurmNodeProvider::SlurmNodeProvider(SlurmNodeProviderOptions options)
 SlurmNodeProvider::~SlurmNodeProvider() { StopAll(); }
 
 absl::StatusOr<std::string> SlurmNodeProvider::StartNode(const core::ComputeTarget& target) {
-  if (options_.binary.empty() || options_.server_address.empty() ||
-      options_.token_file.empty() || options_.log_dir.empty() || options_.work_dir.empty()) {
+  if (options_.binary.empty() || options_.server_address.empty() || options_.token_file.empty() ||
+      options_.log_dir.empty() || options_.work_dir.empty()) {
     return absl::FailedPreconditionError(
         "slurm node provider: binary, server address, token file, log and work dirs must be set");
   }
@@ -493,9 +496,8 @@ bool SlurmNodeProvider::PollOnce() {
       auto s = state.find(id);
       if (s != state.end() && ActiveStates().count(s->second) > 0) continue;
       if (jobs_.erase(id) == 0) continue;
-      gone.emplace_back(id, s == state.end()
-                                ? absl::StrCat("Slurm job ", id, " left the queue")
-                                : absl::StrCat("Slurm job ", id, " ", s->second));
+      gone.emplace_back(id, s == state.end() ? absl::StrCat("Slurm job ", id, " left the queue")
+                                             : absl::StrCat("Slurm job ", id, " ", s->second));
     }
   }
   Report(gone);
@@ -528,14 +530,13 @@ void SlurmNodeProvider::StopAll() {
       spdlog::warn("slurm: {}", std::string(s.status().message()));
     }
     // Wait until the cancelled jobs are no longer active, so nothing is left running.
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(options_.stop_timeout_ms);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.stop_timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
-      absl::StatusOr<std::string> out =
-          RunSlurm(*runner_,
-                   {"squeue", "--noheader", "--format=%i",
-                    absl::StrCat("--jobs=", absl::StrJoin(ids, ","))},
-                   options_.command_timeout_ms);
+      absl::StatusOr<std::string> out = RunSlurm(
+          *runner_,
+          {"squeue", "--noheader", "--format=%i", absl::StrCat("--jobs=", absl::StrJoin(ids, ","))},
+          options_.command_timeout_ms);
       if (out.ok() && Lines(*out).empty()) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }

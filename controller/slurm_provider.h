@@ -110,13 +110,13 @@ absl::Status CheckSlurmTarget(const core::ComputeTarget& target, CommandRunner& 
 // --- the provider ---
 
 struct SlurmNodeProviderOptions {
-  std::string binary;          // the `sweep` executable the node jobs run
-  std::string server_address;  // what workers dial
-  std::string token_file;      // the workspace token file
-  std::string log_dir;         // job output goes here; created if missing
-  std::string work_dir;        // holds slurm-node.sh; created if missing
-  int64_t poll_interval_ms = 1'000;   // squeue period of the monitor thread; <= 0: none
-  int64_t stop_timeout_ms = 60'000;   // StopAll waits this long for jobs to leave
+  std::string binary;                // the `sweep` executable the node jobs run
+  std::string server_address;        // what workers dial
+  std::string token_file;            // the workspace token file
+  std::string log_dir;               // job output goes here; created if missing
+  std::string work_dir;              // holds slurm-node.sh; created if missing
+  int64_t poll_interval_ms = 1'000;  // squeue period of the monitor thread; <= 0: none
+  int64_t stop_timeout_ms = 60'000;  // StopAll waits this long for jobs to leave
   int64_t command_timeout_ms = 30'000;
   // Told about every node job that ended; see the file comment.
   std::function<void(const std::string& node_id, const std::string& reason)> on_node_gone;
@@ -168,7 +168,7 @@ class SlurmNodeProvider final : public NodeProvider {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread monitor_;
-  std::string script_;  // written on first StartNode
+  std::string script_;               // written on first StartNode
   std::map<std::string, Job> jobs_;  // live jobs by job id
 };
 

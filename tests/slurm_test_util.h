@@ -8,9 +8,7 @@
 
 namespace sweep::testing {
 
-inline bool SlurmAnswers() {
-  return std::system("sinfo --noheader >/dev/null 2>&1") == 0;
-}
+inline bool SlurmAnswers() { return std::system("sinfo --noheader >/dev/null 2>&1") == 0; }
 
 inline bool ServicesRequired() {
   const char* v = std::getenv("SWEEP_REQUIRE_SERVICES");
@@ -19,14 +17,14 @@ inline bool ServicesRequired() {
 
 }  // namespace sweep::testing
 
-#define SWEEP_REQUIRE_SLURM()                                                          \
-  do {                                                                                 \
-    if (!::sweep::testing::SlurmAnswers()) {                                           \
-      if (::sweep::testing::ServicesRequired()) {                                      \
+#define SWEEP_REQUIRE_SLURM()                                                             \
+  do {                                                                                    \
+    if (!::sweep::testing::SlurmAnswers()) {                                              \
+      if (::sweep::testing::ServicesRequired()) {                                         \
         FAIL() << "Slurm does not answer (`sinfo` failed) but SWEEP_REQUIRE_SERVICES=1; " \
-                  "start it with `bash .ci/start-slurm.sh`";                           \
-      }                                                                                \
-      GTEST_SKIP() << "Slurm does not answer (`sinfo` failed); start it with "         \
-                      "`bash .ci/start-slurm.sh` (as root)";                           \
-    }                                                                                  \
+                  "start it with `bash .ci/start-slurm.sh`";                              \
+      }                                                                                   \
+      GTEST_SKIP() << "Slurm does not answer (`sinfo` failed); start it with "            \
+                      "`bash .ci/start-slurm.sh` (as root)";                              \
+    }                                                                                     \
   } while (0)

@@ -478,8 +478,9 @@ class Agent {
       c.outcome = Outcome::kStopped;
       c.exit_code = how.exit_code;
       c.signal = how.signal;
-      c.error = "the node's worker was stopped by a signal (preempted, canceled or shutting "
-                "down)";
+      c.error =
+          "the node's worker was stopped by a signal (preempted, canceled or shutting "
+          "down)";
       Complete(&run, std::move(c));
       return AttemptEnd::kStopRequested;
     };

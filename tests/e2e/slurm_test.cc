@@ -27,8 +27,8 @@ std::string QueuedJobs(const std::string& compute) {
 
 std::vector<std::string> CreateArgs(const std::string& ws, const std::string& name,
                                     std::vector<std::string> extra) {
-  std::vector<std::string> args = {"compute", "create", name,  "--type", "amlcompute",
-                                   "--provider", "slurm", "--workspace", ws};
+  std::vector<std::string> args = {"compute",    "create", name,          "--type", "amlcompute",
+                                   "--provider", "slurm",  "--workspace", ws};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -62,8 +62,8 @@ TEST(SlurmE2E, BadSlurmTargetsAreRefusedWithExitTwoAndWriteNothing) {
     EXPECT_EQ(r.err.rfind(c.message, 0), 0u) << r.err;
     EXPECT_FALSE(fs::exists(ws)) << "a refused target must write nothing";
   }
-  CommandResult local = RunSweep({"compute", "create", "loc", "--partition", "debug",
-                                  "--workspace", ws});
+  CommandResult local =
+      RunSweep({"compute", "create", "loc", "--partition", "debug", "--workspace", ws});
   EXPECT_EQ(local.exit_code, 2);
   EXPECT_EQ(local.err,
             "sweep: error: compute 'loc': --partition, --account, --qos, --lowpriority-partition "
@@ -92,16 +92,19 @@ TEST(SlurmE2E, UnknownPartitionNamesThePartitionsSlurmHas) {
   SWEEP_REQUIRE_SLURM();
   TempDir dir;
   const std::string ws = dir.path() + "/ws";
-  CommandResult r = RunSweep(CreateArgs(ws, "hpc", {"--partition", "nope", "--vm-size",
-                                                    "Standard_DS1_v2"}));
+  CommandResult r =
+      RunSweep(CreateArgs(ws, "hpc", {"--partition", "nope", "--vm-size", "Standard_DS1_v2"}));
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.err, "sweep: error: compute 'hpc': unknown partition 'nope' (Slurm has: debug, "
-                   "lowpri)\n");
-  r = RunSweep(CreateArgs(ws, "hpc", {"--partition", "debug", "--lowpriority-partition", "scav",
-                                      "--vm-size", "Standard_DS1_v2"}));
+  EXPECT_EQ(r.err,
+            "sweep: error: compute 'hpc': unknown partition 'nope' (Slurm has: debug, "
+            "lowpri)\n");
+  r = RunSweep(CreateArgs(
+      ws, "hpc",
+      {"--partition", "debug", "--lowpriority-partition", "scav", "--vm-size", "Standard_DS1_v2"}));
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(r.err, "sweep: error: compute 'hpc': unknown lowpriority partition 'scav' (Slurm "
-                   "has: debug, lowpri)\n");
+  EXPECT_EQ(r.err,
+            "sweep: error: compute 'hpc': unknown lowpriority partition 'scav' (Slurm "
+            "has: debug, lowpri)\n");
   EXPECT_FALSE(fs::exists(ws));
 }
 
@@ -110,33 +113,33 @@ TEST(SlurmE2E, SweepRunsOnSlurmNodeJobsAndLeavesNoJobBehind) {
   TempDir dir;
   const std::string ws = dir.path() + "/ws";
   const std::string name = ComputeName("e2e");
-  CommandResult create = RunSweep(CreateArgs(
-      ws, name,
-      {"--partition", "debug", "--lowpriority-partition", "lowpri", "--vm-size",
-       "standard_ds1_v2", "--min-nodes", "0", "--max-nodes", "2", "--vm-priority", "dedicated",
-       "--idle-seconds-before-scaledown", "5", "--json"}));
+  CommandResult create = RunSweep(
+      CreateArgs(ws, name,
+                 {"--partition", "debug", "--lowpriority-partition", "lowpri", "--vm-size",
+                  "standard_ds1_v2", "--min-nodes", "0", "--max-nodes", "2", "--vm-priority",
+                  "dedicated", "--idle-seconds-before-scaledown", "5", "--json"}));
   ASSERT_EQ(create.exit_code, 0) << create.err;
   nlohmann::json target = ParseJson(create);
   EXPECT_EQ(target["provider"], "slurm");
   EXPECT_EQ(target["properties"],
             (nlohmann::json{{"partition", "debug"}, {"lowpriority_partition", "lowpri"}}));
 
-  std::string spec = dir.Write(
-      "spec.yml",
-      "type: sweep\n"
-      "trial:\n"
-      "  command: sh -c \"sleep 1; echo accuracy=${{search_space.x}}\"\n"
-      "compute: azureml:" + name + "\n"
-      "sampling_algorithm: grid\n"
-      "search_space:\n"
-      "  x: {type: choice, values: [0.1, 0.2, 0.3]}\n"
-      "objective: {primary_metric: accuracy, goal: maximize}\n"
-      "limits: {max_total_trials: 3, max_concurrent_trials: 2}\n");
+  std::string spec = dir.Write("spec.yml",
+                               "type: sweep\n"
+                               "trial:\n"
+                               "  command: sh -c \"sleep 1; echo accuracy=${{search_space.x}}\"\n"
+                               "compute: azureml:" +
+                                   name +
+                                   "\n"
+                                   "sampling_algorithm: grid\n"
+                                   "search_space:\n"
+                                   "  x: {type: choice, values: [0.1, 0.2, 0.3]}\n"
+                                   "objective: {primary_metric: accuracy, goal: maximize}\n"
+                                   "limits: {max_total_trials: 3, max_concurrent_trials: 2}\n");
   BackgroundSweep run({"run", spec, "--workspace", ws, "--quiet"});
   std::string id = run.WaitFirstLine(60);
   ASSERT_EQ(id.rfind("sw-", 0), 0u) << id;
-  EXPECT_TRUE(WaitFor([&] { return QueuedJobs(name).find("RUNNING") != std::string::npos; },
-                      120))
+  EXPECT_TRUE(WaitFor([&] { return QueuedJobs(name).find("RUNNING") != std::string::npos; }, 120))
       << "squeue never showed a running node job";
   CommandResult done = run.Wait(300);
   ASSERT_EQ(done.exit_code, 0) << done.out << done.err;

@@ -58,13 +58,20 @@ std::string GridSpec(const std::string& compute, const std::string& command,
                      const std::string& values, const std::string& limits) {
   return "type: sweep\n"
          "trial:\n"
-         "  command: " + command + "\n"
-         "compute: azureml:" + compute + "\n"
+         "  command: " +
+         command +
+         "\n"
+         "compute: azureml:" +
+         compute +
+         "\n"
          "sampling_algorithm: grid\n"
          "search_space:\n"
-         "  x: {type: choice, values: " + values + "}\n"
+         "  x: {type: choice, values: " +
+         values +
+         "}\n"
          "objective: {primary_metric: accuracy, goal: maximize}\n"
-         "limits: " + limits + "\n";
+         "limits: " +
+         limits + "\n";
 }
 
 class SlurmProviderTest : public ::testing::Test {
@@ -168,9 +175,9 @@ class SlurmProviderTest : public ::testing::Test {
 
 TEST_F(SlurmProviderTest, SweepCompletesOnNodeJobsAndScalesBackToMinNodes) {
   CreateTarget(/*min_nodes=*/1, /*max_nodes=*/2, /*idle_s=*/2);
-  std::string sweep = Submit(GridSpec(compute_, "sh -c \"sleep 1; echo accuracy=${{search_space.x}}\"",
-                                      "[0.1, 0.2, 0.3, 0.4]",
-                                      "{max_total_trials: 4, max_concurrent_trials: 2}"));
+  std::string sweep =
+      Submit(GridSpec(compute_, "sh -c \"sleep 1; echo accuracy=${{search_space.x}}\"",
+                      "[0.1, 0.2, 0.3, 0.4]", "{max_total_trials: 4, max_concurrent_trials: 2}"));
   ASSERT_FALSE(sweep.empty());
   controller_->Start();
   // Two node jobs run while the trials wait.
@@ -198,8 +205,8 @@ TEST_F(SlurmProviderTest, SweepCompletesOnNodeJobsAndScalesBackToMinNodes) {
   EXPECT_TRUE(Eventually([&] {
     return provider_->LiveNodes(compute_) == 1 && Squeue("sweep-" + compute_).size() == 1;
   })) << "the cluster did not scale back to min_nodes=1";
-  EXPECT_TRUE(fs::exists(absl::StrCat(dir_, "/ws/logs/slurm-", compute_, "-",
-                                      provider_->LiveJobIds().at(0), ".log")));
+  EXPECT_TRUE(fs::exists(
+      absl::StrCat(dir_, "/ws/logs/slurm-", compute_, "-", provider_->LiveJobIds().at(0), ".log")));
 }
 
 TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepCompletes) {
@@ -251,11 +258,11 @@ TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepComple
 
 TEST_F(SlurmProviderTest, LowPriorityNodesRunInThePreemptiblePartitionAndArePreempted) {
   CreateTarget(0, 1, 60, "lowpriority");
-  std::string sweep = Submit(GridSpec(
-      compute_,
-      "sh -c \"echo accuracy=0.01; if [ $SWEEP_ATTEMPT = 1 ]; then sleep 60; fi; "
-      "echo accuracy=${{search_space.x}}\"",
-      "[0.7]", "{max_total_trials: 1, max_retries: 0}"));
+  std::string sweep =
+      Submit(GridSpec(compute_,
+                      "sh -c \"echo accuracy=0.01; if [ $SWEEP_ATTEMPT = 1 ]; then sleep 60; fi; "
+                      "echo accuracy=${{search_space.x}}\"",
+                      "[0.7]", "{max_total_trials: 1, max_retries: 0}"));
   controller_->Start();
   std::string node;
   ASSERT_TRUE(Eventually([&] {
@@ -306,8 +313,8 @@ TEST_F(SlurmProviderTest, UnknownPartitionIsAClearError) {
   t.properties_json = R"({"partition":"nope"})";
   absl::Status s = CheckSlurmTarget(t, *PosixCommandRunner());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(s.message(), "compute '" + compute_ +
-                             "': unknown partition 'nope' (Slurm has: debug, lowpri)");
+  EXPECT_EQ(s.message(),
+            "compute '" + compute_ + "': unknown partition 'nope' (Slurm has: debug, lowpri)");
   // sbatch refuses too, and nothing is queued.
   t.properties_json = R"({"partition":"nope"})";
   absl::StatusOr<std::string> started = provider_->StartNode(t);

@@ -39,8 +39,7 @@ TEST_F(ControllerTest, NodeGoneTurnsTheRunningAttemptPreemptedAndTheTrialRunsAga
   EXPECT_EQ(CountEvents(sweep, "attempt_preempted"), 1);
   EXPECT_EQ(NodeState(store_.get(), n1), "gone");
   // The old lease is fenced off; the trial runs again on another node.
-  EXPECT_EQ(controller_->Heartbeat(g1->ref).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(controller_->Heartbeat(g1->ref).status().code(), absl::StatusCode::kFailedPrecondition);
   auto g2 = Acquire(n2);
   ASSERT_TRUE(g2);
   EXPECT_EQ(g2->ref.trial_id, 1);

@@ -96,7 +96,8 @@ TEST(VmSizeTest, UnknownSizeListsTheKnownOnes) {
 }
 
 TEST(SlurmSettingsTest, ValidationSaysWhatIsMissing) {
-  EXPECT_TRUE(ValidateSlurmSettings(SlurmTarget(R"({"partition":"debug"})", "Standard_A1_v2")).ok());
+  EXPECT_TRUE(
+      ValidateSlurmSettings(SlurmTarget(R"({"partition":"debug"})", "Standard_A1_v2")).ok());
   EXPECT_EQ(ValidateSlurmSettings(SlurmTarget("{}", "Standard_A1_v2")).message(),
             "compute 'hpc': a slurm target needs a partition; add --partition P (`sinfo` lists "
             "them)");
@@ -109,11 +110,12 @@ TEST(SlurmSettingsTest, ValidationSaysWhatIsMissing) {
                 .message(),
             "compute 'hpc': vm_priority lowpriority on a slurm target needs a preemptible "
             "partition or QOS; add --lowpriority-partition P or --lowpriority-qos Q");
-  EXPECT_EQ(ValidateSlurmSettings(
-                SlurmTarget(R"({"partition":"a","lowpriority_partition":"b","lowpriority_qos":"c"})",
-                            "Standard_A1_v2"))
-                .message(),
-            "compute 'hpc': give either --lowpriority-partition or --lowpriority-qos, not both");
+  EXPECT_EQ(
+      ValidateSlurmSettings(
+          SlurmTarget(R"({"partition":"a","lowpriority_partition":"b","lowpriority_qos":"c"})",
+                      "Standard_A1_v2"))
+          .message(),
+      "compute 'hpc': give either --lowpriority-partition or --lowpriority-qos, not both");
   EXPECT_EQ(ValidateSlurmSettings(SlurmTarget(R"({"partition":3})", "Standard_A1_v2")).message(),
             "compute 'hpc': property 'partition' must be a string");
 }
@@ -124,7 +126,8 @@ TEST(SlurmSettingsTest, StoreKeepsOtherKeysAndDropsEmptyValues) {
   s.partition = "debug";
   s.lowpriority_partition = "lowpri";
   StoreSlurmSettings(s, t);
-  EXPECT_EQ(t.properties_json, R"({"lowpriority_partition":"lowpri","other":1,"partition":"debug"})");
+  EXPECT_EQ(t.properties_json,
+            R"({"lowpriority_partition":"lowpri","other":1,"partition":"debug"})");
   absl::StatusOr<SlurmSettings> back = ParseSlurmSettings(t);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->partition, "debug");
@@ -132,17 +135,16 @@ TEST(SlurmSettingsTest, StoreKeepsOtherKeysAndDropsEmptyValues) {
 }
 
 TEST(SbatchArgvTest, DedicatedNodeJob) {
-  auto argv = BuildSbatchArgv(SlurmTarget(R"({"partition":"debug","lowpriority_partition":"lowpri"})",
-                                          "Standard_DS1_v2"),
-                              Options(), "/ws/nodes/slurm-node.sh");
+  auto argv = BuildSbatchArgv(
+      SlurmTarget(R"({"partition":"debug","lowpriority_partition":"lowpri"})", "Standard_DS1_v2"),
+      Options(), "/ws/nodes/slurm-node.sh");
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_THAT(*argv,
               ElementsAre("sbatch", "--parsable", "--job-name=sweep-hpc",
                           "--output=/ws/logs/slurm-hpc-%j.log", "--partition=debug", "--nodes=1",
                           "--ntasks=1", "--cpus-per-task=1", "--mem=3584M", "--no-requeue",
-                          "/ws/nodes/slurm-node.sh", "/opt/sweep/bin/sweep", "worker",
-                          "--server", "head:7070", "--compute", "hpc", "--token-file",
-                          "/ws/token"));
+                          "/ws/nodes/slurm-node.sh", "/opt/sweep/bin/sweep", "worker", "--server",
+                          "head:7070", "--compute", "hpc", "--token-file", "/ws/token"));
 }
 
 TEST(SbatchArgvTest, LowPriorityUsesThePreemptiblePartitionOrQos) {
@@ -177,7 +179,8 @@ TEST(SbatchArgvTest, LowPriorityUsesThePreemptiblePartitionOrQos) {
 TEST(CheckSlurmTargetTest, UnknownPartitionNamesWhatSlurmHas) {
   FakeRunner runner;
   runner.Reply("sinfo", 0, "debug\nlowpri\ndebug\n");
-  absl::Status s = CheckSlurmTarget(SlurmTarget(R"({"partition":"gpu"})", "Standard_A1_v2"), runner);
+  absl::Status s =
+      CheckSlurmTarget(SlurmTarget(R"({"partition":"gpu"})", "Standard_A1_v2"), runner);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "compute 'hpc': unknown partition 'gpu' (Slurm has: debug, lowpri)");
   s = CheckSlurmTarget(
@@ -185,15 +188,17 @@ TEST(CheckSlurmTargetTest, UnknownPartitionNamesWhatSlurmHas) {
       runner);
   EXPECT_EQ(s.message(),
             "compute 'hpc': unknown lowpriority partition 'scav' (Slurm has: debug, lowpri)");
-  EXPECT_TRUE(CheckSlurmTarget(SlurmTarget(R"({"partition":"debug","lowpriority_partition":"lowpri"})",
-                                           "Standard_A1_v2"),
-                               runner)
-                  .ok());
+  EXPECT_TRUE(
+      CheckSlurmTarget(SlurmTarget(R"({"partition":"debug","lowpriority_partition":"lowpri"})",
+                                   "Standard_A1_v2"),
+                       runner)
+          .ok());
 }
 
 TEST(CheckSlurmTargetTest, MissingCommandsAndAccountingAreClearErrors) {
   FakeRunner none;
-  absl::Status s = CheckSlurmTarget(SlurmTarget(R"({"partition":"debug"})", "Standard_A1_v2"), none);
+  absl::Status s =
+      CheckSlurmTarget(SlurmTarget(R"({"partition":"debug"})", "Standard_A1_v2"), none);
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(),
             "compute 'hpc': cannot run sinfo: not found on PATH; install Slurm's client commands "
@@ -220,8 +225,8 @@ TEST(CheckSlurmTargetTest, MissingCommandsAndAccountingAreClearErrors) {
 class SlurmProviderFakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sweep-slurm-unit-" + std::to_string(::getpid()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("sweep-slurm-unit-" + std::to_string(::getpid()));
     runner_ = std::make_shared<FakeRunner>();
     SlurmNodeProviderOptions o = Options();
     o.log_dir = (dir_ / "logs").string();
@@ -298,7 +303,8 @@ TEST_F(SlurmProviderFakeTest, StopAllCancelsLiveJobsAndReportsThem) {
   provider_->StopAll();
   ASSERT_EQ(runner_->Calls("scancel").size(), 1u);
   EXPECT_THAT(runner_->Calls("scancel")[0], ElementsAre("scancel", "5"));
-  EXPECT_THAT(gone_, ElementsAre(std::make_pair("slurm-5", "Slurm job 5 cancelled by the controller")));
+  EXPECT_THAT(gone_,
+              ElementsAre(std::make_pair("slurm-5", "Slurm job 5 cancelled by the controller")));
   EXPECT_EQ(provider_->LiveNodes("hpc"), 0);
 }
 
