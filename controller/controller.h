@@ -139,7 +139,10 @@ struct Registered {
 };
 
 // Starts and stops worker processes for a compute target (local children, Slurm jobs,
-// SSH sessions). Implementations are thread-safe.
+// SSH sessions). Implementations are thread-safe. A provider that learns that one of its
+// nodes ended (job preempted or cancelled, process killed) tells the controller with
+// Controller::NodeGone, so the node's attempt is preempted at once instead of waiting
+// for its lease to expire.
 class NodeProvider {
  public:
   virtual ~NodeProvider() = default;

@@ -434,7 +434,7 @@ absl::StatusOr<std::string> SlurmNodeProvider::StartNode(const core::ComputeTarg
   std::lock_guard<std::mutex> lock(mu_);
   jobs_[job_id] = Job{target.name, absl::StrCat("sweep-", target.name)};
   EnsureMonitor();
-  spdlog::info("slurm: submitted node job {} for compute {}", job_id, target.name);
+  spdlog::debug("slurm: submitted node job {} for compute {}", job_id, target.name);
   return absl::StrCat("slurm-", job_id);
 }
 
@@ -506,7 +506,7 @@ bool SlurmNodeProvider::PollOnce() {
 
 void SlurmNodeProvider::Report(const std::vector<std::pair<std::string, std::string>>& gone) {
   for (const auto& [id, reason] : gone) {
-    spdlog::info("slurm: node job {} ended: {}", id, reason);
+    spdlog::debug("slurm: node job {} ended: {}", id, reason);
     if (options_.on_node_gone) options_.on_node_gone(absl::StrCat("slurm-", id), reason);
   }
 }
