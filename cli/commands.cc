@@ -11,6 +11,7 @@
 #include "cli/remote_vm_commands.h"
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
+#include "cli/slurm_commands.h"
 #include "cli/validate_command.h"
 
 namespace sweep::cli {
@@ -34,6 +35,8 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   cmd->add_option("--vm-priority", c.vm_priority, "dedicated or lowpriority");
   cmd->add_option("--idle-seconds-before-scaledown", c.idle_seconds_before_scaledown,
                   "Idle time after which a node above min-nodes is stopped");
+  // Slurm targets (--provider slurm): cli/slurm_commands.h.
+  AddSlurmFlags(cmd, c.slurm);
 }
 
 // --server/--token-file: run a query against a `sweep server` instead of the workspace.

@@ -117,10 +117,12 @@ int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   target.max_nodes = 4;
   ApplyArgs(args, target);
   target.created_ms = core::SystemClock::Default()->NowMillis();
+  if (absl::Status s = ApplySlurmArgs(args.slurm, target); !s.ok()) return ReportError(s);
   // Validate before touching the workspace, so a rejected target writes nothing.
   if (absl::Status s = controller::ValidateComputeTarget(target); !s.ok()) {
     return ReportError(s);
   }
+  if (absl::Status s = CheckSlurmCluster(target); !s.ok()) return ReportError(s);
   auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
   if ((*ws)->store()->GetCompute(args.name).ok()) {
@@ -140,6 +142,8 @@ int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
                                            "' not found (`sweep compute list` lists them)"));
   }
   ApplyArgs(args, *target);
+  if (absl::Status s = ApplySlurmArgs(args.slurm, *target); !s.ok()) return ReportError(s);
+  if (absl::Status s = CheckSlurmCluster(*target); !s.ok()) return ReportError(s);
   return SaveTarget(**ws, *target, "updated", options);
 }
 

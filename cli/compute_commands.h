@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/context.h"
+#include "cli/slurm_commands.h"
 
 namespace sweep::cli {
 
@@ -18,6 +19,7 @@ struct ComputeArgs {
   std::optional<std::string> vm_size;
   std::optional<std::string> vm_priority;
   std::optional<int64_t> idle_seconds_before_scaledown;
+  SlurmArgs slurm;  // --partition ... for --provider slurm
 };
 
 int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args);

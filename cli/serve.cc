@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "cli/context.h"
+#include "cli/slurm_commands.h"
 #include "controller/local_provider.h"
 #include "controller/ssh_provider.h"
 
@@ -135,6 +136,10 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   }
   // Remote VMs: workers started over SSH; they dial dial_ (see --listen).
   served->controller_->SetNodeProvider("ssh", controller::NewSshNodeProvider(w, served->dial_));
+  // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
+  served->controller_->SetNodeProvider(
+      "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,
+                                     served->dial_));
   return served;
 }
 

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "absl/strings/str_cat.h"
+#include "controller/slurm_provider.h"
 #include "nlohmann/json.hpp"
 
 namespace sweep::controller {
@@ -115,6 +116,7 @@ absl::Status ValidateComputeTarget(const core::ComputeTarget& target) {
     return absl::InvalidArgumentError(absl::StrCat(
         "compute '", n, "': properties are not valid JSON: ", e.what()));
   }
+  if (type == "amlcompute" && target.provider == "slurm") return ValidateSlurmSettings(target);
   return absl::OkStatus();
 }
 

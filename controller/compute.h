@@ -15,7 +15,8 @@ absl::Status ValidateComputeName(const std::string& name);
 
 // Checks type/provider/node counts/priority. Types `local`, `databricks`, `adla`,
 // `hdinsight` are refused with a message explaining that sweeps need a persistent
-// target and how to create one.
+// target and how to create one. Slurm targets also get ValidateSlurmSettings
+// (slurm_provider.h); whether the cluster knows their partition is CheckSlurmTarget's job.
 absl::Status ValidateComputeTarget(const core::ComputeTarget& target);
 
 }  // namespace sweep::controller

@@ -30,11 +30,15 @@
 //   primary metric 'M'"); FAILED -> failed "exited with code N: <error>" ("killed by
 //   signal N: ..."); STOPPED after a STOP directive -> early_terminated / canceled /
 //   failed "trial timeout (Ns) reached"; STOPPED without one -> the attempt counts as
-//   preempted (a retry, like a lost lease). A FAILED outcome after a STOP counts as
+//   preempted (the trial runs again). A FAILED outcome after a STOP counts as
 //   stopped. The same completion sent again returns the same state.
-// - Lease expiry: the attempt is lost and the trial retried; after max_retries lost or
-//   preempted attempts the trial fails "node lost N times". Deregister releases a lease
-//   as `stopped` without counting a retry.
+// - Lease expiry: the attempt is lost and the trial retried; after max_retries lost
+//   attempts the trial fails "node lost N times". Preempted attempts (a worker stopped
+//   without a STOP directive, or NodeGone) and Deregister's released (`stopped`) ones
+//   do not count against max_retries; a trial fails "interrupted N times" once it has
+//   had max_retries + 21 attempts. Each new attempt restarts the trial's curve: an
+//   interrupted attempt's points stay stored but leave early-termination statistics
+//   and the trial's value.
 // - A sweep ends `completed` when every trial is terminal and no more can be created
 //   (max_total_trials reached or the sampler exhausted), `failed` when every trial
 //   failed or the sampler errored; status_message has the counts and the best value.
@@ -142,7 +146,10 @@ struct Registered {
 };
 
 // Starts and stops worker processes for a compute target (local children, Slurm jobs,
-// SSH sessions). Implementations are thread-safe.
+// SSH sessions). Implementations are thread-safe. A provider that learns that one of its
+// nodes ended (job preempted or cancelled, process killed) tells the controller with
+// Controller::NodeGone, so the node's attempt is preempted at once instead of waiting
+// for its lease to expire.
 class NodeProvider {
  public:
   virtual ~NodeProvider() = default;
@@ -202,6 +209,12 @@ class Controller {
   virtual absl::StatusOr<core::TrialState> CompleteTrial(const LeaseRef& lease,
                                                          const Completion& completion) = 0;
   virtual absl::Status Deregister(const std::string& node_id) = 0;
+  // A node provider saw node `node_id` end (its job was preempted, cancelled or killed,
+  // or it exited). Its running attempt, if any, becomes `preempted` at once (`reason`
+  // goes into the attempt's error and an "attempt_preempted" event) and the trial
+  // runs again elsewhere; the node is marked gone. Calling it again changes nothing.
+  // NotFound for a node that never registered.
+  virtual absl::Status NodeGone(const std::string& node_id, const std::string& reason) = 0;
 
   // Housekeeping: expires leases, enforces timeouts, scales node providers, ends sweeps.
   // Start() runs it on a background thread every tick_interval_ms; tests may call Tick().

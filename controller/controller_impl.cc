@@ -54,6 +54,9 @@ using core::TrialState;
 constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
 // After a provider failed to start a node for a target, wait this long before retrying.
 constexpr int64_t kStartRetryMs = 10'000;
+// Preempted and released attempts do not count against max_retries; this many of them
+// beyond max_retries + 1 attempts fail the trial, so a trial cannot loop forever.
+constexpr int32_t kMaxUncountedAttempts = 20;
 
 // Why the controller asked a trial to stop; decides the trial's final state.
 enum class StopReason { kNone, kEarlyTerminated, kTrialTimeout, kCanceled };
@@ -204,6 +207,7 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::TrialState> CompleteTrial(const LeaseRef& lease,
                                                  const Completion& completion) override;
   absl::Status Deregister(const std::string& node_id) override;
+  absl::Status NodeGone(const std::string& node_id, const std::string& reason) override;
   void Tick() override;
   void Start() override;
   void Shutdown() override;
@@ -624,6 +628,16 @@ void ControllerImpl::RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count
     EndTrial(txn, s, t, TrialState::kFailed,
              absl::StrCat("node lost ", t.trial.retries, " times (max_retries ",
                           s.spec.limits.max_retries, "); last: ", why),
+             now);
+    return;
+  }
+  const int64_t max_attempts = s.spec.limits.max_retries + 1 + kMaxUncountedAttempts;
+  if (t.trial.attempts >= max_attempts) {
+    EndTrial(txn, s, t, TrialState::kFailed,
+             absl::StrCat("interrupted ", t.trial.attempts,
+                          " times (preempted, lost or "
+                          "released; at most ",
+                          max_attempts, " attempts); last: ", why),
              now);
     return;
   }
@@ -1185,10 +1199,13 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
       t->stop = StopReason::kTrialTimeout;
       t->stop_message = absl::StrCat("trial timeout (", s->trial_timeout_ms / 1000, "s) reached");
     } else {
-      EndAttempt(txn, *s, *t, AttemptState::kPreempted,
-                 error.empty() ? "stopped by the worker" : error, now);
-      RequeueOrEnd(txn, *s, *t, /*count_retry=*/true,
-                   error.empty() ? "stopped by the worker" : error, now);
+      const std::string why = error.empty() ? "stopped by the worker" : error;
+      EndAttempt(txn, *s, *t, AttemptState::kPreempted, why, now);
+      AddEvent(
+          txn, t->trial.sweep_id, t->trial.trial_id, "attempt_preempted",
+          absl::StrCat("attempt ", t->attempt.attempt, " on node ", t->attempt.node_id, ": ", why),
+          now);
+      RequeueOrEnd(txn, *s, *t, /*count_retry=*/false, why, now);
       TrialState state = t->trial.state;
       RETURN_IF_ERROR(Finish(txn, lock));
       return state;
@@ -1258,6 +1275,38 @@ absl::Status ControllerImpl::Deregister(const std::string& node_id) {
   node.node.state = "gone";
   node.node.last_seen_ms = now;
   PutNode(txn, node);
+  return Finish(txn, lock);
+}
+
+absl::Status ControllerImpl::NodeGone(const std::string& node_id, const std::string& reason) {
+  RETURN_IF_ERROR(Broken());
+  std::unique_lock<std::mutex> lock(mu_);
+  auto it = nodes_.find(node_id);
+  if (it == nodes_.end()) {
+    return absl::NotFoundError(absl::StrCat("unknown node '", node_id, "'"));
+  }
+  NodeRec& node = it->second;
+  const int64_t now = clock_->NowMillis();
+  Txn txn;
+  if (node.lease) {
+    auto s = sweeps_.find(node.lease->first);
+    if (s != sweeps_.end()) {
+      TrialRec& t = s->second->trials[node.lease->second - 1];
+      if (t.has_attempt && !core::IsTerminal(t.attempt.state) && t.attempt.node_id == node_id) {
+        const std::string why = absl::StrCat("node ", node_id, " ended: ", reason);
+        EndAttempt(txn, *s->second, t, AttemptState::kPreempted, why, now);
+        AddEvent(txn, t.trial.sweep_id, t.trial.trial_id, "attempt_preempted",
+                 absl::StrCat("attempt ", t.attempt.attempt, ": ", why), now);
+        RequeueOrEnd(txn, *s->second, t, /*count_retry=*/false, why, now);
+      }
+    }
+  }
+  node.lease.reset();
+  if (node.node.state != "gone") {
+    node.node.state = "gone";
+    node.node.last_seen_ms = now;
+    PutNode(txn, node);
+  }
   return Finish(txn, lock);
 }
 
@@ -1663,12 +1712,13 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
       if (!t.best || core::Better(spec.objective.goal, p.value, *t.best)) t.best = p.value;
     }
   }
-  // A trial whose last reported curve belongs to an earlier attempt had that curve
-  // forgotten live (lost / preempted / released attempt): forget it here too.
+  // A trial whose last reported curve belongs to an earlier attempt, or to an attempt
+  // that ended while the trial did not, had that curve forgotten live (lost / preempted /
+  // released attempt): forget it here too.
   for (const auto& [trial_id, attempt] : curve_attempt) {
     const TrialRec& t = s->trials[trial_id - 1];
     if (s->policy && !core::IsTerminal(t.trial.state) &&
-        (!t.has_attempt || t.attempt.attempt != attempt)) {
+        (!t.has_attempt || t.attempt.attempt != attempt || core::IsTerminal(t.attempt.state))) {
       s->policy->ForgetCurve(trial_id);
     }
   }

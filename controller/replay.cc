@@ -215,6 +215,26 @@ absl::StatusOr<ReplayReport> ReplaySweep(store::Store* store, const std::string&
     report.value = p.value;
     timeline.push_back({p.timestamp_ms, report});
   }
+  // An interrupted attempt (lost, preempted, or released while the trial went on) left
+  // the statistics when it ended, as it did live: restart the trial's curve there.
+  ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts,
+                   store->ListAttempts(sweep_id, std::nullopt));
+  std::map<int64_t, const core::Trial*> trial_by_id;
+  for (const core::Trial& t : trials) trial_by_id[t.trial_id] = &t;
+  for (const core::Attempt& a : attempts) {
+    auto t = trial_by_id.find(a.trial_id);
+    if (t == trial_by_id.end() || !last.count(a.trial_id) || a.ended_ms == 0) continue;
+    const bool released = a.state == core::AttemptState::kStopped &&
+                          (a.attempt < t->second->attempts || !core::IsTerminal(t->second->state));
+    if (a.state != core::AttemptState::kLost && a.state != core::AttemptState::kPreempted &&
+        !released) {
+      continue;
+    }
+    ReplayEvent restart;
+    restart.kind = ReplayEvent::Kind::kRestart;
+    restart.trial_id = a.trial_id;
+    timeline.push_back({a.ended_ms, restart});
+  }
   for (const core::Trial& t : trials) {
     auto it = last.find(t.trial_id);
     if (it == last.end() || !core::IsTerminal(t.state)) continue;

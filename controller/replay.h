@@ -3,7 +3,8 @@
 //
 // Replay feeds the recorded primary-metric reports, in the order they were recorded
 // (metric timestamp, then insertion), through a fresh policy exactly as the live
-// controller would have: a new attempt of a trial restarts its curve (ForgetCurve), a
+// controller would have: an interrupted attempt (lost, preempted, released) drops its
+// curve when it ended and a new attempt of a trial restarts it (ForgetCurve), a
 // trial ends (OnTrialEnded, with its recorded state) where its recording ends, and a
 // trial the policy stops reports nothing more. Curves cannot be extended: a trial that
 // was stopped in the real sweep and survives the replayed policy still ends where it

@@ -12,4 +12,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libabsl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libeigen3-dev \
   libboost-dev libboost-math-dev libboost-random-dev libyaml-cpp-dev libcli11-dev libssl-dev \
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libssh-dev openssh-server \
-  python3 python3-numpy python3-sklearn python3-optuna
+  python3 python3-numpy python3-sklearn python3-optuna \
+  slurm-wlm munge

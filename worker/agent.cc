@@ -469,17 +469,26 @@ class Agent {
     std::optional<ExitInfo> exit;
     bool stopped = false;
     std::string stop_reason;
+    // SIGTERM to the worker is what a scheduler sends on preemption or cancel: the attempt
+    // ends STOPPED without a directive, which the controller records as preempted.
+    auto interrupted = [&](const ExitInfo& how) {
+      AddPoints(&run, run.tailer->Finish());
+      Log()->info("attempt {} stopped: the worker is shutting down", run.name);
+      Completion c;
+      c.outcome = Outcome::kStopped;
+      c.exit_code = how.exit_code;
+      c.signal = how.signal;
+      c.error =
+          "the node's worker was stopped by a signal (preempted, canceled or shutting "
+          "down)";
+      Complete(&run, std::move(c));
+      return AttemptEnd::kStopRequested;
+    };
     while (!exit) {
       exit = process->Wait(options_.poll_interval_ms);
       if (exit) break;
       AddPoints(&run, run.tailer->Poll());
-      if (Stopping()) {
-        StopProcess(process.get(), GraceMs(lease));
-        AddPoints(&run, run.tailer->Finish());
-        FlushBestEffort(&run);
-        Log()->info("attempt {} stopped: the worker is shutting down", run.name);
-        return AttemptEnd::kStopRequested;
-      }
+      if (Stopping()) return interrupted(StopProcess(process.get(), GraceMs(lease)));
       if (lease.trial_timeout_ms > 0 &&
           clock_->NowMillis() - run.start_ms >= lease.trial_timeout_ms) {
         stop_reason = "trial timeout";
@@ -502,6 +511,12 @@ class Agent {
           return AttemptEnd::kFatal;
       }
     }
+    // A scheduler signals the whole job: a trial that died with the worker's own stop
+    // signal (which may land a moment later) was interrupted, not failed.
+    if (!stopped && (exit->exit_code != 0 || exit->signal != 0) &&
+        (Stopping() || !SleepMs(options_.poll_interval_ms))) {
+      return interrupted(*exit);
+    }
     AddPoints(&run, run.tailer->Finish());
     Completion completion;
     completion.exit_code = exit->exit_code;
@@ -516,15 +531,6 @@ class Agent {
       completion.error = FailureMessage(*exit, run.stderr_tail.Lines());
     }
     return Complete(&run, std::move(completion));
-  }
-
-  // Sends what is pending, ignoring the answer (the worker is leaving).
-  void FlushBestEffort(Running* run) {
-    while (true) {
-      std::vector<core::MetricPoint> batch = TakePending(run, kMaxPointsPerRequest);
-      if (batch.empty()) return;
-      if (!client_->ReportMetrics(run->lease.ref, batch).ok()) return;
-    }
   }
 
   AttemptEnd Complete(Running* run, Completion completion) {

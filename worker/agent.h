@@ -11,8 +11,9 @@
 //   STOPPED. FAILED_PRECONDITION on a lease call means the lease was taken away: the
 //   trial is killed and not completed, and the worker acquires again.
 //
-// Exit: 0 when the controller says shutdown, `*stop` becomes true (the running trial
-// is stopped and the node deregisters, which releases its lease without a failure), or
+// Exit: 0 when the controller says shutdown, `*stop` becomes true (SIGTERM: the running
+// trial is stopped and completed as STOPPED without a directive, which the controller
+// records as a preempted attempt and runs the trial again; then the node deregisters), or
 // after max_idle_polls empty polls; 1 when the token is rejected, the controller stays
 // unreachable for unreachable_timeout_ms, or the work directory cannot be created;
 // 2 for missing options.

@@ -43,6 +43,7 @@ TEST(ComputeTargetTest, AcceptsPersistentTargets) {
   core::ComputeTarget slurm = Target("hpc");
   slurm.provider = "slurm";
   slurm.properties_json = R"({"partition": "gpu"})";
+  slurm.vm_size = "Standard_NC6";  // a slurm target needs a known vm_size
   EXPECT_TRUE(ValidateComputeTarget(slurm).ok());
   core::ComputeTarget vm = Target("box");
   vm.type = "remotevm";

@@ -379,7 +379,8 @@ TEST_F(ControllerTest, WorkerStoppedWithoutDirectiveIsAPreemption) {
   ASSERT_TRUE(g);
   EXPECT_EQ(Complete(g->ref, Outcome::kStopped).value(), core::TrialState::kPending);
   EXPECT_EQ(store_->ListAttempts(sweep, 1).value()[0].state, core::AttemptState::kPreempted);
-  EXPECT_EQ(GetTrial(sweep, 1).retries, 1);
+  // Preemptions do not count against max_retries (controller_preemption_test.cc).
+  EXPECT_EQ(GetTrial(sweep, 1).retries, 0);
   // Same completion again: same answer.
   EXPECT_EQ(Complete(g->ref, Outcome::kStopped).value(), core::TrialState::kPending);
 }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "controller/replay.h"
@@ -130,6 +131,38 @@ TEST_F(ReplaySweepTest, NewAttemptRestartsTheCurve) {
   EXPECT_TRUE(report->stopped.empty());  // 0.5 is compared with 0.5, not the lost 0.9
   EXPECT_EQ(report->intervals_without_policy, 4);
   EXPECT_EQ(report->best_trial, 1);
+}
+
+TEST_F(ReplaySweepTest, APreemptedAttemptLeavesTheStatisticsWhenItEnds) {
+  // Trial 1's attempt 1 reported 0.9 and was preempted at t=150, before trial 2 reported
+  // 0.5 at t=200; trial 1's attempt 2 reported only later. Live, the controller forgot the
+  // 0.9 at the preemption, so 0.5 was the best at interval 1.
+  SweepBuilder(store_.get(), "sw-preempt")
+      .Point(1, 1, 1, 0.9, 100)
+      .Point(2, 1, 1, 0.5, 200)
+      .Point(1, 2, 1, 0.6, 300)
+      .TrialRecord(1, TrialState::kCompleted, 0.6, 1, 310)
+      .TrialRecord(2, TrialState::kCompleted, 0.5, 1, 210)
+      .Commit();
+  store::WriteBatch attempts;
+  for (auto [trial, attempt, state, ended] :
+       {std::tuple{1, 1, core::AttemptState::kPreempted, 150},
+        std::tuple{1, 2, core::AttemptState::kSucceeded, 310},
+        std::tuple{2, 1, core::AttemptState::kSucceeded, 210}}) {
+    core::Attempt a;
+    a.sweep_id = "sw-preempt";
+    a.trial_id = trial;
+    a.attempt = attempt;
+    a.node_id = "slurm-1";
+    a.fencing_token = static_cast<uint64_t>(trial * 10 + attempt);
+    a.state = state;
+    a.ended_ms = ended;
+    attempts.attempts.push_back(a);
+  }
+  ASSERT_TRUE(store_->Commit(attempts).ok());
+  auto report = ReplaySweep(store_.get(), "sw-preempt", BanditAmount(0.1, 0));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->stopped.empty());  // without the preempted 0.9, 0.5 is no laggard
 }
 
 TEST_F(ReplaySweepTest, TrialsEndWhereTheirRecordingEnds) {

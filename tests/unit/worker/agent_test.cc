@@ -561,7 +561,10 @@ TEST_F(AgentTest, StopFlagInterruptsTheLongPoll) {
   EXPECT_THAT(client_.calls(), ElementsAre("Register", "AcquireTrial", "Deregister"));
 }
 
-TEST_F(AgentTest, StopFlagStopsTheTrialAndDeregistersWithoutCompleting) {
+// SIGTERM (Slurm's preemption / scancel) ends the attempt as STOPPED without a directive,
+// carrying its pending points; the controller records it as preempted. (Changed on
+// purpose: the worker used to deregister without completing.)
+TEST_F(AgentTest, StopFlagStopsTheTrialCompletesItStoppedAndDeregisters) {
   client_.QueueLease(MakeLease());
   launcher_.on_launch = [this](FakeProcessState* p) {
     p->Stdout("accuracy=0.4");
@@ -569,13 +572,35 @@ TEST_F(AgentTest, StopFlagStopsTheTrialAndDeregistersWithoutCompleting) {
   };
   WorkerResult result = Run();
   EXPECT_EQ(result.exit_code, 0);
+  EXPECT_EQ(result.message, "worker stopped by signal");
   EXPECT_THAT(Current()->signals_received(), ElementsAre(SIGTERM));
-  EXPECT_TRUE(client_.completions().empty());
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].outcome, Outcome::kStopped);
+  EXPECT_THAT(completions[0].error, HasSubstr("stopped by a signal (preempted"));
+  EXPECT_THAT(completions[0].points, ElementsAre(Point("accuracy", 0.4, -1)));
   auto calls = client_.calls();
+  ASSERT_GE(calls.size(), 2u);
+  EXPECT_EQ(calls[calls.size() - 2], "CompleteTrial");
   EXPECT_EQ(calls.back(), "Deregister");
-  auto reports = client_.reports();  // pending points are sent before leaving
-  ASSERT_EQ(reports.size(), 1u);
-  EXPECT_THAT(reports[0], ElementsAre(Point("accuracy", 0.4, -1)));
+}
+
+// Slurm signals every process of a node job: the trial may die of the SIGTERM before the
+// worker notices its own. That trial was interrupted, not failed.
+TEST_F(AgentTest, TrialKilledAlongsideTheWorkersStopSignalIsInterruptedNotFailed) {
+  client_.QueueLease(MakeLease());
+  launcher_.on_launch = [this](FakeProcessState* p) {
+    p->Exit({-1, SIGTERM});
+    stop_ = true;
+  };
+  WorkerResult result = Run();
+  EXPECT_EQ(result.exit_code, 0);
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].outcome, Outcome::kStopped);
+  EXPECT_EQ(completions[0].signal, SIGTERM);
+  EXPECT_THAT(completions[0].error, HasSubstr("stopped by a signal (preempted"));
+  EXPECT_EQ(client_.calls().back(), "Deregister");
 }
 
 TEST_F(AgentTest, RejectedTokenDuringAttemptKillsTrialAndExits) {
