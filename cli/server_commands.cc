@@ -39,8 +39,6 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
               << "submit with:  sweep submit SPEC --server " << s.dial_address() << " --token-file "
               << s.workspace().token_path() << "\n"
               << "stop with Ctrl-C or SIGTERM" << std::endl;
-  }
-  if (!options.json) {
     // One line per event of any sweep, after the banner: the server's log.
     s.controller().SetEventListener([](const core::Event& e) {
       std::cout << FormatEventLine(e) << (e.sweep_id.empty() ? "" : "  [" + e.sweep_id + "]")
