@@ -374,6 +374,31 @@ limits: {max_total_trials: 2, max_concurrent_trials: 2}
   run.Wait(10);
 }
 
+TEST_F(SshE2E, ForgottenHostKeyStopsWorkersFromStarting) {
+  ASSERT_EQ(Attach("vm-forgot", {"--username", "sweepkey", "--private-key-file", kKey}).exit_code,
+            0);
+  fs::remove(ws() + "/ssh/known_hosts");
+  TempDir dir;
+  std::string spec = dir.Write("s.yml", R"YAML(type: sweep
+trial:
+  command: python3 -c "print('score=1')"
+compute: vm-forgot
+sampling_algorithm: random
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {primary_metric: score, goal: maximize}
+limits: {max_total_trials: 1, timeout: 3}
+)YAML");
+  CommandResult run = RunSweep({"run", spec, "--workspace", ws()}, 60);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: started 0 node(s) towards 1 "
+                         "desired; failed to start more: the host key of 127.0.0.1:2222"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("attach the target again"), std::string::npos) << run.out;
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts")) << "the provider never trusts a host";
+}
+
 TEST(RemoteVmE2E, RemoteVmsAreAttachedNotCreated) {
   TempDir ws;
   CommandResult create =
