@@ -82,6 +82,11 @@ int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
     return ReportError(absl::NotFoundError("compute target '" + args.name +
                                            "' not found (`sweep compute list` lists them)"));
   }
+  if (target->type == "remotevm" && (args.min_nodes || args.max_nodes)) {
+    return ReportError(absl::InvalidArgumentError(
+        "remotevm target '" + args.name + "' runs the workers given by --workers-per-node " +
+        "when it was attached; delete it and attach it again to change that"));
+  }
   ApplyArgs(args, *target);
   return SaveTarget(**ws, *target, "updated", options);
 }

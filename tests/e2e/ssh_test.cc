@@ -181,6 +181,14 @@ TEST_F(SshE2E, AttachWithKeyPassphraseAndPasswordKeepsSecretsPrivate) {
   EXPECT_EQ(Mode(ws() + "/ssh/vm-pass-key/passphrase"), 0600u);
   EXPECT_EQ(Slurp(ws() + "/ssh/vm-key/private_key"), Slurp(kKey));
 
+  CommandResult update =
+      RunSweep({"compute", "update", "vm-pw", "--max-nodes", "5", "--workspace", ws()});
+  EXPECT_EQ(update.exit_code, 2);
+  EXPECT_NE(update.err.find("delete it and attach it again"), std::string::npos) << update.err;
+  EXPECT_EQ(
+      ParseJson(RunSweep({"compute", "show", "vm-pw", "--json", "--workspace", ws()}))["max_nodes"],
+      3);
+
   ASSERT_EQ(RunSweep({"compute", "delete", "vm-pw", "--workspace", ws()}).exit_code, 0);
   EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-pw")) << "delete removes the credentials";
 }
