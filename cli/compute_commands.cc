@@ -141,6 +141,11 @@ int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
     return ReportError(absl::NotFoundError("compute target '" + args.name +
                                            "' not found (`sweep compute list` lists them)"));
   }
+  if (target->type == "remotevm" && (args.min_nodes || args.max_nodes)) {
+    return ReportError(absl::InvalidArgumentError(
+        "remotevm target '" + args.name + "' runs the workers given by --workers-per-node " +
+        "when it was attached; delete it and attach it again to change that"));
+  }
   ApplyArgs(args, *target);
   if (absl::Status s = ApplySlurmArgs(args.slurm, *target); !s.ok()) return ReportError(s);
   if (absl::Status s = CheckSlurmCluster(*target); !s.ok()) return ReportError(s);

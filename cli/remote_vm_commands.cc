@@ -42,9 +42,8 @@ absl::Status ValidateAttachArgs(const AttachArgs& a) {
         "--private-key-passphrase-file needs --private-key-file (it decrypts that key)");
   }
   if (a.workers_per_node < 1 || a.workers_per_node > kMaxWorkersPerNode) {
-    return absl::InvalidArgumentError(absl::StrCat("--workers-per-node must be 1-",
-                                                   kMaxWorkersPerNode, " (got ",
-                                                   a.workers_per_node, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--workers-per-node must be 1-", kMaxWorkersPerNode, " (got ", a.workers_per_node, ")"));
   }
   if (a.sweep_path.empty()) {
     return absl::InvalidArgumentError("--sweep-path must not be empty");
@@ -66,8 +65,8 @@ absl::Status NotAlreadyThere(const std::string& workspace_dir, const std::string
   if (!ws.ok()) return absl::OkStatus();  // not a workspace yet: OpenOrCreate decides later
   if ((*ws)->store()->GetCompute(name).ok()) {
     return absl::AlreadyExistsError(absl::StrCat(
-        "compute target '", name, "' already exists; delete it first (`sweep compute delete ",
-        name, "`) to attach it again"));
+        "compute target '", name, "' already exists; delete it first (`sweep compute delete ", name,
+        "`) to attach it again"));
   }
   return absl::OkStatus();
 }
@@ -75,21 +74,23 @@ absl::Status NotAlreadyThere(const std::string& workspace_dir, const std::string
 // Runs `<sweep-path> --version` on the VM; returns what it printed.
 absl::StatusOr<std::string> CheckRemoteSweep(controller::SshSession& session,
                                              const std::string& sweep_path) {
-  auto r = session.Exec(controller::ShellQuote(sweep_path) + " --version", "",
-                        kVersionTimeoutMs);
+  auto r = session.Exec(controller::ShellQuote(sweep_path) + " --version", "", kVersionTimeoutMs);
   if (!r.ok()) return r.status();
   std::string output(absl::StripAsciiWhitespace(r->output));
   if (r->exit_status == kExitCommandNotFound) {
     return absl::FailedPreconditionError(absl::StrCat(
         "sweep was not found on ", session.Describe(), " at '", sweep_path,
         "': install sweep on the VM, or pass --sweep-path with the full path of its sweep "
-        "binary (", output, ")"));
+        "binary (",
+        output, ")"));
   }
   if (r->exit_status != 0 || output.rfind("sweep", 0) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "`", sweep_path, " --version` on ", session.Describe(), " did not report a sweep "
-        "version (exit ", r->exit_status, ", output '", output,
-        "'); pass --sweep-path with the full path of sweep on the VM"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("`", sweep_path, " --version` on ", session.Describe(),
+                     " did not report a sweep "
+                     "version (exit ",
+                     r->exit_status, ", output '", output,
+                     "'); pass --sweep-path with the full path of sweep on the VM"));
   }
   return output;
 }
@@ -167,16 +168,16 @@ int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args) {
               << "its key " << (*session)->fingerprint() << " (recorded in "
               << endpoint.known_hosts_file << ")\n";
   }
-  std::cout << "attached compute target " << target.name << " (remotevm, "
-            << (*session)->Describe() << ", " << AuthLabel(props.auth) << ", "
-            << args.workers_per_node << " worker(s)); the VM runs " << *version << "\n";
+  std::cout << "attached compute target " << target.name << " (remotevm, " << (*session)->Describe()
+            << ", " << AuthLabel(props.auth) << ", " << args.workers_per_node
+            << " worker(s)); the VM runs " << *version << "\n";
   return kExitOk;
 }
 
 void AddAttachCommand(CLI::App* compute_cmd, GlobalOptions& g, AttachArgs& a,
                       std::function<int()>& action) {
-  auto* cmd = compute_cmd->add_subcommand(
-      "attach", "Attach a machine reached over SSH as a remotevm target");
+  auto* cmd = compute_cmd->add_subcommand("attach",
+                                          "Attach a machine reached over SSH as a remotevm target");
   cmd->add_option("name", a.name, "Target name (2-16 letters, digits, '-')")->required();
   cmd->add_option("--type", a.type, "remotevm (the only type that can be attached)")
       ->capture_default_str();
@@ -204,8 +205,8 @@ void PrintRemoteVm(std::ostream& out, const core::ComputeTarget& target) {
     out << "ssh         " << props.status().message() << "\n";
     return;
   }
-  out << "ssh         " << props->username << "@" << props->address << ":" << props->port
-      << " (" << AuthLabel(props->auth) << ")\n"
+  out << "ssh         " << props->username << "@" << props->address << ":" << props->port << " ("
+      << AuthLabel(props->auth) << ")\n"
       << "sweep path  " << props->sweep_path << "\n"
       << "work dir    " << controller::RemoteWorkDir(*props, target.name) << "\n"
       << "workers     " << props->workers_per_node << "\n";

@@ -23,9 +23,9 @@ std::string Absolute(const std::string& workspace_dir, const std::string& relati
 }
 
 // Copies one credential byte for byte; returns its workspace-relative path.
-absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir,
-                                       const std::string& name, const std::string& from,
-                                       const std::string& stem, const std::string& what) {
+absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir, const std::string& name,
+                                       const std::string& from, const std::string& stem,
+                                       const std::string& what) {
   std::ifstream in(from, std::ios::binary);
   if (!in) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", from));
@@ -33,8 +33,7 @@ absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir,
   std::stringstream ss;
   ss << in.rdbuf();
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  if (absl::Status s =
-          WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
+  if (absl::Status s = WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
       !s.ok()) {
     return s;
   }
@@ -77,9 +76,12 @@ absl::StatusOr<RemoteVmProperties> ParseRemoteVmProperties(const core::ComputeTa
 }
 
 std::string RemoteVmPropertiesJson(const RemoteVmProperties& p) {
-  nlohmann::json j = {{"address", p.address},       {"port", p.port},
-                      {"username", p.username},     {"auth", p.auth},
-                      {"sweep_path", p.sweep_path}, {"work_dir", p.work_dir},
+  nlohmann::json j = {{"address", p.address},
+                      {"port", p.port},
+                      {"username", p.username},
+                      {"auth", p.auth},
+                      {"sweep_path", p.sweep_path},
+                      {"work_dir", p.work_dir},
                       {"workers_per_node", p.workers_per_node}};
   if (!p.password_file.empty()) j["password_file"] = p.password_file;
   if (!p.private_key_file.empty()) j["private_key_file"] = p.private_key_file;
@@ -87,8 +89,7 @@ std::string RemoteVmPropertiesJson(const RemoteVmProperties& p) {
   return j.dump();
 }
 
-SshEndpoint WorkspaceEndpoint(const RemoteVmProperties& props,
-                              const std::string& workspace_dir) {
+SshEndpoint WorkspaceEndpoint(const RemoteVmProperties& props, const std::string& workspace_dir) {
   SshEndpoint e;
   e.host = props.address;
   e.port = props.port;
@@ -125,12 +126,11 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
   props.password_file.clear();
   props.private_key_file.clear();
   props.passphrase_file.clear();
-  for (const Item& item : {Item{endpoint.password_file, props.password_file, "password",
-                                "password file"},
-                           Item{endpoint.private_key_file, props.private_key_file,
-                                "private_key", "private key file"},
-                           Item{endpoint.passphrase_file, props.passphrase_file, "passphrase",
-                                "private key passphrase file"}}) {
+  for (const Item& item :
+       {Item{endpoint.password_file, props.password_file, "password", "password file"},
+        Item{endpoint.private_key_file, props.private_key_file, "private_key", "private key file"},
+        Item{endpoint.passphrase_file, props.passphrase_file, "passphrase",
+             "private key passphrase file"}}) {
     if (item.from.empty()) continue;
     auto copied = CopySecret(workspace_dir, name, item.from, item.stem, item.what);
     if (!copied.ok()) {

@@ -28,7 +28,7 @@ struct RemoteVmProperties {
   std::string private_key_file;  // relative to the workspace
   std::string passphrase_file;   // relative to the workspace; "" = unencrypted key
   std::string sweep_path = "sweep";
-  std::string work_dir;          // on the VM; "" = ~/.sweep-remote/<NAME>
+  std::string work_dir;  // on the VM; "" = ~/.sweep-remote/<NAME>
   int64_t workers_per_node = 1;
 };
 

@@ -44,8 +44,7 @@ struct SshNodeProvider::Node {
   std::thread thread;
 };
 
-SshNodeProvider::SshNodeProvider(SshNodeProviderOptions options)
-    : options_(std::move(options)) {}
+SshNodeProvider::SshNodeProvider(SshNodeProviderOptions options) : options_(std::move(options)) {}
 
 SshNodeProvider::~SshNodeProvider() { StopAll(); }
 
@@ -54,8 +53,8 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
   if (!props.ok()) return props.status();
   if (IsLoopback(HostOf(options_.server_address)) && !IsLoopback(props->address)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "workers on ", props->address, " would dial the controller at ",
-        options_.server_address, ", which is the VM itself; run the controller with "
+        "workers on ", props->address, " would dial the controller at ", options_.server_address,
+        ", which is the VM itself; run the controller with "
         "--listen <an address of this machine the VM can reach>:<port>"));
   }
   std::string name;
@@ -78,8 +77,10 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
   if ((*session)->host_was_unknown()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the host key of ", props->address, ":", props->port, " (", (*session)->fingerprint(),
-        ") is not in ", KnownHostsPath(options_.workspace_dir), "; attach the target again "
-        "(`sweep compute attach ", target.name, " ...`) to trust it"));
+        ") is not in ", KnownHostsPath(options_.workspace_dir),
+        "; attach the target again "
+        "(`sweep compute attach ",
+        target.name, " ...`) to trust it"));
   }
   const std::string dir = RemoteWorkDir(*props, target.name);
   auto shipped = (*session)->Exec(
@@ -91,9 +92,8 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
   if (!shipped.ok()) return shipped.status();
   if (shipped->exit_status != 0) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "cannot write the worker token to ", dir, "/token on ", (*session)->Describe(),
-        " (exit ", shipped->exit_status, "): ", shipped->output,
-        "; check --work-dir of the target"));
+        "cannot write the worker token to ", dir, "/token on ", (*session)->Describe(), " (exit ",
+        shipped->exit_status, "): ", shipped->output, "; check --work-dir of the target"));
   }
 
   auto node = std::make_unique<Node>();
@@ -135,8 +135,8 @@ void SshNodeProvider::RunNode(Node* node) {
   };
   auto signal_worker = [&](const char* sig) {
     auto r = node->session->Exec(
-        absl::StrCat("kill -", sig, " \"$(cat ", ShellQuote(node->pid_file), ")\" 2>/dev/null"),
-        "", kRemoteCommandTimeoutMs);
+        absl::StrCat("kill -", sig, " \"$(cat ", ShellQuote(node->pid_file), ")\" 2>/dev/null"), "",
+        kRemoteCommandTimeoutMs);
     if (!r.ok()) {
       spdlog::warn("ssh worker {} on {}: {}", node->name, node->host, r.status().ToString());
     }

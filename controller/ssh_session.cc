@@ -32,8 +32,8 @@ std::string KnownHostsName(const SshEndpoint& e) {
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", path, ": ",
-                                                   std::strerror(errno)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read ", what, " ", path, ": ", std::strerror(errno)));
   }
   std::stringstream ss;
   ss << in.rdbuf();
@@ -67,8 +67,8 @@ SshChannel::~SshChannel() {
 absl::Status SshChannel::Write(const std::string& data, bool close) {
   size_t done = 0;
   while (done < data.size()) {
-    int n = ssh_channel_write(channel_, data.data() + done,
-                              static_cast<uint32_t>(data.size() - done));
+    int n =
+        ssh_channel_write(channel_, data.data() + done, static_cast<uint32_t>(data.size() - done));
     if (n == SSH_ERROR) return absl::UnavailableError("SSH channel closed while writing");
     done += static_cast<size_t>(n);
   }
@@ -119,10 +119,10 @@ absl::StatusOr<std::unique_ptr<SshSession>> SshSession::Connect(const SshEndpoin
   ssh_options_set(raw, SSH_OPTIONS_KNOWNHOSTS, endpoint.known_hosts_file.c_str());
   ssh_options_set(raw, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, endpoint.known_hosts_file.c_str());
   if (ssh_connect(raw) != SSH_OK) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot reach ", HostPort(endpoint), " over SSH: ", ssh_get_error(raw),
-        " (check --address and --ssh-port, and that sshd runs on the VM and accepts "
-        "connections from this machine)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", HostPort(endpoint), " over SSH: ", ssh_get_error(raw),
+                     " (check --address and --ssh-port, and that sshd runs on the VM and accepts "
+                     "connections from this machine)"));
   }
   if (absl::Status s = session->CheckHostKey(); !s.ok()) return s;
   if (absl::Status s = session->Authenticate(); !s.ok()) return s;
@@ -167,13 +167,11 @@ absl::Status SshSession::CheckHostKey() {
           "the host key of ", HostPort(endpoint_), " has CHANGED (it is now ", fingerprint_,
           "), so the connection was refused: someone may be intercepting it. If the VM was "
           "reinstalled on purpose, remove its old key with `ssh-keygen -R '",
-          KnownHostsName(endpoint_), "' -f ", endpoint_.known_hosts_file,
-          "` and attach again"));
+          KnownHostsName(endpoint_), "' -f ", endpoint_.known_hosts_file, "` and attach again"));
     case SSH_KNOWN_HOSTS_ERROR:
     default:
-      return absl::InternalError(absl::StrCat("cannot check the host key of ",
-                                              HostPort(endpoint_), " against ",
-                                              endpoint_.known_hosts_file, ": ",
+      return absl::InternalError(absl::StrCat("cannot check the host key of ", HostPort(endpoint_),
+                                              " against ", endpoint_.known_hosts_file, ": ",
                                               ssh_get_error(session_)));
   }
 }
@@ -186,9 +184,8 @@ absl::Status SshSession::TrustHost() {
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
   }
   if (ssh_session_update_known_hosts(session_) != SSH_OK) {
-    return absl::InternalError(absl::StrCat("cannot record the host key of ",
-                                            HostPort(endpoint_), " in ",
-                                            endpoint_.known_hosts_file, ": ",
+    return absl::InternalError(absl::StrCat("cannot record the host key of ", HostPort(endpoint_),
+                                            " in ", endpoint_.known_hosts_file, ": ",
                                             ssh_get_error(session_)));
   }
   return absl::OkStatus();
@@ -223,22 +220,20 @@ absl::Status SshSession::Authenticate() {
     passphrase = *p;
   }
   ssh_key key = nullptr;
-  int rc = ssh_pki_import_privkey_base64(key_text->c_str(),
-                                         passphrase.empty() ? nullptr : passphrase.c_str(),
-                                         nullptr, nullptr, &key);
+  int rc = ssh_pki_import_privkey_base64(
+      key_text->c_str(), passphrase.empty() ? nullptr : passphrase.c_str(), nullptr, nullptr, &key);
   std::fill(passphrase.begin(), passphrase.end(), '\0');
   std::fill(key_text->begin(), key_text->end(), '\0');
   if (rc != SSH_OK) {
     if (!endpoint_.passphrase_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot decrypt private key ", endpoint_.private_key_file,
-          " with the passphrase in ", endpoint_.passphrase_file,
-          ": wrong passphrase, or not a private key"));
+          "cannot decrypt private key ", endpoint_.private_key_file, " with the passphrase in ",
+          endpoint_.passphrase_file, ": wrong passphrase, or not a private key"));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot load private key ", endpoint_.private_key_file,
-        ": it is not a private key, or it is passphrase-protected (then pass "
-        "--private-key-passphrase-file)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot load private key ", endpoint_.private_key_file,
+                     ": it is not a private key, or it is passphrase-protected (then pass "
+                     "--private-key-passphrase-file)"));
   }
   rc = ssh_userauth_publickey(session_, nullptr, key);
   ssh_key_free(key);
@@ -253,24 +248,23 @@ absl::Status SshSession::Authenticate() {
 }
 
 absl::StatusOr<std::unique_ptr<SshChannel>> SshSession::Start(const std::string& command,
-                                                             bool pty) {
+                                                              bool pty) {
   ssh_channel raw = ssh_channel_new(session_);
   if (!raw) {
     return absl::UnavailableError(
         absl::StrCat("SSH connection to ", Describe(), " lost: ", ssh_get_error(session_)));
   }
   std::unique_ptr<SshChannel> channel(new SshChannel(raw));
-  if (ssh_channel_open_session(raw) != SSH_OK ||
-      (pty && ssh_channel_request_pty(raw) != SSH_OK) ||
+  if (ssh_channel_open_session(raw) != SSH_OK || (pty && ssh_channel_request_pty(raw) != SSH_OK) ||
       ssh_channel_request_exec(raw, command.c_str()) != SSH_OK) {
-    return absl::UnavailableError(absl::StrCat("cannot run a command on ", Describe(), ": ",
-                                               ssh_get_error(session_)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot run a command on ", Describe(), ": ", ssh_get_error(session_)));
   }
   return channel;
 }
 
-absl::StatusOr<ExecResult> SshSession::Exec(const std::string& command,
-                                            const std::string& input, int timeout_ms) {
+absl::StatusOr<ExecResult> SshSession::Exec(const std::string& command, const std::string& input,
+                                            int timeout_ms) {
   auto channel = Start(command, /*pty=*/false);
   if (!channel.ok()) return channel.status();
   if (absl::Status s = (*channel)->Write(input, /*close=*/true); !s.ok()) return s;

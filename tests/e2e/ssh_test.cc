@@ -96,7 +96,7 @@ class SshE2E : public ::testing::Test {
   std::string ws() const { return ws_.path() + "/ws"; }
 
   CommandResult Attach(const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"compute", "attach", name, "--type", "remotevm",
+    std::vector<std::string> args = {"compute",   "attach",    name,          "--type", "remotevm",
                                      "--address", "127.0.0.1", "--workspace", ws()};
     args.insert(args.end(), extra.begin(), extra.end());
     // Defaults for what `extra` does not set.
@@ -112,8 +112,7 @@ class SshE2E : public ::testing::Test {
   // Only the default cluster exists and no credentials were kept for `name`.
   void ExpectNothingStored(const std::string& name) {
     if (fs::exists(ws() + "/sweep.db")) {
-      nlohmann::json list =
-          ParseJson(RunSweep({"compute", "list", "--json", "--workspace", ws()}));
+      nlohmann::json list = ParseJson(RunSweep({"compute", "list", "--json", "--workspace", ws()}));
       for (const auto& t : list) EXPECT_NE(t["name"], name) << list.dump();
     }
     EXPECT_FALSE(fs::exists(ws() + "/ssh/" + name)) << "credentials left behind";
@@ -127,15 +126,13 @@ class SshE2E : public ::testing::Test {
 TEST_F(SshE2E, AttachWithKeyPassphraseAndPasswordKeepsSecretsPrivate) {
   CommandResult key = Attach("vm-key", {"--username", "sweepkey", "--private-key-file", kKey});
   ASSERT_EQ(key.exit_code, 0) << key.out << key.err;
-  EXPECT_NE(key.out.find("was not known; trusted its key SHA256:"), std::string::npos)
-      << key.out;
+  EXPECT_NE(key.out.find("was not known; trusted its key SHA256:"), std::string::npos) << key.out;
   EXPECT_NE(key.out.find("the VM runs sweep "), std::string::npos) << key.out;
   EXPECT_NE(Slurp(ws() + "/ssh/known_hosts").find("[127.0.0.1]:2222"), std::string::npos);
 
-  CommandResult pass_key = Attach("vm-pass-key", {"--username", "sweepkey",
-                                                  "--private-key-file", kPassKey,
-                                                  "--private-key-passphrase-file", kPassphrase,
-                                                  "--json"});
+  CommandResult pass_key =
+      Attach("vm-pass-key", {"--username", "sweepkey", "--private-key-file", kPassKey,
+                             "--private-key-passphrase-file", kPassphrase, "--json"});
   ASSERT_EQ(pass_key.exit_code, 0) << pass_key.out << pass_key.err;
   nlohmann::json j = ParseJson(pass_key);
   EXPECT_EQ(j["host_key"]["added"], false) << "the host is known by now";
@@ -184,6 +181,14 @@ TEST_F(SshE2E, AttachWithKeyPassphraseAndPasswordKeepsSecretsPrivate) {
   EXPECT_EQ(Mode(ws() + "/ssh/vm-pass-key/passphrase"), 0600u);
   EXPECT_EQ(Slurp(ws() + "/ssh/vm-key/private_key"), Slurp(kKey));
 
+  CommandResult update =
+      RunSweep({"compute", "update", "vm-pw", "--max-nodes", "5", "--workspace", ws()});
+  EXPECT_EQ(update.exit_code, 2);
+  EXPECT_NE(update.err.find("delete it and attach it again"), std::string::npos) << update.err;
+  EXPECT_EQ(
+      ParseJson(RunSweep({"compute", "show", "vm-pw", "--json", "--workspace", ws()}))["max_nodes"],
+      3);
+
   ASSERT_EQ(RunSweep({"compute", "delete", "vm-pw", "--workspace", ws()}).exit_code, 0);
   EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-pw")) << "delete removes the credentials";
 }
@@ -213,44 +218,58 @@ TEST_F(SshE2E, BadAttachInputsAreClearAndStoreNothing) {
   const std::vector<std::string> key_user = {"--username", "sweepkey"};
   const std::vector<BadAttach> cases = {
       {"wrong password",
-       {"--username", "sweeppass", "--password-file", wrong_password}, 2,
+       {"--username", "sweeppass", "--password-file", wrong_password},
+       2,
        "rejected the password of user sweeppass"},
       {"wrong key",
-       {"--username", "sweepkey", "--private-key-file", kUnauthorizedKey}, 2,
+       {"--username", "sweepkey", "--private-key-file", kUnauthorizedKey},
+       2,
        "rejected private key " + kUnauthorizedKey},
       {"wrong passphrase",
-       {"--username", "sweepkey", "--private-key-file", kPassKey,
-        "--private-key-passphrase-file", wrong_passphrase}, 2, "wrong passphrase"},
+       {"--username", "sweepkey", "--private-key-file", kPassKey, "--private-key-passphrase-file",
+        wrong_passphrase},
+       2,
+       "wrong passphrase"},
       {"missing passphrase",
-       {"--username", "sweepkey", "--private-key-file", kPassKey}, 2,
+       {"--username", "sweepkey", "--private-key-file", kPassKey},
+       2,
        "--private-key-passphrase-file"},
       {"unreadable key",
-       {"--username", "sweepkey", "--private-key-file", files.path() + "/none"}, 2,
+       {"--username", "sweepkey", "--private-key-file", files.path() + "/none"},
+       2,
        "cannot read private key file (--private-key-file) " + files.path() + "/none"},
       {"password file missing",
-       {"--username", "sweeppass", "--password-file", files.path() + "/missing"}, 2,
+       {"--username", "sweeppass", "--password-file", files.path() + "/missing"},
+       2,
        "cannot read password file (--password-file) " + files.path() + "/missing"},
       {"no credentials", {"--username", "sweepkey"}, 2, "exactly one of --password-file"},
       {"refused port",
-       {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", "1"}, 1,
+       {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", "1"},
+       1,
        "cannot reach 127.0.0.1:1 over SSH"},
       {"silent port",
-       {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", silent_port}, 1,
+       {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", silent_port},
+       1,
        "cannot reach 127.0.0.1:" + silent_port + " over SSH"},
       {"sweep missing on the VM",
-       {"--username", "sweepkey", "--private-key-file", kKey, "--sweep-path",
-        "/nonexistent/sweep"}, 1, "sweep was not found on sweepkey@127.0.0.1:2222"},
-      {"bad port", {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", "0"},
-       2, "--ssh-port must be 1-65535"},
+       {"--username", "sweepkey", "--private-key-file", kKey, "--sweep-path", "/nonexistent/sweep"},
+       1,
+       "sweep was not found on sweepkey@127.0.0.1:2222"},
+      {"bad port",
+       {"--username", "sweepkey", "--private-key-file", kKey, "--ssh-port", "0"},
+       2,
+       "--ssh-port must be 1-65535"},
       {"bad workers",
-       {"--username", "sweepkey", "--private-key-file", kKey, "--workers-per-node", "0"}, 2,
+       {"--username", "sweepkey", "--private-key-file", kKey, "--workers-per-node", "0"},
+       2,
        "--workers-per-node must be 1-256"},
   };
   for (const BadAttach& c : cases) {
     auto start = std::chrono::steady_clock::now();
     CommandResult r = Attach("vm-bad", c.args);
-    auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::steady_clock::now() - start).count();
+    auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+            .count();
     EXPECT_EQ(r.exit_code, c.exit_code) << c.what << ": " << r.out << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos)
         << c.what << ": expected '" << c.message << "' in " << r.err;
@@ -259,8 +278,7 @@ TEST_F(SshE2E, BadAttachInputsAreClearAndStoreNothing) {
     ExpectNothingStored("vm-bad");
   }
   ::close(silent);
-  EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts"))
-      << "a failed attach must not trust the host";
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts")) << "a failed attach must not trust the host";
 }
 
 TEST_F(SshE2E, ChangedHostKeyIsRefused) {
@@ -282,9 +300,8 @@ TEST_F(SshE2E, SweepOnRemoteVmSurvivesAKilledWorkerAndLeavesNothingRunning) {
   // Its own work dir on the VM tells this test's workers apart.
   RemoteDir remote("run");
   const std::string& remote_dir = remote.path();
-  CommandResult attach = Attach("vm-run", {"--username", "sweepkey", "--private-key-file",
-                                           kKey, "--workers-per-node", "2", "--work-dir",
-                                           remote_dir});
+  CommandResult attach = Attach("vm-run", {"--username", "sweepkey", "--private-key-file", kKey,
+                                           "--workers-per-node", "2", "--work-dir", remote_dir});
   ASSERT_EQ(attach.exit_code, 0) << attach.out << attach.err;
   TempDir dir;
   dir.Write("code/train.py",
@@ -365,23 +382,48 @@ limits: {max_total_trials: 2, max_concurrent_trials: 2}
   run.Wait(10);
 }
 
+TEST_F(SshE2E, ForgottenHostKeyStopsWorkersFromStarting) {
+  ASSERT_EQ(Attach("vm-forgot", {"--username", "sweepkey", "--private-key-file", kKey}).exit_code,
+            0);
+  fs::remove(ws() + "/ssh/known_hosts");
+  TempDir dir;
+  std::string spec = dir.Write("s.yml", R"YAML(type: sweep
+trial:
+  command: python3 -c "print('score=1')"
+compute: vm-forgot
+sampling_algorithm: random
+search_space:
+  x: {type: uniform, min_value: 0, max_value: 1}
+objective: {primary_metric: score, goal: maximize}
+limits: {max_total_trials: 1, timeout: 3}
+)YAML");
+  CommandResult run = RunSweep({"run", spec, "--workspace", ws()}, 60);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: started 0 node(s) towards 1 "
+                         "desired; failed to start more: the host key of 127.0.0.1:2222"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("attach the target again"), std::string::npos) << run.out;
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts")) << "the provider never trusts a host";
+}
+
 TEST(RemoteVmE2E, RemoteVmsAreAttachedNotCreated) {
   TempDir ws;
-  CommandResult create = RunSweep({"compute", "create", "vm", "--type", "remotevm",
-                                   "--workspace", ws.path()});
+  CommandResult create =
+      RunSweep({"compute", "create", "vm", "--type", "remotevm", "--workspace", ws.path()});
   EXPECT_EQ(create.exit_code, 2);
   EXPECT_NE(create.err.find("remotevm targets are attached, not created: `sweep compute "
                             "attach vm --type remotevm --address HOST"),
             std::string::npos)
       << create.err;
-  CommandResult attach = RunSweep({"compute", "attach", "vm", "--type", "amlcompute",
-                                   "--address", "h", "--username", "u", "--password-file",
-                                   "/dev/null", "--workspace", ws.path()});
+  CommandResult attach =
+      RunSweep({"compute", "attach", "vm", "--type", "amlcompute", "--address", "h", "--username",
+                "u", "--password-file", "/dev/null", "--workspace", ws.path()});
   EXPECT_EQ(attach.exit_code, 2);
   EXPECT_NE(attach.err.find("only remotevm targets can be attached"), std::string::npos)
       << attach.err;
-  nlohmann::json list = ParseJson(RunSweep({"compute", "list", "--json", "--workspace",
-                                            ws.path()}));
+  nlohmann::json list =
+      ParseJson(RunSweep({"compute", "list", "--json", "--workspace", ws.path()}));
   EXPECT_EQ(list.size(), 1u) << list.dump();
 }
 

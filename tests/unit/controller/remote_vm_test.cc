@@ -1,5 +1,7 @@
 // remotevm settings, credential storage, shell quoting and the SSH provider's checks that
 // need no SSH server (the e2e ssh_test.cc covers a real one).
+#include "controller/remote_vm.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "controller/remote_vm.h"
 #include "controller/ssh_provider.h"
 #include "controller/ssh_session.h"
 #include "gmock/gmock.h"
@@ -94,8 +95,7 @@ TEST_F(RemoteVmTest, IncompletePropertiesSayHowToFixThem) {
   auto r = ParseRemoteVmProperties(t);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("sweep compute attach box --type remotevm"));
-  t.properties_json =
-      R"({"address": "h", "port": 22, "username": "u", "auth": "password"})";
+  t.properties_json = R"({"address": "h", "port": 22, "username": "u", "auth": "password"})";
   r = ParseRemoteVmProperties(t);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(r.status().message(), HasSubstr("no usable credentials"));
@@ -132,8 +132,7 @@ TEST_F(RemoteVmTest, SecretFilesLoseOneTrailingNewline) {
   EXPECT_EQ(ReadSecretFile(Write("b", "pw \n\n"), "password file").value(), "pw \n");
   auto missing = ReadSecretFile(dir_ + "/none", "password file");
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(missing.status().message(),
-              HasSubstr("cannot read password file " + dir_ + "/none"));
+  EXPECT_THAT(missing.status().message(), HasSubstr("cannot read password file " + dir_ + "/none"));
 }
 
 TEST(ShellQuoteTest, QuotesEverythingTheShellWouldInterpret) {
