@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/workspace.h"
+#include "core/files.h"
 #include "nlohmann/json.hpp"
 
 namespace sweep::controller {
@@ -33,7 +34,7 @@ absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir, const s
   std::stringstream ss;
   ss << in.rdbuf();
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  if (absl::Status s = WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
+  if (absl::Status s = core::WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
       !s.ok()) {
     return s;
   }

@@ -19,11 +19,6 @@
 
 namespace sweep::controller {
 
-// Writes `content` to `path` through a temporary file and rename, so readers never see
-// a partial file. `mode` applies from creation on. Internal (naming the path) on error.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& content,
-                                 mode_t mode);
-
 // Default workspace dir: $SWEEP_WORKSPACE, else ./.sweep.
 std::string DefaultWorkspaceDir();
 
