@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "cli/artifact_commands.h"
 #include "cli/compute_commands.h"
 #include "cli/context.h"
 #include "cli/policy_commands.h"
@@ -59,6 +60,15 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--lease-seconds", run.lease_seconds,
                       "How long a node keeps a trial without a heartbeat before the trial "
                       "is retried elsewhere")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--snapshot-max-mb", run.snapshot_max_mb,
+                   "Largest snapshot of trial.code, in MB (leave files out with "
+                   ".amlignore / .gitignore)")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--artifact-max-mb", run.artifact_max_mb,
+                   "Largest outputs/ of one trial attempt that is stored, in MB")
       ->capture_default_str();
   AddOutputFlags(run_cmd, g, false);
   run_cmd->callback([&] { action = [&] { return CmdRun(g, run); }; });
@@ -162,6 +172,19 @@ int Main(int argc, char** argv) {
   c_delete->add_option("name", compute_name, "Target name")->required();
   AddOutputFlags(c_delete, g, false);
   c_delete->callback([&] { action = [&] { return CmdComputeDelete(g, compute_name); }; });
+
+  // --- artifacts (issue 5)
+  ArtifactsArgs artifacts;
+  auto* artifacts_cmd =
+      app.add_subcommand("artifacts", "List a trial's stored outputs/ files, or download them");
+  artifacts_cmd->add_option("sweep", artifacts.sweep_id, "Sweep id (or a unique prefix)")
+      ->required();
+  artifacts_cmd->add_option("trial", artifacts.trial_id, "Trial number")->required();
+  artifacts_cmd->add_option("--download", artifacts.download_dir,
+                            "Copy the files into this new (or empty) directory, verified");
+  AddOutputFlags(artifacts_cmd, g, false);
+  artifacts_cmd->callback([&] { action = [&] { return CmdArtifacts(g, artifacts); }; });
+  // --- end of artifacts
 
   try {
     app.parse(argc, argv);

@@ -121,6 +121,10 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   if (args.lease_seconds < 1) {
     return ReportError(absl::InvalidArgumentError("--lease-seconds must be at least 1"));
   }
+  if (args.snapshot_max_mb < 1 || args.artifact_max_mb < 1) {
+    return ReportError(
+        absl::InvalidArgumentError("--snapshot-max-mb and --artifact-max-mb must be at least 1"));
+  }
 
   auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
@@ -133,6 +137,9 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
 
   controller::ControllerOptions controller_options;
   controller_options.lease_duration_ms = args.lease_seconds * 1000;
+  controller_options.workspace_dir = (*ws)->dir();
+  controller_options.snapshot_max_bytes = args.snapshot_max_mb << 20;
+  controller_options.artifact_max_bytes = args.artifact_max_mb << 20;
   controller_options.heartbeat_interval_ms =
       std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
   auto ctrl = controller::Controller::Create((*ws)->store(), controller_options);
