@@ -1,13 +1,10 @@
 #include "controller/artifact_store.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/digest.h"
 #include "core/file_tree.h"
 #include "core/files.h"

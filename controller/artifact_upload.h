@@ -7,7 +7,7 @@
 // manifest). The caller checks the lease; these functions only see directories.
 //
 // Thread safety: calls for distinct attempt directories are independent; calls for one
-// attempt must not overlap (the controller serializes them).
+// attempt must not overlap (its worker sends one chunk at a time).
 #pragma once
 
 #include <cstdint>

@@ -62,6 +62,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
+#include "core/file_tree.h"
 #include "core/types.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -103,23 +104,8 @@ struct LeaseGrant {
   int64_t artifact_max_bytes = 0;
 };
 
-// A piece of a snapshot blob (controller/snapshot_store.h).
-struct SnapshotPiece {
-  std::string data;
-  std::string sha256;  // of data
-  int64_t total_size = 0;
-};
-
-// One chunk of one output file of an attempt.
-struct ArtifactChunk {
-  std::string path;  // relative to outputs/
-  int64_t offset = 0;
-  std::string data;
-  std::string chunk_sha256;
-  int64_t file_size = 0;
-  bool last = false;
-  std::string file_sha256;  // with last
-};
+using core::ArtifactChunk;  // one chunk of one output file of an attempt
+using core::BlobChunk;      // a piece of a snapshot blob (controller/snapshot_store.h)
 
 struct AcquireResult {
   std::optional<LeaseGrant> lease;
@@ -212,9 +198,9 @@ class Controller {
   // Up to max_bytes (capped at 1 MiB) of a snapshot's manifest (blob "") or of a file it
   // lists. NotFound when the snapshot is not stored or does not list the blob,
   // OutOfRange for an offset past the end, FailedPrecondition without a workspace.
-  virtual absl::StatusOr<SnapshotPiece> FetchSnapshot(const std::string& digest,
-                                                      const std::string& blob, int64_t offset,
-                                                      int64_t max_bytes) = 0;
+  virtual absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest,
+                                                  const std::string& blob, int64_t offset,
+                                                  int64_t max_bytes) = 0;
   // Stores a chunk of an output file of the lease's attempt in its upload area (never
   // read until committed). FailedPrecondition for a stale lease or an ended attempt;
   // InvalidArgument naming the path for an unsafe path (absolute, '..', ...), a chunk out

@@ -206,8 +206,8 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::TrialState> CompleteTrial(const LeaseRef& lease,
                                                  const Completion& completion) override;
   absl::Status Deregister(const std::string& node_id) override;
-  absl::StatusOr<SnapshotPiece> FetchSnapshot(const std::string& digest, const std::string& blob,
-                                              int64_t offset, int64_t max_bytes) override;
+  absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
+                                          int64_t offset, int64_t max_bytes) override;
   absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override;
   absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override;
   void Tick() override;
@@ -1252,18 +1252,15 @@ absl::StatusOr<std::string> ControllerImpl::LiveAttemptDir(const LeaseRef& ref) 
   return ArtifactAttemptDir(options_.workspace_dir, ref.sweep_id, ref.trial_id, ref.attempt);
 }
 
-absl::StatusOr<SnapshotPiece> ControllerImpl::FetchSnapshot(const std::string& digest,
-                                                            const std::string& blob, int64_t offset,
-                                                            int64_t max_bytes) {
+absl::StatusOr<BlobChunk> ControllerImpl::FetchSnapshot(const std::string& digest,
+                                                        const std::string& blob, int64_t offset,
+                                                        int64_t max_bytes) {
   constexpr int64_t kMaxChunk = 1 << 20;
   if (!snapshots_) {
     return absl::FailedPreconditionError("this controller has no workspace holding snapshots");
   }
-  ASSIGN_OR_RETURN(
-      SnapshotChunk chunk,
-      snapshots_->ReadChunk(digest, blob, offset,
-                            max_bytes > 0 ? std::min(max_bytes, kMaxChunk) : kMaxChunk));
-  return SnapshotPiece{std::move(chunk.data), std::move(chunk.sha256), chunk.total_size};
+  return snapshots_->ReadChunk(digest, blob, offset,
+                               max_bytes > 0 ? std::min(max_bytes, kMaxChunk) : kMaxChunk);
 }
 
 absl::Status ControllerImpl::UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) {

@@ -228,7 +228,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status FetchSnapshot(grpc::ServerContext* ctx, const pb::FetchSnapshotRequest* req,
                              pb::FetchSnapshotReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    absl::StatusOr<SnapshotPiece> out =
+    absl::StatusOr<BlobChunk> out =
         controller_->FetchSnapshot(req->digest(), req->blob(), req->offset(), req->max_bytes());
     if (!out.ok()) return ToGrpc(out.status());
     reply->set_data(std::move(out->data));

@@ -149,9 +149,9 @@ absl::StatusOr<const std::set<std::string>*> SnapshotStore::Blobs(const std::str
   return &(blobs_[digest] = std::move(blobs));
 }
 
-absl::StatusOr<SnapshotChunk> SnapshotStore::ReadChunk(const std::string& digest,
-                                                       const std::string& blob, int64_t offset,
-                                                       int64_t max_bytes) {
+absl::StatusOr<core::BlobChunk> SnapshotStore::ReadChunk(const std::string& digest,
+                                                         const std::string& blob, int64_t offset,
+                                                         int64_t max_bytes) {
   absl::StatusOr<const std::set<std::string>*> blobs = Blobs(digest);
   if (!blobs.ok()) return blobs.status();
   if (!blob.empty() && (*blobs)->count(blob) == 0) {
@@ -160,7 +160,7 @@ absl::StatusOr<SnapshotChunk> SnapshotStore::ReadChunk(const std::string& digest
   std::string path = blob.empty() ? ManifestPath(digest) : BlobPath(blob);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
-  SnapshotChunk chunk;
+  core::BlobChunk chunk;
   off_t size = ::lseek(fd, 0, SEEK_END);
   chunk.total_size = size;
   if (offset < 0 || offset > size) {

@@ -37,14 +37,6 @@ absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(const std::stri
                                                                  int64_t max_bytes,
                                                                  const std::string& skip_dir = "");
 
-// One piece of a stored blob or manifest, with its own digest so the receiver can
-// verify it on its own.
-struct SnapshotChunk {
-  std::string data;
-  std::string sha256;      // of data
-  int64_t total_size = 0;  // of the whole blob or manifest
-};
-
 class SnapshotStore {
  public:
   explicit SnapshotStore(std::string workspace_dir);
@@ -58,8 +50,8 @@ class SnapshotStore {
   // Up to max_bytes of `blob` (a file digest listed by the snapshot, or "" for the
   // manifest itself) from `offset`. NotFound when the snapshot is not (completely)
   // stored or does not list the blob; OutOfRange for an offset past the end.
-  absl::StatusOr<SnapshotChunk> ReadChunk(const std::string& digest, const std::string& blob,
-                                          int64_t offset, int64_t max_bytes);
+  absl::StatusOr<core::BlobChunk> ReadChunk(const std::string& digest, const std::string& blob,
+                                            int64_t offset, int64_t max_bytes);
 
   std::string ManifestPath(const std::string& digest) const;
   std::string BlobPath(const std::string& sha256) const;

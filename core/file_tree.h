@@ -42,6 +42,25 @@ absl::StatusOr<std::vector<FileEntry>> ListFiles(const std::string& dir,
 absl::StatusOr<std::vector<FileEntry>> ListFileSizes(const std::string& dir,
                                                      const SkipFn& skip = nullptr);
 
+// A piece of a stored blob (a snapshot file or manifest) in transit; sha256 is the digest
+// of data, so the receiver can check the piece on its own.
+struct BlobChunk {
+  std::string data;
+  std::string sha256;
+  int64_t total_size = 0;  // of the whole blob
+};
+
+// One chunk of one file of an attempt's outputs/ in transit.
+struct ArtifactChunk {
+  std::string path;  // relative to outputs/, '/'-separated
+  int64_t offset = 0;
+  std::string data;
+  std::string chunk_sha256;
+  int64_t file_size = 0;    // of the whole file
+  bool last = false;        // data ends the file
+  std::string file_sha256;  // with last: the whole file's digest
+};
+
 // The canonical text of a file list: compact JSON {"files":[{"path","size","sha256",
 // "executable"}...]} in path order. Equal trees give equal text, so its SHA-256 names the
 // tree (a snapshot's digest).

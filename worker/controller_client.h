@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/file_tree.h"
 #include "core/types.h"
 
 namespace sweep::worker {
@@ -40,23 +41,8 @@ struct Lease {
   int64_t artifact_max_bytes = 0;  // limit on outputs/ the controller accepts; 0: none given
 };
 
-// A piece of a snapshot blob; sha256 is the digest of data, for checking it on its own.
-struct SnapshotChunk {
-  std::string data;
-  std::string sha256;
-  int64_t total_size = 0;  // of the whole blob
-};
-
-// One chunk of one file of an attempt's outputs/.
-struct ArtifactChunk {
-  std::string path;  // relative to outputs/
-  int64_t offset = 0;
-  std::string data;
-  std::string chunk_sha256;
-  int64_t file_size = 0;
-  bool last = false;
-  std::string file_sha256;  // with last
-};
+using core::ArtifactChunk;              // one chunk of one file of an attempt's outputs/
+using SnapshotChunk = core::BlobChunk;  // a piece of a snapshot blob
 
 struct RegisterRequest {
   std::string node_id;  // empty on first registration
