@@ -191,12 +191,12 @@ class Agent {
   }
 
   // The cached snapshot of the lease's code ("" when it has none), logging hit or miss.
-  absl::StatusOr<std::string> CodeDir(const Running& run) {
+  absl::StatusOr<std::string> CodeDir(Running& run) {
     const std::string& digest = run.lease.snapshot_digest;
     if (digest.empty()) return std::string();
     if (!snapshots_) snapshots_ = std::make_unique<SnapshotCache>(work_dir_, client_);
     bool hit = false;
-    absl::StatusOr<std::string> dir = snapshots_->Get(digest, &hit);
+    absl::StatusOr<std::string> dir = snapshots_->Get(digest, &hit, [&] { KeepAlive(run); });
     if (!dir.ok()) {
       return absl::Status(dir.status().code(),
                           absl::StrCat("cannot fetch the code snapshot: ", dir.status().message()));
@@ -444,6 +444,7 @@ class Agent {
   AttemptEnd RunAttempt(const Lease& lease) {
     Running run(lease);
     run.start_ms = clock_->NowMillis();
+    run.last_renewal_ms = run.start_ms;  // the grant itself; KeepAlive counts from here
     absl::StatusOr<std::string> code_dir = CodeDir(run);
     absl::StatusOr<std::string> dir =
         code_dir.ok() ? PrepareAttemptDir(work_dir_, lease, *code_dir) : code_dir.status();
@@ -538,12 +539,21 @@ class Agent {
     return Complete(&run, std::move(completion));
   }
 
+  // A heartbeat when the lease is due for renewal during a long transfer, so a big
+  // snapshot or outputs/ does not let it expire. Its answer is ignored: a lost lease shows
+  // at the next upload or at completion.
+  void KeepAlive(Running& run) {
+    int64_t now = clock_->NowMillis();
+    if (now - run.last_renewal_ms < heartbeat_ms_) return;
+    if (client_->Heartbeat(run.lease.ref).ok()) run.last_renewal_ms = now;
+  }
+
   // Uploads outputs/. A failure becomes the attempt's failure (never silent); false when
   // the lease was taken away meanwhile (the attempt is abandoned).
-  bool UploadArtifacts(const Running& run, Completion* completion) {
+  bool UploadArtifacts(Running& run, Completion* completion) {
     const std::string outputs = (std::filesystem::path(run.dir) / "outputs").string();
-    absl::StatusOr<int64_t> uploaded =
-        UploadOutputs(client_, run.lease.ref, outputs, run.lease.artifact_max_bytes);
+    absl::StatusOr<int64_t> uploaded = UploadOutputs(
+        client_, run.lease.ref, outputs, run.lease.artifact_max_bytes, [&] { KeepAlive(run); });
     if (uploaded.ok()) {
       if (*uploaded > 0) Log()->info("attempt {}: uploaded {} output files", run.name, *uploaded);
       return true;

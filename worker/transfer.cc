@@ -35,7 +35,8 @@ std::string Megabytes(int64_t bytes) {
 
 absl::StatusOr<std::string> SnapshotCache::Fetch(
     const std::string& digest, const std::string& blob, const std::string& what,
-    const std::function<absl::Status(const std::string&)>& sink) {
+    const std::function<absl::Status(const std::string&)>& sink,
+    const std::function<void()>& tick) {
   core::Sha256 whole;
   int64_t offset = 0;
   int64_t total = -1;
@@ -67,11 +68,13 @@ absl::StatusOr<std::string> SnapshotCache::Fetch(
     whole.Update(good->data);
     if (absl::Status s = sink(good->data); !s.ok()) return s;
     offset += static_cast<int64_t>(good->data.size());
+    if (tick) tick();
   }
   return whole.HexDigest();
 }
 
-absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* hit) {
+absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* hit,
+                                               const std::function<void()>& tick) {
   if (!core::IsSha256Hex(digest)) {
     return absl::InvalidArgumentError(absl::StrCat("'", digest, "' is not a snapshot digest"));
   }
@@ -89,7 +92,7 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
       Fetch(digest, "", "the manifest", [&](const std::string& data) {
         manifest_text += data;
         return absl::OkStatus();
-      });
+      }, tick);
   if (!manifest_digest.ok()) return manifest_digest.status();
   if (*manifest_digest != digest) {
     return absl::DataLossError(
@@ -118,7 +121,7 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
           out.write(data.data(), static_cast<std::streamsize>(data.size()));
           return out ? absl::OkStatus()
                      : absl::InternalError(absl::StrCat("cannot write ", target.string()));
-        });
+        }, tick);
     out.close();
     if (!got.ok()) return fail(got.status());
     if (*got != f.sha256) {
@@ -149,7 +152,7 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
 
 absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& lease,
                                       const std::string& outputs_dir, int64_t max_bytes,
-                                      int max_tries) {
+                                      const std::function<void()>& tick, int max_tries) {
   absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(outputs_dir);
   if (!files.ok()) {
     return absl::Status(files.status().code(),
@@ -199,6 +202,7 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
         if (status.ok() || !Retryable(status)) break;
       }
       if (!status.ok()) break;
+      if (tick) tick();
       offset += static_cast<int64_t>(buffer.size());
     } while (offset < f.size);
     ::close(fd);

@@ -30,15 +30,18 @@ class SnapshotCache {
       : dir_(std::move(work_dir) + "/snapshots"), client_(client), max_tries_(max_tries) {}
 
   // The directory of the verified snapshot; `hit` (may be null) tells whether it was
-  // cached already. DataLoss naming the file when a chunk or file stays corrupt after
-  // max_tries fetches; the controller's error (NotFound, Unavailable, ...) otherwise.
-  absl::StatusOr<std::string> Get(const std::string& digest, bool* hit);
+  // cached already. `tick` (may be empty) runs after every chunk, e.g. to keep the lease
+  // alive during a long fetch. DataLoss naming the file when a chunk or file stays corrupt
+  // after max_tries fetches; the controller's error (NotFound, Unavailable, ...) otherwise.
+  absl::StatusOr<std::string> Get(const std::string& digest, bool* hit,
+                                  const std::function<void()>& tick = nullptr);
 
  private:
   // Fetches a whole blob, passing each verified chunk to `sink`; returns its digest.
   absl::StatusOr<std::string> Fetch(const std::string& digest, const std::string& blob,
                                     const std::string& what,
-                                    const std::function<absl::Status(const std::string&)>& sink);
+                                    const std::function<absl::Status(const std::string&)>& sink,
+                                    const std::function<void()>& tick);
 
   const std::string dir_;
   ControllerClient* const client_;
@@ -50,9 +53,11 @@ class SnapshotCache {
 // the number of files (0, and nothing is committed, for an empty outputs/). Refused before anything
 // is sent (InvalidArgument naming the entry): a symbolic link or other non-regular file, a path
 // escaping the directory, a total over max_bytes (when > 0). Chunks the controller finds corrupt
-// (DataLoss) are sent again up to max_tries times. FailedPrecondition: the lease was taken away.
+// (DataLoss) are sent again up to max_tries times; `tick` (may be empty) runs after every
+// chunk. FailedPrecondition: the lease was taken away.
 absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& lease,
                                       const std::string& outputs_dir, int64_t max_bytes,
+                                      const std::function<void()>& tick = nullptr,
                                       int max_tries = 3);
 
 }  // namespace sweep::worker

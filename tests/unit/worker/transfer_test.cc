@@ -58,7 +58,8 @@ TEST_F(TransferTest, FetchesVerifiesAndCachesASnapshot) {
                                     {"data.bin", big, false}});
   SnapshotCache cache(dir_.string(), &client_);
   bool hit = true;
-  auto got = cache.Get(digest, &hit);
+  int ticks = 0;
+  auto got = cache.Get(digest, &hit, [&] { ++ticks; });
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_FALSE(hit);
   EXPECT_EQ(*got, (dir_ / "snapshots" / digest).string());
@@ -70,6 +71,7 @@ TEST_F(TransferTest, FetchesVerifiesAndCachesASnapshot) {
             fs::perms::none);
   const int fetched = client_.fetches();
   EXPECT_EQ(fetched, 5);  // manifest, train.py, run.sh, two chunks of data.bin
+  EXPECT_EQ(ticks, 5);    // the caller may renew its lease after each of them
 
   auto again = SnapshotCache(dir_.string(), &client_).Get(digest, &hit);  // a new process
   ASSERT_TRUE(again.ok());
@@ -124,9 +126,11 @@ TEST_F(TransferTest, UploadsEveryOutputFileInChunks) {
   std::ofstream(out / "model.bin") << big;
   std::ofstream(out / "sub" / "empty.txt");
   LeaseRef lease{"node-1", "sw-1", 2, 1, 7};
-  auto n = UploadOutputs(&client_, lease, out.string(), 0);
+  int ticks = 0;
+  auto n = UploadOutputs(&client_, lease, out.string(), 0, [&] { ++ticks; });
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 2);
+  EXPECT_EQ(ticks, 3);
   auto uploads = client_.uploads();
   ASSERT_EQ(uploads.size(), 3u);
   EXPECT_EQ(uploads[0].path, "model.bin");
