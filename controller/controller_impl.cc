@@ -1582,6 +1582,17 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
       spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials : s->max_total;
   s->deadline_ms = spec.limits.timeout_s > 0 ? sweep.created_ms + spec.limits.timeout_s * 1000 : 0;
   s->trial_timeout_ms = spec.limits.trial_timeout_s * 1000;
+  if (s->sweep.snapshot_digest.empty() && !spec.trial.code.empty() && snapshots_) {
+    // Submitted before snapshots existed (its trials read the live directory): freeze the
+    // code now, so its remaining trials share one snapshot like any other sweep.
+    absl::StatusOr<std::string> digest =
+        snapshots_->Create(spec.trial.code, options_.snapshot_max_bytes);
+    if (!digest.ok()) {
+      return fail(absl::StrCat("cannot snapshot trial.code: ", digest.status().message()));
+    }
+    s->sweep.snapshot_digest = *digest;
+    txn.batch.sweeps.push_back(s->sweep);
+  }
 
   ASSIGN_OR_RETURN(std::vector<core::Trial> trials, store_->ListTrials(sweep.id));
   ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts, store_->ListAttempts(sweep.id, std::nullopt));

@@ -278,6 +278,20 @@ TEST_F(ControllerSnapshotTest, SweepKeepsItsSnapshotAcrossRestartsAndLeasesCarry
   EXPECT_EQ(content->data, "print('accuracy=1')\n");  // the submitted version
 }
 
+TEST_F(ControllerSnapshotTest, SweepFromBeforeSnapshotsIsSnapshottedWhenResumed) {
+  Write(code_ / "train.py", "print('accuracy=1')\n");
+  std::string id = Submit(YamlWithCode());
+  core::Sweep old = *store_->GetSweep(id);
+  const std::string digest = old.snapshot_digest;
+  old.snapshot_digest = "";  // as migrated from schema 3
+  ASSERT_TRUE(store_->Commit({.sweeps = {old}}).ok());
+  Restart();
+  EXPECT_EQ(store_->GetSweep(id)->snapshot_digest, digest);
+  auto lease = Acquire(Node());
+  ASSERT_TRUE(lease.has_value());
+  EXPECT_EQ(lease->snapshot_digest, digest);
+}
+
 TEST_F(ControllerSnapshotTest, OversizedCodeIsRefusedAndNothingIsStored) {
   Write(code_ / "weights.bin", std::string(2 << 20, 'w'));
   std::string yaml = YamlWithCode();
