@@ -245,5 +245,37 @@ limits: {max_total_trials: 1}
       << listed.err;
 }
 
+TEST(SnapE2E, OutputsOverTheArtifactLimitFailTheTrialAndStoreNothing) {
+  TempDir dir;
+  const std::string ws = dir.path() + "/ws";
+  dir.Write("code/train.py",
+            "import os\n"
+            "os.makedirs('outputs', exist_ok=True)\n"
+            "open('outputs/huge.bin', 'wb').write(b'h' * (2 << 20))\n"
+            "print('ok=1')\n");
+  std::string spec = dir.Write("huge.yml", R"YAML(type: sweep
+trial:
+  code: code
+  command: python3 train.py
+compute: cpu-cluster
+sampling_algorithm: grid
+search_space:
+  x: {type: choice, values: [1]}
+objective: {primary_metric: ok, goal: maximize}
+limits: {max_total_trials: 1}
+)YAML");
+  CommandResult run =
+      RunSweep({"run", spec, "--artifact-max-mb", "1", "--workspace", ws, "-q"}, 120);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  std::string id = FirstLine(run.out);
+  nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
+  ASSERT_EQ(trials.size(), 1u);
+  EXPECT_EQ(trials[0]["state"], "failed");
+  EXPECT_EQ(trials[0]["reason"],
+            "uploading outputs/ failed: outputs/ hold 2.0 MB, more than the artifact limit of "
+            "1.0 MB; write less to outputs/ or raise the limit (sweep run --artifact-max-mb)");
+  EXPECT_TRUE(fs::is_empty(ws + "/artifacts"));
+}
+
 }  // namespace
 }  // namespace sweep::e2e
