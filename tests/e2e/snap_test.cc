@@ -42,6 +42,20 @@ void CreateSoloTarget(const std::string& ws) {
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+// A grid sweep over x whose trials run `command` in a snapshot of <dir>/code.
+std::string WriteSpec(const TempDir& dir, const std::string& command, const std::string& compute,
+                      const std::string& metric, const std::string& x_values,
+                      const std::string& limits) {
+  std::string yaml = "type: sweep\n";
+  yaml += "trial:\n  code: code\n  command: " + command + "\n";
+  yaml += "compute: " + compute + "\n";
+  yaml += "sampling_algorithm: grid\n";
+  yaml += "search_space:\n  x: {type: choice, values: " + x_values + "}\n";
+  yaml += "objective: {primary_metric: " + metric + ", goal: maximize}\n";
+  yaml += "limits: " + limits + "\n";
+  return dir.Write("spec.yml", yaml);
+}
+
 // The trial fails unless exactly the kept files arrived; it writes two outputs.
 constexpr char kCheckingTrain[] = R"PY(import os, sys
 x = sys.argv[1]
@@ -69,17 +83,8 @@ TEST(SnapE2E, OnlyKeptFilesReachTrialsThroughTheNodeCacheAndOutputsAreStored) {
   // .amlignore wins: keep.txt, which .gitignore names, is shipped.
   dir.Write("code/.gitignore", "keep.txt\n");
   dir.Write("code/.amlignore", "# data files stay home\n*.csv\n!data/keep.csv\ncache/\n");
-  std::string spec = dir.Write("snap.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 train.py ${{search_space.x}}
-compute: solo
-sampling_algorithm: grid
-search_space:
-  x: {type: choice, values: [1, 2]}
-objective: {primary_metric: score, goal: maximize}
-limits: {max_total_trials: 2, max_concurrent_trials: 1}
-)YAML");
+  std::string spec = WriteSpec(dir, "python3 train.py ${{search_space.x}}", "solo", "score",
+                               "[1, 2]", "{max_total_trials: 2, max_concurrent_trials: 1}");
   CreateSoloTarget(ws);
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 180);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
@@ -145,17 +150,8 @@ if version != 'v1':
     sys.exit(4)
 print('ok=1')
 )PY");
-  std::string spec = dir.Write("edit.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 train.py )YAML" + go + R"YAML(
-compute: solo
-sampling_algorithm: grid
-search_space:
-  x: {type: choice, values: [1, 2]}
-objective: {primary_metric: ok, goal: maximize}
-limits: {max_total_trials: 2, max_concurrent_trials: 1}
-)YAML");
+  std::string spec = WriteSpec(dir, "python3 train.py " + go, "solo", "ok", "[1, 2]",
+                               "{max_total_trials: 2, max_concurrent_trials: 1}");
   CreateSoloTarget(ws);
   BackgroundSweep run({"run", spec, "--workspace", ws, "-q"});
   std::string id = run.WaitFirstLine();
@@ -177,17 +173,8 @@ TEST(SnapE2E, OversizedSnapshotIsRefusedNamingTheLargestFiles) {
   dir.Write("code/train.py", "print('ok=1')\n");
   dir.Write("code/weights/big.bin", std::string(3 << 20, 'w'));
   dir.Write("code/small.bin", std::string(1 << 20, 's'));
-  std::string spec = dir.Write("big.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 train.py
-compute: cpu-cluster
-sampling_algorithm: random
-search_space:
-  x: {type: uniform, min_value: 0, max_value: 1}
-objective: {primary_metric: ok, goal: maximize}
-limits: {max_total_trials: 1}
-)YAML");
+  std::string spec =
+      WriteSpec(dir, "python3 train.py", "cpu-cluster", "ok", "[1]", "{max_total_trials: 1}");
   CommandResult run =
       RunSweep({"run", spec, "--snapshot-max-mb", "2", "--workspace", ws, "-q"}, 60);
   EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
@@ -217,18 +204,8 @@ TEST(SnapE2E, EscapingSymlinkInOutputsFailsTheTrialWithTheReason) {
             "open('outputs/fine.txt', 'w').write('fine')\n"
             "os.symlink(sys.argv[1], 'outputs/leak')\n"
             "print('ok=1')\n");
-  std::string spec = dir.Write("leak.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 train.py )YAML" + dir.path() +
-                                               R"YAML(/secret.txt
-compute: cpu-cluster
-sampling_algorithm: grid
-search_space:
-  x: {type: choice, values: [1]}
-objective: {primary_metric: ok, goal: maximize}
-limits: {max_total_trials: 1}
-)YAML");
+  std::string spec = WriteSpec(dir, "python3 train.py " + dir.path() + "/secret.txt", "cpu-cluster",
+                               "ok", "[1]", "{max_total_trials: 1}");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 120);
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
   std::string id = FirstLine(run.out);
@@ -253,17 +230,8 @@ TEST(SnapE2E, OutputsOverTheArtifactLimitFailTheTrialAndStoreNothing) {
             "os.makedirs('outputs', exist_ok=True)\n"
             "open('outputs/huge.bin', 'wb').write(b'h' * (2 << 20))\n"
             "print('ok=1')\n");
-  std::string spec = dir.Write("huge.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 train.py
-compute: cpu-cluster
-sampling_algorithm: grid
-search_space:
-  x: {type: choice, values: [1]}
-objective: {primary_metric: ok, goal: maximize}
-limits: {max_total_trials: 1}
-)YAML");
+  std::string spec =
+      WriteSpec(dir, "python3 train.py", "cpu-cluster", "ok", "[1]", "{max_total_trials: 1}");
   CommandResult run =
       RunSweep({"run", spec, "--artifact-max-mb", "1", "--workspace", ws, "-q"}, 120);
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
