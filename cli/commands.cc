@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "cli/artifact_commands.h"
 #include "cli/compute_commands.h"
 #include "cli/context.h"
 #include "cli/policy_commands.h"
@@ -73,6 +74,15 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--lease-seconds", run.lease_seconds,
                       "How long a node keeps a trial without a heartbeat before the trial "
                       "is retried elsewhere")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--snapshot-max-mb", run.snapshot_max_mb,
+                   "Largest snapshot of trial.code, in MB (leave files out with "
+                   ".amlignore / .gitignore)")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--artifact-max-mb", run.artifact_max_mb,
+                   "Largest outputs/ of one trial attempt that is stored, in MB")
       ->capture_default_str();
   AddOutputFlags(run_cmd, g, false);
   run_cmd->callback([&] { action = [&] { return CmdRun(g, run); }; });
@@ -210,6 +220,19 @@ int Main(int argc, char** argv) {
   // Remote VMs over SSH (cli/remote_vm_commands.h).
   AttachArgs attach;
   AddAttachCommand(compute_cmd, g, attach, action);
+
+  // --- artifacts (issue 5)
+  ArtifactsArgs artifacts;
+  auto* artifacts_cmd =
+      app.add_subcommand("artifacts", "List a trial's stored outputs/ files, or download them");
+  artifacts_cmd->add_option("sweep", artifacts.sweep_id, "Sweep id (or a unique prefix)")
+      ->required();
+  artifacts_cmd->add_option("trial", artifacts.trial_id, "Trial number")->required();
+  artifacts_cmd->add_option("--download", artifacts.download_dir,
+                            "Copy the files into this new (or empty) directory, verified");
+  AddOutputFlags(artifacts_cmd, g, false);
+  artifacts_cmd->callback([&] { action = [&] { return CmdArtifacts(g, artifacts); }; });
+  // --- end of artifacts
 
   try {
     app.parse(argc, argv);

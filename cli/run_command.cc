@@ -62,10 +62,16 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   }
   auto spec_text = ReadFile(args.spec_path);
   if (!spec_text.ok()) return ReportError(spec_text.status());
+  if (args.snapshot_max_mb < 1 || args.artifact_max_mb < 1) {
+    return ReportError(
+        absl::InvalidArgumentError("--snapshot-max-mb and --artifact-max-mb must be at least 1"));
+  }
 
   ServeOptions serve_options;
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
+  serve_options.snapshot_max_bytes = args.snapshot_max_mb << 20;
+  serve_options.artifact_max_bytes = args.artifact_max_mb << 20;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
   if (!served.ok()) return ReportError(served.status());
   controller::Controller* ctrl = &(*served)->controller();

@@ -13,6 +13,8 @@ struct RunArgs {
   std::string listen = "127.0.0.1:0";
   bool quiet = false;  // only the id line and the summary
   int64_t lease_seconds = 30;  // a lease expires this long after its last renewal
+  int64_t snapshot_max_mb = 300;   // cap on the snapshot of trial.code
+  int64_t artifact_max_mb = 1024;  // cap on one attempt's outputs/
 };
 // Runs a sweep to its end on an in-process controller. Exit 0 when it completed,
 // 1 when it failed or was canceled, 2 for an invalid spec or compute target.

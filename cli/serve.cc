@@ -105,6 +105,9 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
 
   controller::ControllerOptions controller_options;
   controller_options.lease_duration_ms = options.lease_seconds * 1000;
+  controller_options.workspace_dir = w.dir();
+  controller_options.snapshot_max_bytes = options.snapshot_max_bytes;
+  controller_options.artifact_max_bytes = options.artifact_max_bytes;
   controller_options.heartbeat_interval_ms =
       std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
   auto ctrl = controller::Controller::Create(w.store(), controller_options);

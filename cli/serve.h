@@ -19,6 +19,8 @@ namespace sweep::cli {
 struct ServeOptions {
   std::string listen = "127.0.0.1:0";  // host:port; port 0 picks a free one
   int64_t lease_seconds = 30;          // a lease expires this long after its last renewal
+  int64_t snapshot_max_bytes = int64_t{300} << 20;   // cap on a sweep's code snapshot
+  int64_t artifact_max_bytes = int64_t{1024} << 20;  // cap on one attempt's outputs/
 };
 
 // A controller serving one workspace over gRPC, with its node providers attached.

@@ -1,14 +1,12 @@
 #include "controller/artifact_store.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "core/digest.h"
+#include "core/file_tree.h"
 #include "core/files.h"
 #include "nlohmann/json.hpp"
 
@@ -29,19 +27,7 @@ std::string ArtifactAttemptDir(const std::string& workspace_dir, const std::stri
 }
 
 absl::Status ValidateRelativePath(const std::string& path) {
-  auto bad = [&](const char* why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("artifact path '", path, "' is not allowed: ", why));
-  };
-  if (path.empty()) return bad("it is empty");
-  if (path.find('\0') != std::string::npos) return bad("it contains a NUL byte");
-  if (path.front() == '/') return bad("it is absolute");
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part.empty()) return bad("it has an empty component");
-    if (part == ".") return bad("it has a '.' component");
-    if (part == "..") return bad("it escapes the directory with '..'");
-  }
-  return absl::OkStatus();
+  return core::ValidateRelativePath(path);
 }
 
 absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir) {
@@ -87,33 +73,13 @@ absl::Status WriteManifest(const std::string& dir, const ArtifactManifest& manif
 }
 
 absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(files_dir);
+  if (!files.ok()) return files.status();
   ArtifactManifest manifest;
-  std::error_code ec;
-  if (!fs::exists(files_dir, ec)) return manifest;
-  fs::recursive_directory_iterator it(files_dir, ec), end;
-  if (ec) return FsError("cannot list", files_dir, ec);
-  for (; it != end; it.increment(ec)) {
-    if (ec) return FsError("cannot list", files_dir, ec);
-    const fs::directory_entry& entry = *it;
-    std::string relative = entry.path().lexically_relative(files_dir).generic_string();
-    if (entry.is_symlink(ec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", relative, "' is a symbolic link; outputs must be regular files"));
-    }
-    if (entry.is_directory(ec)) continue;
-    if (!entry.is_regular_file(ec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", relative, "' is not a regular file"));
-    }
-    auto digest = core::Sha256File(entry.path().string());
-    if (!digest.ok()) return digest.status();
-    int64_t size = static_cast<int64_t>(entry.file_size(ec));
-    if (ec) return FsError("cannot stat", entry.path(), ec);
-    manifest.total_bytes += size;
-    manifest.files.push_back({relative, size, *digest});
+  for (core::FileEntry& f : *files) {
+    manifest.total_bytes += f.size;
+    manifest.files.push_back({std::move(f.path), f.size, std::move(f.sha256)});
   }
-  std::sort(manifest.files.begin(), manifest.files.end(),
-            [](const ArtifactFile& a, const ArtifactFile& b) { return a.path < b.path; });
   return manifest;
 }
 

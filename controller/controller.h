@@ -73,6 +73,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/clock.h"
+#include "core/file_tree.h"
 #include "core/types.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -86,6 +87,11 @@ struct ControllerOptions {
   int64_t stop_grace_ms = 10'000;         // SIGTERM -> SIGKILL delay told to workers
   int64_t max_acquire_wait_ms = 30'000;   // cap on a long poll
   int64_t tick_interval_ms = 200;         // background housekeeping period
+  // Where snapshots (<ws>/snapshots) and artifacts (<ws>/artifacts) live. Empty: a sweep
+  // with trial.code is refused, and so are artifact uploads.
+  std::string workspace_dir;
+  int64_t snapshot_max_bytes = 300LL << 20;   // cap on a snapshot of trial.code
+  int64_t artifact_max_bytes = 1024LL << 20;  // cap on one attempt's outputs/
 };
 
 struct LeaseRef {
@@ -104,9 +110,13 @@ struct LeaseGrant {
   std::string primary_metric;
   int64_t expires_at_ms = 0;
   int64_t trial_timeout_ms = 0;
-  std::string code_dir;
   int64_t stop_grace_ms = 0;
+  std::string snapshot_digest;  // "" when the spec has no code directory
+  int64_t artifact_max_bytes = 0;
 };
+
+using core::ArtifactChunk;  // one chunk of one output file of an attempt
+using core::BlobChunk;      // a piece of a snapshot blob (controller/snapshot_store.h)
 
 struct AcquireResult {
   std::optional<LeaseGrant> lease;
@@ -196,6 +206,9 @@ class Controller {
   // InvalidArgument/NotFound with a user-facing message when it cannot run.
   // `spec_yaml` must be the text `spec` was parsed from: a restarted controller re-parses
   // it (with base dir = the directory of spec.path) to resume the sweep.
+  // The trial.code directory is snapshotted into the workspace first
+  // (controller/snapshot_store.h, limit options.snapshot_max_bytes); InvalidArgument
+  // naming the largest files when it is too big, and then nothing is stored.
   virtual absl::StatusOr<std::string> SubmitSweep(const spec::SweepSpec& spec,
                                                   const std::string& spec_yaml) = 0;
   virtual absl::Status CancelSweep(const std::string& sweep_id) = 0;
@@ -215,6 +228,23 @@ class Controller {
   // runs again elsewhere; the node is marked gone. Calling it again changes nothing.
   // NotFound for a node that never registered.
   virtual absl::Status NodeGone(const std::string& node_id, const std::string& reason) = 0;
+
+  // Up to max_bytes (capped at 1 MiB) of a snapshot's manifest (blob "") or of a file it
+  // lists. NotFound when the snapshot is not stored or does not list the blob,
+  // OutOfRange for an offset past the end, FailedPrecondition without a workspace.
+  virtual absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest,
+                                                  const std::string& blob, int64_t offset,
+                                                  int64_t max_bytes) = 0;
+  // Stores a chunk of an output file of the lease's attempt in its upload area (never
+  // read until committed). FailedPrecondition for a stale lease or an ended attempt;
+  // InvalidArgument naming the path for an unsafe path (absolute, '..', ...), a chunk out
+  // of order or past the size limit; DataLoss when the chunk or the finished file does
+  // not match its digest (nothing of it is kept; send it again).
+  virtual absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) = 0;
+  // Publishes the attempt's uploaded files (controller/artifact_store.h layout, manifest
+  // last) and returns their total size. FailedPrecondition for a stale lease (nothing is
+  // published) or when fewer than file_count files arrived complete.
+  virtual absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) = 0;
 
   // Housekeeping: expires leases, enforces timeouts, scales node providers, ends sweeps.
   // Start() runs it on a background thread every tick_interval_ms; tests may call Tick().

@@ -33,8 +33,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controller/artifact_store.h"
+#include "controller/artifact_upload.h"
 #include "controller/controller.h"
 #include "controller/early_termination.h"
+#include "controller/snapshot_store.h"
 #include "core/search_space.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
@@ -179,7 +182,12 @@ struct ScaleAction {
 class ControllerImpl final : public Controller {
  public:
   ControllerImpl(store::Store* store, ControllerOptions options)
-      : store_(store), options_(options), clock_(options.clock) {}
+      : store_(store),
+        options_(options),
+        clock_(options.clock),
+        snapshots_(options.workspace_dir.empty()
+                       ? nullptr
+                       : std::make_unique<SnapshotStore>(options.workspace_dir)) {}
   ~ControllerImpl() override { Shutdown(); }
 
   absl::Status Load();
@@ -208,6 +216,10 @@ class ControllerImpl final : public Controller {
                                                  const Completion& completion) override;
   absl::Status Deregister(const std::string& node_id) override;
   absl::Status NodeGone(const std::string& node_id, const std::string& reason) override;
+  absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
+                                          int64_t offset, int64_t max_bytes) override;
+  absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override;
+  absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override;
   void Tick() override;
   void Start() override;
   void Shutdown() override;
@@ -233,6 +245,8 @@ class ControllerImpl final : public Controller {
   void PutNode(Txn& txn, const NodeRec& n) { txn.batch.nodes.push_back(n.node); }
 
   absl::StatusOr<std::pair<SweepRec*, TrialRec*>> FindLease(const LeaseRef& ref);
+  // FindLease, and the attempt must not have ended; returns its artifact directory.
+  absl::StatusOr<std::string> LiveAttemptDir(const LeaseRef& ref);
   void Renew(Txn& txn, TrialRec& t, int64_t now);
   DirectiveReply DirectiveFor(const TrialRec& t) const;
   absl::Status CheckPoints(const std::vector<core::MetricPoint>& points) const;
@@ -269,6 +283,7 @@ class ControllerImpl final : public Controller {
   store::Store* const store_;
   const ControllerOptions options_;
   core::Clock* const clock_;
+  const std::unique_ptr<SnapshotStore> snapshots_;  // null without a workspace dir
 
   std::mutex mu_;
   std::condition_variable work_cv_;   // long polls wait here
@@ -535,8 +550,9 @@ absl::Status ControllerImpl::EnsureGrant(SweepRec& s, TrialRec& t) {
   g->params_json = std::move(params);
   g->primary_metric = s.spec.objective.primary_metric;
   g->trial_timeout_ms = s.trial_timeout_ms;
-  g->code_dir = s.spec.trial.code;
   g->stop_grace_ms = options_.stop_grace_ms;
+  g->snapshot_digest = s.sweep.snapshot_digest;
+  g->artifact_max_bytes = options_.artifact_max_bytes;
   t.grant = std::move(g);
   return absl::OkStatus();
 }
@@ -921,6 +937,17 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
     return absl::InvalidArgumentError("objective.primary_metric is required");
   }
 
+  // Snapshot first (file I/O, no lock): a sweep is never recorded without its code.
+  std::string snapshot_digest;
+  if (!spec.trial.code.empty()) {
+    if (!snapshots_) {
+      return absl::FailedPreconditionError(
+          "trial.code needs a workspace to store its snapshot in; this controller has none");
+    }
+    ASSIGN_OR_RETURN(snapshot_digest,
+                     snapshots_->Create(spec.trial.code, options_.snapshot_max_bytes));
+  }
+
   auto s = std::make_unique<SweepRec>();
   s->spec = spec;
   {
@@ -953,6 +980,7 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   sw.max_total_trials = spec.limits.max_total_trials;
   sw.state = SweepState::kRunning;
   sw.created_ms = now;
+  sw.snapshot_digest = snapshot_digest;
   s->max_total = spec.limits.max_total_trials;
   s->max_concurrent = spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials
                                                             : s->max_total;
@@ -965,9 +993,12 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   txn.batch.sweeps.push_back(sw);
   AddEvent(txn, sw.id, 0, "sweep_submitted",
            absl::StrCat("compute ", sw.compute, ", sampling ", sw.sampling_algorithm, " (seed ",
-                        s->seed, "), max_total_trials ", s->max_total,
-                        ", max_concurrent_trials ", s->max_concurrent, ", early termination ",
-                        spec::PolicyTypeName(spec.early_termination.type)),
+                        s->seed, "), max_total_trials ", s->max_total, ", max_concurrent_trials ",
+                        s->max_concurrent, ", early termination ",
+                        spec::PolicyTypeName(spec.early_termination.type),
+                        snapshot_digest.empty()
+                            ? std::string()
+                            : absl::StrCat(", code snapshot ", snapshot_digest.substr(0, 12))),
            now);
   std::string id = sw.id;
   rr_[sw.compute].push_back(id);
@@ -1182,7 +1213,8 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
   IngestPoints(txn, *s, *t, completion.points, now);
   t->attempt.exit_code = completion.exit_code;
   std::string error = completion.error;
-  if (completion.outcome == Outcome::kFailed) {
+  if (completion.outcome == Outcome::kFailed &&
+      (completion.exit_code != 0 || completion.signal != 0 || error.empty())) {
     std::string how = completion.signal != 0
                           ? absl::StrCat("killed by signal ", completion.signal)
                           : absl::StrCat("exited with code ", completion.exit_code);
@@ -1245,6 +1277,54 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
   TrialState state = t->trial.state;
   RETURN_IF_ERROR(Finish(txn, lock));
   return state;
+}
+
+absl::StatusOr<std::string> ControllerImpl::LiveAttemptDir(const LeaseRef& ref) {
+  ASSIGN_OR_RETURN(auto found, FindLease(ref));
+  const TrialRec& t = *found.second;
+  if (core::IsTerminal(t.attempt.state)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stale lease: trial ", ref.trial_id, " attempt ", ref.attempt,
+                     " already ended (", core::AttemptStateName(t.attempt.state), ")"));
+  }
+  return ArtifactAttemptDir(options_.workspace_dir, ref.sweep_id, ref.trial_id, ref.attempt);
+}
+
+absl::StatusOr<BlobChunk> ControllerImpl::FetchSnapshot(const std::string& digest,
+                                                        const std::string& blob, int64_t offset,
+                                                        int64_t max_bytes) {
+  constexpr int64_t kMaxChunk = 1 << 20;
+  if (!snapshots_) {
+    return absl::FailedPreconditionError("this controller has no workspace holding snapshots");
+  }
+  return snapshots_->ReadChunk(digest, blob, offset,
+                               max_bytes > 0 ? std::min(max_bytes, kMaxChunk) : kMaxChunk);
+}
+
+absl::Status ControllerImpl::UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) {
+  RETURN_IF_ERROR(Broken());
+  if (options_.workspace_dir.empty()) {
+    return absl::FailedPreconditionError("this controller has no workspace to store artifacts");
+  }
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(dir, LiveAttemptDir(lease));
+  }
+  // Written outside mu_: the upload area is private to this attempt and is published only
+  // by CommitArtifacts, which checks the lease again.
+  return ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes);
+}
+
+absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, int64_t file_count) {
+  RETURN_IF_ERROR(Broken());
+  if (options_.workspace_dir.empty()) {
+    return absl::FailedPreconditionError("this controller has no workspace to store artifacts");
+  }
+  // Under mu_ so the lease cannot expire between the check and the publication.
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
+  return PublishArtifacts(dir, file_count);
 }
 
 absl::Status ControllerImpl::Deregister(const std::string& node_id) {
@@ -1640,6 +1720,17 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
       spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials : s->max_total;
   s->deadline_ms = spec.limits.timeout_s > 0 ? sweep.created_ms + spec.limits.timeout_s * 1000 : 0;
   s->trial_timeout_ms = spec.limits.trial_timeout_s * 1000;
+  if (s->sweep.snapshot_digest.empty() && !spec.trial.code.empty() && snapshots_) {
+    // Submitted before snapshots existed (its trials read the live directory): freeze the
+    // code now, so its remaining trials share one snapshot like any other sweep.
+    absl::StatusOr<std::string> digest =
+        snapshots_->Create(spec.trial.code, options_.snapshot_max_bytes);
+    if (!digest.ok()) {
+      return fail(absl::StrCat("cannot snapshot trial.code: ", digest.status().message()));
+    }
+    s->sweep.snapshot_digest = *digest;
+    txn.batch.sweeps.push_back(s->sweep);
+  }
 
   ASSIGN_OR_RETURN(std::vector<core::Trial> trials, store_->ListTrials(sweep.id));
   ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts, store_->ListAttempts(sweep.id, std::nullopt));

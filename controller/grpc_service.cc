@@ -60,8 +60,9 @@ void ToProto(const LeaseGrant& g, pb::Lease* out) {
   out->set_primary_metric(g.primary_metric);
   out->set_expires_at_ms(g.expires_at_ms);
   out->set_trial_timeout_ms(g.trial_timeout_ms);
-  out->set_code_dir(g.code_dir);
   out->set_stop_grace_ms(g.stop_grace_ms);
+  out->set_snapshot_digest(g.snapshot_digest);
+  out->set_artifact_max_bytes(g.artifact_max_bytes);
 }
 
 std::vector<core::MetricPoint> FromProto(
@@ -250,6 +251,42 @@ class Service final : public pb::SweepController::Service {
       out->set_sweep_id(n.sweep_id);
       out->set_trial_id(n.trial_id);
     }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status FetchSnapshot(grpc::ServerContext* ctx, const pb::FetchSnapshotRequest* req,
+                             pb::FetchSnapshotReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<BlobChunk> out =
+        controller_->FetchSnapshot(req->digest(), req->blob(), req->offset(), req->max_bytes());
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_data(std::move(out->data));
+    reply->set_chunk_sha256(out->sha256);
+    reply->set_total_size(out->total_size);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status UploadArtifact(grpc::ServerContext* ctx, const pb::UploadArtifactRequest* req,
+                              pb::UploadArtifactReply*) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    ArtifactChunk chunk;
+    chunk.path = req->path();
+    chunk.offset = req->offset();
+    chunk.data = req->data();
+    chunk.chunk_sha256 = req->chunk_sha256();
+    chunk.file_size = req->file_size();
+    chunk.last = req->last();
+    chunk.file_sha256 = req->file_sha256();
+    return ToGrpc(controller_->UploadArtifact(FromProto(req->lease()), chunk));
+  }
+
+  grpc::Status CommitArtifacts(grpc::ServerContext* ctx, const pb::CommitArtifactsRequest* req,
+                               pb::CommitArtifactsReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<int64_t> total =
+        controller_->CommitArtifacts(FromProto(req->lease()), req->file_count());
+    if (!total.ok()) return ToGrpc(total.status());
+    reply->set_total_bytes(*total);
     return grpc::Status::OK;
   }
 

@@ -70,6 +70,9 @@ struct Sweep {
   std::string status_message;  // why it ended, when it did
   int64_t created_ms = 0;
   int64_t ended_ms = 0;        // 0 while running
+  // SHA-256 naming the snapshot of trial.code (controller/snapshot_store.h); "" when the
+  // spec has no code directory.
+  std::string snapshot_digest;
 };
 
 struct Trial {

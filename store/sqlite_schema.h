@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 3> kMigrations = {
+inline constexpr std::array<const char*, 4> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -147,6 +147,11 @@ ALTER TABLE sweeps ADD COLUMN aggregation TEXT NOT NULL DEFAULT 'last';
 ALTER TABLE sweeps ADD COLUMN sampling_algorithm TEXT NOT NULL DEFAULT '';
 ALTER TABLE sweeps ADD COLUMN max_total_trials INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 3 -> 4: the digest of the sweep's code snapshot, so a restarted controller serves
+    // the same snapshot ('' for sweeps without code, and for those submitted before).
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN snapshot_digest TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -158,9 +163,9 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 #define SWEEP_STORE_COMPUTE_COLUMNS_                                   \
   "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, " \
   "idle_seconds_before_scaledown, properties_json, created_ms"
-#define SWEEP_STORE_SWEEP_COLUMNS_                                                      \
+#define SWEEP_STORE_SWEEP_COLUMNS_                                                         \
   "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms, " \
-  "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials"
+  "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials, snapshot_digest"
 #define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
   "reason, created_ms, started_ms, ended_ms"

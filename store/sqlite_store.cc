@@ -127,12 +127,12 @@ std::array<std::string, kNumStmts> StatementSql() {
                  "idle_seconds_before_scaledown", "properties_json", "created_ms"},
                 1);
   sql[kDeleteCompute] = "DELETE FROM computes WHERE name = ?1";
-  sql[kUpsertSweep] = UpsertSql("sweeps",
-                                {"id", "name", "spec_yaml", "spec_path", "compute", "state",
-                                 "status_message", "created_ms", "ended_ms", "primary_metric",
-                                 "goal", "aggregation", "sampling_algorithm",
-                                 "max_total_trials"},
-                                1);
+  sql[kUpsertSweep] =
+      UpsertSql("sweeps",
+                {"id", "name", "spec_yaml", "spec_path", "compute", "state", "status_message",
+                 "created_ms", "ended_ms", "primary_metric", "goal", "aggregation",
+                 "sampling_algorithm", "max_total_trials", "snapshot_digest"},
+                1);
   sql[kUpsertTrial] =
       UpsertSql("trials",
                 {"sweep_id", "trial_id", "config_json", "state", "final_value", "intervals",
@@ -321,6 +321,7 @@ core::Sweep ReadSweep(Row& row) {
   s.objective.aggregation = row.Text() == "best" ? core::Aggregation::kBest : core::Aggregation::kLast;
   s.sampling_algorithm = row.Text();
   s.max_total_trials = row.Int();
+  s.snapshot_digest = row.Text();
   return s;
 }
 
@@ -757,7 +758,8 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
         .Text(11, core::GoalName(s.objective.goal))
         .Text(12, s.objective.aggregation == core::Aggregation::kBest ? "best" : "last")
         .Text(13, s.sampling_algorithm)
-        .Int(14, s.max_total_trials);
+        .Int(14, s.max_total_trials)
+        .Text(15, s.snapshot_digest);
     RETURN_IF_ERROR(Done(q, absl::StrCat("writing sweep '", s.id, "'")));
   }
   for (const core::Trial& t : batch.trials) {

@@ -20,6 +20,7 @@
 #include "worker/grpc_client.h"
 #include "worker/logging.h"
 #include "worker/metric_parser.h"
+#include "worker/transfer.h"
 
 namespace sweep::worker {
 namespace {
@@ -187,6 +188,22 @@ class Agent {
     }
     work_dir_ = options_.work_dir;
     return absl::OkStatus();
+  }
+
+  // The cached snapshot of the lease's code ("" when it has none), logging hit or miss.
+  absl::StatusOr<std::string> CodeDir(Running& run) {
+    const std::string& digest = run.lease.snapshot_digest;
+    if (digest.empty()) return std::string();
+    if (!snapshots_) snapshots_ = std::make_unique<SnapshotCache>(work_dir_, client_);
+    bool hit = false;
+    absl::StatusOr<std::string> dir = snapshots_->Get(digest, &hit, [&] { KeepAlive(run); });
+    if (!dir.ok()) {
+      return absl::Status(dir.status().code(),
+                          absl::StrCat("cannot fetch the code snapshot: ", dir.status().message()));
+    }
+    Log()->info("attempt {}: snapshot {} cache {}", run.name, digest.substr(0, 12),
+                hit ? "hit" : "miss (fetched)");
+    return dir;
   }
 
   std::string UnreachableMessage(const absl::Status& status) const {
@@ -427,7 +444,10 @@ class Agent {
   AttemptEnd RunAttempt(const Lease& lease) {
     Running run(lease);
     run.start_ms = clock_->NowMillis();
-    absl::StatusOr<std::string> dir = PrepareAttemptDir(work_dir_, lease);
+    run.last_renewal_ms = run.start_ms;  // the grant itself; KeepAlive counts from here
+    absl::StatusOr<std::string> code_dir = CodeDir(run);
+    absl::StatusOr<std::string> dir =
+        code_dir.ok() ? PrepareAttemptDir(work_dir_, lease, *code_dir) : code_dir.status();
     if (!dir.ok()) {
       Completion failed;
       failed.outcome = Outcome::kFailed;
@@ -530,7 +550,43 @@ class Agent {
       completion.outcome = Outcome::kFailed;
       completion.error = FailureMessage(*exit, run.stderr_tail.Lines());
     }
+    if (!UploadArtifacts(run, &completion)) return AttemptEnd::kDone;
     return Complete(&run, std::move(completion));
+  }
+
+  // A heartbeat when the lease is due for renewal during a long transfer, so a big
+  // snapshot or outputs/ does not let it expire. Its answer is ignored: a lost lease shows
+  // at the next upload or at completion.
+  void KeepAlive(Running& run) {
+    int64_t now = clock_->NowMillis();
+    if (now - run.last_renewal_ms < heartbeat_ms_) return;
+    if (client_->Heartbeat(run.lease.ref).ok()) run.last_renewal_ms = now;
+  }
+
+  // Uploads outputs/. A failure becomes the attempt's failure (never silent); false when
+  // the lease was taken away meanwhile (the attempt is abandoned).
+  bool UploadArtifacts(Running& run, Completion* completion) {
+    const std::string outputs = (std::filesystem::path(run.dir) / "outputs").string();
+    absl::StatusOr<int64_t> uploaded = UploadOutputs(
+        client_, run.lease.ref, outputs, run.lease.artifact_max_bytes, [&] { KeepAlive(run); });
+    if (uploaded.ok()) {
+      if (*uploaded > 0) Log()->info("attempt {}: uploaded {} output files", run.name, *uploaded);
+      return true;
+    }
+    if (IsLeaseGone(uploaded.status())) {
+      Log()->warn("attempt {}: the lease was taken away during the upload ({}); result dropped",
+                  run.name, std::string(uploaded.status().message()));
+      return false;
+    }
+    std::string why = absl::StrCat("uploading outputs/ failed: ", uploaded.status().message());
+    Log()->warn("attempt {}: {}", run.name, why);
+    if (completion->outcome == Outcome::kSucceeded) {
+      completion->outcome = Outcome::kFailed;
+      completion->error = why;
+    } else {
+      completion->error = completion->error.empty() ? why : completion->error + "; " + why;
+    }
+    return true;
   }
 
   AttemptEnd Complete(Running* run, Completion completion) {
@@ -611,6 +667,7 @@ class Agent {
   std::string work_dir_;
   int64_t heartbeat_ms_ = kDefaultHeartbeatMs;
   std::string fatal_;
+  std::unique_ptr<SnapshotCache> snapshots_;  // created on the first lease with a snapshot
 };
 
 std::atomic<bool> g_stop_requested{false};

@@ -32,7 +32,8 @@ std::string AttemptDirName(const LeaseRef& ref) {
                       ref.fencing_token);
 }
 
-absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease) {
+absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease,
+                                              const std::string& code_dir) {
   std::error_code ec;
   fs::path base = fs::absolute(fs::path(work_dir), ec);
   if (ec) base = fs::path(work_dir);
@@ -48,15 +49,14 @@ absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const
     return absl::InternalError(
         absl::StrCat("cannot create attempt directory '", dir.string(), "': ", ec.message()));
   }
-  if (!lease.code_dir.empty()) {
-    if (!fs::is_directory(lease.code_dir, ec)) {
-      return absl::FailedPreconditionError(absl::StrCat("code directory '", lease.code_dir,
-                                                        "' does not exist or is not a directory"));
+  if (!code_dir.empty()) {
+    if (!fs::is_directory(code_dir, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("code directory '", code_dir, "' does not exist or is not a directory"));
     }
-    fs::copy(lease.code_dir, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
-             ec);
+    fs::copy(code_dir, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
     if (ec) {
-      return absl::InternalError(absl::StrCat("cannot copy code from '", lease.code_dir, "' to '",
+      return absl::InternalError(absl::StrCat("cannot copy code from '", code_dir, "' to '",
                                               dir.string(), "': ", ec.message()));
     }
   }

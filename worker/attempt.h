@@ -20,11 +20,13 @@ namespace sweep::worker {
 std::string AttemptDirName(const LeaseRef& ref);
 
 // Creates a fresh `<work_dir>/attempts/<AttemptDirName>/` (removing a leftover one of
-// the same name), copies the contents of lease.code_dir into it when set (recursively;
-// symlinks are copied as links, not followed) and creates `outputs/` inside.
-// Returns the directory's absolute path. FailedPrecondition when code_dir is not a
-// directory, Internal when the file system refuses, with the path in the message.
-absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease);
+// the same name), copies the contents of `code_dir` (the cached code snapshot) into it
+// when set (recursively; symlinks are copied as links, not followed) and creates
+// `outputs/` inside. Returns the directory's absolute path. FailedPrecondition when
+// code_dir is not a directory, Internal when the file system refuses, with the path in
+// the message.
+absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease,
+                                              const std::string& code_dir);
 
 // The trial's environment, later entries winning: `base` (the worker's environment,
 // "NAME=value" strings), then AZUREML_RUN_ID=<sweep>_<trial>, then the lease's env,

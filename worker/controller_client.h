@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/file_tree.h"
 #include "core/types.h"
 
 namespace sweep::worker {
@@ -35,9 +36,13 @@ struct Lease {
   std::string primary_metric;
   int64_t expires_at_ms = 0;
   int64_t trial_timeout_ms = 0;  // 0: none
-  std::string code_dir;          // copied into the attempt's working directory; may be empty
   int64_t stop_grace_ms = 0;     // 0: the worker's default
+  std::string snapshot_digest;   // the code snapshot to start in; "" when there is none
+  int64_t artifact_max_bytes = 0;  // limit on outputs/ the controller accepts; 0: none given
 };
+
+using core::ArtifactChunk;              // one chunk of one file of an attempt's outputs/
+using SnapshotChunk = core::BlobChunk;  // a piece of a snapshot blob
 
 struct RegisterRequest {
   std::string node_id;  // empty on first registration
@@ -92,6 +97,18 @@ class ControllerClient {
   virtual absl::StatusOr<std::string> CompleteTrial(const LeaseRef& lease,
                                                     const Completion& completion) = 0;
   virtual absl::Status Deregister(const std::string& node_id) = 0;
+
+  // A piece of a snapshot's manifest (blob "") or of a file it lists (blob = its digest).
+  // DataLoss is never returned by the transport: a corrupted chunk shows as a sha256
+  // mismatch, which the caller checks.
+  virtual absl::StatusOr<SnapshotChunk> FetchSnapshot(const std::string& digest,
+                                                      const std::string& blob, int64_t offset,
+                                                      int64_t max_bytes) = 0;
+  // DataLoss: the controller found the chunk or file corrupt (send again);
+  // InvalidArgument: refused for good (unsafe path, over the size limit).
+  virtual absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) = 0;
+  // Publishes the uploaded files; returns their total size.
+  virtual absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) = 0;
 
   // Makes the AcquireTrial in flight, and every later one, return Cancelled at once
   // (the worker is shutting down). Other calls are unaffected.

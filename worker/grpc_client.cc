@@ -47,8 +47,9 @@ Lease FromProto(const proto::Lease& in) {
   lease.primary_metric = in.primary_metric();
   lease.expires_at_ms = in.expires_at_ms();
   lease.trial_timeout_ms = in.trial_timeout_ms();
-  lease.code_dir = in.code_dir();
   lease.stop_grace_ms = in.stop_grace_ms();
+  lease.snapshot_digest = in.snapshot_digest();
+  lease.artifact_max_bytes = in.artifact_max_bytes();
   return lease;
 }
 
@@ -172,6 +173,50 @@ class GrpcControllerClient final : public ControllerClient {
     grpc::ClientContext context;
     Prepare(&context, options_.call_timeout_ms);
     return ToAbsl(stub_->Deregister(&context, req, &reply));
+  }
+
+  absl::StatusOr<SnapshotChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
+                                              int64_t offset, int64_t max_bytes) override {
+    proto::FetchSnapshotRequest req;
+    req.set_digest(digest);
+    req.set_blob(blob);
+    req.set_offset(offset);
+    req.set_max_bytes(max_bytes);
+    proto::FetchSnapshotReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->FetchSnapshot(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return SnapshotChunk{std::move(*reply.mutable_data()), reply.chunk_sha256(),
+                         reply.total_size()};
+  }
+
+  absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override {
+    proto::UploadArtifactRequest req;
+    ToProto(lease, req.mutable_lease());
+    req.set_path(chunk.path);
+    req.set_offset(chunk.offset);
+    req.set_data(chunk.data);
+    req.set_chunk_sha256(chunk.chunk_sha256);
+    req.set_file_size(chunk.file_size);
+    req.set_last(chunk.last);
+    req.set_file_sha256(chunk.file_sha256);
+    proto::UploadArtifactReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    return ToAbsl(stub_->UploadArtifact(&context, req, &reply));
+  }
+
+  absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override {
+    proto::CommitArtifactsRequest req;
+    ToProto(lease, req.mutable_lease());
+    req.set_file_count(file_count);
+    proto::CommitArtifactsReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->CommitArtifacts(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return reply.total_bytes();
   }
 
   void InterruptAcquire() override {

@@ -24,6 +24,7 @@
 #include "controller/grpc_service.h"
 #include "controller/local_provider.h"
 #include "controller/workspace.h"
+#include "core/digest.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -105,6 +106,7 @@ class ControllerGrpcTest : public ::testing::Test {
     o.max_acquire_wait_ms = 1'000;
     o.tick_interval_ms = 50;
     o.stop_grace_ms = 1'000;
+    o.workspace_dir = ws_->dir();
     auto c = Controller::Create(ws_->store(), o);
     ASSERT_TRUE(c.ok()) << c.status();
     controller_ = std::move(*c);
@@ -580,6 +582,68 @@ TEST_F(ControllerGrpcTest, TlsServerAcceptsTlsClientsOnly) {
   auto half = GrpcServer::Start(controller_.get(), so);
   EXPECT_EQ(half.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(half.status().message(), "TLS needs both a certificate file and a key file");
+}
+
+// Snapshots and uploads over the wire, as a hand-crafted client could send them.
+TEST_F(ControllerGrpcTest, SnapshotChunksVerifyAndUnsafeUploadsAreRefused) {
+  const std::string token = ws_->token();
+  fs::create_directories(dir_ + "/code");
+  std::ofstream(dir_ + "/code/train.py") << "print('accuracy=1')\n";
+  std::string yaml = GridSpec("python3 train.py", "[1]", "{max_total_trials: 1}");
+  yaml.replace(yaml.find("trial:\n"), 7, "trial:\n  code: " + dir_ + "/code\n");
+  std::string sweep = Submit(yaml);
+  ASSERT_FALSE(sweep.empty());
+  proto::RegisterRequest reg;
+  reg.set_compute("cpu-cluster");
+  proto::RegisterReply node;
+  ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &node).ok());
+  proto::AcquireTrialRequest acquire;
+  acquire.set_node_id(node.node_id());
+  acquire.set_wait_ms(1'000);
+  proto::AcquireTrialReply acquired;
+  ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).ok());
+  ASSERT_TRUE(acquired.has_lease());
+  const std::string digest = acquired.lease().snapshot_digest();
+  ASSERT_TRUE(core::IsSha256Hex(digest)) << digest;
+
+  proto::FetchSnapshotRequest fetch;
+  fetch.set_digest(digest);
+  proto::FetchSnapshotReply manifest;
+  ASSERT_TRUE(stub_->FetchSnapshot(Ctx(token).get(), fetch, &manifest).ok());
+  EXPECT_EQ(manifest.chunk_sha256(), core::Sha256Hex(manifest.data()));
+  EXPECT_EQ(core::Sha256Hex(manifest.data()), digest);
+  fetch.set_blob(core::Sha256Hex("not in the snapshot"));
+  EXPECT_EQ(stub_->FetchSnapshot(Ctx(token).get(), fetch, &manifest).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+
+  proto::UploadArtifactRequest up;
+  *up.mutable_lease() = acquired.lease().ref();
+  up.set_data("x");
+  up.set_chunk_sha256(core::Sha256Hex("x"));
+  up.set_file_size(1);
+  up.set_last(true);
+  up.set_file_sha256(core::Sha256Hex("x"));
+  proto::UploadArtifactReply up_reply;
+  for (const std::string& path : {std::string("../../../escape.txt"), dir_ + "/abs.txt"}) {
+    up.set_path(path);
+    grpc::Status s = stub_->UploadArtifact(Ctx(token).get(), up, &up_reply);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << path;
+    EXPECT_THAT(s.error_message(), HasSubstr("artifact refused: path '" + path + "'"));
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/ws/artifacts/escape.txt"));
+  EXPECT_FALSE(fs::exists(dir_ + "/abs.txt"));
+  up.set_path("model.txt");
+  up.set_data("y");  // damaged: does not match chunk_sha256
+  EXPECT_EQ(stub_->UploadArtifact(Ctx(token).get(), up, &up_reply).error_code(),
+            grpc::StatusCode::DATA_LOSS);
+  up.set_data("x");
+  ASSERT_TRUE(stub_->UploadArtifact(Ctx(token).get(), up, &up_reply).ok());
+  proto::CommitArtifactsRequest commit;
+  *commit.mutable_lease() = acquired.lease().ref();
+  commit.set_file_count(1);
+  proto::CommitArtifactsReply committed;
+  ASSERT_TRUE(stub_->CommitArtifacts(Ctx(token).get(), commit, &committed).ok());
+  EXPECT_EQ(committed.total_bytes(), 1);
 }
 
 TEST(GrpcServerOptionsTest, RejectsBadOptions) {

@@ -202,6 +202,8 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(store->GetSweep("sw-old")->objective.primary_metric, "");
   EXPECT_EQ(store->GetSweep("sw-old")->objective.goal, core::Goal::kMaximize);
   EXPECT_EQ(store->GetSweep("sw-old")->max_total_trials, 0);
+  // Version 4's snapshot digest is empty for old rows (they ran without snapshots).
+  EXPECT_EQ(store->GetSweep("sw-old")->snapshot_digest, "");
   core::Trial trial = Must(store->GetTrial("sw-old", 1));
   EXPECT_EQ(std::get<double>(trial.config.at("lr")), 0.5);
   EXPECT_EQ(trial.final_value, 0.75);
@@ -287,10 +289,11 @@ TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaIsRefused) {
   absl::StatusOr<std::unique_ptr<Store>> reader = OpenSqliteStoreReadOnly(path);
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reader.status().message(),
-            absl::StrCat("store '", path,
-                         "' has schema version 1, older than this binary's 3, and is opened "
-                         "read-only; it is upgraded when opened for writing (e.g. by `sweep "
-                         "run`)"));
+            absl::StrCat(
+                "store '", path, "' has schema version 1, older than this binary's ",
+                sqlite_schema::kSchemaVersion,
+                ", and is opened read-only; it is upgraded when opened for writing (e.g. by `sweep "
+                "run`)"));
   EXPECT_EQ(RawDb(path).One("PRAGMA user_version"), "1");
 }
 

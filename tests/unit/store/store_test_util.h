@@ -71,6 +71,7 @@ inline core::Sweep MakeSweep(const std::string& id, int64_t created_ms = 1000) {
   s.objective.aggregation = core::Aggregation::kBest;
   s.sampling_algorithm = "bayesian";
   s.max_total_trials = 40;
+  s.snapshot_digest = std::string(64, 'a');
   s.state = core::SweepState::kRunning;
   s.created_ms = created_ms;
   return s;
@@ -178,7 +179,7 @@ inline std::string Dump(const core::Sweep& s) {
                       s.ended_ms, "|", s.objective.primary_metric, "|",
                       core::GoalName(s.objective.goal), "|",
                       static_cast<int>(s.objective.aggregation), "|", s.sampling_algorithm, "|",
-                      s.max_total_trials);
+                      s.max_total_trials, "|", s.snapshot_digest);
 }
 
 inline std::string Dump(const core::Trial& t) {

@@ -168,9 +168,9 @@ TEST_F(AgentTest, LaunchFailureIsAFailedCompletion) {
   EXPECT_EQ(completions[0].error, "cannot run 'xyz': No such file or directory");
 }
 
-TEST_F(AgentTest, MissingCodeDirIsAFailedCompletion) {
+TEST_F(AgentTest, UnfetchableSnapshotIsAFailedCompletion) {
   Lease lease = MakeLease();
-  lease.code_dir = (dir_ / "no-such-code").string();
+  lease.snapshot_digest = std::string(64, 'b');  // the fake controller stores no snapshot
   client_.QueueLease(lease);
   client_.QueueShutdown();
   ASSERT_EQ(Run().exit_code, 0);
@@ -178,7 +178,8 @@ TEST_F(AgentTest, MissingCodeDirIsAFailedCompletion) {
   auto completions = client_.completions();
   ASSERT_EQ(completions.size(), 1u);
   EXPECT_EQ(completions[0].outcome, Outcome::kFailed);
-  EXPECT_THAT(completions[0].error, HasSubstr("does not exist or is not a directory"));
+  EXPECT_THAT(completions[0].error, HasSubstr("cannot fetch the code snapshot"));
+  EXPECT_THAT(completions[0].error, HasSubstr("is not stored"));
 }
 
 TEST_F(AgentTest, FirstHeartbeatAtStartThenEveryInterval) {

@@ -51,13 +51,13 @@ TEST(AttemptDirNameTest, NameAndSanitizing) {
 
 TEST_F(AttemptTest, FreshDirectoryWithOutputs) {
   Lease lease = MakeLease();
-  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  auto dir = PrepareAttemptDir(dir_.string(), lease, "");
   ASSERT_TRUE(dir.ok()) << dir.status();
   EXPECT_EQ(*dir, (dir_ / "attempts" / "sw-abc-7-2-42").string());
   EXPECT_TRUE(fs::is_directory(fs::path(*dir) / "outputs"));
   // A leftover of the same lease is replaced by a fresh directory.
   std::ofstream(fs::path(*dir) / "outputs" / "old.txt") << "old";
-  auto again = PrepareAttemptDir(dir_.string(), lease);
+  auto again = PrepareAttemptDir(dir_.string(), lease, "");
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(fs::exists(fs::path(*again) / "outputs" / "old.txt"));
 }
@@ -72,8 +72,8 @@ TEST_F(AttemptTest, CopiesCodeRecursivelyKeepingSymlinks) {
   fs::create_symlink(dir_ / "outside", code / "data");  // to a directory
   fs::create_symlink("train.py", code / "link.py");     // relative, to a file
   Lease lease = MakeLease();
-  lease.code_dir = code.string();
-  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  std::string code_dir = code.string();
+  auto dir = PrepareAttemptDir(dir_.string(), lease, code_dir);
   ASSERT_TRUE(dir.ok()) << dir.status();
   fs::path attempt(*dir);
   EXPECT_EQ(ReadFile(attempt / "train.py"), "print('accuracy=1')\n");
@@ -87,17 +87,17 @@ TEST_F(AttemptTest, CopiesCodeRecursivelyKeepingSymlinks) {
 
 TEST_F(AttemptTest, MissingCodeDirIsAnError) {
   Lease lease = MakeLease();
-  lease.code_dir = (dir_ / "nope").string();
-  auto dir = PrepareAttemptDir(dir_.string(), lease);
+  std::string code_dir = (dir_ / "nope").string();
+  auto dir = PrepareAttemptDir(dir_.string(), lease, code_dir);
   ASSERT_FALSE(dir.ok());
   EXPECT_EQ(dir.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(dir.status().message(),
-            "code directory '" + lease.code_dir + "' does not exist or is not a directory");
+            "code directory '" + code_dir + "' does not exist or is not a directory");
 }
 
 TEST_F(AttemptTest, UncreatableWorkDirIsAnError) {
   std::ofstream(dir_ / "file") << "x";
-  auto dir = PrepareAttemptDir((dir_ / "file").string(), MakeLease());
+  auto dir = PrepareAttemptDir((dir_ / "file").string(), MakeLease(), "");
   ASSERT_FALSE(dir.ok());
   EXPECT_THAT(std::string(dir.status().message()), HasSubstr("cannot create attempt directory"));
 }

@@ -8,12 +8,14 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/digest.h"
 #include "worker/controller_client.h"
 #include "worker/process.h"
 
@@ -92,6 +94,59 @@ class FakeClient : public ControllerClient {
     return absl::OkStatus();
   }
 
+  // Snapshots are served from `snapshots` (digest -> manifest text) and `blobs`
+  // (file digest -> content); on_fetch may tamper with a chunk. Uploads are kept in
+  // uploads(), not in calls(), so call sequences stay those of the lease protocol.
+  absl::StatusOr<SnapshotChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
+                                              int64_t offset, int64_t max_bytes) override {
+    std::function<void(const std::string&, SnapshotChunk*)> hook;
+    SnapshotChunk chunk;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++fetches_;
+      auto manifest = snapshots.find(digest);
+      if (manifest == snapshots.end())
+        return absl::NotFoundError("snapshot " + digest + " is not stored");
+      const std::string* content = &manifest->second;
+      if (!blob.empty()) {
+        auto it = blobs.find(blob);
+        if (it == blobs.end()) return absl::NotFoundError("no blob " + blob);
+        content = &it->second;
+      }
+      chunk.total_size = static_cast<int64_t>(content->size());
+      chunk.data = content->substr(static_cast<size_t>(offset), static_cast<size_t>(max_bytes));
+      chunk.sha256 = core::Sha256Hex(chunk.data);
+      hook = on_fetch;
+    }
+    if (hook) hook(blob, &chunk);
+    return chunk;
+  }
+
+  absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    uploads_.push_back(chunk);
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    commits_.push_back(file_count);
+    return 0;
+  }
+
+  std::vector<ArtifactChunk> uploads() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return uploads_;
+  }
+  std::vector<int64_t> commits() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return commits_;
+  }
+  int fetches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return fetches_;
+  }
+
   void InterruptAcquire() override {
     std::lock_guard<std::mutex> lock(mu_);
     interrupted_ = true;
@@ -139,6 +194,9 @@ class FakeClient : public ControllerClient {
   std::function<absl::StatusOr<DirectiveReply>(const LeaseRef&)> on_heartbeat;
   std::function<absl::StatusOr<DirectiveReply>(const std::vector<core::MetricPoint>&)> on_report;
   std::function<absl::StatusOr<std::string>(const Completion&)> on_complete;
+  std::function<void(const std::string& blob, SnapshotChunk*)> on_fetch;
+  std::map<std::string, std::string> snapshots;  // guarded by mu_ once the worker runs
+  std::map<std::string, std::string> blobs;
 
  private:
   std::mutex mu_;
@@ -150,6 +208,9 @@ class FakeClient : public ControllerClient {
   std::vector<std::string> acquire_nodes_;
   std::vector<std::vector<core::MetricPoint>> reports_;
   std::vector<Completion> completions_;
+  std::vector<ArtifactChunk> uploads_;
+  std::vector<int64_t> commits_;
+  int fetches_ = 0;
 };
 
 // The state of one fake process, shared by the process object and the test.

@@ -117,6 +117,28 @@ class FakeSweepService final : public proto::SweepController::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status UploadArtifact(grpc::ServerContext* context,
+                              const proto::UploadArtifactRequest* request,
+                              proto::UploadArtifactReply*) override {
+    if (grpc::Status auth = Authorize(context, "UploadArtifact"); !auth.ok()) return auth;
+    std::lock_guard<std::mutex> lock(mu_);
+    uploaded_[request->path()] += request->data();
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CommitArtifacts(grpc::ServerContext* context,
+                               const proto::CommitArtifactsRequest* request,
+                               proto::CommitArtifactsReply* reply) override {
+    if (grpc::Status auth = Authorize(context, "CommitArtifacts"); !auth.ok()) return auth;
+    reply->set_total_bytes(0);
+    return grpc::Status::OK;
+  }
+
+  std::map<std::string, std::string> uploaded() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return uploaded_;
+  }
+
   void AddLease(const proto::Lease& lease) {
     std::lock_guard<std::mutex> lock(mu_);
     leases_.push_back(lease);
@@ -188,6 +210,7 @@ class FakeSweepService final : public proto::SweepController::Service {
   std::mutex mu_;
   std::vector<proto::Lease> leases_;
   std::map<uint64_t, std::string> stop_tokens_;
+  std::map<std::string, std::string> uploaded_;  // path -> bytes received
   std::set<uint64_t> stale_tokens_;
   std::vector<std::string> calls_;
   std::vector<proto::CompleteTrialRequest> completions_;
@@ -285,8 +308,10 @@ TEST_F(GrpcAgentTest, RunsALeaseAndReportsItsMetrics) {
 
   WorkerResult result = Run();
   EXPECT_EQ(result.exit_code, 0) << result.message;
-  EXPECT_THAT(Skeleton(service_.calls()), ElementsAre("Register", "AcquireTrial", "CompleteTrial",
-                                                      "AcquireTrial", "Deregister"));
+  EXPECT_THAT(Skeleton(service_.calls()),
+              ElementsAre("Register", "AcquireTrial", "UploadArtifact", "CommitArtifacts",
+                          "CompleteTrial", "AcquireTrial", "Deregister"));
+  EXPECT_EQ(service_.uploaded(), (std::map<std::string, std::string>{{"lr.txt", "0.01\n"}}));
   EXPECT_EQ(service_.last_register().compute(), "cpu-cluster");
   EXPECT_EQ(service_.last_register().pid(), ::getpid());
 

@@ -1,0 +1,220 @@
+#include "worker/transfer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/digest.h"
+#include "core/file_tree.h"
+
+namespace sweep::worker {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool Retryable(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kDataLoss ||
+         status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+std::string Megabytes(int64_t bytes) {
+  return absl::StrFormat("%.1f MB", static_cast<double>(bytes) / (1 << 20));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> SnapshotCache::Fetch(
+    const std::string& digest, const std::string& blob, const std::string& what,
+    const std::function<absl::Status(const std::string&)>& sink,
+    const std::function<void()>& tick) {
+  core::Sha256 whole;
+  int64_t offset = 0;
+  int64_t total = -1;
+  while (total < 0 || offset < total) {
+    absl::Status last_error;
+    std::optional<SnapshotChunk> good;
+    for (int attempt = 0; attempt < max_tries_ && !good; ++attempt) {
+      absl::StatusOr<SnapshotChunk> chunk =
+          client_->FetchSnapshot(digest, blob, offset, kTransferChunkBytes);
+      if (!chunk.ok()) {
+        if (!Retryable(chunk.status())) return chunk.status();
+        last_error = chunk.status();
+        continue;
+      }
+      if (core::Sha256Hex(chunk->data) != chunk->sha256 ||
+          (chunk->data.empty() && offset < chunk->total_size)) {
+        last_error = absl::DataLossError(
+            absl::StrCat("chunk at offset ", offset, " of ", what, " does not match its digest"));
+        continue;
+      }
+      good = std::move(*chunk);
+    }
+    if (!good) {
+      return absl::Status(last_error.code(),
+                          absl::StrCat("fetching ", what, " of snapshot ", digest.substr(0, 12),
+                                       " failed ", max_tries_, " times: ", last_error.message()));
+    }
+    total = good->total_size;
+    whole.Update(good->data);
+    if (absl::Status s = sink(good->data); !s.ok()) return s;
+    offset += static_cast<int64_t>(good->data.size());
+    if (tick) tick();
+  }
+  return whole.HexDigest();
+}
+
+absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* hit,
+                                               const std::function<void()>& tick) {
+  if (!core::IsSha256Hex(digest)) {
+    return absl::InvalidArgumentError(absl::StrCat("'", digest, "' is not a snapshot digest"));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  const fs::path final_dir = fs::path(dir_) / digest;
+  std::error_code ec;
+  if (fs::is_directory(final_dir, ec)) {
+    if (hit != nullptr) *hit = true;
+    return final_dir.string();
+  }
+  if (hit != nullptr) *hit = false;
+
+  std::string manifest_text;
+  absl::StatusOr<std::string> manifest_digest =
+      Fetch(digest, "", "the manifest", [&](const std::string& data) {
+        manifest_text += data;
+        return absl::OkStatus();
+      }, tick);
+  if (!manifest_digest.ok()) return manifest_digest.status();
+  if (*manifest_digest != digest) {
+    return absl::DataLossError(
+        absl::StrCat("the manifest of snapshot ", digest, " does not match its digest"));
+  }
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::DecodeFileList(manifest_text);
+  if (!files.ok()) return files.status();
+
+  fs::create_directories(dir_, ec);
+  std::string tmp =
+      (fs::path(dir_) / absl::StrCat(".partial-", digest.substr(0, 12), "-XXXXXX")).string();
+  if (ec || ::mkdtemp(tmp.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot create a directory under ", dir_));
+  }
+  auto fail = [&](absl::Status s) {
+    fs::remove_all(tmp, ec);
+    return s;
+  };
+  for (const core::FileEntry& f : *files) {
+    fs::path target = fs::path(tmp) / f.path;
+    fs::create_directories(target.parent_path(), ec);
+    std::ofstream out(target, std::ios::binary | std::ios::trunc);
+    if (!out) return fail(absl::InternalError(absl::StrCat("cannot write ", target.string())));
+    absl::StatusOr<std::string> got =
+        Fetch(digest, f.sha256, absl::StrCat("'", f.path, "'"), [&](const std::string& data) {
+          out.write(data.data(), static_cast<std::streamsize>(data.size()));
+          return out ? absl::OkStatus()
+                     : absl::InternalError(absl::StrCat("cannot write ", target.string()));
+        }, tick);
+    out.close();
+    if (!got.ok()) return fail(got.status());
+    if (*got != f.sha256) {
+      return fail(
+          absl::DataLossError(absl::StrCat("'", f.path, "' of snapshot ", digest.substr(0, 12),
+                                           " does not match the digest its manifest lists")));
+    }
+    fs::permissions(target,
+                    f.executable
+                        ? fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                              fs::perms::others_read | fs::perms::others_exec
+                        : fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read,
+                    ec);
+  }
+  // Another worker sharing work_dir may have finished first: then its copy is used.
+  if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
+    int err = errno;
+    if ((err == EEXIST || err == ENOTEMPTY) && fs::is_directory(final_dir, ec)) {
+      fs::remove_all(tmp, ec);
+      return final_dir.string();
+    }
+    return fail(absl::InternalError(
+        absl::StrCat("cannot move snapshot into ", final_dir.string(), ": ", std::strerror(err))));
+  }
+  return final_dir.string();
+}
+
+absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& lease,
+                                      const std::string& outputs_dir, int64_t max_bytes,
+                                      const std::function<void()>& tick, int max_tries) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(outputs_dir);
+  if (!files.ok()) {
+    return absl::Status(files.status().code(),
+                        absl::StrCat("outputs/ refused: ", files.status().message()));
+  }
+  int64_t total = 0;
+  for (const core::FileEntry& f : *files) {
+    if (absl::Status s = core::ValidateRelativePath(f.path); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("outputs/ refused: ", s.message()));
+    }
+    total += f.size;
+  }
+  if (max_bytes > 0 && total > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("outputs/ hold ", Megabytes(total),
+                                                   ", more than the artifact limit of ",
+                                                   Megabytes(max_bytes),
+                                                   "; write less to outputs/ or raise the limit "
+                                                   "(sweep run --artifact-max-mb)"));
+  }
+  for (const core::FileEntry& f : *files) {
+    const std::string path = (fs::path(outputs_dir) / f.path).string();
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      return absl::InternalError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    }
+    absl::Status status;
+    int64_t offset = 0;
+    std::string buffer;
+    do {
+      buffer.resize(static_cast<size_t>(std::min<int64_t>(kTransferChunkBytes, f.size - offset)));
+      ssize_t n = buffer.empty() ? 0 : ::pread(fd, buffer.data(), buffer.size(), offset);
+      if (n != static_cast<ssize_t>(buffer.size())) {
+        status = absl::AbortedError(
+            absl::StrCat("'", f.path, "' in outputs/ changed while it was uploaded"));
+        break;
+      }
+      ArtifactChunk chunk;
+      chunk.path = f.path;
+      chunk.offset = offset;
+      chunk.data = buffer;
+      chunk.chunk_sha256 = core::Sha256Hex(buffer);
+      chunk.file_size = f.size;
+      chunk.last = offset + static_cast<int64_t>(buffer.size()) == f.size;
+      if (chunk.last) chunk.file_sha256 = f.sha256;
+      for (int attempt = 0; attempt < max_tries; ++attempt) {
+        status = client->UploadArtifact(lease, chunk);
+        if (status.ok() || !Retryable(status)) break;
+      }
+      if (!status.ok()) break;
+      if (tick) tick();
+      offset += static_cast<int64_t>(buffer.size());
+    } while (offset < f.size);
+    ::close(fd);
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat("uploading '", f.path, "': ", status.message()));
+    }
+  }
+  if (files->empty()) return 0;  // nothing to publish: the trial has no artifacts
+  absl::StatusOr<int64_t> committed = client->CommitArtifacts(lease, files->size());
+  if (!committed.ok()) return committed.status();
+  return static_cast<int64_t>(files->size());
+}
+
+}  // namespace sweep::worker
