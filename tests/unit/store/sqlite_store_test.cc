@@ -114,8 +114,9 @@ TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-              ::testing::ElementsAre("attempts", "computes", "counters", "decisions", "events",
-                                     "metrics", "nodes", "sweeps", "trials"));
+              ::testing::ElementsAre("attempts", "computes", "counters", "decisions",
+                                     "environments", "events", "metrics", "models", "nodes",
+                                     "sweeps", "trials"));
 }
 
 // The schema of version 1 exactly as released; never edit it.
@@ -287,8 +288,9 @@ TEST(SqliteStoreTest, ReadOnlyOpenOfAnOlderSchemaIsRefused) {
   absl::StatusOr<std::unique_ptr<Store>> reader = OpenSqliteStoreReadOnly(path);
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(reader.status().message(),
-            absl::StrCat("store '", path,
-                         "' has schema version 1, older than this binary's 3, and is opened "
+            absl::StrCat("store '", path, "' has schema version 1, older than this binary's ",
+                         sqlite_schema::kSchemaVersion,
+                         ", and is opened "
                          "read-only; it is upgraded when opened for writing (e.g. by `sweep "
                          "run`)"));
   EXPECT_EQ(RawDb(path).One("PRAGMA user_version"), "1");
@@ -363,7 +365,8 @@ TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
       EXPECT_THAT(plan[0], HasSubstr("SEARCH"));
     } else {
       EXPECT_THAT(plan[0], ::testing::AnyOf(HasSubstr("USING INDEX"), HasSubstr("computes"),
-                                            HasSubstr("nodes")));
+                                            HasSubstr("nodes"), HasSubstr("environments"),
+                                            HasSubstr("models")));
     }
   }
 }
