@@ -133,6 +133,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
 
   controller::ControllerOptions controller_options;
   controller_options.lease_duration_ms = args.lease_seconds * 1000;
+  controller_options.workspace_dir = (*ws)->dir();
   controller_options.heartbeat_interval_ms =
       std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
   auto ctrl = controller::Controller::Create((*ws)->store(), controller_options);

@@ -37,6 +37,8 @@ struct Lease {
   int64_t trial_timeout_ms = 0;  // 0: none
   std::string code_dir;          // copied into the attempt's working directory; may be empty
   int64_t stop_grace_ms = 0;     // 0: the worker's default
+  // The workspace environment to prepare (worker/environment.h); nullopt: the node's own.
+  std::optional<core::Environment> environment;
 };
 
 struct RegisterRequest {
