@@ -12,6 +12,7 @@ namespace sweep::controller {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::SpecYaml;
@@ -62,6 +63,23 @@ class ControllerRegistryTest : public testing::ControllerTest {
       ASSERT_TRUE(WriteManifest(dir.string(), *manifest).ok());
     }
     ASSERT_TRUE(Complete(grant->ref).ok());
+  }
+
+  // Runs the sweep's last Tick and waits for it (the registration happens in Tick).
+  void FinishSweep(const std::string& id) {
+    controller_->Tick();
+    auto state = controller_->WaitForSweep(id, 5'000);
+    ASSERT_TRUE(state.ok()) << state.status();
+    EXPECT_EQ(*state, core::SweepState::kCompleted);
+  }
+
+  // The messages of the sweep's events of one kind.
+  std::vector<std::string> Messages(const std::string& id, const std::string& kind) {
+    std::vector<std::string> out;
+    for (const core::Event& e : Events(id)) {
+      if (e.kind == kind) out.push_back(e.message);
+    }
+    return out;
   }
 
   fs::path ws_;
@@ -127,10 +145,7 @@ TEST_F(ControllerRegistryTest, RegisterModelRegistersTheBestTrialWhenTheSweepCom
   RunTrial(node, 0.9, true);
   RunTrial(node, 0.7, true);
   ASSERT_EQ(GetSweep(id).state, core::SweepState::kCompleted);
-  controller_->Tick();
-  auto state = controller_->WaitForSweep(id, 5'000);
-  ASSERT_TRUE(state.ok()) << state.status();
-  EXPECT_EQ(*state, core::SweepState::kCompleted);
+  FinishSweep(id);
 
   auto model = store_->GetModel("clf", std::nullopt);
   ASSERT_TRUE(model.ok()) << model.status();
@@ -140,12 +155,8 @@ TEST_F(ControllerRegistryTest, RegisterModelRegistersTheBestTrialWhenTheSweepCom
   std::ifstream in(fs::path(ModelDir(ws_.string(), "clf", 1)) / "files" / "model.pkl");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "model of trial 2");
-  EXPECT_EQ(CountEvents(id, "model_registered"), 1);
-  for (const core::Event& e : Events(id)) {
-    if (e.kind == "model_registered") {
-      EXPECT_EQ(e.message, "model clf version 1 from trial 2");
-    }
-  }
+  EXPECT_THAT(Messages(id, "model_registered"),
+              ElementsAre("model clf version 1 from trial 2"));
   controller_->Tick();
   EXPECT_EQ(CountEvents(id, "model_registered"), 1) << "registered once";
 }
@@ -156,17 +167,10 @@ TEST_F(ControllerRegistryTest, AFailedRegistrationIsAnEventAndTheSweepStaysCompl
   const std::string node = Node();
   RunTrial(node, 0.5, false);
   RunTrial(node, 0.6, false);
-  controller_->Tick();
-  auto state = controller_->WaitForSweep(id, 5'000);
-  ASSERT_TRUE(state.ok()) << state.status();
-  EXPECT_EQ(*state, core::SweepState::kCompleted);
+  FinishSweep(id);
   EXPECT_EQ(GetSweep(id).state, core::SweepState::kCompleted);
-  EXPECT_EQ(CountEvents(id, "model_registration_failed"), 1);
-  for (const core::Event& e : Events(id)) {
-    if (e.kind == "model_registration_failed") {
-      EXPECT_EQ(e.message, "model clf: trial 2 of sweep " + id + " has no uploaded artifacts");
-    }
-  }
+  EXPECT_THAT(Messages(id, "model_registration_failed"),
+              ElementsAre("model clf: trial 2 of sweep " + id + " has no uploaded artifacts"));
   EXPECT_THAT(*store_->ListModels(), IsEmpty());
   EXPECT_FALSE(fs::exists(ModelDir(ws_.string(), "clf", 1)));
 }
