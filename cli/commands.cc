@@ -7,6 +7,8 @@
 #include "cli/artifact_commands.h"
 #include "cli/compute_commands.h"
 #include "cli/context.h"
+#include "cli/environment_commands.h"
+#include "cli/model_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
 #include "cli/remote_vm_commands.h"
@@ -233,6 +235,65 @@ int Main(int argc, char** argv) {
   AddOutputFlags(artifacts_cmd, g, false);
   artifacts_cmd->callback([&] { action = [&] { return CmdArtifacts(g, artifacts); }; });
   // --- end of artifacts
+
+  // --- environments and the model registry (cli/environment_commands.h, model_commands.h)
+  auto* env_cmd = app.add_subcommand("environment", "Manage named, versioned environments");
+  env_cmd->require_subcommand(1);
+  EnvironmentArgs env;
+  auto* e_create = env_cmd->add_subcommand(
+      "create", "Create an environment (a new version when the definition changed)");
+  e_create->add_option("name", env.name, "Environment name (letters, digits, '.', '_', '-')")
+      ->required();
+  e_create->add_flag("--user-managed", env.user_managed,
+                     "Run trials in the node's own environment");
+  e_create->add_option("--python", env.python,
+                       "User-managed: interpreter put first on PATH (absolute path)");
+  e_create->add_option("--setup", env.setup,
+                       "System-managed: command that builds the environment into "
+                       "$SWEEP_ENV_DIR, once per node");
+  e_create->add_option("--file", env.files,
+                       "System-managed: a definition file (e.g. requirements.txt); repeatable");
+  AddOutputFlags(e_create, g, false);
+  e_create->callback([&] { action = [&] { return CmdEnvironmentCreate(g, env); }; });
+  auto* e_list = env_cmd->add_subcommand("list", "List environments and their versions");
+  AddOutputFlags(e_list, g, false);
+  e_list->callback([&] { action = [&] { return CmdEnvironmentList(g); }; });
+  std::string env_ref;
+  auto* e_show = env_cmd->add_subcommand("show", "Show an environment version");
+  e_show->add_option("name", env_ref, "NAME, NAME@VERSION or NAME@latest")->required();
+  AddOutputFlags(e_show, g, false);
+  e_show->callback([&] { action = [&] { return CmdEnvironmentShow(g, env_ref); }; });
+
+  auto* models_cmd = app.add_subcommand("models", "The model registry");
+  models_cmd->require_subcommand(1);
+  ModelRegisterArgs reg;
+  auto* m_register = models_cmd->add_subcommand(
+      "register", "Register a trial's artifacts as a new model version");
+  m_register->add_option("--sweep", reg.sweep_id, "Sweep id (or a unique prefix)")->required();
+  m_register->add_option("--trial", reg.trial_id,
+                         "Trial number (default: the best completed trial)");
+  m_register->add_option("--name", reg.name, "Model name")->required();
+  m_register->add_option("--tag", reg.tags, "KEY=VALUE; repeatable");
+  AddOutputFlags(m_register, g, false);
+  m_register->callback([&] { action = [&] { return CmdModelRegister(g, reg); }; });
+  auto* m_list = models_cmd->add_subcommand("list", "List registered model versions");
+  AddOutputFlags(m_list, g, false);
+  m_list->callback([&] { action = [&] { return CmdModelList(g); }; });
+  std::string model_ref;
+  auto* m_show = models_cmd->add_subcommand("show", "Show a model version and its files");
+  m_show->add_option("model", model_ref, "NAME (newest version) or NAME:VERSION")->required();
+  AddOutputFlags(m_show, g, false);
+  m_show->callback([&] { action = [&] { return CmdModelShow(g, model_ref); }; });
+  std::string download_to;
+  auto* m_download =
+      models_cmd->add_subcommand("download", "Copy a model version's files (verified)");
+  m_download->add_option("model", model_ref, "NAME (newest version) or NAME:VERSION")
+      ->required();
+  m_download->add_option("--to", download_to, "Destination directory (new or empty)")
+      ->required();
+  AddOutputFlags(m_download, g, false);
+  m_download->callback(
+      [&] { action = [&] { return CmdModelDownload(g, model_ref, download_to); }; });
 
   try {
     app.parse(argc, argv);

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "controller/registry.h"
+
 namespace sweep::cli {
 namespace {
 
@@ -84,21 +86,6 @@ std::string CsvField(const std::string& field) {
   return out + "\"";
 }
 
-std::optional<core::Trial> BestTrial(const core::Sweep& sweep,
-                                     const std::vector<core::Trial>& trials,
-                                     bool completed_only) {
-  std::optional<core::Trial> best;
-  for (const core::Trial& t : trials) {
-    bool eligible = t.state == core::TrialState::kCompleted ||
-                    (!completed_only && t.state == core::TrialState::kEarlyTerminated);
-    if (!eligible || !t.final_value || !std::isfinite(*t.final_value)) continue;
-    if (!best || core::Better(sweep.objective.goal, *t.final_value, *best->final_value)) {
-      best = t;
-    }
-  }
-  return best;
-}
-
 SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials) {
   SweepSummary s;
   for (const core::Trial& t : trials) {
@@ -112,7 +99,7 @@ SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>&
       case core::TrialState::kCanceled: ++s.canceled; break;
     }
   }
-  s.best = BestTrial(sweep, trials, /*completed_only=*/true);
+  s.best = controller::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }
 

@@ -43,16 +43,10 @@ struct SweepSummary {
   std::optional<core::Trial> best;
 };
 
-// Counts trials per state; best is BestTrial(completed_only = true).
-SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials);
-
-// The trial with the best finite final value under the sweep's goal (ties: lowest
-// trial id) among completed trials, plus early-terminated ones unless completed_only.
+// Counts trials per state; best is controller::BestTrial(completed_only = true).
 // `sweep best`, summaries and model registration all use completed_only = true: a
 // stopped trial's model is unfinished.
-std::optional<core::Trial> BestTrial(const core::Sweep& sweep,
-                                     const std::vector<core::Trial>& trials,
-                                     bool completed_only);
+SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials);
 
 nlohmann::json SweepToJson(const core::Sweep& sweep, const SweepSummary& summary);
 nlohmann::json TrialToJson(const core::Trial& trial, const std::string& primary_metric);

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/output.h"
+#include "controller/registry.h"
 #include "core/status.h"
 
 namespace sweep::cli {
@@ -225,7 +226,7 @@ int CmdBest(const GlobalOptions& options, const std::string& sweep_id) {
   auto snapshot = LoadSweep(options, sweep_id);
   if (!snapshot.ok()) return ReportError(snapshot.status());
   const core::Sweep* sweep = &snapshot->sweep;
-  auto best = BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
+  auto best = controller::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
   if (!best) {
     return ReportError(absl::NotFoundError(
         "sweep " + sweep->id + " has no completed trial with a value of '" +

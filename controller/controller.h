@@ -61,6 +61,16 @@
 //   Internal until the controller is recreated from the store.
 // - After Create(), sweeps that ended while attempts were still draining are not
 //   reloaded; their workers get FailedPrecondition and stop the trial.
+// - Environments: SubmitSweep resolves spec.trial.environment in the store (an unknown
+//   name or version is NotFound naming it and how to create it; nothing is stored) and
+//   keeps the resolved "NAME@VERSION" in Sweep::environment; every grant of the sweep
+//   carries that version's definition, also after a restart.
+// - register_model: when a sweep with `register_model: {name}` ends `completed`, the
+//   background Tick registers its best completed trial (controller/registry.h) after the
+//   end is durable, then commits a `model_registered` event naming the version or a
+//   `model_registration_failed` event with the reason; the sweep's state never changes.
+//   WaitForSweep returns only after that event. Needs options.workspace_dir. A crash
+//   between the sweep's end and the event loses the registration (register by hand).
 #pragma once
 
 #include <cstdint>
@@ -113,6 +123,7 @@ struct LeaseGrant {
   int64_t stop_grace_ms = 0;
   std::string snapshot_digest;  // "" when the spec has no code directory
   int64_t artifact_max_bytes = 0;
+  std::optional<core::Environment> environment;  // the sweep's resolved environment, if any
 };
 
 using core::ArtifactChunk;  // one chunk of one output file of an attempt

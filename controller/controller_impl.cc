@@ -38,6 +38,7 @@
 #include "controller/controller.h"
 #include "controller/early_termination.h"
 #include "controller/snapshot_store.h"
+#include "controller/registry.h"
 #include "core/search_space.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
@@ -146,6 +147,10 @@ struct SweepRec {
   std::optional<double> best_value;
   int64_t best_trial = 0;
   uint64_t end_seq = 0;  // commit sequence that made the end durable
+  std::optional<core::Environment> environment;  // resolved at submission
+  // register_model: set when the sweep completes, cleared once the outcome event is
+  // committed (WaitForSweep waits for it).
+  bool register_pending = false;
 
   int64_t Created() const { return static_cast<int64_t>(trials.size()); }
   int64_t Startable() const {
@@ -275,6 +280,8 @@ class ControllerImpl final : public Controller {
   std::string Counts(const SweepRec& s) const;
   void ReleaseNode(Txn& txn, const std::string& node_id, int64_t now);
   void ProbeSampler(Txn& txn, SweepRec& s, int64_t now);
+  // Registers the models of completed sweeps with register_model (outside mu_).
+  void RegisterModels();
   std::vector<ScaleAction> PlanScaling(Txn& txn, int64_t now);
 
   // --- restart ---
@@ -553,6 +560,7 @@ absl::Status ControllerImpl::EnsureGrant(SweepRec& s, TrialRec& t) {
   g->stop_grace_ms = options_.stop_grace_ms;
   g->snapshot_digest = s.sweep.snapshot_digest;
   g->artifact_max_bytes = options_.artifact_max_bytes;
+  g->environment = s.environment;
   t.grant = std::move(g);
   return absl::OkStatus();
 }
@@ -780,6 +788,7 @@ void ControllerImpl::EndSweep(Txn& txn, SweepRec& s, SweepState state,
   txn.batch.sweeps.push_back(s.sweep);
   AddEvent(txn, s.sweep.id, 0, absl::StrCat("sweep_", core::SweepStateName(state)), message,
            now);
+  s.register_pending = state == SweepState::kCompleted && !s.spec.register_model.empty();
   auto& list = rr_[s.sweep.compute];
   list.erase(std::remove(list.begin(), list.end(), s.sweep.id), list.end());
   txn.ended_sweeps.push_back(&s);
@@ -936,6 +945,10 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   if (spec.objective.primary_metric.empty()) {
     return absl::InvalidArgumentError("objective.primary_metric is required");
   }
+  std::optional<core::Environment> environment;
+  if (!spec.trial.environment.empty()) {
+    ASSIGN_OR_RETURN(environment, ResolveEnvironment(store_, spec.trial.environment));
+  }
 
   // Snapshot first (file I/O, no lock): a sweep is never recorded without its code.
   std::string snapshot_digest;
@@ -950,6 +963,7 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
 
   auto s = std::make_unique<SweepRec>();
   s->spec = spec;
+  s->environment = environment;
   {
     std::lock_guard<std::mutex> lock(mu_);
     do {
@@ -981,6 +995,7 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   sw.state = SweepState::kRunning;
   sw.created_ms = now;
   sw.snapshot_digest = snapshot_digest;
+  if (environment) sw.environment = absl::StrCat(environment->name, "@", environment->version);
   s->max_total = spec.limits.max_total_trials;
   s->max_concurrent = spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials
                                                             : s->max_total;
@@ -1520,7 +1535,7 @@ void ControllerImpl::Tick() {
   for (auto it = sweeps_.begin(); it != sweeps_.end();) {
     const SweepRec& s = *it->second;
     if (s.sweep.state != SweepState::kRunning && s.live.empty() && s.end_seq > 0 &&
-        now - s.sweep.ended_ms > kKeepEndedSweepMs) {
+        !s.register_pending && now - s.sweep.ended_ms > kKeepEndedSweepMs) {
       it = sweeps_.erase(it);
     } else {
       ++it;
@@ -1537,6 +1552,7 @@ void ControllerImpl::Tick() {
   }
   std::vector<ScaleAction> actions = PlanScaling(txn, now);
   Finish(txn, lock).IgnoreError();
+  RegisterModels();
 
   // Start nodes outside the lock: it forks and may be slow.
   if (actions.empty()) return;
@@ -1580,6 +1596,53 @@ void ControllerImpl::Tick() {
     if (failed[k]) start_retry_ms_[name] = after + kStartRetryMs;
   }
   Finish(events, relock).IgnoreError();
+}
+
+void ControllerImpl::RegisterModels() {
+  struct Pending {
+    std::string sweep_id, model;
+    uint64_t end_seq;
+  };
+  std::vector<Pending> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, s] : sweeps_) {
+      if (s->register_pending && s->end_seq > 0) {
+        pending.push_back({id, s->spec.register_model, s->end_seq});
+      }
+    }
+  }
+  for (const Pending& p : pending) {
+    // The registry reads the ended sweep's trials from the store.
+    absl::Status status = WaitDurable(p.end_seq);
+    if (!status.ok()) return;  // the controller is broken; nothing more can be committed
+    absl::StatusOr<core::Model> model =
+        options_.workspace_dir.empty()
+            ? absl::FailedPreconditionError("this controller has no workspace directory")
+            : RegisterModel(store_, options_.workspace_dir,
+                            ModelRequest{.name = p.model, .sweep_id = p.sweep_id},
+                            clock_->NowMillis());
+    std::unique_lock<std::mutex> lock(mu_);
+    Txn txn;
+    if (model.ok()) {
+      AddEvent(txn, p.sweep_id, model->trial_id, "model_registered",
+               absl::StrCat("model ", model->name, " version ", model->version, " from trial ",
+                            model->trial_id),
+               clock_->NowMillis());
+    } else {
+      AddEvent(txn, p.sweep_id, 0, "model_registration_failed",
+               absl::StrCat("model ", p.model, ": ", model.status().message()),
+               clock_->NowMillis());
+    }
+    auto it = sweeps_.find(p.sweep_id);
+    if (it != sweeps_.end()) {
+      it->second->register_pending = false;
+      it->second->end_seq = Flush(txn);  // WaitForSweep waits for the event too
+      state_cv_.notify_all();
+    } else {
+      Flush(txn);
+    }
+  }
 }
 
 void ControllerImpl::Start() {
@@ -1657,7 +1720,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
           absl::StrCat("sweep ", sweep_id, " is not run by this controller"));
     }
     SweepRec& s = *it->second;
-    if (s.sweep.state != SweepState::kRunning && s.end_seq > 0) {
+    if (s.sweep.state != SweepState::kRunning && s.end_seq > 0 && !s.register_pending) {
       SweepState state = s.sweep.state;
       uint64_t seq = s.end_seq;
       lock.unlock();
@@ -1672,7 +1735,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
         std::chrono::steady_clock::now() >= deadline) {
       auto again = sweeps_.find(sweep_id);
       if (again != sweeps_.end() && again->second->sweep.state != SweepState::kRunning &&
-          again->second->end_seq > 0) {
+          again->second->end_seq > 0 && !again->second->register_pending) {
         continue;
       }
       return absl::DeadlineExceededError(
@@ -1704,6 +1767,15 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
   if (!parsed.ok()) return fail(absl::StrCat("the spec no longer parses: ", parsed.status().message()));
   s->spec = std::move(*parsed);
   s->spec.path = sweep.spec_path;
+  if (!sweep.environment.empty()) {
+    // The version resolved at submission, not whatever @latest means now.
+    absl::StatusOr<core::Environment> environment =
+        ResolveEnvironment(store_, "azureml:" + sweep.environment);
+    if (!environment.ok()) {
+      return fail(absl::StrCat("its environment is gone: ", environment.status().message()));
+    }
+    s->environment = std::move(*environment);
+  }
   const spec::SweepSpec& spec = s->spec;
   s->seed = spec.sampling.seed ? *spec.sampling.seed : SeedFromId(sweep.id);
   samplers::SamplerOptions sopts;

@@ -1,6 +1,7 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -79,5 +80,27 @@ absl::Status SyncDirectory(const std::string& dir) {
   if (rc != 0) return ErrnoError("cannot sync directory", dir);
   return absl::OkStatus();
 }
+
+absl::StatusOr<FileLock> FileLock::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot open lock file", path);
+  return FileLock(fd, path);
+}
+
+FileLock::FileLock(FileLock&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+absl::Status FileLock::Lock() {
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoError("cannot lock", path_);
+  }
+  return absl::OkStatus();
+}
+
+bool FileLock::TryLock() { return ::flock(fd_, LOCK_EX | LOCK_NB) == 0; }
 
 }  // namespace sweep::core

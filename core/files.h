@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,5 +23,26 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
 // fsyncs a directory so a rename or file creation inside it is durable.
 absl::Status SyncDirectory(const std::string& dir);
+
+// An exclusive flock(2) on a lock file, between processes and between threads that open
+// the file separately. Released when the object is destroyed (or the process dies).
+class FileLock {
+ public:
+  // Opens (creating) the lock file without locking it. Internal naming the path.
+  static absl::StatusOr<FileLock> Open(const std::string& path);
+  FileLock(FileLock&& other) noexcept;
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+
+  // Blocks until the lock is held. Internal naming the path.
+  absl::Status Lock();
+  // Takes the lock if it is free; false when another holder has it.
+  bool TryLock();
+
+ private:
+  FileLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+};
 
 }  // namespace sweep::core

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/search_space.h"
@@ -73,6 +74,9 @@ struct Sweep {
   // SHA-256 naming the snapshot of trial.code (controller/snapshot_store.h); "" when the
   // spec has no code directory.
   std::string snapshot_digest;
+  // The environment trial.environment resolved to at submission, "NAME@VERSION"; "" for
+  // the node's own. Fixed for the sweep's life, so @latest cannot change under it.
+  std::string environment;
 };
 
 struct Trial {
@@ -147,6 +151,42 @@ struct Node {
   std::string state = "idle";  // idle | busy | gone
   int64_t registered_ms = 0;
   int64_t last_seen_ms = 0;
+};
+
+// One file of an environment's definition (e.g. requirements.txt), stored with it.
+struct EnvironmentFile {
+  std::string name;     // a plain file name, no directories
+  std::string content;  // bytes
+};
+
+// A named, versioned workspace environment (`sweep environment create`). Versions are
+// 1, 2, ... per name; a version never changes once stored.
+struct Environment {
+  std::string name;
+  int64_t version = 0;
+  std::string kind = "user_managed";  // user_managed | system_managed
+  std::string python;                 // user_managed: interpreter put first on PATH; "" none
+  std::string setup_command;          // system_managed: run by /bin/sh -c to build it
+  std::vector<EnvironmentFile> files;  // system_managed: sorted by name
+  std::string digest;                  // SHA-256 of the definition (kind, python, setup, files)
+  int64_t created_ms = 0;
+};
+
+// A registered model version: a trial's stored files plus its metric and lineage.
+struct Model {
+  std::string name;
+  int64_t version = 0;  // 1, 2, ... per name
+  std::string sweep_id;
+  int64_t trial_id = 0;
+  int32_t attempt = 0;  // the attempt whose artifacts were registered
+  std::string primary_metric;
+  Goal goal = Goal::kMaximize;
+  std::optional<double> metric_value;  // the trial's final value
+  std::string params_json = "{}";      // the trial's configuration
+  std::vector<std::pair<std::string, std::string>> tags;  // in the order given
+  std::string manifest_digest;  // SHA-256 of the stored manifest.json
+  int64_t total_bytes = 0;
+  int64_t created_ms = 0;
 };
 
 }  // namespace sweep::core

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status.h"
+#include "spec/asset_names.h"
 #include "spec/command.h"
 #include "spec/search_space_parser.h"
 #include "spec/yaml_reader.h"
@@ -52,7 +53,8 @@ const std::vector<std::string> kRootKeys = {"$schema",
                                             "resources",
                                             "queue_settings",
                                             "outputs",
-                                            "identity"};
+                                            "identity",
+                                            "register_model"};
 
 std::string Lower(absl::string_view s) { return absl::AsciiStrToLower(s); }
 
@@ -107,6 +109,7 @@ class SpecParser {
   void ParseObjective(const Field& f, SweepSpec& spec);
   void ParseEarlyTermination(const Field& f, SweepSpec& spec);
   void ParseLimits(const Field& f, SweepSpec& spec);
+  void ParseRegisterModel(const Field& f, SweepSpec& spec);
   void CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed);
   void CheckCommandReferences(const SweepSpec& spec, const internal::ParsedSpace& parsed);
 
@@ -175,6 +178,7 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
   }
   if (const Field* f = m.Get("early_termination")) ParseEarlyTermination(*f, spec);
   if (const Field* f = m.Get("limits")) ParseLimits(*f, spec);
+  if (const Field* f = m.Get("register_model")) ParseRegisterModel(*f, spec);
   spec.limits.max_concurrent_trials =
       spec.limits.max_concurrent_trials == 0
           ? spec.limits.max_total_trials
@@ -229,7 +233,27 @@ void SpecParser::ParseTrial(const Field& f, SweepSpec& spec) {
                "inline environment definitions are not supported; name an environment "
                "(azureml:NAME) or omit `environment` to use the node's own environment");
     } else if (std::optional<std::string> env = r_.String(*e)) {
-      spec.trial.environment = *env;
+      // Syntax only; whether it exists is the controller's job (spec/ has no store).
+      if (absl::Status s = ParseEnvironmentRef(*env).status(); !s.ok()) {
+        r_.Error(e->loc, e->path, s.message());
+      } else {
+        spec.trial.environment = *env;
+      }
+    }
+  }
+}
+
+void SpecParser::ParseRegisterModel(const Field& f, SweepSpec& spec) {
+  Mapping m(r_, f.value, f.path, f.loc, "{name: MODEL_NAME}");
+  if (!m.ok()) return;
+  m.CheckKeys({"name"});
+  if (const Field* n = m.Require("name", "the model the best trial is registered as")) {
+    if (std::optional<std::string> name = r_.String(*n)) {
+      if (absl::Status s = ValidateModelName(*name); !s.ok()) {
+        r_.Error(n->loc, n->path, s.message());
+      } else {
+        spec.register_model = *name;
+      }
     }
   }
 }
@@ -814,6 +838,9 @@ std::string DescribeSpec(const SweepSpec& spec) {
   out << "code:               " << (spec.trial.code.empty() ? "(none)" : spec.trial.code) << "\n";
   out << "environment:        "
       << (spec.trial.environment.empty() ? "(the node's own)" : spec.trial.environment) << "\n";
+  if (!spec.register_model.empty()) {
+    out << "register model:     " << spec.register_model << " (the best trial, when completed)\n";
+  }
   if (!spec.inputs.empty()) {
     out << "inputs:\n";
     for (const auto& [name, value] : spec.inputs) out << "  " << name << ": " << value << "\n";

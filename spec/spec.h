@@ -80,6 +80,9 @@ struct SweepSpec {
   core::Objective objective;
   EarlyTermination early_termination;
   Limits limits;
+  // `register_model: {name: NAME}`: register the best trial as a new version of this
+  // model when the sweep completes; "" = don't.
+  std::string register_model;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose
@@ -92,7 +95,9 @@ struct SweepSpec {
 // suggestion), types and ranges, compute rules (a persistent target name is required;
 // serverless, local, inline and databricks/adla/hdinsight compute are rejected), grid
 // needs a finite space, ${{...}} references in trial.command name known parameters and
-// inputs, trial.code exists. Whether the compute target exists is the controller's job.
+// inputs, trial.code exists, the syntax of trial.environment and register_model.name
+// (spec/asset_names.h). Whether the environment and the compute target exist is the
+// controller's job.
 // Relative trial.code and local input paths (`./x`, `../x`, or the `path` of a
 // {type: uri_file|uri_folder, path} input) are made absolute against the spec's
 // directory; `azureml:` references and URLs are kept as written.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
+#include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -99,6 +101,28 @@ absl::Status ValidateBatch(const WriteBatch& batch) {
           "node with an empty node_id (hostname '%s', pid %d)", node.hostname, node.pid));
     }
   }
+  std::set<std::pair<std::string, int64_t>> environments;
+  for (const core::Environment& e : batch.environments) {
+    if (e.name.empty()) return absl::InvalidArgumentError("environment with an empty name");
+    if (e.version < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("environment '%s': versions start at 1 (got %d)", e.name, e.version));
+    }
+    if (e.kind != "user_managed" && e.kind != "system_managed") {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "environment '%s': kind '%s' is not user_managed or system_managed", e.name, e.kind));
+    }
+    if (!environments.emplace(e.name, e.version).second) return EnvironmentExists(e);
+  }
+  std::set<std::pair<std::string, int64_t>> models;
+  for (const core::Model& m : batch.models) {
+    if (m.name.empty()) return absl::InvalidArgumentError("model with an empty name");
+    if (m.version < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("model '%s': versions start at 1 (got %d)", m.name, m.version));
+    }
+    if (!models.emplace(m.name, m.version).second) return ModelExists(m);
+  }
   return absl::OkStatus();
 }
 
@@ -123,6 +147,33 @@ absl::Status DecisionWithoutTrial(const core::Decision& decision) {
   return absl::FailedPreconditionError(
       absl::StrFormat("decision at interval %d refers to %s, which does not exist",
                       decision.interval, TrialName(decision.sweep_id, decision.trial_id)));
+}
+
+absl::Status ModelWithoutTrial(const core::Model& model) {
+  return absl::FailedPreconditionError(
+      absl::StrFormat("model '%s' version %d refers to %s, which does not exist", model.name,
+                      model.version, TrialName(model.sweep_id, model.trial_id)));
+}
+
+absl::Status EnvironmentExists(const core::Environment& environment) {
+  return absl::AlreadyExistsError(absl::StrFormat(
+      "environment '%s' version %d already exists", environment.name, environment.version));
+}
+
+absl::Status ModelExists(const core::Model& model) {
+  return absl::AlreadyExistsError(
+      absl::StrFormat("model '%s' version %d already exists", model.name, model.version));
+}
+
+absl::Status EnvironmentNotFound(const std::string& name, std::optional<int64_t> version) {
+  if (!version) return absl::NotFoundError(absl::StrCat("environment '", name, "' not found"));
+  return absl::NotFoundError(
+      absl::StrFormat("environment '%s' version %d not found", name, *version));
+}
+
+absl::Status ModelNotFound(const std::string& name, std::optional<int64_t> version) {
+  if (!version) return absl::NotFoundError(absl::StrCat("model '", name, "' not found"));
+  return absl::NotFoundError(absl::StrFormat("model '%s' version %d not found", name, *version));
 }
 
 absl::Status ComputeNotFound(const std::string& name) {

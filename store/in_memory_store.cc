@@ -3,6 +3,7 @@
 // (tests/unit/store runs one conformance suite against both).
 #include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -19,6 +20,7 @@ namespace {
 
 using TrialKey = std::pair<std::string, int64_t>;
 using AttemptKey = std::tuple<std::string, int64_t, int32_t>;
+using VersionKey = std::pair<std::string, int64_t>;  // (name, version)
 
 class InMemoryStore final : public Store {
  public:
@@ -57,6 +59,17 @@ class InMemoryStore final : public Store {
         return internal::DecisionWithoutTrial(decision);
       }
     }
+    for (const core::Environment& environment : batch.environments) {
+      if (environments_.contains(VersionKey(environment.name, environment.version))) {
+        return internal::EnvironmentExists(environment);
+      }
+    }
+    for (const core::Model& model : batch.models) {
+      if (!trial_exists(model.sweep_id, model.trial_id)) return internal::ModelWithoutTrial(model);
+      if (models_.contains(VersionKey(model.name, model.version))) {
+        return internal::ModelExists(model);
+      }
+    }
 
     for (const core::ComputeTarget& compute : batch.computes) computes_[compute.name] = compute;
     for (const std::string& name : batch.deleted_computes) computes_.erase(name);
@@ -83,6 +96,10 @@ class InMemoryStore final : public Store {
       decisions_[decision.sweep_id].push_back(decision);
     }
     for (const core::Node& node : batch.nodes) nodes_[node.node_id] = node;
+    for (const core::Environment& e : batch.environments) {
+      environments_[VersionKey(e.name, e.version)] = e;
+    }
+    for (const core::Model& m : batch.models) models_[VersionKey(m.name, m.version)] = m;
     return absl::OkStatus();
   }
 
@@ -202,12 +219,58 @@ class InMemoryStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<core::Environment> GetEnvironment(const std::string& name,
+                                                   std::optional<int64_t> version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Lookup(environments_, name, version, internal::EnvironmentNotFound);
+  }
+
+  absl::StatusOr<std::vector<core::Environment>> ListEnvironments() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Values(environments_);
+  }
+
+  absl::StatusOr<core::Model> GetModel(const std::string& name,
+                                       std::optional<int64_t> version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Lookup(models_, name, version, internal::ModelNotFound);
+  }
+
+  absl::StatusOr<std::vector<core::Model>> ListModels() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Values(models_);
+  }
+
   absl::StatusOr<uint64_t> MaxFencingToken() override {
     std::lock_guard<std::mutex> lock(mu_);
     return max_fencing_token_;
   }
 
  private:
+  // The given version, or the newest one of `name` when nullopt.
+  template <typename T>
+  static absl::StatusOr<T> Lookup(const std::map<VersionKey, T>& map, const std::string& name,
+                                  std::optional<int64_t> version,
+                                  absl::Status (*not_found)(const std::string&,
+                                                            std::optional<int64_t>)) {
+    if (version) {
+      auto it = map.find(VersionKey(name, *version));
+      if (it == map.end()) return not_found(name, version);
+      return it->second;
+    }
+    auto it = map.upper_bound(VersionKey(name, INT64_MAX));
+    if (it == map.begin() || std::prev(it)->first.first != name) return not_found(name, version);
+    return std::prev(it)->second;
+  }
+
+  template <typename T>
+  static std::vector<T> Values(const std::map<VersionKey, T>& map) {
+    std::vector<T> out;
+    out.reserve(map.size());
+    for (const auto& [key, value] : map) out.push_back(value);
+    return out;
+  }
+
   std::mutex mu_;
   std::map<std::string, core::ComputeTarget> computes_;
   // id -> (first-insertion sequence, sweep).
@@ -222,6 +285,8 @@ class InMemoryStore final : public Store {
   int64_t next_event_id_ = 1;
   std::map<std::string, std::vector<core::Decision>> decisions_;
   std::map<std::string, core::Node> nodes_;
+  std::map<VersionKey, core::Environment> environments_;
+  std::map<VersionKey, core::Model> models_;
 };
 
 }  // namespace

@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 4> kMigrations = {
+inline constexpr std::array<const char*, 5> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -152,6 +152,41 @@ ALTER TABLE sweeps ADD COLUMN max_total_trials INTEGER NOT NULL DEFAULT 0;
     R"sql(
 ALTER TABLE sweeps ADD COLUMN snapshot_digest TEXT NOT NULL DEFAULT '';
 )sql",
+    // 4 -> 5: named, versioned environments and registered models, and the environment
+    // version a sweep resolved at submission. An environment's
+    // files are a JSON array of {"name", "content_b64"} (they are small and read whole);
+    // a model's metric value is untyped like other doubles, NULL when absent.
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+CREATE TABLE environments (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  python TEXT NOT NULL,
+  setup_command TEXT NOT NULL,
+  files_json TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (name, version)
+) WITHOUT ROWID;
+CREATE TABLE models (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  primary_metric TEXT NOT NULL,
+  goal TEXT NOT NULL,
+  metric_value,
+  params_json TEXT NOT NULL,
+  tags_json TEXT NOT NULL,
+  manifest_digest TEXT NOT NULL,
+  total_bytes INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  PRIMARY KEY (name, version),
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -165,7 +200,8 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
   "idle_seconds_before_scaledown, properties_json, created_ms"
 #define SWEEP_STORE_SWEEP_COLUMNS_                                                         \
   "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms, " \
-  "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials, snapshot_digest"
+  "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials, snapshot_digest, " \
+  "environment"
 #define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
   "reason, created_ms, started_ms, ended_ms"
@@ -180,6 +216,11 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
   "timestamp_ms"
 #define SWEEP_STORE_NODE_COLUMNS_ \
   "node_id, compute, hostname, pid, state, registered_ms, last_seen_ms"
+#define SWEEP_STORE_ENVIRONMENT_COLUMNS_ \
+  "name, version, kind, python, setup_command, files_json, digest, created_ms"
+#define SWEEP_STORE_MODEL_COLUMNS_                                                          \
+  "name, version, sweep_id, trial_id, attempt, primary_metric, goal, metric_value, "        \
+  "params_json, tags_json, manifest_digest, total_bytes, created_ms"
 
 inline constexpr const char* kGetCompute =
     "SELECT " SWEEP_STORE_COMPUTE_COLUMNS_ " FROM computes WHERE name = ?1";
@@ -225,12 +266,29 @@ inline constexpr const char* kListNodes =
 inline constexpr const char* kMaxFencingToken =
     "SELECT value FROM counters WHERE name = 'max_fencing_token'";
 
-inline constexpr std::array<const char*, 17> kReadQueries = {
-    kGetCompute,      kListComputes,     kGetSweep,           kListSweeps,
-    kGetTrial,        kListTrials,       kListAttempts,       kListTrialAttempts,
-    kListMetrics,     kListTrialMetrics, kListNamedMetrics,   kListTrialNamedMetrics,
-    kListEvents,      kListDecisions,    kListTrialDecisions, kListNodes,
-    kMaxFencingToken,
+// Environments and models: ?1 = name, ?2 = version.
+inline constexpr const char* kGetEnvironment = "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_
+                                               " FROM environments WHERE name = ?1 AND version = ?2";
+inline constexpr const char* kGetLatestEnvironment =
+    "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_
+    " FROM environments WHERE name = ?1 ORDER BY version DESC LIMIT 1";
+inline constexpr const char* kListEnvironments =
+    "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_ " FROM environments ORDER BY name, version";
+inline constexpr const char* kGetModel =
+    "SELECT " SWEEP_STORE_MODEL_COLUMNS_ " FROM models WHERE name = ?1 AND version = ?2";
+inline constexpr const char* kGetLatestModel = "SELECT " SWEEP_STORE_MODEL_COLUMNS_
+                                               " FROM models WHERE name = ?1"
+                                               " ORDER BY version DESC LIMIT 1";
+inline constexpr const char* kListModels =
+    "SELECT " SWEEP_STORE_MODEL_COLUMNS_ " FROM models ORDER BY name, version";
+
+inline constexpr std::array<const char*, 23> kReadQueries = {
+    kGetCompute,       kListComputes,     kGetSweep,           kListSweeps,
+    kGetTrial,         kListTrials,       kListAttempts,       kListTrialAttempts,
+    kListMetrics,      kListTrialMetrics, kListNamedMetrics,   kListTrialNamedMetrics,
+    kListEvents,       kListDecisions,    kListTrialDecisions, kListNodes,
+    kMaxFencingToken,  kGetEnvironment,   kGetLatestEnvironment, kListEnvironments,
+    kGetModel,         kGetLatestModel,   kListModels,
 };
 
 #undef SWEEP_STORE_COMPUTE_COLUMNS_
@@ -241,5 +299,7 @@ inline constexpr std::array<const char*, 17> kReadQueries = {
 #undef SWEEP_STORE_EVENT_COLUMNS_
 #undef SWEEP_STORE_DECISION_COLUMNS_
 #undef SWEEP_STORE_NODE_COLUMNS_
+#undef SWEEP_STORE_ENVIRONMENT_COLUMNS_
+#undef SWEEP_STORE_MODEL_COLUMNS_
 
 }  // namespace sweep::store::sqlite_schema

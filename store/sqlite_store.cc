@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -96,6 +97,8 @@ enum StmtId {
   kInsertEvent,
   kInsertDecision,
   kUpsertNode,
+  kInsertEnvironment,
+  kInsertModel,
   kGetCompute,
   kListComputes,
   kGetSweep,
@@ -113,6 +116,12 @@ enum StmtId {
   kListTrialDecisions,
   kListNodes,
   kMaxFencingToken,
+  kGetEnvironment,
+  kGetLatestEnvironment,
+  kListEnvironments,
+  kGetModel,
+  kGetLatestModel,
+  kListModels,
   kNumStmts,
 };
 
@@ -131,7 +140,7 @@ std::array<std::string, kNumStmts> StatementSql() {
       UpsertSql("sweeps",
                 {"id", "name", "spec_yaml", "spec_path", "compute", "state", "status_message",
                  "created_ms", "ended_ms", "primary_metric", "goal", "aggregation",
-                 "sampling_algorithm", "max_total_trials", "snapshot_digest"},
+                 "sampling_algorithm", "max_total_trials", "snapshot_digest", "environment"},
                 1);
   sql[kUpsertTrial] =
       UpsertSql("trials",
@@ -162,6 +171,13 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kUpsertNode] = UpsertSql(
       "nodes", {"node_id", "compute", "hostname", "pid", "state", "registered_ms", "last_seen_ms"},
       1);
+  sql[kInsertEnvironment] =
+      InsertSql("environments", {"name", "version", "kind", "python", "setup_command",
+                                 "files_json", "digest", "created_ms"});
+  sql[kInsertModel] =
+      InsertSql("models", {"name", "version", "sweep_id", "trial_id", "attempt",
+                           "primary_metric", "goal", "metric_value", "params_json", "tags_json",
+                           "manifest_digest", "total_bytes", "created_ms"});
   sql[kGetCompute] = schema::kGetCompute;
   sql[kListComputes] = schema::kListComputes;
   sql[kGetSweep] = schema::kGetSweep;
@@ -179,6 +195,12 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kListTrialDecisions] = schema::kListTrialDecisions;
   sql[kListNodes] = schema::kListNodes;
   sql[kMaxFencingToken] = schema::kMaxFencingToken;
+  sql[kGetEnvironment] = schema::kGetEnvironment;
+  sql[kGetLatestEnvironment] = schema::kGetLatestEnvironment;
+  sql[kListEnvironments] = schema::kListEnvironments;
+  sql[kGetModel] = schema::kGetModel;
+  sql[kGetLatestModel] = schema::kGetLatestModel;
+  sql[kListModels] = schema::kListModels;
   return sql;
 }
 
@@ -322,6 +344,7 @@ core::Sweep ReadSweep(Row& row) {
   s.sampling_algorithm = row.Text();
   s.max_total_trials = row.Int();
   s.snapshot_digest = row.Text();
+  s.environment = row.Text();
   return s;
 }
 
@@ -417,6 +440,67 @@ core::Node ReadNode(Row& row) {
   return n;
 }
 
+// Environment files as stored: [{"name": ..., "content_b64": ...}] (contents are bytes,
+// which JSON strings cannot carry as they are).
+std::string FilesToJson(const std::vector<core::EnvironmentFile>& files) {
+  nlohmann::json json = nlohmann::json::array();
+  for (const core::EnvironmentFile& f : files) {
+    json.push_back({{"name", f.name}, {"content_b64", absl::Base64Escape(f.content)}});
+  }
+  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+core::Environment ReadEnvironment(Row& row) {
+  core::Environment e;
+  e.name = row.Text();
+  e.version = row.Int();
+  e.kind = row.Text();
+  e.python = row.Text();
+  e.setup_command = row.Text();
+  const std::string files_json = row.Text();
+  nlohmann::json json = nlohmann::json::parse(files_json, nullptr, /*allow_exceptions=*/false);
+  bool ok = json.is_array();
+  for (const nlohmann::json& f : ok ? json : nlohmann::json::array()) {
+    core::EnvironmentFile file;
+    ok = f.is_object() && f.value("name", nlohmann::json()).is_string() &&
+         f.value("content_b64", nlohmann::json()).is_string() &&
+         absl::Base64Unescape(f["content_b64"].get<std::string>(), &file.content);
+    if (!ok) break;
+    file.name = f["name"].get<std::string>();
+    e.files.push_back(std::move(file));
+  }
+  if (!ok) row.Fail(absl::StrFormat("files '%s' are not a JSON array of files", files_json));
+  e.digest = row.Text();
+  e.created_ms = row.Int();
+  return e;
+}
+
+core::Model ReadModel(Row& row) {
+  core::Model m;
+  m.name = row.Text();
+  m.version = row.Int();
+  m.sweep_id = row.Text();
+  m.trial_id = row.Int();
+  m.attempt = row.Int32();
+  m.primary_metric = row.Text();
+  m.goal = row.Text() == "minimize" ? core::Goal::kMinimize : core::Goal::kMaximize;
+  m.metric_value = row.OptionalDouble();
+  m.params_json = row.Text();
+  const std::string tags_json = row.Text();
+  nlohmann::json json = nlohmann::json::parse(tags_json, nullptr, /*allow_exceptions=*/false);
+  bool ok = json.is_array();
+  for (const nlohmann::json& t : ok ? json : nlohmann::json::array()) {
+    ok = t.is_array() && t.size() == 2 && t[0].is_string() && t[1].is_string();
+    if (!ok) break;
+    m.tags.emplace_back(t[0].get<std::string>(), t[1].get<std::string>());
+  }
+  if (!ok) row.Fail(absl::StrFormat("tags '%s' are not a JSON array of pairs", tags_json));
+  m.manifest_digest = row.Text();
+  m.total_bytes = row.Int();
+  m.created_ms = row.Int();
+  return m;
+}
+
 class SqliteStore final : public Store {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, bool read_only);
@@ -509,6 +593,36 @@ class SqliteStore final : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     Use q(stmts_[kListNodes]);
     return All(q, ReadNode);
+  }
+
+  absl::StatusOr<core::Environment> GetEnvironment(const std::string& name,
+                                                   std::optional<int64_t> version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Use q(stmts_[version ? kGetEnvironment : kGetLatestEnvironment]);
+    q.Text(1, name);
+    if (version) q.Int(2, *version);
+    return One(q, ReadEnvironment, internal::EnvironmentNotFound(name, version));
+  }
+
+  absl::StatusOr<std::vector<core::Environment>> ListEnvironments() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Use q(stmts_[kListEnvironments]);
+    return All(q, ReadEnvironment);
+  }
+
+  absl::StatusOr<core::Model> GetModel(const std::string& name,
+                                       std::optional<int64_t> version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Use q(stmts_[version ? kGetModel : kGetLatestModel]);
+    q.Text(1, name);
+    if (version) q.Int(2, *version);
+    return One(q, ReadModel, internal::ModelNotFound(name, version));
+  }
+
+  absl::StatusOr<std::vector<core::Model>> ListModels() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Use q(stmts_[kListModels]);
+    return All(q, ReadModel);
   }
 
   absl::StatusOr<uint64_t> MaxFencingToken() override {
@@ -759,7 +873,8 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
         .Text(12, s.objective.aggregation == core::Aggregation::kBest ? "best" : "last")
         .Text(13, s.sampling_algorithm)
         .Int(14, s.max_total_trials)
-        .Text(15, s.snapshot_digest);
+        .Text(15, s.snapshot_digest)
+        .Text(16, s.environment);
     RETURN_IF_ERROR(Done(q, absl::StrCat("writing sweep '", s.id, "'")));
   }
   for (const core::Trial& t : batch.trials) {
@@ -866,6 +981,50 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
         .Int(6, n.registered_ms)
         .Int(7, n.last_seen_ms);
     RETURN_IF_ERROR(Done(q, absl::StrCat("writing node '", n.node_id, "'")));
+  }
+  auto is_duplicate = [](int rc) { return rc == SQLITE_CONSTRAINT_PRIMARYKEY; };
+  for (const core::Environment& e : batch.environments) {
+    const std::string files_json = FilesToJson(e.files);
+    Use q(stmts_[kInsertEnvironment]);
+    q.Text(1, e.name)
+        .Int(2, e.version)
+        .Text(3, e.kind)
+        .Text(4, e.python)
+        .Text(5, e.setup_command)
+        .Text(6, files_json)
+        .Text(7, e.digest)
+        .Int(8, e.created_ms);
+    int rc = q.Step();
+    if (is_duplicate(rc)) return internal::EnvironmentExists(e);
+    if (rc != SQLITE_DONE) {
+      return Error(rc, absl::StrFormat("writing environment '%s' version %d", e.name, e.version));
+    }
+  }
+  for (const core::Model& m : batch.models) {
+    nlohmann::json tags = nlohmann::json::array();
+    for (const auto& [key, value] : m.tags) tags.push_back({key, value});
+    const std::string tags_json =
+        tags.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    Use q(stmts_[kInsertModel]);
+    q.Text(1, m.name)
+        .Int(2, m.version)
+        .Text(3, m.sweep_id)
+        .Int(4, m.trial_id)
+        .Int(5, m.attempt)
+        .Text(6, m.primary_metric)
+        .Text(7, core::GoalName(m.goal))
+        .OptionalDouble(8, m.metric_value)
+        .Text(9, m.params_json)
+        .Text(10, tags_json)
+        .Text(11, m.manifest_digest)
+        .Int(12, m.total_bytes)
+        .Int(13, m.created_ms);
+    int rc = q.Step();
+    if (is_foreign_key(rc)) return internal::ModelWithoutTrial(m);
+    if (is_duplicate(rc)) return internal::ModelExists(m);
+    if (rc != SQLITE_DONE) {
+      return Error(rc, absl::StrFormat("writing model '%s' version %d", m.name, m.version));
+    }
   }
   return absl::OkStatus();
 }

@@ -22,7 +22,7 @@ void MoveAppend(std::vector<T>& to, std::vector<T>& from) {
 bool WriteBatch::empty() const {
   return computes.empty() && deleted_computes.empty() && sweeps.empty() && trials.empty() &&
          attempts.empty() && metrics.empty() && events.empty() && decisions.empty() &&
-         nodes.empty();
+         nodes.empty() && environments.empty() && models.empty();
 }
 
 void WriteBatch::Append(WriteBatch&& other) {
@@ -48,6 +48,8 @@ void WriteBatch::Append(WriteBatch&& other) {
   MoveAppend(events, other.events);
   MoveAppend(decisions, other.decisions);
   MoveAppend(nodes, other.nodes);
+  MoveAppend(environments, other.environments);
+  MoveAppend(models, other.models);
   other = WriteBatch();
 }
 

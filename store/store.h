@@ -6,21 +6,27 @@
 // Upserts are keyed by primary key:
 //   compute: name; sweep: id; trial: (sweep_id, trial_id);
 //   attempt: (sweep_id, trial_id, attempt); node: node_id.
-// Metric points, events and decisions are appended.
+// Metric points, events and decisions are appended. Environments and models are
+// inserted, keyed by (name, version), and never change: a key that is already stored (or
+// twice in one batch) fails the batch AlreadyExists ("environment 'x' version 2 already
+// exists"), so two writers allocating the same next version cannot both win.
 //
 // A batch is applied in this order: compute upserts, compute deletions (deleting a
-// missing name is a no-op), sweeps, trials, attempts, metrics, events, decisions, nodes;
-// within one kind in vector order, so a later upsert of a key wins.
+// missing name is a no-op), sweeps, trials, attempts, metrics, events, decisions, nodes,
+// environments, models; within one kind in vector order, so a later upsert of a key wins.
 // Referential integrity: a trial needs its sweep, and attempts, metrics and decisions
-// need their trial, either already stored or earlier in the same batch. Events and
-// nodes reference nothing (an event with an empty sweep_id is workspace-level).
+// need their trial, either already stored or earlier in the same batch; so does a model
+// (its lineage trial). Events, nodes and environments reference nothing (an event with an
+// empty sweep_id is workspace-level).
 //
 // Thread safety: implementations are thread-safe.
 // Errors: NotFound for missing keys on Get* ("sweep 'sw-123' not found"),
 // Internal/Unavailable for I/O failures, FailedPrecondition for a schema newer than this
 // binary understands, DataLoss for a stored row that cannot be decoded.
 // Commit: InvalidArgument for a malformed record (empty key, trial_id or attempt < 1,
-// fencing token > INT64_MAX, non-finite config value), FailedPrecondition for a record
+// fencing token > INT64_MAX, non-finite config value, environment/model name empty or
+// version < 1, environment kind not user_managed/system_managed), AlreadyExists for an
+// environment or model version stored before, FailedPrecondition for a record
 // whose parent is missing or a read-only store; nothing of a failed batch is written.
 // List* of an unknown sweep is an empty list, not an error. NaN and infinite doubles
 // are stored and read back as such.
@@ -50,6 +56,8 @@ struct WriteBatch {
   std::vector<core::Event> events = {};  // ids are assigned by the store (1, 2, ...)
   std::vector<core::Decision> decisions = {};
   std::vector<core::Node> nodes = {};
+  std::vector<core::Environment> environments = {};  // inserted, never replaced
+  std::vector<core::Model> models = {};              // inserted, never replaced
 
   bool empty() const;
   // Appends all of `other` (later upserts of the same key win) and leaves it empty.
@@ -100,6 +108,20 @@ class Store {
 
   // Ordered by node_id.
   virtual absl::StatusOr<std::vector<core::Node>> ListNodes() = 0;
+
+  // The environment `name` at `version`, or its newest version when nullopt.
+  // NotFound: "environment 'x' not found" / "environment 'x' version 3 not found".
+  virtual absl::StatusOr<core::Environment> GetEnvironment(const std::string& name,
+                                                           std::optional<int64_t> version) = 0;
+  // Ordered by (name, version).
+  virtual absl::StatusOr<std::vector<core::Environment>> ListEnvironments() = 0;
+
+  // The model `name` at `version`, or its newest version when nullopt.
+  // NotFound: "model 'x' not found" / "model 'x' version 3 not found".
+  virtual absl::StatusOr<core::Model> GetModel(const std::string& name,
+                                               std::optional<int64_t> version) = 0;
+  // Ordered by (name, version).
+  virtual absl::StatusOr<std::vector<core::Model>> ListModels() = 0;
 
   // Largest fencing token ever stored in an attempt (0 if none); rewriting an attempt
   // with a smaller token does not lower it.

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "worker/attempt.h"
+#include "worker/environment.h"
 #include "worker/grpc_client.h"
 #include "worker/logging.h"
 #include "worker/metric_parser.h"
@@ -99,6 +100,19 @@ enum class RenewResult { kContinue, kStop, kLeaseGone, kFatal };
 
 // One attempt in progress. The reader thread of the process adds points and stderr
 // lines; everything else is touched by the agent's thread only.
+std::string EnvironmentCacheDir(const WorkerOptions& options) {
+  if (!options.environment_cache_dir.empty()) return options.environment_cache_dir;
+  if (!options.work_dir.empty()) {
+    std::filesystem::path parent =
+        std::filesystem::absolute(options.work_dir).lexically_normal().parent_path();
+    return (parent / "environments").string();
+  }
+  std::error_code ec;
+  return (std::filesystem::temp_directory_path(ec) /
+          absl::StrCat("sweep-environments-", ::getuid()))
+      .string();
+}
+
 struct Running {
   explicit Running(const Lease& l) : lease(l), name(AttemptName(l.ref)) {}
 
@@ -128,7 +142,9 @@ class Agent {
         reach_(clock_, options.unreachable_timeout_ms),
         node_id_(options.node_id),
         controller_name_(options.server.empty() ? std::string("the controller")
-                                                : "the controller at " + options.server) {}
+                                                : "the controller at " + options.server),
+        environments_(EnvironmentCacheDir(options), deps.launcher, CurrentEnvironment(),
+                      options.poll_interval_ms) {}
 
   WorkerResult Run() {
     if (client_ == nullptr || launcher_ == nullptr) {
@@ -449,19 +465,47 @@ class Agent {
     absl::StatusOr<std::string> dir =
         code_dir.ok() ? PrepareAttemptDir(work_dir_, lease, *code_dir) : code_dir.status();
     if (!dir.ok()) {
-      Completion failed;
-      failed.outcome = Outcome::kFailed;
-      failed.exit_code = -1;
-      failed.error = std::string(dir.status().message());
-      return Complete(&run, std::move(failed));
+      return CompleteBeforeStart(&run, Outcome::kFailed, dir.status().message());
     }
     run.dir = *dir;
     std::filesystem::path dir_path(run.dir);
     run.tailer = std::make_unique<MetricsFileTailer>((dir_path / "metrics.jsonl").string());
 
+    PreparedEnvironment prepared;
+    if (lease.environment) {
+      // Heartbeats go on while the environment builds (or another attempt builds it).
+      run.last_renewal_ms = run.start_ms - heartbeat_ms_;
+      std::optional<RenewResult> interrupted;
+      std::string stop_reason;
+      auto keep_going = [&] {
+        if (Stopping()) return false;
+        RenewResult result = Renew(&run, &stop_reason);
+        if (result != RenewResult::kContinue) interrupted = result;
+        return result == RenewResult::kContinue;
+      };
+      absl::StatusOr<PreparedEnvironment> env =
+          environments_.Prepare(*lease.environment, keep_going);
+      if (!env.ok() && Stopping()) return AttemptEnd::kStopRequested;
+      if (!env.ok() && interrupted) {
+        switch (*interrupted) {
+          case RenewResult::kStop:
+            return CompleteBeforeStart(&run, Outcome::kStopped, stop_reason);
+          case RenewResult::kLeaseGone:
+            return AttemptEnd::kDone;
+          default:
+            return AttemptEnd::kFatal;
+        }
+      }
+      if (!env.ok()) {
+        return CompleteBeforeStart(&run, Outcome::kFailed, env.status().message());
+      }
+      prepared = *std::move(env);
+    }
+
     LaunchSpec spec;
-    spec.argv = lease.argv;
+    spec.argv = ResolveInPrefix(prepared, lease.argv);
     spec.env = BuildTrialEnv(CurrentEnvironment(), lease, run.dir);
+    ApplyEnvironment(prepared, spec.env);
     spec.working_dir = run.dir;
     spec.stdout_log = (dir_path / "stdout.log").string();
     spec.stderr_log = (dir_path / "stderr.log").string();
@@ -475,11 +519,7 @@ class Agent {
     };
     absl::StatusOr<std::unique_ptr<Process>> launched = launcher_->Launch(spec);
     if (!launched.ok()) {
-      Completion failed;
-      failed.outcome = Outcome::kFailed;
-      failed.exit_code = -1;
-      failed.error = std::string(launched.status().message());
-      return Complete(&run, std::move(failed));
+      return CompleteBeforeStart(&run, Outcome::kFailed, launched.status().message());
     }
     std::unique_ptr<Process> process = std::move(*launched);
     Log()->info("attempt {} started: pid {}, in {}", run.name, process->pid(), run.dir);
@@ -552,6 +592,15 @@ class Agent {
     }
     if (!UploadArtifacts(run, &completion)) return AttemptEnd::kDone;
     return Complete(&run, std::move(completion));
+  }
+
+  // Ends an attempt whose trial process never ran (exit code -1).
+  AttemptEnd CompleteBeforeStart(Running* run, Outcome outcome, absl::string_view error) {
+    Completion completion;
+    completion.outcome = outcome;
+    completion.exit_code = -1;
+    completion.error = std::string(error);
+    return Complete(run, std::move(completion));
   }
 
   // A heartbeat when the lease is due for renewal during a long transfer, so a big
@@ -668,6 +717,7 @@ class Agent {
   int64_t heartbeat_ms_ = kDefaultHeartbeatMs;
   std::string fatal_;
   std::unique_ptr<SnapshotCache> snapshots_;  // created on the first lease with a snapshot
+  EnvironmentCache environments_;
 };
 
 std::atomic<bool> g_stop_requested{false};

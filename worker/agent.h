@@ -4,7 +4,9 @@
 // Lifecycle (DESIGN.md "Leases and trial states"):
 //   Register (retried with backoff while the controller is unavailable; a wrong token
 //   ends the worker at once) -> loop { AcquireTrial (long poll) -> run the attempt ->
-//   CompleteTrial }. During an attempt the agent sends the metric points it parses in
+//   CompleteTrial }. Before a trial starts, the lease's workspace environment is
+//   prepared (worker/environment.h; heartbeats continue while a build runs or is waited
+//   for); a failed preparation fails the attempt with its message. During an attempt the agent sends the metric points it parses in
 //   ReportMetrics batches and a Heartbeat whenever nothing else renewed the lease for a
 //   heartbeat interval. A STOP directive or the lease's trial timeout stops the trial
 //   (SIGTERM to its process group, SIGKILL after the grace period) and completes it as
@@ -46,6 +48,11 @@ struct WorkerOptions {
   int64_t unreachable_timeout_ms = 60'000;  // give up on a controller silent this long
   int64_t poll_interval_ms = 100;           // how often the child and its metrics file are checked
   bool echo_trial_output = false;           // copy the trial's output lines to the worker's log
+  // Where system-managed environments are built and cached (worker/environment.h); shared
+  // by the workers of one machine. Default: <parent of work_dir>/environments when work_dir
+  // is set (local nodes of a workspace: <ws>/nodes/environments), else
+  // <temp dir>/sweep-environments-<uid>.
+  std::string environment_cache_dir;
 };
 
 // How RunWorker ended: the process exit code and a one-line reason for the user.

@@ -39,6 +39,8 @@ struct Lease {
   int64_t stop_grace_ms = 0;     // 0: the worker's default
   std::string snapshot_digest;   // the code snapshot to start in; "" when there is none
   int64_t artifact_max_bytes = 0;  // limit on outputs/ the controller accepts; 0: none given
+  // The workspace environment to prepare (worker/environment.h); nullopt: the node's own.
+  std::optional<core::Environment> environment;
 };
 
 using core::ArtifactChunk;              // one chunk of one file of an attempt's outputs/

@@ -50,6 +50,17 @@ Lease FromProto(const proto::Lease& in) {
   lease.stop_grace_ms = in.stop_grace_ms();
   lease.snapshot_digest = in.snapshot_digest();
   lease.artifact_max_bytes = in.artifact_max_bytes();
+  if (in.has_environment()) {
+    const proto::EnvironmentDefinition& e = in.environment();
+    core::Environment& env = lease.environment.emplace();
+    env.name = e.name();
+    env.version = e.version();
+    env.kind = e.kind();
+    env.python = e.python();
+    env.setup_command = e.setup_command();
+    for (const proto::EnvironmentFile& f : e.files()) env.files.push_back({f.name(), f.content()});
+    env.digest = e.digest();
+  }
   return lease;
 }
 

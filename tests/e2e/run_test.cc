@@ -156,6 +156,10 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
     GTEST_SKIP() << "python3-sklearn is not installed (scripts/install-deps.sh installs it)";
   }
   TempDir ws;
+  // The example names the workspace environment sklearn-env (README shows this step).
+  CommandResult env = RunSweep({"environment", "create", "sklearn-env", "--user-managed",
+                                "--python", "/usr/bin/python3", "--workspace", ws.path()});
+  ASSERT_EQ(env.exit_code, 0) << env.err;
   CommandResult run = RunSweep({"run", SourceDir() + "/examples/sklearn-automl/sweep.yml",
                                 "--workspace", ws.path(), "-q"},
                                600);
@@ -179,6 +183,48 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
   nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace", ws.path()}));
   EXPECT_EQ(best["state"], "completed");
   EXPECT_GT(best["final_value"].get<double>(), 0.95) << "digits is an easy data set";
+
+  // The best trial pickled its fitted estimator to outputs/, and it loads and predicts.
+  const std::string best_prefix = id + "-" + std::to_string(best["trial_id"].get<int64_t>()) + "-";
+  std::string pickle;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(ws.path() + "/nodes")) {
+    const std::string path = entry.path().string();
+    if (entry.path().filename() == "model.pkl" &&
+        entry.path().parent_path().parent_path().filename().string().rfind(best_prefix, 0) == 0) {
+      pickle = path;
+    }
+  }
+  ASSERT_FALSE(pickle.empty()) << "no outputs/model.pkl for the best trial";
+  CommandResult load = RunCommand(
+      {"/usr/bin/python3", "-c",
+       "import pickle, sys; from sklearn.datasets import load_digits; "
+       "x, y = load_digits(return_X_y=True); m = pickle.load(open(sys.argv[1], 'rb')); "
+       "print((m.predict(x) == y).mean())",
+       pickle});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  EXPECT_GT(std::stod(load.out), 0.95);
+
+  // register_model: registered from the uploaded outputs; without an upload of the best
+  // trial's outputs, the failure is an event and the sweep stays completed.
+  nlohmann::json shown = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws.path()}));
+  EXPECT_EQ(shown["state"], "completed");
+  std::string outcome;
+  for (const auto& e : shown["recent_events"]) {
+    if (e["kind"] == "model_registered" || e["kind"] == "model_registration_failed") {
+      outcome = e["kind"].get<std::string>() + ": " + e["message"].get<std::string>();
+    }
+  }
+  const bool uploaded = std::filesystem::exists(
+      ws.path() + "/artifacts/" + id + "/" + std::to_string(best["trial_id"].get<int64_t>()));
+  if (uploaded) {
+    EXPECT_EQ(outcome.rfind("model_registered: model sklearn-automl version 1", 0), 0u)
+        << outcome;
+  } else {
+    EXPECT_NE(outcome.find("model_registration_failed: model sklearn-automl: trial "),
+              std::string::npos)
+        << outcome;
+    EXPECT_NE(outcome.find("has no uploaded artifacts"), std::string::npos) << outcome;
+  }
 }
 
 }  // namespace

@@ -489,6 +489,17 @@ class FlakyStore : public store::Store {
   }
   absl::StatusOr<std::vector<core::Node>> ListNodes() override { return inner_->ListNodes(); }
   absl::StatusOr<uint64_t> MaxFencingToken() override { return inner_->MaxFencingToken(); }
+  absl::StatusOr<core::Environment> GetEnvironment(const std::string& n,
+                                                   std::optional<int64_t> v) override {
+    return inner_->GetEnvironment(n, v);
+  }
+  absl::StatusOr<std::vector<core::Environment>> ListEnvironments() override {
+    return inner_->ListEnvironments();
+  }
+  absl::StatusOr<core::Model> GetModel(const std::string& n, std::optional<int64_t> v) override {
+    return inner_->GetModel(n, v);
+  }
+  absl::StatusOr<std::vector<core::Model>> ListModels() override { return inner_->ListModels(); }
   std::atomic<bool> fail{false};
 
  private:

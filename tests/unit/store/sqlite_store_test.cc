@@ -114,8 +114,9 @@ TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-              ::testing::ElementsAre("attempts", "computes", "counters", "decisions", "events",
-                                     "metrics", "nodes", "sweeps", "trials"));
+              ::testing::ElementsAre("attempts", "computes", "counters", "decisions",
+                                     "environments", "events", "metrics", "models", "nodes",
+                                     "sweeps", "trials"));
 }
 
 // The schema of version 1 exactly as released; never edit it.
@@ -366,7 +367,8 @@ TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
       EXPECT_THAT(plan[0], HasSubstr("SEARCH"));
     } else {
       EXPECT_THAT(plan[0], ::testing::AnyOf(HasSubstr("USING INDEX"), HasSubstr("computes"),
-                                            HasSubstr("nodes")));
+                                            HasSubstr("nodes"), HasSubstr("environments"),
+                                            HasSubstr("models")));
     }
   }
 }

@@ -101,8 +101,124 @@ TYPED_TEST(StoreConformanceTest, EmptyStoreHasNothing) {
   EXPECT_THAT(Must(store.ListEvents("sw-1")), IsEmpty());
   EXPECT_THAT(Must(store.ListDecisions("sw-1", std::nullopt)), IsEmpty());
   EXPECT_THAT(Must(store.ListNodes()), IsEmpty());
+  EXPECT_THAT(Must(store.ListEnvironments()), IsEmpty());
+  EXPECT_THAT(Must(store.ListModels()), IsEmpty());
   EXPECT_EQ(Must(store.MaxFencingToken()), 0u);
   EXPECT_TRUE(store.Commit(WriteBatch()).ok());
+}
+
+TYPED_TEST(StoreConformanceTest, EnvironmentsAreVersionedAndReadBackWhole) {
+  Store& store = *this->store_;
+  core::Environment user = MakeEnvironment("py", 1);
+  user.kind = "user_managed";
+  user.python = "/usr/bin/python3";
+  user.setup_command.clear();
+  user.files.clear();
+  this->Commit({.environments = {MakeEnvironment("sk", 2), MakeEnvironment("sk", 1), user}});
+  this->Commit({.environments = {MakeEnvironment("sk", 3)}});
+
+  EXPECT_EQ(Dump(Must(store.GetEnvironment("sk", 2))), Dump(MakeEnvironment("sk", 2)));
+  EXPECT_EQ(Dump(Must(store.GetEnvironment("sk", std::nullopt))), Dump(MakeEnvironment("sk", 3)));
+  EXPECT_EQ(Dump(Must(store.GetEnvironment("py", std::nullopt))), Dump(user));
+  EXPECT_THAT(DumpAll(Must(store.ListEnvironments())),
+              ElementsAre(Dump(user), Dump(MakeEnvironment("sk", 1)),
+                          Dump(MakeEnvironment("sk", 2)), Dump(MakeEnvironment("sk", 3))));
+
+  absl::StatusOr<core::Environment> missing = store.GetEnvironment("nope", std::nullopt);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "environment 'nope' not found");
+  missing = store.GetEnvironment("sk", 9);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "environment 'sk' version 9 not found");
+  // "s" sorts before "sk": the newest of "s" is not one of "sk".
+  EXPECT_EQ(store.GetEnvironment("s", std::nullopt).status().code(), absl::StatusCode::kNotFound);
+}
+
+TYPED_TEST(StoreConformanceTest, AStoredEnvironmentOrModelVersionIsNeverReplaced) {
+  Store& store = *this->store_;
+  this->CommitSweepWithTrials("sw-1", 2);
+  this->Commit({.environments = {MakeEnvironment("sk", 1)},
+                .models = {MakeModel("clf", 1, "sw-1", 1)}});
+  const std::string before = Dump(Must(store.GetEnvironment("sk", 1))) +
+                             Dump(Must(store.GetModel("clf", 1)));
+
+  core::Environment other_env = MakeEnvironment("sk", 1);
+  other_env.setup_command = "true";
+  absl::Status status = store.Commit({.nodes = {MakeNode("n-9")}, .environments = {other_env}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "environment 'sk' version 1 already exists");
+
+  status = store.Commit({.nodes = {MakeNode("n-9")}, .models = {MakeModel("clf", 1, "sw-1", 2)}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "model 'clf' version 1 already exists");
+
+  status = store.Commit({.environments = {MakeEnvironment("new", 1), MakeEnvironment("new", 1)}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(status.message(), "environment 'new' version 1 already exists");
+
+  // Nothing of the refused batches was written.
+  EXPECT_EQ(Dump(Must(store.GetEnvironment("sk", 1))) + Dump(Must(store.GetModel("clf", 1))),
+            before);
+  EXPECT_THAT(Must(store.ListNodes()), IsEmpty());
+  EXPECT_THAT(Must(store.ListEnvironments()), SizeIs(1));
+}
+
+TYPED_TEST(StoreConformanceTest, ModelsKeepTheirLineageMetricAndTags) {
+  Store& store = *this->store_;
+  this->CommitSweepWithTrials("sw-1", 3);
+  core::Model no_value = MakeModel("clf", 2, "sw-1", 3);
+  no_value.metric_value.reset();
+  no_value.tags.clear();
+  core::Model nan_value = MakeModel("other", 1, "sw-1", 1);
+  nan_value.metric_value = std::numeric_limits<double>::quiet_NaN();
+  nan_value.goal = core::Goal::kMaximize;
+  this->Commit({.models = {MakeModel("clf", 1, "sw-1", 2), no_value, nan_value}});
+
+  EXPECT_EQ(Dump(Must(store.GetModel("clf", 1))), Dump(MakeModel("clf", 1, "sw-1", 2)));
+  EXPECT_EQ(Dump(Must(store.GetModel("clf", std::nullopt))), Dump(no_value));
+  EXPECT_THAT(DumpAll(Must(store.ListModels())),
+              ElementsAre(Dump(MakeModel("clf", 1, "sw-1", 2)), Dump(no_value), Dump(nan_value)));
+  EXPECT_EQ(store.GetModel("clf", 3).status().message(), "model 'clf' version 3 not found");
+  EXPECT_EQ(store.GetModel("x", std::nullopt).status().message(), "model 'x' not found");
+
+  // A model needs the trial it came from.
+  absl::Status status = store.Commit({.models = {MakeModel("clf", 3, "sw-1", 9)}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(),
+            "model 'clf' version 3 refers to trial 9 of sweep 'sw-1', which does not exist");
+  // ... which may come in the same batch.
+  this->Commit({.sweeps = {MakeSweep("sw-2")},
+                .trials = {MakeTrial("sw-2", 1)},
+                .models = {MakeModel("clf", 3, "sw-2", 1)}});
+  EXPECT_EQ(Must(store.GetModel("clf", std::nullopt)).sweep_id, "sw-2");
+}
+
+TYPED_TEST(StoreConformanceTest, InvalidEnvironmentsAndModelsAreRefused) {
+  Store& store = *this->store_;
+  this->CommitSweepWithTrials("sw-1", 1);
+  core::Environment bad_kind = MakeEnvironment("sk", 1);
+  bad_kind.kind = "conda";
+  core::Environment no_name = MakeEnvironment("", 1);
+  core::Model zero = MakeModel("clf", 0, "sw-1", 1);
+  struct Case {
+    WriteBatch batch;
+    std::string message;
+  };
+  std::vector<Case> cases;
+  cases.push_back({{.environments = {bad_kind}},
+                   "environment 'sk': kind 'conda' is not user_managed or system_managed"});
+  cases.push_back({{.environments = {no_name}}, "environment with an empty name"});
+  cases.push_back({{.environments = {MakeEnvironment("sk", 0)}},
+                   "environment 'sk': versions start at 1 (got 0)"});
+  cases.push_back({{.models = {zero}}, "model 'clf': versions start at 1 (got 0)"});
+  cases.push_back({{.models = {MakeModel("", 1, "sw-1", 1)}}, "model with an empty name"});
+  for (const Case& c : cases) {
+    absl::Status status = store.Commit(c.batch);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_EQ(status.message(), c.message);
+  }
+  EXPECT_THAT(Must(store.ListEnvironments()), IsEmpty());
+  EXPECT_THAT(Must(store.ListModels()), IsEmpty());
 }
 
 TYPED_TEST(StoreConformanceTest, GetOfMissingKeysIsNotFoundNamingTheKey) {

@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/types.h"
@@ -72,6 +73,7 @@ inline core::Sweep MakeSweep(const std::string& id, int64_t created_ms = 1000) {
   s.sampling_algorithm = "bayesian";
   s.max_total_trials = 40;
   s.snapshot_digest = std::string(64, 'a');
+  s.environment = "sklearn-env@3";
   s.state = core::SweepState::kRunning;
   s.created_ms = created_ms;
   return s;
@@ -179,7 +181,7 @@ inline std::string Dump(const core::Sweep& s) {
                       s.ended_ms, "|", s.objective.primary_metric, "|",
                       core::GoalName(s.objective.goal), "|",
                       static_cast<int>(s.objective.aggregation), "|", s.sampling_algorithm, "|",
-                      s.max_total_trials, "|", s.snapshot_digest);
+                      s.max_total_trials, "|", s.snapshot_digest, "|", s.environment);
 }
 
 inline std::string Dump(const core::Trial& t) {
@@ -216,6 +218,54 @@ inline std::string Dump(const core::Decision& d) {
 inline std::string Dump(const core::Node& n) {
   return absl::StrCat(n.node_id, "|", n.compute, "|", n.hostname, "|", n.pid, "|", n.state, "|",
                       n.registered_ms, "|", n.last_seen_ms);
+}
+
+inline core::Environment MakeEnvironment(const std::string& name, int64_t version) {
+  core::Environment e;
+  e.name = name;
+  e.version = version;
+  e.kind = "system_managed";
+  e.setup_command = "pip install -r requirements.txt";
+  // Bytes JSON could not carry as text: NUL and invalid UTF-8.
+  e.files = {{"requirements.txt", std::string("numpy\0\xff\n", 8)}, {"setup.cfg", ""}};
+  e.digest = absl::StrCat("digest-", name, "-", version);
+  e.created_ms = 1000 + version;
+  return e;
+}
+
+inline core::Model MakeModel(const std::string& name, int64_t version,
+                             const std::string& sweep_id, int64_t trial_id) {
+  core::Model m;
+  m.name = name;
+  m.version = version;
+  m.sweep_id = sweep_id;
+  m.trial_id = trial_id;
+  m.attempt = 2;
+  m.primary_metric = "loss";
+  m.goal = core::Goal::kMinimize;
+  m.metric_value = 0.25;
+  m.params_json = R"({"lr":0.1})";
+  m.tags = {{"stage", "prod"}, {"owner", "ml team"}};
+  m.manifest_digest = std::string(64, 'a');
+  m.total_bytes = 1234;
+  m.created_ms = 5000 + version;
+  return m;
+}
+
+inline std::string Dump(const core::Environment& e) {
+  std::string files;
+  for (const auto& f : e.files) absl::StrAppend(&files, f.name, "=", absl::CHexEscape(f.content), ";");
+  return absl::StrCat(e.name, "|", e.version, "|", e.kind, "|", e.python, "|", e.setup_command,
+                      "|", files, "|", e.digest, "|", e.created_ms);
+}
+
+inline std::string Dump(const core::Model& m) {
+  std::string tags;
+  for (const auto& [k, v] : m.tags) absl::StrAppend(&tags, k, "=", v, ";");
+  return absl::StrCat(m.name, "|", m.version, "|", m.sweep_id, "|", m.trial_id, "|", m.attempt,
+                      "|", m.primary_metric, "|", core::GoalName(m.goal), "|",
+                      m.metric_value ? Hex(*m.metric_value) : "none", "|", m.params_json, "|",
+                      tags, "|", m.manifest_digest, "|", m.total_bytes, "|", m.created_ms);
 }
 
 template <typename T>

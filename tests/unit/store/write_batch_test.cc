@@ -30,6 +30,8 @@ TEST(WriteBatchTest, EmptyIsTrueOnlyWithoutAnyRecord) {
   EXPECT_FALSE(WriteBatch{.events = {MakeEvent("s", 1, "k")}}.empty());
   EXPECT_FALSE(WriteBatch{.decisions = {MakeDecision("s", 1, 1)}}.empty());
   EXPECT_FALSE(WriteBatch{.nodes = {MakeNode("n")}}.empty());
+  EXPECT_FALSE(WriteBatch{.environments = {MakeEnvironment("e", 1)}}.empty());
+  EXPECT_FALSE(WriteBatch{.models = {MakeModel("m", 1, "s", 1)}}.empty());
 }
 
 TEST(WriteBatchTest, AppendConcatenatesInOrderAndEmptiesTheOther) {
@@ -42,7 +44,9 @@ TEST(WriteBatchTest, AppendConcatenatesInOrderAndEmptiesTheOther) {
                    .metrics = {MakeMetric("s1", 1, "b", 2, 2)},
                    .events = {MakeEvent("s1", 1, "e")},
                    .decisions = {MakeDecision("s1", 1, 1)},
-                   .nodes = {MakeNode("n")}};
+                   .nodes = {MakeNode("n")},
+                   .environments = {MakeEnvironment("e", 1)},
+                   .models = {MakeModel("m", 1, "s1", 1)}};
   batch.Append(std::move(other));
   EXPECT_TRUE(other.empty());  // NOLINT(bugprone-use-after-move): Append empties it
   ASSERT_EQ(batch.sweeps.size(), 2u);
@@ -56,6 +60,8 @@ TEST(WriteBatchTest, AppendConcatenatesInOrderAndEmptiesTheOther) {
   EXPECT_EQ(batch.events.size(), 1u);
   EXPECT_EQ(batch.decisions.size(), 1u);
   EXPECT_EQ(batch.nodes.size(), 1u);
+  EXPECT_EQ(batch.environments.size(), 1u);
+  EXPECT_EQ(batch.models.size(), 1u);
 }
 
 TEST(WriteBatchTest, AppendKeepsComputeUpsertsAndDeletionsInAppendOrder) {
