@@ -11,13 +11,17 @@ namespace sweep::cli {
 int CmdArtifacts(const GlobalOptions& options, const ArtifactsArgs& args) {
   auto ws = OpenForQuery(options);
   if (!ws.ok()) return ReportError(ws.status());
+  if ((*ws)->workspace == nullptr) {
+    return ReportError(absl::InvalidArgumentError(
+        "sweep artifacts reads the files of a workspace on this host; run it with --workspace"));
+  }
   auto sweep = ResolveSweep((*ws)->store(), args.sweep_id);
   if (!sweep.ok()) return ReportError(sweep.status());
   if (!(*ws)->store()->GetTrial(sweep->id, args.trial_id).ok()) {
     return ReportError(absl::NotFoundError("sweep " + sweep->id + " has no trial " +
                                            std::to_string(args.trial_id)));
   }
-  auto found = controller::FindTrialArtifacts((*ws)->dir(), sweep->id, args.trial_id);
+  auto found = controller::FindTrialArtifacts((*ws)->workspace->dir(), sweep->id, args.trial_id);
   if (!found.ok()) return ReportError(found.status());
   const controller::ArtifactManifest& manifest = found->manifest;
   if (!args.download_dir.empty()) {
@@ -43,7 +47,7 @@ int CmdArtifacts(const GlobalOptions& options, const ArtifactsArgs& args) {
   if (options.json) {
     nlohmann::json files = nlohmann::json::array();
     for (const auto& f : manifest.files) {
-      files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
+      files.push_back(nlohmann::json{{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
     }
     std::cout << nlohmann::json{{"sweep_id", sweep->id},
                                 {"trial_id", args.trial_id},

@@ -51,6 +51,8 @@ const auto& Records(const pb::ReadStoreReply& r, core::MetricPoint*) { return r.
 const auto& Records(const pb::ReadStoreReply& r, core::Event*) { return r.events(); }
 const auto& Records(const pb::ReadStoreReply& r, core::Decision*) { return r.decisions(); }
 const auto& Records(const pb::ReadStoreReply& r, core::Node*) { return r.nodes(); }
+const auto& Records(const pb::ReadStoreReply& r, core::Environment*) { return r.environments(); }
+const auto& Records(const pb::ReadStoreReply& r, core::Model*) { return r.models(); }
 
 class RemoteStore final : public store::Store {
  public:
@@ -101,6 +103,20 @@ class RemoteStore final : public store::Store {
   absl::StatusOr<std::vector<core::Node>> ListNodes() override {
     return All<core::Node>(Request(pb::ReadStoreRequest::LIST_NODES));
   }
+  absl::StatusOr<core::Environment> GetEnvironment(const std::string& name,
+                                                   std::optional<int64_t> version) override {
+    return First<core::Environment>(Versioned(pb::ReadStoreRequest::GET_ENVIRONMENT, name, version));
+  }
+  absl::StatusOr<std::vector<core::Environment>> ListEnvironments() override {
+    return All<core::Environment>(Request(pb::ReadStoreRequest::LIST_ENVIRONMENTS));
+  }
+  absl::StatusOr<core::Model> GetModel(const std::string& name,
+                                       std::optional<int64_t> version) override {
+    return First<core::Model>(Versioned(pb::ReadStoreRequest::GET_MODEL, name, version));
+  }
+  absl::StatusOr<std::vector<core::Model>> ListModels() override {
+    return All<core::Model>(Request(pb::ReadStoreRequest::LIST_MODELS));
+  }
   absl::StatusOr<uint64_t> MaxFencingToken() override {
     pb::ReadStoreReply reply;
     if (absl::Status s = Call(Request(pb::ReadStoreRequest::MAX_FENCING_TOKEN), &reply); !s.ok()) {
@@ -117,6 +133,13 @@ class RemoteStore final : public store::Store {
     request.set_method(method);
     request.set_key(key);
     if (trial_id) request.set_trial_id(*trial_id);
+    return request;
+  }
+
+  static pb::ReadStoreRequest Versioned(pb::ReadStoreRequest::Method method,
+                                        const std::string& name, std::optional<int64_t> version) {
+    pb::ReadStoreRequest request = Request(method, name);
+    if (version) request.set_version(*version);
     return request;
   }
 

@@ -63,21 +63,7 @@ void ToProto(const LeaseGrant& g, pb::Lease* out) {
   out->set_stop_grace_ms(g.stop_grace_ms);
   out->set_snapshot_digest(g.snapshot_digest);
   out->set_artifact_max_bytes(g.artifact_max_bytes);
-  if (g.environment) {
-    const core::Environment& e = *g.environment;
-    pb::EnvironmentDefinition* env_out = out->mutable_environment();
-    env_out->set_name(e.name);
-    env_out->set_version(e.version);
-    env_out->set_kind(e.kind);
-    env_out->set_python(e.python);
-    env_out->set_setup_command(e.setup_command);
-    for (const core::EnvironmentFile& f : e.files) {
-      pb::EnvironmentFile* file = env_out->add_files();
-      file->set_name(f.name);
-      file->set_content(f.content);
-    }
-    env_out->set_digest(e.digest);
-  }
+  if (g.environment) controller::ToProto(*g.environment, out->mutable_environment());
 }
 
 std::vector<core::MetricPoint> FromProto(

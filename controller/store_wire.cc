@@ -99,6 +99,8 @@ void ToProto(const core::Sweep& in, pb::SweepRecord* out) {
   out->set_status_message(in.status_message);
   out->set_created_ms(in.created_ms);
   out->set_ended_ms(in.ended_ms);
+  out->set_snapshot_digest(in.snapshot_digest);
+  out->set_environment(in.environment);
 }
 
 absl::StatusOr<core::Sweep> FromProto(const pb::SweepRecord& in) {
@@ -118,6 +120,8 @@ absl::StatusOr<core::Sweep> FromProto(const pb::SweepRecord& in) {
   out.status_message = in.status_message();
   out.created_ms = in.created_ms();
   out.ended_ms = in.ended_ms();
+  out.snapshot_digest = in.snapshot_digest();
+  out.environment = in.environment();
   return out;
 }
 
@@ -279,6 +283,72 @@ core::Node FromProto(const pb::NodeRecord& in) {
   return out;
 }
 
+void ToProto(const core::Environment& in, pb::EnvironmentDefinition* out) {
+  out->set_name(in.name);
+  out->set_version(in.version);
+  out->set_kind(in.kind);
+  out->set_python(in.python);
+  out->set_setup_command(in.setup_command);
+  for (const core::EnvironmentFile& f : in.files) {
+    pb::EnvironmentFile* file = out->add_files();
+    file->set_name(f.name);
+    file->set_content(f.content);
+  }
+  out->set_digest(in.digest);
+  out->set_created_ms(in.created_ms);
+}
+
+core::Environment FromProto(const pb::EnvironmentDefinition& in) {
+  core::Environment out;
+  out.name = in.name();
+  out.version = in.version();
+  out.kind = in.kind();
+  out.python = in.python();
+  out.setup_command = in.setup_command();
+  for (const pb::EnvironmentFile& f : in.files()) out.files.push_back({f.name(), f.content()});
+  out.digest = in.digest();
+  out.created_ms = in.created_ms();
+  return out;
+}
+
+void ToProto(const core::Model& in, pb::ModelRecord* out) {
+  out->set_name(in.name);
+  out->set_version(in.version);
+  out->set_sweep_id(in.sweep_id);
+  out->set_trial_id(in.trial_id);
+  out->set_attempt(in.attempt);
+  out->set_primary_metric(in.primary_metric);
+  out->set_minimize(in.goal == core::Goal::kMinimize);
+  if (in.metric_value) out->set_metric_value(*in.metric_value);
+  out->set_params_json(in.params_json);
+  for (const auto& [key, value] : in.tags) {
+    pb::ModelTag* tag = out->add_tags();
+    tag->set_key(key);
+    tag->set_value(value);
+  }
+  out->set_manifest_digest(in.manifest_digest);
+  out->set_total_bytes(in.total_bytes);
+  out->set_created_ms(in.created_ms);
+}
+
+core::Model FromProto(const pb::ModelRecord& in) {
+  core::Model out;
+  out.name = in.name();
+  out.version = in.version();
+  out.sweep_id = in.sweep_id();
+  out.trial_id = in.trial_id();
+  out.attempt = in.attempt();
+  out.primary_metric = in.primary_metric();
+  out.goal = in.minimize() ? core::Goal::kMinimize : core::Goal::kMaximize;
+  if (in.has_metric_value()) out.metric_value = in.metric_value();
+  out.params_json = in.params_json();
+  for (const pb::ModelTag& tag : in.tags()) out.tags.emplace_back(tag.key(), tag.value());
+  out.manifest_digest = in.manifest_digest();
+  out.total_bytes = in.total_bytes();
+  out.created_ms = in.created_ms();
+  return out;
+}
+
 absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& request,
                             pb::ReadStoreReply* reply) {
   auto all = [](const auto& records, auto* out) {
@@ -286,6 +356,8 @@ absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& req
   };
   std::optional<int64_t> trial_id;
   if (request.has_trial_id()) trial_id = request.trial_id();
+  std::optional<int64_t> version;
+  if (request.has_version()) version = request.version();
   const std::string& key = request.key();
   switch (request.method()) {
     case pb::ReadStoreRequest::GET_COMPUTE: {
@@ -351,6 +423,26 @@ absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& req
     case pb::ReadStoreRequest::MAX_FENCING_TOKEN: {
       ASSIGN_OR_RETURN(uint64_t token, store.MaxFencingToken());
       reply->set_max_fencing_token(token);
+      return absl::OkStatus();
+    }
+    case pb::ReadStoreRequest::GET_ENVIRONMENT: {
+      ASSIGN_OR_RETURN(core::Environment e, store.GetEnvironment(key, version));
+      ToProto(e, reply->add_environments());
+      return absl::OkStatus();
+    }
+    case pb::ReadStoreRequest::LIST_ENVIRONMENTS: {
+      ASSIGN_OR_RETURN(auto list, store.ListEnvironments());
+      all(list, reply->mutable_environments());
+      return absl::OkStatus();
+    }
+    case pb::ReadStoreRequest::GET_MODEL: {
+      ASSIGN_OR_RETURN(core::Model m, store.GetModel(key, version));
+      ToProto(m, reply->add_models());
+      return absl::OkStatus();
+    }
+    case pb::ReadStoreRequest::LIST_MODELS: {
+      ASSIGN_OR_RETURN(auto list, store.ListModels());
+      all(list, reply->mutable_models());
       return absl::OkStatus();
     }
     default:

@@ -26,6 +26,8 @@ void ToProto(const core::MetricPoint& in, proto::MetricRecord* out);
 void ToProto(const core::Event& in, proto::EventRecord* out);
 void ToProto(const core::Decision& in, proto::DecisionRecord* out);
 void ToProto(const core::Node& in, proto::NodeRecord* out);
+void ToProto(const core::Environment& in, proto::EnvironmentDefinition* out);
+void ToProto(const core::Model& in, proto::ModelRecord* out);
 
 // DataLoss for a state name or config value this binary does not know.
 core::ComputeTarget FromProto(const proto::ComputeRecord& in);
@@ -36,6 +38,8 @@ core::MetricPoint FromProto(const proto::MetricRecord& in);
 core::Event FromProto(const proto::EventRecord& in);
 core::Decision FromProto(const proto::DecisionRecord& in);
 core::Node FromProto(const proto::NodeRecord& in);
+core::Environment FromProto(const proto::EnvironmentDefinition& in);
+core::Model FromProto(const proto::ModelRecord& in);
 
 // Converts each record of `in` and appends it to `out`; the first error of a conversion.
 template <typename Record, typename T>
