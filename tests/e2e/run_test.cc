@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -204,8 +205,8 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
   ASSERT_EQ(load.exit_code, 0) << load.err;
   EXPECT_GT(std::stod(load.out), 0.95);
 
-  // register_model: registered from the uploaded outputs; without an upload of the best
-  // trial's outputs, the failure is an event and the sweep stays completed.
+  // register_model registered the best trial's uploaded outputs as version 1, and the
+  // model downloads byte-identical to the pickle the trial wrote.
   nlohmann::json shown = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws.path()}));
   EXPECT_EQ(shown["state"], "completed");
   std::string outcome;
@@ -214,17 +215,21 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
       outcome = e["kind"].get<std::string>() + ": " + e["message"].get<std::string>();
     }
   }
-  const bool uploaded = std::filesystem::exists(
-      ws.path() + "/artifacts/" + id + "/" + std::to_string(best["trial_id"].get<int64_t>()));
-  if (uploaded) {
-    EXPECT_EQ(outcome.rfind("model_registered: model sklearn-automl version 1", 0), 0u)
-        << outcome;
-  } else {
-    EXPECT_NE(outcome.find("model_registration_failed: model sklearn-automl: trial "),
-              std::string::npos)
-        << outcome;
-    EXPECT_NE(outcome.find("has no uploaded artifacts"), std::string::npos) << outcome;
-  }
+  EXPECT_EQ(outcome.rfind("model_registered: model sklearn-automl version 1", 0), 0u) << outcome;
+  nlohmann::json model =
+      ParseJson(RunSweep({"models", "show", "sklearn-automl:1", "--json", "--workspace", ws.path()}));
+  EXPECT_EQ(model["sweep_id"], id);
+  EXPECT_EQ(model["trial_id"], best["trial_id"]);
+  const std::string download = ws.path() + "/downloaded-model";
+  CommandResult fetched = RunSweep(
+      {"models", "download", "sklearn-automl:1", "--to", download, "--workspace", ws.path()});
+  ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
+  std::ifstream written(pickle, std::ios::binary), downloaded(download + "/model.pkl",
+                                                              std::ios::binary);
+  std::string written_bytes((std::istreambuf_iterator<char>(written)), {});
+  std::string downloaded_bytes((std::istreambuf_iterator<char>(downloaded)), {});
+  EXPECT_FALSE(written_bytes.empty());
+  EXPECT_TRUE(written_bytes == downloaded_bytes) << "downloaded model.pkl differs from the trial's";
 }
 
 }  // namespace

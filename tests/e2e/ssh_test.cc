@@ -399,8 +399,10 @@ limits: {max_total_trials: 1, timeout: 3}
 )YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws()}, 60);
   EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
-  EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: started 0 node(s) towards 1 "
-                         "desired; failed to start more: the host key of 127.0.0.1:2222"),
+  EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: 0 -> 0 nodes (desired 1, max 1)"),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("failed to start more: the host key of 127.0.0.1:2222"),
             std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("attach the target again"), std::string::npos) << run.out;
