@@ -221,6 +221,12 @@ class ControllerImpl final : public Controller {
                                                  const Completion& completion) override;
   absl::Status Deregister(const std::string& node_id) override;
   absl::Status NodeGone(const std::string& node_id, const std::string& reason) override;
+  // Deregister and NodeGone: the node's live attempt ends in `attempt_state` (reason
+  // `why`, event `event_kind` with event_message(attempt)), its trial is requeued without
+  // counting a retry, and the node is gone.
+  absl::Status EndNode(const std::string& node_id, AttemptState attempt_state,
+                       const std::string& event_kind, const std::string& why,
+                       const std::function<std::string(int32_t)>& event_message);
   absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
                                           int64_t offset, int64_t max_bytes) override;
   absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override;
@@ -1343,37 +1349,22 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
 }
 
 absl::Status ControllerImpl::Deregister(const std::string& node_id) {
-  RETURN_IF_ERROR(Broken());
-  std::unique_lock<std::mutex> lock(mu_);
-  auto it = nodes_.find(node_id);
-  if (it == nodes_.end()) {
-    return absl::NotFoundError(absl::StrCat("unknown node '", node_id, "'"));
-  }
-  NodeRec& node = it->second;
-  const int64_t now = clock_->NowMillis();
-  Txn txn;
-  if (node.lease) {
-    auto s = sweeps_.find(node.lease->first);
-    if (s != sweeps_.end()) {
-      TrialRec& t = s->second->trials[node.lease->second - 1];
-      if (t.has_attempt && !core::IsTerminal(t.attempt.state) && t.attempt.node_id == node_id) {
-        EndAttempt(txn, *s->second, t, AttemptState::kStopped, "node deregistered", now);
-        AddEvent(txn, t.trial.sweep_id, t.trial.trial_id, "attempt_released",
-                 absl::StrCat("node ", node_id, " left; attempt ", t.attempt.attempt,
-                              " released without counting as a failure"),
-                 now);
-        RequeueOrEnd(txn, *s->second, t, /*count_retry=*/false, "node deregistered", now);
-      }
-    }
-  }
-  node.lease.reset();
-  node.node.state = "gone";
-  node.node.last_seen_ms = now;
-  PutNode(txn, node);
-  return Finish(txn, lock);
+  return EndNode(node_id, AttemptState::kStopped, "attempt_released", "node deregistered",
+                 [&](int32_t attempt) {
+                   return absl::StrCat("node ", node_id, " left; attempt ", attempt,
+                                       " released without counting as a failure");
+                 });
 }
 
 absl::Status ControllerImpl::NodeGone(const std::string& node_id, const std::string& reason) {
+  const std::string why = absl::StrCat("node ", node_id, " ended: ", reason);
+  return EndNode(node_id, AttemptState::kPreempted, "attempt_preempted", why,
+                 [&](int32_t attempt) { return absl::StrCat("attempt ", attempt, ": ", why); });
+}
+
+absl::Status ControllerImpl::EndNode(const std::string& node_id, AttemptState attempt_state,
+                                     const std::string& event_kind, const std::string& why,
+                                     const std::function<std::string(int32_t)>& event_message) {
   RETURN_IF_ERROR(Broken());
   std::unique_lock<std::mutex> lock(mu_);
   auto it = nodes_.find(node_id);
@@ -1388,10 +1379,9 @@ absl::Status ControllerImpl::NodeGone(const std::string& node_id, const std::str
     if (s != sweeps_.end()) {
       TrialRec& t = s->second->trials[node.lease->second - 1];
       if (t.has_attempt && !core::IsTerminal(t.attempt.state) && t.attempt.node_id == node_id) {
-        const std::string why = absl::StrCat("node ", node_id, " ended: ", reason);
-        EndAttempt(txn, *s->second, t, AttemptState::kPreempted, why, now);
-        AddEvent(txn, t.trial.sweep_id, t.trial.trial_id, "attempt_preempted",
-                 absl::StrCat("attempt ", t.attempt.attempt, ": ", why), now);
+        EndAttempt(txn, *s->second, t, attempt_state, why, now);
+        AddEvent(txn, t.trial.sweep_id, t.trial.trial_id, event_kind,
+                 event_message(t.attempt.attempt), now);
         RequeueOrEnd(txn, *s->second, t, /*count_retry=*/false, why, now);
       }
     }
