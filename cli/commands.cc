@@ -257,11 +257,13 @@ int Main(int argc, char** argv) {
   e_create->callback([&] { action = [&] { return CmdEnvironmentCreate(g, env); }; });
   auto* e_list = env_cmd->add_subcommand("list", "List environments and their versions");
   AddOutputFlags(e_list, g, false);
+  AddServerFlags(e_list, g);
   e_list->callback([&] { action = [&] { return CmdEnvironmentList(g); }; });
   std::string env_ref;
   auto* e_show = env_cmd->add_subcommand("show", "Show an environment version");
   e_show->add_option("name", env_ref, "NAME, NAME@VERSION or NAME@latest")->required();
   AddOutputFlags(e_show, g, false);
+  AddServerFlags(e_show, g);
   e_show->callback([&] { action = [&] { return CmdEnvironmentShow(g, env_ref); }; });
 
   auto* models_cmd = app.add_subcommand("models", "The model registry");
@@ -278,6 +280,7 @@ int Main(int argc, char** argv) {
   m_register->callback([&] { action = [&] { return CmdModelRegister(g, reg); }; });
   auto* m_list = models_cmd->add_subcommand("list", "List registered model versions");
   AddOutputFlags(m_list, g, false);
+  AddServerFlags(m_list, g);
   m_list->callback([&] { action = [&] { return CmdModelList(g); }; });
   std::string model_ref;
   auto* m_show = models_cmd->add_subcommand("show", "Show a model version and its files");

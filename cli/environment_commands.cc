@@ -128,9 +128,9 @@ int CmdEnvironmentCreate(const GlobalOptions& options, const EnvironmentArgs& ar
 }
 
 int CmdEnvironmentList(const GlobalOptions& options) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto environments = (*ws)->store()->ListEnvironments();
+  auto source = OpenForQuery(options, /*create=*/true);
+  if (!source.ok()) return ReportError(source.status());
+  auto environments = (*source)->store()->ListEnvironments();
   if (!environments.ok()) return ReportError(environments.status());
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
@@ -150,9 +150,9 @@ int CmdEnvironmentList(const GlobalOptions& options) {
 int CmdEnvironmentShow(const GlobalOptions& options, const std::string& reference) {
   auto ref = spec::ParseEnvironmentRef(reference);
   if (!ref.ok()) return ReportError(ref.status());
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto e = controller::ResolveEnvironment((*ws)->store(), reference);
+  auto source = OpenForQuery(options, /*create=*/true);
+  if (!source.ok()) return ReportError(source.status());
+  auto e = controller::ResolveEnvironment((*source)->store(), reference);
   if (!e.ok()) return ReportError(e.status());
   if (options.json) {
     std::cout << EnvironmentToJson(*e).dump(2) << "\n";

@@ -128,9 +128,9 @@ int CmdModelRegister(const GlobalOptions& options, const ModelRegisterArgs& args
 }
 
 int CmdModelList(const GlobalOptions& options) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto models = (*ws)->store()->ListModels();
+  auto source = OpenForQuery(options, /*create=*/true);
+  if (!source.ok()) return ReportError(source.status());
+  auto models = (*source)->store()->ListModels();
   if (!models.ok()) return ReportError(models.status());
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();

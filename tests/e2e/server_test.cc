@@ -178,7 +178,13 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   EXPECT_EQ(MaxOverlap(both), 2) << "the sweeps must interleave, not run one after the other";
 
   // The same answers through the server as from the workspace, byte for byte.
+  ASSERT_EQ(RunSweep({"environment", "create", "e2e-env", "--user-managed", "--workspace", ws})
+                .exit_code,
+            0);
   const std::vector<std::vector<std::string>> queries = {
+      {"environment", "list", "--json"},
+      {"environment", "show", "e2e-env@latest"},
+      {"models", "list", "--json"},
       {"ls", "--json"},
       {"show", id_a, "--json"},
       {"show", id_b.substr(0, 8)},
