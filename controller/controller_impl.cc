@@ -256,6 +256,8 @@ class ControllerImpl final : public Controller {
   void PutNode(Txn& txn, const NodeRec& n) { txn.batch.nodes.push_back(n.node); }
 
   absl::StatusOr<std::pair<SweepRec*, TrialRec*>> FindLease(const LeaseRef& ref);
+  // FindLease, and FailedPrecondition when the attempt already ended.
+  absl::StatusOr<std::pair<SweepRec*, TrialRec*>> FindLiveLease(const LeaseRef& ref);
   // FindLease, and the attempt must not have ended; returns its artifact directory.
   absl::StatusOr<std::string> LiveAttemptDir(const LeaseRef& ref);
   void Renew(Txn& txn, TrialRec& t, int64_t now);
@@ -457,6 +459,23 @@ absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLease(
                      " is leased to node ", t.attempt.node_id, ", not ", ref.node_id));
   }
   return std::make_pair(&s, &t);
+}
+
+namespace {
+absl::Status AttemptEndedError(const LeaseRef& ref, AttemptState state) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("stale lease: trial ", ref.trial_id, " attempt ", ref.attempt,
+                   " already ended (", core::AttemptStateName(state), ")"));
+}
+}  // namespace
+
+absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLiveLease(
+    const LeaseRef& ref) {
+  ASSIGN_OR_RETURN(auto found, FindLease(ref));
+  if (core::IsTerminal(found.second->attempt.state)) {
+    return AttemptEndedError(ref, found.second->attempt.state);
+  }
+  return found;
 }
 
 void ControllerImpl::Renew(Txn& txn, TrialRec& t, int64_t now) {
@@ -1169,13 +1188,8 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
 absl::StatusOr<DirectiveReply> ControllerImpl::Heartbeat(const LeaseRef& lease) {
   RETURN_IF_ERROR(Broken());
   std::unique_lock<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(auto found, FindLease(lease));
+  ASSIGN_OR_RETURN(auto found, FindLiveLease(lease));
   auto [s, t] = found;
-  if (core::IsTerminal(t->attempt.state)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: trial ", lease.trial_id, " attempt ", lease.attempt,
-                     " already ended (", core::AttemptStateName(t->attempt.state), ")"));
-  }
   Txn txn;
   Renew(txn, *t, clock_->NowMillis());
   DirectiveReply reply = DirectiveFor(*t);
@@ -1188,13 +1202,8 @@ absl::StatusOr<DirectiveReply> ControllerImpl::ReportMetrics(
   RETURN_IF_ERROR(Broken());
   RETURN_IF_ERROR(CheckPoints(points));
   std::unique_lock<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(auto found, FindLease(lease));
+  ASSIGN_OR_RETURN(auto found, FindLiveLease(lease));
   auto [s, t] = found;
-  if (core::IsTerminal(t->attempt.state)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: trial ", lease.trial_id, " attempt ", lease.attempt,
-                     " already ended (", core::AttemptStateName(t->attempt.state), ")"));
-  }
   Txn txn;
   const int64_t now = clock_->NowMillis();
   Renew(txn, *t, now);
@@ -1225,9 +1234,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
       RETURN_IF_ERROR(Finish(txn, lock));
       return state;
     }
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: trial ", lease.trial_id, " attempt ", lease.attempt,
-                     " already ended (", core::AttemptStateName(t->attempt.state), ")"));
+    return AttemptEndedError(lease, t->attempt.state);
   }
   Txn txn;
   const int64_t now = clock_->NowMillis();
@@ -1301,13 +1308,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
 }
 
 absl::StatusOr<std::string> ControllerImpl::LiveAttemptDir(const LeaseRef& ref) {
-  ASSIGN_OR_RETURN(auto found, FindLease(ref));
-  const TrialRec& t = *found.second;
-  if (core::IsTerminal(t.attempt.state)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: trial ", ref.trial_id, " attempt ", ref.attempt,
-                     " already ended (", core::AttemptStateName(t.attempt.state), ")"));
-  }
+  RETURN_IF_ERROR(FindLiveLease(ref).status());
   return ArtifactAttemptDir(options_.workspace_dir, ref.sweep_id, ref.trial_id, ref.attempt);
 }
 
