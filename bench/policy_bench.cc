@@ -7,7 +7,7 @@
 //             produced by bench/sgd_curves.py with /usr/bin/python3 and cached as JSON
 //             under the build directory (--curves PATH to use another file).
 // Each policy is run as the controller would run it: sequentially (concurrency 1, trial
-// after trial, through controller::ReplayEvents in recorded order) and with 8 trials in
+// after trial, through policies::ReplayEvents in recorded order) and with 8 trials in
 // lockstep (each running trial reports one interval per tick; a stopped or finished trial
 // frees its slot for the next one; no trial overtakes an earlier one, so this must agree
 // with the sequential run), and with 8 workers running trials of different speeds
@@ -36,10 +36,10 @@
 #include <tuple>
 #include <vector>
 
-#include "controller/early_termination.h"
-#include "controller/replay.h"
 #include "core/types.h"
 #include "nlohmann/json.hpp"
+#include "policies/early_termination.h"
+#include "policies/replay.h"
 #include "spec/spec.h"
 
 #ifndef SWEEP_SOURCE_DIR
@@ -51,11 +51,11 @@
 
 namespace {
 
-using sweep::controller::EarlyTerminationPolicy;
-using sweep::controller::MakeEarlyTerminationPolicy;
+using sweep::core::EarlyTermination;
 using sweep::core::Goal;
-using sweep::spec::EarlyTermination;
-using sweep::spec::PolicyType;
+using sweep::core::PolicyType;
+using sweep::policies::EarlyTerminationPolicy;
+using sweep::policies::MakeEarlyTerminationPolicy;
 
 struct CurveSet {
   std::string name;
@@ -151,7 +151,7 @@ Outcome NoPolicy(const CurveSet& set) {
 
 // Concurrency 1, in trial order, through the same replay code as `sweep replay`.
 Outcome Sequential(const CurveSet& set, const EarlyTermination& settings) {
-  using sweep::controller::ReplayEvent;
+  using sweep::policies::ReplayEvent;
   std::vector<ReplayEvent> events;
   for (size_t t = 0; t < set.curves.size(); ++t) {
     for (double v : set.curves[t]) {
@@ -168,7 +168,7 @@ Outcome Sequential(const CurveSet& set, const EarlyTermination& settings) {
   sweep::core::Objective objective;
   objective.primary_metric = "metric";
   objective.goal = set.goal;
-  auto report = sweep::controller::ReplayEvents(events, settings, objective);
+  auto report = sweep::policies::ReplayEvents(events, settings, objective);
   if (!report.ok()) {
     std::fprintf(stderr, "replay failed: %s\n", std::string(report.status().message()).c_str());
     std::exit(2);

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "cli/output.h"
-#include "controller/artifact_store.h"
 #include "nlohmann/json.hpp"
+#include "workspace/artifact_store.h"
 
 namespace sweep::cli {
 
@@ -21,12 +21,12 @@ int CmdArtifacts(const GlobalOptions& options, const ArtifactsArgs& args) {
     return ReportError(absl::NotFoundError("sweep " + sweep->id + " has no trial " +
                                            std::to_string(args.trial_id)));
   }
-  auto found = controller::FindTrialArtifacts((*ws)->workspace->dir(), sweep->id, args.trial_id);
+  auto found = workspace::FindTrialArtifacts((*ws)->workspace->dir(), sweep->id, args.trial_id);
   if (!found.ok()) return ReportError(found.status());
-  const controller::ArtifactManifest& manifest = found->manifest;
+  const workspace::ArtifactManifest& manifest = found->manifest;
   if (!args.download_dir.empty()) {
     absl::Status copied =
-        controller::CopyVerified(found->dir + "/files", manifest, args.download_dir);
+        workspace::CopyVerified(found->dir + "/files", manifest, args.download_dir);
     if (absl::IsFailedPrecondition(copied)) {
       return ReportError(absl::InvalidArgumentError(
           std::string(copied.message()) + "; choose a new or empty directory for --download"));

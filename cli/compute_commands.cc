@@ -6,12 +6,13 @@
 #include <set>
 
 #include "cli/output.h"
-#include "controller/admin_client.h"
 #include "cli/remote_vm_commands.h"
-#include "controller/compute.h"
-#include "controller/remote_vm.h"
+#include "compute/remote_vm.h"
+#include "compute/targets.h"
 #include "core/clock.h"
+#include "core/compute_target.h"
 #include "core/status.h"
+#include "rpc/admin_client.h"
 
 namespace sweep::cli {
 namespace {
@@ -26,9 +27,9 @@ void ApplyArgs(const ComputeArgs& args, core::ComputeTarget& target) {
   }
 }
 
-int SaveTarget(controller::Workspace& ws, const core::ComputeTarget& target, const char* verb,
+int SaveTarget(workspace::Workspace& ws, const core::ComputeTarget& target, const char* verb,
                const GlobalOptions& options) {
-  if (absl::Status s = controller::ValidateComputeTarget(target); !s.ok()) {
+  if (absl::Status s = compute::ValidateTarget(target); !s.ok()) {
     return ReportError(s);
   }
   store::WriteBatch batch;
@@ -59,7 +60,7 @@ absl::StatusOr<std::optional<controller::ComputeStatus>> LiveComputeStatus(
     return std::nullopt;
   }
   absl::StatusOr<controller::ComputeStatus> status =
-      controller::ComputeStatusViaServer(address, token, name);
+      rpc::ComputeStatusViaServer(address, token, name);
   // A controller that has not read a new target yet, or (local) one that just exited.
   if (absl::IsNotFound(status.status()) ||
       (source.workspace != nullptr && absl::IsUnavailable(status.status()))) {
@@ -74,8 +75,9 @@ absl::StatusOr<std::optional<controller::ComputeStatus>> LiveComputeStatus(
 absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
                                                           const std::string& name) {
   constexpr size_t kRecent = 10;
-  static const std::set<std::string> kKinds = {"scale_target", "scale_up", "scale_up_failed",
-                                               "scale_down", "node_scaled_down", "node_restarted"};
+  static const std::set<std::string> kKinds = {"scale_target",     "scale_up",
+                                               "scale_up_failed",  "scale_down",
+                                               "node_scaled_down", "node_restarted"};
   std::vector<std::string> sources{""};
   ASSIGN_OR_RETURN(std::vector<core::Sweep> sweeps, store->ListSweeps());
   for (const core::Sweep& s : sweeps) {
@@ -99,7 +101,7 @@ absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
 }  // namespace
 
 int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
-  if (absl::Status s = controller::ValidateComputeName(args.name); !s.ok()) {
+  if (absl::Status s = core::ValidateComputeName(args.name); !s.ok()) {
     return ReportError(s);
   }
   if (args.type == "remotevm") {
@@ -111,7 +113,7 @@ int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   core::ComputeTarget target;
   target.name = args.name;
   target.type = args.type;
-  target.provider = !args.provider.empty() ? args.provider
+  target.provider = !args.provider.empty()    ? args.provider
                     : args.type == "remotevm" ? "ssh"
                                               : "local";
   target.max_nodes = 4;
@@ -119,22 +121,23 @@ int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
   target.created_ms = core::SystemClock::Default()->NowMillis();
   if (absl::Status s = ApplySlurmArgs(args.slurm, target); !s.ok()) return ReportError(s);
   // Validate before touching the workspace, so a rejected target writes nothing.
-  if (absl::Status s = controller::ValidateComputeTarget(target); !s.ok()) {
+  if (absl::Status s = compute::ValidateTarget(target); !s.ok()) {
     return ReportError(s);
   }
   if (absl::Status s = CheckSlurmCluster(target); !s.ok()) return ReportError(s);
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
   if ((*ws)->store()->GetCompute(args.name).ok()) {
     return ReportError(absl::AlreadyExistsError("compute target '" + args.name +
                                                 "' already exists; change it with `sweep "
-                                                "compute update " + args.name + " ...`"));
+                                                "compute update " +
+                                                args.name + " ...`"));
   }
   return SaveTarget(**ws, target, "created", options);
 }
 
 int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
   auto target = (*ws)->store()->GetCompute(args.name);
   if (!target.ok()) {
@@ -266,7 +269,7 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
 }
 
 int CmdComputeDelete(const GlobalOptions& options, const std::string& name) {
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
   store::Store* store = (*ws)->store();
   if (!store->GetCompute(name).ok()) {
@@ -276,17 +279,19 @@ int CmdComputeDelete(const GlobalOptions& options, const std::string& name) {
   if (!sweeps.ok()) return ReportError(sweeps.status());
   for (const core::Sweep& s : *sweeps) {
     if (s.compute == name && s.state == core::SweepState::kRunning) {
-      return ReportError(absl::FailedPreconditionError(
-          "compute target '" + name + "' is used by running sweep " + s.id +
-          "; cancel it first (`sweep cancel " + s.id + "`)"));
+      return ReportError(
+          absl::FailedPreconditionError("compute target '" + name + "' is used by running sweep " +
+                                        s.id + "; cancel it first (`sweep cancel " + s.id + "`)"));
     }
   }
   store::WriteBatch batch;
   batch.deleted_computes.push_back(name);
   if (absl::Status s = store->Commit(batch); !s.ok()) return ReportError(s);
-  controller::RemoveCredentials((*ws)->dir(), name);
-  if (!options.json) std::cout << "deleted compute target " << name << "\n";
-  else std::cout << nlohmann::json{{"deleted", name}}.dump() << "\n";
+  compute::RemoveCredentials((*ws)->dir(), name);
+  if (!options.json)
+    std::cout << "deleted compute target " << name << "\n";
+  else
+    std::cout << nlohmann::json{{"deleted", name}}.dump() << "\n";
   return kExitOk;
 }
 

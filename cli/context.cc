@@ -6,14 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/serve.h"
-#include "controller/admin_client.h"
 #include "core/status.h"
+#include "rpc/admin_client.h"
 #include "worker/agent.h"
 
 namespace sweep::cli {
 
 std::string WorkspaceDir(const GlobalOptions& options) {
-  return options.workspace.empty() ? controller::DefaultWorkspaceDir() : options.workspace;
+  return options.workspace.empty() ? workspace::DefaultWorkspaceDir() : options.workspace;
 }
 
 absl::StatusOr<std::string> ReadServerToken(const GlobalOptions& options) {
@@ -38,11 +38,11 @@ absl::StatusOr<std::unique_ptr<QuerySource>> OpenForQuery(const GlobalOptions& o
   if (!options.server.empty()) {
     RETURN_IF_ERROR(CheckAddress("--server", options.server, /*allow_port_zero=*/false));
     ASSIGN_OR_RETURN(std::string token, ReadServerToken(options));
-    source->remote = controller::NewRemoteStore(options.server, token);
+    source->remote = rpc::NewRemoteStore(options.server, token);
   } else if (create) {
-    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenOrCreate(WorkspaceDir(options)));
+    ASSIGN_OR_RETURN(source->workspace, workspace::Workspace::OpenOrCreate(WorkspaceDir(options)));
   } else {
-    ASSIGN_OR_RETURN(source->workspace, controller::Workspace::OpenReadOnly(WorkspaceDir(options)));
+    ASSIGN_OR_RETURN(source->workspace, workspace::Workspace::OpenReadOnly(WorkspaceDir(options)));
   }
   return source;
 }
@@ -58,8 +58,7 @@ absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string&
     if (s.id.rfind(id_or_prefix, 0) != 0) continue;
     if (match) {
       return absl::InvalidArgumentError("sweep id '" + id_or_prefix +
-                                        "' is ambiguous: it matches " + match->id + " and " +
-                                        s.id);
+                                        "' is ambiguous: it matches " + match->id + " and " + s.id);
     }
     match = s;
   }

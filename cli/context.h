@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "controller/workspace.h"
 #include "core/types.h"
+#include "workspace/workspace.h"
 
 namespace sweep::cli {
 
@@ -38,8 +38,8 @@ absl::StatusOr<std::string> ReadServerToken(const GlobalOptions& options);
 // Where a query command reads: the workspace's store, or with --server the server's
 // (a read-only RemoteStore). store() is valid as long as this lives.
 struct QuerySource {
-  std::unique_ptr<controller::Workspace> workspace;  // null with --server
-  std::unique_ptr<store::Store> remote;              // set with --server
+  std::unique_ptr<workspace::Workspace> workspace;  // null with --server
+  std::unique_ptr<store::Store> remote;             // set with --server
   store::Store* store() const { return remote ? remote.get() : workspace->store(); }
 };
 

@@ -7,10 +7,10 @@
 #include <iostream>
 
 #include "cli/output.h"
-#include "controller/registry.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "spec/asset_names.h"
+#include "workspace/registry.h"
 
 namespace sweep::cli {
 namespace {
@@ -26,8 +26,8 @@ nlohmann::json EnvironmentToJson(const core::Environment& e) {
           {"version", e.version},
           {"kind", e.kind},
           {"python", e.python.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.python)},
-          {"setup", e.setup_command.empty() ? nlohmann::json(nullptr)
-                                            : nlohmann::json(e.setup_command)},
+          {"setup",
+           e.setup_command.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.setup_command)},
           {"files", files},
           {"digest", e.digest},
           {"created_at", FormatTime(e.created_ms)}};
@@ -93,8 +93,8 @@ absl::StatusOr<core::Environment> DefinitionFromArgs(const EnvironmentArgs& args
     }
     absl::StatusOr<std::string> content = core::ReadFileToString(path);
     if (!content.ok()) {
-      return absl::InvalidArgumentError("--file '" + path + "': " +
-                                        std::string(content.status().message()));
+      return absl::InvalidArgumentError("--file '" + path +
+                                        "': " + std::string(content.status().message()));
     }
     e.files.push_back({fs::path(path).filename().string(), *std::move(content)});
   }
@@ -107,10 +107,10 @@ int CmdEnvironmentCreate(const GlobalOptions& options, const EnvironmentArgs& ar
   // Everything about the input is checked before the workspace is touched.
   absl::StatusOr<core::Environment> definition = DefinitionFromArgs(args);
   if (!definition.ok()) return ReportError(definition.status());
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
-  auto created = controller::CreateEnvironment((*ws)->store(), *std::move(definition),
-                                               core::SystemClock::Default()->NowMillis());
+  auto created = workspace::CreateEnvironment((*ws)->store(), *std::move(definition),
+                                              core::SystemClock::Default()->NowMillis());
   if (!created.ok()) return ReportError(created.status());
   const core::Environment& e = created->environment;
   if (options.json) {
@@ -140,8 +140,8 @@ int CmdEnvironmentList(const GlobalOptions& options) {
   }
   Table table({"NAME", "VERSION", "KIND", "DEFINITION", "CREATED"});
   for (const auto& e : *environments) {
-    table.AddRow({e.name, std::to_string(e.version), e.kind, Definition(e),
-                  FormatTime(e.created_ms)});
+    table.AddRow(
+        {e.name, std::to_string(e.version), e.kind, Definition(e), FormatTime(e.created_ms)});
   }
   table.Print(std::cout);
   return kExitOk;
@@ -152,7 +152,7 @@ int CmdEnvironmentShow(const GlobalOptions& options, const std::string& referenc
   if (!ref.ok()) return ReportError(ref.status());
   auto source = OpenForQuery(options, /*create=*/true);
   if (!source.ok()) return ReportError(source.status());
-  auto e = controller::ResolveEnvironment((*source)->store(), reference);
+  auto e = workspace::ResolveEnvironment((*source)->store(), reference);
   if (!e.ok()) return ReportError(e.status());
   if (options.json) {
     std::cout << EnvironmentToJson(*e).dump(2) << "\n";

@@ -7,11 +7,11 @@
 
 #include "absl/strings/numbers.h"
 #include "cli/output.h"
-#include "controller/artifact_store.h"
-#include "controller/registry.h"
 #include "core/clock.h"
 #include "core/status.h"
 #include "spec/asset_names.h"
+#include "workspace/artifact_store.h"
+#include "workspace/registry.h"
 
 namespace sweep::cli {
 namespace {
@@ -54,32 +54,32 @@ nlohmann::json ModelToJson(const core::Model& m) {
   nlohmann::json tags = nlohmann::json::object();
   for (const auto& [key, value] : m.tags) tags[key] = value;
   nlohmann::json params = nlohmann::json::parse(m.params_json, nullptr, false);
-  return {{"name", m.name},
-          {"version", m.version},
-          {"sweep_id", m.sweep_id},
-          {"trial_id", m.trial_id},
-          {"attempt", m.attempt},
-          {"primary_metric", m.primary_metric},
-          {"goal", core::GoalName(m.goal)},
-          {"value", m.metric_value && std::isfinite(*m.metric_value)
-                        ? nlohmann::json(*m.metric_value)
-                        : nlohmann::json(nullptr)},
-          {"params", params.is_discarded() ? nlohmann::json(nullptr) : params},
-          {"tags", tags},
-          {"total_bytes", m.total_bytes},
-          {"manifest_digest", m.manifest_digest},
-          {"created_at", FormatTime(m.created_ms)}};
+  return {
+      {"name", m.name},
+      {"version", m.version},
+      {"sweep_id", m.sweep_id},
+      {"trial_id", m.trial_id},
+      {"attempt", m.attempt},
+      {"primary_metric", m.primary_metric},
+      {"goal", core::GoalName(m.goal)},
+      {"value", m.metric_value && std::isfinite(*m.metric_value) ? nlohmann::json(*m.metric_value)
+                                                                 : nlohmann::json(nullptr)},
+      {"params", params.is_discarded() ? nlohmann::json(nullptr) : params},
+      {"tags", tags},
+      {"total_bytes", m.total_bytes},
+      {"manifest_digest", m.manifest_digest},
+      {"created_at", FormatTime(m.created_ms)}};
 }
 
 // The workspace and the model a NAME[:VERSION] reference names, for show and download.
 struct LoadedModel {
-  std::unique_ptr<controller::Workspace> workspace;
+  std::unique_ptr<workspace::Workspace> workspace;
   core::Model model;
 };
 absl::StatusOr<LoadedModel> LoadModel(const GlobalOptions& options, const std::string& reference) {
   LoadedModel loaded;
   ASSIGN_OR_RETURN(ModelRef ref, ParseModelRef(reference));
-  ASSIGN_OR_RETURN(loaded.workspace, controller::Workspace::OpenOrCreate(WorkspaceDir(options)));
+  ASSIGN_OR_RETURN(loaded.workspace, workspace::Workspace::OpenOrCreate(WorkspaceDir(options)));
   ASSIGN_OR_RETURN(loaded.model, LookupModel(loaded.workspace->store(), ref));
   return loaded;
 }
@@ -96,7 +96,7 @@ int ReportRegisterError(const absl::Status& status) {
 }  // namespace
 
 int CmdModelRegister(const GlobalOptions& options, const ModelRegisterArgs& args) {
-  controller::ModelRequest request;
+  workspace::ModelRequest request;
   request.name = args.name;
   request.trial_id = args.trial_id;
   if (absl::Status s = spec::ValidateModelName(args.name); !s.ok()) return ReportError(s);
@@ -108,13 +108,13 @@ int CmdModelRegister(const GlobalOptions& options, const ModelRegisterArgs& args
     }
     request.tags.emplace_back(tag.substr(0, eq), tag.substr(eq + 1));
   }
-  auto ws = controller::Workspace::OpenOrCreate(WorkspaceDir(options));
+  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
   if (!ws.ok()) return ReportError(ws.status());
   auto sweep = ResolveSweep((*ws)->store(), args.sweep_id);
   if (!sweep.ok()) return ReportError(sweep.status());
   request.sweep_id = sweep->id;
-  auto model = controller::RegisterModel((*ws)->store(), (*ws)->dir(), request,
-                                         core::SystemClock::Default()->NowMillis());
+  auto model = workspace::RegisterModel((*ws)->store(), (*ws)->dir(), request,
+                                        core::SystemClock::Default()->NowMillis());
   if (!model.ok()) return ReportRegisterError(model.status());
   if (options.json) {
     std::cout << ModelToJson(*model).dump(2) << "\n";
@@ -153,7 +153,7 @@ int CmdModelShow(const GlobalOptions& options, const std::string& reference) {
   if (!loaded.ok()) return ReportError(loaded.status());
   const core::Model& m = loaded->model;
   auto manifest =
-      controller::ReadManifest(controller::ModelDir(loaded->workspace->dir(), m.name, m.version));
+      workspace::ReadManifest(workspace::ModelDir(loaded->workspace->dir(), m.name, m.version));
   if (!manifest.ok()) return ReportError(manifest.status());
   if (options.json) {
     nlohmann::json j = ModelToJson(m);
@@ -186,9 +186,8 @@ int CmdModelDownload(const GlobalOptions& options, const std::string& reference,
   auto loaded = LoadModel(options, reference);
   if (!loaded.ok()) return ReportError(loaded.status());
   const core::Model* model = &loaded->model;
-  if (absl::Status s = controller::DownloadModel(loaded->workspace->dir(), *model, to); !s.ok()) {
-    return ReportError(absl::IsFailedPrecondition(s) ? absl::InvalidArgumentError(s.message())
-                                                     : s);
+  if (absl::Status s = workspace::DownloadModel(loaded->workspace->dir(), *model, to); !s.ok()) {
+    return ReportError(absl::IsFailedPrecondition(s) ? absl::InvalidArgumentError(s.message()) : s);
   }
   if (options.json) {
     nlohmann::json j = ModelToJson(*model);

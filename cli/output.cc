@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "controller/registry.h"
+#include "workspace/registry.h"
 
 namespace sweep::cli {
 namespace {
@@ -91,15 +91,27 @@ SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>&
   for (const core::Trial& t : trials) {
     ++s.total;
     switch (t.state) {
-      case core::TrialState::kPending: ++s.pending; break;
-      case core::TrialState::kRunning: ++s.running; break;
-      case core::TrialState::kCompleted: ++s.completed; break;
-      case core::TrialState::kFailed: ++s.failed; break;
-      case core::TrialState::kEarlyTerminated: ++s.early_terminated; break;
-      case core::TrialState::kCanceled: ++s.canceled; break;
+      case core::TrialState::kPending:
+        ++s.pending;
+        break;
+      case core::TrialState::kRunning:
+        ++s.running;
+        break;
+      case core::TrialState::kCompleted:
+        ++s.completed;
+        break;
+      case core::TrialState::kFailed:
+        ++s.failed;
+        break;
+      case core::TrialState::kEarlyTerminated:
+        ++s.early_terminated;
+        break;
+      case core::TrialState::kCanceled:
+        ++s.canceled;
+        break;
     }
   }
-  s.best = controller::BestTrial(sweep, trials, /*completed_only=*/true);
+  s.best = workspace::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }
 
@@ -172,10 +184,14 @@ nlohmann::json MetricToJson(const core::MetricPoint& point) {
 
 nlohmann::json AttemptToJson(const core::Attempt& a) {
   return {
-      {"trial_id", a.trial_id},     {"attempt", a.attempt},
-      {"node_id", a.node_id},       {"state", core::AttemptStateName(a.state)},
-      {"started_at", TimeOrNull(a.started_ms)}, {"ended_at", TimeOrNull(a.ended_ms)},
-      {"exit_code", a.exit_code},   {"error", a.error},
+      {"trial_id", a.trial_id},
+      {"attempt", a.attempt},
+      {"node_id", a.node_id},
+      {"state", core::AttemptStateName(a.state)},
+      {"started_at", TimeOrNull(a.started_ms)},
+      {"ended_at", TimeOrNull(a.ended_ms)},
+      {"exit_code", a.exit_code},
+      {"error", a.error},
   };
 }
 

@@ -38,12 +38,12 @@ std::string CsvField(const std::string& field);
 
 // Counts of a sweep's trials per state and its best trial.
 struct SweepSummary {
-  int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0,
-          early_terminated = 0, canceled = 0;
+  int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, early_terminated = 0,
+          canceled = 0;
   std::optional<core::Trial> best;
 };
 
-// Counts trials per state; best is controller::BestTrial(completed_only = true).
+// Counts trials per state; best is workspace::BestTrial(completed_only = true).
 // `sweep best`, summaries and model registration all use completed_only = true: a
 // stopped trial's model is unfinished.
 SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials);

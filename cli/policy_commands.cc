@@ -2,22 +2,23 @@
 
 #include <iostream>
 
-#include "controller/early_termination.h"
-#include "controller/replay.h"
+#include "controller/analysis.h"
+#include "policies/early_termination.h"
+#include "policies/replay.h"
 #include "spec/spec.h"
 
 namespace sweep::cli {
 namespace {
 
-absl::StatusOr<spec::EarlyTermination> SettingsFrom(const ReplayArgs& args) {
-  spec::EarlyTermination settings;
+absl::StatusOr<core::EarlyTermination> SettingsFrom(const ReplayArgs& args) {
+  core::EarlyTermination settings;
   bool known = false;
   std::string names;
-  for (spec::PolicyType type :
-       {spec::PolicyType::kNone, spec::PolicyType::kBandit, spec::PolicyType::kMedianStopping,
-        spec::PolicyType::kTruncationSelection, spec::PolicyType::kAsha}) {
-    names += std::string(names.empty() ? "" : ", ") + spec::PolicyTypeName(type);
-    if (args.policy == spec::PolicyTypeName(type)) {
+  for (core::PolicyType type :
+       {core::PolicyType::kNone, core::PolicyType::kBandit, core::PolicyType::kMedianStopping,
+        core::PolicyType::kTruncationSelection, core::PolicyType::kAsha}) {
+    names += std::string(names.empty() ? "" : ", ") + core::PolicyTypeName(type);
+    if (args.policy == core::PolicyTypeName(type)) {
       settings.type = type;
       known = true;
     }
@@ -35,15 +36,14 @@ absl::StatusOr<spec::EarlyTermination> SettingsFrom(const ReplayArgs& args) {
   if (args.reduction_factor) settings.reduction_factor = *args.reduction_factor;
   if (args.min_interval) settings.min_interval = *args.min_interval;
   if (args.max_interval) settings.max_interval = *args.max_interval;
-  if (absl::Status s = controller::ValidateEarlyTermination(settings); !s.ok()) return s;
+  if (absl::Status s = policies::ValidateEarlyTermination(settings); !s.ok()) return s;
   return settings;
 }
 
 }  // namespace
 
 void AddReplayOptions(CLI::App* cmd, ReplayArgs& args) {
-  cmd->add_option("sweep", args.sweep_id, "A finished sweep's id (or a unique prefix)")
-      ->required();
+  cmd->add_option("sweep", args.sweep_id, "A finished sweep's id (or a unique prefix)")->required();
   cmd->add_option("--policy", args.policy,
                   "bandit, median_stopping, truncation_selection, asha or none")
       ->required();
@@ -70,9 +70,9 @@ int CmdExplain(const GlobalOptions& options, const std::string& sweep_id, int64_
   auto report = controller::ExplainTrial((*ws)->store(), sweep->id, trial_id);
   if (!report.ok()) return ReportError(report.status());
   if (options.json) {
-    std::cout << controller::ExplainReportToJson(*report).dump(2) << "\n";
+    std::cout << policies::ExplainReportToJson(*report).dump(2) << "\n";
   } else {
-    std::cout << controller::FormatExplainReport(*report);
+    std::cout << policies::FormatExplainReport(*report);
   }
   return kExitOk;
 }
@@ -87,9 +87,9 @@ int CmdReplay(const GlobalOptions& options, const ReplayArgs& args) {
   auto report = controller::ReplaySweep((*ws)->store(), sweep->id, *settings);
   if (!report.ok()) return ReportError(report.status());
   if (options.json) {
-    std::cout << controller::ReplayReportToJson(*report).dump(2) << "\n";
+    std::cout << policies::ReplayReportToJson(*report).dump(2) << "\n";
   } else {
-    std::cout << controller::FormatReplayReport(*report);
+    std::cout << policies::FormatReplayReport(*report);
   }
   return kExitOk;
 }

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "cli/output.h"
-#include "controller/registry.h"
 #include "core/status.h"
+#include "workspace/registry.h"
 
 namespace sweep::cli {
 namespace {
@@ -50,12 +50,12 @@ int CmdLs(const GlobalOptions& options) {
     }
     std::string best = "-";
     if (summary.best) {
-      best = sweep.objective.primary_metric + "=" + FormatValue(summary.best->final_value) +
-             " (#" + std::to_string(summary.best->trial_id) + ")";
+      best = sweep.objective.primary_metric + "=" + FormatValue(summary.best->final_value) + " (#" +
+             std::to_string(summary.best->trial_id) + ")";
     }
     table.AddRow({sweep.id, sweep.name, core::SweepStateName(sweep.state),
-                  std::to_string(summary.completed) + "/" + std::to_string(summary.total),
-                  best, sweep.compute, FormatTime(sweep.created_ms)});
+                  std::to_string(summary.completed) + "/" + std::to_string(summary.total), best,
+                  sweep.compute, FormatTime(sweep.created_ms)});
   }
   if (options.json) {
     PrintJson(out);
@@ -110,9 +110,9 @@ int CmdShow(const GlobalOptions& options, const std::string& sweep_id) {
             << summary.early_terminated << " early terminated, " << summary.canceled
             << " canceled\n";
   if (summary.best) {
-    std::cout << "best       trial " << summary.best->trial_id << ": "
-              << s.objective.primary_metric << "=" << FormatValue(summary.best->final_value)
-              << "  " << FormatConfig(summary.best->config) << "\n";
+    std::cout << "best       trial " << summary.best->trial_id << ": " << s.objective.primary_metric
+              << "=" << FormatValue(summary.best->final_value) << "  "
+              << FormatConfig(summary.best->config) << "\n";
   }
   if (!events->empty()) {
     std::cout << "\nrecent events\n";
@@ -157,21 +157,18 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
       if (!last.ok()) return ReportError(last.status());
       if (last->empty()) {
         return ReportError(absl::InvalidArgumentError(
-            "no trial of " + sweep->id + " reported a metric named '" + args.sort_metric +
-            "'"));
+            "no trial of " + sweep->id + " reported a metric named '" + args.sort_metric + "'"));
       }
       keys = std::move(*last);
       higher_first = !args.ascending;
     }
-    std::stable_sort(trials.begin(), trials.end(),
-                     [&](const core::Trial& a, const core::Trial& b) {
-                       auto ka = keys.find(a.trial_id), kb = keys.find(b.trial_id);
-                       if (ka == keys.end() || kb == keys.end()) {
-                         return ka != keys.end() && kb == keys.end();
-                       }
-                       return higher_first ? ka->second > kb->second
-                                           : ka->second < kb->second;
-                     });
+    std::stable_sort(trials.begin(), trials.end(), [&](const core::Trial& a, const core::Trial& b) {
+      auto ka = keys.find(a.trial_id), kb = keys.find(b.trial_id);
+      if (ka == keys.end() || kb == keys.end()) {
+        return ka != keys.end() && kb == keys.end();
+      }
+      return higher_first ? ka->second > kb->second : ka->second < kb->second;
+    });
   }
   if (args.top > 0 && static_cast<int64_t>(trials.size()) > args.top) trials.resize(args.top);
 
@@ -200,7 +197,8 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
                 << t.intervals << "," << t.attempts << "," << duration;
       for (const std::string& n : names) {
         auto it = t.config.find(n);
-        std::cout << "," << (it == t.config.end() ? "" : CsvField(core::ParamValueToString(it->second)));
+        std::cout << ","
+                  << (it == t.config.end() ? "" : CsvField(core::ParamValueToString(it->second)));
       }
       std::cout << "," << CsvField(t.reason) << "\n";
     }
@@ -208,9 +206,8 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
   }
   Table table({"TRIAL", "STATE", primary, "INTERVALS", "DURATION", "PARAMS"});
   for (const core::Trial& t : trials) {
-    std::string duration = (t.started_ms && t.ended_ms)
-                               ? FormatDuration(t.ended_ms - t.started_ms)
-                               : (t.started_ms ? "running" : "-");
+    std::string duration = (t.started_ms && t.ended_ms) ? FormatDuration(t.ended_ms - t.started_ms)
+                                                        : (t.started_ms ? "running" : "-");
     std::string params = FormatConfig(t.config);
     if (!t.reason.empty() && t.state != core::TrialState::kCompleted) {
       params += "  [" + t.reason + "]";
@@ -226,19 +223,19 @@ int CmdBest(const GlobalOptions& options, const std::string& sweep_id) {
   auto snapshot = LoadSweep(options, sweep_id);
   if (!snapshot.ok()) return ReportError(snapshot.status());
   const core::Sweep* sweep = &snapshot->sweep;
-  auto best = controller::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
+  auto best = workspace::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
   if (!best) {
-    return ReportError(absl::NotFoundError(
-        "sweep " + sweep->id + " has no completed trial with a value of '" +
-        sweep->objective.primary_metric + "' yet"));
+    return ReportError(absl::NotFoundError("sweep " + sweep->id +
+                                           " has no completed trial with a value of '" +
+                                           sweep->objective.primary_metric + "' yet"));
   }
   if (options.json) {
     PrintJson(TrialToJson(*best, sweep->objective.primary_metric));
     return kExitOk;
   }
   std::cout << "best trial " << best->trial_id << " of " << sweep->id << ": "
-            << sweep->objective.primary_metric << "=" << FormatValue(best->final_value)
-            << " (" << core::GoalName(sweep->objective.goal) << ")\n";
+            << sweep->objective.primary_metric << "=" << FormatValue(best->final_value) << " ("
+            << core::GoalName(sweep->objective.goal) << ")\n";
   for (const auto& [name, value] : best->config) {
     std::cout << "  " << name << " = " << core::ParamValueToString(value) << "\n";
   }
@@ -254,8 +251,8 @@ int CmdMetrics(const GlobalOptions& options, const std::string& sweep_id, int64_
   if (!sweep.ok()) return ReportError(sweep.status());
   auto trial = store->GetTrial(sweep->id, trial_id);
   if (!trial.ok()) {
-    return ReportError(absl::NotFoundError("sweep " + sweep->id + " has no trial " +
-                                           std::to_string(trial_id)));
+    return ReportError(
+        absl::NotFoundError("sweep " + sweep->id + " has no trial " + std::to_string(trial_id)));
   }
   store::MetricFilter filter;
   filter.sweep_id = sweep->id;
@@ -273,9 +270,8 @@ int CmdMetrics(const GlobalOptions& options, const std::string& sweep_id, int64_
     std::cout << "attempt,interval,step,name,value,timestamp\n";
     for (const core::MetricPoint& p : *points) {
       std::cout << p.attempt << "," << (p.interval ? std::to_string(p.interval) : "") << ","
-                << (p.step >= 0 ? std::to_string(p.step) : "") << "," << CsvField(p.name)
-                << "," << core::ParamValueToString(p.value) << "," << FormatTime(p.timestamp_ms)
-                << "\n";
+                << (p.step >= 0 ? std::to_string(p.step) : "") << "," << CsvField(p.name) << ","
+                << core::ParamValueToString(p.value) << "," << FormatTime(p.timestamp_ms) << "\n";
     }
     return kExitOk;
   }

@@ -6,10 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "cli/output.h"
-#include "controller/compute.h"
-#include "controller/remote_vm.h"
-#include "controller/ssh_session.h"
+#include "compute/remote_vm.h"
+#include "compute/ssh_session.h"
+#include "compute/targets.h"
 #include "core/clock.h"
+#include "core/compute_target.h"
 
 namespace sweep::cli {
 namespace {
@@ -19,7 +20,7 @@ constexpr int kVersionTimeoutMs = 15'000;
 constexpr int kExitCommandNotFound = 127;
 
 absl::Status ValidateAttachArgs(const AttachArgs& a) {
-  if (absl::Status s = controller::ValidateComputeName(a.name); !s.ok()) return s;
+  if (absl::Status s = core::ValidateComputeName(a.name); !s.ok()) return s;
   if (a.type != "remotevm") {
     return absl::InvalidArgumentError(absl::StrCat(
         "only remotevm targets can be attached (got --type ", a.type,
@@ -54,14 +55,14 @@ absl::Status ValidateAttachArgs(const AttachArgs& a) {
         std::pair{a.private_key_file, "private key file (--private-key-file)"},
         std::pair{a.passphrase_file, "passphrase file (--private-key-passphrase-file)"}}) {
     if (path.empty()) continue;
-    if (auto r = controller::ReadSecretFile(path, what); !r.ok()) return r.status();
+    if (auto r = compute::ReadSecretFile(path, what); !r.ok()) return r.status();
   }
   return absl::OkStatus();
 }
 
 absl::Status NotAlreadyThere(const std::string& workspace_dir, const std::string& name) {
   if (!std::filesystem::exists(workspace_dir)) return absl::OkStatus();
-  auto ws = controller::Workspace::OpenReadOnly(workspace_dir);
+  auto ws = workspace::Workspace::OpenReadOnly(workspace_dir);
   if (!ws.ok()) return absl::OkStatus();  // not a workspace yet: OpenOrCreate decides later
   if ((*ws)->store()->GetCompute(name).ok()) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -72,9 +73,9 @@ absl::Status NotAlreadyThere(const std::string& workspace_dir, const std::string
 }
 
 // Runs `<sweep-path> --version` on the VM; returns what it printed.
-absl::StatusOr<std::string> CheckRemoteSweep(controller::SshSession& session,
+absl::StatusOr<std::string> CheckRemoteSweep(compute::SshSession& session,
                                              const std::string& sweep_path) {
-  auto r = session.Exec(controller::ShellQuote(sweep_path) + " --version", "", kVersionTimeoutMs);
+  auto r = session.Exec(compute::ShellQuote(sweep_path) + " --version", "", kVersionTimeoutMs);
   if (!r.ok()) return r.status();
   std::string output(absl::StripAsciiWhitespace(r->output));
   if (r->exit_status == kExitCommandNotFound) {
@@ -106,24 +107,24 @@ int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args) {
   const std::string ws_dir = WorkspaceDir(options);
   if (absl::Status s = NotAlreadyThere(ws_dir, args.name); !s.ok()) return ReportError(s);
 
-  controller::SshEndpoint endpoint;
+  compute::SshEndpoint endpoint;
   endpoint.host = args.address;
   endpoint.port = args.ssh_port;
   endpoint.username = args.username;
   endpoint.password_file = args.password_file;
   endpoint.private_key_file = args.private_key_file;
   endpoint.passphrase_file = args.passphrase_file;
-  endpoint.known_hosts_file = controller::KnownHostsPath(ws_dir);
-  auto session = controller::SshSession::Connect(endpoint);
+  endpoint.known_hosts_file = compute::KnownHostsPath(ws_dir);
+  auto session = compute::SshSession::Connect(endpoint);
   if (!session.ok()) return ReportError(session.status());
   auto version = CheckRemoteSweep(**session, args.sweep_path);
   if (!version.ok()) return ReportError(version.status());
 
   // Everything checked: now write the workspace.
-  auto ws = controller::Workspace::OpenOrCreate(ws_dir);
+  auto ws = workspace::Workspace::OpenOrCreate(ws_dir);
   if (!ws.ok()) return ReportError(ws.status());
   if (absl::Status s = NotAlreadyThere(ws_dir, args.name); !s.ok()) return ReportError(s);
-  controller::RemoteVmProperties props;
+  compute::RemoteVmProperties props;
   props.address = args.address;
   props.port = args.ssh_port;
   props.username = args.username;
@@ -131,7 +132,7 @@ int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args) {
   props.sweep_path = args.sweep_path;
   props.work_dir = args.work_dir;
   props.workers_per_node = args.workers_per_node;
-  if (absl::Status s = controller::StoreCredentials((*ws)->dir(), args.name, endpoint, props);
+  if (absl::Status s = compute::StoreCredentials((*ws)->dir(), args.name, endpoint, props);
       !s.ok()) {
     return ReportError(s);
   }
@@ -141,9 +142,9 @@ int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args) {
   target.provider = "ssh";
   target.min_nodes = 0;
   target.max_nodes = args.workers_per_node;
-  target.properties_json = controller::RemoteVmPropertiesJson(props);
+  target.properties_json = compute::RemoteVmPropertiesJson(props);
   target.created_ms = core::SystemClock::Default()->NowMillis();
-  absl::Status status = controller::ValidateComputeTarget(target);
+  absl::Status status = compute::ValidateTarget(target);
   const bool new_host = (*session)->host_was_unknown();
   if (status.ok() && new_host) status = (*session)->TrustHost();
   if (status.ok()) {
@@ -152,7 +153,7 @@ int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args) {
     status = (*ws)->store()->Commit(batch);
   }
   if (!status.ok()) {
-    controller::RemoveCredentials((*ws)->dir(), args.name);
+    compute::RemoveCredentials((*ws)->dir(), args.name);
     return ReportError(status);
   }
 
@@ -200,7 +201,7 @@ void AddAttachCommand(CLI::App* compute_cmd, GlobalOptions& g, AttachArgs& a,
 }
 
 void PrintRemoteVm(std::ostream& out, const core::ComputeTarget& target) {
-  auto props = controller::ParseRemoteVmProperties(target);
+  auto props = compute::ParseRemoteVmProperties(target);
   if (!props.ok()) {
     out << "ssh         " << props.status().message() << "\n";
     return;
@@ -208,7 +209,7 @@ void PrintRemoteVm(std::ostream& out, const core::ComputeTarget& target) {
   out << "ssh         " << props->username << "@" << props->address << ":" << props->port << " ("
       << AuthLabel(props->auth) << ")\n"
       << "sweep path  " << props->sweep_path << "\n"
-      << "work dir    " << controller::RemoteWorkDir(*props, target.name) << "\n"
+      << "work dir    " << compute::RemoteWorkDir(*props, target.name) << "\n"
       << "workers     " << props->workers_per_node << "\n";
 }
 

@@ -9,8 +9,9 @@
 
 #include "cli/output.h"
 #include "cli/serve.h"
-#include "controller/admin_client.h"
 #include "controller/controller.h"
+#include "rpc/admin_client.h"
+#include "rpc/worker_client.h"
 #include "spec/spec.h"
 #include "worker/agent.h"
 
@@ -41,13 +42,11 @@ void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {
   if (!sweep->status_message.empty()) std::cout << ": " << sweep->status_message;
   std::cout << "\n";
   if (summary.best) {
-    std::cout << "best trial " << summary.best->trial_id << ": "
-              << sweep->objective.primary_metric << "="
-              << FormatValue(summary.best->final_value) << "  "
+    std::cout << "best trial " << summary.best->trial_id << ": " << sweep->objective.primary_metric
+              << "=" << FormatValue(summary.best->final_value) << "  "
               << FormatConfig(summary.best->config) << "\n";
   } else {
-    std::cout << "no trial completed with a value of '" << sweep->objective.primary_metric
-              << "'\n";
+    std::cout << "no trial completed with a value of '" << sweep->objective.primary_metric << "'\n";
   }
   std::cout << "details: sweep trials " << sweep->id << "\n";
 }
@@ -75,7 +74,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
   if (!served.ok()) return ReportError(served.status());
   controller::Controller* ctrl = &(*served)->controller();
-  controller::Workspace* ws = &(*served)->workspace();
+  workspace::Workspace* ws = &(*served)->workspace();
 
   // Progress lines for this sweep only, printed once its id line is out.
   std::mutex print_mu;
@@ -152,7 +151,7 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args) {
   worker_options.node_id = args.node_id;
   worker_options.work_dir = args.work_dir;
   worker_options.max_idle_polls = args.max_idle_polls;
-  return worker::RunWorker(worker_options, worker::InstallStopSignalHandlers());
+  return rpc::RunWorker(worker_options, worker::InstallStopSignalHandlers());
 }
 
 int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
@@ -161,17 +160,17 @@ int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
   auto sweep = ResolveSweep((*source)->store(), sweep_id);
   if (!sweep.ok()) return ReportError(sweep.status());
   if (core::IsTerminal(sweep->state)) {
-    return ReportError(absl::FailedPreconditionError(
-        "sweep " + sweep->id + " already ended (" + core::SweepStateName(sweep->state) + ")"));
+    return ReportError(absl::FailedPreconditionError("sweep " + sweep->id + " already ended (" +
+                                                     core::SweepStateName(sweep->state) + ")"));
   }
   absl::Status status;
-  const controller::Workspace* ws = (*source)->workspace.get();
+  const workspace::Workspace* ws = (*source)->workspace.get();
   if (ws == nullptr) {  // --server: the server is the only writer of its workspace
     auto token = ReadServerToken(options);
     if (!token.ok()) return ReportError(token.status());
-    status = controller::CancelViaServer(options.server, *token, sweep->id);
+    status = rpc::CancelViaServer(options.server, *token, sweep->id);
   } else if (auto running = ws->ReadControllerAddress()) {
-    status = controller::CancelViaServer(running->address, ws->token(), sweep->id);
+    status = rpc::CancelViaServer(running->address, ws->token(), sweep->id);
   } else {
     // No controller serves the workspace: this process is the only writer.
     auto ctrl = controller::Controller::Create(ws->store(), controller::ControllerOptions{});

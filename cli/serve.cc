@@ -11,8 +11,8 @@
 
 #include "cli/context.h"
 #include "cli/slurm_commands.h"
-#include "controller/local_provider.h"
-#include "controller/ssh_provider.h"
+#include "compute/local_provider.h"
+#include "compute/ssh_provider.h"
 
 namespace sweep::cli {
 namespace {
@@ -91,10 +91,10 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     return s;
   }
   std::unique_ptr<ServedController> served(new ServedController());
-  auto ws = controller::Workspace::OpenOrCreate(workspace_dir);
+  auto ws = workspace::Workspace::OpenOrCreate(workspace_dir);
   if (!ws.ok()) return ws.status();
   served->workspace_ = std::move(*ws);
-  controller::Workspace& w = *served->workspace_;
+  workspace::Workspace& w = *served->workspace_;
   if (auto running = w.ReadControllerAddress()) {
     return absl::FailedPreconditionError(
         "workspace " + w.dir() + " is already served by a controller (pid " +
@@ -114,11 +114,11 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   if (!ctrl.ok()) return ctrl.status();
   served->controller_ = std::move(*ctrl);
 
-  controller::GrpcServerOptions server_options;
+  rpc::GrpcServerOptions server_options;
   server_options.listen_address = options.listen;
   server_options.token = w.token();
   server_options.read_store = w.store();
-  auto server = controller::GrpcServer::Start(served->controller_.get(), server_options);
+  auto server = rpc::GrpcServer::Start(served->controller_.get(), server_options);
   if (!server.ok()) return server.status();
   served->server_ = std::move(*server);
   served->dial_ = DialAddress(served->server_->address());
@@ -127,7 +127,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   std::error_code ec;
   const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
   {
-    controller::LocalNodeProviderOptions local;
+    compute::LocalNodeProviderOptions local;
     local.binary = self;
     local.server_address = served->dial_;
     local.token_file = w.token_path();
@@ -135,10 +135,10 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
     served->controller_->SetNodeProvider("local",
-                                         std::make_shared<controller::LocalNodeProvider>(local));
+                                         std::make_shared<compute::LocalNodeProvider>(local));
   }
   // Remote VMs: workers started over SSH; they dial dial_ (see --listen).
-  served->controller_->SetNodeProvider("ssh", controller::NewSshNodeProvider(w, served->dial_));
+  served->controller_->SetNodeProvider("ssh", compute::NewSshNodeProvider(w, served->dial_));
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
   served->controller_->SetNodeProvider(
       "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,

@@ -10,9 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
-#include "controller/grpc_service.h"
-#include "controller/workspace.h"
 #include "core/types.h"
+#include "rpc/grpc_service.h"
+#include "workspace/workspace.h"
 
 namespace sweep::cli {
 
@@ -38,7 +38,7 @@ class ServedController {
                                                                  const ServeOptions& options);
   ~ServedController();  // Stop()
 
-  controller::Workspace& workspace() { return *workspace_; }
+  workspace::Workspace& workspace() { return *workspace_; }
   controller::Controller& controller() { return *controller_; }
   // The bound "host:port" (the listen host with the real port).
   std::string address() const { return server_->address(); }
@@ -55,9 +55,9 @@ class ServedController {
 
  private:
   ServedController() = default;
-  std::unique_ptr<controller::Workspace> workspace_;
+  std::unique_ptr<workspace::Workspace> workspace_;
   std::unique_ptr<controller::Controller> controller_;
-  std::unique_ptr<controller::GrpcServer> server_;
+  std::unique_ptr<rpc::GrpcServer> server_;
   std::string dial_;
   bool announced_ = false;
   bool stopped_ = false;

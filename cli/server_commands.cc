@@ -10,8 +10,8 @@
 #include <thread>
 
 #include "cli/serve.h"
-#include "controller/admin_client.h"
 #include "nlohmann/json.hpp"
+#include "rpc/admin_client.h"
 #include "spec/spec.h"
 
 namespace sweep::cli {
@@ -70,7 +70,7 @@ int CmdSubmit(const GlobalOptions& options, const std::string& spec_path) {
   if (!token.ok()) return ReportError(token.status());
   std::error_code ec;
   std::string absolute = std::filesystem::absolute(spec_path, ec).lexically_normal().string();
-  auto id = controller::SubmitViaServer(options.server, *token, text.str(), absolute);
+  auto id = rpc::SubmitViaServer(options.server, *token, text.str(), absolute);
   if (!id.ok()) return ReportSubmitError(id.status());
   if (options.json) {
     std::cout << nlohmann::json{{"id", *id}, {"server", options.server}}.dump() << "\n";

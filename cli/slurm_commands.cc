@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "controller/slurm_provider.h"
+#include "compute/slurm_provider.h"
 
 namespace sweep::cli {
 
@@ -29,20 +29,20 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target) 
         "(--type amlcompute --provider slurm); this one uses provider '" +
         target.provider + "'");
   }
-  absl::StatusOr<controller::SlurmSettings> settings = controller::ParseSlurmSettings(target);
+  absl::StatusOr<compute::SlurmSettings> settings = compute::ParseSlurmSettings(target);
   if (!settings.ok()) return settings.status();
   if (args.partition) settings->partition = *args.partition;
   if (args.account) settings->account = *args.account;
   if (args.qos) settings->qos = *args.qos;
   if (args.lowpriority_partition) settings->lowpriority_partition = *args.lowpriority_partition;
   if (args.lowpriority_qos) settings->lowpriority_qos = *args.lowpriority_qos;
-  controller::StoreSlurmSettings(*settings, target);
+  compute::StoreSlurmSettings(*settings, target);
   return absl::OkStatus();
 }
 
 absl::Status CheckSlurmCluster(const core::ComputeTarget& target) {
   if (target.type != "amlcompute" || target.provider != "slurm") return absl::OkStatus();
-  return controller::CheckSlurmTarget(target, *controller::PosixCommandRunner());
+  return compute::CheckSlurmTarget(target, *compute::PosixCommandRunner());
 }
 
 std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
@@ -58,7 +58,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
     host = gethostname(name, sizeof name - 1) == 0 ? name : "127.0.0.1";
   }
   const std::string dir = fs::absolute(workspace_dir).lexically_normal().string();
-  controller::SlurmNodeProviderOptions options;
+  compute::SlurmNodeProviderOptions options;
   options.binary = binary;
   options.server_address = host + ":" + bound_address.substr(colon + 1);
   options.token_file = fs::absolute(token_path).lexically_normal().string();
@@ -68,7 +68,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
     // NotFound: the job ended before its worker registered; nothing to end.
     controller->NodeGone(node_id, reason).IgnoreError();
   };
-  return std::make_shared<controller::SlurmNodeProvider>(std::move(options));
+  return std::make_shared<compute::SlurmNodeProvider>(std::move(options));
 }
 
 }  // namespace sweep::cli

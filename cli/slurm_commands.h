@@ -33,7 +33,7 @@ void AddSlurmFlags(CLI::App* cmd, SlurmArgs& args);
 absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target);
 
 // For slurm targets: asks the cluster whether the partition, QOS and account exist
-// (controller::CheckSlurmTarget with the real commands). OK for other providers.
+// (compute::CheckSlurmTarget with the real commands). OK for other providers.
 absl::Status CheckSlurmCluster(const core::ComputeTarget& target);
 
 // The node provider for `slurm` targets of a controller serving `workspace_dir` at

@@ -11,7 +11,8 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path) {
   auto spec = spec::LoadSpecFile(spec_path);
   if (!spec.ok()) {
     if (options.json) {
-      std::cout << nlohmann::json{{"valid", false}, {"errors", std::string(spec.status().message())}}
+      std::cout << nlohmann::json{{"valid", false},
+                                  {"errors", std::string(spec.status().message())}}
                        .dump(2)
                 << "\n";
     }
@@ -28,7 +29,7 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path) {
                                 {"max_total_trials", spec->limits.max_total_trials},
                                 {"max_concurrent_trials", spec->limits.max_concurrent_trials},
                                 {"early_termination",
-                                 spec::PolicyTypeName(spec->early_termination.type)},
+                                 core::PolicyTypeName(spec->early_termination.type)},
                                 {"search_space", core::SpaceToJson(spec->search_space)}}
                      .dump(2)
               << "\n";

@@ -82,8 +82,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "compute/node_provider.h"
 #include "core/clock.h"
 #include "core/file_tree.h"
+#include "core/lease.h"
 #include "core/types.h"
 #include "spec/spec.h"
 #include "store/store.h"
@@ -104,83 +106,19 @@ struct ControllerOptions {
   int64_t artifact_max_bytes = 1024LL << 20;  // cap on one attempt's outputs/
 };
 
-struct LeaseRef {
-  std::string node_id;
-  std::string sweep_id;
-  int64_t trial_id = 0;
-  int32_t attempt = 0;
-  uint64_t fencing_token = 0;
-};
-
-struct LeaseGrant {
-  LeaseRef ref;
-  std::vector<std::string> argv;
-  std::vector<std::pair<std::string, std::string>> env;
-  std::string params_json;
-  std::string primary_metric;
-  int64_t expires_at_ms = 0;
-  int64_t trial_timeout_ms = 0;
-  int64_t stop_grace_ms = 0;
-  std::string snapshot_digest;  // "" when the spec has no code directory
-  int64_t artifact_max_bytes = 0;
-  std::optional<core::Environment> environment;  // the sweep's resolved environment, if any
-};
-
+using core::AcquireResult;
 using core::ArtifactChunk;  // one chunk of one output file of an attempt
-using core::BlobChunk;      // a piece of a snapshot blob (controller/snapshot_store.h)
+using core::BlobChunk;      // a piece of a snapshot blob (workspace/snapshot_store.h)
+using core::Completion;
+using core::Directive;
+using core::DirectiveReply;
+using core::LeaseGrant;
+using core::LeaseRef;
+using core::NodeRegistration;
+using core::Outcome;
+using core::Registered;
 
-struct AcquireResult {
-  std::optional<LeaseGrant> lease;
-  bool shutdown = false;  // the node should exit (scale-down)
-};
-
-enum class Directive { kContinue, kStop };
-
-struct DirectiveReply {
-  Directive directive = Directive::kContinue;
-  int64_t expires_at_ms = 0;
-  std::string reason;  // why stop
-};
-
-enum class Outcome { kSucceeded, kFailed, kStopped };
-
-struct Completion {
-  Outcome outcome = Outcome::kSucceeded;
-  int32_t exit_code = 0;
-  int32_t signal = 0;
-  std::string error;
-  std::vector<core::MetricPoint> points;  // unsent points (sweep/trial fields ignored)
-};
-
-struct NodeRegistration {
-  std::string node_id;  // empty: assign one
-  std::string compute;
-  std::string hostname;
-  int64_t pid = 0;
-  std::string version;
-};
-
-struct Registered {
-  std::string node_id;
-  int64_t heartbeat_interval_ms = 0;
-  int64_t lease_duration_ms = 0;
-};
-
-// Starts and stops worker processes for a compute target (local children, Slurm jobs,
-// SSH sessions). Implementations are thread-safe. A provider that learns that one of its
-// nodes ended (job preempted or cancelled, process killed) tells the controller with
-// Controller::NodeGone, so the node's attempt is preempted at once instead of waiting
-// for its lease to expire.
-class NodeProvider {
- public:
-  virtual ~NodeProvider() = default;
-  // Starts one node for `target`; it will Register on its own. Returns a handle id.
-  virtual absl::StatusOr<std::string> StartNode(const core::ComputeTarget& target) = 0;
-  // Number of nodes started and not yet known to have exited.
-  virtual int64_t LiveNodes(const std::string& compute) = 0;
-  // Stops everything it started (SIGTERM, then SIGKILL after a grace period).
-  virtual void StopAll() = 0;
-};
+using compute::NodeProvider;
 
 // A node of a compute target as the controller sees it now.
 struct NodeStatus {

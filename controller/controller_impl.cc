@@ -33,17 +33,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "controller/artifact_store.h"
-#include "controller/artifact_upload.h"
 #include "controller/controller.h"
-#include "controller/early_termination.h"
-#include "controller/snapshot_store.h"
-#include "controller/registry.h"
 #include "core/search_space.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
+#include "policies/early_termination.h"
 #include "samplers/sampler.h"
 #include "spdlog/spdlog.h"
+#include "workspace/artifact_store.h"
+#include "workspace/artifact_upload.h"
+#include "workspace/registry.h"
+#include "workspace/snapshot_store.h"
 
 namespace sweep::controller {
 namespace {
@@ -129,24 +129,24 @@ struct SweepRec {
   spec::SweepSpec spec;
   uint64_t seed = 0;
   std::unique_ptr<samplers::Sampler> sampler;
-  std::unique_ptr<EarlyTerminationPolicy> policy;
+  std::unique_ptr<policies::EarlyTerminationPolicy> policy;
   samplers::History history;
-  std::deque<TrialRec> trials;     // trials[i] is trial i+1; deque keeps references stable
+  std::deque<TrialRec> trials;      // trials[i] is trial i+1; deque keeps references stable
   std::deque<int64_t> retry_queue;  // pending trials whose last attempt was lost
-  std::set<int64_t> live;          // trials with a non-terminal attempt
-  int64_t active = 0;              // non-terminal trials with a non-terminal attempt
+  std::set<int64_t> live;           // trials with a non-terminal attempt
+  int64_t active = 0;               // non-terminal trials with a non-terminal attempt
   int64_t max_total = 0;
   int64_t max_concurrent = 0;
-  int64_t deadline_ms = 0;         // 0: no sweep timeout
+  int64_t deadline_ms = 0;  // 0: no sweep timeout
   int64_t trial_timeout_ms = 0;
-  bool exhausted = false;          // the sampler said it has nothing more
+  bool exhausted = false;  // the sampler said it has nothing more
   std::string sampler_error;
   std::optional<core::Config> proposal;  // asked ahead while idle (see Tick)
   size_t proposal_for = 0;               // history size the proposal was made for
   int64_t completed = 0, failed = 0, early_terminated = 0, canceled = 0;
   std::optional<double> best_value;
   int64_t best_trial = 0;
-  uint64_t end_seq = 0;  // commit sequence that made the end durable
+  uint64_t end_seq = 0;                          // commit sequence that made the end durable
   std::optional<core::Environment> environment;  // resolved at submission
   // register_model: set when the sweep completes, cleared once the outcome event is
   // committed (WaitForSweep waits for it).
@@ -179,8 +179,8 @@ struct ScaleAction {
   int64_t count = 0;
   std::string sweep_id;  // a sweep that asked for the nodes, for the event
   int64_t desired = 0;
-  int64_t live = 0;    // nodes the provider had running before this action
-  std::string reason;  // why these nodes are wanted, for the event
+  int64_t live = 0;      // nodes the provider had running before this action
+  std::string reason;    // why these nodes are wanted, for the event
   bool restart = false;  // remotevm: replaces workers that exited while a sweep runs
 };
 
@@ -192,7 +192,7 @@ class ControllerImpl final : public Controller {
         clock_(options.clock),
         snapshots_(options.workspace_dir.empty()
                        ? nullptr
-                       : std::make_unique<SnapshotStore>(options.workspace_dir)) {}
+                       : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)) {}
   ~ControllerImpl() override { Shutdown(); }
 
   absl::Status Load();
@@ -212,8 +212,7 @@ class ControllerImpl final : public Controller {
                                           const std::string& spec_yaml) override;
   absl::Status CancelSweep(const std::string& sweep_id) override;
   absl::StatusOr<Registered> Register(const NodeRegistration& registration) override;
-  absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id,
-                                             int64_t wait_ms) override;
+  absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id, int64_t wait_ms) override;
   absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override;
   absl::StatusOr<DirectiveReply> ReportMetrics(
       const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override;
@@ -249,8 +248,8 @@ class ControllerImpl final : public Controller {
   absl::Status Finish(Txn& txn, std::unique_lock<std::mutex>& lock);
 
   // --- mutations; all require mu_ ---
-  void AddEvent(Txn& txn, const std::string& sweep_id, int64_t trial_id,
-                const std::string& kind, const std::string& message, int64_t now);
+  void AddEvent(Txn& txn, const std::string& sweep_id, int64_t trial_id, const std::string& kind,
+                const std::string& message, int64_t now);
   void PutTrial(Txn& txn, const TrialRec& t) { txn.batch.trials.push_back(t.trial); }
   void PutAttempt(Txn& txn, const TrialRec& t) { txn.batch.attempts.push_back(t.attempt); }
   void PutNode(Txn& txn, const NodeRec& n) { txn.batch.nodes.push_back(n.node); }
@@ -272,19 +271,17 @@ class ControllerImpl final : public Controller {
   absl::Status EnsureGrant(SweepRec& s, TrialRec& t);
   LeaseGrant GrantFor(const TrialRec& t) const;
   void StartAttempt(Txn& txn, SweepRec& s, TrialRec& t, NodeRec& node, int64_t now);
-  void EndAttempt(Txn& txn, SweepRec& s, TrialRec& t, AttemptState state,
-                  const std::string& error, int64_t now);
+  void EndAttempt(Txn& txn, SweepRec& s, TrialRec& t, AttemptState state, const std::string& error,
+                  int64_t now);
   // The attempt ended without a verdict on the trial (lost, preempted, released).
-  void RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count_retry,
-                    const std::string& why, int64_t now);
+  void RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count_retry, const std::string& why,
+                    int64_t now);
   void EndTrialByStopReason(Txn& txn, SweepRec& s, TrialRec& t, int64_t now);
-  void EndTrial(Txn& txn, SweepRec& s, TrialRec& t, TrialState state,
-                const std::string& reason, int64_t now);
-  void MaybeEndSweep(Txn& txn, SweepRec& s, int64_t now);
-  void StopSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message,
-                 int64_t now);
-  void EndSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message,
+  void EndTrial(Txn& txn, SweepRec& s, TrialRec& t, TrialState state, const std::string& reason,
                 int64_t now);
+  void MaybeEndSweep(Txn& txn, SweepRec& s, int64_t now);
+  void StopSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message, int64_t now);
+  void EndSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message, int64_t now);
   std::string Counts(const SweepRec& s) const;
   void ReleaseNode(Txn& txn, const std::string& node_id, int64_t now);
   void ProbeSampler(Txn& txn, SweepRec& s, int64_t now);
@@ -298,7 +295,7 @@ class ControllerImpl final : public Controller {
   store::Store* const store_;
   const ControllerOptions options_;
   core::Clock* const clock_;
-  const std::unique_ptr<SnapshotStore> snapshots_;  // null without a workspace dir
+  const std::unique_ptr<workspace::SnapshotStore> snapshots_;  // null without a workspace dir
 
   std::mutex mu_;
   std::condition_variable work_cv_;   // long polls wait here
@@ -377,8 +374,7 @@ absl::Status ControllerImpl::WaitDurable(uint64_t seq) {
     if (status.ok()) {
       durable_seq_ = upto;
     } else {
-      spdlog::error("store commit failed, controller stops accepting calls: {}",
-                    status.ToString());
+      spdlog::error("store commit failed, controller stops accepting calls: {}", status.ToString());
       broken_ = absl::InternalError(
           absl::StrCat("the controller could not save its state (", status.message(),
                        "); restart it to resume from the last saved state"));
@@ -414,8 +410,7 @@ absl::Status ControllerImpl::Finish(Txn& txn, std::unique_lock<std::mutex>& lock
 // Small helpers
 
 void ControllerImpl::AddEvent(Txn& txn, const std::string& sweep_id, int64_t trial_id,
-                              const std::string& kind, const std::string& message,
-                              int64_t now) {
+                              const std::string& kind, const std::string& message, int64_t now) {
   core::Event e;
   e.sweep_id = sweep_id;
   e.trial_id = trial_id;
@@ -429,8 +424,7 @@ std::optional<double> ControllerImpl::Aggregate(const SweepRec& s, const TrialRe
   return s.spec.objective.aggregation == core::Aggregation::kBest ? t.best : t.last;
 }
 
-absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLease(
-    const LeaseRef& ref) {
+absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLease(const LeaseRef& ref) {
   auto it = sweeps_.find(ref.sweep_id);
   if (it == sweeps_.end()) {
     return absl::FailedPreconditionError(
@@ -443,15 +437,14 @@ absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLease(
   }
   TrialRec& t = s.trials[ref.trial_id - 1];
   if (!t.has_attempt || t.attempt.attempt != ref.attempt) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "stale lease: trial ", ref.trial_id, " of ", ref.sweep_id, " is on attempt ",
-        t.has_attempt ? t.attempt.attempt : 0, ", not ", ref.attempt));
+    return absl::FailedPreconditionError(
+        absl::StrCat("stale lease: trial ", ref.trial_id, " of ", ref.sweep_id, " is on attempt ",
+                     t.has_attempt ? t.attempt.attempt : 0, ", not ", ref.attempt));
   }
   if (t.attempt.fencing_token != ref.fencing_token) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: fencing token ", ref.fencing_token,
-                     " is not the current one for trial ", ref.trial_id, " attempt ",
-                     ref.attempt, " of ", ref.sweep_id));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "stale lease: fencing token ", ref.fencing_token, " is not the current one for trial ",
+        ref.trial_id, " attempt ", ref.attempt, " of ", ref.sweep_id));
   }
   if (t.attempt.node_id != ref.node_id) {
     return absl::FailedPreconditionError(
@@ -463,14 +456,13 @@ absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLease(
 
 namespace {
 absl::Status AttemptEndedError(const LeaseRef& ref, AttemptState state) {
-  return absl::FailedPreconditionError(
-      absl::StrCat("stale lease: trial ", ref.trial_id, " attempt ", ref.attempt,
-                   " already ended (", core::AttemptStateName(state), ")"));
+  return absl::FailedPreconditionError(absl::StrCat("stale lease: trial ", ref.trial_id,
+                                                    " attempt ", ref.attempt, " already ended (",
+                                                    core::AttemptStateName(state), ")"));
 }
 }  // namespace
 
-absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLiveLease(
-    const LeaseRef& ref) {
+absl::StatusOr<std::pair<SweepRec*, TrialRec*>> ControllerImpl::FindLiveLease(const LeaseRef& ref) {
   ASSIGN_OR_RETURN(auto found, FindLease(ref));
   if (core::IsTerminal(found.second->attempt.state)) {
     return AttemptEndedError(ref, found.second->attempt.state);
@@ -551,9 +543,9 @@ void ControllerImpl::IngestPoints(Txn& txn, SweepRec& s, TrialRec& t,
 }
 
 std::string ControllerImpl::Counts(const SweepRec& s) const {
-  std::string out = absl::StrCat(s.Created(), " trials: ", s.completed, " completed, ", s.failed,
-                                 " failed, ", s.early_terminated, " early terminated, ",
-                                 s.canceled, " canceled");
+  std::string out =
+      absl::StrCat(s.Created(), " trials: ", s.completed, " completed, ", s.failed, " failed, ",
+                   s.early_terminated, " early terminated, ", s.canceled, " canceled");
   if (s.best_value) {
     absl::StrAppend(&out, "; best ", s.spec.objective.primary_metric, " ",
                     FormatValue(*s.best_value), " (trial ", s.best_trial, ")");
@@ -602,8 +594,7 @@ LeaseGrant ControllerImpl::GrantFor(const TrialRec& t) const {
   return g;
 }
 
-void ControllerImpl::StartAttempt(Txn& txn, SweepRec& s, TrialRec& t, NodeRec& node,
-                                  int64_t now) {
+void ControllerImpl::StartAttempt(Txn& txn, SweepRec& s, TrialRec& t, NodeRec& node, int64_t now) {
   t.trial.attempts += 1;
   t.has_attempt = true;
   t.attempt = core::Attempt();
@@ -724,11 +715,20 @@ void ControllerImpl::EndTrial(Txn& txn, SweepRec& s, TrialRec& t, TrialState sta
     t.trial.final_value = Aggregate(s, t);
   }
   switch (state) {
-    case TrialState::kCompleted: s.completed += 1; break;
-    case TrialState::kFailed: s.failed += 1; break;
-    case TrialState::kEarlyTerminated: s.early_terminated += 1; break;
-    case TrialState::kCanceled: s.canceled += 1; break;
-    default: break;
+    case TrialState::kCompleted:
+      s.completed += 1;
+      break;
+    case TrialState::kFailed:
+      s.failed += 1;
+      break;
+    case TrialState::kEarlyTerminated:
+      s.early_terminated += 1;
+      break;
+    case TrialState::kCanceled:
+      s.canceled += 1;
+      break;
+    default:
+      break;
   }
   if (s.policy) s.policy->OnTrialEnded(t.trial.trial_id, state);
   samplers::Observation& obs = s.history.trials[t.trial.trial_id - 1];
@@ -758,8 +758,8 @@ void ControllerImpl::EndTrial(Txn& txn, SweepRec& s, TrialRec& t, TrialState sta
       s.best_value = v;
       s.best_trial = t.trial.trial_id;
       AddEvent(txn, s.sweep.id, t.trial.trial_id, "best_improved",
-               absl::StrCat("trial ", t.trial.trial_id, ": ", s.spec.objective.primary_metric,
-                            " ", FormatValue(v), was),
+               absl::StrCat("trial ", t.trial.trial_id, ": ", s.spec.objective.primary_metric, " ",
+                            FormatValue(v), was),
                now);
     }
   }
@@ -781,8 +781,8 @@ void ControllerImpl::MaybeEndSweep(Txn& txn, SweepRec& s, int64_t now) {
   }
 }
 
-void ControllerImpl::StopSweep(Txn& txn, SweepRec& s, SweepState state,
-                               const std::string& message, int64_t now) {
+void ControllerImpl::StopSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message,
+                               int64_t now) {
   // Mark it ended first so the trial ends below do not re-enter MaybeEndSweep's logic.
   SweepState was = s.sweep.state;
   s.sweep.state = state;
@@ -803,16 +803,15 @@ void ControllerImpl::StopSweep(Txn& txn, SweepRec& s, SweepState state,
   EndSweep(txn, s, state, absl::StrCat(message, "; ", Counts(s)), now);
 }
 
-void ControllerImpl::EndSweep(Txn& txn, SweepRec& s, SweepState state,
-                              const std::string& message, int64_t now) {
+void ControllerImpl::EndSweep(Txn& txn, SweepRec& s, SweepState state, const std::string& message,
+                              int64_t now) {
   if (s.sweep.state != SweepState::kRunning) return;
   s.sweep.state = state;
   s.sweep.status_message = message;
   s.sweep.ended_ms = now;
   s.proposal.reset();
   txn.batch.sweeps.push_back(s.sweep);
-  AddEvent(txn, s.sweep.id, 0, absl::StrCat("sweep_", core::SweepStateName(state)), message,
-           now);
+  AddEvent(txn, s.sweep.id, 0, absl::StrCat("sweep_", core::SweepStateName(state)), message, now);
   s.register_pending = state == SweepState::kCompleted && !s.spec.register_model.empty();
   auto& list = rr_[s.sweep.compute];
   list.erase(std::remove(list.begin(), list.end(), s.sweep.id), list.end());
@@ -884,8 +883,7 @@ std::optional<LeaseGrant> ControllerImpl::TryLeaseFrom(Txn& txn, SweepRec& s, No
     if (!config) {
       s.exhausted = true;
       AddEvent(txn, s.sweep.id, 0, "search_space_exhausted",
-               absl::StrCat("the sampler has no new configuration after ", s.Created(),
-                            " trials"),
+               absl::StrCat("the sampler has no new configuration after ", s.Created(), " trials"),
                now);
       MaybeEndSweep(txn, s, now);
       return std::nullopt;
@@ -928,8 +926,7 @@ void ControllerImpl::ProbeSampler(Txn& txn, SweepRec& s, int64_t now) {
   } else if (!next->has_value()) {
     s.exhausted = true;
     AddEvent(txn, s.sweep.id, 0, "search_space_exhausted",
-             absl::StrCat("the sampler has no new configuration after ", s.Created(),
-                          " trials"),
+             absl::StrCat("the sampler has no new configuration after ", s.Created(), " trials"),
              now);
   } else {
     s.proposal = std::move(**next);
@@ -959,20 +956,19 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
         "compute create NAME --type amlcompute --min-nodes 0 --max-nodes 4`"));
   }
   if (spec.limits.max_total_trials < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "limits.max_total_trials must be >= 1 (got ", spec.limits.max_total_trials, ")"));
+    return absl::InvalidArgumentError(absl::StrCat("limits.max_total_trials must be >= 1 (got ",
+                                                   spec.limits.max_total_trials, ")"));
   }
   if (spec.limits.max_concurrent_trials < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "limits.max_concurrent_trials must be >= 0 (got ", spec.limits.max_concurrent_trials,
-        ")"));
+        "limits.max_concurrent_trials must be >= 0 (got ", spec.limits.max_concurrent_trials, ")"));
   }
   if (spec.objective.primary_metric.empty()) {
     return absl::InvalidArgumentError("objective.primary_metric is required");
   }
   std::optional<core::Environment> environment;
   if (!spec.trial.environment.empty()) {
-    ASSIGN_OR_RETURN(environment, ResolveEnvironment(store_, spec.trial.environment));
+    ASSIGN_OR_RETURN(environment, workspace::ResolveEnvironment(store_, spec.trial.environment));
   }
 
   // Snapshot first (file I/O, no lock): a sweep is never recorded without its code.
@@ -999,10 +995,10 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   samplers::SamplerOptions sopts;
   sopts.goal = spec.objective.goal;
   sopts.seed = s->seed;
-  ASSIGN_OR_RETURN(s->sampler, samplers::MakeSampler(ToAlgorithm(spec.sampling),
-                                                     spec.search_space, sopts));
-  ASSIGN_OR_RETURN(s->policy,
-                   MakeEarlyTerminationPolicy(spec.early_termination, spec.objective.goal));
+  ASSIGN_OR_RETURN(s->sampler,
+                   samplers::MakeSampler(ToAlgorithm(spec.sampling), spec.search_space, sopts));
+  ASSIGN_OR_RETURN(
+      s->policy, policies::MakeEarlyTerminationPolicy(spec.early_termination, spec.objective.goal));
 
   const int64_t now = clock_->NowMillis();
   core::Sweep& sw = s->sweep;
@@ -1022,8 +1018,8 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   sw.snapshot_digest = snapshot_digest;
   if (environment) sw.environment = absl::StrCat(environment->name, "@", environment->version);
   s->max_total = spec.limits.max_total_trials;
-  s->max_concurrent = spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials
-                                                            : s->max_total;
+  s->max_concurrent =
+      spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials : s->max_total;
   s->deadline_ms = spec.limits.timeout_s > 0 ? now + spec.limits.timeout_s * 1000 : 0;
   s->trial_timeout_ms = spec.limits.trial_timeout_s * 1000;
 
@@ -1035,7 +1031,7 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
            absl::StrCat("compute ", sw.compute, ", sampling ", sw.sampling_algorithm, " (seed ",
                         s->seed, "), max_total_trials ", s->max_total, ", max_concurrent_trials ",
                         s->max_concurrent, ", early termination ",
-                        spec::PolicyTypeName(spec.early_termination.type),
+                        core::PolicyTypeName(spec.early_termination.type),
                         snapshot_digest.empty()
                             ? std::string()
                             : absl::StrCat(", code snapshot ", snapshot_digest.substr(0, 12))),
@@ -1060,16 +1056,16 @@ absl::Status ControllerImpl::CancelSweep(const std::string& sweep_id) {
     }
     if (!stored.ok()) return stored.status();
     if (core::IsTerminal(stored->state)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "sweep ", sweep_id, " already ended (", core::SweepStateName(stored->state), ")"));
+      return absl::FailedPreconditionError(absl::StrCat("sweep ", sweep_id, " already ended (",
+                                                        core::SweepStateName(stored->state), ")"));
     }
     return absl::FailedPreconditionError(
         absl::StrCat("sweep ", sweep_id, " is not run by this controller"));
   }
   SweepRec& s = *it->second;
   if (s.sweep.state != SweepState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sweep ", sweep_id, " already ended (", core::SweepStateName(s.sweep.state), ")"));
+    return absl::FailedPreconditionError(absl::StrCat("sweep ", sweep_id, " already ended (",
+                                                      core::SweepStateName(s.sweep.state), ")"));
   }
   Txn txn;
   StopSweep(txn, s, SweepState::kCanceled, "canceled by user", clock_->NowMillis());
@@ -1153,8 +1149,8 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
       auto s = sweeps_.find(node.lease->first);
       if (s != sweeps_.end()) {
         TrialRec& t = s->second->trials[node.lease->second - 1];
-        if (t.has_attempt && !core::IsTerminal(t.attempt.state) &&
-            t.attempt.node_id == node_id && t.grant) {
+        if (t.has_attempt && !core::IsTerminal(t.attempt.state) && t.attempt.node_id == node_id &&
+            t.grant) {
           result.lease = GrantFor(t);
           break;
         }
@@ -1225,9 +1221,8 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
                                                                          : AttemptState::kStopped;
   if (core::IsTerminal(t->attempt.state)) {
     // The same completion again (a retried rpc) gets the same answer.
-    bool same = t->attempt.state == outcome_state ||
-                (completion.outcome == Outcome::kStopped &&
-                 t->attempt.state == AttemptState::kPreempted);
+    bool same = t->attempt.state == outcome_state || (completion.outcome == Outcome::kStopped &&
+                                                      t->attempt.state == AttemptState::kPreempted);
     if (same) {
       Txn txn;  // nothing to write, but wait until the first answer was durable
       TrialState state = t->trial.state;
@@ -1253,8 +1248,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
       t->stop == StopReason::kNone) {
     // Stopped without being asked to (e.g. the worker enforced trial_timeout itself, or
     // was interrupted): a timeout fails the trial; anything else is a preemption.
-    bool timed_out = s->trial_timeout_ms > 0 &&
-                     now - t->attempt.started_ms >= s->trial_timeout_ms;
+    bool timed_out = s->trial_timeout_ms > 0 && now - t->attempt.started_ms >= s->trial_timeout_ms;
     if (timed_out) {
       t->stop = StopReason::kTrialTimeout;
       t->stop_message = absl::StrCat("trial timeout (", s->trial_timeout_ms / 1000, "s) reached");
@@ -1309,7 +1303,8 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
 
 absl::StatusOr<std::string> ControllerImpl::LiveAttemptDir(const LeaseRef& ref) {
   RETURN_IF_ERROR(FindLiveLease(ref).status());
-  return ArtifactAttemptDir(options_.workspace_dir, ref.sweep_id, ref.trial_id, ref.attempt);
+  return workspace::ArtifactAttemptDir(options_.workspace_dir, ref.sweep_id, ref.trial_id,
+                                       ref.attempt);
 }
 
 absl::StatusOr<BlobChunk> ControllerImpl::FetchSnapshot(const std::string& digest,
@@ -1335,7 +1330,7 @@ absl::Status ControllerImpl::UploadArtifact(const LeaseRef& lease, const Artifac
   }
   // Written outside mu_: the upload area is private to this attempt and is published only
   // by CommitArtifacts, which checks the lease again.
-  return ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes);
+  return workspace::ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes);
 }
 
 absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, int64_t file_count) {
@@ -1346,7 +1341,7 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
   // Under mu_ so the lease cannot expire between the check and the publication.
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
-  return PublishArtifacts(dir, file_count);
+  return workspace::PublishArtifacts(dir, file_count);
 }
 
 absl::Status ControllerImpl::Deregister(const std::string& node_id) {
@@ -1562,13 +1557,11 @@ void ControllerImpl::Tick() {
       }
       ++n;
     }
-    std::string message =
-        a.restart
-            ? absl::StrCat("compute ", a.target.name, ": ", a.count,
-                           " worker(s) exited; restarted ", n, " of them")
-            : absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ", a.live + n,
-                           " nodes (desired ", a.desired, ", max ", a.target.max_nodes, "): ",
-                           a.reason);
+    std::string message = a.restart ? absl::StrCat("compute ", a.target.name, ": ", a.count,
+                                                   " worker(s) exited; restarted ", n, " of them")
+                                    : absl::StrCat("compute ", a.target.name, ": ", a.live, " -> ",
+                                                   a.live + n, " nodes (desired ", a.desired,
+                                                   ", max ", a.target.max_nodes, "): ", a.reason);
     if (!error.empty()) {
       absl::StrAppend(&message, "; failed to start more: ", error, " (retrying in ",
                       kStartRetryMs / 1000, "s)");
@@ -1610,9 +1603,10 @@ void ControllerImpl::RegisterModels() {
     absl::StatusOr<core::Model> model =
         options_.workspace_dir.empty()
             ? absl::FailedPreconditionError("this controller has no workspace directory")
-            : RegisterModel(store_, options_.workspace_dir,
-                            ModelRequest{.name = p.model, .sweep_id = p.sweep_id},
-                            clock_->NowMillis());
+            : workspace::RegisterModel(
+                  store_, options_.workspace_dir,
+                  workspace::ModelRequest{.name = p.model, .sweep_id = p.sweep_id},
+                  clock_->NowMillis());
     std::unique_lock<std::mutex> lock(mu_);
     Txn txn;
     if (model.ok()) {
@@ -1694,8 +1688,8 @@ absl::StatusOr<ComputeStatus> ControllerImpl::GetComputeStatus(const std::string
 
 absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string& sweep_id,
                                                               int64_t timeout_ms) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(std::max<int64_t>(0, timeout_ms));
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     auto it = sweeps_.find(sweep_id);
@@ -1751,17 +1745,19 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
     spdlog::warn("sweep {}: {}", sweep.id, ended.status_message);
     return absl::OkStatus();
   };
-  std::string base_dir =
-      sweep.spec_path.empty() ? std::string()
-                              : std::filesystem::path(sweep.spec_path).parent_path().string();
-  absl::StatusOr<spec::SweepSpec> parsed = spec::ParseSpec(sweep.spec_yaml, sweep.spec_path, base_dir);
-  if (!parsed.ok()) return fail(absl::StrCat("the spec no longer parses: ", parsed.status().message()));
+  std::string base_dir = sweep.spec_path.empty()
+                             ? std::string()
+                             : std::filesystem::path(sweep.spec_path).parent_path().string();
+  absl::StatusOr<spec::SweepSpec> parsed =
+      spec::ParseSpec(sweep.spec_yaml, sweep.spec_path, base_dir);
+  if (!parsed.ok())
+    return fail(absl::StrCat("the spec no longer parses: ", parsed.status().message()));
   s->spec = std::move(*parsed);
   s->spec.path = sweep.spec_path;
   if (!sweep.environment.empty()) {
     // The version resolved at submission, not whatever @latest means now.
     absl::StatusOr<core::Environment> environment =
-        ResolveEnvironment(store_, "azureml:" + sweep.environment);
+        workspace::ResolveEnvironment(store_, "azureml:" + sweep.environment);
     if (!environment.ok()) {
       return fail(absl::StrCat("its environment is gone: ", environment.status().message()));
     }
@@ -1775,7 +1771,7 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
   auto sampler = samplers::MakeSampler(ToAlgorithm(spec.sampling), spec.search_space, sopts);
   if (!sampler.ok()) return fail(std::string(sampler.status().message()));
   s->sampler = std::move(*sampler);
-  auto policy = MakeEarlyTerminationPolicy(spec.early_termination, spec.objective.goal);
+  auto policy = policies::MakeEarlyTerminationPolicy(spec.early_termination, spec.objective.goal);
   if (!policy.ok()) return fail(std::string(policy.status().message()));
   s->policy = std::move(*policy);
   s->max_total = spec.limits.max_total_trials;
@@ -1796,7 +1792,8 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
   }
 
   ASSIGN_OR_RETURN(std::vector<core::Trial> trials, store_->ListTrials(sweep.id));
-  ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts, store_->ListAttempts(sweep.id, std::nullopt));
+  ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts,
+                   store_->ListAttempts(sweep.id, std::nullopt));
   store::MetricFilter filter;
   filter.sweep_id = sweep.id;
   filter.name = spec.objective.primary_metric;
@@ -1841,7 +1838,8 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
     replay.push_back({p.timestamp_ms, 0, &p, p.trial_id});
   }
   for (const TrialRec& t : s->trials) {
-    if (core::IsTerminal(t.trial.state)) replay.push_back({t.trial.ended_ms, 1, nullptr, t.trial.trial_id});
+    if (core::IsTerminal(t.trial.state))
+      replay.push_back({t.trial.ended_ms, 1, nullptr, t.trial.trial_id});
   }
   std::stable_sort(replay.begin(), replay.end(), [](const Replay& a, const Replay& b) {
     if (a.time != b.time) return a.time < b.time;
@@ -1891,14 +1889,21 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
       case TrialState::kCompleted:
         s->completed += 1;
         if (t.trial.final_value &&
-            (!s->best_value || core::Better(spec.objective.goal, *t.trial.final_value, *s->best_value))) {
+            (!s->best_value ||
+             core::Better(spec.objective.goal, *t.trial.final_value, *s->best_value))) {
           s->best_value = t.trial.final_value;
           s->best_trial = t.trial.trial_id;
         }
         break;
-      case TrialState::kFailed: s->failed += 1; break;
-      case TrialState::kEarlyTerminated: s->early_terminated += 1; break;
-      case TrialState::kCanceled: s->canceled += 1; break;
+      case TrialState::kFailed:
+        s->failed += 1;
+        break;
+      case TrialState::kEarlyTerminated:
+        s->early_terminated += 1;
+        break;
+      case TrialState::kCanceled:
+        s->canceled += 1;
+        break;
       case TrialState::kPending:
         s->retry_queue.push_back(t.trial.trial_id);
         break;
@@ -1941,8 +1946,8 @@ absl::Status ControllerImpl::LoadSweep(Txn& txn, const core::Sweep& sweep, int64
   for (int64_t tid : std::vector<int64_t>(ref.live.begin(), ref.live.end())) {
     TrialRec& t = ref.trials[tid - 1];
     if (t.attempt.expires_ms > now) continue;
-    std::string why = absl::StrCat("lease of node ", t.attempt.node_id,
-                                   " expired while the controller was down");
+    std::string why =
+        absl::StrCat("lease of node ", t.attempt.node_id, " expired while the controller was down");
     EndAttempt(txn, ref, t, AttemptState::kLost, why, now);
     AddEvent(txn, ref.sweep.id, tid, "attempt_lost",
              absl::StrCat("attempt ", t.attempt.attempt, ": ", why), now);

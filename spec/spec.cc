@@ -783,22 +783,6 @@ const char* SamplingAlgorithmName(SamplingAlgorithm a) {
   return "?";
 }
 
-const char* PolicyTypeName(PolicyType t) {
-  switch (t) {
-    case PolicyType::kNone:
-      return "none";
-    case PolicyType::kBandit:
-      return "bandit";
-    case PolicyType::kMedianStopping:
-      return "median_stopping";
-    case PolicyType::kTruncationSelection:
-      return "truncation_selection";
-    case PolicyType::kAsha:
-      return "asha";
-  }
-  return "?";
-}
-
 absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path) {
   std::error_code ec;
   fs::file_status status = fs::status(path, ec);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/policy_settings.h"
 #include "core/search_space.h"
 #include "core/types.h"
 
@@ -27,24 +28,9 @@ struct Sampling {
 
 const char* SamplingAlgorithmName(SamplingAlgorithm a);  // "random", "grid", ...
 
-enum class PolicyType { kNone, kBandit, kMedianStopping, kTruncationSelection, kAsha };
-const char* PolicyTypeName(PolicyType t);  // "none", "bandit", "median_stopping", ...
-
-struct EarlyTermination {
-  PolicyType type = PolicyType::kNone;
-  int64_t evaluation_interval = 1;
-  int64_t delay_evaluation = 0;
-  // bandit: exactly one of these
-  std::optional<double> slack_factor;
-  std::optional<double> slack_amount;
-  // truncation_selection
-  int64_t truncation_percentage = 0;
-  bool exclude_finished_jobs = false;
-  // asha (extension)
-  double reduction_factor = 3;
-  int64_t min_interval = 1;
-  int64_t max_interval = 0;  // required for asha
-};
+using core::EarlyTermination;
+using core::PolicyType;
+using core::PolicyTypeName;
 
 // In a spec every limit is a positive integer (an integral float such as 1e3 is
 // accepted), except max_retries which may be 0 (never retry).

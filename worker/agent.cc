@@ -18,7 +18,6 @@
 #include "absl/strings/str_format.h"
 #include "worker/attempt.h"
 #include "worker/environment.h"
-#include "worker/grpc_client.h"
 #include "worker/logging.h"
 #include "worker/metric_parser.h"
 #include "worker/transfer.h"
@@ -114,9 +113,9 @@ std::string EnvironmentCacheDir(const WorkerOptions& options) {
 }
 
 struct Running {
-  explicit Running(const Lease& l) : lease(l), name(AttemptName(l.ref)) {}
+  explicit Running(const LeaseGrant& l) : lease(l), name(AttemptName(l.ref)) {}
 
-  Lease lease;
+  LeaseGrant lease;
   std::string name;
   std::string dir;
   std::unique_ptr<MetricsFileTailer> tailer;
@@ -235,7 +234,7 @@ class Agent {
   // Registers (again, keeping the node id once known). Non-OK: the worker must exit;
   // Cancelled when stopping.
   absl::Status Register() {
-    RegisterRequest request;
+    NodeRegistration request;
     request.compute = options_.compute;
     char host[256] = {0};
     if (::gethostname(host, sizeof(host) - 1) == 0) request.hostname = host;
@@ -244,7 +243,7 @@ class Agent {
     while (true) {
       if (Stopping()) return absl::CancelledError("stopped before registering");
       request.node_id = node_id_;
-      absl::StatusOr<RegisterReply> reply = client_->Register(request);
+      absl::StatusOr<Registered> reply = client_->Register(request);
       if (reply.ok()) {
         reach_.Success();
         if (!reply->node_id.empty()) node_id_ = reply->node_id;
@@ -293,7 +292,7 @@ class Agent {
     int idle_polls = 0;
     while (true) {
       if (Stopping()) return Leave(0, "worker stopped by signal");
-      absl::StatusOr<AcquireReply> reply =
+      absl::StatusOr<AcquireResult> reply =
           client_->AcquireTrial(node_id_, options_.acquire_wait_ms);
       if (!reply.ok()) {
         const absl::Status& status = reply.status();
@@ -453,11 +452,11 @@ class Agent {
     process->Wait(-1);
   }
 
-  int64_t GraceMs(const Lease& lease) const {
+  int64_t GraceMs(const LeaseGrant& lease) const {
     return lease.stop_grace_ms > 0 ? lease.stop_grace_ms : options_.default_stop_grace_ms;
   }
 
-  AttemptEnd RunAttempt(const Lease& lease) {
+  AttemptEnd RunAttempt(const LeaseGrant& lease) {
     Running run(lease);
     run.start_ms = clock_->NowMillis();
     run.last_renewal_ms = run.start_ms;  // the grant itself; KeepAlive counts from here
@@ -730,37 +729,6 @@ WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
                            std::atomic<bool>* stop) {
   Agent agent(options, deps, stop);
   return agent.Run();
-}
-
-int RunWorker(const WorkerOptions& options, std::atomic<bool>* stop) {
-  WorkerResult result;
-  if (options.server.empty()) {
-    result = {2, "no controller address given (expected --server host:port)"};
-  } else if (options.token.empty()) {
-    result = {2, "no workspace token given"};
-  } else {
-    GrpcClientOptions client_options;
-    client_options.server = options.server;
-    client_options.token = options.token;
-    client_options.tls_ca_file = options.tls_ca_file;
-    absl::StatusOr<std::unique_ptr<ControllerClient>> client =
-        NewGrpcControllerClient(client_options);
-    if (!client.ok()) {
-      result = {2, std::string(client.status().message())};
-    } else {
-      std::unique_ptr<ProcessLauncher> launcher = NewPosixProcessLauncher();
-      WorkerDeps deps;
-      deps.client = client->get();
-      deps.launcher = launcher.get();
-      result = RunWorkerWith(options, deps, stop);
-    }
-  }
-  if (result.exit_code == 0) {
-    Log()->info("worker exiting: {}", result.message);
-  } else {
-    Log()->error("worker exiting: {}", result.message);
-  }
-  return result.exit_code;
 }
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {

@@ -6,12 +6,12 @@
 //   ends the worker at once) -> loop { AcquireTrial (long poll) -> run the attempt ->
 //   CompleteTrial }. Before a trial starts, the lease's workspace environment is
 //   prepared (worker/environment.h; heartbeats continue while a build runs or is waited
-//   for); a failed preparation fails the attempt with its message. During an attempt the agent sends the metric points it parses in
-//   ReportMetrics batches and a Heartbeat whenever nothing else renewed the lease for a
-//   heartbeat interval. A STOP directive or the lease's trial timeout stops the trial
-//   (SIGTERM to its process group, SIGKILL after the grace period) and completes it as
-//   STOPPED. FAILED_PRECONDITION on a lease call means the lease was taken away: the
-//   trial is killed and not completed, and the worker acquires again.
+//   for); a failed preparation fails the attempt with its message. During an attempt the agent
+//   sends the metric points it parses in ReportMetrics batches and a Heartbeat whenever nothing
+//   else renewed the lease for a heartbeat interval. A STOP directive or the lease's trial timeout
+//   stops the trial (SIGTERM to its process group, SIGKILL after the grace period) and completes it
+//   as STOPPED. FAILED_PRECONDITION on a lease call means the lease was taken away: the trial is
+//   killed and not completed, and the worker acquires again.
 //
 // Exit: 0 when the controller says shutdown, `*stop` becomes true (SIGTERM: the running
 // trial is stopped and completed as STOPPED without a directive, which the controller
@@ -55,7 +55,7 @@ struct WorkerOptions {
   std::string environment_cache_dir;
 };
 
-// How RunWorker ended: the process exit code and a one-line reason for the user.
+// How the agent ended: the process exit code and a one-line reason for the user.
 struct WorkerResult {
   int exit_code = 0;
   std::string message;
@@ -75,17 +75,13 @@ struct WorkerDeps {
 WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
                            std::atomic<bool>* stop);
 
-// The real agent: gRPC client (with options.token, options.tls_ca_file), posix
-// processes, the system clock. Logs the reason it ends and returns the exit code.
-int RunWorker(const WorkerOptions& options, std::atomic<bool>* stop);
-
 // Reads a workspace token file: its content without surrounding whitespace.
 // NotFound / PermissionDenied when unreadable, InvalidArgument when empty; the message
 // names the file.
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // Installs SIGTERM, SIGINT and SIGHUP handlers that set the returned flag (process-wide,
-// the same flag on every call); pass it to RunWorker as `stop`.
+// the same flag on every call); pass it to RunWorkerWith (or rpc::RunWorker) as `stop`.
 std::atomic<bool>* InstallStopSignalHandlers();
 
 }  // namespace sweep::worker

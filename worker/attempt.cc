@@ -32,7 +32,7 @@ std::string AttemptDirName(const LeaseRef& ref) {
                       ref.fencing_token);
 }
 
-absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease,
+absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
                                               const std::string& code_dir) {
   std::error_code ec;
   fs::path base = fs::absolute(fs::path(work_dir), ec);
@@ -77,7 +77,7 @@ std::vector<std::string> CurrentEnvironment() {
 }
 
 std::map<std::string, std::string> BuildTrialEnv(const std::vector<std::string>& base,
-                                                 const Lease& lease,
+                                                 const LeaseGrant& lease,
                                                  const std::string& attempt_dir) {
   std::map<std::string, std::string> env;
   for (const std::string& entry : base) {

@@ -25,7 +25,7 @@ std::string AttemptDirName(const LeaseRef& ref);
 // `outputs/` inside. Returns the directory's absolute path. FailedPrecondition when
 // code_dir is not a directory, Internal when the file system refuses, with the path in
 // the message.
-absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const Lease& lease,
+absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
                                               const std::string& code_dir);
 
 // The trial's environment, later entries winning: `base` (the worker's environment,
@@ -33,7 +33,7 @@ absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const
 // then the attempt's own variables SWEEP_METRICS_FILE, SWEEP_OUTPUTS_DIR,
 // SWEEP_ATTEMPT_DIR, SWEEP_SWEEP_ID, SWEEP_TRIAL_ID, SWEEP_ATTEMPT, SWEEP_NODE_ID.
 std::map<std::string, std::string> BuildTrialEnv(const std::vector<std::string>& base,
-                                                 const Lease& lease,
+                                                 const LeaseGrant& lease,
                                                  const std::string& attempt_dir);
 
 // The worker process's own environment as "NAME=value" strings.

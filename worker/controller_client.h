@@ -1,5 +1,6 @@
-// The worker's view of the controller's rpcs (proto/sweep.proto), in plain structs so
-// the agent is testable without a network. grpc_client.h is the real implementation.
+// The worker's view of the controller's rpcs (proto/sweep.proto), in the lease contract's
+// plain structs (core/lease.h) so the agent is testable without a network.
+// rpc/worker_client.h is the real implementation.
 //
 // Error meaning (gRPC codes carried over as absl codes):
 //   Unavailable / DeadlineExceeded  the controller cannot be reached: retry later
@@ -16,82 +17,32 @@
 
 #include "absl/status/statusor.h"
 #include "core/file_tree.h"
+#include "core/lease.h"
 #include "core/types.h"
 
 namespace sweep::worker {
 
-struct LeaseRef {
-  std::string node_id;
-  std::string sweep_id;
-  int64_t trial_id = 0;
-  int32_t attempt = 0;
-  uint64_t fencing_token = 0;
-};
-
-struct Lease {
-  LeaseRef ref;
-  std::vector<std::string> argv;  // the trial command, already substituted
-  std::vector<std::pair<std::string, std::string>> env;
-  std::string params_json;
-  std::string primary_metric;
-  int64_t expires_at_ms = 0;
-  int64_t trial_timeout_ms = 0;  // 0: none
-  int64_t stop_grace_ms = 0;     // 0: the worker's default
-  std::string snapshot_digest;   // the code snapshot to start in; "" when there is none
-  int64_t artifact_max_bytes = 0;  // limit on outputs/ the controller accepts; 0: none given
-  // The workspace environment to prepare (worker/environment.h); nullopt: the node's own.
-  std::optional<core::Environment> environment;
-};
-
-using core::ArtifactChunk;              // one chunk of one file of an attempt's outputs/
+using core::AcquireResult;
+using core::ArtifactChunk;  // one chunk of one file of an attempt's outputs/
+using core::Completion;
+using core::Directive;
+using core::DirectiveReply;
+using core::LeaseGrant;
+using core::LeaseRef;
+using core::NodeRegistration;
+using core::Outcome;
+using core::Registered;
 using SnapshotChunk = core::BlobChunk;  // a piece of a snapshot blob
-
-struct RegisterRequest {
-  std::string node_id;  // empty on first registration
-  std::string compute;
-  std::string hostname;
-  int64_t pid = 0;
-  std::string version;
-};
-
-struct RegisterReply {
-  std::string node_id;
-  int64_t heartbeat_interval_ms = 0;
-  int64_t lease_duration_ms = 0;
-};
-
-struct AcquireReply {
-  std::optional<Lease> lease;
-  bool shutdown = false;
-};
-
-enum class Directive { kContinue, kStop };
-
-struct DirectiveReply {
-  Directive directive = Directive::kContinue;
-  int64_t expires_at_ms = 0;
-  std::string reason;
-};
-
-enum class Outcome { kSucceeded, kFailed, kStopped };
-
-struct Completion {
-  Outcome outcome = Outcome::kSucceeded;
-  int32_t exit_code = 0;  // -1 when killed by a signal
-  int32_t signal = 0;
-  std::string error;
-  std::vector<core::MetricPoint> points;  // not yet reported; only name/value/step/timestamp
-};
 
 // Thread-safe: the agent may interrupt a long poll from another thread.
 class ControllerClient {
  public:
   virtual ~ControllerClient() = default;
 
-  virtual absl::StatusOr<RegisterReply> Register(const RegisterRequest& request) = 0;
+  virtual absl::StatusOr<Registered> Register(const NodeRegistration& request) = 0;
   // Long poll: blocks up to wait_ms for a lease.
-  virtual absl::StatusOr<AcquireReply> AcquireTrial(const std::string& node_id,
-                                                    int64_t wait_ms) = 0;
+  virtual absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id,
+                                                     int64_t wait_ms) = 0;
   virtual absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) = 0;
   virtual absl::StatusOr<DirectiveReply> ReportMetrics(
       const LeaseRef& lease, const std::vector<core::MetricPoint>& points) = 0;

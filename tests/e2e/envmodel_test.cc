@@ -7,9 +7,9 @@
 #include <map>
 #include <sstream>
 
-#include "controller/artifact_store.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "workspace/artifact_store.h"
 
 namespace sweep::e2e {
 namespace {
@@ -31,8 +31,8 @@ int Lines(const fs::path& path) {
 // The command failed with `code` and its error names `text`.
 void ExpectError(const CommandResult& result, int code, const std::string& text) {
   EXPECT_EQ(result.exit_code, code) << result.out << result.err;
-  EXPECT_NE(result.err.find(text), std::string::npos) << "expected: " << text << "\ngot: "
-                                                      << result.err;
+  EXPECT_NE(result.err.find(text), std::string::npos)
+      << "expected: " << text << "\ngot: " << result.err;
 }
 
 // A grid sweep over a = 1..n maximizing `score`; `trial` is the body of the trial section.
@@ -43,10 +43,12 @@ std::string GridSpec(const std::string& trial, int n, int concurrent) {
          "compute: azureml:cpu-cluster\n"
          "sampling_algorithm: grid\n"
          "search_space:\n"
-         "  a: {type: choice, values: [" + values + "]}\n"
+         "  a: {type: choice, values: [" +
+         values +
+         "]}\n"
          "objective: {primary_metric: score, goal: maximize}\n"
-         "limits: {max_total_trials: " + std::to_string(n) +
-         ", max_concurrent_trials: " + std::to_string(concurrent) + "}\n";
+         "limits: {max_total_trials: " +
+         std::to_string(n) + ", max_concurrent_trials: " + std::to_string(concurrent) + "}\n";
 }
 
 // Runs a spec to its end; the sweep id.
@@ -67,25 +69,26 @@ TEST(EnvironmentE2E, CreateListShowAndTheSameDefinitionIsTheSameVersion) {
   ASSERT_EQ(user.exit_code, 0) << user.err;
   EXPECT_EQ(user.out, "created environment py-env version 1 (python /bin/sh)\n");
 
-  nlohmann::json v1 = ParseJson(RunSweep({"environment", "create", "sk", "--setup",
-                                          "pip install -r requirements.txt", "--file", req,
-                                          "--json", "--workspace", ws}));
+  nlohmann::json v1 = ParseJson(
+      RunSweep({"environment", "create", "sk", "--setup", "pip install -r requirements.txt",
+                "--file", req, "--json", "--workspace", ws}));
   EXPECT_EQ(v1["version"], 1);
   EXPECT_EQ(v1["created"], true);
   EXPECT_EQ(v1["kind"], "system_managed");
   EXPECT_EQ(v1["files"][0]["name"], "requirements.txt");
 
-  CommandResult same = RunSweep({"environment", "create", "sk", "--setup",
-                                 "pip install -r requirements.txt", "--file", req, "--workspace",
-                                 ws});
+  CommandResult same =
+      RunSweep({"environment", "create", "sk", "--setup", "pip install -r requirements.txt",
+                "--file", req, "--workspace", ws});
   ASSERT_EQ(same.exit_code, 0) << same.err;
-  EXPECT_EQ(same.out, "environment sk version 1 already has this definition; no new version "
-                      "created\n");
+  EXPECT_EQ(same.out,
+            "environment sk version 1 already has this definition; no new version "
+            "created\n");
 
   dir.Write("requirements.txt", "numpy==2.0\n");
-  CommandResult changed = RunSweep({"environment", "create", "sk", "--setup",
-                                    "pip install -r requirements.txt", "--file", req,
-                                    "--workspace", ws});
+  CommandResult changed =
+      RunSweep({"environment", "create", "sk", "--setup", "pip install -r requirements.txt",
+                "--file", req, "--workspace", ws});
   ASSERT_EQ(changed.exit_code, 0) << changed.err;
   EXPECT_NE(changed.out.find("created environment sk version 2"), std::string::npos);
 
@@ -96,16 +99,15 @@ TEST(EnvironmentE2E, CreateListShowAndTheSameDefinitionIsTheSameVersion) {
   CommandResult table = RunSweep({"environment", "list", "--workspace", ws});
   EXPECT_EQ(table.out.rfind("NAME", 0), 0u) << table.out;
 
-  nlohmann::json latest = ParseJson(RunSweep({"environment", "show", "sk", "--json",
-                                              "--workspace", ws}));
+  nlohmann::json latest =
+      ParseJson(RunSweep({"environment", "show", "sk", "--json", "--workspace", ws}));
   EXPECT_EQ(latest["version"], 2);
-  nlohmann::json first = ParseJson(RunSweep({"environment", "show", "sk@1", "--json",
-                                             "--workspace", ws}));
+  nlohmann::json first =
+      ParseJson(RunSweep({"environment", "show", "sk@1", "--json", "--workspace", ws}));
   EXPECT_EQ(first["version"], 1);
   EXPECT_NE(first["digest"], latest["digest"]);
   CommandResult text = RunSweep({"environment", "show", "sk@latest", "--workspace", ws});
-  EXPECT_NE(text.out.find("file      requirements.txt (11 bytes)"), std::string::npos)
-      << text.out;
+  EXPECT_NE(text.out.find("file      requirements.txt (11 bytes)"), std::string::npos) << text.out;
 }
 
 TEST(EnvironmentE2E, BadInputsAreRefusedWithExitTwoAndWriteNothing) {
@@ -119,7 +121,8 @@ TEST(EnvironmentE2E, BadInputsAreRefusedWithExitTwoAndWriteNothing) {
   };
   const std::vector<Case> cases = {
       {{"sk"}, "say what kind of environment 'sk' is: --user-managed"},
-      {{"sk", "--user-managed", "--setup", "make"}, "--user-managed and --setup exclude each other"},
+      {{"sk", "--user-managed", "--setup", "make"},
+       "--user-managed and --setup exclude each other"},
       {{"sk", "--setup", "make", "--file", dir.path() + "/missing.txt"},
        "--file '" + dir.path() + "/missing.txt' is not a readable file"},
       {{"sk", "--setup", "make", "--file", dir.path()}, "is not a readable file"},
@@ -154,8 +157,9 @@ TEST(EnvironmentE2E, AnUnknownEnvironmentInASpecIsRefusedBeforeAnythingRuns) {
       "spec.yml",
       GridSpec("  command: sh -c 'echo score=1'\n  environment: azureml:nope@latest\n", 1, 1));
   CommandResult run = RunSweep({"run", spec, "--workspace", ws});
-  ExpectError(run, 2, "environment 'nope' not found in this workspace; create it with `sweep "
-                       "environment create nope --user-managed`");
+  ExpectError(run, 2,
+              "environment 'nope' not found in this workspace; create it with `sweep "
+              "environment create nope --user-managed`");
   EXPECT_TRUE(ParseJson(RunSweep({"ls", "--json", "--workspace", ws})).empty());
 
   std::string bad_text = Slurp(spec);
@@ -177,7 +181,9 @@ TEST(EnvironmentE2E, ASystemManagedEnvironmentIsBuiltOnceAndRebuiltWhenItsFileCh
       "\"score=$1\"; cat \"$SWEEP_ENV_DIR/requirements.txt\" >&2\\n' > "
       "\"$SWEEP_ENV_DIR/bin/trainer\" && chmod +x \"$SWEEP_ENV_DIR/bin/trainer\"";
   ASSERT_EQ(RunSweep({"environment", "create", "counted", "--setup", setup, "--file", req,
-                      "--workspace", ws}).exit_code, 0);
+                      "--workspace", ws})
+                .exit_code,
+            0);
   const std::string spec = dir.Write(
       "spec.yml",
       GridSpec("  command: trainer ${{search_space.a}}\n  environment: azureml:counted\n", 4, 2));
@@ -194,8 +200,8 @@ TEST(EnvironmentE2E, ASystemManagedEnvironmentIsBuiltOnceAndRebuiltWhenItsFileCh
   EXPECT_EQ(Lines(counter), 1) << "a second sweep reuses the cached build";
 
   dir.Write("requirements.txt", "scikit-learn==1.5\n");
-  CommandResult v2 = RunSweep({"environment", "create", "counted", "--setup", setup, "--file",
-                               req, "--workspace", ws});
+  CommandResult v2 = RunSweep(
+      {"environment", "create", "counted", "--setup", setup, "--file", req, "--workspace", ws});
   ASSERT_NE(v2.out.find("version 2"), std::string::npos) << v2.out << v2.err;
   run_all_completed();
   EXPECT_EQ(Lines(counter), 2) << "the changed requirements file is a new build";
@@ -207,10 +213,12 @@ TEST(EnvironmentE2E, AFailedBuildFailsTheTrialsWithTheLogTailAndIsBuiltOnce) {
   const std::string counter = dir.path() + "/builds.txt";
   ASSERT_EQ(RunSweep({"environment", "create", "broken", "--setup",
                       "echo build >> " + counter + "; echo 'ERROR: no such package' >&2; exit 4",
-                      "--workspace", ws}).exit_code, 0);
-  const std::string spec = dir.Write(
-      "spec.yml",
-      GridSpec("  command: sh -c 'echo score=1'\n  environment: azureml:broken\n", 3, 1));
+                      "--workspace", ws})
+                .exit_code,
+            0);
+  const std::string spec =
+      dir.Write("spec.yml",
+                GridSpec("  command: sh -c 'echo score=1'\n  environment: azureml:broken\n", 3, 1));
   const std::string id = RunToEnd(spec, ws);
   nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
   ASSERT_EQ(trials.size(), 3u);
@@ -234,14 +242,14 @@ class ModelsE2E : public ::testing::Test {
   // What an upload of `files` by the given attempt leaves in the workspace.
   void PlaceArtifacts(const std::string& sweep, int64_t trial,
                       const std::map<std::string, std::string>& files) {
-    const fs::path attempt = controller::ArtifactAttemptDir(ws_, sweep, trial, 1);
+    const fs::path attempt = workspace::ArtifactAttemptDir(ws_, sweep, trial, 1);
     for (const auto& [path, content] : files) {
       fs::create_directories((attempt / "files" / path).parent_path());
       std::ofstream(attempt / "files" / path, std::ios::binary) << content;
     }
-    auto manifest = controller::ScanFiles((attempt / "files").string());
+    auto manifest = workspace::ScanFiles((attempt / "files").string());
     ASSERT_TRUE(manifest.ok()) << manifest.status();
-    ASSERT_TRUE(controller::WriteManifest(attempt.string(), *manifest).ok());
+    ASSERT_TRUE(workspace::WriteManifest(attempt.string(), *manifest).ok());
   }
 
   nlohmann::json ModelList() {
@@ -259,8 +267,8 @@ TEST_F(ModelsE2E, RegisterListShowAndDownloadByteIdentical) {
   PlaceArtifacts(id, 1, {{"model.pkl", "trial one"}});
 
   // A trial without artifacts: nothing is written.
-  CommandResult none = RunSweep({"models", "register", "--sweep", id, "--trial", "2", "--name",
-                                 "clf", "--workspace", ws_});
+  CommandResult none = RunSweep(
+      {"models", "register", "--sweep", id, "--trial", "2", "--name", "clf", "--workspace", ws_});
   ExpectError(none, 1, "trial 2 of sweep " + id + " has no uploaded artifacts");
   EXPECT_TRUE(ModelList().empty());
   EXPECT_FALSE(fs::exists(ws_ + "/models/clf/1"));
@@ -270,9 +278,8 @@ TEST_F(ModelsE2E, RegisterListShowAndDownloadByteIdentical) {
   ASSERT_EQ(reg.exit_code, 0) << reg.err;
   EXPECT_EQ(reg.out, "registered model clf version 1 from trial 3 of sweep " + id +
                          " (score=3, 18 bytes)\n");
-  nlohmann::json second = ParseJson(RunSweep({"models", "register", "--sweep", id, "--trial",
-                                              "1", "--name", "clf", "--json", "--workspace",
-                                              ws_}));
+  nlohmann::json second = ParseJson(RunSweep({"models", "register", "--sweep", id, "--trial", "1",
+                                              "--name", "clf", "--json", "--workspace", ws_}));
   EXPECT_EQ(second["version"], 2);
   EXPECT_EQ(second["trial_id"], 1);
 
@@ -284,21 +291,21 @@ TEST_F(ModelsE2E, RegisterListShowAndDownloadByteIdentical) {
   EXPECT_EQ(list[0]["params"]["a"], 3);
   EXPECT_EQ(list[0]["tags"]["stage"], "dev");
 
-  nlohmann::json shown = ParseJson(RunSweep({"models", "show", "clf:1", "--json", "--workspace",
-                                             ws_}));
+  nlohmann::json shown =
+      ParseJson(RunSweep({"models", "show", "clf:1", "--json", "--workspace", ws_}));
   ASSERT_EQ(shown["files"].size(), 2u);
   EXPECT_EQ(shown["files"][1]["path"], "model.pkl");
   EXPECT_EQ(shown["files"][1]["bytes"], 11);
-  nlohmann::json newest = ParseJson(RunSweep({"models", "show", "clf", "--json", "--workspace",
-                                              ws_}));
+  nlohmann::json newest =
+      ParseJson(RunSweep({"models", "show", "clf", "--json", "--workspace", ws_}));
   EXPECT_EQ(newest["version"], 2);
   CommandResult text = RunSweep({"models", "show", "clf:1", "--workspace", ws_});
   EXPECT_NE(text.out.find("from      sweep " + id + ", trial 3, attempt 1"), std::string::npos)
       << text.out;
 
   const std::string out = dir_.path() + "/download";
-  CommandResult download = RunSweep({"models", "download", "clf:1", "--to", out, "--workspace",
-                                     ws_});
+  CommandResult download =
+      RunSweep({"models", "download", "clf:1", "--to", out, "--workspace", ws_});
   ASSERT_EQ(download.exit_code, 0) << download.err;
   EXPECT_EQ(Slurp(out + "/model.pkl"), pickle);
   EXPECT_EQ(Slurp(out + "/metrics/report.txt"), "f1=0.9\n");
@@ -314,38 +321,38 @@ TEST_F(ModelsE2E, UnknownModelsVersionsAndBadInputsAreClearErrors) {
                 .exit_code,
             0);
   ExpectError(RunSweep({"models", "show", "nope", "--workspace", ws_}), 1,
-               "model 'nope' not found (`sweep models list` lists registered models)");
+              "model 'nope' not found (`sweep models list` lists registered models)");
   ExpectError(RunSweep({"models", "show", "clf:9", "--workspace", ws_}), 1,
-               "model 'clf' has no version 9");
-  ExpectError(RunSweep({"models", "download", "clf:9", "--to", dir_.path() + "/x",
-                         "--workspace", ws_}),
-               1, "model 'clf' has no version 9");
+              "model 'clf' has no version 9");
+  ExpectError(
+      RunSweep({"models", "download", "clf:9", "--to", dir_.path() + "/x", "--workspace", ws_}), 1,
+      "model 'clf' has no version 9");
   EXPECT_FALSE(fs::exists(dir_.path() + "/x"));
   ExpectError(RunSweep({"models", "show", "clf:x", "--workspace", ws_}), 2,
-               "model version 'x' in 'clf:x' is not a number >= 1");
+              "model version 'x' in 'clf:x' is not a number >= 1");
   ExpectError(RunSweep({"models", "register", "--sweep", id, "--name", "clf", "--tag", "novalue",
-                         "--workspace", ws_}),
-               2, "--tag 'novalue' is not KEY=VALUE");
-  ExpectError(RunSweep({"models", "register", "--sweep", id, "--name", "bad/name",
-                         "--workspace", ws_}),
-               2, "model name 'bad/name' is invalid");
-  ExpectError(RunSweep({"models", "register", "--sweep", "sw-nope", "--name", "clf",
-                         "--workspace", ws_}),
-               1, "no sweep 'sw-nope'");
+                        "--workspace", ws_}),
+              2, "--tag 'novalue' is not KEY=VALUE");
+  ExpectError(
+      RunSweep({"models", "register", "--sweep", id, "--name", "bad/name", "--workspace", ws_}), 2,
+      "model name 'bad/name' is invalid");
+  ExpectError(
+      RunSweep({"models", "register", "--sweep", "sw-nope", "--name", "clf", "--workspace", ws_}),
+      1, "no sweep 'sw-nope'");
   ExpectError(RunSweep({"models", "register", "--sweep", id, "--trial", "7", "--name", "clf",
-                         "--workspace", ws_}),
-               1, "trial 7 of sweep '" + id + "' not found");
+                        "--workspace", ws_}),
+              1, "trial 7 of sweep '" + id + "' not found");
   EXPECT_EQ(ModelList().size(), 1u) << "nothing more was registered";
 }
 
 TEST_F(ModelsE2E, ASweepWithNoCompletedTrialHasNothingToRegister) {
   const std::string id = RunSweepOf("sh -c 'exit 1'");
   PlaceArtifacts(id, 1, {{"model.pkl", "from a failed trial"}});
-  CommandResult reg = RunSweep({"models", "register", "--sweep", id, "--name", "clf",
-                                "--workspace", ws_});
+  CommandResult reg =
+      RunSweep({"models", "register", "--sweep", id, "--name", "clf", "--workspace", ws_});
   ExpectError(reg, 2, "sweep " + id + " has no completed trial with a value of 'score'");
-  CommandResult failed_trial = RunSweep({"models", "register", "--sweep", id, "--trial", "1",
-                                         "--name", "clf", "--workspace", ws_});
+  CommandResult failed_trial = RunSweep(
+      {"models", "register", "--sweep", id, "--trial", "1", "--name", "clf", "--workspace", ws_});
   ExpectError(failed_trial, 2, "trial 1 of sweep " + id + " is failed; only completed trials");
   EXPECT_TRUE(ModelList().empty());
   EXPECT_FALSE(fs::exists(ws_ + "/models/clf/1"));

@@ -1,11 +1,11 @@
-// In-process integration: Controller + SqliteStore + GrpcServer on 127.0.0.1, with real
-// worker agents (worker::RunWorker) running real commands through /bin/sh.
+// In-process integration: Controller + SqliteStore + rpc::GrpcServer on 127.0.0.1, with real
+// worker agents (rpc::RunWorker) running real commands through /bin/sh.
 //
 // Worker processes: this test binary doubles as a `sweep worker`. When started with
 // SWEEP_IT_WORKER=1 and GTEST_FILTER=WorkerProcess.Run (set in the environment before
 // spawning), the WorkerProcess.Run "test" reads `worker --server ... --compute ...
 // --token-file ... --work-dir ...` from its command line and runs the agent. That lets
-// LocalNodeProvider start real worker processes without the CLI, and lets a test
+// compute::LocalNodeProvider start real worker processes without the CLI, and lets a test
 // SIGKILL a worker in the middle of a trial.
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,18 +20,19 @@
 #include <sstream>
 #include <thread>
 
+#include "compute/local_provider.h"
 #include "controller/controller.h"
-#include "controller/grpc_service.h"
-#include "controller/local_provider.h"
-#include "controller/workspace.h"
 #include "core/digest.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/grpc_service.h"
+#include "rpc/worker_client.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "worker/agent.h"
+#include "workspace/workspace.h"
 
 namespace sweep::controller {
 namespace {
@@ -79,7 +80,7 @@ TEST(WorkerProcess, Run) {
   o.poll_interval_ms = 20;
   o.metrics_flush_ms = 50;
   o.default_stop_grace_ms = 1'000;
-  std::_Exit(worker::RunWorker(o, worker::InstallStopSignalHandlers()));
+  std::_Exit(rpc::RunWorker(o, worker::InstallStopSignalHandlers()));
 }
 
 template <typename Pred>
@@ -97,7 +98,7 @@ class ControllerGrpcTest : public ::testing::Test {
     char tmpl[] = "/tmp/sweep-it-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto ws = Workspace::OpenOrCreate(dir_ + "/ws");
+    auto ws = workspace::Workspace::OpenOrCreate(dir_ + "/ws");
     ASSERT_TRUE(ws.ok()) << ws.status();
     ws_ = std::move(*ws);
     ControllerOptions o;
@@ -111,9 +112,9 @@ class ControllerGrpcTest : public ::testing::Test {
     ASSERT_TRUE(c.ok()) << c.status();
     controller_ = std::move(*c);
     controller_->Start();
-    GrpcServerOptions so;
+    rpc::GrpcServerOptions so;
     so.token = ws_->token();
-    auto server = GrpcServer::Start(controller_.get(), so);
+    auto server = rpc::GrpcServer::Start(controller_.get(), so);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
     ASSERT_GT(server_->port(), 0);
@@ -164,7 +165,7 @@ class ControllerGrpcTest : public ::testing::Test {
     o.poll_interval_ms = 20;
     o.metrics_flush_ms = 50;
     o.default_stop_grace_ms = 1'000;
-    workers_.emplace_back([o, flag] { worker::RunWorker(o, flag); });
+    workers_.emplace_back([o, flag] { rpc::RunWorker(o, flag); });
   }
 
   // The environment a spawned worker needs to run WorkerProcess.Run.
@@ -173,8 +174,8 @@ class ControllerGrpcTest : public ::testing::Test {
     ::setenv("GTEST_FILTER", "WorkerProcess.Run", 1);
   }
 
-  LocalNodeProviderOptions ProviderOptions() {
-    LocalNodeProviderOptions p;
+  compute::LocalNodeProviderOptions ProviderOptions() {
+    compute::LocalNodeProviderOptions p;
     p.binary = "/proc/self/exe";
     p.server_address = server_->address();
     p.token_file = ws_->token_path();
@@ -185,9 +186,9 @@ class ControllerGrpcTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<workspace::Workspace> ws_;
   std::unique_ptr<Controller> controller_;
-  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<rpc::GrpcServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<proto::SweepController::Stub> stub_;
   std::vector<std::unique_ptr<std::atomic<bool>>> stops_;
@@ -198,13 +199,18 @@ std::string GridSpec(const std::string& command, const std::string& values,
                      const std::string& limits) {
   return "type: sweep\n"
          "trial:\n"
-         "  command: " + command + "\n"
+         "  command: " +
+         command +
+         "\n"
          "compute: azureml:cpu-cluster\n"
          "sampling_algorithm: grid\n"
          "search_space:\n"
-         "  x: {type: choice, values: " + values + "}\n"
+         "  x: {type: choice, values: " +
+         values +
+         "}\n"
          "objective: {primary_metric: accuracy, goal: maximize}\n"
-         "limits: " + limits + "\n";
+         "limits: " +
+         limits + "\n";
 }
 
 TEST_F(ControllerGrpcTest, WrongOrMissingTokenIsUnauthenticated) {
@@ -260,8 +266,8 @@ TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
             grpc::StatusCode::NOT_FOUND);
 
   // A real lease, then a stale token -> FAILED_PRECONDITION.
-  std::string sweep = Submit(GridSpec("echo ${{search_space.x}}", "[1, 2]",
-                                      "{max_total_trials: 2}"));
+  std::string sweep =
+      Submit(GridSpec("echo ${{search_space.x}}", "[1, 2]", "{max_total_trials: 2}"));
   ASSERT_FALSE(sweep.empty());
   proto::RegisterRequest reg;
   reg.set_compute("cpu-cluster");
@@ -338,9 +344,9 @@ TEST_F(ControllerGrpcTest, LongPollReturnsWhenWorkArrives) {
 }
 
 TEST_F(ControllerGrpcTest, RealWorkersRunASweepToCompletion) {
-  std::string sweep = Submit(GridSpec(
-      "sh -c \"echo epoch=1 accuracy=0; echo epoch=2 accuracy=${{search_space.x}}\"",
-      "[0.1, 0.2, 0.3, 0.4, 0.5]", "{max_total_trials: 10, max_concurrent_trials: 2}"));
+  std::string sweep = Submit(
+      GridSpec("sh -c \"echo epoch=1 accuracy=0; echo epoch=2 accuracy=${{search_space.x}}\"",
+               "[0.1, 0.2, 0.3, 0.4, 0.5]", "{max_total_trials: 10, max_concurrent_trials: 2}"));
   ASSERT_FALSE(sweep.empty());
   StartWorkerThread();
   StartWorkerThread();
@@ -391,8 +397,8 @@ TEST_F(ControllerGrpcTest, FailingAndSilentTrialsFailWithReasons) {
 }
 
 TEST_F(ControllerGrpcTest, CancelStopsARunningTrialOnItsWorker) {
-  std::string sweep = Submit(GridSpec("sh -c \"echo accuracy=0.1; sleep 30\"", "[1]",
-                                      "{max_total_trials: 1}"));
+  std::string sweep =
+      Submit(GridSpec("sh -c \"echo accuracy=0.1; sleep 30\"", "[1]", "{max_total_trials: 1}"));
   StartWorkerThread();
   ASSERT_TRUE(Eventually([&] {
     auto a = ws_->store()->ListAttempts(sweep, 1);
@@ -410,12 +416,12 @@ TEST_F(ControllerGrpcTest, CancelStopsARunningTrialOnItsWorker) {
 
 TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTheTrial) {
   // Attempt 1 hangs (so the worker is surely mid-trial when killed); attempt 2 finishes.
-  std::string sweep = Submit(GridSpec(
-      "sh -c \"if [ $SWEEP_ATTEMPT = 1 ]; then echo accuracy=0.1; sleep 5; fi; "
-      "echo accuracy=${{search_space.x}}\"",
-      "[0.75]", "{max_total_trials: 1}"));
+  std::string sweep =
+      Submit(GridSpec("sh -c \"if [ $SWEEP_ATTEMPT = 1 ]; then echo accuracy=0.1; sleep 5; fi; "
+                      "echo accuracy=${{search_space.x}}\"",
+                      "[0.75]", "{max_total_trials: 1}"));
   PrepareWorkerEnvironment();
-  LocalNodeProvider victim(ProviderOptions());
+  compute::LocalNodeProvider victim(ProviderOptions());
   core::ComputeTarget target = ws_->store()->GetCompute("cpu-cluster").value();
   ASSERT_TRUE(victim.StartNode(target).ok());
   ASSERT_TRUE(Eventually([&] {
@@ -445,11 +451,11 @@ TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTh
 
 TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
   PrepareWorkerEnvironment();
-  auto provider = std::make_shared<LocalNodeProvider>(ProviderOptions());
+  auto provider = std::make_shared<compute::LocalNodeProvider>(ProviderOptions());
   controller_->SetNodeProvider("local", provider);
-  std::string sweep = Submit(GridSpec("sh -c \"echo accuracy=${{search_space.x}}\"",
-                                      "[0.1, 0.2, 0.3, 0.4]",
-                                      "{max_total_trials: 4, max_concurrent_trials: 2}"));
+  std::string sweep =
+      Submit(GridSpec("sh -c \"echo accuracy=${{search_space.x}}\"", "[0.1, 0.2, 0.3, 0.4]",
+                      "{max_total_trials: 4, max_concurrent_trials: 2}"));
   auto state = controller_->WaitForSweep(sweep, 60'000);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
@@ -506,7 +512,7 @@ TEST_F(ControllerGrpcTest, RestartOverSqliteResumesTheSweep) {
   ws_.reset();
 
   // Controller B on a freshly opened workspace: trial 1 done, trial 2 still leased.
-  auto ws = Workspace::OpenOrCreate(dir_ + "/ws");
+  auto ws = workspace::Workspace::OpenOrCreate(dir_ + "/ws");
   ASSERT_TRUE(ws.ok()) << ws.status();
   ws_ = std::move(*ws);
   ControllerOptions o;
@@ -547,15 +553,16 @@ TEST_F(ControllerGrpcTest, TlsServerAcceptsTlsClientsOnly) {
     GTEST_SKIP() << "openssl is not installed; cannot make a test certificate";
   }
   std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                    "-addext subjectAltName=DNS:localhost -keyout " + key + " -out " + cert +
-                    " >/dev/null 2>&1";
+  std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  GrpcServerOptions so;
+  rpc::GrpcServerOptions so;
   so.token = ws_->token();
   so.tls_cert_file = cert;
   so.tls_key_file = key;
-  auto tls = GrpcServer::Start(controller_.get(), so);
+  auto tls = rpc::GrpcServer::Start(controller_.get(), so);
   ASSERT_TRUE(tls.ok()) << tls.status();
   std::ifstream in(cert);
   std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -579,7 +586,7 @@ TEST_F(ControllerGrpcTest, TlsServerAcceptsTlsClientsOnly) {
   (*tls)->Shutdown();
 
   so.tls_key_file.clear();
-  auto half = GrpcServer::Start(controller_.get(), so);
+  auto half = rpc::GrpcServer::Start(controller_.get(), so);
   EXPECT_EQ(half.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(half.status().message(), "TLS needs both a certificate file and a key file");
 }
@@ -650,16 +657,16 @@ TEST(GrpcServerOptionsTest, RejectsBadOptions) {
   auto store = store::NewInMemoryStore();
   auto c = Controller::Create(store.get(), ControllerOptions());
   ASSERT_TRUE(c.ok());
-  GrpcServerOptions o;
-  auto s = GrpcServer::Start(c->get(), o);
+  rpc::GrpcServerOptions o;
+  auto s = rpc::GrpcServer::Start(c->get(), o);
   EXPECT_EQ(s.status().message(), "GrpcServer: a token is required");
   o.token = "t";
   o.max_threads = 1;
-  s = GrpcServer::Start(c->get(), o);
+  s = rpc::GrpcServer::Start(c->get(), o);
   EXPECT_EQ(s.status().message(), "GrpcServer: max_threads must be >= 4 (got 1)");
   o.max_threads = 16;
   o.listen_address = "256.1.1.1:1";
-  s = GrpcServer::Start(c->get(), o);
+  s = rpc::GrpcServer::Start(c->get(), o);
   EXPECT_EQ(s.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(s.status().message(), "cannot listen on 256.1.1.1:1 (address in use or invalid?)");
   (*c)->Shutdown();

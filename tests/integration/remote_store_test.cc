@@ -1,15 +1,15 @@
-// RemoteStore (controller/admin_client.h) against a real GrpcServer on 127.0.0.1 that
+// RemoteStore (controller/admin_client.h) against a real rpc::GrpcServer on 127.0.0.1 that
 // serves an in-memory store: every record reads back exactly as the store holds it.
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 
-#include "controller/admin_client.h"
 #include "controller/controller.h"
-#include "controller/grpc_service.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rpc/admin_client.h"
+#include "rpc/grpc_service.h"
 #include "store/store.h"
 
 namespace sweep::controller {
@@ -30,13 +30,13 @@ class RemoteStoreTest : public ::testing::Test {
     auto ctrl = Controller::Create(store_.get(), ControllerOptions{});
     ASSERT_TRUE(ctrl.ok()) << ctrl.status();
     controller_ = std::move(*ctrl);
-    GrpcServerOptions options;
+    rpc::GrpcServerOptions options;
     options.token = "secret";
     options.read_store = store_.get();
-    auto server = GrpcServer::Start(controller_.get(), options);
+    auto server = rpc::GrpcServer::Start(controller_.get(), options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    remote_ = NewRemoteStore(server_->address(), "secret");
+    remote_ = rpc::NewRemoteStore(server_->address(), "secret");
   }
   void TearDown() override {
     server_->Shutdown();
@@ -45,7 +45,7 @@ class RemoteStoreTest : public ::testing::Test {
 
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Controller> controller_;
-  std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<rpc::GrpcServer> server_;
   std::unique_ptr<store::Store> remote_;
 };
 
@@ -235,11 +235,11 @@ TEST_F(RemoteStoreTest, ErrorsAreTheStoresOrSayWhatIsWrong) {
   EXPECT_TRUE(absl::IsFailedPrecondition(commit)) << commit;
   EXPECT_THAT(commit.message(), HasSubstr("read-only"));
 
-  auto wrong = NewRemoteStore(server_->address(), "guess")->ListSweeps();
+  auto wrong = rpc::NewRemoteStore(server_->address(), "guess")->ListSweeps();
   EXPECT_TRUE(absl::IsUnauthenticated(wrong.status())) << wrong.status();
   EXPECT_THAT(wrong.status().message(), HasSubstr("rejected the token"));
 
-  auto away = NewRemoteStore("127.0.0.1:1", "secret")->ListSweeps();
+  auto away = rpc::NewRemoteStore("127.0.0.1:1", "secret")->ListSweeps();
   EXPECT_TRUE(absl::IsUnavailable(away.status())) << away.status();
   EXPECT_THAT(away.status().message(), HasSubstr("cannot reach the sweep server at 127.0.0.1:1"));
 }

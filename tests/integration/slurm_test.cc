@@ -1,5 +1,5 @@
 // The Slurm node provider against the real single-node cluster of .ci/start-slurm.sh:
-// an in-process Controller + SqliteStore + GrpcServer on 127.0.0.1, whose nodes are
+// an in-process Controller + SqliteStore + rpc::GrpcServer on 127.0.0.1, whose nodes are
 // Slurm jobs running the built `sweep worker`. Skips when Slurm does not answer (fails
 // under SWEEP_REQUIRE_SERVICES=1). Every test ends with no job of its target in squeue.
 #include <unistd.h>
@@ -12,15 +12,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "compute/slurm_provider.h"
 #include "controller/controller.h"
-#include "controller/grpc_service.h"
-#include "controller/slurm_provider.h"
-#include "controller/workspace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rpc/grpc_service.h"
 #include "spec/spec.h"
 #include "store/store.h"
 #include "tests/slurm_test_util.h"
+#include "workspace/workspace.h"
 
 namespace sweep::controller {
 namespace {
@@ -43,7 +43,7 @@ struct QueuedJob {
 
 // Jobs named `job_name` that squeue shows pending or running (not ended ones).
 std::vector<QueuedJob> Squeue(const std::string& job_name) {
-  auto out = PosixCommandRunner()->Run(
+  auto out = compute::PosixCommandRunner()->Run(
       {"squeue", "--noheader", "--format=%i|%P|%T", "--name=" + job_name}, 30'000);
   std::vector<QueuedJob> jobs;
   if (!out.ok() || out->exit_code != 0) return jobs;
@@ -81,7 +81,7 @@ class SlurmProviderTest : public ::testing::Test {
     char tmpl[] = "/tmp/sweep-slurm-it-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto ws = Workspace::OpenOrCreate(dir_ + "/ws");
+    auto ws = workspace::Workspace::OpenOrCreate(dir_ + "/ws");
     ASSERT_TRUE(ws.ok()) << ws.status();
     ws_ = std::move(*ws);
     ControllerOptions o;
@@ -93,13 +93,13 @@ class SlurmProviderTest : public ::testing::Test {
     auto c = Controller::Create(ws_->store(), o);
     ASSERT_TRUE(c.ok()) << c.status();
     controller_ = std::move(*c);
-    GrpcServerOptions so;
+    rpc::GrpcServerOptions so;
     so.token = ws_->token();
-    auto server = GrpcServer::Start(controller_.get(), so);
+    auto server = rpc::GrpcServer::Start(controller_.get(), so);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
 
-    SlurmNodeProviderOptions p;
+    compute::SlurmNodeProviderOptions p;
     p.binary = SWEEP_BINARY;
     p.server_address = server_->address();
     p.token_file = ws_->token_path();
@@ -110,7 +110,7 @@ class SlurmProviderTest : public ::testing::Test {
     p.on_node_gone = [ctrl](const std::string& node, const std::string& reason) {
       ctrl->NodeGone(node, reason).IgnoreError();
     };
-    provider_ = std::make_shared<SlurmNodeProvider>(p);
+    provider_ = std::make_shared<compute::SlurmNodeProvider>(p);
     controller_->SetNodeProvider("slurm", provider_);
     // A compute name per test process, so concurrent runs do not see each other's jobs.
     compute_ = absl::StrCat("it", ::getpid() % 100000);
@@ -140,7 +140,7 @@ class SlurmProviderTest : public ::testing::Test {
     t.vm_priority = priority;
     t.idle_seconds_before_scaledown = idle_s;
     t.properties_json = R"({"partition":"debug","lowpriority_partition":"lowpri"})";
-    ASSERT_TRUE(CheckSlurmTarget(t, *PosixCommandRunner()).ok());
+    ASSERT_TRUE(compute::CheckSlurmTarget(t, *compute::PosixCommandRunner()).ok());
     store::WriteBatch b;
     b.computes.push_back(t);
     ASSERT_TRUE(ws_->store()->Commit(b).ok());
@@ -167,10 +167,10 @@ class SlurmProviderTest : public ::testing::Test {
 
   std::string dir_;
   std::string compute_;
-  std::unique_ptr<Workspace> ws_;
+  std::unique_ptr<workspace::Workspace> ws_;
   std::unique_ptr<Controller> controller_;
-  std::unique_ptr<GrpcServer> server_;
-  std::shared_ptr<SlurmNodeProvider> provider_;
+  std::unique_ptr<rpc::GrpcServer> server_;
+  std::shared_ptr<compute::SlurmNodeProvider> provider_;
 };
 
 TEST_F(SlurmProviderTest, SweepCompletesOnNodeJobsAndScalesBackToMinNodes) {
@@ -225,7 +225,7 @@ TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepComple
   })) << "no attempt ever ran";
   ASSERT_THAT(node, ::testing::StartsWith("slurm-"));
   std::string job = node.substr(6);
-  auto cancelled = PosixCommandRunner()->Run({"scancel", job}, 30'000);
+  auto cancelled = compute::PosixCommandRunner()->Run({"scancel", job}, 30'000);
   ASSERT_TRUE(cancelled.ok() && cancelled->exit_code == 0);
 
   auto state = controller_->WaitForSweep(sweep, 120'000);
@@ -275,7 +275,7 @@ TEST_F(SlurmProviderTest, LowPriorityNodesRunInThePreemptiblePartitionAndArePree
 
   // A job of the higher-tier partition that needs every CPU preempts the node job.
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  auto hog = PosixCommandRunner()->Run(
+  auto hog = compute::PosixCommandRunner()->Run(
       {"sbatch", "--parsable", "--partition=debug", "--job-name=sweep-hog-" + compute_,
        absl::StrCat("--cpus-per-task=", cpus), "--mem=256M", "--output=/dev/null",
        "--wrap=sleep 3"},
@@ -311,7 +311,7 @@ TEST_F(SlurmProviderTest, UnknownPartitionIsAClearError) {
   t.provider = "slurm";
   t.vm_size = "Standard_DS1_v2";
   t.properties_json = R"({"partition":"nope"})";
-  absl::Status s = CheckSlurmTarget(t, *PosixCommandRunner());
+  absl::Status s = compute::CheckSlurmTarget(t, *compute::PosixCommandRunner());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(),
             "compute '" + compute_ + "': unknown partition 'nope' (Slurm has: debug, lowpri)");

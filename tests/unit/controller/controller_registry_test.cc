@@ -3,10 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "controller/artifact_store.h"
-#include "controller/registry.h"
 #include "gmock/gmock.h"
 #include "tests/unit/controller/controller_test_util.h"
+#include "workspace/artifact_store.h"
+#include "workspace/registry.h"
 
 namespace sweep::controller {
 namespace {
@@ -43,7 +43,7 @@ class ControllerRegistryTest : public testing::ControllerTest {
     e.kind = "system_managed";
     e.setup_command = "pip install -r requirements.txt";
     e.files = {{"requirements.txt", requirements}};
-    auto created = CreateEnvironment(store_.get(), e, 1);
+    auto created = workspace::CreateEnvironment(store_.get(), e, 1);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? created->environment : core::Environment();
   }
@@ -54,13 +54,13 @@ class ControllerRegistryTest : public testing::ControllerTest {
     ASSERT_TRUE(grant.has_value());
     ASSERT_TRUE(Report(grant->ref, value).ok());
     if (artifacts) {
-      const fs::path dir = ArtifactAttemptDir(ws_.string(), grant->ref.sweep_id,
-                                              grant->ref.trial_id, grant->ref.attempt);
+      const fs::path dir = workspace::ArtifactAttemptDir(ws_.string(), grant->ref.sweep_id,
+                                                         grant->ref.trial_id, grant->ref.attempt);
       fs::create_directories(dir / "files");
       std::ofstream(dir / "files" / "model.pkl") << "model of trial " << grant->ref.trial_id;
-      auto manifest = ScanFiles((dir / "files").string());
+      auto manifest = workspace::ScanFiles((dir / "files").string());
       ASSERT_TRUE(manifest.ok());
-      ASSERT_TRUE(WriteManifest(dir.string(), *manifest).ok());
+      ASSERT_TRUE(workspace::WriteManifest(dir.string(), *manifest).ok());
     }
     ASSERT_TRUE(Complete(grant->ref).ok());
   }
@@ -86,16 +86,16 @@ class ControllerRegistryTest : public testing::ControllerTest {
 };
 
 TEST_F(ControllerRegistryTest, AnUnknownEnvironmentIsRefusedAndNothingIsStored) {
-  auto spec = spec::ParseSpec(WithEnvironment(SpecYaml("{max_total_trials: 2}"), "azureml:nope"),
-                              "", "");
+  auto spec =
+      spec::ParseSpec(WithEnvironment(SpecYaml("{max_total_trials: 2}"), "azureml:nope"), "", "");
   ASSERT_TRUE(spec.ok()) << spec.status();
   auto id = controller_->SubmitSweep(*spec, "");
   EXPECT_EQ(id.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(id.status().message(),
               HasSubstr("environment 'nope' not found in this workspace; create it with"));
   CreateEnv("numpy\n");
-  spec = spec::ParseSpec(WithEnvironment(SpecYaml("{max_total_trials: 2}"), "azureml:sk@4"), "",
-                         "");
+  spec =
+      spec::ParseSpec(WithEnvironment(SpecYaml("{max_total_trials: 2}"), "azureml:sk@4"), "", "");
   ASSERT_TRUE(spec.ok());
   id = controller_->SubmitSweep(*spec, "");
   EXPECT_EQ(id.status().code(), absl::StatusCode::kNotFound);
@@ -105,9 +105,8 @@ TEST_F(ControllerRegistryTest, AnUnknownEnvironmentIsRefusedAndNothingIsStored) 
 
 TEST_F(ControllerRegistryTest, GrantsCarryTheVersionResolvedAtSubmissionEvenAfterARestart) {
   const core::Environment v1 = CreateEnv("numpy==1\n");
-  const std::string yaml =
-      WithEnvironment(SpecYaml("{max_total_trials: 3, max_concurrent_trials: 1}"),
-                      "azureml:sk@latest");
+  const std::string yaml = WithEnvironment(
+      SpecYaml("{max_total_trials: 3, max_concurrent_trials: 1}"), "azureml:sk@latest");
   const std::string id = Submit(yaml);
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(GetSweep(id).environment, "sk@1");
@@ -138,8 +137,8 @@ TEST_F(ControllerRegistryTest, ASweepWithoutEnvironmentRunsInTheNodesOwn) {
 }
 
 TEST_F(ControllerRegistryTest, RegisterModelRegistersTheBestTrialWhenTheSweepCompletes) {
-  const std::string id = Submit(SpecYaml("{max_total_trials: 3, max_concurrent_trials: 1}",
-                                         "register_model: {name: clf}\n"));
+  const std::string id = Submit(
+      SpecYaml("{max_total_trials: 3, max_concurrent_trials: 1}", "register_model: {name: clf}\n"));
   const std::string node = Node();
   RunTrial(node, 0.5, true);
   RunTrial(node, 0.9, true);
@@ -152,18 +151,17 @@ TEST_F(ControllerRegistryTest, RegisterModelRegistersTheBestTrialWhenTheSweepCom
   EXPECT_EQ(model->version, 1);
   EXPECT_EQ(model->trial_id, 2);
   EXPECT_EQ(model->metric_value, 0.9);
-  std::ifstream in(fs::path(ModelDir(ws_.string(), "clf", 1)) / "files" / "model.pkl");
+  std::ifstream in(fs::path(workspace::ModelDir(ws_.string(), "clf", 1)) / "files" / "model.pkl");
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "model of trial 2");
-  EXPECT_THAT(Messages(id, "model_registered"),
-              ElementsAre("model clf version 1 from trial 2"));
+  EXPECT_THAT(Messages(id, "model_registered"), ElementsAre("model clf version 1 from trial 2"));
   controller_->Tick();
   EXPECT_EQ(CountEvents(id, "model_registered"), 1) << "registered once";
 }
 
 TEST_F(ControllerRegistryTest, AFailedRegistrationIsAnEventAndTheSweepStaysCompleted) {
-  const std::string id = Submit(SpecYaml("{max_total_trials: 2, max_concurrent_trials: 1}",
-                                         "register_model: {name: clf}\n"));
+  const std::string id = Submit(
+      SpecYaml("{max_total_trials: 2, max_concurrent_trials: 1}", "register_model: {name: clf}\n"));
   const std::string node = Node();
   RunTrial(node, 0.5, false);
   RunTrial(node, 0.6, false);
@@ -172,7 +170,7 @@ TEST_F(ControllerRegistryTest, AFailedRegistrationIsAnEventAndTheSweepStaysCompl
   EXPECT_THAT(Messages(id, "model_registration_failed"),
               ElementsAre("model clf: trial 2 of sweep " + id + " has no uploaded artifacts"));
   EXPECT_THAT(*store_->ListModels(), IsEmpty());
-  EXPECT_FALSE(fs::exists(ModelDir(ws_.string(), "clf", 1)));
+  EXPECT_FALSE(fs::exists(workspace::ModelDir(ws_.string(), "clf", 1)));
 }
 
 }  // namespace

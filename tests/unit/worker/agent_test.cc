@@ -27,8 +27,8 @@ MATCHER_P3(Point, name, value, step, "") {
   return arg.name == name && arg.value == value && arg.step == step;
 }
 
-Lease MakeLease(int64_t trial = 1) {
-  Lease lease;
+LeaseGrant MakeLease(int64_t trial = 1) {
+  LeaseGrant lease;
   lease.ref = {"node-1", "sw-1", trial, 1, static_cast<uint64_t>(100 + trial)};
   lease.argv = {"train"};
   lease.env = {{"AZUREML_SWEEP_lr", "0.1"}};
@@ -92,8 +92,8 @@ TEST_F(AgentTest, SucceededTrialSendsUnreportedPointsWithCompletion) {
 
 TEST_F(AgentTest, RegistersWithComputeAndUsesAssignedNodeId) {
   options_.node_id = "wanted";
-  client_.on_register = [](const RegisterRequest&) {
-    return RegisterReply{"assigned-9", 1'000, 30'000};
+  client_.on_register = [](const NodeRegistration&) {
+    return Registered{"assigned-9", 1'000, 30'000};
   };
   client_.QueueShutdown();
   EXPECT_EQ(Run().exit_code, 0);
@@ -107,7 +107,7 @@ TEST_F(AgentTest, RegistersWithComputeAndUsesAssignedNodeId) {
 }
 
 TEST_F(AgentTest, AttemptDirectoryEnvironmentAndLogs) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   client_.QueueLease(lease);
   client_.QueueShutdown();
   launcher_.on_launch = [](FakeProcessState* p) { p->Exit({0, 0}); };
@@ -169,7 +169,7 @@ TEST_F(AgentTest, LaunchFailureIsAFailedCompletion) {
 }
 
 TEST_F(AgentTest, UnfetchableSnapshotIsAFailedCompletion) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   lease.snapshot_digest = std::string(64, 'b');  // the fake controller stores no snapshot
   client_.QueueLease(lease);
   client_.QueueShutdown();
@@ -205,9 +205,7 @@ TEST_F(AgentTest, FirstHeartbeatAtStartThenEveryInterval) {
 
 TEST_F(AgentTest, HeartbeatIntervalFromRegistration) {
   options_.heartbeat_interval_ms = 0;
-  client_.on_register = [](const RegisterRequest&) {
-    return RegisterReply{"node-1", 5'000, 30'000};
-  };
+  client_.on_register = [](const NodeRegistration&) { return Registered{"node-1", 5'000, 30'000}; };
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();
   launcher_.on_launch = [](FakeProcessState*) {};
@@ -331,7 +329,7 @@ TEST_F(AgentTest, StopDirectiveKillsAfterGraceWhenSigtermIgnored) {
 }
 
 TEST_F(AgentTest, WorkerGraceAppliesWhenLeaseHasNone) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   lease.stop_grace_ms = 0;
   options_.default_stop_grace_ms = 30;
   client_.QueueLease(lease);
@@ -401,7 +399,7 @@ TEST_F(AgentTest, StopDirectiveOnReport) {
 }
 
 TEST_F(AgentTest, LocalTrialTimeoutStops) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   lease.trial_timeout_ms = 60'000;
   client_.QueueLease(lease);
   client_.QueueShutdown();
@@ -477,9 +475,9 @@ TEST_F(AgentTest, CompletionGivesUpWhenUnreachableTooLong) {
 
 TEST_F(AgentTest, RegisterRetriesWhileUnavailable) {
   int attempts = 0;
-  client_.on_register = [&](const RegisterRequest&) -> absl::StatusOr<RegisterReply> {
+  client_.on_register = [&](const NodeRegistration&) -> absl::StatusOr<Registered> {
     if (++attempts < 3) return absl::UnavailableError("connection refused");
-    return RegisterReply{"node-1", 1'000, 30'000};
+    return Registered{"node-1", 1'000, 30'000};
   };
   client_.QueueShutdown();
   EXPECT_EQ(Run().exit_code, 0);
@@ -488,7 +486,7 @@ TEST_F(AgentTest, RegisterRetriesWhileUnavailable) {
 
 TEST_F(AgentTest, RegisterGivesUpAfterUnreachableTimeout) {
   options_.server = "10.0.0.1:5000";
-  client_.on_register = [&](const RegisterRequest&) -> absl::StatusOr<RegisterReply> {
+  client_.on_register = [&](const NodeRegistration&) -> absl::StatusOr<Registered> {
     clock_.Advance(20'000);
     return absl::UnavailableError("failed to connect to all addresses");
   };
@@ -501,7 +499,7 @@ TEST_F(AgentTest, RegisterGivesUpAfterUnreachableTimeout) {
 
 TEST_F(AgentTest, WrongTokenExitsAtOnce) {
   options_.server = "127.0.0.1:1";
-  client_.on_register = [](const RegisterRequest&) -> absl::StatusOr<RegisterReply> {
+  client_.on_register = [](const NodeRegistration&) -> absl::StatusOr<Registered> {
     return absl::UnauthenticatedError("invalid token");
   };
   WorkerResult result = Run();
@@ -513,7 +511,7 @@ TEST_F(AgentTest, WrongTokenExitsAtOnce) {
 }
 
 TEST_F(AgentTest, RegistrationRefusedForOtherReasons) {
-  client_.on_register = [](const RegisterRequest&) -> absl::StatusOr<RegisterReply> {
+  client_.on_register = [](const NodeRegistration&) -> absl::StatusOr<Registered> {
     return absl::NotFoundError("no compute target named 'cpu'");
   };
   WorkerResult result = Run();
@@ -542,7 +540,7 @@ TEST_F(AgentTest, AcquireRetriesTransientErrors) {
 
 TEST_F(AgentTest, ExitsAfterMaxIdlePolls) {
   options_.max_idle_polls = 3;
-  for (int i = 0; i < 5; ++i) client_.QueueAcquire(AcquireReply{});
+  for (int i = 0; i < 5; ++i) client_.QueueAcquire(AcquireResult{});
   WorkerResult result = Run();
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.message, "no work after 3 polls");
@@ -659,13 +657,6 @@ TEST(ReadTokenFileTest, TrimsAndReportsErrors) {
   EXPECT_EQ(missing.status().message(), "cannot read token file '" + (dir / "missing").string() +
                                             "': No such file or directory");
   fs::remove_all(dir);
-}
-
-TEST(RunWorkerTest, MissingServerOrTokenIsUsageError) {
-  WorkerOptions options;
-  EXPECT_EQ(RunWorker(options, nullptr), 2);
-  options.server = "127.0.0.1:1";
-  EXPECT_EQ(RunWorker(options, nullptr), 2);
 }
 
 TEST(InstallStopSignalHandlersTest, SigtermSetsTheFlag) {

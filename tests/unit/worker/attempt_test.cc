@@ -19,8 +19,8 @@ using ::testing::HasSubstr;
 
 using ::sweep::worker::testing::ReadFile;
 
-Lease MakeLease() {
-  Lease lease;
+LeaseGrant MakeLease() {
+  LeaseGrant lease;
   lease.ref = {"node-1", "sw-abc", 7, 2, 42};
   lease.argv = {"python3", "train.py"};
   lease.env = {{"AZUREML_SWEEP_lr", "0.1"}, {"SWEEP_PARAMS", "{\"lr\":0.1}"}};
@@ -41,7 +41,7 @@ class AttemptTest : public ::testing::Test {
 };
 
 TEST(AttemptDirNameTest, NameAndSanitizing) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   EXPECT_EQ(AttemptDirName(lease.ref), "sw-abc-7-2-42");
   lease.ref.sweep_id = "../../etc";
   EXPECT_EQ(AttemptDirName(lease.ref), ".._.._etc-7-2-42");
@@ -50,7 +50,7 @@ TEST(AttemptDirNameTest, NameAndSanitizing) {
 }
 
 TEST_F(AttemptTest, FreshDirectoryWithOutputs) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   auto dir = PrepareAttemptDir(dir_.string(), lease, "");
   ASSERT_TRUE(dir.ok()) << dir.status();
   EXPECT_EQ(*dir, (dir_ / "attempts" / "sw-abc-7-2-42").string());
@@ -71,7 +71,7 @@ TEST_F(AttemptTest, CopiesCodeRecursivelyKeepingSymlinks) {
   std::ofstream(dir_ / "outside" / "big.bin") << "data";
   fs::create_symlink(dir_ / "outside", code / "data");  // to a directory
   fs::create_symlink("train.py", code / "link.py");     // relative, to a file
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   std::string code_dir = code.string();
   auto dir = PrepareAttemptDir(dir_.string(), lease, code_dir);
   ASSERT_TRUE(dir.ok()) << dir.status();
@@ -86,7 +86,7 @@ TEST_F(AttemptTest, CopiesCodeRecursivelyKeepingSymlinks) {
 }
 
 TEST_F(AttemptTest, MissingCodeDirIsAnError) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   std::string code_dir = (dir_ / "nope").string();
   auto dir = PrepareAttemptDir(dir_.string(), lease, code_dir);
   ASSERT_FALSE(dir.ok());
@@ -103,7 +103,7 @@ TEST_F(AttemptTest, UncreatableWorkDirIsAnError) {
 }
 
 TEST(BuildTrialEnvTest, LayersInOrder) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   lease.env.push_back({"HOME", "/lease-home"});
   lease.env.push_back({"SWEEP_METRICS_FILE", "/ignored"});
   auto env = BuildTrialEnv({"HOME=/root", "PATH=/bin", "NOEQUALS", "A=b=c"}, lease, "/w/att");
@@ -124,7 +124,7 @@ TEST(BuildTrialEnvTest, LayersInOrder) {
 }
 
 TEST(BuildTrialEnvTest, LeaseMayOverrideRunId) {
-  Lease lease = MakeLease();
+  LeaseGrant lease = MakeLease();
   lease.env.push_back({"AZUREML_RUN_ID", "custom"});
   EXPECT_EQ(BuildTrialEnv({}, lease, "/w")["AZUREML_RUN_ID"], "custom");
 }

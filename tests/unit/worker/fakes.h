@@ -24,8 +24,8 @@ namespace sweep::worker::testing {
 // Records every call by name; replies come from queues or hooks set by the test.
 class FakeClient : public ControllerClient {
  public:
-  absl::StatusOr<RegisterReply> Register(const RegisterRequest& request) override {
-    std::function<absl::StatusOr<RegisterReply>(const RegisterRequest&)> hook;
+  absl::StatusOr<Registered> Register(const NodeRegistration& request) override {
+    std::function<absl::StatusOr<Registered>(const NodeRegistration&)> hook;
     {
       std::lock_guard<std::mutex> lock(mu_);
       calls_.push_back("Register");
@@ -33,22 +33,22 @@ class FakeClient : public ControllerClient {
       hook = on_register;
     }
     if (hook) return hook(request);
-    return RegisterReply{"node-1", 1'000, 30'000};
+    return Registered{"node-1", 1'000, 30'000};
   }
 
-  absl::StatusOr<AcquireReply> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
+  absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
     std::unique_lock<std::mutex> lock(mu_);
     calls_.push_back("AcquireTrial");
     acquire_nodes_.push_back(node_id);
     if (!acquire_replies_.empty()) {
-      absl::StatusOr<AcquireReply> reply = std::move(acquire_replies_.front());
+      absl::StatusOr<AcquireResult> reply = std::move(acquire_replies_.front());
       acquire_replies_.pop_front();
       return reply;
     }
     // Nothing scripted: a long poll that only an interrupt ends early.
     cv_.wait_for(lock, std::chrono::seconds(10), [this] { return interrupted_; });
     if (interrupted_) return absl::CancelledError("interrupted");
-    return AcquireReply{};
+    return AcquireResult{};
   }
 
   absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override {
@@ -153,17 +153,17 @@ class FakeClient : public ControllerClient {
     cv_.notify_all();
   }
 
-  void QueueAcquire(absl::StatusOr<AcquireReply> reply) {
+  void QueueAcquire(absl::StatusOr<AcquireResult> reply) {
     std::lock_guard<std::mutex> lock(mu_);
     acquire_replies_.push_back(std::move(reply));
   }
-  void QueueLease(const Lease& lease) {
-    AcquireReply reply;
+  void QueueLease(const LeaseGrant& lease) {
+    AcquireResult reply;
     reply.lease = lease;
     QueueAcquire(reply);
   }
   void QueueShutdown() {
-    AcquireReply reply;
+    AcquireResult reply;
     reply.shutdown = true;
     QueueAcquire(reply);
   }
@@ -180,7 +180,7 @@ class FakeClient : public ControllerClient {
     std::lock_guard<std::mutex> lock(mu_);
     return reports_;
   }
-  std::vector<RegisterRequest> register_requests() {
+  std::vector<NodeRegistration> register_requests() {
     std::lock_guard<std::mutex> lock(mu_);
     return register_requests_;
   }
@@ -190,7 +190,7 @@ class FakeClient : public ControllerClient {
   }
 
   // Hooks, set before the worker runs.
-  std::function<absl::StatusOr<RegisterReply>(const RegisterRequest&)> on_register;
+  std::function<absl::StatusOr<Registered>(const NodeRegistration&)> on_register;
   std::function<absl::StatusOr<DirectiveReply>(const LeaseRef&)> on_heartbeat;
   std::function<absl::StatusOr<DirectiveReply>(const std::vector<core::MetricPoint>&)> on_report;
   std::function<absl::StatusOr<std::string>(const Completion&)> on_complete;
@@ -202,9 +202,9 @@ class FakeClient : public ControllerClient {
   std::mutex mu_;
   std::condition_variable cv_;
   bool interrupted_ = false;
-  std::deque<absl::StatusOr<AcquireReply>> acquire_replies_;
+  std::deque<absl::StatusOr<AcquireResult>> acquire_replies_;
   std::vector<std::string> calls_;
-  std::vector<RegisterRequest> register_requests_;
+  std::vector<NodeRegistration> register_requests_;
   std::vector<std::string> acquire_nodes_;
   std::vector<std::vector<core::MetricPoint>> reports_;
   std::vector<Completion> completions_;

@@ -1,0 +1,45 @@
+// Calls a CLI process makes to the controller serving a workspace: `sweep cancel` while
+// `sweep run` runs, `sweep submit`, and query commands with `--server ADDR`. Keeps
+// generated gRPC code out of cli/.
+//
+// Every call sends `token` as the workspace token and maps failures the same way:
+// Unavailable "cannot reach the sweep server at ADDR ..." when nothing answers within
+// the deadline (10 s), Unauthenticated "the sweep server at ADDR rejected the token ..."
+// for a wrong token, otherwise the controller's own status (NotFound, InvalidArgument,
+// FailedPrecondition, ...) with its message.
+// Thread safety: the functions are thread-safe; a RemoteStore is too.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "controller/controller.h"
+#include "store/store.h"
+
+namespace sweep::rpc {
+
+// Cancels `sweep_id` through the controller at `address` ("host:port").
+absl::Status CancelViaServer(const std::string& address, const std::string& token,
+                             const std::string& sweep_id);
+
+// Hands a spec to the controller at `address`; returns the new sweep's id.
+// `spec_path` is the spec's absolute path: relative paths in it resolve against its
+// directory on the controller's host. InvalidArgument (the spec's file:line message) or
+// NotFound (unknown compute target) when the controller cannot run it.
+absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
+                                            const std::string& spec_yaml,
+                                            const std::string& spec_path);
+
+// The autoscaling state of `compute` from the controller at `address`.
+absl::StatusOr<controller::ComputeStatus> ComputeStatusViaServer(const std::string& address,
+                                                                 const std::string& token,
+                                                                 const std::string& compute);
+
+// A read-only store::Store whose reads are ReadStore rpcs to the controller at `address`,
+// so query commands run unchanged against a server. Records round-trip exactly.
+// Commit fails FailedPrecondition (read-only). Does not connect until the first read.
+std::unique_ptr<store::Store> NewRemoteStore(const std::string& address, const std::string& token);
+
+}  // namespace sweep::rpc

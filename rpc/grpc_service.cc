@@ -1,0 +1,422 @@
+#include "rpc/grpc_service.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "proto/sweep.grpc.pb.h"
+#include "rpc/store_wire.h"
+#include "spdlog/spdlog.h"
+#include "spec/spec.h"
+
+namespace sweep::rpc {
+
+using controller::ComputeStatus;
+using controller::Controller;
+using controller::NodeStatus;
+using core::AcquireResult;
+using core::ArtifactChunk;
+using core::BlobChunk;
+using core::Completion;
+using core::Directive;
+using core::DirectiveReply;
+using core::LeaseGrant;
+using core::LeaseRef;
+using core::NodeRegistration;
+using core::Outcome;
+using core::Registered;
+namespace {
+
+namespace pb = ::sweep::proto;
+
+// A long poll is served in slices this long, checking for cancellation in between.
+constexpr int64_t kPollSliceMs = 500;
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbering.
+  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())),
+                      std::string(s.message()));
+}
+
+LeaseRef FromProto(const pb::LeaseRef& r) {
+  LeaseRef out;
+  out.node_id = r.node_id();
+  out.sweep_id = r.sweep_id();
+  out.trial_id = r.trial_id();
+  out.attempt = r.attempt();
+  out.fencing_token = r.fencing_token();
+  return out;
+}
+
+void ToProto(const LeaseRef& r, pb::LeaseRef* out) {
+  out->set_node_id(r.node_id);
+  out->set_sweep_id(r.sweep_id);
+  out->set_trial_id(r.trial_id);
+  out->set_attempt(r.attempt);
+  out->set_fencing_token(r.fencing_token);
+}
+
+void ToProto(const LeaseGrant& g, pb::Lease* out) {
+  ToProto(g.ref, out->mutable_ref());
+  for (const std::string& a : g.argv) out->add_argv(a);
+  auto* env = out->mutable_env();
+  for (const auto& [k, v] : g.env) (*env)[k] = v;
+  out->set_params_json(g.params_json);
+  out->set_primary_metric(g.primary_metric);
+  out->set_expires_at_ms(g.expires_at_ms);
+  out->set_trial_timeout_ms(g.trial_timeout_ms);
+  out->set_stop_grace_ms(g.stop_grace_ms);
+  out->set_snapshot_digest(g.snapshot_digest);
+  out->set_artifact_max_bytes(g.artifact_max_bytes);
+  if (g.environment) rpc::ToProto(*g.environment, out->mutable_environment());
+}
+
+std::vector<core::MetricPoint> FromProto(
+    const google::protobuf::RepeatedPtrField<pb::MetricPoint>& points) {
+  std::vector<core::MetricPoint> out;
+  out.reserve(points.size());
+  for (const pb::MetricPoint& p : points) {
+    core::MetricPoint m;
+    m.name = p.name();
+    m.value = p.value();
+    m.step = p.step();
+    m.timestamp_ms = p.timestamp_ms();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+pb::Directive ToProto(Directive d) { return d == Directive::kStop ? pb::STOP : pb::CONTINUE; }
+
+// Compares without an early exit, so timing does not reveal how much of a guess matched.
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
+  }
+  return diff == 0;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Service final : public pb::SweepController::Service {
+ public:
+  Service(Controller* controller, store::Store* read_store, std::string token)
+      : controller_(controller),
+        read_store_(read_store),
+        expected_(absl::StrCat("Bearer ", token)) {}
+
+  void Stop() { stopping_ = true; }
+
+  grpc::Status Register(grpc::ServerContext* ctx, const pb::RegisterRequest* req,
+                        pb::RegisterReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    NodeRegistration r;
+    r.node_id = req->node_id();
+    r.compute = req->compute();
+    r.hostname = req->hostname();
+    r.pid = req->pid();
+    r.version = req->version();
+    absl::StatusOr<Registered> out = controller_->Register(r);
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_node_id(out->node_id);
+    reply->set_heartbeat_interval_ms(out->heartbeat_interval_ms);
+    reply->set_lease_duration_ms(out->lease_duration_ms);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AcquireTrial(grpc::ServerContext* ctx, const pb::AcquireTrialRequest* req,
+                            pb::AcquireTrialReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::max<int64_t>(0, req->wait_ms()));
+    while (true) {
+      int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         deadline - std::chrono::steady_clock::now())
+                         .count();
+      absl::StatusOr<AcquireResult> out =
+          controller_->AcquireTrial(req->node_id(), std::clamp<int64_t>(left, 0, kPollSliceMs));
+      if (!out.ok()) return ToGrpc(out.status());
+      if (out->lease) ToProto(*out->lease, reply->mutable_lease());
+      reply->set_shutdown(out->shutdown);
+      if (out->lease || out->shutdown || left <= kPollSliceMs) return grpc::Status::OK;
+      if (stopping_ || ctx->IsCancelled()) return grpc::Status::OK;
+    }
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req,
+                         pb::HeartbeatReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<DirectiveReply> out = controller_->Heartbeat(FromProto(req->lease()));
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_directive(ToProto(out->directive));
+    reply->set_expires_at_ms(out->expires_at_ms);
+    reply->set_reason(out->reason);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReportMetrics(grpc::ServerContext* ctx, const pb::ReportMetricsRequest* req,
+                             pb::ReportMetricsReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<DirectiveReply> out =
+        controller_->ReportMetrics(FromProto(req->lease()), FromProto(req->points()));
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_directive(ToProto(out->directive));
+    reply->set_expires_at_ms(out->expires_at_ms);
+    reply->set_reason(out->reason);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CompleteTrial(grpc::ServerContext* ctx, const pb::CompleteTrialRequest* req,
+                             pb::CompleteTrialReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    Completion c;
+    switch (req->outcome()) {
+      case pb::SUCCEEDED:
+        c.outcome = Outcome::kSucceeded;
+        break;
+      case pb::FAILED:
+        c.outcome = Outcome::kFailed;
+        break;
+      case pb::STOPPED:
+        c.outcome = Outcome::kStopped;
+        break;
+      default:
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "CompleteTrial: outcome must be SUCCEEDED, FAILED or STOPPED");
+    }
+    c.exit_code = req->exit_code();
+    c.signal = req->signal();
+    c.error = req->error();
+    c.points = FromProto(req->points());
+    absl::StatusOr<core::TrialState> out = controller_->CompleteTrial(FromProto(req->lease()), c);
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_trial_state(core::TrialStateName(*out));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Deregister(grpc::ServerContext* ctx, const pb::DeregisterRequest* req,
+                          pb::DeregisterReply*) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    return ToGrpc(controller_->Deregister(req->node_id()));
+  }
+
+  grpc::Status CancelSweep(grpc::ServerContext* ctx, const pb::CancelSweepRequest* req,
+                           pb::CancelSweepReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (absl::Status s = controller_->CancelSweep(req->sweep_id()); !s.ok()) return ToGrpc(s);
+    reply->set_state(core::SweepStateName(core::SweepState::kCanceled));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status SubmitSweep(grpc::ServerContext* ctx, const pb::SubmitSweepRequest* req,
+                           pb::SubmitSweepReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    std::string base_dir = req->base_dir();
+    if (base_dir.empty() && !req->spec_path().empty()) {
+      base_dir = std::filesystem::path(req->spec_path()).parent_path().string();
+    }
+    absl::StatusOr<spec::SweepSpec> spec =
+        spec::ParseSpec(req->spec_yaml(), req->spec_path(), base_dir);
+    if (!spec.ok()) return ToGrpc(spec.status());
+    spec->path = req->spec_path();  // kept with the sweep; restarts re-parse against it
+    absl::StatusOr<std::string> id = controller_->SubmitSweep(*spec, req->spec_yaml());
+    if (!id.ok()) return ToGrpc(id.status());
+    reply->set_sweep_id(*id);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ReadStore(grpc::ServerContext* ctx, const pb::ReadStoreRequest* req,
+                         pb::ReadStoreReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (read_store_ == nullptr) {
+      return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                          "this controller does not serve store reads");
+    }
+    return ToGrpc(ServeReadStore(*read_store_, *req, reply));
+  }
+
+  grpc::Status GetComputeStatus(grpc::ServerContext* ctx, const pb::ComputeStatusRequest* req,
+                                pb::ComputeStatusReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<ComputeStatus> status = controller_->GetComputeStatus(req->compute());
+    if (!status.ok()) return ToGrpc(status.status());
+    reply->set_desired_nodes(status->desired_nodes);
+    reply->set_provider_nodes(status->provider_nodes);
+    for (const NodeStatus& n : status->nodes) {
+      pb::NodeStatusRecord* out = reply->add_nodes();
+      rpc::ToProto(n.node, out->mutable_node());
+      out->set_sweep_id(n.sweep_id);
+      out->set_trial_id(n.trial_id);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status FetchSnapshot(grpc::ServerContext* ctx, const pb::FetchSnapshotRequest* req,
+                             pb::FetchSnapshotReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<BlobChunk> out =
+        controller_->FetchSnapshot(req->digest(), req->blob(), req->offset(), req->max_bytes());
+    if (!out.ok()) return ToGrpc(out.status());
+    reply->set_data(std::move(out->data));
+    reply->set_chunk_sha256(out->sha256);
+    reply->set_total_size(out->total_size);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status UploadArtifact(grpc::ServerContext* ctx, const pb::UploadArtifactRequest* req,
+                              pb::UploadArtifactReply*) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    ArtifactChunk chunk;
+    chunk.path = req->path();
+    chunk.offset = req->offset();
+    chunk.data = req->data();
+    chunk.chunk_sha256 = req->chunk_sha256();
+    chunk.file_size = req->file_size();
+    chunk.last = req->last();
+    chunk.file_sha256 = req->file_sha256();
+    return ToGrpc(controller_->UploadArtifact(FromProto(req->lease()), chunk));
+  }
+
+  grpc::Status CommitArtifacts(grpc::ServerContext* ctx, const pb::CommitArtifactsRequest* req,
+                               pb::CommitArtifactsReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<int64_t> total =
+        controller_->CommitArtifacts(FromProto(req->lease()), req->file_count());
+    if (!total.ok()) return ToGrpc(total.status());
+    reply->set_total_bytes(*total);
+    return grpc::Status::OK;
+  }
+
+ private:
+  grpc::Status Authorize(grpc::ServerContext* ctx) const {
+    const auto& md = ctx->client_metadata();
+    auto it = md.find("authorization");
+    if (it == md.end()) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "missing authorization metadata (expected \"Bearer <token>\" with "
+                          "the workspace token)");
+    }
+    std::string_view got(it->second.data(), it->second.size());
+    if (!ConstantTimeEquals(got, expected_)) {
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                          "invalid token: it does not match the workspace token");
+    }
+    return grpc::Status::OK;
+  }
+
+  Controller* const controller_;
+  store::Store* const read_store_;
+  const std::string expected_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace
+
+class GrpcServer::Impl {
+ public:
+  Impl(Controller* controller, const GrpcServerOptions& options)
+      : service_(controller, options.read_store, options.token), options_(options) {}
+
+  absl::Status Start() {
+    std::shared_ptr<grpc::ServerCredentials> creds;
+    if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+      if (options_.tls_cert_file.empty() || options_.tls_key_file.empty()) {
+        return absl::InvalidArgumentError("TLS needs both a certificate file and a key file");
+      }
+      absl::StatusOr<std::string> cert = ReadFile(options_.tls_cert_file);
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadFile(options_.tls_key_file);
+      if (!key.ok()) return key.status();
+      grpc::SslServerCredentialsOptions ssl;
+      ssl.pem_key_cert_pairs.push_back({*key, *cert});
+      creds = grpc::SslServerCredentials(ssl);
+    } else {
+      creds = grpc::InsecureServerCredentials();
+    }
+    grpc::ServerBuilder builder;
+    int selected = 0;
+    builder.AddListeningPort(options_.listen_address, creds, &selected);
+    builder.RegisterService(&service_);
+    grpc::ResourceQuota quota("sweep-controller");
+    quota.SetMaxThreads(options_.max_threads);
+    builder.SetResourceQuota(quota);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+    server_ = builder.BuildAndStart();
+    if (!server_ || selected == 0) {
+      server_.reset();
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen_address,
+                                                 " (address in use or invalid?)"));
+    }
+    port_ = selected;
+    std::string host = options_.listen_address;
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos) host = host.substr(0, colon);
+    address_ = absl::StrCat(host, ":", port_);
+    return absl::OkStatus();
+  }
+
+  void Shutdown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!server_) return;
+    service_.Stop();
+    // Long polls notice within one slice; give them a little longer than that.
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(2 * kPollSliceMs));
+    server_->Wait();
+    server_.reset();
+  }
+
+  int port() const { return port_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  Service service_;
+  GrpcServerOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+};
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(Controller* controller,
+                                                              const GrpcServerOptions& options) {
+  if (controller == nullptr) return absl::InvalidArgumentError("GrpcServer: controller is null");
+  if (options.token.empty()) {
+    return absl::InvalidArgumentError("GrpcServer: a token is required");
+  }
+  if (options.max_threads < 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GrpcServer: max_threads must be >= 4 (got ", options.max_threads, ")"));
+  }
+  auto impl = std::make_unique<Impl>(controller, options);
+  if (absl::Status s = impl->Start(); !s.ok()) return s;
+  spdlog::debug("controller listening on {}", impl->address());
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
+}
+
+GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GrpcServer::~GrpcServer() { Shutdown(); }
+int GrpcServer::port() const { return impl_->port(); }
+std::string GrpcServer::address() const { return impl_->address(); }
+void GrpcServer::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace sweep::rpc

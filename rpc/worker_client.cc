@@ -1,0 +1,323 @@
+#include "rpc/worker_client.h"
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "proto/sweep.grpc.pb.h"
+#include "worker/logging.h"
+
+namespace sweep::rpc {
+
+using core::AcquireResult;
+using core::ArtifactChunk;
+using core::Completion;
+using core::Directive;
+using core::DirectiveReply;
+using core::LeaseGrant;
+using core::LeaseRef;
+using core::NodeRegistration;
+using core::Outcome;
+using core::Registered;
+using worker::ControllerClient;
+using SnapshotChunk = core::BlobChunk;
+namespace {
+
+absl::Status ToAbsl(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  // gRPC and absl share the canonical code numbering.
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+void ToProto(const LeaseRef& ref, proto::LeaseRef* out) {
+  out->set_node_id(ref.node_id);
+  out->set_sweep_id(ref.sweep_id);
+  out->set_trial_id(ref.trial_id);
+  out->set_attempt(ref.attempt);
+  out->set_fencing_token(ref.fencing_token);
+}
+
+void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
+  out->set_name(point.name);
+  out->set_value(point.value);
+  out->set_step(point.step);
+  out->set_timestamp_ms(point.timestamp_ms);
+}
+
+LeaseGrant FromProto(const proto::Lease& in) {
+  LeaseGrant lease;
+  lease.ref.node_id = in.ref().node_id();
+  lease.ref.sweep_id = in.ref().sweep_id();
+  lease.ref.trial_id = in.ref().trial_id();
+  lease.ref.attempt = in.ref().attempt();
+  lease.ref.fencing_token = in.ref().fencing_token();
+  lease.argv.assign(in.argv().begin(), in.argv().end());
+  for (const auto& [key, value] : in.env()) lease.env.emplace_back(key, value);
+  lease.params_json = in.params_json();
+  lease.primary_metric = in.primary_metric();
+  lease.expires_at_ms = in.expires_at_ms();
+  lease.trial_timeout_ms = in.trial_timeout_ms();
+  lease.stop_grace_ms = in.stop_grace_ms();
+  lease.snapshot_digest = in.snapshot_digest();
+  lease.artifact_max_bytes = in.artifact_max_bytes();
+  if (in.has_environment()) {
+    const proto::EnvironmentDefinition& e = in.environment();
+    core::Environment& env = lease.environment.emplace();
+    env.name = e.name();
+    env.version = e.version();
+    env.kind = e.kind();
+    env.python = e.python();
+    env.setup_command = e.setup_command();
+    for (const proto::EnvironmentFile& f : e.files()) env.files.push_back({f.name(), f.content()});
+    env.digest = e.digest();
+  }
+  return lease;
+}
+
+template <typename Reply>
+DirectiveReply DirectiveFromProto(const Reply& reply) {
+  DirectiveReply out;
+  out.directive = reply.directive() == proto::STOP ? Directive::kStop : Directive::kContinue;
+  out.expires_at_ms = reply.expires_at_ms();
+  out.reason = reply.reason();
+  return out;
+}
+
+class GrpcControllerClient final : public ControllerClient {
+ public:
+  GrpcControllerClient(const GrpcClientOptions& options,
+                       std::shared_ptr<grpc::ChannelCredentials> credentials)
+      : options_(options) {
+    grpc::ChannelArguments args;
+    // Reconnect quickly after a controller restart instead of gRPC's default (up to 2 min).
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+    stub_ = proto::SweepController::NewStub(
+        grpc::CreateCustomChannel(options.server, credentials, args));
+  }
+
+  absl::StatusOr<Registered> Register(const NodeRegistration& request) override {
+    proto::RegisterRequest req;
+    req.set_node_id(request.node_id);
+    req.set_compute(request.compute);
+    req.set_hostname(request.hostname);
+    req.set_pid(request.pid);
+    req.set_version(request.version);
+    proto::RegisterReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->Register(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return Registered{reply.node_id(), reply.heartbeat_interval_ms(), reply.lease_duration_ms()};
+  }
+
+  absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
+    proto::AcquireTrialRequest req;
+    req.set_node_id(node_id);
+    req.set_wait_ms(wait_ms);
+    proto::AcquireTrialReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, wait_ms + options_.long_poll_margin_ms);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (acquire_interrupted_) return absl::CancelledError("the worker is shutting down");
+      acquire_contexts_.insert(&context);
+    }
+    grpc::Status status = stub_->AcquireTrial(&context, req, &reply);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      acquire_contexts_.erase(&context);
+    }
+    if (!status.ok()) return ToAbsl(status);
+    AcquireResult out;
+    out.shutdown = reply.shutdown();
+    if (reply.has_lease()) out.lease = FromProto(reply.lease());
+    return out;
+  }
+
+  absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override {
+    proto::HeartbeatRequest req;
+    ToProto(lease, req.mutable_lease());
+    proto::HeartbeatReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->Heartbeat(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return DirectiveFromProto(reply);
+  }
+
+  absl::StatusOr<DirectiveReply> ReportMetrics(
+      const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
+    proto::ReportMetricsRequest req;
+    ToProto(lease, req.mutable_lease());
+    for (const core::MetricPoint& point : points) ToProto(point, req.add_points());
+    proto::ReportMetricsReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->ReportMetrics(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return DirectiveFromProto(reply);
+  }
+
+  absl::StatusOr<std::string> CompleteTrial(const LeaseRef& lease,
+                                            const Completion& completion) override {
+    proto::CompleteTrialRequest req;
+    ToProto(lease, req.mutable_lease());
+    switch (completion.outcome) {
+      case Outcome::kSucceeded:
+        req.set_outcome(proto::SUCCEEDED);
+        break;
+      case Outcome::kFailed:
+        req.set_outcome(proto::FAILED);
+        break;
+      case Outcome::kStopped:
+        req.set_outcome(proto::STOPPED);
+        break;
+    }
+    req.set_exit_code(completion.exit_code);
+    req.set_signal(completion.signal);
+    req.set_error(completion.error);
+    for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
+    proto::CompleteTrialReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->CompleteTrial(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return reply.trial_state();
+  }
+
+  absl::Status Deregister(const std::string& node_id) override {
+    proto::DeregisterRequest req;
+    req.set_node_id(node_id);
+    proto::DeregisterReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    return ToAbsl(stub_->Deregister(&context, req, &reply));
+  }
+
+  absl::StatusOr<SnapshotChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
+                                              int64_t offset, int64_t max_bytes) override {
+    proto::FetchSnapshotRequest req;
+    req.set_digest(digest);
+    req.set_blob(blob);
+    req.set_offset(offset);
+    req.set_max_bytes(max_bytes);
+    proto::FetchSnapshotReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->FetchSnapshot(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return SnapshotChunk{std::move(*reply.mutable_data()), reply.chunk_sha256(),
+                         reply.total_size()};
+  }
+
+  absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override {
+    proto::UploadArtifactRequest req;
+    ToProto(lease, req.mutable_lease());
+    req.set_path(chunk.path);
+    req.set_offset(chunk.offset);
+    req.set_data(chunk.data);
+    req.set_chunk_sha256(chunk.chunk_sha256);
+    req.set_file_size(chunk.file_size);
+    req.set_last(chunk.last);
+    req.set_file_sha256(chunk.file_sha256);
+    proto::UploadArtifactReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    return ToAbsl(stub_->UploadArtifact(&context, req, &reply));
+  }
+
+  absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override {
+    proto::CommitArtifactsRequest req;
+    ToProto(lease, req.mutable_lease());
+    req.set_file_count(file_count);
+    proto::CommitArtifactsReply reply;
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    grpc::Status status = stub_->CommitArtifacts(&context, req, &reply);
+    if (!status.ok()) return ToAbsl(status);
+    return reply.total_bytes();
+  }
+
+  void InterruptAcquire() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    acquire_interrupted_ = true;
+    for (grpc::ClientContext* context : acquire_contexts_) context->TryCancel();
+  }
+
+ private:
+  void Prepare(grpc::ClientContext* context, int64_t timeout_ms) const {
+    context->AddMetadata("authorization", "Bearer " + options_.token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  }
+
+  const GrpcClientOptions options_;
+  std::unique_ptr<proto::SweepController::Stub> stub_;
+
+  std::mutex mu_;
+  bool acquire_interrupted_ = false;
+  std::set<grpc::ClientContext*> acquire_contexts_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ControllerClient>> NewGrpcControllerClient(
+    const GrpcClientOptions& options) {
+  if (options.server.empty()) {
+    return absl::InvalidArgumentError("no controller address given (expected host:port)");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (options.tls_ca_file.empty()) {
+    credentials = grpc::InsecureChannelCredentials();
+  } else {
+    std::ifstream in(options.tls_ca_file);
+    std::stringstream pem;
+    if (in.is_open()) pem << in.rdbuf();
+    if (!in.is_open() || pem.str().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read TLS CA file '", options.tls_ca_file, "'"));
+    }
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(ssl);
+  }
+  return std::unique_ptr<ControllerClient>(new GrpcControllerClient(options, credentials));
+}
+
+int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop) {
+  worker::WorkerResult result;
+  if (options.server.empty()) {
+    result = {2, "no controller address given (expected --server host:port)"};
+  } else if (options.token.empty()) {
+    result = {2, "no workspace token given"};
+  } else {
+    GrpcClientOptions client_options;
+    client_options.server = options.server;
+    client_options.token = options.token;
+    client_options.tls_ca_file = options.tls_ca_file;
+    absl::StatusOr<std::unique_ptr<ControllerClient>> client =
+        NewGrpcControllerClient(client_options);
+    if (!client.ok()) {
+      result = {2, std::string(client.status().message())};
+    } else {
+      std::unique_ptr<worker::ProcessLauncher> launcher = worker::NewPosixProcessLauncher();
+      worker::WorkerDeps deps;
+      deps.client = client->get();
+      deps.launcher = launcher.get();
+      result = worker::RunWorkerWith(options, deps, stop);
+    }
+  }
+  if (result.exit_code == 0) {
+    worker::Log()->info("worker exiting: {}", result.message);
+  } else {
+    worker::Log()->error("worker exiting: {}", result.message);
+  }
+  return result.exit_code;
+}
+
+}  // namespace sweep::rpc

@@ -1,0 +1,32 @@
+// Receiving an attempt's outputs/ (UploadArtifact, CommitArtifacts) into the artifact
+// layout of workspace/artifact_store.h:
+//   <attempt dir>/upload/partial/<path>   a file while its chunks arrive
+//   <attempt dir>/upload/staged/<path>    a file whose size and digest were verified
+// Commit renames staged/ to files/ and writes manifest.json last; until then nothing of
+// the upload is visible to readers (FindTrialArtifacts ignores a directory without a
+// manifest). The caller checks the lease; these functions only see directories.
+//
+// Thread safety: calls for distinct attempt directories are independent; calls for one
+// attempt must not overlap (its worker sends one chunk at a time).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/file_tree.h"
+
+namespace sweep::workspace {
+
+// Adds one chunk. Errors as Controller::UploadArtifact: InvalidArgument naming the path
+// (unsafe path, out of order, over max_total_bytes), DataLoss (digest mismatch; the
+// partial file is dropped), FailedPrecondition when the attempt was already committed.
+absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::ArtifactChunk& chunk,
+                                  int64_t max_total_bytes);
+
+// Publishes the staged files; returns their total size. Committing again returns the
+// same total. Internal when fewer than file_count files were staged.
+absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count);
+
+}  // namespace sweep::workspace

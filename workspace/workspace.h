@@ -1,0 +1,57 @@
+// A workspace directory: sweep.db, snapshots/, artifacts/, the auth token, and the
+// address of the controller currently serving it.
+//
+//   <dir>/sweep.db         SQLite store
+//   <dir>/token            random auth token, mode 0600
+//   <dir>/controller.json  {"address": "127.0.0.1:PORT", "pid": N} while a controller runs
+//
+// Thread safety: immutable after Open, except the controller file helpers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "store/store.h"
+
+namespace sweep::workspace {
+
+// Default workspace dir: $SWEEP_WORKSPACE, else ./.sweep.
+std::string DefaultWorkspaceDir();
+
+struct ControllerAddress {
+  std::string address;
+  int64_t pid = 0;
+};
+
+class Workspace {
+ public:
+  // Creates the directory, token and database if missing (and the default
+  // `cpu-cluster` target: amlcompute, provider local, min 0, max = cores).
+  static absl::StatusOr<std::unique_ptr<Workspace>> OpenOrCreate(const std::string& dir);
+  // Read-only, for query commands: NotFound (naming the dir) if there is no workspace.
+  static absl::StatusOr<std::unique_ptr<Workspace>> OpenReadOnly(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  store::Store* store() const { return store_.get(); }
+  const std::string& token() const { return token_; }
+  std::string token_path() const { return dir_ + "/token"; }
+
+  // controller.json; the running controller writes it and removes it on exit.
+  absl::Status WriteControllerAddress(const ControllerAddress& address) const;
+  void RemoveControllerAddress() const;
+  // nullopt if absent or its pid is no longer alive.
+  std::optional<ControllerAddress> ReadControllerAddress() const;
+
+ private:
+  Workspace(std::string dir, std::unique_ptr<store::Store> store, std::string token)
+      : dir_(std::move(dir)), store_(std::move(store)), token_(std::move(token)) {}
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+  std::string token_;
+};
+
+}  // namespace sweep::workspace
