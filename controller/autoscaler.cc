@@ -13,16 +13,6 @@ bool Scalable(const core::ComputeTarget& target) {
   return target.type == "amlcompute" || target.type == "remotevm";
 }
 
-core::Event MakeEvent(const std::string& sweep_id, const std::string& kind,
-                      const std::string& message, int64_t now) {
-  core::Event e;
-  e.sweep_id = sweep_id;
-  e.kind = kind;
-  e.message = message;
-  e.timestamp_ms = now;
-  return e;
-}
-
 // The running sweeps' demand for nodes of one target, in numbers and in words.
 struct Demand {
   int64_t nodes = 0;
@@ -55,13 +45,13 @@ void PlanScaleDown(const TargetScaling& ts, int64_t desired, const Demand& deman
     if (n.busy || now - n.idle_since_ms < target.idle_seconds_before_scaledown * 1000) continue;
     plan.shut_down.push_back(n.node_id);
     plan.events.push_back(
-        MakeEvent(demand.first_sweep, "scale_down",
-                  absl::StrCat("compute ", target.name, ": node ", n.node_id, " idle for ",
-                               (now - n.idle_since_ms) / 1000, "s (limit ",
-                               target.idle_seconds_before_scaledown, "s); ", registered, " -> ",
-                               registered - 1, " nodes (desired ", desired, ", min ",
-                               target.min_nodes, "): ", demand.reason),
-                  now));
+        NewEvent(demand.first_sweep, 0, "scale_down",
+                 absl::StrCat("compute ", target.name, ": node ", n.node_id, " idle for ",
+                              (now - n.idle_since_ms) / 1000, "s (limit ",
+                              target.idle_seconds_before_scaledown, "s); ", registered, " -> ",
+                              registered - 1, " nodes (desired ", desired, ", min ",
+                              target.min_nodes, "): ", demand.reason),
+                 now));
     --registered;
     --surplus;
   }
@@ -85,11 +75,11 @@ ScalingPlan PlanScaling(const ScalingInput& input) {
     plan.targets.push_back({target.name, desired, forget_started});
     if (ts.last_desired != desired) {
       plan.events.push_back(
-          MakeEvent(demand.first_sweep, "scale_target",
-                    absl::StrCat("compute ", target.name, ": desired nodes ", ts.last_desired,
-                                 " -> ", desired, " (min ", target.min_nodes, ", max ",
-                                 target.max_nodes, "): ", demand.reason),
-                    now));
+          NewEvent(demand.first_sweep, 0, "scale_target",
+                   absl::StrCat("compute ", target.name, ": desired nodes ", ts.last_desired,
+                                " -> ", desired, " (min ", target.min_nodes, ", max ",
+                                target.max_nodes, "): ", demand.reason),
+                   now));
     }
     PlanScaleDown(ts, desired, demand, now, plan);
 
@@ -120,7 +110,7 @@ core::Event StartEvent(const NodeStart& start, int64_t started, const std::strin
   const char* kind = !error.empty()  ? "scale_up_failed"
                      : start.restart ? "node_restarted"
                                      : "scale_up";
-  return MakeEvent(start.sweep_id, kind, message, now_ms);
+  return NewEvent(start.sweep_id, 0, kind, message, now_ms);
 }
 
 // ---------------------------------------------------------------------------

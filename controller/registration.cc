@@ -24,19 +24,14 @@ core::Event RegisterSweepModel(store::Store* store, const std::string& workspace
                 store, workspace_dir,
                 workspace::ModelRequest{.name = pending.model, .sweep_id = pending.sweep_id},
                 now_ms);
-  core::Event e;
-  e.sweep_id = pending.sweep_id;
-  e.timestamp_ms = now_ms;
-  if (model.ok()) {
-    e.trial_id = model->trial_id;
-    e.kind = "model_registered";
-    e.message = absl::StrCat("model ", model->name, " version ", model->version, " from trial ",
-                             model->trial_id);
-  } else {
-    e.kind = "model_registration_failed";
-    e.message = absl::StrCat("model ", pending.model, ": ", model.status().message());
+  if (!model.ok()) {
+    return NewEvent(pending.sweep_id, 0, "model_registration_failed",
+                    absl::StrCat("model ", pending.model, ": ", model.status().message()), now_ms);
   }
-  return e;
+  return NewEvent(pending.sweep_id, model->trial_id, "model_registered",
+                  absl::StrCat("model ", model->name, " version ", model->version, " from trial ",
+                               model->trial_id),
+                  now_ms);
 }
 
 }  // namespace sweep::controller

@@ -3,33 +3,21 @@
 namespace sweep::controller {
 
 void SweepRec::CountEnd(core::TrialState state) {
-  switch (state) {
-    case core::TrialState::kCompleted:
-      completed += 1;
-      break;
-    case core::TrialState::kFailed:
-      failed += 1;
-      break;
-    case core::TrialState::kEarlyTerminated:
-      early_terminated += 1;
-      break;
-    case core::TrialState::kCanceled:
-      canceled += 1;
-      break;
-    default:
-      break;
-  }
+  if (state == core::TrialState::kCompleted) completed += 1;
+  if (state == core::TrialState::kFailed) failed += 1;
+  if (state == core::TrialState::kEarlyTerminated) early_terminated += 1;
+  if (state == core::TrialState::kCanceled) canceled += 1;
 }
 
-void Txn::AddEvent(const std::string& sweep_id, int64_t trial_id, const std::string& kind,
-                   const std::string& message, int64_t now) {
+core::Event NewEvent(const std::string& sweep_id, int64_t trial_id, const std::string& kind,
+                     const std::string& message, int64_t now) {
   core::Event e;
   e.sweep_id = sweep_id;
   e.trial_id = trial_id;
   e.kind = kind;
   e.message = message;
   e.timestamp_ms = now;
-  batch.events.push_back(std::move(e));
+  return e;
 }
 
 SweepRec& State::AddRunning(std::unique_ptr<SweepRec> sweep) {

@@ -95,6 +95,9 @@ struct NodeRec {
   bool told_shutdown = false;
 };
 
+core::Event NewEvent(const std::string& sweep_id, int64_t trial_id, const std::string& kind,
+                     const std::string& message, int64_t now);
+
 // What one call changed: the rows to commit and what to wake up afterwards.
 struct Txn {
   store::WriteBatch batch;
@@ -102,7 +105,9 @@ struct Txn {
   std::vector<SweepRec*> ended_sweeps;  // their end_seq is set when the batch is queued
 
   void AddEvent(const std::string& sweep_id, int64_t trial_id, const std::string& kind,
-                const std::string& message, int64_t now);
+                const std::string& message, int64_t now) {
+    batch.events.push_back(NewEvent(sweep_id, trial_id, kind, message, now));
+  }
   void PutTrial(const TrialRec& t) { batch.trials.push_back(t.trial); }
   void PutAttempt(const TrialRec& t) { batch.attempts.push_back(t.attempt); }
   void PutNode(const NodeRec& n) { batch.nodes.push_back(n.node); }

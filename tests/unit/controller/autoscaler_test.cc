@@ -32,6 +32,15 @@ core::ComputeTarget RemoteVm(int64_t workers) {
   return t;
 }
 
+// A cluster (min 0, max 4) with one running sweep, as planned before with `last_desired`.
+TargetScaling ClusterWithSweep(SweepDemand sweep, int64_t last_desired) {
+  TargetScaling t;
+  t.target = Cluster(0, 4);
+  t.sweeps = {std::move(sweep)};
+  t.last_desired = last_desired;
+  return t;
+}
+
 ScalingPlan PlanOne(const TargetScaling& target) {
   ScalingInput input;
   input.now_ms = kNow;
@@ -75,20 +84,14 @@ TEST(AutoscalerTest, DesiredIsTheClampedSumOfEachSweepsBoundedDemand) {
 }
 
 TEST(AutoscalerTest, AnUnchangedTargetIsNotAnnouncedAgain) {
-  TargetScaling t;
-  t.target = Cluster(0, 4);
-  t.sweeps = {{"sw-a", 0, 3, 2}};
-  t.last_desired = 2;
+  TargetScaling t = ClusterWithSweep({"sw-a", 0, 3, 2}, /*last_desired=*/2);
   ScalingPlan plan = PlanOne(t);
   EXPECT_EQ(plan.targets[0].desired, 2);
   EXPECT_TRUE(plan.events.empty());
 }
 
 TEST(AutoscalerTest, StartsWhatTheProviderLacksAndNothingWithoutAProvider) {
-  TargetScaling t;
-  t.target = Cluster(0, 4);
-  t.sweeps = {{"sw-a", 0, 10, 3}};
-  t.last_desired = 3;
+  TargetScaling t = ClusterWithSweep({"sw-a", 0, 10, 3}, /*last_desired=*/3);
   t.live_nodes = 1;
   ScalingPlan plan = PlanOne(t);
   ASSERT_EQ(plan.starts.size(), 1u);
@@ -110,10 +113,7 @@ TEST(AutoscalerTest, StartsWhatTheProviderLacksAndNothingWithoutAProvider) {
 }
 
 TEST(AutoscalerTest, IdleNodesPastTheTimeoutAreShutDownWhileAboveDesired) {
-  TargetScaling t;
-  t.target = Cluster(0, 4);
-  t.sweeps = {{"sw-a", 1, 0, 2}};  // desired 1
-  t.last_desired = 1;
+  TargetScaling t = ClusterWithSweep({"sw-a", 1, 0, 2}, /*last_desired=*/1);  // desired 1
   t.nodes = {{"n1", /*busy=*/true, kNow - 500'000},
              {"n2", false, kNow - 200'000},
              {"n3", false, kNow - 10'000},  // idle, but not for long enough
@@ -164,10 +164,7 @@ TEST(AutoscalerTest, RemoteVmKeepsItsWorkersWhileASweepRunsAndRestartsExitedOnes
 }
 
 TEST(AutoscalerTest, NoStartDuringTheBackOffAfterAFailedStart) {
-  TargetScaling t;
-  t.target = Cluster(0, 4);
-  t.sweeps = {{"sw-a", 0, 3, 3}};
-  t.last_desired = 3;
+  TargetScaling t = ClusterWithSweep({"sw-a", 0, 3, 3}, /*last_desired=*/3);
   t.live_nodes = 0;
   t.retry_after_ms = kNow + 1;
   EXPECT_TRUE(PlanOne(t).starts.empty());

@@ -27,6 +27,14 @@ Trial MakeTrial(int64_t id, TrialState state, std::optional<double> value) {
   return t;
 }
 
+// The id of BestTrial's answer under `goal`; 0 for none.
+int64_t BestId(Goal goal, const std::vector<Trial>& trials, bool completed_only) {
+  Sweep sweep;
+  sweep.objective = MakeObjective(goal, Aggregation::kLast);
+  std::optional<Trial> best = BestTrial(sweep, trials, completed_only);
+  return best ? best->trial_id : 0;
+}
+
 TEST(ObjectiveTest, ImprovesWithoutABestOrWhenStrictlyBetter) {
   EXPECT_TRUE(Improves(Goal::kMaximize, 0.1, std::nullopt));
   EXPECT_TRUE(Improves(Goal::kMaximize, 0.9, 0.8));
@@ -66,8 +74,6 @@ TEST(ObjectiveTest, AggregateOfACurve) {
 }
 
 TEST(ObjectiveTest, BestTrialSkipsUnfinishedAndNonFiniteTrials) {
-  Sweep sweep;
-  sweep.objective = MakeObjective(Goal::kMaximize, Aggregation::kLast);
   const std::vector<Trial> trials = {
       MakeTrial(1, TrialState::kCompleted, 0.7),
       MakeTrial(2, TrialState::kRunning, 0.99),
@@ -77,26 +83,18 @@ TEST(ObjectiveTest, BestTrialSkipsUnfinishedAndNonFiniteTrials) {
       MakeTrial(6, TrialState::kFailed, 0.98),
       MakeTrial(7, TrialState::kCompleted, 0.8),
   };
-  std::optional<Trial> best = BestTrial(sweep, trials, /*completed_only=*/true);
-  ASSERT_TRUE(best.has_value());
-  EXPECT_EQ(best->trial_id, 7);
-  best = BestTrial(sweep, trials, /*completed_only=*/false);
-  ASSERT_TRUE(best.has_value());
-  EXPECT_EQ(best->trial_id, 4);
+  EXPECT_EQ(BestId(Goal::kMaximize, trials, /*completed_only=*/true), 7);
+  EXPECT_EQ(BestId(Goal::kMaximize, trials, /*completed_only=*/false), 4);
 }
 
 TEST(ObjectiveTest, BestTrialMinimizesAndEarlierTrialsWinTies) {
-  Sweep sweep;
-  sweep.objective = MakeObjective(Goal::kMinimize, Aggregation::kLast);
   const std::vector<Trial> trials = {
       MakeTrial(1, TrialState::kCompleted, 0.5),
       MakeTrial(2, TrialState::kCompleted, 0.2),
       MakeTrial(3, TrialState::kCompleted, 0.2),
   };
-  std::optional<Trial> best = BestTrial(sweep, trials, /*completed_only=*/true);
-  ASSERT_TRUE(best.has_value());
-  EXPECT_EQ(best->trial_id, 2);
-  EXPECT_FALSE(BestTrial(sweep, {}, /*completed_only=*/true).has_value());
+  EXPECT_EQ(BestId(Goal::kMinimize, trials, /*completed_only=*/true), 2);
+  EXPECT_EQ(BestId(Goal::kMinimize, {}, /*completed_only=*/true), 0);
 }
 
 }  // namespace
