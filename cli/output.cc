@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
-#include "workspace/registry.h"
+#include "core/objective.h"
 
 namespace sweep::cli {
 namespace {
@@ -111,7 +111,7 @@ SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>&
         break;
     }
   }
-  s.best = workspace::BestTrial(sweep, trials, /*completed_only=*/true);
+  s.best = core::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }
 
