@@ -5,7 +5,7 @@
 #include <ctime>
 
 #include "core/compute_target.h"
-#include "workspace/registry.h"
+#include "core/objective.h"
 
 namespace sweep::cli {
 namespace {
@@ -112,7 +112,7 @@ SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>&
         break;
     }
   }
-  s.best = workspace::BestTrial(sweep, trials, /*completed_only=*/true);
+  s.best = core::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }
 
