@@ -20,7 +20,7 @@ EarlyTermination Of(PolicyType type) {
   return s;
 }
 
-TEST(EarlyTerminationHelpersTest, NoneMakesNoPolicy) {
+TEST(EarlyTerminationFunctionsTest, NoneMakesNoPolicy) {
   auto policy = MakeEarlyTerminationPolicy(Of(PolicyType::kNone), core::Goal::kMaximize);
   ASSERT_TRUE(policy.ok());
   EXPECT_EQ(*policy, nullptr);
@@ -29,7 +29,7 @@ TEST(EarlyTerminationHelpersTest, NoneMakesNoPolicy) {
   EXPECT_EQ(DescribeEarlyTermination(Of(PolicyType::kNone)), "no early-termination policy");
 }
 
-TEST(EarlyTerminationHelpersTest, FactoryRefusesSettingsItCannotRun) {
+TEST(EarlyTerminationFunctionsTest, FactoryRefusesSettingsItCannotRun) {
   EarlyTermination bandit = Of(PolicyType::kBandit);  // no slack
   EarlyTermination median = Of(PolicyType::kMedianStopping);
   median.evaluation_interval = 0;
@@ -50,7 +50,7 @@ TEST(EarlyTerminationHelpersTest, FactoryRefusesSettingsItCannotRun) {
   EXPECT_FALSE(MakeEarlyTerminationPolicy(asha, core::Goal::kMaximize).ok());
 }
 
-TEST(EarlyTerminationHelpersTest, FirstEvaluationIntervalArithmetic) {
+TEST(EarlyTerminationFunctionsTest, FirstEvaluationIntervalArithmetic) {
   EarlyTermination s = Of(PolicyType::kBandit);
   s.slack_factor = 0.1;
   EXPECT_EQ(FirstEvaluationInterval(s), 1);  // delay 0, every interval
@@ -69,7 +69,7 @@ TEST(EarlyTerminationHelpersTest, FirstEvaluationIntervalArithmetic) {
   EXPECT_FALSE(IsEvaluationInterval(s, 0));
 }
 
-TEST(EarlyTerminationHelpersTest, Descriptions) {
+TEST(EarlyTerminationFunctionsTest, Descriptions) {
   EarlyTermination b = Of(PolicyType::kBandit);
   b.slack_factor = 0.2;
   b.delay_evaluation = 5;
@@ -90,7 +90,7 @@ TEST(EarlyTerminationHelpersTest, Descriptions) {
   EXPECT_STREQ(core::PolicyTypeName(PolicyType::kTruncationSelection), "truncation_selection");
 }
 
-TEST(EarlyTerminationHelpersTest, DecisionReasonStripsTheVerdictPrefix) {
+TEST(EarlyTerminationFunctionsTest, DecisionReasonStripsTheVerdictPrefix) {
   core::Decision d;
   d.interval = 6;
   d.explanation = "stopped at interval 6: best so far 0.61 < 0.6667";
