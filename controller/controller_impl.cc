@@ -33,6 +33,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "controller/admin.h"
 #include "controller/controller.h"
 #include "core/search_space.h"
 #include "core/status.h"
@@ -192,7 +193,8 @@ class ControllerImpl final : public Controller {
         clock_(options.clock),
         snapshots_(options.workspace_dir.empty()
                        ? nullptr
-                       : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)) {}
+                       : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)),
+        admin_(store, options, AdminHooks()) {}
   ~ControllerImpl() override { Shutdown(); }
 
   absl::Status Load();
@@ -236,8 +238,28 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::SweepState> WaitForSweep(const std::string& sweep_id,
                                                 int64_t timeout_ms) override;
   absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) override;
+  // Admin: the workspace use cases, serialised with this state (controller/admin.h).
+  absl::StatusOr<core::ComputeTarget> PutComputeTarget(const core::ComputeTarget& target,
+                                                       workspace::PutMode mode) override {
+    return admin_.PutComputeTarget(target, mode);
+  }
+  absl::Status DeleteComputeTarget(const std::string& name) override {
+    return admin_.DeleteComputeTarget(name);
+  }
+  absl::StatusOr<workspace::AttachedRemoteVm> AttachRemoteVm(
+      const workspace::RemoteVmRequest& request) override {
+    return admin_.AttachRemoteVm(request);
+  }
+  absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
+      const core::Environment& definition) override {
+    return admin_.CreateEnvironment(definition);
+  }
+  absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) override {
+    return admin_.RegisterModel(request);
+  }
 
  private:
+  ControllerAdmin::Hooks AdminHooks();
   // --- durability (group commit) ---
   uint64_t Enqueue(Txn& txn);  // requires mu_
   absl::Status WaitDurable(uint64_t seq);
@@ -330,7 +352,35 @@ class ControllerImpl final : public Controller {
   bool ticker_stop_ = false;
   std::thread ticker_;
   std::atomic<bool> shut_down_once_{false};
+  ControllerAdmin admin_;
 };
+
+ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
+  ControllerAdmin::Hooks hooks;
+  hooks.record = [this](const core::Event& event) {
+    std::unique_lock<std::mutex> lock(mu_);
+    Txn txn;
+    txn.batch.events.push_back(event);
+    Finish(txn, lock).IgnoreError();
+  };
+  hooks.also_using = [this](const std::string& compute) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> ids;
+    for (const auto& [id, s] : sweeps_) {
+      if (s->sweep.compute == compute && !s->live.empty()) ids.push_back(id);
+    }
+    return ids;
+  };
+  hooks.target_changed = [this](const std::string& name, const core::ComputeTarget* target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (target != nullptr) {
+      targets_[name] = *target;
+    } else {
+      targets_.erase(name);
+    }
+  };
+  return hooks;
+}
 
 // ---------------------------------------------------------------------------
 // Durability
@@ -941,6 +991,7 @@ void ControllerImpl::ProbeSampler(Txn& txn, SweepRec& s, int64_t now) {
 absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& spec,
                                                         const std::string& spec_yaml) {
   RETURN_IF_ERROR(Broken());
+  const auto targets_held = admin_.HoldTargets();  // no target deleted under a submission
   absl::StatusOr<core::ComputeTarget> target = store_->GetCompute(spec.compute);
   if (absl::IsNotFound(target.status())) {
     return absl::NotFoundError(absl::StrCat(
