@@ -40,11 +40,6 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target) 
   return absl::OkStatus();
 }
 
-absl::Status CheckSlurmCluster(const core::ComputeTarget& target) {
-  if (target.type != "amlcompute" || target.provider != "slurm") return absl::OkStatus();
-  return compute::CheckSlurmTarget(target, *compute::PosixCommandRunner());
-}
-
 std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
                                                                 const std::string& workspace_dir,
                                                                 const std::string& token_path,

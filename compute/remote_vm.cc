@@ -2,12 +2,11 @@
 
 #include <exception>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "core/compute_target.h"
 #include "core/files.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "workspace/workspace.h"
 
@@ -24,21 +23,11 @@ std::string Absolute(const std::string& workspace_dir, const std::string& relati
   return relative.empty() ? "" : absl::StrCat(workspace_dir, "/", relative);
 }
 
-// Copies one credential byte for byte; returns its workspace-relative path.
-absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir, const std::string& name,
-                                       const std::string& from, const std::string& stem,
-                                       const std::string& what) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", from));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
+// Writes one credential; returns its workspace-relative path.
+absl::StatusOr<std::string> WriteSecret(const std::string& workspace_dir, const std::string& name,
+                                        const std::string& content, const std::string& stem) {
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  if (absl::Status s = core::WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(core::WriteFileAtomically(Absolute(workspace_dir, relative), content, 0600));
   return relative;
 }
 
@@ -113,7 +102,7 @@ std::string RemoteWorkDir(const RemoteVmProperties& props, const std::string& ta
 }
 
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const SshEndpoint& endpoint, RemoteVmProperties& props) {
+                              const RemoteVmCredentials& credentials, RemoteVmProperties& props) {
   std::string dir = CredentialDir(workspace_dir, name);
   std::error_code ec;
   fs::remove_all(dir, ec);
@@ -121,30 +110,28 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
     fs::create_directories(d, ec);
     fs::permissions(d, fs::perms::owner_all, ec);
     if (ec) {
+      RemoveCredentials(workspace_dir, name);
       return absl::InternalError(absl::StrCat("cannot create ", d, ": ", ec.message()));
     }
   }
   struct Item {
-    const std::string& from;
+    const std::optional<std::string>& from;
     std::string& to;
     const char* stem;
-    const char* what;
   };
   props.password_file.clear();
   props.private_key_file.clear();
   props.passphrase_file.clear();
-  for (const Item& item :
-       {Item{endpoint.password_file, props.password_file, "password", "password file"},
-        Item{endpoint.private_key_file, props.private_key_file, "private_key", "private key file"},
-        Item{endpoint.passphrase_file, props.passphrase_file, "passphrase",
-             "private key passphrase file"}}) {
-    if (item.from.empty()) continue;
-    auto copied = CopySecret(workspace_dir, name, item.from, item.stem, item.what);
-    if (!copied.ok()) {
+  for (const Item& item : {Item{credentials.password, props.password_file, "password"},
+                           Item{credentials.private_key, props.private_key_file, "private_key"},
+                           Item{credentials.passphrase, props.passphrase_file, "passphrase"}}) {
+    if (!item.from) continue;
+    auto written = WriteSecret(workspace_dir, name, *item.from, item.stem);
+    if (!written.ok()) {
       RemoveCredentials(workspace_dir, name);
-      return copied.status();
+      return written.status();
     }
-    item.to = *copied;
+    item.to = *written;
   }
   return absl::OkStatus();
 }

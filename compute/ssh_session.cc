@@ -23,6 +23,11 @@ void InitLibssh() {
 
 std::string HostPort(const SshEndpoint& e) { return absl::StrCat(e.host, ":", e.port); }
 
+// A credential file as messages name it.
+const std::string& Label(const std::string& path, const std::string& label) {
+  return label.empty() ? path : label;
+}
+
 std::string KnownHostsName(const SshEndpoint& e) {
   return e.port == 22 ? e.host : absl::StrCat("[", e.host, "]:", e.port);
 }
@@ -202,9 +207,10 @@ absl::Status SshSession::Authenticate() {
       return absl::UnavailableError(
           absl::StrCat("SSH login of ", who, " failed: ", ssh_get_error(session_)));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the SSH server rejected the password of ", who, " (from ", endpoint_.password_file,
-        "); check the password, and that the server allows password logins"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the SSH server rejected the password of ", who, " (from ",
+                     Label(endpoint_.password_file, endpoint_.password_label),
+                     "); check the password, and that the server allows password logins"));
   }
   if (endpoint_.private_key_file.empty()) {
     return absl::InvalidArgumentError(
@@ -227,13 +233,15 @@ absl::Status SshSession::Authenticate() {
   if (rc != SSH_OK) {
     if (!endpoint_.passphrase_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot decrypt private key ", endpoint_.private_key_file, " with the passphrase in ",
-          endpoint_.passphrase_file, ": wrong passphrase, or not a private key"));
+          "cannot decrypt private key ",
+          Label(endpoint_.private_key_file, endpoint_.private_key_label),
+          " with the passphrase in ", Label(endpoint_.passphrase_file, endpoint_.passphrase_label),
+          ": wrong passphrase, or not a private key"));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load private key ", endpoint_.private_key_file,
-                     ": it is not a private key, or it is passphrase-protected (then pass "
-                     "--private-key-passphrase-file)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load private key ", Label(endpoint_.private_key_file, endpoint_.private_key_label),
+        ": it is not a private key, or it is passphrase-protected (then pass "
+        "--private-key-passphrase-file)"));
   }
   rc = ssh_userauth_publickey(session_, nullptr, key);
   ssh_key_free(key);
@@ -243,7 +251,8 @@ absl::Status SshSession::Authenticate() {
         absl::StrCat("SSH login of ", who, " failed: ", ssh_get_error(session_)));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "the SSH server rejected private key ", endpoint_.private_key_file, " for ", who,
+      "the SSH server rejected private key ",
+      Label(endpoint_.private_key_file, endpoint_.private_key_label), " for ", who,
       "; add its public key to ~", endpoint_.username, "/.ssh/authorized_keys on the VM"));
 }
 

@@ -33,7 +33,12 @@ struct SshEndpoint {
   std::string private_key_file;  // public-key authentication when set
   std::string passphrase_file;   // optional: decrypts private_key_file
   std::string known_hosts_file;  // created (with its directory, 0700) by TrustHost
-  int timeout_s = 5;             // TCP connect and each protocol step
+  // What messages call the credential files when they are copies (e.g. the user's own
+  // file, of which the workspace keeps a copy); "" = their path.
+  std::string password_label;
+  std::string private_key_label;
+  std::string passphrase_label;
+  int timeout_s = 5;  // TCP connect and each protocol step
 };
 
 // Reads a secret file: its content without one trailing newline. InvalidArgument naming

@@ -89,6 +89,7 @@
 #include "core/types.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "workspace/admin.h"
 
 namespace sweep::controller {
 
@@ -104,6 +105,9 @@ struct ControllerOptions {
   std::string workspace_dir;
   int64_t snapshot_max_bytes = 300LL << 20;   // cap on a snapshot of trial.code
   int64_t artifact_max_bytes = 1024LL << 20;  // cap on one attempt's outputs/
+  // The provider steps of the admin methods (workspace/admin.h TargetProvisioner); null:
+  // targets get only the static checks and remote VMs cannot be attached.
+  std::shared_ptr<workspace::TargetProvisioner> provisioner;
 };
 
 using core::AcquireResult;
@@ -209,6 +213,20 @@ class Controller {
   // Desired and live nodes of `compute`, and what each node runs. NotFound for a target
   // the controller does not know (Tick re-reads targets from the store).
   virtual absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) = 0;
+
+  // --- Admin: the workspace changes of workspace/admin.h WorkspaceAdmin (same contracts),
+  // made by this controller (controller/admin.h): committed to its store, serialised with
+  // its own state. A target is not deleted while a sweep of it runs, is being submitted
+  // or still stops its last trials; a stored or deleted target is known to the autoscaler
+  // at once. Each change commits its workspace-level event (the event listener sees it).
+  virtual absl::StatusOr<core::ComputeTarget> PutComputeTarget(const core::ComputeTarget& target,
+                                                               workspace::PutMode mode) = 0;
+  virtual absl::Status DeleteComputeTarget(const std::string& name) = 0;
+  virtual absl::StatusOr<workspace::AttachedRemoteVm> AttachRemoteVm(
+      const workspace::RemoteVmRequest& request) = 0;
+  virtual absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
+      const core::Environment& definition) = 0;
+  virtual absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) = 0;
 };
 
 }  // namespace sweep::controller

@@ -102,7 +102,31 @@ ControllerImpl::ControllerImpl(store::Store* store, ControllerOptions options)
                      ? nullptr
                      : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)),
       commits_([store](const store::WriteBatch& batch) { return store->Commit(batch); }),
-      scheduler_(state_, lifecycle_, options_) {}
+      scheduler_(state_, lifecycle_, options_),
+      admin_(store, options_, AdminHooks()) {}
+
+ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
+  ControllerAdmin::Hooks hooks;
+  hooks.record = [this](const core::Event& event) {
+    std::unique_lock<std::mutex> lock(mu_);
+    Txn txn;
+    txn.batch.events.push_back(event);
+    Finish(txn, lock).IgnoreError();
+  };
+  hooks.also_using = [this](const std::string& compute) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> ids;
+    for (const auto& [id, s] : state_.sweeps) {
+      if (s->sweep.compute == compute && !s->live.empty()) ids.push_back(id);
+    }
+    return ids;
+  };
+  hooks.target_changed = [this](const std::string& name, const core::ComputeTarget* target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    autoscaler_.UpdateTarget(name, target);
+  };
+  return hooks;
+}
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store* store,
                                                                ControllerOptions options) {
@@ -216,6 +240,7 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
 absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& spec,
                                                         const std::string& spec_yaml) {
   RETURN_IF_ERROR(commits_.Broken());
+  const auto targets_held = admin_.HoldTargets();  // no target deleted under a submission
   ASSIGN_OR_RETURN(std::unique_ptr<SweepRec> s, NewSweep(spec, spec_yaml));
   std::unique_lock<std::mutex> lock(mu_);
   if (shutdown_) return absl::UnavailableError("the controller is shutting down");

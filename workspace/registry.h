@@ -11,9 +11,10 @@
 // without a record is therefore garbage from a crash and is replaced by the next
 // registration of that version.
 //
-// Writers: environments and models are insert-only rows the controller never caches, and
-// a version is claimed by the store's insert (AlreadyExists if another writer took it),
-// so these functions may run in a CLI process next to a running controller.
+// Writers: the workspace's writer runs these (admin.h: the serving controller, or a CLI
+// command holding the workspace lock). Environments and models are insert-only rows the
+// controller never caches, and a version is claimed by the store's insert (AlreadyExists
+// if another writer took it).
 //
 // Thread safety: the functions are thread-safe; callers racing for the same new version
 // get AlreadyExists, not a half-written version.

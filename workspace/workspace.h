@@ -4,6 +4,7 @@
 //   <dir>/sweep.db         SQLite store
 //   <dir>/token            random auth token, mode 0600
 //   <dir>/controller.json  {"address": "127.0.0.1:PORT", "pid": N} while a controller runs
+//   <dir>/controller.lock  the workspace lock of its one writer (workspace_lock.h)
 //
 // Thread safety: immutable after Open, except the controller file helpers.
 #pragma once

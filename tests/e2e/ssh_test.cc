@@ -193,6 +193,60 @@ TEST_F(SshE2E, AttachWithKeyPassphraseAndPasswordKeepsSecretsPrivate) {
   EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-pw")) << "delete removes the credentials";
 }
 
+TEST_F(SshE2E, AttachThroughTheServingControllerKeepsTheCredentialsInItsWorkspace) {
+  BackgroundSweep server({"server", "--listen", "127.0.0.1:0", "--workspace", ws()});
+  const std::string banner = server.WaitFirstLine(60);
+  const std::string prefix = "sweep server listening on ";
+  ASSERT_EQ(banner.rfind(prefix, 0), 0u) << banner;
+  const std::string address =
+      banner.substr(prefix.size(), banner.find(' ', prefix.size()) - prefix.size());
+
+  // Found through the workspace lock.
+  CommandResult key = Attach("vm-srv", {"--username", "sweepkey", "--private-key-file", kKey});
+  ASSERT_EQ(key.exit_code, 0) << key.out << key.err;
+  EXPECT_NE(key.out.find("was not known; trusted its key SHA256:"), std::string::npos) << key.out;
+  EXPECT_NE(key.out.find("(recorded in " + ws() + "/ssh/known_hosts)"), std::string::npos);
+  EXPECT_EQ(Slurp(ws() + "/ssh/vm-srv/private_key"), Slurp(kKey));
+  EXPECT_EQ(Mode(ws() + "/ssh/vm-srv/private_key"), 0600u);
+
+  // From elsewhere: the credentials travel to the server; the CLI's workspace stays untouched.
+  TempDir other;
+  const std::string elsewhere = other.path() + "/ws";
+  std::vector<std::string> remote = {"compute",      "attach",         "vm-far",
+                                     "--type",       "remotevm",       "--address",
+                                     "127.0.0.1",    "--ssh-port",     std::to_string(kSshPort),
+                                     "--sweep-path", sweep_path_,      "--username",
+                                     "sweeppass",    "--server",       address,
+                                     "--token-file", ws() + "/token",  "--workspace",
+                                     elsewhere,      "--password-file"};
+  TempDir files;
+  std::vector<std::string> wrong = remote;
+  wrong.push_back(files.Write("wrong.password", "nope\n"));
+  CommandResult rejected = RunSweep(wrong, 60);
+  EXPECT_EQ(rejected.exit_code, 2) << rejected.err;
+  EXPECT_NE(rejected.err.find("rejected the password of user sweeppass on 127.0.0.1:2222 (from " +
+                              files.path() + "/wrong.password)"),
+            std::string::npos)
+      << "named as the user knows it: " << rejected.err;
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-far"));
+  remote.push_back(kPassword);
+  CommandResult pw = RunSweep(remote, 60);
+  ASSERT_EQ(pw.exit_code, 0) << pw.out << pw.err;
+  EXPECT_FALSE(fs::exists(elsewhere));
+  EXPECT_EQ(Mode(ws() + "/ssh/vm-far/password"), 0600u);
+  EXPECT_EQ(Slurp(ws() + "/ssh/vm-far/password"), Slurp(kPassword));
+
+  ASSERT_EQ(RunSweep({"compute", "delete", "vm-far", "--workspace", ws()}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-far")) << "the server removed the credentials";
+  server.Signal(SIGTERM);
+  CommandResult log = server.Wait(60);
+  EXPECT_NE(log.out.find("compute attached: vm-srv (remotevm, sweepkey@127.0.0.1:2222, 1 "
+                         "worker(s))"),
+            std::string::npos)
+      << log.out;
+  EXPECT_NE(log.out.find("compute deleted: vm-far"), std::string::npos) << log.out;
+}
+
 struct BadAttach {
   std::string what;
   std::vector<std::string> args;
