@@ -1,15 +1,13 @@
 #include "cli/run_command.h"
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "rpc/admin_client.h"
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
@@ -18,14 +16,10 @@
 namespace sweep::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("cannot read " + path);
+  return text;
 }
 
 void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/context.h"
@@ -16,8 +15,6 @@
 
 namespace sweep::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::atomic<int> g_interrupts{0};
 
@@ -91,7 +88,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     return s;
   }
   std::unique_ptr<ServedController> served(new ServedController());
-  auto ws = workspace::Workspace::OpenOrCreate(workspace_dir);
+  auto ws = workspace::Workspace::OpenOrCreate(workspace_dir, options.env);
   if (!ws.ok()) return ws.status();
   served->workspace_ = std::move(*ws);
   workspace::Workspace& w = *served->workspace_;
@@ -124,8 +121,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   served->dial_ = DialAddress(served->server_->address());
 
   // Node providers, one block each; the controller picks one by the target's provider.
-  std::error_code ec;
-  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  const std::string self = options.env->ReadSymlink("/proc/self/exe").value_or("");
   {
     compute::LocalNodeProviderOptions local;
     local.binary = self;
@@ -134,6 +130,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.log_dir = w.dir() + "/logs";
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
+    local.env = options.env;
     served->controller_->SetNodeProvider("local",
                                          std::make_shared<compute::LocalNodeProvider>(local));
   }
@@ -142,7 +139,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
   served->controller_->SetNodeProvider(
       "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,
-                                     served->dial_));
+                                     served->dial_, options.env));
   return served;
 }
 

@@ -1,19 +1,13 @@
 #include "compute/remote_vm.h"
 
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "core/files.h"
 #include "nlohmann/json.hpp"
 #include "workspace/workspace.h"
 
 namespace sweep::compute {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string CredentialDir(const std::string& workspace_dir, const std::string& name) {
   return absl::StrCat(workspace_dir, "/ssh/", name);
@@ -24,17 +18,16 @@ std::string Absolute(const std::string& workspace_dir, const std::string& relati
 }
 
 // Copies one credential byte for byte; returns its workspace-relative path.
-absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir, const std::string& name,
-                                       const std::string& from, const std::string& stem,
-                                       const std::string& what) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) {
+absl::StatusOr<std::string> CopySecret(core::Env* env, const std::string& workspace_dir,
+                                       const std::string& name, const std::string& from,
+                                       const std::string& stem, const std::string& what) {
+  absl::StatusOr<std::string> secret = env->ReadFile(from);
+  if (!secret.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", from));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  if (absl::Status s = core::WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
+  if (absl::Status s = env->WriteFileAtomically(Absolute(workspace_dir, relative), *secret,
+                                                {.mode = 0600, .sync_dir = false});
       !s.ok()) {
     return s;
   }
@@ -107,16 +100,14 @@ std::string RemoteWorkDir(const RemoteVmProperties& props, const std::string& ta
 }
 
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const SshEndpoint& endpoint, RemoteVmProperties& props) {
+                              const SshEndpoint& endpoint, RemoteVmProperties& props,
+                              core::Env* env) {
   std::string dir = CredentialDir(workspace_dir, name);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  env->RemoveAll(dir).IgnoreError();
   for (const std::string& d : {absl::StrCat(workspace_dir, "/ssh"), dir}) {
-    fs::create_directories(d, ec);
-    fs::permissions(d, fs::perms::owner_all, ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat("cannot create ", d, ": ", ec.message()));
-    }
+    absl::Status s = env->CreateDirs(d);
+    if (s.ok()) s = env->SetPermissions(d, 0700);
+    if (!s.ok()) return core::ErrnoStatus(s, "cannot create", d);
   }
   struct Item {
     const std::string& from;
@@ -133,9 +124,9 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
         Item{endpoint.passphrase_file, props.passphrase_file, "passphrase",
              "private key passphrase file"}}) {
     if (item.from.empty()) continue;
-    auto copied = CopySecret(workspace_dir, name, item.from, item.stem, item.what);
+    auto copied = CopySecret(env, workspace_dir, name, item.from, item.stem, item.what);
     if (!copied.ok()) {
-      RemoveCredentials(workspace_dir, name);
+      RemoveCredentials(workspace_dir, name, env);
       return copied.status();
     }
     item.to = *copied;
@@ -143,9 +134,8 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
   return absl::OkStatus();
 }
 
-void RemoveCredentials(const std::string& workspace_dir, const std::string& name) {
-  std::error_code ec;
-  fs::remove_all(CredentialDir(workspace_dir, name), ec);
+void RemoveCredentials(const std::string& workspace_dir, const std::string& name, core::Env* env) {
+  env->RemoveAll(CredentialDir(workspace_dir, name)).IgnoreError();
 }
 
 }  // namespace sweep::compute

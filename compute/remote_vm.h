@@ -48,8 +48,10 @@ std::string RemoteWorkDir(const RemoteVmProperties& props, const std::string& ta
 // 0600) and fills the *_file fields of `props` with their workspace-relative paths.
 // Replaces an older copy. On error nothing is left behind.
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const SshEndpoint& endpoint, RemoteVmProperties& props);
+                              const SshEndpoint& endpoint, RemoteVmProperties& props,
+                              core::Env* env = core::Env::Default());
 // Removes <ws>/ssh/<NAME>/ (after a failed attach, or when the target is deleted).
-void RemoveCredentials(const std::string& workspace_dir, const std::string& name);
+void RemoveCredentials(const std::string& workspace_dir, const std::string& name,
+                       core::Env* env = core::Env::Default());
 
 }  // namespace sweep::compute

@@ -9,9 +9,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -101,6 +99,7 @@ enum class RenewResult { kContinue, kStop, kLeaseGone, kFatal };
 // lines; everything else is touched by the agent's thread only.
 std::string EnvironmentCacheDir(const WorkerOptions& options) {
   if (!options.environment_cache_dir.empty()) return options.environment_cache_dir;
+  // Path arithmetic only: absolute() and temp_directory_path() read the process's state.
   if (!options.work_dir.empty()) {
     std::filesystem::path parent =
         std::filesystem::absolute(options.work_dir).lexically_normal().parent_path();
@@ -136,14 +135,15 @@ class Agent {
       : options_(options),
         client_(deps.client),
         launcher_(deps.launcher),
-        clock_(deps.clock ? deps.clock : core::SystemClock::Default()),
+        env_(deps.env ? deps.env : core::Env::Default()),
+        clock_(deps.clock ? deps.clock : env_->clock()),
         stop_(stop),
         reach_(clock_, options.unreachable_timeout_ms),
         node_id_(options.node_id),
         controller_name_(options.server.empty() ? std::string("the controller")
                                                 : "the controller at " + options.server),
         environments_(EnvironmentCacheDir(options), deps.launcher, CurrentEnvironment(),
-                      options.poll_interval_ms) {}
+                      options.poll_interval_ms, env_) {}
 
   WorkerResult Run() {
     if (client_ == nullptr || launcher_ == nullptr) {
@@ -160,7 +160,7 @@ class Agent {
           client_->InterruptAcquire();
           return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        env_->SleepForMillis(20);
       }
     });
     WorkerResult result = Loop();
@@ -174,32 +174,28 @@ class Agent {
 
   // Sleeps in real time; false when the worker is asked to stop meanwhile.
   bool SleepMs(int64_t ms) {
-    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (std::chrono::steady_clock::now() < end) {
+    const int64_t end = env_->MonotonicMillis() + ms;
+    for (int64_t now = env_->MonotonicMillis(); now < end; now = env_->MonotonicMillis()) {
       if (Stopping()) return false;
-      auto left = end - std::chrono::steady_clock::now();
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(20)));
+      env_->SleepForMillis(std::min<int64_t>(end - now, 20));
     }
     return !Stopping();
   }
 
   absl::Status PrepareWorkDir() {
-    std::error_code ec;
     if (options_.work_dir.empty()) {
-      std::string pattern =
-          (std::filesystem::temp_directory_path(ec) / "sweep-worker-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) {
-        return absl::InternalError(
-            absl::StrCat("cannot create a temporary work directory: ", std::strerror(errno)));
+      std::error_code ec;
+      absl::StatusOr<std::string> dir =
+          env_->MakeTempDir(std::filesystem::temp_directory_path(ec).string(), "sweep-worker-");
+      if (!dir.ok()) {
+        return absl::InternalError(absl::StrCat("cannot create a temporary work directory: ",
+                                                std::strerror(core::ErrnoOf(dir.status()))));
       }
-      work_dir_ = pattern;
+      work_dir_ = *dir;
       return absl::OkStatus();
     }
-    std::filesystem::create_directories(options_.work_dir, ec);
-    if (ec) {
-      return absl::InternalError(
-          absl::StrCat("cannot create work directory '", options_.work_dir, "': ", ec.message()));
+    if (absl::Status s = env_->CreateDirs(options_.work_dir); !s.ok()) {
+      return core::ErrnoStatus(s, "cannot create work directory", "'" + options_.work_dir + "'");
     }
     work_dir_ = options_.work_dir;
     return absl::OkStatus();
@@ -209,7 +205,9 @@ class Agent {
   absl::StatusOr<std::string> CodeDir(Running& run) {
     const std::string& digest = run.lease.snapshot_digest;
     if (digest.empty()) return std::string();
-    if (!snapshots_) snapshots_ = std::make_unique<SnapshotCache>(work_dir_, client_);
+    if (!snapshots_) {
+      snapshots_ = std::make_unique<SnapshotCache>(work_dir_, client_, /*max_tries=*/3, env_);
+    }
     bool hit = false;
     absl::StatusOr<std::string> dir = snapshots_->Get(digest, &hit, [&] { KeepAlive(run); });
     if (!dir.ok()) {
@@ -462,13 +460,13 @@ class Agent {
     run.last_renewal_ms = run.start_ms;  // the grant itself; KeepAlive counts from here
     absl::StatusOr<std::string> code_dir = CodeDir(run);
     absl::StatusOr<std::string> dir =
-        code_dir.ok() ? PrepareAttemptDir(work_dir_, lease, *code_dir) : code_dir.status();
+        code_dir.ok() ? PrepareAttemptDir(work_dir_, lease, *code_dir, env_) : code_dir.status();
     if (!dir.ok()) {
       return CompleteBeforeStart(&run, Outcome::kFailed, dir.status().message());
     }
     run.dir = *dir;
     std::filesystem::path dir_path(run.dir);
-    run.tailer = std::make_unique<MetricsFileTailer>((dir_path / "metrics.jsonl").string());
+    run.tailer = std::make_unique<MetricsFileTailer>((dir_path / "metrics.jsonl").string(), env_);
 
     PreparedEnvironment prepared;
     if (lease.environment) {
@@ -616,7 +614,8 @@ class Agent {
   bool UploadArtifacts(Running& run, Completion* completion) {
     const std::string outputs = (std::filesystem::path(run.dir) / "outputs").string();
     absl::StatusOr<int64_t> uploaded = UploadOutputs(
-        client_, run.lease.ref, outputs, run.lease.artifact_max_bytes, [&] { KeepAlive(run); });
+        client_, run.lease.ref, outputs, run.lease.artifact_max_bytes, [&] { KeepAlive(run); },
+        /*max_tries=*/3, env_);
     if (uploaded.ok()) {
       if (*uploaded > 0) Log()->info("attempt {}: uploaded {} output files", run.name, *uploaded);
       return true;
@@ -707,6 +706,7 @@ class Agent {
   const WorkerOptions options_;
   ControllerClient* const client_;
   ProcessLauncher* const launcher_;
+  core::Env* const env_;
   core::Clock* const clock_;
   std::atomic<bool>* const stop_;
   Reachability reach_;
@@ -731,20 +731,14 @@ WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
   return agent.Run();
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in.is_open()) {
-    int err = errno;
-    std::string reason = std::strerror(err);
-    if (err == EACCES) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot read token file '", path, "': ", reason));
-    }
-    return absl::NotFoundError(absl::StrCat("cannot read token file '", path, "': ", reason));
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path, core::Env* env) {
+  absl::StatusOr<std::string> content = env->ReadFile(path);
+  if (!content.ok()) {
+    absl::Status s =
+        core::ErrnoStatus(content.status(), "cannot read token file", "'" + path + "'");
+    return absl::IsPermissionDenied(s) ? s : absl::NotFoundError(s.message());
   }
-  std::stringstream content;
-  content << in.rdbuf();
-  std::string token = content.str();
+  const std::string& token = *content;
   size_t begin = token.find_first_not_of(" \t\r\n");
   if (begin == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("token file '", path, "' is empty"));
