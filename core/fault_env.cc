@@ -15,13 +15,15 @@ std::string Normal(const std::string& path) {
   return std::filesystem::path(path).lexically_normal().string();
 }
 
-// Whether `path` is `prefix` or lies under it (prefix "" matches everything).
+// Whether `path` is `prefix`, lies under it, or is the temporary file through which
+// Env::WriteFileAtomically writes it (prefix "" matches everything).
 bool Under(const std::string& path, const std::string& prefix) {
   if (prefix.empty()) return true;
   const std::string p = Normal(path);
   std::string q = Normal(prefix);
   if (q.size() > 1 && q.back() == '/') q.pop_back();
-  return p == q || (absl::StartsWith(p, q) && (q.back() == '/' || p[q.size()] == '/'));
+  if (p == q || absl::StartsWith(p, q + ".tmp.")) return true;
+  return absl::StartsWith(p, q) && (q.back() == '/' || p[q.size()] == '/');
 }
 
 class FaultWritableFile final : public WritableFile {

@@ -10,7 +10,8 @@
 //   env.StepClock(-3'600'000);                        // the wall clock jumps back an hour
 //
 // A fault applies to the paths under its prefix (compared after lexically_normal; "" is
-// every path), to the operations its mask names, from when it is added until it is removed.
+// every path; a file's prefix also covers the temporary file WriteFileAtomically writes it
+// through), to the operations its mask names, from when it is added until it is removed.
 // Files opened before a fault was added see it too (it is checked on every call). A failing
 // call fails like the real one would: the same words, ErrnoOf(status) is the injected errno.
 //

@@ -144,8 +144,10 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
                                       core::Env* env) {
   absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(outputs_dir, nullptr, env);
   if (!files.ok()) {
-    return absl::Status(files.status().code(),
-                        absl::StrCat("outputs/ refused: ", files.status().message()));
+    return core::AttachErrno(
+        absl::Status(files.status().code(),
+                     absl::StrCat("outputs/ refused: ", files.status().message())),
+        core::ErrnoOf(files.status()));
   }
   int64_t total = 0;
   for (const core::FileEntry& f : *files) {
