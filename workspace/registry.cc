@@ -1,12 +1,12 @@
 #include "workspace/registry.h"
 
 #include <algorithm>
-#include <cmath>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/digest.h"
+#include "core/objective.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "spec/asset_names.h"
@@ -120,20 +120,6 @@ absl::StatusOr<core::Environment> ResolveEnvironment(store::Store* store,
                                           ref.name, " --setup 'COMMAND' --file requirements.txt`"));
 }
 
-std::optional<core::Trial> BestTrial(const core::Sweep& sweep,
-                                     const std::vector<core::Trial>& trials, bool completed_only) {
-  std::optional<core::Trial> best;
-  for (const core::Trial& t : trials) {
-    bool eligible = t.state == core::TrialState::kCompleted ||
-                    (!completed_only && t.state == core::TrialState::kEarlyTerminated);
-    if (!eligible || !t.final_value || !std::isfinite(*t.final_value)) continue;
-    if (!best || core::Better(sweep.objective.goal, *t.final_value, *best->final_value)) {
-      best = t;
-    }
-  }
-  return best;
-}
-
 std::string ModelDir(const std::string& workspace_dir, const std::string& name, int64_t version) {
   return absl::StrCat(workspace_dir, "/models/", name, "/", version);
 }
@@ -153,7 +139,7 @@ absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string
     }
   } else {
     ASSIGN_OR_RETURN(std::vector<core::Trial> trials, store->ListTrials(sweep.id));
-    std::optional<core::Trial> best = BestTrial(sweep, trials, /*completed_only=*/true);
+    std::optional<core::Trial> best = core::BestTrial(sweep, trials, /*completed_only=*/true);
     if (!best) {
       return absl::FailedPreconditionError(
           absl::StrCat("sweep ", sweep.id, " has no completed trial with a value of '",

@@ -58,11 +58,6 @@ absl::StatusOr<CreatedEnvironment> CreateEnvironment(store::Store* store,
 absl::StatusOr<core::Environment> ResolveEnvironment(store::Store* store,
                                                      const std::string& reference);
 
-// The best trial with a finite final value under the sweep's goal; completed trials only,
-// or early-terminated ones too when !completed_only. Earlier trials win ties.
-std::optional<core::Trial> BestTrial(const core::Sweep& sweep,
-                                     const std::vector<core::Trial>& trials, bool completed_only);
-
 // Members default to {} so designated initializers may leave some out.
 struct ModelRequest {
   std::string name = {};
