@@ -3,15 +3,13 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "rpc/admin_client.h"
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
@@ -22,17 +20,13 @@
 namespace sweep::cli {
 namespace {
 
-namespace fs = std::filesystem;
-
 // How long a local cancel waits for another command that is changing the workspace.
 constexpr int64_t kCancelLockWaitMs = 30'000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("cannot read " + path);
+  return text;
 }
 
 void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {

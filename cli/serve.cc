@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/context.h"
@@ -17,8 +16,6 @@
 
 namespace sweep::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 // How long a starting controller waits for a CLI command that is changing the workspace.
 constexpr int64_t kCommandWaitMs = 30'000;
@@ -142,8 +139,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   if (absl::Status s = served->lock_->Update(serving); !s.ok()) return s;
 
   // Node providers, one block each; the controller picks one by the target's provider.
-  std::error_code ec;
-  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  const std::string self = options.env->ReadSymlink("/proc/self/exe").value_or("");
   {
     compute::LocalNodeProviderOptions local;
     local.binary = self;
@@ -152,6 +148,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.log_dir = w.dir() + "/logs";
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
+    local.env = options.env;
     served->controller_->SetNodeProvider("local",
                                          std::make_shared<compute::LocalNodeProvider>(local));
   }
@@ -160,7 +157,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
   served->controller_->SetNodeProvider(
       "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,
-                                     served->dial_));
+                                     served->dial_, options.env));
   return served;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "rpc/grpc_service.h"
 #include "workspace/workspace.h"
@@ -22,6 +23,9 @@ struct ServeOptions {
   int64_t lease_seconds = 30;          // a lease expires this long after its last renewal
   int64_t snapshot_max_bytes = int64_t{300} << 20;   // cap on a sweep's code snapshot
   int64_t artifact_max_bytes = int64_t{1024} << 20;  // cap on one attempt's outputs/
+  // The workspace's files and the node providers' processes (not owned). The controller
+  // itself does not take an Env yet.
+  core::Env* env = core::Env::Default();
 };
 
 // A controller serving one workspace over gRPC, with its node providers attached.

@@ -44,7 +44,8 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
                                                                 const std::string& workspace_dir,
                                                                 const std::string& token_path,
                                                                 const std::string& binary,
-                                                                const std::string& bound_address) {
+                                                                const std::string& bound_address,
+                                                                core::Env* env) {
   namespace fs = std::filesystem;
   size_t colon = bound_address.rfind(':');
   std::string host = bound_address.substr(0, colon);
@@ -59,6 +60,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
   options.token_file = fs::absolute(token_path).lexically_normal().string();
   options.log_dir = dir + "/logs";
   options.work_dir = dir + "/nodes";
+  options.env = env;
   options.on_node_gone = [controller](const std::string& node_id, const std::string& reason) {
     // NotFound: the job ended before its worker registered; nothing to end.
     controller->NodeGone(node_id, reason).IgnoreError();

@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "core/types.h"
 
 namespace sweep::cli {
@@ -41,6 +42,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
                                                                 const std::string& workspace_dir,
                                                                 const std::string& token_path,
                                                                 const std::string& binary,
-                                                                const std::string& bound_address);
+                                                                const std::string& bound_address,
+                                                                core::Env* env);
 
 }  // namespace sweep::cli

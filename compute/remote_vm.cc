@@ -1,19 +1,16 @@
 #include "compute/remote_vm.h"
 
 #include <exception>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "core/compute_target.h"
-#include "core/files.h"
+#include "core/env.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "workspace/workspace.h"
 
 namespace sweep::compute {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string CredentialDir(const std::string& workspace_dir, const std::string& name) {
   return absl::StrCat(workspace_dir, "/ssh/", name);
@@ -24,10 +21,12 @@ std::string Absolute(const std::string& workspace_dir, const std::string& relati
 }
 
 // Writes one credential; returns its workspace-relative path.
-absl::StatusOr<std::string> WriteSecret(const std::string& workspace_dir, const std::string& name,
-                                        const std::string& content, const std::string& stem) {
+absl::StatusOr<std::string> WriteSecret(core::Env* env, const std::string& workspace_dir,
+                                        const std::string& name, const std::string& content,
+                                        const std::string& stem) {
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  RETURN_IF_ERROR(core::WriteFileAtomically(Absolute(workspace_dir, relative), content, 0600));
+  RETURN_IF_ERROR(env->WriteFileAtomically(Absolute(workspace_dir, relative), content,
+                                           {.mode = 0600, .sync_dir = false}));
   return relative;
 }
 
@@ -102,16 +101,16 @@ std::string RemoteWorkDir(const RemoteVmProperties& props, const std::string& ta
 }
 
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const RemoteVmCredentials& credentials, RemoteVmProperties& props) {
+                              const RemoteVmCredentials& credentials, RemoteVmProperties& props,
+                              core::Env* env) {
   std::string dir = CredentialDir(workspace_dir, name);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  env->RemoveAll(dir).IgnoreError();
   for (const std::string& d : {absl::StrCat(workspace_dir, "/ssh"), dir}) {
-    fs::create_directories(d, ec);
-    fs::permissions(d, fs::perms::owner_all, ec);
-    if (ec) {
-      RemoveCredentials(workspace_dir, name);
-      return absl::InternalError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+    absl::Status s = env->CreateDirs(d);
+    if (s.ok()) s = env->SetPermissions(d, 0700);
+    if (!s.ok()) {
+      RemoveCredentials(workspace_dir, name, env);
+      return core::ErrnoStatus(s, "cannot create", d);
     }
   }
   struct Item {
@@ -126,9 +125,9 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
                            Item{credentials.private_key, props.private_key_file, "private_key"},
                            Item{credentials.passphrase, props.passphrase_file, "passphrase"}}) {
     if (!item.from) continue;
-    auto written = WriteSecret(workspace_dir, name, *item.from, item.stem);
+    auto written = WriteSecret(env, workspace_dir, name, *item.from, item.stem);
     if (!written.ok()) {
-      RemoveCredentials(workspace_dir, name);
+      RemoveCredentials(workspace_dir, name, env);
       return written.status();
     }
     item.to = *written;
@@ -136,9 +135,8 @@ absl::Status StoreCredentials(const std::string& workspace_dir, const std::strin
   return absl::OkStatus();
 }
 
-void RemoveCredentials(const std::string& workspace_dir, const std::string& name) {
-  std::error_code ec;
-  fs::remove_all(CredentialDir(workspace_dir, name), ec);
+void RemoveCredentials(const std::string& workspace_dir, const std::string& name, core::Env* env) {
+  env->RemoveAll(CredentialDir(workspace_dir, name)).IgnoreError();
 }
 
 }  // namespace sweep::compute

@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "compute/ssh_session.h"
+#include "core/env.h"
 #include "core/types.h"
 
 namespace sweep::compute {
@@ -56,8 +57,10 @@ struct RemoteVmCredentials {
 // the *_file fields of `props` with their workspace-relative paths. Replaces an older copy.
 // Internal naming the file on error; then nothing is left behind.
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const RemoteVmCredentials& credentials, RemoteVmProperties& props);
+                              const RemoteVmCredentials& credentials, RemoteVmProperties& props,
+                              core::Env* env = core::Env::Default());
 // Removes <ws>/ssh/<NAME>/ (after a failed attach, or when the target is deleted).
-void RemoveCredentials(const std::string& workspace_dir, const std::string& name);
+void RemoveCredentials(const std::string& workspace_dir, const std::string& name,
+                       core::Env* env = core::Env::Default());
 
 }  // namespace sweep::compute

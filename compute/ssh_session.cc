@@ -3,12 +3,9 @@
 #include <libssh/libssh.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -34,15 +31,14 @@ std::string KnownHostsName(const SshEndpoint& e) {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", what, " ", path, ": ", std::strerror(errno)));
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what,
+                                           core::Env* env) {
+  absl::StatusOr<std::string> read = env->ReadFile(path);
+  if (!read.ok()) {
+    absl::Status s = core::ErrnoStatus(read.status(), absl::StrCat("cannot read ", what), path);
+    return core::AttachErrno(absl::InvalidArgumentError(s.message()), core::ErrnoOf(s));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = *std::move(read);
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
   return text;
@@ -107,11 +103,12 @@ int SshChannel::ExitStatus() {
 // ---------------------------------------------------------------------------
 // SshSession
 
-absl::StatusOr<std::unique_ptr<SshSession>> SshSession::Connect(const SshEndpoint& endpoint) {
+absl::StatusOr<std::unique_ptr<SshSession>> SshSession::Connect(const SshEndpoint& endpoint,
+                                                                core::Env* env) {
   InitLibssh();
   ssh_session raw = ssh_new();
   if (!raw) return absl::InternalError("libssh: cannot allocate a session");
-  std::unique_ptr<SshSession> session(new SshSession(raw, endpoint));
+  std::unique_ptr<SshSession> session(new SshSession(raw, endpoint, env));
   unsigned int port = static_cast<unsigned int>(endpoint.port);
   long timeout = endpoint.timeout_s;
   int no = 0;
@@ -182,11 +179,11 @@ absl::Status SshSession::CheckHostKey() {
 }
 
 absl::Status SshSession::TrustHost() {
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::path(endpoint_.known_hosts_file).parent_path();
-  if (!dir.empty() && !std::filesystem::exists(dir)) {
-    std::filesystem::create_directories(dir, ec);
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  const std::string dir = std::filesystem::path(endpoint_.known_hosts_file).parent_path().string();
+  if (!dir.empty() && !env_->Exists(dir)) {
+    // libssh reports the failure to write below, if any.
+    env_->CreateDirs(dir).IgnoreError();
+    env_->SetPermissions(dir, 0700).IgnoreError();
   }
   if (ssh_session_update_known_hosts(session_) != SSH_OK) {
     return absl::InternalError(absl::StrCat("cannot record the host key of ", HostPort(endpoint_),
@@ -199,7 +196,7 @@ absl::Status SshSession::TrustHost() {
 absl::Status SshSession::Authenticate() {
   const std::string who = absl::StrCat("user ", endpoint_.username, " on ", HostPort(endpoint_));
   if (!endpoint_.password_file.empty()) {
-    auto password = ReadSecretFile(endpoint_.password_file, "password file");
+    auto password = ReadSecretFile(endpoint_.password_file, "password file", env_);
     if (!password.ok()) return password.status();
     int rc = ssh_userauth_password(session_, nullptr, password->c_str());
     if (rc == SSH_AUTH_SUCCESS) return absl::OkStatus();
@@ -217,11 +214,11 @@ absl::Status SshSession::Authenticate() {
         "no SSH credentials: pass --password-file or --private-key-file");
   }
   // Read the key ourselves first, so an unreadable file gets its own message.
-  auto key_text = ReadSecretFile(endpoint_.private_key_file, "private key file");
+  auto key_text = ReadSecretFile(endpoint_.private_key_file, "private key file", env_);
   if (!key_text.ok()) return key_text.status();
   std::string passphrase;
   if (!endpoint_.passphrase_file.empty()) {
-    auto p = ReadSecretFile(endpoint_.passphrase_file, "private key passphrase file");
+    auto p = ReadSecretFile(endpoint_.passphrase_file, "private key passphrase file", env_);
     if (!p.ok()) return p.status();
     passphrase = *p;
   }
@@ -278,9 +275,9 @@ absl::StatusOr<ExecResult> SshSession::Exec(const std::string& command, const st
   if (!channel.ok()) return channel.status();
   if (absl::Status s = (*channel)->Write(input, /*close=*/true); !s.ok()) return s;
   ExecResult result;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const int64_t deadline = env_->MonotonicMillis() + timeout_ms;
   while ((*channel)->Read(result.output, 100)) {
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (env_->MonotonicMillis() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "`", command, "` on ", Describe(), " did not finish within ", timeout_ms, " ms"));
     }

@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -74,13 +75,15 @@ std::string ModelDir(const std::string& workspace_dir, const std::string& name, 
 // without uploaded artifacts; FailedPrecondition for a sweep with no completed trial or a
 // chosen trial that is not completed; AlreadyExists when another writer took the version;
 // DataLoss when a stored artifact does not match its manifest.
+// Files are reached through `env`.
 absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string& workspace_dir,
-                                          const ModelRequest& request, int64_t now_ms);
+                                          const ModelRequest& request, int64_t now_ms,
+                                          core::Env* env = core::Env::Default());
 
 // Copies a model version's files into `dest_dir` (created; must not exist or be empty),
 // verified against the stored manifest, nothing half-written (CopyVerified).
 // DataLoss when the stored manifest does not match the model record or a file its digest.
 absl::Status DownloadModel(const std::string& workspace_dir, const core::Model& model,
-                           const std::string& dest_dir);
+                           const std::string& dest_dir, core::Env* env = core::Env::Default());
 
 }  // namespace sweep::workspace

@@ -8,17 +8,15 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "core/files.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 
 namespace sweep::workspace {
 namespace {
-
-namespace fs = std::filesystem;
 
 // A new holder writes its record right after taking the lock: a record that is missing or
 // names a dead process is re-read this often, this many times, before it counts as unknown.
@@ -89,16 +87,14 @@ std::string LockPath(const std::string& workspace_dir) {
 
 absl::StatusOr<LockAttempt> WorkspaceLock::TryAcquire(const std::string& dir,
                                                       const LockHolder& me) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create workspace directory ", dir, ": ", ec.message()));
+  core::Env* env = core::Env::Default();
+  if (absl::Status s = env->CreateDirs(dir); !s.ok()) {
+    return core::ErrnoStatus(s, "cannot create workspace directory", dir);
   }
   const std::string path = LockPath(dir);
-  ASSIGN_OR_RETURN(core::FileLock file, core::FileLock::Open(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> file, env->OpenLockFile(path));
   LockAttempt attempt;
-  if (!file.TryLock()) {
+  if (!file->TryLock()) {
     attempt.holder = ReadHolder(path);
     return attempt;
   }
@@ -127,10 +123,10 @@ absl::StatusOr<LockAttempt> WorkspaceLock::Acquire(const std::string& dir, const
 
 std::optional<LockHolder> WorkspaceLock::Peek(const std::string& dir) {
   const std::string path = LockPath(dir);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::nullopt;
-  absl::StatusOr<core::FileLock> file = core::FileLock::Open(path);
-  if (!file.ok() || file->TryLock()) return std::nullopt;  // free: released as `file` closes
+  core::Env* env = core::Env::Default();
+  if (!env->Stat(path).ok()) return std::nullopt;
+  absl::StatusOr<std::unique_ptr<core::FileLock>> file = env->OpenLockFile(path);
+  if (!file.ok() || (*file)->TryLock()) return std::nullopt;  // free: released as `file` closes
   return ReadHolder(path);
 }
 

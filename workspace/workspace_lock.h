@@ -22,7 +22,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "core/files.h"
+#include "core/env.h"
 
 namespace sweep::workspace {
 
@@ -76,9 +76,9 @@ class WorkspaceLock {
   const LockHolder& holder() const { return me_; }
 
  private:
-  WorkspaceLock(core::FileLock lock, std::string path, LockHolder me)
+  WorkspaceLock(std::unique_ptr<core::FileLock> lock, std::string path, LockHolder me)
       : lock_(std::move(lock)), path_(std::move(path)), me_(std::move(me)) {}
-  core::FileLock lock_;
+  std::unique_ptr<core::FileLock> lock_;
   std::string path_;
   LockHolder me_;
 };

@@ -15,6 +15,7 @@
 
 #include "compute/ssh_provider.h"
 #include "compute/ssh_session.h"
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -126,6 +127,27 @@ TEST_F(RemoteVmTest, CredentialsAreKeptPrivately) {
   EXPECT_FALSE(fs::exists(not_a_dir + "/ssh/vm2")) << "nothing left behind";
   RemoveCredentials(ws, "vm");
   EXPECT_FALSE(fs::exists(ws + "/ssh/vm"));
+}
+
+TEST_F(RemoteVmTest, CredentialsOnAFullDiskLeaveNothingBehind) {
+  std::string ws = dir_ + "/ws";
+  RemoteVmCredentials credentials;
+  credentials.private_key = std::string(3000, 'k');
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(1000, ws);
+  RemoteVmProperties p;
+  absl::Status status = StoreCredentials(ws, "vm", credentials, p, &faults);
+  EXPECT_EQ(core::ErrnoOf(status), ENOSPC);
+  EXPECT_THAT(status.message(), HasSubstr("No space left on device"));
+  EXPECT_FALSE(fs::exists(ws + "/ssh/vm")) << "nothing left behind";
+
+  faults.Clear();
+  const std::string key_file = Write("key", std::string(3000, 'k'));
+  faults.FailReads(key_file);
+  auto secret = ReadSecretFile(key_file, "private key file", &faults);
+  EXPECT_EQ(secret.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(secret.status().message(),
+            "cannot read private key file " + key_file + ": Input/output error");
 }
 
 TEST_F(RemoteVmTest, SecretFilesLoseOneTrailingNewline) {

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -527,6 +528,17 @@ TEST(GrpcClientTest, BadOptionsAreErrors) {
   auto no_ca = NewGrpcControllerClient(options);
   ASSERT_FALSE(no_ca.ok());
   EXPECT_EQ(no_ca.status().message(), "cannot read TLS CA file '/nonexistent/ca.pem'");
+
+  // An existing CA file the disk fails to read (through the Env) is the same error.
+  core::FaultEnv faults(core::Env::Default());
+  const std::string ca = ::testing::TempDir() + "/grpc-client-ca.pem";
+  ASSERT_TRUE(faults.WriteFile(ca, "-----BEGIN CERTIFICATE-----\n").ok());
+  faults.FailReads(ca);
+  options.tls_ca_file = ca;
+  options.env = &faults;
+  auto eio = NewGrpcControllerClient(options);
+  EXPECT_EQ(eio.status().message(), "cannot read TLS CA file '" + ca + "'");
+  ASSERT_TRUE(faults.RemoveFile(ca).ok());
 }
 
 TEST(RunWorkerTest, MissingServerOrTokenIsUsageError) {

@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -567,6 +568,16 @@ TEST_F(SpecTest, LoadSpecFile) {
   absl::StatusOr<SweepSpec> invalid = LoadSpecFile(bad.string());
   ASSERT_FALSE(invalid.ok());
   EXPECT_THAT(invalid.status().message(), HasSubstr(bad.string() + ":2:10: compute: 'local'"));
+}
+
+TEST_F(SpecTest, LoadSpecFileThatCannotBeReadSaysSo) {
+  fs::path file = dir_ / "eio.yml";
+  std::ofstream(file) << Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n", "");
+  core::FaultEnv faults(core::Env::Default());
+  faults.FailReads(file.string());
+  absl::StatusOr<SweepSpec> spec = LoadSpecFile(file.string(), &faults);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(spec.status().message(), "cannot read spec file " + file.string());
 }
 
 TEST_F(SpecTest, DescribeSpec) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/worker/fakes.h"
@@ -626,6 +627,28 @@ TEST_F(AgentTest, UnreachableDuringAttemptKillsTrialAndExits) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.message, HasSubstr("unreachable for 60 s"));
   EXPECT_THAT(Current()->signals_received(), ElementsAre(SIGKILL));
+}
+
+TEST_F(AgentTest, AReadOnlyWorkDirFailsTheAttemptWithTheReasonAndTheWorkerGoesOn) {
+  fs::create_directories(dir_);
+  core::FaultEnv faults(core::Env::Default());
+  faults.MakeReadOnly((dir_ / "attempts").string());
+  client_.QueueLease(MakeLease());
+  client_.QueueShutdown();
+  WorkerDeps deps;
+  deps.client = &client_;
+  deps.launcher = &launcher_;
+  deps.clock = &clock_;
+  deps.env = &faults;
+  WorkerResult result = RunWorkerWith(options_, deps, &stop_);
+  EXPECT_EQ(result.exit_code, 0) << result.message;
+  EXPECT_TRUE(launcher_.launched().empty());
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].outcome, Outcome::kFailed);
+  EXPECT_EQ(completions[0].exit_code, -1);
+  EXPECT_THAT(completions[0].error, HasSubstr("cannot create attempt directory"));
+  EXPECT_THAT(completions[0].error, HasSubstr("Read-only file system"));
 }
 
 TEST_F(AgentTest, UncreatableWorkDirExits) {

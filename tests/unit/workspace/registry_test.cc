@@ -5,6 +5,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spec/asset_names.h"
@@ -300,6 +301,25 @@ TEST_F(RegistryTest, ATamperedModelIsNotDownloaded) {
   absl::Status status = DownloadModel(ws_.string(), *model, (ws_ / "out").string());
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_FALSE(fs::exists(ws_ / "out"));
+}
+
+TEST_F(RegistryTest, ADiskFullDuringRegistrationLeavesNoFilesAndNoRecord) {
+  AddSweep({{core::TrialState::kCompleted, 0.5}});
+  PlaceArtifacts(1, 1, {{"model.pkl", std::string(4096, 'w')}});
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(1000, (ws_ / "models").string());
+  auto model = RegisterModel(store_.get(), ws_.string(), {.name = "clf", .sweep_id = "sw-1"},
+                             /*now_ms=*/7000, &faults);
+  EXPECT_EQ(core::ErrnoOf(model.status()), ENOSPC) << model.status();
+  EXPECT_THAT(model.status().message(), HasSubstr("No space left on device"));
+  EXPECT_THAT(*store_->ListModels(), IsEmpty());
+  EXPECT_FALSE(fs::exists(ModelDir(ws_.string(), "clf", 1)));
+
+  faults.Clear();  // space freed: the same registration succeeds
+  model = RegisterModel(store_.get(), ws_.string(), {.name = "clf", .sweep_id = "sw-1"},
+                        /*now_ms=*/7000, &faults);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->version, 1);
 }
 
 }  // namespace
