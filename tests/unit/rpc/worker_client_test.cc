@@ -21,6 +21,8 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/sweep.grpc.pb.h"
+#include "tests/test_dir.h"
+#include "tests/test_services.h"
 #include "tests/unit/worker/test_files.h"
 #include "worker/agent.h"
 
@@ -454,8 +456,8 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
   options_.acquire_wait_ms = 60'000;
   std::atomic<bool> stop{false};
   std::thread stopper([&] {
+    // Once the server holds the long poll (Register, then AcquireTrial).
     while (service_.calls().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     stop = true;  // what the SIGTERM handler does
   });
   GrpcClientOptions client_options;
@@ -472,7 +474,8 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.message, "worker stopped by signal");
   // The server saw the poll cancelled, not answered after its 60 s wait.
-  for (int i = 0; i < 200 && service_.calls().size() < 4; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (service_.calls().size() < 4 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_THAT(service_.calls(),
@@ -481,10 +484,9 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
 }
 
 TEST(GrpcTlsTest, WorkerVerifiesATlsControllerWithItsCa) {
-  if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
-  fs::path dir = fs::path(::testing::TempDir()) / ("grpc-tls-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  SWEEP_REQUIRE_OPENSSL();
+  ::sweep::testutil::TestDir test_dir("grpc-tls");
+  const fs::path& dir = test_dir.path();
   std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
       "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
@@ -514,7 +516,6 @@ TEST(GrpcTlsTest, WorkerVerifiesATlsControllerWithItsCa) {
   options.unreachable_timeout_ms = 500;
   EXPECT_EQ(RunWorker(options, nullptr), 1);
   server->Shutdown(std::chrono::system_clock::now());
-  fs::remove_all(dir);
 }
 
 TEST(GrpcClientTest, BadOptionsAreErrors) {
