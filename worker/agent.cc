@@ -166,6 +166,10 @@ class Agent {
     WorkerResult result = Loop();
     done = true;
     watcher.join();
+    if (own_work_dir_) {  // a temporary directory nobody else knows of
+      std::error_code ec;
+      std::filesystem::remove_all(work_dir_, ec);
+    }
     return result;
   }
 
@@ -194,6 +198,7 @@ class Agent {
             absl::StrCat("cannot create a temporary work directory: ", std::strerror(errno)));
       }
       work_dir_ = pattern;
+      own_work_dir_ = true;
       return absl::OkStatus();
     }
     std::filesystem::create_directories(options_.work_dir, ec);
@@ -713,6 +718,7 @@ class Agent {
   std::string node_id_;
   const std::string controller_name_;
   std::string work_dir_;
+  bool own_work_dir_ = false;  // work_dir_ is a temporary directory made by this worker
   int64_t heartbeat_ms_ = kDefaultHeartbeatMs;
   std::string fatal_;
   std::unique_ptr<SnapshotCache> snapshots_;  // created on the first lease with a snapshot
