@@ -14,7 +14,7 @@ namespace {
 // Trial k (1-based, grid order) follows curve k-1, one value every 0.2 s. A trial the test
 // expects to be stopped at interval N waits after reporting N until the stop's SIGTERM
 // ends it, so the outcome never depends on how fast the decision travels (a missing stop
-// shows as a trial that goes on after 120 s).
+// shows as a trial that goes on after 300 s).
 std::string CurveScript(const std::map<int, int>& stopped = {}) {
   std::string hold = "{";
   for (const auto& [trial_id, interval] : stopped) {
@@ -36,7 +36,7 @@ std::string CurveScript(const std::map<int, int>& stopped = {}) {
          "curve = int(sys.argv[1])\n"
          "for epoch, value in enumerate(curves[curve], start=1):\n"
          "    print(f'epoch={epoch} accuracy={value}', flush=True)\n"
-         "    time.sleep(120 if hold.get(curve) == epoch else 0.2)\n";
+         "    time.sleep(300 if hold.get(curve) == epoch else 0.2)\n";
 }
 
 struct PolicyCase {
@@ -78,7 +78,8 @@ TEST_P(PolicyE2E, StopsExactlyTheExpectedTrials) {
                                "objective: {primary_metric: accuracy, goal: maximize}\n"
                                "early_termination: " +
                                    c.policy_yaml + "\nlimits: {max_concurrent_trials: 1}\n");
-  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 180);
+  // Seconds on an idle machine; the limit only catches a hang.
+  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 500);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
