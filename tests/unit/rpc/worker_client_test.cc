@@ -231,6 +231,15 @@ std::vector<std::string> Skeleton(const std::vector<std::string>& calls) {
   return out;
 }
 
+// Waits (up to 60 s) until `path` has content: a trial wrote it.
+void WaitForFile(const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::sweep::worker::testing::ReadFile(path).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 bool Alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -373,9 +382,13 @@ TEST_F(GrpcAgentTest, StopDirectiveKillsTheTrial) {
   std::string pid_file = (dir_ / "pids").string();
   service_.AddLease(MakeLease(
       12, {"/bin/sh", "-c", "sleep 1000 & echo $! > \"$0\"; echo accuracy=0.1; wait", pid_file}));
-  service_.StopToken(12, "early termination by bandit policy");
 
-  worker::WorkerResult result = Run();
+  // The stop comes once the trial runs (has written its child's pid), not before.
+  worker::WorkerResult result;
+  std::thread worker([&] { result = Run(); });
+  WaitForFile(pid_file);
+  service_.StopToken(12, "early termination by bandit policy");
+  worker.join();
   EXPECT_EQ(result.exit_code, 0) << result.message;
   auto completions = service_.completions();
   ASSERT_EQ(completions.size(), 1u);
@@ -385,7 +398,8 @@ TEST_F(GrpcAgentTest, StopDirectiveKillsTheTrial) {
   EXPECT_EQ(completions[0].exit_code(), -1);
   EXPECT_THAT(service_.calls(), Contains("Heartbeat"));
   pid_t sleeper = std::stoi(ReadFile(pid_file));
-  for (int i = 0; i < 500 && Alive(sleeper); ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Alive(sleeper) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_FALSE(Alive(sleeper));
@@ -396,9 +410,13 @@ TEST_F(GrpcAgentTest, StaleFencingTokenAbandonsTheAttempt) {
   std::string pid_file = (dir_ / "pid").string();
   service_.AddLease(
       MakeLease(13, {"/bin/sh", "-c", "echo $$ > \"$0\"; exec sleep 1000", pid_file}));
-  service_.StaleToken(13);
 
-  worker::WorkerResult result = Run();
+  // The lease goes stale once the trial runs (has written its pid), not before.
+  worker::WorkerResult result;
+  std::thread worker([&] { result = Run(); });
+  WaitForFile(pid_file);
+  service_.StaleToken(13);
+  worker.join();
   EXPECT_EQ(result.exit_code, 0) << result.message;
   EXPECT_TRUE(service_.completions().empty());
   EXPECT_THAT(Skeleton(service_.calls()),
