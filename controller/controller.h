@@ -35,10 +35,11 @@
 // - Lease expiry: the attempt is lost and the trial retried; after max_retries lost
 //   attempts the trial fails "node lost N times". Preempted attempts (a worker stopped
 //   without a STOP directive, or NodeGone) and Deregister's released (`stopped`) ones
-//   do not count against max_retries; a trial fails "interrupted N times" once it has
-//   had max_retries + 21 attempts. Each new attempt restarts the trial's curve: an
-//   interrupted attempt's points stay stored but leave early-termination statistics
-//   and the trial's value.
+//   do not count against max_retries, but a trial gets at most max_retries + 21 attempts
+//   in all: when its (max_retries + 21)th attempt is interrupted (preempted, lost or
+//   released) it fails "interrupted N times". Each new attempt restarts the trial's
+//   curve: an interrupted attempt's points stay stored but leave early-termination
+//   statistics and the trial's value.
 // - A sweep ends `completed` when every trial is terminal and no more can be created
 //   (max_total_trials reached or the sampler exhausted), `failed` when every trial
 //   failed or the sampler errored; status_message has the counts and the best value.

@@ -58,6 +58,9 @@ class Agent {
     WorkerResult result = Loop();
     done = true;
     watcher.join();
+    if (own_work_dir_) {  // a temporary directory nobody else knows of
+      ctx_.env->RemoveAll(ctx_.work_dir).IgnoreError();
+    }
     return result;
   }
 
@@ -72,6 +75,7 @@ class Agent {
                                                 std::strerror(core::ErrnoOf(dir.status()))));
       }
       ctx_.work_dir = *dir;
+      own_work_dir_ = true;
       return absl::OkStatus();
     }
     if (absl::Status s = ctx_.env->CreateDirs(ctx_.options.work_dir); !s.ok()) {
@@ -196,6 +200,7 @@ class Agent {
   }
 
   AgentContext ctx_;
+  bool own_work_dir_ = false;  // ctx_.work_dir is a temporary directory made by this worker
   AttemptRunner runner_;
 };
 

@@ -39,7 +39,9 @@ struct WorkerOptions {
   std::string token;        // workspace token
   std::string tls_ca_file;  // PEM roots to verify a TLS controller; empty: plaintext
   std::string node_id;      // optional fixed id; empty: controller assigns
-  std::string work_dir;     // attempts run under <work_dir>/attempts/...; default a temp dir
+  // Attempts run under <work_dir>/attempts/...; default a temporary directory, removed
+  // when the worker exits.
+  std::string work_dir;
   int64_t acquire_wait_ms = 10'000;
   int64_t metrics_flush_ms = 200;  // batch window for ReportMetrics (also at 100 points)
   int max_idle_polls = -1;         // exit after this many empty polls in a row; <= 0: never

@@ -1,6 +1,6 @@
 // remotevm targets against the real OpenSSH server of .ci/start-sshd.sh (127.0.0.1:2222,
-// users sweepkey and sweeppass). Skipped when it does not answer, unless
-// SWEEP_REQUIRE_SERVICES=1.
+// users sweepkey and sweeppass). Skipped, saying why, when that server is not the one
+// running there (tests/test_services.h), unless SWEEP_REQUIRE_SERVICES=1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,30 +16,20 @@
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kCi = "/etc/sweep-ci/ssh";
+const std::string kCi = ::sweep::testutil::kCiSshDir;
 const std::string kKey = kCi + "/sweepkey_ed25519";
 const std::string kPassKey = kCi + "/sweepkey_pass_ed25519";
 const std::string kPassphrase = kCi + "/sweepkey_pass.passphrase";
 const std::string kPassword = kCi + "/sweeppass.password";
 const std::string kUnauthorizedKey = kCi + "/unauthorized_ed25519";
-constexpr int kSshPort = 2222;
-
-bool SshdAnswers() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(kSshPort);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok && fs::exists(kKey);
-}
+constexpr int kSshPort = ::sweep::testutil::kCiSshPort;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -55,11 +45,14 @@ void OpenToAll(const std::string& path) {
 }
 
 // A work dir on the VM, unique to this test process, removed at the end (the test users
-// create it; this test runs as root).
+// create it; this test runs as root). Under the temporary directory, which must be
+// writable by everyone as /tmp is.
 class RemoteDir {
  public:
   explicit RemoteDir(const std::string& label)
-      : path_("/tmp/sweep-ssh-e2e-" + label + "-" + std::to_string(::getpid())) {}
+      : path_((fs::temp_directory_path() /
+               ("sweep-ssh-e2e-" + label + "-" + std::to_string(::getpid())))
+                  .string()) {}
   ~RemoteDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
@@ -79,13 +72,7 @@ unsigned Mode(const std::string& path) {
 class SshE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!SshdAnswers()) {
-      const char* require = std::getenv("SWEEP_REQUIRE_SERVICES");
-      if (require && std::string(require) == "1") {
-        FAIL() << "sshd on 127.0.0.1:" << kSshPort << " is required (run .ci/start-sshd.sh)";
-      }
-      GTEST_SKIP() << "no sshd on 127.0.0.1:" << kSshPort << " (run .ci/start-sshd.sh as root)";
-    }
+    SWEEP_REQUIRE_SSHD();
     // The test users cannot read the build tree: give them a copy of sweep.
     OpenToAll(bin_.path());
     sweep_path_ = bin_.path() + "/sweep";
@@ -456,8 +443,7 @@ limits: {max_total_trials: 1, timeout: 3}
   EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: 0 -> 0 nodes (desired 1, max 1)"),
             std::string::npos)
       << run.out;
-  EXPECT_NE(run.out.find("failed to start more: the host key of 127.0.0.1:2222"),
-            std::string::npos)
+  EXPECT_NE(run.out.find("failed to start more: the host key of 127.0.0.1:2222"), std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("attach the target again"), std::string::npos) << run.out;
   EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts")) << "the provider never trusts a host";

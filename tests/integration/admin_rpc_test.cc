@@ -7,6 +7,7 @@
 #include "controller/controller.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 #include "rpc/admin_client.h"
 #include "rpc/grpc_service.h"
 #include "store/store.h"
@@ -40,12 +41,7 @@ workspace::RemoteVmRequest Vm(const std::string& name) {
 class AdminRpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(::testing::TempDir()) /
-            ("admin_rpc_" +
-             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
-               .string();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = root_.str();
     store_ = store::NewInMemoryStore();
     ControllerOptions options;
     options.workspace_dir = dir_;
@@ -67,6 +63,7 @@ class AdminRpcTest : public ::testing::Test {
     controller_->Shutdown();
   }
 
+  testutil::TestDir root_{"admin_rpc"};
   std::string dir_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Controller> controller_;

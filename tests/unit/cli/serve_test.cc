@@ -11,6 +11,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::cli {
 namespace {
@@ -18,17 +19,10 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string TestDir() {
-  std::string dir =
-      (fs::path(::testing::TempDir()) /
-       ("serve_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
-          .string();
-  fs::remove_all(dir);
-  return dir;
-}
 
 TEST(ServedControllerTest, ASecondControllerIsRefusedNamingTheFirst) {
-  const std::string dir = TestDir();
+  testutil::TestDir root("serve");
+  const std::string dir = root.str() + "/ws";
   auto first = ServedController::Start(dir, ServeOptions{});
   ASSERT_TRUE(first.ok()) << first.status();
   auto second = ServedController::Start(dir, ServeOptions{});
@@ -43,7 +37,8 @@ TEST(ServedControllerTest, ASecondControllerIsRefusedNamingTheFirst) {
 }
 
 TEST(ServedControllerTest, ControllersStartedTogetherServeOnce) {
-  const std::string dir = TestDir();
+  testutil::TestDir root("serve");
+  const std::string dir = root.str() + "/ws";
   constexpr int kControllers = 4;
   std::vector<std::unique_ptr<ServedController>> served(kControllers);
   std::vector<absl::Status> statuses(kControllers);

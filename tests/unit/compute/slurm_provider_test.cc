@@ -5,11 +5,13 @@
 
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 
 #include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::compute {
 namespace {
@@ -226,8 +228,8 @@ TEST(CheckSlurmTargetTest, MissingCommandsAndAccountingAreClearErrors) {
 class SlurmProviderFakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("sweep-slurm-unit-" + std::to_string(::getpid()));
+    test_dir_ = std::make_unique<::sweep::testutil::TestDir>("sweep-slurm-unit");
+    dir_ = test_dir_->path();
     runner_ = std::make_shared<FakeRunner>();
     SlurmNodeProviderOptions o = Options();
     o.log_dir = (dir_ / "logs").string();
@@ -242,8 +244,9 @@ class SlurmProviderFakeTest : public ::testing::Test {
   }
   void TearDown() override {
     provider_.reset();
-    std::filesystem::remove_all(dir_);
+    test_dir_.reset();
   }
+  std::unique_ptr<::sweep::testutil::TestDir> test_dir_;
   std::filesystem::path dir_;
   std::shared_ptr<FakeRunner> runner_;
   std::unique_ptr<SlurmNodeProvider> provider_;

@@ -4,12 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <memory>
 #include <string>
 
 #include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::spec {
 namespace {
@@ -22,10 +23,11 @@ using ::testing::Not;
 class SpecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("spec_test_" + std::to_string(std::random_device()()));
+    test_dir_ = std::make_unique<::sweep::testutil::TestDir>("spec_test");
+    dir_ = test_dir_->path();
     fs::create_directories(dir_ / "src");
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { test_dir_.reset(); }
 
   absl::StatusOr<SweepSpec> Parse(const std::string& text) {
     return ParseSpec(text, "spec.yml", dir_.string());
@@ -40,6 +42,7 @@ class SpecTest : public ::testing::Test {
     return std::string(spec.status().message());
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> test_dir_;
   fs::path dir_;
 };
 

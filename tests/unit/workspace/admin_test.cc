@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 #include "store/store.h"
 
 namespace sweep::workspace {
@@ -247,12 +248,9 @@ TEST_F(StoreAdminTest, EnvironmentsAreRecordedWhenCreated) {
 class LocalAdminTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(::testing::TempDir()) /
-            ("local_admin_" +
-             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
-               .string();
-    fs::remove_all(dir_);
+    dir_ = root_.str() + "/ws";  // not created: the tests see whether a workspace is made
   }
+  testutil::TestDir root_{"local_admin"};
   std::string dir_;
 };
 

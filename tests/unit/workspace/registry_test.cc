@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "spec/asset_names.h"
 #include "store/store.h"
+#include "tests/test_dir.h"
 #include "workspace/artifact_store.h"
 
 namespace sweep::workspace {
@@ -38,11 +40,8 @@ core::Environment SystemEnv(const std::string& name, const std::string& requirem
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ws_ = fs::path(::testing::TempDir()) /
-          ("registry_" +
-           std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(ws_);
-    fs::create_directories(ws_);
+    dir_ = std::make_unique<::sweep::testutil::TestDir>("registry");
+    ws_ = dir_->path();
     store_ = store::NewInMemoryStore();
   }
 
@@ -87,6 +86,7 @@ class RegistryTest : public ::testing::Test {
         /*now_ms=*/7000);
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> dir_;
   fs::path ws_;
   std::unique_ptr<store::Store> store_;
 };

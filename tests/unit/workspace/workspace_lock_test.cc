@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::workspace {
 namespace {
@@ -20,12 +21,9 @@ using ::testing::HasSubstr;
 class WorkspaceLockTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ =
-        (fs::path(::testing::TempDir()) /
-         ("lock_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())))
-            .string();
-    fs::remove_all(dir_);
+    dir_ = root_.str() + "/ws";  // not created: TryAcquire makes it
   }
+  testutil::TestDir root_{"lock"};
   LockHolder Controller(const std::string& address = "") const {
     return LockHolder{.pid = ::getpid(), .role = kControllerRole, .address = address};
   }
