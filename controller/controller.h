@@ -85,6 +85,7 @@
 #include "absl/status/statusor.h"
 #include "compute/node_provider.h"
 #include "core/clock.h"
+#include "core/env.h"
 #include "core/file_tree.h"
 #include "core/lease.h"
 #include "core/types.h"
@@ -96,6 +97,9 @@ namespace sweep::controller {
 
 struct ControllerOptions {
   core::Clock* clock = core::SystemClock::Default();
+  // Not owned. The workspace's files (snapshots, artifacts, models) and the random ids;
+  // tests inject faults through it (core/fault_env.h).
+  core::Env* env = core::Env::Default();
   int64_t lease_duration_ms = 30'000;     // a lease expires this long after its last renewal
   int64_t heartbeat_interval_ms = 5'000;  // what workers are told to use
   int64_t stop_grace_ms = 10'000;         // SIGTERM -> SIGKILL delay told to workers

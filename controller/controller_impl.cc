@@ -29,13 +29,24 @@ using core::TrialState;
 // are dropped, keeping a long-running server's memory bounded.
 constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
 
-std::string RandomHex(size_t chars) {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
+// `chars` hex digits from the kernel's CSPRNG; a seeded generator when that fails (ids
+// need to be unique, not secret).
+std::string RandomHex(core::Env* env, size_t chars) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::lock_guard<std::mutex> lock(mu);
+  absl::StatusOr<std::string> bytes = env->RandomBytes((chars + 1) / 2);
   std::string out;
-  for (size_t i = 0; i < chars; ++i) out.push_back(kHex[rng() & 15]);
+  if (bytes.ok()) {
+    for (unsigned char b : *bytes) {
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    }
+  } else {
+    static std::mutex mu;
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::lock_guard<std::mutex> lock(mu);
+    while (out.size() < chars) out.push_back(kHex[rng() & 15]);
+  }
+  out.resize(chars);
   return out;
 }
 
@@ -98,9 +109,9 @@ ControllerImpl::ControllerImpl(store::Store* store, ControllerOptions options)
     : store_(store),
       options_(options),
       clock_(options.clock),
-      snapshots_(options.workspace_dir.empty()
-                     ? nullptr
-                     : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)),
+      snapshots_(options.workspace_dir.empty() ? nullptr
+                                               : std::make_unique<workspace::SnapshotStore>(
+                                                     options.workspace_dir, options.env)),
       commits_([store](const store::WriteBatch& batch) { return store->Commit(batch); }),
       scheduler_(state_, lifecycle_, options_),
       admin_(store, options_, AdminHooks()) {}
@@ -215,7 +226,7 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
   {
     std::lock_guard<std::mutex> lock(mu_);
     do {
-      sw.id = "sw-" + RandomHex(12);
+      sw.id = "sw-" + RandomHex(options_.env, 12);
     } while (state_.sweeps.count(sw.id) > 0 || store_->GetSweep(sw.id).ok());
   }
   sw.created_ms = clock_->NowMillis();
@@ -343,7 +354,7 @@ absl::StatusOr<Registered> ControllerImpl::Register(const NodeRegistration& regi
   std::string id = registration.node_id;
   if (id.empty()) {
     do {
-      id = "node-" + RandomHex(10);
+      id = "node-" + RandomHex(options_.env, 10);
     } while (state_.nodes.count(id) > 0);
   }
   NodeRec& n = state_.nodes[id];
@@ -546,7 +557,7 @@ absl::Status ControllerImpl::UploadArtifact(const LeaseRef& lease, const Artifac
   }
   // Written outside mu_: the upload area is private to this attempt and is published only
   // by CommitArtifacts, which checks the lease again.
-  return workspace::ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes);
+  return workspace::ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes, options_.env);
 }
 
 absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, int64_t file_count) {
@@ -557,7 +568,7 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
   // Under mu_ so the lease cannot expire between the check and the publication.
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
-  return workspace::PublishArtifacts(dir, file_count);
+  return workspace::PublishArtifacts(dir, file_count, options_.env);
 }
 
 // ---------------------------------------------------------------------------
@@ -633,7 +644,8 @@ void ControllerImpl::RegisterModels() {
   for (const PendingRegistration& p : pending) {
     // The registry reads the ended sweep's trials from the store.
     if (!commits_.WaitDurable(p.end_seq).ok()) return;  // broken: nothing more is committed
-    core::Event event = RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis());
+    core::Event event =
+        RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis(), options_.env);
     std::lock_guard<std::mutex> lock(mu_);
     Txn txn;
     txn.batch.events.push_back(std::move(event));
