@@ -105,7 +105,7 @@ void AddAttachCommand(CLI::App* compute_cmd, GlobalOptions& g, AttachArgs& a,
       ->capture_default_str();
   cmd->add_option("--work-dir", a.work_dir,
                   "Where workers keep their files on the VM (default ~/.sweep-remote/NAME)");
-  cmd->add_flag("--json", g.json, "Print JSON (stable field names, see README)");
+  cmd->add_flag("--json", g.json, "Print JSON (stable field names, docs/json.md)");
   cmd->callback([&] { action = [&] { return CmdComputeAttach(g, a); }; });
 }
 

@@ -1,5 +1,5 @@
 // A sweep spec: the Azure ML CLI v2 sweep job YAML (`type: sweep`), parsed and
-// validated into a SweepSpec. See DESIGN.md "The spec" and README for every key.
+// validated into a SweepSpec. Every key: docs/spec.md.
 //
 // Thread safety: free functions, no shared state.
 #pragma once

@@ -1,7 +1,7 @@
 // The worker agent (`sweep worker`): registers with the controller, leases trials,
 // runs each as a child process, streams its metrics and obeys stop directives.
 //
-// Lifecycle (DESIGN.md "Leases and trial states"):
+// Lifecycle (docs/architecture.md "Leases and states"):
 //   Register (retried with backoff while the controller is unavailable; a wrong token
 //   ends the worker at once) -> loop { AcquireTrial (long poll) -> run the attempt ->
 //   CompleteTrial }. Before a trial starts, the lease's workspace environment is

@@ -1,4 +1,5 @@
-// Preparing a trial's workspace environment on a node (DESIGN.md: environment prep).
+// Preparing a trial's workspace environment on a node
+// (docs/artifacts-environments-models.md, "Environments").
 //
 // user_managed: nothing is built. With a python path, that interpreter must be
 //   executable on this node; a directory holding `python` and `python3` links to it goes

@@ -1,4 +1,5 @@
-// Metrics reported by a trial command, in the two formats DESIGN.md names.
+// Metrics reported by a trial command, in the two formats of docs/spec.md ("Metrics from
+// the training command").
 //
 // 1. stdout lines of `name=value` pairs (the Katib format):
 //      epoch=3 accuracy=0.91 loss=0.2

@@ -47,7 +47,7 @@ struct PolicyCase {
 
 void PrintTo(const PolicyCase& c, std::ostream* os) { *os << c.name; }
 
-// Expected sets computed by hand (see README "Early termination" for the rules).
+// Expected sets computed by hand (docs/spec.md "Early termination" has the rules).
 const PolicyCase kCases[] = {
     {"bandit", "{type: bandit, slack_factor: 0.2, delay_evaluation: 2}", {{2, 2}, {4, 2}, {5, 2}}},
     {"median", "{type: median_stopping, delay_evaluation: 2}", {{2, 2}, {4, 2}, {5, 2}}},
