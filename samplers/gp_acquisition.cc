@@ -1,5 +1,6 @@
 #include "samplers/gp_acquisition.h"
 
+#include <algorithm>
 #include <boost/math/distributions/normal.hpp>
 #include <cmath>
 
@@ -17,6 +18,8 @@ double MillsTail(double t) {
   for (int k = kContinuedFractionTerms; k >= 2; --k) acc = t + k / acc;
   return 1.0 / acc;
 }
+
+double Penalty(double s) { return std::log(-std::expm1(-std::max(s, 1e-300))); }
 
 }  // namespace
 
@@ -44,6 +47,40 @@ double LogExpectedImprovement(double mean, double sigma, double best, double* d_
   // dz/dmean = -1/sigma, dz/dsigma = -z/sigma.
   if (d_mean != nullptr) *d_mean = -g / sigma;
   if (d_sigma != nullptr) *d_sigma = (1.0 - z * g) / sigma;
+  return value;
+}
+
+Eigen::VectorXd PendingPenalizedLogEi::ScoreRows(const Eigen::MatrixXd& xs) const {
+  Eigen::VectorXd mean, var;
+  model->Predict(xs, &mean, &var);
+  Eigen::VectorXd out(xs.rows());
+  for (Eigen::Index i = 0; i < xs.rows(); ++i) {
+    out[i] = LogExpectedImprovement(mean[i], std::sqrt(var[i]), best);
+    for (Eigen::Index k = 0; k < pending.rows(); ++k) {
+      const double s =
+          (xs.row(i) - pending.row(k)).squaredNorm() / (2 * kPendingRadius * kPendingRadius);
+      out[i] += Penalty(s);
+    }
+  }
+  return out;
+}
+
+double PendingPenalizedLogEi::ScoreWithGradient(const Eigen::VectorXd& x,
+                                                Eigen::VectorXd* grad) const {
+  double mean, var;
+  Eigen::VectorXd d_mean, d_var;
+  model->PredictWithGradient(x, &mean, &var, &d_mean, &d_var);
+  const double sigma = std::sqrt(var);
+  double g_mean, g_sigma;
+  double value = LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
+  *grad = g_mean * d_mean + (g_sigma / (2.0 * sigma)) * d_var;
+  for (Eigen::Index k = 0; k < pending.rows(); ++k) {
+    const Eigen::VectorXd diff = x - pending.row(k).transpose();
+    const double s = diff.squaredNorm() / (2 * kPendingRadius * kPendingRadius);
+    value += Penalty(s);
+    // d/dx log(1 - e^-s) = (ds/dx) / (e^s - 1), ds/dx = diff / r^2.
+    *grad += diff / (kPendingRadius * kPendingRadius * std::expm1(std::max(s, 1e-300)));
+  }
   return value;
 }
 

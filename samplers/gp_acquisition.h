@@ -14,8 +14,17 @@
 //            which the paper uses; the continued fraction gives the same quantity and
 //            converges in a few dozen terms for t >= 6.
 //
-// Thread safety: pure functions.
+// PendingPenalizedLogEi adds, per in-flight point p, log(1 - exp(-|x - p|^2 / (2 r^2)))
+// (r = kPendingRadius, unit-cube distance), on top of the kriging believer: a confident
+// model would otherwise put the next point right next to an in-flight one, where the
+// believer's EI is tiny but still the largest.
+//
+// Thread safety: pure functions; PendingPenalizedLogEi is immutable.
 #pragma once
+
+#include <Eigen/Dense>
+
+#include "samplers/gp_model.h"
 
 namespace sweep::samplers {
 
@@ -26,5 +35,19 @@ double LogH(double z, double* dlogh_dz = nullptr);
 // receive the partial derivatives of log EI with respect to mean and sigma.
 double LogExpectedImprovement(double mean, double sigma, double best, double* d_mean = nullptr,
                               double* d_sigma = nullptr);
+
+constexpr double kPendingRadius = 0.02;
+
+// log EI under `model` (not owned, must outlive this) with incumbent `best`, penalised
+// around the rows of `pending`.
+struct PendingPenalizedLogEi {
+  const GpModel* model;
+  double best;
+  Eigen::MatrixXd pending;  // rows: in-flight points
+
+  Eigen::VectorXd ScoreRows(const Eigen::MatrixXd& xs) const;
+  // The same at x, with its gradient.
+  double ScoreWithGradient(const Eigen::VectorXd& x, Eigen::VectorXd* grad) const;
+};
 
 }  // namespace sweep::samplers

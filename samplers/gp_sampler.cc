@@ -16,6 +16,7 @@
 #include "samplers/factories.h"
 #include "samplers/gp_acquisition.h"
 #include "samplers/gp_lbfgs.h"
+#include "samplers/gp_targets.h"
 
 namespace sweep::samplers {
 namespace {
@@ -27,12 +28,7 @@ constexpr int kMaxSobolDims = BOOST_RANDOM_SOBOL_MAX_DIMENSION;
 constexpr int kRefineStarts = 5;
 constexpr int kRefineIterations = 25;
 constexpr int kCoarseFitPoints = 100;
-constexpr double kOutlierCap = 5.0;    // log-warped excess beyond the threshold, in scales
 constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped values
-// Local penalisation around pending trials (unit-cube distance), on top of the kriging
-// believer: a confident model would otherwise put the next point right next to an
-// in-flight one, where the believer's EI is tiny but still the largest.
-constexpr double kPendingRadius = 0.02;
 // Convergence: the best value improved by less than kConvergedTolerance times its depth
 // below the initial design's median over the last max(kConvergedWindow, d) trials.
 constexpr int kConvergedWindow = 10;
@@ -109,133 +105,278 @@ void Enumerate(std::vector<const core::ParamSpec*> todo, core::Config& current,
   current.erase(p->name);
 }
 
-// Index sets above the caps: the best third, the most recent third, and an even spread
-// of the rest, in trial order. `y` is in trial order (lower is better).
-std::vector<int> SelectSubset(const std::vector<double>& y, int cap) {
-  const int n = static_cast<int>(y.size());
-  std::vector<int> all(n);
-  std::iota(all.begin(), all.end(), 0);
-  if (n <= cap) return all;
-  std::vector<char> chosen(n, 0);
-  std::vector<int> by_value = all;
-  std::stable_sort(by_value.begin(), by_value.end(), [&](int a, int b) { return y[a] < y[b]; });
-  int taken = 0;
-  for (int i = 0; i < cap / 3; ++i, ++taken) chosen[by_value[i]] = 1;
-  for (int i = n - 1, k = 0; i >= 0 && k < cap / 3; --i) {
-    if (!chosen[i]) {
-      chosen[i] = 1;
-      ++k;
-      ++taken;
-    }
-  }
-  std::vector<int> rest;
-  for (int i = 0; i < n; ++i)
-    if (!chosen[i]) rest.push_back(i);
-  const int need = cap - taken;
-  for (int j = 0; j < need && !rest.empty(); ++j) {
-    chosen[rest[static_cast<size_t>(j) * rest.size() / need]] = 1;
-  }
-  std::vector<int> out;
-  for (int i = 0; i < n; ++i)
-    if (chosen[i]) out.push_back(i);
-  return out;
-}
+// The encoded space as the acquisition optimiser sees it.
+struct EncodedSpace {
+  const Encoding& encoding;
+  const std::vector<double>& neutral;
+  int dims;
 
-// True when the best of `y` (trial order, lower is better) improved by less than
-// kConvergedTolerance times its depth below the typical value (the median of the first
-// `design` entries, the initial design) over the last `window` entries.
-bool Converged(const std::vector<double>& y, int window, int design) {
-  if (static_cast<int>(y.size()) < std::max(2 * window, design + window)) return false;
-  std::vector<double> first(y.begin(), y.begin() + design);
-  std::nth_element(first.begin(), first.begin() + first.size() / 2, first.end());
-  const double typical = first[first.size() / 2];
-  const double before = *std::min_element(y.begin(), y.end() - window);
-  const double now = *std::min_element(y.begin(), y.end());
-  const double depth = typical - now;
-  return depth > 0 && before - now < kConvergedTolerance * depth;
-}
-
-// Robust warp then standardisation; see the header (step 2).
-// `capped` (optional) receives which values hit the cap.
-Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped) {
-  const size_t n = y.size();
-  std::vector<double> sorted = y;
-  std::sort(sorted.begin(), sorted.end());
-  auto quantile = [&](double q) {
-    const double pos = q * (n - 1);
-    const size_t lo = static_cast<size_t>(std::floor(pos));
-    const size_t hi = std::min(n - 1, lo + 1);
-    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-  };
-  const double median = quantile(0.5);
-  double scale = (quantile(0.75) - quantile(0.25)) / 1.349;
-  const double mean0 = std::accumulate(y.begin(), y.end(), 0.0) / n;
-  if (!(scale > 0)) {
-    double ss = 0;
-    for (double v : y) ss += (v - mean0) * (v - mean0);
-    scale = std::sqrt(ss / n);
-  }
-  if (!(scale > 0)) scale = 1.0;
-  const double threshold = median + 3.0 * scale;
-  Eigen::VectorXd out(n);
-  if (capped != nullptr) capped->assign(n, 0);
-  for (size_t i = 0; i < n; ++i) {
-    if (y[i] <= threshold) {
-      out[i] = y[i];
-      continue;
-    }
-    // Capped so that even absurd values (1e300) stay within a few scales of the rest.
-    const double excess = std::log1p((y[i] - threshold) / scale);
-    out[i] = threshold + scale * std::min(kOutlierCap, excess);
-    if (excess >= kOutlierCap && capped != nullptr) (*capped)[i] = 1;
-  }
-  const double mean = out.mean();
-  double sd = std::sqrt((out.array() - mean).square().mean());
-  if (!(sd > 1e-12 * std::max(1.0, std::abs(mean)))) sd = 1.0;
-  return (out.array() - mean) / sd;
-}
-
-// log EI plus, per pending point p, log(1 - exp(-|x - p|^2 / (2 r^2))).
-struct Acquisition {
-  const GpModel* model;
-  double best;
-  Eigen::MatrixXd pending;  // rows: in-flight points
-
-  static double Penalty(double s) { return std::log(-std::expm1(-std::max(s, 1e-300))); }
-
-  Eigen::VectorXd ScoreRows(const Eigen::MatrixXd& xs) const {
-    Eigen::VectorXd mean, var;
-    model->Predict(xs, &mean, &var);
-    Eigen::VectorXd out(xs.rows());
-    for (Eigen::Index i = 0; i < xs.rows(); ++i) {
-      out[i] = LogExpectedImprovement(mean[i], std::sqrt(var[i]), best);
-      for (Eigen::Index k = 0; k < pending.rows(); ++k) {
-        const double s =
-            (xs.row(i) - pending.row(k)).squaredNorm() / (2 * kPendingRadius * kPendingRadius);
-        out[i] += Penalty(s);
+  // Snaps integer/categorical dims to their levels, one-hot groups to a one-hot vector
+  // and inactive dims to the neutral value; `active` (optional) receives the mask.
+  void Project(double* x, std::vector<char>* active_out = nullptr) const {
+    const std::vector<EncodedDim>& info = encoding.dim_info();
+    std::vector<int> chosen(dims, -1);
+    std::vector<char> local;
+    std::vector<char>& active = active_out != nullptr ? *active_out : local;
+    active.assign(dims, 0);
+    for (int j = 0; j < dims;) {
+      const EncodedDim& e = info[j];
+      const bool act = e.parent_param_dim < 0 || (active[e.parent_param_dim] &&
+                                                  chosen[e.parent_param_dim] == e.parent_option);
+      if (e.type == EncodedDim::Type::kOneHot) {
+        const int width = e.levels;
+        if (act) {
+          int best = 0;
+          for (int i = 1; i < width; ++i)
+            if (x[j + i] > x[j + best]) best = i;
+          for (int i = 0; i < width; ++i) x[j + i] = i == best ? 1.0 : 0.0;
+          chosen[j] = best;
+        } else {
+          for (int i = 0; i < width; ++i) x[j + i] = neutral[j + i];
+        }
+        for (int i = 0; i < width; ++i) active[j + i] = act;
+        j += width;
+        continue;
       }
+      active[j] = act;
+      if (!act) {
+        x[j] = neutral[j];
+      } else if (e.type == EncodedDim::Type::kContinuous) {
+        x[j] = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
+      } else {
+        const double v = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
+        const int bin = std::min(static_cast<int>(std::floor(v * e.levels)), e.levels - 1);
+        x[j] = (bin + 0.5) / e.levels;
+        chosen[j] = bin;
+      }
+      ++j;
     }
-    return out;
   }
-  // The same at x, with its gradient.
-  double ScoreWithGradient(const Eigen::VectorXd& x, Eigen::VectorXd* grad) const {
-    double mean, var;
-    Eigen::VectorXd d_mean, d_var;
-    model->PredictWithGradient(x, &mean, &var, &d_mean, &d_var);
-    const double sigma = std::sqrt(var);
-    double g_mean, g_sigma;
-    double value = LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
-    *grad = g_mean * d_mean + (g_sigma / (2.0 * sigma)) * d_var;
-    for (Eigen::Index k = 0; k < pending.rows(); ++k) {
-      const Eigen::VectorXd diff = x - pending.row(k).transpose();
-      const double s = diff.squaredNorm() / (2 * kPendingRadius * kPendingRadius);
-      value += Penalty(s);
-      // d/dx log(1 - e^-s) = (ds/dx) / (e^s - 1), ds/dx = diff / r^2.
-      *grad += diff / (kPendingRadius * kPendingRadius * std::expm1(std::max(s, 1e-300)));
-    }
-    return value;
+
+  std::string KeyOf(const std::vector<double>& x, core::Config* config) const {
+    core::Config decoded = encoding.Decode(x);
+    std::string key = core::ConfigKey(decoded);
+    if (config != nullptr) *config = std::move(decoded);
+    return key;
   }
 };
+
+struct Scored {
+  double log_ei;
+  std::vector<double> x;
+};
+
+// Where continuous dims are searched.
+struct Box {
+  Eigen::VectorXd lo, hi;
+};
+
+// The unit cube, or +-kExploreBox around the anchor in exploration steps.
+Box SearchBox(const GpData& data, int anchor) {
+  const int dims = static_cast<int>(data.x.cols());
+  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
+  if (anchor >= 0) {
+    for (int j = 0; j < dims; ++j) {
+      box.lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
+      box.hi[j] = std::min(1.0, data.x(anchor, j) + kExploreBox);
+    }
+  }
+  return box;
+}
+
+// 5b. Candidates: scrambled Sobol (in the box) + perturbations of the best
+// observations (of the anchor in exploration steps), projected and sorted by score.
+std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
+                                   const Box& box, int model_size, const PendingPenalizedLogEi& acq,
+                                   Rng* rng) {
+  const int dims = space.dims;
+  const int n = static_cast<int>(data.y.size());
+  const int m_sobol = std::clamp(
+      static_cast<int>(3e7 / (static_cast<double>(model_size) * model_size + 1.0)), 256, 2048);
+  const int m_local = std::max(64, m_sobol / 4);
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  boost::random::normal_distribution<double> normal;
+  std::vector<double> shift(dims);
+  for (double& s : shift) s = u(*rng);
+  Eigen::MatrixXd cand(m_sobol + m_local, dims);
+  cand.topRows(m_sobol) = SobolPoints(dims, 1 + ((*rng)() % (1u << 20)), m_sobol, shift, *rng);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
+  int top = std::min(3, n);
+  if (anchor >= 0) {
+    for (int i = 0; i < m_sobol; ++i)
+      for (int j = 0; j < dims; ++j) cand(i, j) = box.lo[j] + cand(i, j) * (box.hi[j] - box.lo[j]);
+    order[0] = anchor;
+    top = 1;
+  }
+  const std::vector<EncodedDim>& info = space.encoding.dim_info();
+  const double p_dim = std::min(1.0, 4.0 / dims);
+  constexpr double kScales[] = {0.01, 0.03, 0.1, 0.25};
+  for (int i = 0; i < m_local; ++i) {
+    const int center = u(*rng) < 0.5 ? order[0] : order[(*rng)() % top];
+    const double scale = kScales[(*rng)() % 4];
+    Eigen::RowVectorXd x = data.x.row(center);
+    const int forced = static_cast<int>((*rng)() % dims);
+    for (int j = 0; j < dims; ++j) {
+      if (j != forced && u(*rng) >= p_dim) continue;
+      if (IsDiscrete(info[j].type)) {
+        x[j] = u(*rng);
+      } else {
+        x[j] = std::clamp(x[j] + scale * normal(*rng), box.lo[j], box.hi[j]);
+      }
+    }
+    cand.row(m_sobol + i) = x;
+  }
+  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+    Eigen::RowVectorXd row = cand.row(i);
+    space.Project(row.data());
+    cand.row(i) = row;
+  }
+  const Eigen::VectorXd scores = acq.ScoreRows(cand);
+  std::vector<Scored> ranked;
+  ranked.reserve(cand.rows());
+  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
+    ranked.push_back({scores[i], std::vector<double>(dims)});
+    for (int j = 0; j < dims; ++j) ranked.back().x[j] = cand(i, j);
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+  return ranked;
+}
+
+// 5c. Local refinement: L-BFGS on the active continuous dims of the best few distinct
+// candidates.
+std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>& ranked,
+                           const Box& box, const PendingPenalizedLogEi& acq) {
+  const int dims = space.dims;
+  const std::vector<EncodedDim>& info = space.encoding.dim_info();
+  std::vector<Scored> refined;
+  std::vector<int> continuous;
+  for (int j = 0; j < dims; ++j)
+    if (!IsDiscrete(info[j].type)) continuous.push_back(j);
+  for (const Scored& s : ranked) {
+    if (static_cast<int>(refined.size()) >= kRefineStarts) break;
+    bool distinct = true;
+    for (const Scored& r : refined) {
+      double d2 = 0;
+      for (int j = 0; j < dims; ++j) d2 += (r.x[j] - s.x[j]) * (r.x[j] - s.x[j]);
+      if (d2 < 1e-8) distinct = false;
+    }
+    if (!distinct) continue;
+    Eigen::VectorXd x0 = Eigen::Map<const Eigen::VectorXd>(s.x.data(), dims);
+    Eigen::VectorXd lower = x0, upper = x0;
+    std::vector<char> active;
+    std::vector<double> probe = s.x;
+    space.Project(probe.data(), &active);
+    bool any = false;
+    for (int j : continuous) {
+      if (!active[j]) continue;  // inactive dims sit at their neutral value
+      lower[j] = std::min(box.lo[j], x0[j]);
+      upper[j] = std::max(box.hi[j], x0[j]);
+      any = true;
+    }
+    Scored out = s;
+    if (any) {
+      LbfgsOptions lo;
+      lo.max_iterations = kRefineIterations;
+      lo.gradient_tolerance = 1e-7;
+      LbfgsResult r = MinimizeBoxLbfgs(
+          [&](const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
+            return -acq.ScoreWithGradient(x, &(*grad = Eigen::VectorXd(x.size())));
+          },
+          x0, lower, upper, lo);
+      // The refinement gradient already vanishes on fixed dims; re-project for safety.
+      std::vector<double> x(r.x.data(), r.x.data() + dims);
+      space.Project(x.data());
+      Eigen::Map<const Eigen::VectorXd> xm(x.data(), dims);
+      Eigen::VectorXd g;
+      const double v = acq.ScoreWithGradient(xm, &g);
+      if (v > out.log_ei) out = {v, std::move(x)};
+    }
+    refined.push_back(std::move(out));
+  }
+  return refined;
+}
+
+// 5d. Sorts `refined` by score, then takes coordinate steps over the integer and
+// categorical dims of the best one.
+void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq,
+                     std::vector<Scored>* refined) {
+  const int dims = space.dims;
+  const std::vector<EncodedDim>& info = space.encoding.dim_info();
+  std::sort(refined->begin(), refined->end(),
+            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+  const bool has_discrete =
+      std::any_of(info.begin(), info.end(), [](const EncodedDim& e) { return IsDiscrete(e.type); });
+  if (!has_discrete || refined->empty()) return;
+  Scored& cur = refined->front();
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<std::vector<double>> neighbours;
+    for (int j = 0; j < dims;) {
+      const EncodedDim& e = info[j];
+      if (e.type == EncodedDim::Type::kOneHot) {
+        for (int o = 0; o < e.levels; ++o) {
+          if (cur.x[j + o] == 1.0) continue;
+          std::vector<double> x = cur.x;
+          for (int i = 0; i < e.levels; ++i) x[j + i] = i == o ? 1.0 : 0.0;
+          neighbours.push_back(std::move(x));
+        }
+        j += e.levels;
+        continue;
+      }
+      if (IsDiscrete(e.type)) {
+        const int bin = std::min(static_cast<int>(std::floor(cur.x[j] * e.levels)), e.levels - 1);
+        for (int b = 0; b < e.levels; ++b) {
+          const int dist = std::abs(b - bin);
+          if (dist == 0 || (e.levels > 16 && dist > 2 && dist != 4 && dist != 8)) continue;
+          std::vector<double> x = cur.x;
+          x[j] = (b + 0.5) / e.levels;
+          neighbours.push_back(std::move(x));
+        }
+      }
+      ++j;
+    }
+    if (neighbours.empty()) break;
+    Eigen::MatrixXd m(neighbours.size(), dims);
+    for (size_t r = 0; r < neighbours.size(); ++r) {
+      space.Project(neighbours[r].data());
+      for (int j = 0; j < dims; ++j) m(r, j) = neighbours[r][j];
+    }
+    const Eigen::VectorXd s = acq.ScoreRows(m);
+    Eigen::Index arg;
+    if (s.maxCoeff(&arg) <= cur.log_ei) break;
+    cur = {s[arg], neighbours[arg]};
+  }
+}
+
+// 6. The best untried config of the refined points and candidates; else a random
+// untried one; else nullopt (with a note).
+std::optional<core::Config> BestUntried(const EncodedSpace& space, std::vector<Scored> refined,
+                                        std::vector<Scored> ranked,
+                                        const std::unordered_set<std::string>& tried, Rng* rng,
+                                        std::vector<std::string>* notes) {
+  std::vector<Scored> finalists = std::move(refined);
+  finalists.insert(finalists.end(), std::make_move_iterator(ranked.begin()),
+                   std::make_move_iterator(ranked.end()));
+  std::stable_sort(finalists.begin(), finalists.end(),
+                   [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
+  for (const Scored& s : finalists) {
+    core::Config config;
+    if (tried.count(space.KeyOf(s.x, &config))) continue;
+    return config;
+  }
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<double> x(space.dims);
+    for (double& v : x) v = u(*rng);
+    space.Project(x.data());
+    core::Config config;
+    if (!tried.count(space.KeyOf(x, &config))) return config;
+  }
+  notes->push_back("no untried configuration found; the space looks exhausted");
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -277,44 +418,8 @@ GpSampler::GpSampler(core::SearchSpace space, Encoding encoding, SamplerOptions 
   }
 }
 
-void GpSampler::Project(double* x, std::vector<char>* active_out) const {
-  const std::vector<EncodedDim>& info = encoding_.dim_info();
-  std::vector<int> chosen(dims_, -1);
-  std::vector<char> local;
-  std::vector<char>& active = active_out != nullptr ? *active_out : local;
-  active.assign(dims_, 0);
-  for (int j = 0; j < dims_;) {
-    const EncodedDim& e = info[j];
-    const bool act = e.parent_param_dim < 0 ||
-                     (active[e.parent_param_dim] && chosen[e.parent_param_dim] == e.parent_option);
-    if (e.type == EncodedDim::Type::kOneHot) {
-      const int width = e.levels;
-      if (act) {
-        int best = 0;
-        for (int i = 1; i < width; ++i)
-          if (x[j + i] > x[j + best]) best = i;
-        for (int i = 0; i < width; ++i) x[j + i] = i == best ? 1.0 : 0.0;
-        chosen[j] = best;
-      } else {
-        for (int i = 0; i < width; ++i) x[j + i] = neutral_[j + i];
-      }
-      for (int i = 0; i < width; ++i) active[j + i] = act;
-      j += width;
-      continue;
-    }
-    active[j] = act;
-    if (!act) {
-      x[j] = neutral_[j];
-    } else if (e.type == EncodedDim::Type::kContinuous) {
-      x[j] = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
-    } else {
-      const double v = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
-      const int bin = std::min(static_cast<int>(std::floor(v * e.levels)), e.levels - 1);
-      x[j] = (bin + 0.5) / e.levels;
-      chosen[j] = bin;
-    }
-    ++j;
-  }
+void GpSampler::Project(double* x, std::vector<char>* active) const {
+  EncodedSpace{encoding_, neutral_, dims_}.Project(x, active);
 }
 
 int GpSampler::InitialDesignSize() const {
@@ -322,10 +427,7 @@ int GpSampler::InitialDesignSize() const {
 }
 
 std::string GpSampler::KeyOf(const std::vector<double>& x, core::Config* config) const {
-  core::Config decoded = encoding_.Decode(x);
-  std::string key = core::ConfigKey(decoded);
-  if (config != nullptr) *config = std::move(decoded);
-  return key;
+  return EncodedSpace{encoding_, neutral_, dims_}.KeyOf(x, config);
 }
 
 const GpSampler::CachedTrial& GpSampler::Cache(size_t index, const core::Config& config) {
@@ -398,30 +500,62 @@ std::optional<core::Config> GpSampler::InitialPoint(size_t index, const KeySet& 
   return std::nullopt;
 }
 
+struct GpSampler::Obs {
+  size_t trial;
+  double y;  // minimisation orientation
+  bool early;
+  bool imputed;
+};
+
+struct GpSampler::Observed {
+  std::vector<Obs> obs;         // usable and imputed trials, in trial order
+  std::vector<size_t> pending;  // pending/running trials
+};
+
+struct GpSampler::ModelSet {
+  std::vector<int> idx;  // into Observed::obs: the points the model conditions on
+  GpData data;           // their encoded points and transformed targets
+};
+
+struct GpSampler::Exploration {
+  std::vector<char> set_aside;  // per model point: near the incumbent, set aside
+  int anchor = -1;              // model point explored around; -1 when not exploring
+};
+
 absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History& history,
                                                                   const KeySet& tried,
                                                                   uint64_t stream) {
   Rng rng(stream);
-  const size_t n_trials = history.trials.size();
-  const int initial_design = InitialDesignSize();
+  const Observed observed = Observe(history);                          // 1
+  const ModelSet set = BuildModelSet(observed.obs);                    // 2
+  absl::StatusOr<GpModel> model = ConditionedModel(set.data, stream);  // 3
+  if (!model.ok()) return model.status();
+  absl::StatusOr<Exploration> explore =
+      MaybeExplore(observed.obs, set, history.trials.size(), &*model);  // 4
+  if (!explore.ok()) return explore.status();
+  const PendingPenalizedLogEi acq = Acquisition(observed, set, *explore, &*model);  // 5
+  if (enumerated_) return BestEnumerated(acq, tried);                               // 5a
+  const EncodedSpace space{encoding_, neutral_, dims_};
+  const Box box = SearchBox(set.data, explore->anchor);
+  std::vector<Scored> ranked =
+      RankCandidates(space, set.data, explore->anchor, box, model->size(), acq, &rng);     // 5b
+  std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
+  CoordinateSteps(space, acq, &refined);                                                   // 5d
+  return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
+}
 
-  // 1. Observations (minimisation orientation) and pending points.
-  struct Obs {
-    size_t trial;
-    double y;
-    bool early;
-    bool imputed;
-  };
-  std::vector<Obs> obs;
-  std::vector<size_t> pending;
+// 1. Observations (minimisation orientation) and pending points.
+GpSampler::Observed GpSampler::Observe(const History& history) {
+  Observed out;
+  std::vector<Obs>& obs = out.obs;
   std::vector<size_t> missing;
   const double sign = options_.goal == core::Goal::kMaximize ? -1.0 : 1.0;
-  for (size_t i = 0; i < n_trials; ++i) {
+  for (size_t i = 0; i < history.trials.size(); ++i) {
     const Observation& o = history.trials[i];
     switch (o.state) {
       case TrialState::kPending:
       case TrialState::kRunning:
-        pending.push_back(i);
+        out.pending.push_back(i);
         break;
       case TrialState::kCompleted:
       case TrialState::kEarlyTerminated:
@@ -452,22 +586,26 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
     obs.push_back({i, worst, false, true});
   }
   std::sort(obs.begin(), obs.end(), [](const Obs& a, const Obs& b) { return a.trial < b.trial; });
+  return out;
+}
 
-  // 2. Model set (capped) and transformed targets.
+// 2. Model set (capped) and transformed targets.
+GpSampler::ModelSet GpSampler::BuildModelSet(const std::vector<Obs>& obs) const {
   std::vector<double> raw_y;
   for (const Obs& o : obs) raw_y.push_back(o.y);
-  const std::vector<int> model_idx = SelectSubset(raw_y, gp_.max_model_points);
-  const int n = static_cast<int>(model_idx.size());
+  ModelSet set;
+  set.idx = SelectSubset(raw_y, gp_.max_model_points);
+  const int n = static_cast<int>(set.idx.size());
   std::vector<double> model_raw;
-  for (int k : model_idx) model_raw.push_back(raw_y[k]);
-  GpData data;
+  for (int k : set.idx) model_raw.push_back(raw_y[k]);
+  GpData& data = set.data;
   data.x.resize(n, dims_);
   std::vector<char> capped;
   data.y = TransformTargets(model_raw, &capped);
   data.extra_noise = Eigen::VectorXd::Zero(n);
   bool any_extra = false;
   for (int r = 0; r < n; ++r) {
-    const Obs& o = obs[model_idx[r]];
+    const Obs& o = obs[set.idx[r]];
     const std::vector<double>& x = cache_[o.trial].x;
     for (int j = 0; j < dims_; ++j) data.x(r, j) = x[j];
     if (o.early) data.extra_noise[r] += gp_.early_stopped_noise;
@@ -476,133 +614,145 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
     any_extra = any_extra || data.extra_noise[r] > 0;
   }
   if (!any_extra) data.extra_noise.resize(0);
+  return set;
+}
 
-  // 3. Hyperparameters (see the header for the schedule) and the conditioned model.
-  auto fit = [&](bool cold) -> absl::Status {
-    std::vector<double> y_std(data.y.data(), data.y.data() + n);
-    const std::vector<int> fit_idx = SelectSubset(y_std, gp_.max_fit_points);
-    auto subset = [&](const std::vector<int>& idx) {
-      GpData s;
-      s.x.resize(idx.size(), dims_);
-      s.y.resize(idx.size());
-      if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
-      for (size_t r = 0; r < idx.size(); ++r) {
-        s.x.row(r) = data.x.row(idx[r]);
-        s.y[r] = data.y[idx[r]];
-        if (data.extra_noise.size() != 0) s.extra_noise[r] = data.extra_noise[idx[r]];
-      }
-      return s;
-    };
-    const GpData fit_data = subset(fit_idx);
-    GpFitOptions options;
-    options.seed = stream;
-    std::vector<GpHyperparameters> starts;
-    if (cold && static_cast<int>(fit_idx.size()) > kCoarseFitPoints) {
-      // Multi-start on a small subset first, then refine on the full fit set.
-      std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
-      const std::vector<int> coarse_idx = SelectSubset(fy, kCoarseFitPoints);
-      std::vector<int> coarse_in_data;
-      for (int k : coarse_idx) coarse_in_data.push_back(fit_idx[k]);
-      options.random_starts = 2;
-      auto coarse =
-          FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)}, options);
-      if (!coarse.ok()) return coarse.status();
-      starts = {coarse->hp};
-      options.random_starts = 0;
-      options.max_iterations = 40;
-    } else if (cold) {
-      starts = {GpHyperparameters::Default(dims_)};
-      if (hp_ && hp_->dims() == dims_) starts.push_back(*hp_);
-      options.random_starts = hp_ ? 0 : 2;
-    } else {
-      starts = {*hp_};
-      if (n <= gp_.refit_all_below) starts.push_back(GpHyperparameters::Default(dims_));
-      options.random_starts = 0;
-      options.max_iterations = 40;
+// 3. Hyperparameters (see the header for the schedule) and the conditioned model.
+absl::Status GpSampler::Refit(const GpData& data, uint64_t stream, bool cold) {
+  const int n = static_cast<int>(data.y.size());
+  std::vector<double> y_std(data.y.data(), data.y.data() + n);
+  const std::vector<int> fit_idx = SelectSubset(y_std, gp_.max_fit_points);
+  auto subset = [&](const std::vector<int>& idx) {
+    GpData s;
+    s.x.resize(idx.size(), dims_);
+    s.y.resize(idx.size());
+    if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
+    for (size_t r = 0; r < idx.size(); ++r) {
+      s.x.row(r) = data.x.row(idx[r]);
+      s.y[r] = data.y[idx[r]];
+      if (data.extra_noise.size() != 0) s.extra_noise[r] = data.extra_noise[idx[r]];
     }
-    auto result = FitHyperparameters(fit_data, starts, options);
-    if (!result.ok()) return result.status();
-    hp_ = result->hp;
-    last_fit_n_ = n;
-    return absl::OkStatus();
+    return s;
   };
+  const GpData fit_data = subset(fit_idx);
+  GpFitOptions options;
+  options.seed = stream;
+  std::vector<GpHyperparameters> starts;
+  if (cold && static_cast<int>(fit_idx.size()) > kCoarseFitPoints) {
+    // Multi-start on a small subset first, then refine on the full fit set.
+    std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
+    const std::vector<int> coarse_idx = SelectSubset(fy, kCoarseFitPoints);
+    std::vector<int> coarse_in_data;
+    for (int k : coarse_idx) coarse_in_data.push_back(fit_idx[k]);
+    options.random_starts = 2;
+    auto coarse =
+        FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)}, options);
+    if (!coarse.ok()) return coarse.status();
+    starts = {coarse->hp};
+    options.random_starts = 0;
+    options.max_iterations = 40;
+  } else if (cold) {
+    starts = {GpHyperparameters::Default(dims_)};
+    if (hp_ && hp_->dims() == dims_) starts.push_back(*hp_);
+    options.random_starts = hp_ ? 0 : 2;
+  } else {
+    starts = {*hp_};
+    if (n <= gp_.refit_all_below) starts.push_back(GpHyperparameters::Default(dims_));
+    options.random_starts = 0;
+    options.max_iterations = 40;
+  }
+  auto result = FitHyperparameters(fit_data, starts, options);
+  if (!result.ok()) return result.status();
+  hp_ = result->hp;
+  last_fit_n_ = n;
+  return absl::OkStatus();
+}
 
+absl::StatusOr<GpModel> GpSampler::ConditionedModel(const GpData& data, uint64_t stream) {
+  const int n = static_cast<int>(data.y.size());
   const bool have_hp = hp_ && hp_->dims() == dims_;
-  bool refit = !have_hp || n <= gp_.refit_all_below ||
-               n >= last_fit_n_ + std::max(1, last_fit_n_ / 20) || n < last_fit_n_;
-  std::optional<GpModel> model;
+  const bool refit = !have_hp || n <= gp_.refit_all_below ||
+                     n >= last_fit_n_ + std::max(1, last_fit_n_ / 20) || n < last_fit_n_;
   if (!refit) {
     auto m = GpModel::Condition(data, *hp_);
-    if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) {
-      model = *std::move(m);
-    } else {
-      refit = true;
-    }
+    if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) return m;
   }
-  if (refit) {
-    if (absl::Status s = fit(/*cold=*/!have_hp); !s.ok()) return s;
-    auto m = GpModel::Condition(data, *hp_);
-    if (!m.ok()) return m.status();
-    model = *std::move(m);
-    last_fit_lml_per_point_ = model->log_marginal_likelihood() / n;
-  }
+  if (absl::Status s = Refit(data, stream, /*cold=*/!have_hp); !s.ok()) return s;
+  auto m = GpModel::Condition(data, *hp_);
+  if (!m.ok()) return m.status();
+  last_fit_lml_per_point_ = m->log_marginal_likelihood() / n;
+  return m;
+}
 
-  // 4. Converged on a local optimum? Then two suggestions in three explore a second
-  // basin instead (header, step 7): targets within kSetAsideRadius length scales of the
-  // incumbent are raised to the typical value, every target is shifted so the prior mean
-  // is that typical value, and EI is maximised in a box around the best point left.
-  std::vector<char> set_aside(n, 0);
-  int anchor = -1;
+// 4. Converged on a local optimum? Then two suggestions in three explore a second
+// basin instead (header, step 7): targets within kSetAsideRadius length scales of the
+// incumbent are raised to the typical value, every target is shifted so the prior mean
+// is that typical value, and EI is maximised in a box around the best point left.
+absl::StatusOr<GpSampler::Exploration> GpSampler::MaybeExplore(const std::vector<Obs>& obs,
+                                                               const ModelSet& set, size_t n_trials,
+                                                               GpModel* model) {
+  const GpData& data = set.data;
+  const int n = static_cast<int>(set.idx.size());
+  const int initial_design = InitialDesignSize();
+  Exploration out;
+  out.set_aside.assign(n, 0);
   std::vector<double> finished;
   for (const Obs& o : obs) {
     if (!o.imputed) finished.push_back(o.y);
   }
-  if (n_trials % 3 != 0 && Converged(finished, std::max(kConvergedWindow, dims_), initial_design)) {
-    // Typical value: median of the initial design, an unbiased sample of the space.
-    std::vector<double> design;
-    for (int r = 0; r < n; ++r) {
-      if (obs[model_idx[r]].trial < static_cast<size_t>(initial_design))
-        design.push_back(data.y[r]);
-    }
-    if (design.empty()) design.assign(data.y.data(), data.y.data() + n);
-    std::nth_element(design.begin(), design.begin() + design.size() / 2, design.end());
-    const double typical = design[design.size() / 2];
-    Eigen::Index incumbent;
-    data.y.minCoeff(&incumbent);
-    const Eigen::VectorXd inv_ls = (-hp_->log_lengthscales.array()).exp();
-    Eigen::VectorXd y = data.y;
-    for (int r = 0; r < n; ++r) {
-      const double dist =
-          (data.x.row(r) - data.x.row(incumbent)).transpose().cwiseProduct(inv_ls).norm();
-      if (dist <= kSetAsideRadius) {
-        set_aside[r] = 1;
-        y[r] = std::max(y[r], typical);
-      }
-    }
-    for (int r = 0; r < n; ++r) {
-      const Obs& o = obs[model_idx[r]];
-      if (set_aside[r] || o.imputed || o.early) continue;
-      if (anchor < 0 || data.y[r] < data.y[anchor]) anchor = r;
-    }
-    if (anchor >= 0 && data.y[anchor] < typical) {
-      y.array() -= typical;
-      if (absl::Status st = model->SetTargets(y); !st.ok()) return st;
-      notes_.push_back(absl::StrCat("search converged near trial ",
-                                    obs[model_idx[incumbent]].trial + 1,
-                                    "; exploring around trial ", obs[model_idx[anchor]].trial + 1));
-    } else {
-      anchor = -1;
-      std::fill(set_aside.begin(), set_aside.end(), 0);
+  if (n_trials % 3 == 0 || !Converged(finished, std::max(kConvergedWindow, dims_), initial_design,
+                                      kConvergedTolerance)) {
+    return out;
+  }
+  // Typical value: median of the initial design, an unbiased sample of the space.
+  std::vector<double> design;
+  for (int r = 0; r < n; ++r) {
+    if (obs[set.idx[r]].trial < static_cast<size_t>(initial_design)) design.push_back(data.y[r]);
+  }
+  if (design.empty()) design.assign(data.y.data(), data.y.data() + n);
+  std::nth_element(design.begin(), design.begin() + design.size() / 2, design.end());
+  const double typical = design[design.size() / 2];
+  Eigen::Index incumbent;
+  data.y.minCoeff(&incumbent);
+  const Eigen::VectorXd inv_ls = (-hp_->log_lengthscales.array()).exp();
+  Eigen::VectorXd y = data.y;
+  for (int r = 0; r < n; ++r) {
+    const double dist =
+        (data.x.row(r) - data.x.row(incumbent)).transpose().cwiseProduct(inv_ls).norm();
+    if (dist <= kSetAsideRadius) {
+      out.set_aside[r] = 1;
+      y[r] = std::max(y[r], typical);
     }
   }
+  int anchor = -1;
+  for (int r = 0; r < n; ++r) {
+    const Obs& o = obs[set.idx[r]];
+    if (out.set_aside[r] || o.imputed || o.early) continue;
+    if (anchor < 0 || data.y[r] < data.y[anchor]) anchor = r;
+  }
+  if (anchor < 0 || data.y[anchor] >= typical) {
+    std::fill(out.set_aside.begin(), out.set_aside.end(), 0);
+    return out;
+  }
+  y.array() -= typical;
+  if (absl::Status st = model->SetTargets(y); !st.ok()) return st;
+  notes_.push_back(absl::StrCat("search converged near trial ", obs[set.idx[incumbent]].trial + 1,
+                                "; exploring around trial ", obs[set.idx[anchor]].trial + 1));
+  out.anchor = anchor;
+  return out;
+}
 
-  // 5. Incumbent (finished, real values) and kriging-believer fantasies.
+// 5. Incumbent (finished, real values) and kriging-believer fantasies.
+PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const ModelSet& set,
+                                             const Exploration& explore, GpModel* model) {
+  const int n = static_cast<int>(set.idx.size());
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < n; ++r) {
-    const Obs& o = obs[model_idx[r]];
-    if (!o.early && !o.imputed && !set_aside[r]) best = std::min(best, model->data().y[r]);
+    const Obs& o = observed.obs[set.idx[r]];
+    if (!o.early && !o.imputed && !explore.set_aside[r]) best = std::min(best, model->data().y[r]);
   }
   if (!std::isfinite(best)) best = model->data().y.minCoeff();
+  const std::vector<size_t>& pending = observed.pending;
   Eigen::MatrixXd xp(pending.size(), dims_);
   if (!pending.empty()) {
     for (size_t r = 0; r < pending.size(); ++r)
@@ -615,197 +765,24 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
       notes_.push_back(absl::StrCat("pending trials not accounted for: ", s.message()));
     }
   }
-  const Acquisition acq{&*model, best, xp};
+  return PendingPenalizedLogEi{model, best, xp};
+}
 
-  // 5a. Finite, small spaces: score every untried config.
-  if (enumerated_) {
-    std::vector<size_t> untried;
-    for (size_t i = 0; i < enumerated_->keys.size(); ++i) {
-      if (!tried.count(enumerated_->keys[i])) untried.push_back(i);
-    }
-    if (untried.empty()) return std::nullopt;
-    Eigen::MatrixXd m(untried.size(), dims_);
-    for (size_t r = 0; r < untried.size(); ++r)
-      for (int j = 0; j < dims_; ++j) m(r, j) = enumerated_->x[untried[r]][j];
-    const Eigen::VectorXd scores = acq.ScoreRows(m);
-    Eigen::Index arg;
-    scores.maxCoeff(&arg);
-    return enumerated_->configs[untried[arg]];
+// 5a. Finite, small spaces: score every untried config.
+std::optional<core::Config> GpSampler::BestEnumerated(const PendingPenalizedLogEi& acq,
+                                                      const KeySet& tried) const {
+  std::vector<size_t> untried;
+  for (size_t i = 0; i < enumerated_->keys.size(); ++i) {
+    if (!tried.count(enumerated_->keys[i])) untried.push_back(i);
   }
-
-  // 5b. Candidates: scrambled Sobol + perturbations of the best observations.
-  const int n_total = model->size();
-  const int m_sobol =
-      std::clamp(static_cast<int>(3e7 / (static_cast<double>(n_total) * n_total + 1.0)), 256, 2048);
-  const int m_local = std::max(64, m_sobol / 4);
-  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
-  boost::random::normal_distribution<double> normal;
-  std::vector<double> shift(dims_);
-  for (double& s : shift) s = u(rng);
-  Eigen::MatrixXd cand(m_sobol + m_local, dims_);
-  cand.topRows(m_sobol) = SobolPoints(dims_, 1 + (rng() % (1u << 20)), m_sobol, shift, rng);
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
-  int top = std::min(3, n);
-  // Search box: the unit cube, or around the anchor in exploration steps.
-  Eigen::VectorXd box_lo = Eigen::VectorXd::Zero(dims_), box_hi = Eigen::VectorXd::Ones(dims_);
-  if (anchor >= 0) {
-    for (int j = 0; j < dims_; ++j) {
-      box_lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
-      box_hi[j] = std::min(1.0, data.x(anchor, j) + kExploreBox);
-    }
-    for (int i = 0; i < m_sobol; ++i)
-      for (int j = 0; j < dims_; ++j) cand(i, j) = box_lo[j] + cand(i, j) * (box_hi[j] - box_lo[j]);
-    order[0] = anchor;
-    top = 1;
-  }
-  const std::vector<EncodedDim>& info = encoding_.dim_info();
-  const double p_dim = std::min(1.0, 4.0 / dims_);
-  constexpr double kScales[] = {0.01, 0.03, 0.1, 0.25};
-  for (int i = 0; i < m_local; ++i) {
-    const int center = u(rng) < 0.5 ? order[0] : order[rng() % top];
-    const double scale = kScales[rng() % 4];
-    Eigen::RowVectorXd x = data.x.row(center);
-    const int forced = static_cast<int>(rng() % dims_);
-    for (int j = 0; j < dims_; ++j) {
-      if (j != forced && u(rng) >= p_dim) continue;
-      if (IsDiscrete(info[j].type)) {
-        x[j] = u(rng);
-      } else {
-        x[j] = std::clamp(x[j] + scale * normal(rng), box_lo[j], box_hi[j]);
-      }
-    }
-    cand.row(m_sobol + i) = x;
-  }
-  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-    Eigen::RowVectorXd row = cand.row(i);
-    Project(row.data());
-    cand.row(i) = row;
-  }
-  const Eigen::VectorXd scores = acq.ScoreRows(cand);
-  std::vector<Scored> ranked;
-  ranked.reserve(cand.rows());
-  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-    ranked.push_back({scores[i], std::vector<double>(dims_)});
-    for (int j = 0; j < dims_; ++j) ranked.back().x[j] = cand(i, j);
-  }
-  std::sort(ranked.begin(), ranked.end(),
-            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-
-  // 5c. Local refinement: L-BFGS on the active continuous dims of the best few starts.
-  std::vector<Scored> refined;
-  std::vector<int> continuous;
-  for (int j = 0; j < dims_; ++j)
-    if (!IsDiscrete(info[j].type)) continuous.push_back(j);
-  for (const Scored& s : ranked) {
-    if (static_cast<int>(refined.size()) >= kRefineStarts) break;
-    bool distinct = true;
-    for (const Scored& r : refined) {
-      double d2 = 0;
-      for (int j = 0; j < dims_; ++j) d2 += (r.x[j] - s.x[j]) * (r.x[j] - s.x[j]);
-      if (d2 < 1e-8) distinct = false;
-    }
-    if (!distinct) continue;
-    Eigen::VectorXd x0 = Eigen::Map<const Eigen::VectorXd>(s.x.data(), dims_);
-    Eigen::VectorXd lower = x0, upper = x0;
-    std::vector<char> active;
-    std::vector<double> probe = s.x;
-    Project(probe.data(), &active);
-    bool any = false;
-    for (int j : continuous) {
-      if (!active[j]) continue;  // inactive dims sit at their neutral value
-      lower[j] = std::min(box_lo[j], x0[j]);
-      upper[j] = std::max(box_hi[j], x0[j]);
-      any = true;
-    }
-    Scored out = s;
-    if (any) {
-      LbfgsOptions lo;
-      lo.max_iterations = kRefineIterations;
-      lo.gradient_tolerance = 1e-7;
-      LbfgsResult r = MinimizeBoxLbfgs(
-          [&](const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
-            return -acq.ScoreWithGradient(x, &(*grad = Eigen::VectorXd(x.size())));
-          },
-          x0, lower, upper, lo);
-      // The refinement gradient already vanishes on fixed dims; re-project for safety.
-      std::vector<double> x(r.x.data(), r.x.data() + dims_);
-      Project(x.data());
-      Eigen::Map<const Eigen::VectorXd> xm(x.data(), dims_);
-      Eigen::VectorXd g;
-      const double v = acq.ScoreWithGradient(xm, &g);
-      if (v > out.log_ei) out = {v, std::move(x)};
-    }
-    refined.push_back(std::move(out));
-  }
-
-  // 5d. Coordinate steps over integer and categorical dims of the best point.
-  std::sort(refined.begin(), refined.end(),
-            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  const bool has_discrete =
-      std::any_of(info.begin(), info.end(), [](const EncodedDim& e) { return IsDiscrete(e.type); });
-  if (has_discrete && !refined.empty()) {
-    Scored& cur = refined.front();
-    for (int pass = 0; pass < 3; ++pass) {
-      std::vector<std::vector<double>> neighbours;
-      for (int j = 0; j < dims_;) {
-        const EncodedDim& e = info[j];
-        if (e.type == EncodedDim::Type::kOneHot) {
-          for (int o = 0; o < e.levels; ++o) {
-            if (cur.x[j + o] == 1.0) continue;
-            std::vector<double> x = cur.x;
-            for (int i = 0; i < e.levels; ++i) x[j + i] = i == o ? 1.0 : 0.0;
-            neighbours.push_back(std::move(x));
-          }
-          j += e.levels;
-          continue;
-        }
-        if (IsDiscrete(e.type)) {
-          const int bin = std::min(static_cast<int>(std::floor(cur.x[j] * e.levels)), e.levels - 1);
-          for (int b = 0; b < e.levels; ++b) {
-            const int dist = std::abs(b - bin);
-            if (dist == 0 || (e.levels > 16 && dist > 2 && dist != 4 && dist != 8)) continue;
-            std::vector<double> x = cur.x;
-            x[j] = (b + 0.5) / e.levels;
-            neighbours.push_back(std::move(x));
-          }
-        }
-        ++j;
-      }
-      if (neighbours.empty()) break;
-      Eigen::MatrixXd m(neighbours.size(), dims_);
-      for (size_t r = 0; r < neighbours.size(); ++r) {
-        Project(neighbours[r].data());
-        for (int j = 0; j < dims_; ++j) m(r, j) = neighbours[r][j];
-      }
-      const Eigen::VectorXd s = acq.ScoreRows(m);
-      Eigen::Index arg;
-      if (s.maxCoeff(&arg) <= cur.log_ei) break;
-      cur = {s[arg], neighbours[arg]};
-    }
-  }
-
-  // 6. The best untried config.
-  std::vector<Scored> finalists = std::move(refined);
-  finalists.insert(finalists.end(), std::make_move_iterator(ranked.begin()),
-                   std::make_move_iterator(ranked.end()));
-  std::stable_sort(finalists.begin(), finalists.end(),
-                   [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  for (const Scored& s : finalists) {
-    core::Config config;
-    if (tried.count(KeyOf(s.x, &config))) continue;
-    return config;
-  }
-  for (int i = 0; i < 1000; ++i) {
-    std::vector<double> x(dims_);
-    for (double& v : x) v = u(rng);
-    Project(x.data());
-    core::Config config;
-    if (!tried.count(KeyOf(x, &config))) return config;
-  }
-  notes_.push_back("no untried configuration found; the space looks exhausted");
-  return std::nullopt;
+  if (untried.empty()) return std::nullopt;
+  Eigen::MatrixXd m(untried.size(), dims_);
+  for (size_t r = 0; r < untried.size(); ++r)
+    for (int j = 0; j < dims_; ++j) m(r, j) = enumerated_->x[untried[r]][j];
+  const Eigen::VectorXd scores = acq.ScoreRows(m);
+  Eigen::Index arg;
+  scores.maxCoeff(&arg);
+  return enumerated_->configs[untried[arg]];
 }
 
 absl::StatusOr<std::unique_ptr<Sampler>> MakeGpSampler(const core::SearchSpace& space,

@@ -70,6 +70,7 @@
 #include "absl/status/statusor.h"
 #include "core/search_space.h"
 #include "samplers/encoding.h"
+#include "samplers/gp_acquisition.h"
 #include "samplers/gp_model.h"
 #include "samplers/sampler.h"
 
@@ -106,21 +107,22 @@ class GpSampler final : public Sampler {
     std::vector<double> x;  // encoded and projected
     std::string key;        // canonical config key
   };
-  struct Scored {
-    double log_ei;
-    std::vector<double> x;
-  };
-
-  GpSampler(core::SearchSpace space, Encoding encoding, SamplerOptions options,
-            GpSamplerOptions gp);
-
-  const CachedTrial& Cache(size_t index, const core::Config& config);
   struct Enumerated {
     std::vector<core::Config> configs;
     std::vector<std::vector<double>> x;
     std::vector<std::string> keys;
   };
   using KeySet = std::unordered_set<std::string>;
+  // What ModelPoint's steps pass on (defined in the .cc).
+  struct Obs;          // one usable or imputed trial
+  struct Observed;     // step 1: observations and pending trials
+  struct ModelSet;     // step 2: the points the model conditions on
+  struct Exploration;  // step 4: whether and where to explore a second basin
+
+  GpSampler(core::SearchSpace space, Encoding encoding, SamplerOptions options,
+            GpSamplerOptions gp);
+
+  const CachedTrial& Cache(size_t index, const core::Config& config);
 
   // Snaps integer/categorical dims to their levels, one-hot groups to a one-hot vector
   // and inactive dims to the neutral value; `active` (optional) receives the mask.
@@ -128,8 +130,20 @@ class GpSampler final : public Sampler {
   std::string KeyOf(const std::vector<double>& x, core::Config* config) const;
   int InitialDesignSize() const;
   std::optional<core::Config> InitialPoint(size_t index, const KeySet& tried, uint64_t stream);
+  // ModelPoint runs the numbered steps of the .cc, one function each; steps 5b-6 (the
+  // acquisition optimiser) are free functions in the .cc.
   absl::StatusOr<std::optional<core::Config>> ModelPoint(const History& history,
                                                          const KeySet& tried, uint64_t stream);
+  Observed Observe(const History& history);
+  ModelSet BuildModelSet(const std::vector<Obs>& obs) const;
+  absl::Status Refit(const GpData& data, uint64_t stream, bool cold);
+  absl::StatusOr<GpModel> ConditionedModel(const GpData& data, uint64_t stream);
+  absl::StatusOr<Exploration> MaybeExplore(const std::vector<Obs>& obs, const ModelSet& set,
+                                           size_t n_trials, GpModel* model);
+  PendingPenalizedLogEi Acquisition(const Observed& observed, const ModelSet& set,
+                                    const Exploration& explore, GpModel* model);
+  std::optional<core::Config> BestEnumerated(const PendingPenalizedLogEi& acq,
+                                             const KeySet& tried) const;
 
   core::SearchSpace space_;
   Encoding encoding_;
