@@ -42,10 +42,13 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   AddSlurmFlags(cmd, c.slurm);
 }
 
-// --server/--token-file: run a query against a `sweep server` instead of the workspace.
-void AddServerFlags(CLI::App* cmd, GlobalOptions& g) {
+// --server/--token-file: run a query against a `sweep server` instead of the workspace,
+// or (`change`) make a change there.
+void AddServerFlags(CLI::App* cmd, GlobalOptions& g, bool change = false) {
   cmd->add_option("--server", g.server,
-                  "Ask the `sweep server` at host:port instead of reading the workspace");
+                  change ? "Make the change through the `sweep server` at host:port (default: "
+                           "the controller serving the workspace, if one does)"
+                         : "Ask the `sweep server` at host:port instead of reading the workspace");
   cmd->add_option("--token-file", g.token_file,
                   "The server's token (default $SWEEP_TOKEN_FILE, else <workspace>/token)");
 }
@@ -200,10 +203,12 @@ int Main(int argc, char** argv) {
   auto* c_create = compute_cmd->add_subcommand("create", "Create a compute target");
   AddComputeFlags(c_create, compute, /*create=*/true);
   AddOutputFlags(c_create, g, false);
+  AddServerFlags(c_create, g, /*change=*/true);
   c_create->callback([&] { action = [&] { return CmdComputeCreate(g, compute); }; });
   auto* c_update = compute_cmd->add_subcommand("update", "Change a compute target's settings");
   AddComputeFlags(c_update, compute, /*create=*/false);
   AddOutputFlags(c_update, g, false);
+  AddServerFlags(c_update, g, /*change=*/true);
   c_update->callback([&] { action = [&] { return CmdComputeUpdate(g, compute); }; });
   auto* c_list = compute_cmd->add_subcommand("list", "List compute targets");
   AddServerFlags(c_list, g);
@@ -218,10 +223,12 @@ int Main(int argc, char** argv) {
   auto* c_delete = compute_cmd->add_subcommand("delete", "Delete a compute target");
   c_delete->add_option("name", compute_name, "Target name")->required();
   AddOutputFlags(c_delete, g, false);
+  AddServerFlags(c_delete, g, /*change=*/true);
   c_delete->callback([&] { action = [&] { return CmdComputeDelete(g, compute_name); }; });
   // Remote VMs over SSH (cli/remote_vm_commands.h).
   AttachArgs attach;
   AddAttachCommand(compute_cmd, g, attach, action);
+  AddServerFlags(compute_cmd->get_subcommand("attach"), g, /*change=*/true);
 
   // --- artifacts (issue 5)
   ArtifactsArgs artifacts;
@@ -254,6 +261,7 @@ int Main(int argc, char** argv) {
   e_create->add_option("--file", env.files,
                        "System-managed: a definition file (e.g. requirements.txt); repeatable");
   AddOutputFlags(e_create, g, false);
+  AddServerFlags(e_create, g, /*change=*/true);
   e_create->callback([&] { action = [&] { return CmdEnvironmentCreate(g, env); }; });
   auto* e_list = env_cmd->add_subcommand("list", "List environments and their versions");
   AddOutputFlags(e_list, g, false);
@@ -277,6 +285,7 @@ int Main(int argc, char** argv) {
   m_register->add_option("--name", reg.name, "Model name")->required();
   m_register->add_option("--tag", reg.tags, "KEY=VALUE; repeatable");
   AddOutputFlags(m_register, g, false);
+  AddServerFlags(m_register, g, /*change=*/true);
   m_register->callback([&] { action = [&] { return CmdModelRegister(g, reg); }; });
   auto* m_list = models_cmd->add_subcommand("list", "List registered model versions");
   AddOutputFlags(m_list, g, false);

@@ -4,7 +4,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "workspace/registry.h"
+#include "core/compute_target.h"
+#include "core/objective.h"
 
 namespace sweep::cli {
 namespace {
@@ -111,7 +112,7 @@ SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>&
         break;
     }
   }
-  s.best = workspace::BestTrial(sweep, trials, /*completed_only=*/true);
+  s.best = core::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }
 
@@ -196,8 +197,7 @@ nlohmann::json AttemptToJson(const core::Attempt& a) {
 }
 
 nlohmann::json ComputeToJson(const core::ComputeTarget& t) {
-  nlohmann::json properties = nlohmann::json::parse(t.properties_json, nullptr, false);
-  if (properties.is_discarded()) properties = nlohmann::json::object();
+  nlohmann::json properties = core::ParseTargetProperties(t).value_or(nlohmann::json::object());
   return {
       {"name", t.name},
       {"type", t.type},

@@ -43,7 +43,7 @@ struct SweepSummary {
   std::optional<core::Trial> best;
 };
 
-// Counts trials per state; best is workspace::BestTrial(completed_only = true).
+// Counts trials per state; best is core::BestTrial(completed_only = true).
 // `sweep best`, summaries and model registration all use completed_only = true: a
 // stopped trial's model is unfinished.
 SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials);

@@ -7,8 +7,8 @@
 #include <set>
 
 #include "cli/output.h"
+#include "core/objective.h"
 #include "core/status.h"
-#include "workspace/registry.h"
 
 namespace sweep::cli {
 namespace {
@@ -223,7 +223,7 @@ int CmdBest(const GlobalOptions& options, const std::string& sweep_id) {
   auto snapshot = LoadSweep(options, sweep_id);
   if (!snapshot.ok()) return ReportError(snapshot.status());
   const core::Sweep* sweep = &snapshot->sweep;
-  auto best = workspace::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
+  auto best = core::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
   if (!best) {
     return ReportError(absl::NotFoundError("sweep " + sweep->id +
                                            " has no completed trial with a value of '" +

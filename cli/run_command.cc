@@ -1,31 +1,32 @@
 #include "cli/run_command.h"
 
+#include <unistd.h>
+
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "rpc/admin_client.h"
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
 #include "worker/agent.h"
+#include "workspace/admin.h"
+#include "workspace/workspace_lock.h"
 
 namespace sweep::cli {
 namespace {
 
-namespace fs = std::filesystem;
+// How long a local cancel waits for another command that is changing the workspace.
+constexpr int64_t kCancelLockWaitMs = 30'000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("cannot read " + path);
+  return text;
 }
 
 void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {
@@ -172,10 +173,21 @@ int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
   } else if (auto running = ws->ReadControllerAddress()) {
     status = rpc::CancelViaServer(running->address, ws->token(), sweep->id);
   } else {
-    // No controller serves the workspace: this process is the only writer.
-    auto ctrl = controller::Controller::Create(ws->store(), controller::ControllerOptions{});
-    status = ctrl.ok() ? (*ctrl)->CancelSweep(sweep->id) : ctrl.status();
-    if (ctrl.ok()) (*ctrl)->Shutdown();
+    // No controller serves the workspace: this process writes it, under the workspace lock
+    // (a controller that started meanwhile holds it, and gets the cancel instead).
+    const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
+    auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
+    if (!attempt.ok()) {
+      status = attempt.status();
+    } else if (!attempt->lock) {
+      status = attempt->holder.address.empty()
+                   ? workspace::ServedByController(ws->dir(), attempt->holder)
+                   : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep->id);
+    } else {
+      auto ctrl = controller::Controller::Create(ws->store(), controller::ControllerOptions{});
+      status = ctrl.ok() ? (*ctrl)->CancelSweep(sweep->id) : ctrl.status();
+      if (ctrl.ok()) (*ctrl)->Shutdown();
+    }
   }
   if (!status.ok()) return ReportError(status);
   if (options.json) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/objective.h"
 #include "core/status.h"
 #include "policies/early_termination.h"
 
@@ -27,19 +28,6 @@ std::string Num(double v) {
 nlohmann::json JsonNumber(std::optional<double> v) {
   if (!v || !std::isfinite(*v)) return nullptr;
   return *v;
-}
-
-// The objective's value of a finished curve, as the controller computes it: its last
-// finite value, or its best finite value for `aggregation: best`; nullopt if it has none.
-std::optional<double> Aggregate(const core::Objective& objective,
-                                const std::vector<double>& curve) {
-  std::optional<double> last, best;
-  for (double v : curve) {
-    if (!std::isfinite(v)) continue;
-    last = v;
-    if (!best || core::Better(objective.goal, v, *best)) best = v;
-  }
-  return objective.aggregation == core::Aggregation::kLast ? last : best;
 }
 
 // What the recording says about one trial.
@@ -77,7 +65,7 @@ absl::StatusOr<ReplayReport> ReplayEvents(const std::vector<ReplayEvent>& events
       case ReplayEvent::Kind::kEnd:
         r.ended = true;
         r.end_state = e.end_state;
-        r.final_value = e.final_value ? e.final_value : Aggregate(objective, r.curve);
+        r.final_value = e.final_value ? e.final_value : core::Aggregate(objective, r.curve);
         break;
     }
   }
@@ -129,13 +117,12 @@ absl::StatusOr<ReplayReport> ReplayEvents(const std::vector<ReplayEvent>& events
       continue;
     }
     const double v = *r.final_value;
-    if (!report.best_value || core::Better(objective.goal, v, *report.best_value)) {
+    if (core::Improves(objective.goal, v, report.best_value)) {
       report.best_trial = trial_id;
       report.best_value = v;
     }
     if (replayed[trial_id].stopped) continue;
-    if (!report.best_value_with_policy ||
-        core::Better(objective.goal, v, *report.best_value_with_policy)) {
+    if (core::Improves(objective.goal, v, report.best_value_with_policy)) {
       report.best_trial_with_policy = trial_id;
       report.best_value_with_policy = v;
     }

@@ -8,12 +8,12 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/env.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
 #include "spdlog/spdlog.h"
 #include "spec/spec.h"
@@ -40,13 +40,6 @@ namespace pb = ::sweep::proto;
 
 // A long poll is served in slices this long, checking for cancellation in between.
 constexpr int64_t kPollSliceMs = 500;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  // absl and gRPC share the canonical code numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())),
-                      std::string(s.message()));
-}
 
 LeaseRef FromProto(const pb::LeaseRef& r) {
   LeaseRef out;
@@ -108,11 +101,9 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  return text;
 }
 
 class Service final : public pb::SweepController::Service {
@@ -134,7 +125,7 @@ class Service final : public pb::SweepController::Service {
     r.pid = req->pid();
     r.version = req->version();
     absl::StatusOr<Registered> out = controller_->Register(r);
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_node_id(out->node_id);
     reply->set_heartbeat_interval_ms(out->heartbeat_interval_ms);
     reply->set_lease_duration_ms(out->lease_duration_ms);
@@ -152,7 +143,7 @@ class Service final : public pb::SweepController::Service {
                          .count();
       absl::StatusOr<AcquireResult> out =
           controller_->AcquireTrial(req->node_id(), std::clamp<int64_t>(left, 0, kPollSliceMs));
-      if (!out.ok()) return ToGrpc(out.status());
+      if (!out.ok()) return ToGrpcStatus(out.status());
       if (out->lease) ToProto(*out->lease, reply->mutable_lease());
       reply->set_shutdown(out->shutdown);
       if (out->lease || out->shutdown || left <= kPollSliceMs) return grpc::Status::OK;
@@ -164,7 +155,7 @@ class Service final : public pb::SweepController::Service {
                          pb::HeartbeatReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<DirectiveReply> out = controller_->Heartbeat(FromProto(req->lease()));
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_directive(ToProto(out->directive));
     reply->set_expires_at_ms(out->expires_at_ms);
     reply->set_reason(out->reason);
@@ -176,7 +167,7 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<DirectiveReply> out =
         controller_->ReportMetrics(FromProto(req->lease()), FromProto(req->points()));
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_directive(ToProto(out->directive));
     reply->set_expires_at_ms(out->expires_at_ms);
     reply->set_reason(out->reason);
@@ -206,7 +197,7 @@ class Service final : public pb::SweepController::Service {
     c.error = req->error();
     c.points = FromProto(req->points());
     absl::StatusOr<core::TrialState> out = controller_->CompleteTrial(FromProto(req->lease()), c);
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_trial_state(core::TrialStateName(*out));
     return grpc::Status::OK;
   }
@@ -214,13 +205,13 @@ class Service final : public pb::SweepController::Service {
   grpc::Status Deregister(grpc::ServerContext* ctx, const pb::DeregisterRequest* req,
                           pb::DeregisterReply*) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    return ToGrpc(controller_->Deregister(req->node_id()));
+    return ToGrpcStatus(controller_->Deregister(req->node_id()));
   }
 
   grpc::Status CancelSweep(grpc::ServerContext* ctx, const pb::CancelSweepRequest* req,
                            pb::CancelSweepReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    if (absl::Status s = controller_->CancelSweep(req->sweep_id()); !s.ok()) return ToGrpc(s);
+    if (absl::Status s = controller_->CancelSweep(req->sweep_id()); !s.ok()) return ToGrpcStatus(s);
     reply->set_state(core::SweepStateName(core::SweepState::kCanceled));
     return grpc::Status::OK;
   }
@@ -234,10 +225,10 @@ class Service final : public pb::SweepController::Service {
     }
     absl::StatusOr<spec::SweepSpec> spec =
         spec::ParseSpec(req->spec_yaml(), req->spec_path(), base_dir);
-    if (!spec.ok()) return ToGrpc(spec.status());
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
     spec->path = req->spec_path();  // kept with the sweep; restarts re-parse against it
     absl::StatusOr<std::string> id = controller_->SubmitSweep(*spec, req->spec_yaml());
-    if (!id.ok()) return ToGrpc(id.status());
+    if (!id.ok()) return ToGrpcStatus(id.status());
     reply->set_sweep_id(*id);
     return grpc::Status::OK;
   }
@@ -249,14 +240,14 @@ class Service final : public pb::SweepController::Service {
       return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                           "this controller does not serve store reads");
     }
-    return ToGrpc(ServeReadStore(*read_store_, *req, reply));
+    return ToGrpcStatus(ServeReadStore(*read_store_, *req, reply));
   }
 
   grpc::Status GetComputeStatus(grpc::ServerContext* ctx, const pb::ComputeStatusRequest* req,
                                 pb::ComputeStatusReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<ComputeStatus> status = controller_->GetComputeStatus(req->compute());
-    if (!status.ok()) return ToGrpc(status.status());
+    if (!status.ok()) return ToGrpcStatus(status.status());
     reply->set_desired_nodes(status->desired_nodes);
     reply->set_provider_nodes(status->provider_nodes);
     for (const NodeStatus& n : status->nodes) {
@@ -273,7 +264,7 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<BlobChunk> out =
         controller_->FetchSnapshot(req->digest(), req->blob(), req->offset(), req->max_bytes());
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_data(std::move(out->data));
     reply->set_chunk_sha256(out->sha256);
     reply->set_total_size(out->total_size);
@@ -291,7 +282,7 @@ class Service final : public pb::SweepController::Service {
     chunk.file_size = req->file_size();
     chunk.last = req->last();
     chunk.file_sha256 = req->file_sha256();
-    return ToGrpc(controller_->UploadArtifact(FromProto(req->lease()), chunk));
+    return ToGrpcStatus(controller_->UploadArtifact(FromProto(req->lease()), chunk));
   }
 
   grpc::Status CommitArtifacts(grpc::ServerContext* ctx, const pb::CommitArtifactsRequest* req,
@@ -299,8 +290,69 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<int64_t> total =
         controller_->CommitArtifacts(FromProto(req->lease()), req->file_count());
-    if (!total.ok()) return ToGrpc(total.status());
+    if (!total.ok()) return ToGrpcStatus(total.status());
     reply->set_total_bytes(*total);
+    return grpc::Status::OK;
+  }
+
+  // --- Admin
+
+  grpc::Status PutComputeTarget(grpc::ServerContext* ctx, const pb::PutComputeTargetRequest* req,
+                                pb::PutComputeTargetReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    workspace::PutMode mode;
+    switch (req->mode()) {
+      case pb::PutComputeTargetRequest::CREATE:
+        mode = workspace::PutMode::kCreate;
+        break;
+      case pb::PutComputeTargetRequest::UPDATE:
+        mode = workspace::PutMode::kUpdate;
+        break;
+      default:
+        return AdminError(
+            ctx, absl::InvalidArgumentError("PutComputeTarget: mode must be CREATE or UPDATE"));
+    }
+    absl::StatusOr<core::ComputeTarget> stored =
+        controller_->PutComputeTarget(rpc::FromProto(req->target()), mode);
+    if (!stored.ok()) return AdminError(ctx, stored.status());
+    rpc::ToProto(*stored, reply->mutable_target());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteComputeTarget(grpc::ServerContext* ctx,
+                                   const pb::DeleteComputeTargetRequest* req,
+                                   pb::DeleteComputeTargetReply*) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    return AdminError(ctx, controller_->DeleteComputeTarget(req->name()));
+  }
+
+  grpc::Status AttachRemoteVm(grpc::ServerContext* ctx, const pb::AttachRemoteVmRequest* req,
+                              pb::AttachRemoteVmReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<workspace::AttachedRemoteVm> attached =
+        controller_->AttachRemoteVm(rpc::FromProto(*req));
+    if (!attached.ok()) return AdminError(ctx, attached.status());
+    rpc::ToProto(*attached, reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreateEnvironment(grpc::ServerContext* ctx, const pb::CreateEnvironmentRequest* req,
+                                 pb::CreateEnvironmentReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<workspace::CreatedEnvironment> created =
+        controller_->CreateEnvironment(rpc::FromProto(req->definition()));
+    if (!created.ok()) return AdminError(ctx, created.status());
+    rpc::ToProto(created->environment, reply->mutable_environment());
+    reply->set_created(created->created);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RegisterModel(grpc::ServerContext* ctx, const pb::RegisterModelRequest* req,
+                             pb::RegisterModelReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<core::Model> model = controller_->RegisterModel(rpc::FromProto(*req));
+    if (!model.ok()) return AdminError(ctx, model.status());
+    rpc::ToProto(*model, reply->mutable_model());
     return grpc::Status::OK;
   }
 
@@ -319,6 +371,12 @@ class Service final : public pb::SweepController::Service {
                           "invalid token: it does not match the workspace token");
     }
     return grpc::Status::OK;
+  }
+
+  // A failed admin call, marked as the controller's own error (see kAdminErrorKey).
+  static grpc::Status AdminError(grpc::ServerContext* ctx, const absl::Status& status) {
+    if (!status.ok()) ctx->AddTrailingMetadata(kAdminErrorKey, kAdminErrorValue);
+    return ToGrpcStatus(status);
   }
 
   Controller* const controller_;

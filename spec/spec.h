@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/policy_settings.h"
 #include "core/search_space.h"
 #include "core/types.h"
@@ -82,12 +83,14 @@ struct SweepSpec {
 // serverless, local, inline and databricks/adla/hdinsight compute are rejected), grid
 // needs a finite space, ${{...}} references in trial.command name known parameters and
 // inputs, trial.code exists, the syntax of trial.environment and register_model.name
-// (spec/asset_names.h). Whether the environment and the compute target exist is the
-// controller's job.
+// (spec/asset_names.h), the rules of early-termination settings (spec/early_termination.h).
+// Whether the environment and the compute target exist is the controller's job.
 // Relative trial.code and local input paths (`./x`, `../x`, or the `path` of a
 // {type: uri_file|uri_folder, path} input) are made absolute against the spec's
-// directory; `azureml:` references and URLs are kept as written.
-absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path);
+// directory; `azureml:` references and URLs are kept as written. The file is read through
+// `env`.
+absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path,
+                                       core::Env* env = core::Env::Default());
 
 // Same, from text; `path` names the source in messages ("<spec>" when empty) and
 // `base_dir` resolves relative paths (code, inputs); empty = the current directory.

@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
@@ -59,21 +60,21 @@ TEST(RunE2E, QuickstartCompletesAndQueriesAgree) {
   ASSERT_EQ(ls.exit_code, 0);
   EXPECT_EQ(ParseJson(ls)[0]["id"], id);
 
-  CommandResult metrics =
-      RunSweep({"metrics", id.substr(0, 7), std::to_string(best_id), "--name", "accuracy",
-                "--json", "--workspace", ws.path()});
+  CommandResult metrics = RunSweep({"metrics", id.substr(0, 7), std::to_string(best_id), "--name",
+                                    "accuracy", "--json", "--workspace", ws.path()});
   ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
   nlohmann::json points = ParseJson(metrics);
   ASSERT_EQ(points.size(), 12u);
   EXPECT_EQ(points[11]["interval"], 12);
   EXPECT_DOUBLE_EQ(points[11]["value"].get<double>(), best_value);
 
-  CommandResult csv = RunSweep({"trials", id, "--csv", "--sort", "accuracy", "--workspace",
-                                ws.path()});
+  CommandResult csv =
+      RunSweep({"trials", id, "--csv", "--sort", "accuracy", "--workspace", ws.path()});
   ASSERT_EQ(csv.exit_code, 0);
   EXPECT_EQ(csv.out.rfind("trial_id,state,accuracy,", 0), 0u) << csv.out;
   EXPECT_EQ(csv.out.substr(csv.out.find('\n') + 1).rfind(std::to_string(best_id) + ",", 0), 0u)
-      << "sorted best first:\n" << csv.out;
+      << "sorted best first:\n"
+      << csv.out;
 }
 
 TEST(RunE2E, GridSweepEndsWhenExhausted) {
@@ -97,8 +98,8 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 180);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
-  nlohmann::json list = ParseJson(RunSweep({"trials", id, "--json", "--workspace",
-                                            dir.path() + "/ws"}));
+  nlohmann::json list =
+      ParseJson(RunSweep({"trials", id, "--json", "--workspace", dir.path() + "/ws"}));
   ASSERT_EQ(list.size(), 6u) << "the grid has 6 points although 100 trials were allowed";
   std::set<std::string> configs;
   for (const auto& t : list) {
@@ -109,39 +110,56 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
     EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), a * static_cast<double>(b.size()));
   }
   EXPECT_EQ(configs.size(), 6u);
-  nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace",
-                                            dir.path() + "/ws"}));
+  nlohmann::json best =
+      ParseJson(RunSweep({"best", id, "--json", "--workspace", dir.path() + "/ws"}));
   EXPECT_DOUBLE_EQ(best["final_value"].get<double>(), 9.0);
 }
 
 TEST(RunE2E, ArgvIsNotAShell) {
   TempDir dir;
+  // Each trial notes its working directory, where a shell would have run `touch X`.
+  const std::string cwds = dir.path() + "/cwds.txt";
   dir.Write("code/echo_args.py",
-            "import sys, json\n"
+            "import json, os, sys\n"
             "print('n_args=%d' % (len(sys.argv) - 1))\n"
-            "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n");
-  std::string spec = dir.Write("inject.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 echo_args.py --name ${{search_space.name}}
-compute: cpu-cluster
-sampling_algorithm: grid
-search_space:
-  name: {type: choice, values: ["; touch INJECTED", "$(touch INJECTED2)", "a b"]}
-objective: {primary_metric: n_args, goal: minimize}
-limits: {max_concurrent_trials: 1}
-)YAML");
+            "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n"
+            "open('" +
+                cwds + "', 'a').write(os.getcwd() + '\\n')\n");
+  // Relative markers would land in the trial's working directory, absolute ones in dir.
+  const std::string abs = dir.path() + "/ABS_INJECTED";
+  const std::string values = "[\"; touch INJECTED\", \"$(touch INJECTED2)\", \"a b\", \"; touch " +
+                             abs + "1\", \"`touch " + abs + "2`\", \"| touch " + abs + "3\"]";
+  std::string spec = dir.Write("inject.yml",
+                               "type: sweep\n"
+                               "trial:\n"
+                               "  code: code\n"
+                               "  command: python3 echo_args.py --name ${{search_space.name}}\n"
+                               "compute: cpu-cluster\n"
+                               "sampling_algorithm: grid\n"
+                               "search_space:\n"
+                               "  name: {type: choice, values: " +
+                                   values +
+                                   "}\n"
+                                   "objective: {primary_metric: n_args, goal: minimize}\n"
+                                   "limits: {max_concurrent_trials: 1}\n");
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 120);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json list =
       ParseJson(RunSweep({"trials", id, "--json", "--workspace", dir.path() + "/ws"}));
-  ASSERT_EQ(list.size(), 3u);
+  ASSERT_EQ(list.size(), 6u);
   for (const auto& t : list) {
     EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), 2.0) << "each value must be one argument";
   }
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/INJECTED"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/code/INJECTED2"));
+  std::ifstream in(cwds);
+  int trials = 0;
+  for (std::string cwd; std::getline(in, cwd); ++trials) {
+    ASSERT_TRUE(std::filesystem::exists(cwd + "/args.json")) << cwd;
+    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED")) << cwd;
+    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED2")) << cwd;
+  }
+  EXPECT_EQ(trials, 6) << "every trial notes where it ran";
+  for (const char* n : {"1", "2", "3"}) EXPECT_FALSE(std::filesystem::exists(abs + n));
 }
 
 }  // namespace
@@ -153,17 +171,15 @@ namespace {
 // The AutoML example: Bayesian sampling over a nested choice of scikit-learn estimators,
 // with median stopping. Needs Debian's python3-sklearn (scripts/install-deps.sh).
 TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
-  if (RunCommand({"/usr/bin/python3", "-c", "import sklearn"}).exit_code != 0) {
-    GTEST_SKIP() << "python3-sklearn is not installed (scripts/install-deps.sh installs it)";
-  }
+  SWEEP_REQUIRE_SKLEARN();
   TempDir ws;
   // The example names the workspace environment sklearn-env (README shows this step).
   CommandResult env = RunSweep({"environment", "create", "sklearn-env", "--user-managed",
                                 "--python", "/usr/bin/python3", "--workspace", ws.path()});
   ASSERT_EQ(env.exit_code, 0) << env.err;
-  CommandResult run = RunSweep({"run", SourceDir() + "/examples/sklearn-automl/sweep.yml",
-                                "--workspace", ws.path(), "-q"},
-                               600);
+  CommandResult run = RunSweep(
+      {"run", SourceDir() + "/examples/sklearn-automl/sweep.yml", "--workspace", ws.path(), "-q"},
+      600);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws.path()}));
@@ -196,12 +212,12 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
     }
   }
   ASSERT_FALSE(pickle.empty()) << "no outputs/model.pkl for the best trial";
-  CommandResult load = RunCommand(
-      {"/usr/bin/python3", "-c",
-       "import pickle, sys; from sklearn.datasets import load_digits; "
-       "x, y = load_digits(return_X_y=True); m = pickle.load(open(sys.argv[1], 'rb')); "
-       "print((m.predict(x) == y).mean())",
-       pickle});
+  CommandResult load =
+      RunCommand({"/usr/bin/python3", "-c",
+                  "import pickle, sys; from sklearn.datasets import load_digits; "
+                  "x, y = load_digits(return_X_y=True); m = pickle.load(open(sys.argv[1], 'rb')); "
+                  "print((m.predict(x) == y).mean())",
+                  pickle});
   ASSERT_EQ(load.exit_code, 0) << load.err;
   EXPECT_GT(std::stod(load.out), 0.95);
 
@@ -216,16 +232,16 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
     }
   }
   EXPECT_EQ(outcome.rfind("model_registered: model sklearn-automl version 1", 0), 0u) << outcome;
-  nlohmann::json model =
-      ParseJson(RunSweep({"models", "show", "sklearn-automl:1", "--json", "--workspace", ws.path()}));
+  nlohmann::json model = ParseJson(
+      RunSweep({"models", "show", "sklearn-automl:1", "--json", "--workspace", ws.path()}));
   EXPECT_EQ(model["sweep_id"], id);
   EXPECT_EQ(model["trial_id"], best["trial_id"]);
   const std::string download = ws.path() + "/downloaded-model";
   CommandResult fetched = RunSweep(
       {"models", "download", "sklearn-automl:1", "--to", download, "--workspace", ws.path()});
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
-  std::ifstream written(pickle, std::ios::binary), downloaded(download + "/model.pkl",
-                                                              std::ios::binary);
+  std::ifstream written(pickle, std::ios::binary),
+      downloaded(download + "/model.pkl", std::ios::binary);
   std::string written_bytes((std::istreambuf_iterator<char>(written)), {});
   std::string downloaded_bytes((std::istreambuf_iterator<char>(downloaded)), {});
   EXPECT_FALSE(written_bytes.empty());

@@ -1,0 +1,69 @@
+#include "controller/commit_queue.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
+
+namespace sweep::controller {
+
+void CommitQueue::SetListener(std::function<void(const core::Event&)> listener) {
+  std::lock_guard<std::mutex> lock(mu_);
+  listener_ = std::move(listener);
+}
+
+uint64_t CommitQueue::Enqueue(store::WriteBatch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!batch.empty()) {
+    pending_.push_back(std::move(batch));
+    batch = store::WriteBatch();
+    ++next_seq_;
+  }
+  return next_seq_;
+}
+
+absl::Status CommitQueue::WaitDurable(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (durable_seq_ < seq && broken_.ok()) {
+    if (committing_) {
+      cv_.wait(lock);
+      continue;
+    }
+    committing_ = true;
+    std::vector<store::WriteBatch> batches;
+    batches.swap(pending_);
+    const uint64_t upto = next_seq_;
+    auto listener = listener_;
+    lock.unlock();
+    store::WriteBatch merged;
+    if (batches.size() == 1) {
+      merged = std::move(batches[0]);
+    } else {
+      for (store::WriteBatch& b : batches) merged.Append(std::move(b));
+    }
+    absl::Status status = commit_(merged);
+    if (status.ok() && listener) {
+      for (const core::Event& e : merged.events) listener(e);
+    }
+    lock.lock();
+    committing_ = false;
+    if (status.ok()) {
+      durable_seq_ = upto;
+    } else {
+      spdlog::error("store commit failed, controller stops accepting calls: {}", status.ToString());
+      broken_ = absl::InternalError(
+          absl::StrCat("the controller could not save its state (", status.message(),
+                       "); restart it to resume from the last saved state"));
+    }
+    cv_.notify_all();
+  }
+  if (durable_seq_ >= seq) return absl::OkStatus();
+  return broken_;
+}
+
+absl::Status CommitQueue::Broken() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return broken_;
+}
+
+}  // namespace sweep::controller

@@ -1,0 +1,40 @@
+// Loading after a restart: rebuilds the controller's memory (state.h) from the store. Nodes
+// not gone come back idle with a full silence window; each running sweep is resumed with
+// its trials, latest attempts, curves, early-termination state and pending stops, its live
+// attempts get their grants back (so their nodes can re-acquire them), and leases that ran
+// out while no controller was up are expired. A sweep that cannot be resumed (its spec no
+// longer parses, its environment is gone, ...) is ended failed "cannot resume after
+// restart: ..."; sweeps that ended while attempts were still draining are not reloaded.
+//
+// Thread safety: requires ControllerImpl's mu_ (it runs once, before the controller is
+// shared). Ownership: borrows everything in RecoveryContext for the call.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "controller/lifecycle.h"
+#include "controller/scheduler.h"
+#include "controller/state.h"
+#include "store/store.h"
+#include "workspace/snapshot_store.h"
+
+namespace sweep::controller {
+
+struct RecoveryContext {
+  store::Store* store = nullptr;
+  // Freezes trial.code of sweeps submitted before snapshots existed; null without a
+  // workspace.
+  workspace::SnapshotStore* snapshots = nullptr;
+  int64_t snapshot_max_bytes = 0;
+  State* state = nullptr;
+  Lifecycle* lifecycle = nullptr;
+  Scheduler* scheduler = nullptr;
+};
+
+// Loads the fencing counter, the nodes and the running sweeps into *context.state, and
+// records in `txn` what resuming changed. Store errors are passed through (the controller
+// cannot start); a sweep that cannot resume is not an error.
+absl::Status Recover(const RecoveryContext& context, Txn& txn, int64_t now);
+
+}  // namespace sweep::controller
