@@ -20,6 +20,8 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.additive = value.get<bool>();
       } else if (key == "power_transform") {
         o.power_transform = value.get<bool>();
+      } else if (key == "mean_incumbent") {
+        o.mean_incumbent = value.get<bool>();
       } else if (key == "initial_design") {
         o.initial_design = value.get<int>();
       } else {

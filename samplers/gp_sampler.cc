@@ -467,16 +467,19 @@ absl::StatusOr<GpSampler::Exploration> GpSampler::MaybeExplore(const std::vector
   return out;
 }
 
-// 5. Incumbent (finished, real values) and kriging-believer fantasies.
+// 5. Incumbent (finished points' posterior mean) and kriging-believer fantasies.
 PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const ModelSet& set,
                                              const Exploration& explore, GpModel* model) {
   const int n = static_cast<int>(set.idx.size());
+  // The incumbent is the best posterior mean at a finished point (header, step 5).
+  Eigen::VectorXd values = model->data().y;
+  if (gp_.mean_incumbent) model->Predict(model->data().x, &values, nullptr);
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < n; ++r) {
     const Obs& o = observed.obs[set.idx[r]];
-    if (!o.early && !o.imputed && !explore.set_aside[r]) best = std::min(best, model->data().y[r]);
+    if (!o.early && !o.imputed && !explore.set_aside[r]) best = std::min(best, values[r]);
   }
-  if (!std::isfinite(best)) best = model->data().y.minCoeff();
+  if (!std::isfinite(best)) best = values.minCoeff();
   const std::vector<size_t>& pending = observed.pending;
   Eigen::MatrixXd xp(pending.size(), dims_);
   if (!pending.empty()) {

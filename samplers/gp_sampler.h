@@ -33,9 +33,13 @@
 //     spaces, and most multimodal test functions) are then learnt from every point,
 //     while interacting ones keep the plain kernel. Above 100 fit points the additive
 //     kernel is fitted, and compared, on a 100-point subset (the fit's cost).
-//  5. Pending/running trials: kriging believer. Each is added to the model as a
-//     fantasy observation at its posterior mean, and the EI incumbent is the minimum
-//     over observed and fantasy values, so EI vanishes around in-flight points and
+//  5. EI incumbent: the lowest posterior mean at a finished trial (mean_incumbent), not
+//     the lowest observed value: when the model explains part of the objective as noise
+//     (noisy or rugged objectives), the best observation is a lucky draw that EI can
+//     only beat far from the data, and the search would drift into random exploration.
+//     Pending/running trials: kriging believer. Each is added to the model as a
+//     fantasy observation at its posterior mean, and the incumbent is the minimum over
+//     that and the fantasy values, so EI vanishes around in-flight points and
 //     concurrent requests get distinct, spread-out suggestions.
 //  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates plus
 //     perturbations of the best observations; the best few are refined by box L-BFGS
@@ -93,6 +97,7 @@ struct GpSamplerOptions {
   int enumerate_up_to = 20000;        // finite spaces up to this size are scored exhaustively
   bool additive = true;               // kernel with a first-order additive part (gp_model.h)
   bool power_transform = false;       // Yeo-Johnson warp of the targets (gp_targets.h)
+  bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
 };
 
 class GpSampler final : public Sampler {

@@ -138,6 +138,39 @@ TEST(GpSamplerTest, InteractingObjectiveKeepsTheProductKernel) {
   EXPECT_FALSE(s->fit_info().additive);
 }
 
+// Deterministic pseudo-noise in [-1, 1] from the config's coordinates.
+double PseudoNoise(const Config& c) {
+  const double h = std::sin(12.9898 * Num(c, "x0") + 78.233 * Num(c, "x1")) * 43758.5453;
+  return 2 * (h - std::floor(h)) - 1;
+}
+
+TEST(GpSamplerTest, NoisyObjectiveIsExploitedAroundThePosteriorMeansBest) {
+  // A bowl plus observation noise: with the best observed value as the EI incumbent (a
+  // lucky draw) the search keeps exploring far from the bowl's minimum; with the best
+  // posterior mean it settles near it.
+  auto noisy = [](const Config& c) {
+    const double x = Num(c, "x0"), y = Num(c, "x1");
+    return x * x + y * y + 0.5 * PseudoNoise(c);
+  };
+  auto late_distance = [&](bool mean_incumbent) {
+    double total = 0;
+    for (uint64_t seed : {5, 6, 7}) {
+      GpSamplerOptions options;
+      options.mean_incumbent = mean_incumbent;
+      auto s = *GpSampler::Create(Box(2, -2, 2), {core::Goal::kMinimize, seed}, options);
+      History h = RunTrials(*s, 40, noisy);
+      for (int i = 30; i < 40; ++i) {
+        total += std::hypot(Num(h.trials[i].config, "x0"), Num(h.trials[i].config, "x1"));
+      }
+    }
+    return total / 30;
+  };
+  const double with_mean = late_distance(true);
+  const double with_best = late_distance(false);
+  EXPECT_LT(with_mean, 0.5);
+  EXPECT_LT(with_mean, with_best);
+}
+
 TEST(GpSamplerTest, MaximiseFlipsTheGoal) {
   auto s = Make(Box2(), core::Goal::kMaximize, 2);
   History h = RunTrials(*s, 25, [](const Config& c) { return -Bowl(c); });
