@@ -22,7 +22,7 @@ import sys
 from collections import namedtuple
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "product_bo"))
-from bo_functions import ackley, branin, hartmann6, levy, rosenbrock  # noqa: E402
+from bo_functions import ackley, branin, hartmann, hartmann6, levy, rosenbrock  # noqa: E402
 
 Problem = namedtuple("Problem", "name group space objective minimum held_out")
 
@@ -30,15 +30,10 @@ Problem = namedtuple("Problem", "name group space objective minimum held_out")
 
 _H3_A = [[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]]
 _H3_P = [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
-_H_ALPHA = [1.0, 1.2, 3.0, 3.2]
 
 
 def hartmann3(x):
-    total = 0.0
-    for i in range(4):
-        inner = sum(_H3_A[i][j] * (x[j] - _H3_P[i][j] * 1e-4) ** 2 for j in range(3))
-        total -= _H_ALPHA[i] * math.exp(-inner)
-    return total
+    return hartmann(x, _H3_A, _H3_P)
 
 
 def six_hump_camel(x):
