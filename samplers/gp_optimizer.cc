@@ -102,20 +102,46 @@ Box SearchBox(const GpData& data, int anchor) {
   return box;
 }
 
+// 5b, recombinations.
+Eigen::MatrixXd Recombinations(const EncodedSpace& space, const GpData& data,
+                               const std::vector<int>& order, int count, Rng* rng) {
+  const int dims = space.dims;
+  const int parents = std::min<int>(kRecombinationParents, order.size());
+  const std::vector<EncodedDim>& info = space.encoding.dim_info();
+  boost::random::normal_distribution<double> normal;
+  Eigen::MatrixXd out(count, dims);
+  for (int i = 0; i < count; ++i) {
+    for (int j = 0; j < dims;) {
+      // One-hot groups travel whole, so the child's option is one of its parents'.
+      const int width = info[j].type == EncodedDim::Type::kOneHot ? info[j].levels : 1;
+      const int parent = order[(*rng)() % parents];
+      for (int k = j; k < j + width; ++k) {
+        out(i, k) = data.x(parent, k);
+        if (!IsDiscrete(info[k].type)) {
+          out(i, k) = std::clamp(out(i, k) + 0.01 * normal(*rng), 0.0, 1.0);
+        }
+      }
+      j += width;
+    }
+  }
+  return out;
+}
+
 // 5b.
 std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
-                                   const Box& box, int model_size, const PendingPenalizedLogEi& acq,
-                                   Rng* rng) {
+                                   const Box& box, int model_size, bool recombine,
+                                   const PendingPenalizedLogEi& acq, Rng* rng) {
   const int dims = space.dims;
   const int n = static_cast<int>(data.y.size());
   const int m_sobol = std::clamp(
       static_cast<int>(3e7 / (static_cast<double>(model_size) * model_size + 1.0)), 256, 2048);
   const int m_local = std::max(64, m_sobol / 4);
+  const int m_cross = recombine && anchor < 0 ? m_local / 2 : 0;
   boost::random::uniform_real_distribution<double> u(0.0, 1.0);
   boost::random::normal_distribution<double> normal;
   std::vector<double> shift(dims);
   for (double& s : shift) s = u(*rng);
-  Eigen::MatrixXd cand(m_sobol + m_local, dims);
+  Eigen::MatrixXd cand(m_sobol + m_local + m_cross, dims);
   cand.topRows(m_sobol) = SobolPoints(dims, 1 + ((*rng)() % (1u << 20)), m_sobol, shift, *rng);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -144,6 +170,9 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
       }
     }
     cand.row(m_sobol + i) = x;
+  }
+  if (m_cross > 0) {
+    cand.bottomRows(m_cross) = Recombinations(space, data, order, m_cross, rng);
   }
   for (Eigen::Index i = 0; i < cand.rows(); ++i) {
     Eigen::RowVectorXd row = cand.row(i);

@@ -55,12 +55,25 @@ struct Box {
 // The unit cube, or +-0.15 around the model point `anchor` (exploration steps; -1: none).
 Box SearchBox(const GpData& data, int anchor);
 
-// 5b. Candidates: scrambled Sobol points in the box and perturbations of the best model
-// points (of the anchor in exploration steps), projected and sorted by score, best first.
-// Their number shrinks as the model grows (model_size points, fantasies included).
+// 5b. Candidates: scrambled Sobol points in the box, perturbations of the best model
+// points (of the anchor in exploration steps) and, with `recombine` outside exploration
+// steps, recombinations of the best model points; projected and sorted by score, best
+// first. Their number shrinks as the model grows (model_size points, fantasies included).
 std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
-                                   const Box& box, int model_size, const PendingPenalizedLogEi& acq,
-                                   Rng* rng);
+                                   const Box& box, int model_size, bool recombine,
+                                   const PendingPenalizedLogEi& acq, Rng* rng);
+
+// Part of 5b (the GP sampler recombines while its kernel has the additive part, i.e.
+// the objective looks close to separable): `count` candidates made of the best points'
+// coordinates. Each parameter (a one-hot group as a whole) is copied from one of the
+// kRecombinationParents model points that come first in `order` (best first),
+// continuous ones jittered by N(0, 0.01^2) and clamped to [0, 1]. When the objective is
+// close to a sum of one-dimensional effects (the additive kernel), its minimum combines
+// good values that different trials found, which neither Sobol points nor perturbations
+// of one point reach in a few hundred tries.
+constexpr int kRecombinationParents = 8;
+Eigen::MatrixXd Recombinations(const EncodedSpace& space, const GpData& data,
+                               const std::vector<int>& order, int count, Rng* rng);
 
 // 5c. Box L-BFGS on the active continuous dims of the best few distinct candidates.
 std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>& ranked,

@@ -248,7 +248,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   const EncodedSpace space{encoding_, neutral_, dims_};
   const Box box = SearchBox(set.data, explore->anchor);
   std::vector<Scored> ranked =
-      RankCandidates(space, set.data, explore->anchor, box, model->size(), acq, &rng);     // 5b
+      RankCandidates(space, set.data, explore->anchor, box, model->size(), hp_->additive(), acq,
+                     &rng);                                                                // 5b
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6

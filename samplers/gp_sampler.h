@@ -41,12 +41,13 @@
 //     fantasy observation at its posterior mean, and the incumbent is the minimum over
 //     that and the fantasy values, so EI vanishes around in-flight points and
 //     concurrent requests get distinct, spread-out suggestions.
-//  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates plus
-//     perturbations of the best observations; the best few are refined by box L-BFGS
-//     on the continuous dimensions, then by coordinate steps over integer and
-//     categorical dimensions. Finite spaces of up to 20000 configs are scored
-//     exhaustively over untried configs instead. Already-tried configs are skipped;
-//     when a finite space is exhausted Next returns nullopt.
+//  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates,
+//     perturbations of the best observations and, while the additive kernel is
+//     chosen, recombinations of their coordinates (gp_optimizer.h); the best few are
+//     refined by box L-BFGS on the continuous dimensions, then by coordinate steps over
+//     integer and categorical dimensions. Finite spaces of up to 20000 configs are
+//     scored exhaustively over untried configs instead. Already-tried configs are
+//     skipped; when a finite space is exhausted Next returns nullopt.
 //  7. Converged searches look for a second basin. GP-EI commits to the first good basin
 //     it finds; once the best value has improved by less than 1% of its depth below the
 //     initial design's median over the last max(10, d) finished trials, two suggestions
