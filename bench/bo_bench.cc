@@ -37,7 +37,9 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "bench/gp_options.h"
 #include "nlohmann/json.hpp"
+#include "samplers/gp_sampler.h"
 #include "samplers/sampler.h"
 
 namespace sweep::bench {
@@ -376,10 +378,10 @@ int RunRegret(const std::vector<Function>& functions, const std::vector<SamplerK
   return 0;
 }
 
-int RunScale(nlohmann::json& report, std::vector<Target>& targets, int suggestions) {
+int RunScale(nlohmann::json& report, std::vector<Target>& targets, int suggestions,
+             const samplers::GpSamplerOptions& gp_options) {
   const Function fn = AllFunctions()[1];  // hartmann6
-  auto sampler =
-      samplers::MakeSampler(Algorithm::kBayesian, SpaceOf(fn), {core::Goal::kMinimize, 1});
+  auto sampler = samplers::GpSampler::Create(SpaceOf(fn), {core::Goal::kMinimize, 1}, gp_options);
   if (!sampler.ok()) {
     std::cerr << "bo_bench: " << sampler.status() << "\n";
     return 1;
@@ -444,6 +446,7 @@ int Main(int argc, char** argv) {
   std::string python = "/usr/bin/python3";
   std::string runner = std::string(SWEEP_SOURCE_DIR) + "/bench/optuna_runner.py";
   std::string json_path;
+  std::string gp_options_json = "{}";
   app.add_option("--mode", mode, "regret | scale | all")->capture_default_str();
   app.add_option("--seeds", seeds, "Seeds per function and sampler (0..N-1)")
       ->capture_default_str();
@@ -463,6 +466,8 @@ int Main(int argc, char** argv) {
   app.add_option("--python", python, "Python with optuna")->capture_default_str();
   app.add_option("--optuna-runner", runner, "Path of optuna_runner.py")->capture_default_str();
   app.add_option("--json", json_path, "Also write the figures as JSON to this file");
+  app.add_option("--gp-options", gp_options_json,
+                 "Scale mode: GpSamplerOptions fields as JSON, e.g. {\"additive\": false}");
   CLI11_PARSE(app, argc, argv);
   if (mode != "regret" && mode != "scale" && mode != "all") {
     std::cerr << "bo_bench: --mode must be regret, scale or all, got '" << mode << "'\n";
@@ -512,7 +517,12 @@ int Main(int argc, char** argv) {
     }
   }
   if (mode == "scale" || mode == "all") {
-    if (int rc = RunScale(report, targets, scale_suggestions)) return rc;
+    auto gp_options = GpOptionsFromJson(nlohmann::json::parse(gp_options_json, nullptr, false));
+    if (!gp_options.ok()) {
+      std::cerr << "bo_bench: --gp-options: " << gp_options.status().message() << "\n";
+      return 2;
+    }
+    if (int rc = RunScale(report, targets, scale_suggestions, *gp_options)) return rc;
   }
   if (!targets.empty()) {
     std::cout << "\ntargets\n";

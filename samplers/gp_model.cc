@@ -101,42 +101,68 @@ Eigen::VectorXd NoiseDiagonal(const GpData& data, const GpHyperparameters& hp) {
 
 }  // namespace
 
+double GpHyperparameters::prior_variance() const {
+  return std::exp(log_signal_variance) + (additive() ? std::exp(log_additive_variance) : 0.0);
+}
+
 Eigen::VectorXd GpHyperparameters::Pack() const {
-  Eigen::VectorXd packed(log_lengthscales.size() + 2);
-  packed << log_lengthscales, log_signal_variance, log_noise_variance;
+  const Eigen::Index d = log_lengthscales.size();
+  Eigen::VectorXd packed(additive() ? 2 * d + 3 : d + 2);
+  packed.head(d) = log_lengthscales;
+  packed[d] = log_signal_variance;
+  packed[d + 1] = log_noise_variance;
+  if (additive()) {
+    packed.segment(d + 2, d) = log_additive_lengthscales;
+    packed[2 * d + 2] = log_additive_variance;
+  }
   return packed;
 }
 
-GpHyperparameters GpHyperparameters::Unpack(const Eigen::VectorXd& packed) {
+GpHyperparameters GpHyperparameters::Unpack(const Eigen::VectorXd& packed, bool additive) {
   GpHyperparameters hp;
-  const Eigen::Index d = packed.size() - 2;
+  const Eigen::Index d = additive ? (packed.size() - 3) / 2 : packed.size() - 2;
   hp.log_lengthscales = packed.head(d);
   hp.log_signal_variance = packed[d];
   hp.log_noise_variance = packed[d + 1];
+  if (additive) {
+    hp.log_additive_lengthscales = packed.segment(d + 2, d);
+    hp.log_additive_variance = packed[2 * d + 2];
+  }
   return hp;
 }
 
-GpHyperparameters GpHyperparameters::Default(int dims) {
+GpHyperparameters GpHyperparameters::Default(int dims, bool additive) {
   GpHyperparameters hp;
   hp.log_lengthscales = Eigen::VectorXd::Constant(dims, LengthscalePriorMean(dims));
   hp.log_signal_variance = kSignalPriorMean;
   hp.log_noise_variance = kNoisePriorMean;
+  if (additive) {
+    hp.log_additive_lengthscales = Eigen::VectorXd::Constant(dims, LengthscalePriorMean(1));
+    hp.log_additive_variance = kSignalPriorMean;
+  }
   return hp;
 }
 
-void HyperparameterBounds(int dims, Eigen::VectorXd* lower, Eigen::VectorXd* upper) {
-  lower->resize(dims + 2);
-  upper->resize(dims + 2);
+void HyperparameterBounds(int dims, bool additive, Eigen::VectorXd* lower, Eigen::VectorXd* upper) {
+  const int size = additive ? 2 * dims + 3 : dims + 2;
+  lower->resize(size);
+  upper->resize(size);
   lower->head(dims).setConstant(kMinLogLengthscale);
   upper->head(dims).setConstant(kMaxLogLengthscale);
   (*lower)[dims] = kMinLogSignal;
   (*upper)[dims] = kMaxLogSignal;
   (*lower)[dims + 1] = kMinLogNoise;
   (*upper)[dims + 1] = kMaxLogNoise;
+  if (additive) {
+    lower->segment(dims + 2, dims).setConstant(kMinLogLengthscale);
+    upper->segment(dims + 2, dims).setConstant(kMaxLogLengthscale);
+    (*lower)[2 * dims + 2] = kMinLogSignal;
+    (*upper)[2 * dims + 2] = kMaxLogSignal;
+  }
 }
 
-double LogHyperprior(const Eigen::VectorXd& packed, Eigen::VectorXd* grad) {
-  const int d = static_cast<int>(packed.size()) - 2;
+double LogHyperprior(const Eigen::VectorXd& packed, int dims, Eigen::VectorXd* grad) {
+  const int d = dims;
   const double mu = LengthscalePriorMean(d);
   double value = 0;
   if (grad != nullptr) grad->setZero(packed.size());
@@ -148,8 +174,44 @@ double LogHyperprior(const Eigen::VectorXd& packed, Eigen::VectorXd* grad) {
   for (int j = 0; j < d; ++j) add(j, mu, kLengthscalePriorVar);
   add(d, kSignalPriorMean, kSignalPriorVar);
   add(d + 1, kNoisePriorMean, kNoisePriorVar);
+  if (packed.size() == 2 * d + 3) {
+    for (int j = 0; j < d; ++j) add(d + 2 + j, LengthscalePriorMean(1), kLengthscalePriorVar);
+    add(2 * d + 2, kSignalPriorMean, kSignalPriorVar);
+  }
   return value;
 }
+
+namespace {
+
+// The additive part between the rows of a and b, (sa/d) sum_j M(|a_j - b_j| / la_j);
+// `d_log_ls` (optional) receives its derivative with respect to each log la_j.
+Eigen::MatrixXd AdditiveKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
+                               const GpHyperparameters& hp,
+                               std::vector<Eigen::MatrixXd>* d_log_ls = nullptr) {
+  const Eigen::Index d = a.cols(), m = a.rows(), n = b.rows();
+  const double scale = std::exp(hp.log_additive_variance) / static_cast<double>(d);
+  Eigen::MatrixXd k = Eigen::MatrixXd::Zero(m, n);
+  if (d_log_ls != nullptr) d_log_ls->assign(d, Eigen::MatrixXd(m, n));
+  // Column by column with two small buffers: whole-matrix temporaries would be
+  // allocated and freed d times per call, and page faults then cost more than exp.
+  Eigen::ArrayXd r(m), e(m);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const double inv = std::exp(-hp.log_additive_lengthscales[j]);
+    const Eigen::ArrayXd ca = inv * a.col(j).array();
+    for (Eigen::Index c = 0; c < n; ++c) {
+      r = (ca - inv * b(c, j)).abs();
+      e = (-kSqrt5 * r).exp();
+      k.col(c).array() += scale * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r.square()) * e;
+      if (d_log_ls != nullptr) {
+        // dM/dlog l = (5/3) r^2 (1 + sqrt5 r) e^(-sqrt5 r).
+        (*d_log_ls)[j].col(c).array() = scale * (5.0 / 3.0) * r.square() * (1.0 + kSqrt5 * r) * e;
+      }
+    }
+  }
+  return k;
+}
+
+}  // namespace
 
 Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                              const GpHyperparameters& hp) {
@@ -158,9 +220,11 @@ Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
   const Eigen::MatrixXd bs = b * inv_ls.asDiagonal();
   const Eigen::ArrayXXd d2 = SquaredDistances(as, bs).array();
   const Eigen::ArrayXXd r = d2.sqrt();
-  return (std::exp(hp.log_signal_variance) * (1.0 + kSqrt5 * r + (5.0 / 3.0) * d2) *
-          (-kSqrt5 * r).exp())
-      .matrix();
+  Eigen::MatrixXd k = (std::exp(hp.log_signal_variance) * (1.0 + kSqrt5 * r + (5.0 / 3.0) * d2) *
+                       (-kSqrt5 * r).exp())
+                          .matrix();
+  if (hp.additive()) k += AdditiveKernel(a, b, hp);
+  return k;
 }
 
 absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
@@ -178,6 +242,12 @@ absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperpa
   const Eigen::ArrayXXd e = (-kSqrt5 * r).exp();
   const Eigen::MatrixXd kf = (s2 * (1.0 + kSqrt5 * r + (5.0 / 3.0) * d2) * e).matrix();
   Eigen::MatrixXd ky = kf;
+  Eigen::MatrixXd ka;
+  std::vector<Eigen::MatrixXd> d_ka;
+  if (hp.additive()) {
+    ka = AdditiveKernel(data.x, data.x, hp, grad != nullptr ? &d_ka : nullptr);
+    ky += ka;
+  }
   ky.diagonal() += NoiseDiagonal(data, hp);
   Eigen::MatrixXd l;
   auto jitter = CholeskyWithJitter(ky, &l);
@@ -188,7 +258,7 @@ absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperpa
   const double lml = -0.5 * data.y.dot(alpha) - l.diagonal().array().log().sum() -
                      0.5 * static_cast<double>(n) * kLog2Pi;
   if (grad != nullptr) {
-    grad->resize(d + 2);
+    grad->resize(hp.additive() ? 2 * d + 3 : d + 2);
     // W = alpha alpha^T - K^-1; dLML/dtheta = 1/2 tr(W dK/dtheta). K^-1 comes from the
     // factor (needed element-wise for the trace, not to solve a system).
     Eigen::MatrixXd w = -upper.solve(lower.solve(Eigen::MatrixXd::Identity(n, n)));
@@ -202,6 +272,11 @@ absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperpa
     for (Eigen::Index j = 0; j < d; ++j) {
       (*grad)[j] = (xs.col(j).array().square() * row_sums.array()).sum() - xs.col(j).dot(mx.col(j));
     }
+    if (hp.additive()) {
+      for (Eigen::Index j = 0; j < d; ++j)
+        (*grad)[d + 2 + j] = 0.5 * (w.array() * d_ka[j].array()).sum();
+      (*grad)[2 * d + 2] = 0.5 * (w.array() * ka.array()).sum();
+    }
   }
   return lml;
 }
@@ -211,21 +286,35 @@ absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
                                                const GpFitOptions& options) {
   if (absl::Status s = ValidateData(data); !s.ok()) return s;
   const int d = static_cast<int>(data.x.cols());
+  const bool additive = !starts.empty() && starts.front().additive();
   Eigen::VectorXd lower, upper;
-  HyperparameterBounds(d, &lower, &upper);
+  HyperparameterBounds(d, additive, &lower, &upper);
+  const GpHyperparameters prior_mode = GpHyperparameters::Default(d, additive);
   std::vector<Eigen::VectorXd> points;
-  for (const GpHyperparameters& hp : starts) {
-    if (hp.dims() == d) points.push_back(hp.Pack().cwiseMax(lower).cwiseMin(upper));
+  for (GpHyperparameters hp : starts) {
+    if (hp.dims() != d) continue;
+    // Every start takes the first one's structure.
+    if (additive && !hp.additive()) {
+      hp.log_additive_lengthscales = prior_mode.log_additive_lengthscales;
+      hp.log_additive_variance = prior_mode.log_additive_variance;
+    } else if (!additive) {
+      hp.log_additive_lengthscales.resize(0);
+    }
+    points.push_back(hp.Pack().cwiseMax(lower).cwiseMin(upper));
   }
-  if (points.empty()) points.push_back(GpHyperparameters::Default(d).Pack());
+  if (points.empty()) points.push_back(prior_mode.Pack());
   boost::random::mt19937_64 rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
   boost::random::normal_distribution<double> normal;
-  const Eigen::VectorXd mode = GpHyperparameters::Default(d).Pack();
+  const Eigen::VectorXd mode = prior_mode.Pack();
   for (int i = 0; i < options.random_starts; ++i) {
     Eigen::VectorXd p = mode;
     for (int j = 0; j < d; ++j) p[j] += std::sqrt(kLengthscalePriorVar) * normal(rng);
     p[d] += 0.5 * normal(rng);
     p[d + 1] += 2.0 * normal(rng);
+    if (additive) {
+      for (int j = 0; j < d; ++j) p[d + 2 + j] += std::sqrt(kLengthscalePriorVar) * normal(rng);
+      p[2 * d + 2] += 0.5 * normal(rng);
+    }
     points.push_back(p.cwiseMax(lower).cwiseMin(upper));
   }
 
@@ -233,9 +322,9 @@ absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
   auto objective = [&](const Eigen::VectorXd& theta, Eigen::VectorXd* grad) -> double {
     ++evaluations;
     Eigen::VectorXd prior_grad;
-    auto lml = LogMarginalLikelihood(data, GpHyperparameters::Unpack(theta), grad);
+    auto lml = LogMarginalLikelihood(data, GpHyperparameters::Unpack(theta, additive), grad);
     if (!lml.ok()) return std::numeric_limits<double>::quiet_NaN();
-    const double prior = LogHyperprior(theta, &prior_grad);
+    const double prior = LogHyperprior(theta, d, &prior_grad);
     *grad = -(*grad + prior_grad);
     return -(*lml + prior);
   };
@@ -253,7 +342,7 @@ absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
         "GP: the marginal likelihood could not be evaluated from any starting point");
   }
   GpFitResult result;
-  result.hp = GpHyperparameters::Unpack(best->x);
+  result.hp = GpHyperparameters::Unpack(best->x, additive);
   result.objective = -best->value;
   auto lml = LogMarginalLikelihood(data, result.hp, nullptr);
   if (!lml.ok()) return lml.status();
@@ -268,6 +357,7 @@ absl::StatusOr<GpModel> GpModel::Condition(GpData data, const GpHyperparameters&
   GpModel model;
   model.hp_ = hp;
   model.inv_ls_ = (-hp.log_lengthscales.array()).exp();
+  if (hp.additive()) model.inv_als_ = (-hp.log_additive_lengthscales.array()).exp();
   Eigen::MatrixXd ky = MaternKernel(data.x, data.x, hp);
   ky.diagonal() += NoiseDiagonal(data, hp);
   auto jitter = CholeskyWithJitter(ky, &model.chol_);
@@ -340,7 +430,7 @@ void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
   *mean = kc * alpha_;
   if (var != nullptr) {
     const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(kc.transpose());
-    const double s2 = std::exp(hp_.log_signal_variance);
+    const double s2 = hp_.prior_variance();
     *var = (s2 - v.colwise().squaredNorm().transpose().array()).cwiseMax(1e-12 * s2).matrix();
   }
 }
@@ -353,16 +443,29 @@ void GpModel::PredictWithGradient(const Eigen::VectorXd& x, double* mean, double
   const Eigen::VectorXd inv_ls2 = inv_ls_.array().square();
   const Eigen::ArrayXd r = (delta * inv_ls_.asDiagonal()).rowwise().norm().array();
   const Eigen::ArrayXd e = (-kSqrt5 * r).exp();
-  const Eigen::VectorXd k = (s2 * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r.square()) * e).matrix();
+  Eigen::VectorXd k = (s2 * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r.square()) * e).matrix();
   const Eigen::VectorXd g = (s2 * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e).matrix();
   // dk_i/dx_j = -g_i delta_ij / l_j^2
-  const Eigen::MatrixXd dk = -(g.asDiagonal() * delta) * inv_ls2.asDiagonal();  // n x d
+  Eigen::MatrixXd dk = -(g.asDiagonal() * delta) * inv_ls2.asDiagonal();  // n x d
+  if (hp_.additive()) {
+    // The same per dimension with r = |delta_ij| / la_j, scaled by sa / d.
+    const double scale = std::exp(hp_.log_additive_variance) / static_cast<double>(x.size());
+    for (Eigen::Index j = 0; j < x.size(); ++j) {
+      const Eigen::ArrayXd dj = delta.col(j).array();
+      const Eigen::ArrayXd rj = dj.abs() * inv_als_[j];
+      const Eigen::ArrayXd ej = (-kSqrt5 * rj).exp();
+      k.array() += scale * (1.0 + kSqrt5 * rj + (5.0 / 3.0) * rj.square()) * ej;
+      dk.col(j).array() -=
+          scale * (5.0 / 3.0) * (1.0 + kSqrt5 * rj) * ej * dj * inv_als_[j] * inv_als_[j];
+    }
+  }
   *mean = k.dot(alpha_);
   *d_mean = dk.transpose() * alpha_;
   const Eigen::VectorXd v = chol_.triangularView<Eigen::Lower>().solve(k);
-  const double raw = s2 - v.squaredNorm();
-  if (raw <= 1e-12 * s2) {
-    *var = 1e-12 * s2;
+  const double prior = hp_.prior_variance();
+  const double raw = prior - v.squaredNorm();
+  if (raw <= 1e-12 * prior) {
+    *var = 1e-12 * prior;
     d_var->setZero(x.size());
     return;
   }

@@ -1,15 +1,24 @@
 // Gaussian-process regression on points of the unit cube, for the Bayesian sampler.
 //
 // Kernel: Matern-5/2 with one length scale per dimension (ARD) and an amplitude,
-//   k(a, b) = s2 (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r),  r^2 = sum_j (a_j - b_j)^2 / l_j^2,
-// plus homoscedastic noise n2 and optional fixed per-point extra noise (used for
+//   k(a, b) = s2 M(r),  M(r) = (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r),
+//   r^2 = sum_j (a_j - b_j)^2 / l_j^2,
+// optionally plus a first-order additive part with its own length scales and amplitude,
+//   + (sa / d) sum_j M(|a_j - b_j| / la_j)
+// (Duvenaud et al. 2011, "Additive Gaussian Processes"): when the objective is close
+// to a sum of one-dimensional effects, as hyperparameters often are, the additive part
+// learns each effect from every point instead of only from near neighbours in the
+// full space; the fit decides, through sa and s2, how much of each part the data want.
+// Plus homoscedastic noise n2 and optional fixed per-point extra noise (used for
 // observations we trust less, e.g. trials stopped early). Targets are expected to be
 // standardised by the caller (zero prior mean).
 //
-// Hyperparameters (log l_1..log l_d, log s2, log n2) are fitted by maximising the log
-// marginal likelihood plus weak priors (a MAP estimate, which keeps the fit sane with
-// a handful of points): log l_j ~ N(sqrt2 + log(d)/2, 3) (the dimension-scaled prior of
-// Hvarfner et al. 2024), log s2 ~ N(0, 2^2), log n2 ~ N(log 1e-4, 3^2), inside boxes.
+// Hyperparameters (log l_1..log l_d, log s2, log n2[, log la_1..log la_d, log sa]) are
+// fitted by maximising the log marginal likelihood plus weak priors (a MAP estimate,
+// which keeps the fit sane with a handful of points): log l_j ~ N(sqrt2 + log(d)/2, 3)
+// (the dimension-scaled prior of Hvarfner et al. 2024), log la_j ~ N(sqrt2, 3) (the
+// same for one dimension), log s2, log sa ~ N(0, 2^2), log n2 ~ N(log 1e-4, 3^2),
+// inside boxes.
 // The optimiser is L-BFGS (gp_lbfgs.h) with analytic gradients from several starts,
 // one of which is the previous fit (warm start).
 //
@@ -34,24 +43,32 @@
 
 namespace sweep::samplers {
 
-// Packed as [log l_1..log l_d, log s2, log n2].
+// Packed as [log l_1..log l_d, log s2, log n2], followed by [log la_1..log la_d, log sa]
+// when the kernel has an additive part.
 struct GpHyperparameters {
   Eigen::VectorXd log_lengthscales;
   double log_signal_variance = 0.0;
-  double log_noise_variance = -9.21;  // log(1e-4)
+  double log_noise_variance = -9.21;          // log(1e-4)
+  Eigen::VectorXd log_additive_lengthscales;  // empty: no additive part
+  double log_additive_variance = 0.0;
 
   int dims() const { return static_cast<int>(log_lengthscales.size()); }
+  bool additive() const { return log_additive_lengthscales.size() != 0; }
+  // k(x, x): the prior variance of the latent function.
+  double prior_variance() const;
   Eigen::VectorXd Pack() const;
-  static GpHyperparameters Unpack(const Eigen::VectorXd& packed);
+  // Without the additive part when packed has d + 2 entries, with it when 2d + 3.
+  static GpHyperparameters Unpack(const Eigen::VectorXd& packed, bool additive = false);
   // The prior mode for d dimensions.
-  static GpHyperparameters Default(int dims);
+  static GpHyperparameters Default(int dims, bool additive = false);
 };
 
 // Box bounds of the packed hyperparameters.
-void HyperparameterBounds(int dims, Eigen::VectorXd* lower, Eigen::VectorXd* upper);
+void HyperparameterBounds(int dims, bool additive, Eigen::VectorXd* lower, Eigen::VectorXd* upper);
 
-// Log prior density (up to a constant) of packed hyperparameters, with its gradient.
-double LogHyperprior(const Eigen::VectorXd& packed, Eigen::VectorXd* grad);
+// Log prior density (up to a constant) of packed hyperparameters of `dims` dimensions
+// (additive when packed has 2 dims + 3 entries), with its gradient.
+double LogHyperprior(const Eigen::VectorXd& packed, int dims, Eigen::VectorXd* grad);
 
 // Training data: rows of x are points in [0,1]^d; y standardised targets; extra_noise
 // (empty, or one entry >= 0 per point) is added to the kernel diagonal.
@@ -61,13 +78,13 @@ struct GpData {
   Eigen::VectorXd extra_noise;
 };
 
-// The Matern-5/2 ARD kernel matrix between the rows of a and b (without noise).
+// The kernel matrix between the rows of a and b (without noise).
 Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                              const GpHyperparameters& hp);
 
 // Log marginal likelihood of data under hp; grad (if non-null) receives its gradient
-// with respect to the packed log-hyperparameters. Non-OK (InvalidArgument) when the
-// data are malformed or the kernel matrix stays non-PD even with jitter.
+// with respect to the packed log-hyperparameters (the additive part's included). Non-OK
+// (InvalidArgument) when the data are malformed or the kernel matrix stays non-PD even with jitter.
 absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
                                              Eigen::VectorXd* grad = nullptr);
 
@@ -86,8 +103,9 @@ struct GpFitResult {
 };
 
 // Maximises LML + log prior from each start in `starts` (e.g. the previous fit and the
-// prior mode) plus options.random_starts random ones; returns the best. Fails only when
-// no start can be evaluated at all.
+// prior mode) plus options.random_starts random ones; returns the best. The starts that
+// have an additive part are fitted with it, the others without; random starts follow
+// the first start. Fails only when no start can be evaluated at all.
 absl::StatusOr<GpFitResult> FitHyperparameters(const GpData& data,
                                                const std::vector<GpHyperparameters>& starts,
                                                const GpFitOptions& options);
@@ -125,9 +143,10 @@ class GpModel {
 
   GpData data_;
   GpHyperparameters hp_;
-  Eigen::VectorXd inv_ls_;  // 1 / length scales
-  Eigen::MatrixXd chol_;    // lower Cholesky factor of K + noise
-  Eigen::VectorXd alpha_;   // (K + noise)^-1 y
+  Eigen::VectorXd inv_ls_;   // 1 / length scales
+  Eigen::VectorXd inv_als_;  // 1 / additive length scales (empty: none)
+  Eigen::MatrixXd chol_;     // lower Cholesky factor of K + noise
+  Eigen::VectorXd alpha_;    // (K + noise)^-1 y
   double lml_ = 0;
 };
 

@@ -15,18 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "samplers/factories.h"
 #include "samplers/gp_acquisition.h"
-#include "samplers/gp_lbfgs.h"
+#include "samplers/gp_optimizer.h"
 #include "samplers/gp_targets.h"
 
 namespace sweep::samplers {
 namespace {
 
-using Rng = boost::random::mt19937_64;
 using core::TrialState;
 
-constexpr int kMaxSobolDims = BOOST_RANDOM_SOBOL_MAX_DIMENSION;
-constexpr int kRefineStarts = 5;
-constexpr int kRefineIterations = 25;
 constexpr int kCoarseFitPoints = 100;
 constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped values
 // Convergence: the best value improved by less than kConvergedTolerance times its depth
@@ -34,9 +30,8 @@ constexpr double kCappedNoise = 0.25;  // extra noise (standardised) of capped v
 constexpr int kConvergedWindow = 10;
 constexpr double kConvergedTolerance = 0.01;
 // Exploration steps: points within this many length scales (scaled distance) of the
-// incumbent are set aside; EI is maximised within +-kExploreBox of the anchor.
+// incumbent are set aside; EI is maximised in a box around the anchor (SearchBox).
 constexpr double kSetAsideRadius = 2.0;
-constexpr double kExploreBox = 0.15;
 
 // splitmix64: decorrelates the seed from the per-call stream index.
 uint64_t Mix(uint64_t a, uint64_t b) {
@@ -45,32 +40,6 @@ uint64_t Mix(uint64_t a, uint64_t b) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
 }
-
-double Frac(double v) { return v - std::floor(v); }
-
-// `count` consecutive Sobol points from `start`, each coordinate shifted by `shift`
-// modulo 1 (Cranley-Patterson rotation), as rows. Falls back to uniform random points
-// above Boost's dimension limit.
-Eigen::MatrixXd SobolPoints(int dims, uint64_t start, int count, const std::vector<double>& shift,
-                            Rng& rng) {
-  Eigen::MatrixXd out(count, dims);
-  if (dims > kMaxSobolDims) {
-    boost::random::uniform_real_distribution<double> u(0.0, 1.0);
-    for (int i = 0; i < count; ++i)
-      for (int j = 0; j < dims; ++j) out(i, j) = u(rng);
-    return out;
-  }
-  boost::random::sobol gen(dims);
-  gen.seed(start);
-  for (int i = 0; i < count; ++i) {
-    for (int j = 0; j < dims; ++j) {
-      out(i, j) = Frac(static_cast<double>(gen()) * 0x1p-64 + shift[j]);
-    }
-  }
-  return out;
-}
-
-bool IsDiscrete(EncodedDim::Type t) { return t != EncodedDim::Type::kContinuous; }
 
 // Enumerates every config of a finite space (nested choices expand their branch),
 // stopping once `limit` is exceeded.
@@ -105,277 +74,18 @@ void Enumerate(std::vector<const core::ParamSpec*> todo, core::Config& current,
   current.erase(p->name);
 }
 
-// The encoded space as the acquisition optimiser sees it.
-struct EncodedSpace {
-  const Encoding& encoding;
-  const std::vector<double>& neutral;
-  int dims;
-
-  // Snaps integer/categorical dims to their levels, one-hot groups to a one-hot vector
-  // and inactive dims to the neutral value; `active` (optional) receives the mask.
-  void Project(double* x, std::vector<char>* active_out = nullptr) const {
-    const std::vector<EncodedDim>& info = encoding.dim_info();
-    std::vector<int> chosen(dims, -1);
-    std::vector<char> local;
-    std::vector<char>& active = active_out != nullptr ? *active_out : local;
-    active.assign(dims, 0);
-    for (int j = 0; j < dims;) {
-      const EncodedDim& e = info[j];
-      const bool act = e.parent_param_dim < 0 || (active[e.parent_param_dim] &&
-                                                  chosen[e.parent_param_dim] == e.parent_option);
-      if (e.type == EncodedDim::Type::kOneHot) {
-        const int width = e.levels;
-        if (act) {
-          int best = 0;
-          for (int i = 1; i < width; ++i)
-            if (x[j + i] > x[j + best]) best = i;
-          for (int i = 0; i < width; ++i) x[j + i] = i == best ? 1.0 : 0.0;
-          chosen[j] = best;
-        } else {
-          for (int i = 0; i < width; ++i) x[j + i] = neutral[j + i];
-        }
-        for (int i = 0; i < width; ++i) active[j + i] = act;
-        j += width;
-        continue;
-      }
-      active[j] = act;
-      if (!act) {
-        x[j] = neutral[j];
-      } else if (e.type == EncodedDim::Type::kContinuous) {
-        x[j] = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
-      } else {
-        const double v = std::isnan(x[j]) ? 0.5 : std::clamp(x[j], 0.0, 1.0);
-        const int bin = std::min(static_cast<int>(std::floor(v * e.levels)), e.levels - 1);
-        x[j] = (bin + 0.5) / e.levels;
-        chosen[j] = bin;
-      }
-      ++j;
-    }
+// The rows `idx` of data.
+GpData Rows(const GpData& data, const std::vector<int>& idx) {
+  GpData s;
+  s.x.resize(idx.size(), data.x.cols());
+  s.y.resize(idx.size());
+  if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
+  for (size_t r = 0; r < idx.size(); ++r) {
+    s.x.row(r) = data.x.row(idx[r]);
+    s.y[r] = data.y[idx[r]];
+    if (data.extra_noise.size() != 0) s.extra_noise[r] = data.extra_noise[idx[r]];
   }
-
-  std::string KeyOf(const std::vector<double>& x, core::Config* config) const {
-    core::Config decoded = encoding.Decode(x);
-    std::string key = core::ConfigKey(decoded);
-    if (config != nullptr) *config = std::move(decoded);
-    return key;
-  }
-};
-
-struct Scored {
-  double log_ei;
-  std::vector<double> x;
-};
-
-// Where continuous dims are searched.
-struct Box {
-  Eigen::VectorXd lo, hi;
-};
-
-// The unit cube, or +-kExploreBox around the anchor in exploration steps.
-Box SearchBox(const GpData& data, int anchor) {
-  const int dims = static_cast<int>(data.x.cols());
-  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
-  if (anchor >= 0) {
-    for (int j = 0; j < dims; ++j) {
-      box.lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
-      box.hi[j] = std::min(1.0, data.x(anchor, j) + kExploreBox);
-    }
-  }
-  return box;
-}
-
-// 5b. Candidates: scrambled Sobol (in the box) + perturbations of the best
-// observations (of the anchor in exploration steps), projected and sorted by score.
-std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
-                                   const Box& box, int model_size, const PendingPenalizedLogEi& acq,
-                                   Rng* rng) {
-  const int dims = space.dims;
-  const int n = static_cast<int>(data.y.size());
-  const int m_sobol = std::clamp(
-      static_cast<int>(3e7 / (static_cast<double>(model_size) * model_size + 1.0)), 256, 2048);
-  const int m_local = std::max(64, m_sobol / 4);
-  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
-  boost::random::normal_distribution<double> normal;
-  std::vector<double> shift(dims);
-  for (double& s : shift) s = u(*rng);
-  Eigen::MatrixXd cand(m_sobol + m_local, dims);
-  cand.topRows(m_sobol) = SobolPoints(dims, 1 + ((*rng)() % (1u << 20)), m_sobol, shift, *rng);
-  std::vector<int> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
-  int top = std::min(3, n);
-  if (anchor >= 0) {
-    for (int i = 0; i < m_sobol; ++i)
-      for (int j = 0; j < dims; ++j) cand(i, j) = box.lo[j] + cand(i, j) * (box.hi[j] - box.lo[j]);
-    order[0] = anchor;
-    top = 1;
-  }
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  const double p_dim = std::min(1.0, 4.0 / dims);
-  constexpr double kScales[] = {0.01, 0.03, 0.1, 0.25};
-  for (int i = 0; i < m_local; ++i) {
-    const int center = u(*rng) < 0.5 ? order[0] : order[(*rng)() % top];
-    const double scale = kScales[(*rng)() % 4];
-    Eigen::RowVectorXd x = data.x.row(center);
-    const int forced = static_cast<int>((*rng)() % dims);
-    for (int j = 0; j < dims; ++j) {
-      if (j != forced && u(*rng) >= p_dim) continue;
-      if (IsDiscrete(info[j].type)) {
-        x[j] = u(*rng);
-      } else {
-        x[j] = std::clamp(x[j] + scale * normal(*rng), box.lo[j], box.hi[j]);
-      }
-    }
-    cand.row(m_sobol + i) = x;
-  }
-  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-    Eigen::RowVectorXd row = cand.row(i);
-    space.Project(row.data());
-    cand.row(i) = row;
-  }
-  const Eigen::VectorXd scores = acq.ScoreRows(cand);
-  std::vector<Scored> ranked;
-  ranked.reserve(cand.rows());
-  for (Eigen::Index i = 0; i < cand.rows(); ++i) {
-    ranked.push_back({scores[i], std::vector<double>(dims)});
-    for (int j = 0; j < dims; ++j) ranked.back().x[j] = cand(i, j);
-  }
-  std::sort(ranked.begin(), ranked.end(),
-            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  return ranked;
-}
-
-// 5c. Local refinement: L-BFGS on the active continuous dims of the best few distinct
-// candidates.
-std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>& ranked,
-                           const Box& box, const PendingPenalizedLogEi& acq) {
-  const int dims = space.dims;
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  std::vector<Scored> refined;
-  std::vector<int> continuous;
-  for (int j = 0; j < dims; ++j)
-    if (!IsDiscrete(info[j].type)) continuous.push_back(j);
-  for (const Scored& s : ranked) {
-    if (static_cast<int>(refined.size()) >= kRefineStarts) break;
-    bool distinct = true;
-    for (const Scored& r : refined) {
-      double d2 = 0;
-      for (int j = 0; j < dims; ++j) d2 += (r.x[j] - s.x[j]) * (r.x[j] - s.x[j]);
-      if (d2 < 1e-8) distinct = false;
-    }
-    if (!distinct) continue;
-    Eigen::VectorXd x0 = Eigen::Map<const Eigen::VectorXd>(s.x.data(), dims);
-    Eigen::VectorXd lower = x0, upper = x0;
-    std::vector<char> active;
-    std::vector<double> probe = s.x;
-    space.Project(probe.data(), &active);
-    bool any = false;
-    for (int j : continuous) {
-      if (!active[j]) continue;  // inactive dims sit at their neutral value
-      lower[j] = std::min(box.lo[j], x0[j]);
-      upper[j] = std::max(box.hi[j], x0[j]);
-      any = true;
-    }
-    Scored out = s;
-    if (any) {
-      LbfgsOptions lo;
-      lo.max_iterations = kRefineIterations;
-      lo.gradient_tolerance = 1e-7;
-      LbfgsResult r = MinimizeBoxLbfgs(
-          [&](const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
-            return -acq.ScoreWithGradient(x, &(*grad = Eigen::VectorXd(x.size())));
-          },
-          x0, lower, upper, lo);
-      // The refinement gradient already vanishes on fixed dims; re-project for safety.
-      std::vector<double> x(r.x.data(), r.x.data() + dims);
-      space.Project(x.data());
-      Eigen::Map<const Eigen::VectorXd> xm(x.data(), dims);
-      Eigen::VectorXd g;
-      const double v = acq.ScoreWithGradient(xm, &g);
-      if (v > out.log_ei) out = {v, std::move(x)};
-    }
-    refined.push_back(std::move(out));
-  }
-  return refined;
-}
-
-// 5d. Sorts `refined` by score, then takes coordinate steps over the integer and
-// categorical dims of the best one.
-void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq,
-                     std::vector<Scored>* refined) {
-  const int dims = space.dims;
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  std::sort(refined->begin(), refined->end(),
-            [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  const bool has_discrete =
-      std::any_of(info.begin(), info.end(), [](const EncodedDim& e) { return IsDiscrete(e.type); });
-  if (!has_discrete || refined->empty()) return;
-  Scored& cur = refined->front();
-  for (int pass = 0; pass < 3; ++pass) {
-    std::vector<std::vector<double>> neighbours;
-    for (int j = 0; j < dims;) {
-      const EncodedDim& e = info[j];
-      if (e.type == EncodedDim::Type::kOneHot) {
-        for (int o = 0; o < e.levels; ++o) {
-          if (cur.x[j + o] == 1.0) continue;
-          std::vector<double> x = cur.x;
-          for (int i = 0; i < e.levels; ++i) x[j + i] = i == o ? 1.0 : 0.0;
-          neighbours.push_back(std::move(x));
-        }
-        j += e.levels;
-        continue;
-      }
-      if (IsDiscrete(e.type)) {
-        const int bin = std::min(static_cast<int>(std::floor(cur.x[j] * e.levels)), e.levels - 1);
-        for (int b = 0; b < e.levels; ++b) {
-          const int dist = std::abs(b - bin);
-          if (dist == 0 || (e.levels > 16 && dist > 2 && dist != 4 && dist != 8)) continue;
-          std::vector<double> x = cur.x;
-          x[j] = (b + 0.5) / e.levels;
-          neighbours.push_back(std::move(x));
-        }
-      }
-      ++j;
-    }
-    if (neighbours.empty()) break;
-    Eigen::MatrixXd m(neighbours.size(), dims);
-    for (size_t r = 0; r < neighbours.size(); ++r) {
-      space.Project(neighbours[r].data());
-      for (int j = 0; j < dims; ++j) m(r, j) = neighbours[r][j];
-    }
-    const Eigen::VectorXd s = acq.ScoreRows(m);
-    Eigen::Index arg;
-    if (s.maxCoeff(&arg) <= cur.log_ei) break;
-    cur = {s[arg], neighbours[arg]};
-  }
-}
-
-// 6. The best untried config of the refined points and candidates; else a random
-// untried one; else nullopt (with a note).
-std::optional<core::Config> BestUntried(const EncodedSpace& space, std::vector<Scored> refined,
-                                        std::vector<Scored> ranked,
-                                        const std::unordered_set<std::string>& tried, Rng* rng,
-                                        std::vector<std::string>* notes) {
-  std::vector<Scored> finalists = std::move(refined);
-  finalists.insert(finalists.end(), std::make_move_iterator(ranked.begin()),
-                   std::make_move_iterator(ranked.end()));
-  std::stable_sort(finalists.begin(), finalists.end(),
-                   [](const Scored& a, const Scored& b) { return a.log_ei > b.log_ei; });
-  for (const Scored& s : finalists) {
-    core::Config config;
-    if (tried.count(space.KeyOf(s.x, &config))) continue;
-    return config;
-  }
-  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
-  for (int i = 0; i < 1000; ++i) {
-    std::vector<double> x(space.dims);
-    for (double& v : x) v = u(*rng);
-    space.Project(x.data());
-    core::Config config;
-    if (!tried.count(space.KeyOf(x, &config))) return config;
-  }
-  notes->push_back("no untried configuration found; the space looks exhausted");
-  return std::nullopt;
+  return s;
 }
 
 }  // namespace
@@ -538,7 +248,8 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   const EncodedSpace space{encoding_, neutral_, dims_};
   const Box box = SearchBox(set.data, explore->anchor);
   std::vector<Scored> ranked =
-      RankCandidates(space, set.data, explore->anchor, box, model->size(), acq, &rng);     // 5b
+      RankCandidates(space, set.data, explore->anchor, box, model->size(), hp_->additive(), acq,
+                     &rng);                                                                // 5b
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
@@ -601,7 +312,7 @@ GpSampler::ModelSet GpSampler::BuildModelSet(const std::vector<Obs>& obs) const 
   GpData& data = set.data;
   data.x.resize(n, dims_);
   std::vector<char> capped;
-  data.y = TransformTargets(model_raw, &capped);
+  data.y = TransformTargets(model_raw, &capped, gp_.power_transform);
   data.extra_noise = Eigen::VectorXd::Zero(n);
   bool any_extra = false;
   for (int r = 0; r < n; ++r) {
@@ -618,53 +329,68 @@ GpSampler::ModelSet GpSampler::BuildModelSet(const std::vector<Obs>& obs) const 
 }
 
 // 3. Hyperparameters (see the header for the schedule) and the conditioned model.
-absl::Status GpSampler::Refit(const GpData& data, uint64_t stream, bool cold) {
-  const int n = static_cast<int>(data.y.size());
-  std::vector<double> y_std(data.y.data(), data.y.data() + n);
-  const std::vector<int> fit_idx = SelectSubset(y_std, gp_.max_fit_points);
-  auto subset = [&](const std::vector<int>& idx) {
-    GpData s;
-    s.x.resize(idx.size(), dims_);
-    s.y.resize(idx.size());
-    if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
-    for (size_t r = 0; r < idx.size(); ++r) {
-      s.x.row(r) = data.x.row(idx[r]);
-      s.y[r] = data.y[idx[r]];
-      if (data.extra_noise.size() != 0) s.extra_noise[r] = data.extra_noise[idx[r]];
-    }
-    return s;
-  };
-  const GpData fit_data = subset(fit_idx);
+absl::StatusOr<GpFitResult> GpSampler::FitStructure(const GpData& fit_data, uint64_t stream,
+                                                    bool additive, int n_model) {
+  const std::optional<GpHyperparameters>& previous = fits_[additive ? 1 : 0];
+  const bool cold = !previous || previous->dims() != dims_;
+  const GpHyperparameters prior_mode = GpHyperparameters::Default(dims_, additive);
   GpFitOptions options;
   options.seed = stream;
   std::vector<GpHyperparameters> starts;
-  if (cold && static_cast<int>(fit_idx.size()) > kCoarseFitPoints) {
+  if (cold && fit_data.y.size() > kCoarseFitPoints) {
     // Multi-start on a small subset first, then refine on the full fit set.
     std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
-    const std::vector<int> coarse_idx = SelectSubset(fy, kCoarseFitPoints);
-    std::vector<int> coarse_in_data;
-    for (int k : coarse_idx) coarse_in_data.push_back(fit_idx[k]);
     options.random_starts = 2;
-    auto coarse =
-        FitHyperparameters(subset(coarse_in_data), {GpHyperparameters::Default(dims_)}, options);
+    auto coarse = FitHyperparameters(Rows(fit_data, SelectSubset(fy, kCoarseFitPoints)),
+                                     {prior_mode}, options);
     if (!coarse.ok()) return coarse.status();
     starts = {coarse->hp};
     options.random_starts = 0;
     options.max_iterations = 40;
   } else if (cold) {
-    starts = {GpHyperparameters::Default(dims_)};
-    if (hp_ && hp_->dims() == dims_) starts.push_back(*hp_);
-    options.random_starts = hp_ ? 0 : 2;
+    starts = {prior_mode};
+    options.random_starts = 2;
   } else {
-    starts = {*hp_};
-    if (n <= gp_.refit_all_below) starts.push_back(GpHyperparameters::Default(dims_));
+    starts = {*previous};
+    if (n_model <= gp_.refit_all_below) starts.push_back(prior_mode);
     options.random_starts = 0;
     options.max_iterations = 40;
   }
-  auto result = FitHyperparameters(fit_data, starts, options);
-  if (!result.ok()) return result.status();
-  hp_ = result->hp;
+  return FitHyperparameters(fit_data, starts, options);
+}
+
+absl::Status GpSampler::Refit(const GpData& data, uint64_t stream) {
+  const int n = static_cast<int>(data.y.size());
+  std::vector<double> y(data.y.data(), data.y.data() + n);
+  const GpData fit_data = Rows(data, SelectSubset(y, gp_.max_fit_points));
+  auto product = FitStructure(fit_data, stream, /*additive=*/false, n);
+  if (!product.ok()) return product.status();
+  fits_[0] = product->hp;
+  hp_ = product->hp;
+  fit_info_ = {false, product->log_marginal_likelihood, std::nullopt};
   last_fit_n_ = n;
+  if (!gp_.additive || dims_ < 2) return absl::OkStatus();
+  // The additive kernel has twice the hyperparameters and costs more per evaluation:
+  // above kCoarseFitPoints it is fitted, and compared, on a subset of that size.
+  GpData additive_data = fit_data;
+  double product_lml = product->log_marginal_likelihood;
+  if (fit_data.y.size() > kCoarseFitPoints) {
+    std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
+    additive_data = Rows(fit_data, SelectSubset(fy, kCoarseFitPoints));
+    auto lml = LogMarginalLikelihood(additive_data, product->hp);
+    if (!lml.ok()) return absl::OkStatus();
+    product_lml = *lml;
+  }
+  auto additive = FitStructure(additive_data, stream, /*additive=*/true, n);
+  if (!additive.ok()) return absl::OkStatus();
+  fits_[1] = additive->hp;
+  fit_info_ = {false, product_lml, additive->log_marginal_likelihood};
+  // BIC-style: the additive part's d + 1 hyperparameters must pay for themselves.
+  const double penalty = 0.5 * (dims_ + 1) * std::log(static_cast<double>(additive_data.y.size()));
+  if (additive->log_marginal_likelihood - penalty > product_lml) {
+    hp_ = additive->hp;
+    fit_info_.additive = true;
+  }
   return absl::OkStatus();
 }
 
@@ -677,7 +403,7 @@ absl::StatusOr<GpModel> GpSampler::ConditionedModel(const GpData& data, uint64_t
     auto m = GpModel::Condition(data, *hp_);
     if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) return m;
   }
-  if (absl::Status s = Refit(data, stream, /*cold=*/!have_hp); !s.ok()) return s;
+  if (absl::Status s = Refit(data, stream); !s.ok()) return s;
   auto m = GpModel::Condition(data, *hp_);
   if (!m.ok()) return m.status();
   last_fit_lml_per_point_ = m->log_marginal_likelihood() / n;
@@ -742,16 +468,19 @@ absl::StatusOr<GpSampler::Exploration> GpSampler::MaybeExplore(const std::vector
   return out;
 }
 
-// 5. Incumbent (finished, real values) and kriging-believer fantasies.
+// 5. Incumbent (finished points' posterior mean) and kriging-believer fantasies.
 PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const ModelSet& set,
                                              const Exploration& explore, GpModel* model) {
   const int n = static_cast<int>(set.idx.size());
+  // The incumbent is the best posterior mean at a finished point (header, step 5).
+  Eigen::VectorXd values = model->data().y;
+  if (gp_.mean_incumbent) model->Predict(model->data().x, &values, nullptr);
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < n; ++r) {
     const Obs& o = observed.obs[set.idx[r]];
-    if (!o.early && !o.imputed && !explore.set_aside[r]) best = std::min(best, model->data().y[r]);
+    if (!o.early && !o.imputed && !explore.set_aside[r]) best = std::min(best, values[r]);
   }
-  if (!std::isfinite(best)) best = model->data().y.minCoeff();
+  if (!std::isfinite(best)) best = values.minCoeff();
   const std::vector<size_t>& pending = observed.pending;
   Eigen::MatrixXd xp(pending.size(), dims_);
   if (!pending.empty()) {

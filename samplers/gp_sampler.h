@@ -25,17 +25,29 @@
 //     no trial completed.
 //  4. Model: Matern-5/2 ARD GP (gp_model.h); hyperparameters refitted every trial up
 //     to 100 observations (warm start + prior mode), then every ~5% new trials or when
-//     the per-point likelihood under the old fit drops, warm-started.
-//  5. Pending/running trials: kriging believer. Each is added to the model as a
-//     fantasy observation at its posterior mean, and the EI incumbent is the minimum
-//     over observed and fantasy values, so EI vanishes around in-flight points and
+//     the per-point likelihood under the old fit drops, warm-started. Each refit also
+//     fits the kernel with a first-order additive part (a sum of one-dimensional
+//     effects, gp_model.h) and uses it when its log marginal likelihood beats the plain
+//     kernel's by more than a BIC penalty, (d + 1)/2 log n for its d + 1 extra
+//     hyperparameters: objectives that are close to separable (many hyperparameter
+//     spaces, and most multimodal test functions) are then learnt from every point,
+//     while interacting ones keep the plain kernel. Above 100 fit points the additive
+//     kernel is fitted, and compared, on a 100-point subset (the fit's cost).
+//  5. EI incumbent: the lowest posterior mean at a finished trial (mean_incumbent), not
+//     the lowest observed value: when the model explains part of the objective as noise
+//     (noisy or rugged objectives), the best observation is a lucky draw that EI can
+//     only beat far from the data, and the search would drift into random exploration.
+//     Pending/running trials: kriging believer. Each is added to the model as a
+//     fantasy observation at its posterior mean, and the incumbent is the minimum over
+//     that and the fantasy values, so EI vanishes around in-flight points and
 //     concurrent requests get distinct, spread-out suggestions.
-//  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates plus
-//     perturbations of the best observations; the best few are refined by box L-BFGS
-//     on the continuous dimensions, then by coordinate steps over integer and
-//     categorical dimensions. Finite spaces of up to 20000 configs are scored
-//     exhaustively over untried configs instead. Already-tried configs are skipped;
-//     when a finite space is exhausted Next returns nullopt.
+//  6. Acquisition: log EI (gp_acquisition.h) scored on scrambled Sobol candidates,
+//     perturbations of the best observations and, while the additive kernel is
+//     chosen, recombinations of their coordinates (gp_optimizer.h); the best few are
+//     refined by box L-BFGS on the continuous dimensions, then by coordinate steps over
+//     integer and categorical dimensions. Finite spaces of up to 20000 configs are
+//     scored exhaustively over untried configs instead. Already-tried configs are
+//     skipped; when a finite space is exhausted Next returns nullopt.
 //  7. Converged searches look for a second basin. GP-EI commits to the first good basin
 //     it finds; once the best value has improved by less than 1% of its depth below the
 //     initial design's median over the last max(10, d) finished trials, two suggestions
@@ -51,7 +63,8 @@
 // the 100 best, the 100 most recent and an even spread of the rest) and fits
 // hyperparameters on at most 200 of them, so per-suggestion time grows roughly as
 // O(min(n,300)^2 (candidates + d)) plus, on refits, O(min(n,200)^3) per likelihood
-// evaluation; beyond the caps it only grows linearly (encoding the history).
+// evaluation (and O(100^3 + 100^2 d) for the additive kernel); beyond the caps it only
+// grows linearly (encoding the history).
 //
 // Determinism: for the same space, seed and sequence of histories the suggestions are
 // identical. The hyperparameter fit is warm-started from the previous call's fit, so a
@@ -83,6 +96,9 @@ struct GpSamplerOptions {
   int refit_all_below = 100;          // refit on every call up to this many observations
   double early_stopped_noise = 0.05;  // extra noise (standardised) for early_terminated
   int enumerate_up_to = 20000;        // finite spaces up to this size are scored exhaustively
+  bool additive = true;               // kernel with a first-order additive part (gp_model.h)
+  bool power_transform = false;       // Yeo-Johnson warp of the targets (gp_targets.h)
+  bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
 };
 
 class GpSampler final : public Sampler {
@@ -100,6 +116,13 @@ class GpSampler final : public Sampler {
   // The hyperparameters of the last fit, if a model was built.
   const std::optional<GpHyperparameters>& hyperparameters() const { return hp_; }
   const Encoding& encoding() const { return encoding_; }
+  // Which kernel the last refit chose and the log marginal likelihoods behind the choice.
+  struct FitInfo {
+    bool additive = false;
+    double product_lml = 0;
+    std::optional<double> additive_lml;
+  };
+  const FitInfo& fit_info() const { return fit_info_; }
 
  private:
   struct CachedTrial {
@@ -136,7 +159,9 @@ class GpSampler final : public Sampler {
                                                          const KeySet& tried, uint64_t stream);
   Observed Observe(const History& history);
   ModelSet BuildModelSet(const std::vector<Obs>& obs) const;
-  absl::Status Refit(const GpData& data, uint64_t stream, bool cold);
+  absl::StatusOr<GpFitResult> FitStructure(const GpData& fit_data, uint64_t stream, bool additive,
+                                           int n_model);
+  absl::Status Refit(const GpData& data, uint64_t stream);
   absl::StatusOr<GpModel> ConditionedModel(const GpData& data, uint64_t stream);
   absl::StatusOr<Exploration> MaybeExplore(const std::vector<Obs>& obs, const ModelSet& set,
                                            size_t n_trials, GpModel* model);
@@ -155,7 +180,9 @@ class GpSampler final : public Sampler {
   std::optional<uint64_t> cardinality_;
 
   std::vector<CachedTrial> cache_;
-  std::optional<GpHyperparameters> hp_;
+  std::optional<GpHyperparameters> hp_;       // the chosen fit
+  std::optional<GpHyperparameters> fits_[2];  // last fit without / with the additive part
+  FitInfo fit_info_;
   int last_fit_n_ = 0;
   double last_fit_lml_per_point_ = 0;
   std::vector<std::string> notes_;

@@ -1,6 +1,7 @@
 #include "samplers/gp_targets.h"
 
 #include <algorithm>
+#include <boost/math/tools/minima.hpp>
 #include <cmath>
 #include <numeric>
 
@@ -47,7 +48,35 @@ bool Converged(const std::vector<double>& y, int window, int design, double tole
   return depth > 0 && before - now < tolerance * depth;
 }
 
-Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped) {
+double YeoJohnson(double x, double lambda) {
+  if (x >= 0) {
+    return std::abs(lambda) < 1e-9 ? std::log1p(x) : (std::pow(x + 1, lambda) - 1) / lambda;
+  }
+  const double l2 = 2 - lambda;
+  return std::abs(l2) < 1e-9 ? -std::log1p(-x) : -(std::pow(1 - x, l2) - 1) / l2;
+}
+
+double FitYeoJohnson(const std::vector<double>& x, double lo, double hi) {
+  double jacobian_base = 0;  // sum sign(x) log1p(|x|)
+  for (double v : x) jacobian_base += (v >= 0 ? 1 : -1) * std::log1p(std::abs(v));
+  const double n = static_cast<double>(x.size());
+  auto negative_profile = [&](double lambda) {
+    double sum = 0, sum2 = 0;
+    for (double v : x) {
+      const double t = YeoJohnson(v, lambda);
+      sum += t;
+      sum2 += t * t;
+    }
+    const double var = std::max(sum2 / n - (sum / n) * (sum / n), 1e-300);
+    return 0.5 * n * std::log(var) - (lambda - 1) * jacobian_base;
+  };
+  const auto best = boost::math::tools::brent_find_minima(negative_profile, lo, hi, 20);
+  // Prefer the identity within a hair: the fitted value of flat profiles is noise.
+  return negative_profile(hi) <= best.second + 1e-9 ? hi : best.first;
+}
+
+Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped,
+                                 bool power) {
   const size_t n = y.size();
   std::vector<double> sorted = y;
   std::sort(sorted.begin(), sorted.end());
@@ -78,6 +107,15 @@ Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>
     const double excess = std::log1p((y[i] - threshold) / scale);
     out[i] = threshold + scale * std::min(kOutlierCap, excess);
     if (excess >= kOutlierCap && capped != nullptr) (*capped)[i] = 1;
+  }
+  if (power && n >= 3) {
+    // Measured up from the best value, so a log-like warp (lambda -> 0) resolves the
+    // region near the optimum at the expense of the bad end.
+    const double low = out.minCoeff();
+    std::vector<double> z(n);
+    for (size_t i = 0; i < n; ++i) z[i] = (out[i] - low) / scale;
+    const double lambda = FitYeoJohnson(z, 0.0, 1.0);
+    for (size_t i = 0; i < n; ++i) out[i] = YeoJohnson(z[i], lambda);
   }
   const double mean = out.mean();
   double sd = std::sqrt((out.array() - mean).square().mean());

@@ -11,10 +11,21 @@
 namespace sweep::samplers {
 
 // Values far on the bad side, beyond median + 3 robust sd (IQR/1.349), are compressed
-// logarithmically (t + s log1p((y - t)/s), capped at kOutlierCap scales); the result is
-// standardised. `capped` (optional) receives which values hit the cap.
+// logarithmically (t + s log1p((y - t)/s), capped at kOutlierCap scales). With `power`,
+// the values, measured up from the best one in robust scales, then go through a
+// Yeo-Johnson transform whose lambda in [0, 1] makes them as Gaussian as possible:
+// objectives with a long bad tail (most objectives with a large range) get their bad
+// end compressed and their good end spread out; symmetric ones keep lambda = 1, the
+// identity. The result is standardised. `capped` (optional) receives which values hit
+// the cap.
 constexpr double kOutlierCap = 5.0;
-Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped);
+Eigen::VectorXd TransformTargets(const std::vector<double>& y, std::vector<char>* capped,
+                                 bool power = false);
+
+// The Yeo-Johnson transform (Yeo & Johnson 2000) and the lambda in [lo, hi] that
+// maximises the Gaussian profile likelihood of the transformed x.
+double YeoJohnson(double x, double lambda);
+double FitYeoJohnson(const std::vector<double>& x, double lo, double hi);
 
 // Indices (ascending) of at most `cap` entries of `y` (trial order, lower is better):
 // all of them up to the cap; above it the best third, the most recent third, and an

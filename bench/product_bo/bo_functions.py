@@ -16,12 +16,17 @@ def branin(x):
     return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
 
 
-def hartmann6(x):
+def hartmann(x, a, p, alpha=_HART_ALPHA):
+    """The Hartmann family: -sum_i alpha_i exp(-sum_j a_ij (x_j - p_ij 1e-4)^2)."""
     total = 0.0
-    for i in range(4):
-        inner = sum(_HART_A[i][j] * (x[j] - _HART_P[i][j] * 1e-4) ** 2 for j in range(6))
-        total -= _HART_ALPHA[i] * math.exp(-inner)
+    for i in range(len(alpha)):
+        inner = sum(a[i][j] * (x[j] - p[i][j] * 1e-4) ** 2 for j in range(len(x)))
+        total -= alpha[i] * math.exp(-inner)
     return total
+
+
+def hartmann6(x):
+    return hartmann(x, _HART_A, _HART_P)
 
 
 def rosenbrock(x):

@@ -145,10 +145,12 @@ TEST(GpModelTest, AddPointsMatchesConditioningOnEverything) {
   EXPECT_EQ(grown->size(), 10);
 }
 
-TEST(GpModelTest, PredictWithGradientMatchesPredictAndFiniteDifferences) {
+// PredictWithGradient agrees with Predict and with central finite differences at one
+// point, for a model on 9 random points in 3 dims with hyperparameters `hp`.
+void ExpectPredictGradientsMatch(const GpHyperparameters& hp) {
   GpData data{RandomPoints(9, 3, 7), {}, {}};
   data.y = Wiggle(data.x);
-  auto model = GpModel::Condition(data, Hp({0.3, 0.5, 0.9}, 1.0, 1e-4));
+  auto model = GpModel::Condition(data, hp);
   ASSERT_TRUE(model.ok());
   Eigen::VectorXd x(3);
   x << 0.31, 0.52, 0.77;
@@ -170,6 +172,103 @@ TEST(GpModelTest, PredictWithGradientMatchesPredictAndFiniteDifferences) {
     EXPECT_NEAR(dm[j], (mp - mm) / 2e-6, 1e-5);
     EXPECT_NEAR(dv[j], (vp - vm) / 2e-6, 1e-5);
   }
+}
+
+TEST(GpModelTest, PredictWithGradientMatchesPredictAndFiniteDifferences) {
+  ExpectPredictGradientsMatch(Hp({0.3, 0.5, 0.9}, 1.0, 1e-4));
+}
+
+GpHyperparameters AdditiveHp() {
+  GpHyperparameters hp = Hp({0.3, 0.7, 1.5}, 0.8, 0.01);
+  hp.log_additive_lengthscales = Eigen::Vector3d(0.2, 0.4, 2.0).array().log();
+  hp.log_additive_variance = std::log(0.6);
+  return hp;
+}
+
+TEST(GpModelTest, AdditiveKernelAddsOneDimensionalMaternTerms) {
+  Eigen::MatrixXd a(1, 3), b(1, 3);
+  a << 0.1, 0.2, 0.3;
+  b << 0.4, 0.6, 0.1;
+  const GpHyperparameters hp = AdditiveHp();
+  GpHyperparameters product_only = hp;
+  product_only.log_additive_lengthscales.resize(0);
+  auto m52 = [](double r) {
+    return (1 + std::sqrt(5.0) * r + 5.0 / 3.0 * r * r) * std::exp(-std::sqrt(5.0) * r);
+  };
+  const double additive = 0.6 / 3 * (m52(0.3 / 0.2) + m52(0.4 / 0.4) + m52(0.2 / 2.0));
+  EXPECT_NEAR(MaternKernel(a, b, hp)(0, 0), MaternKernel(a, b, product_only)(0, 0) + additive,
+              1e-12);
+  EXPECT_NEAR(MaternKernel(a, a, hp)(0, 0), 0.8 + 0.6, 1e-12);
+  EXPECT_NEAR(hp.prior_variance(), 1.4, 1e-12);
+  EXPECT_EQ(hp.Pack().size(), 9);
+  const GpHyperparameters back = GpHyperparameters::Unpack(hp.Pack(), /*additive=*/true);
+  EXPECT_EQ(back.Pack(), hp.Pack());
+}
+
+TEST(GpModelTest, AdditiveLikelihoodGradientMatchesFiniteDifferences) {
+  GpData data{RandomPoints(15, 3, 2), {}, {}};
+  data.y = Wiggle(data.x);
+  data.y[3] += 0.3;
+  const Eigen::VectorXd theta = AdditiveHp().Pack();
+  Eigen::VectorXd grad;
+  auto lml = LogMarginalLikelihood(data, GpHyperparameters::Unpack(theta, true), &grad);
+  ASSERT_TRUE(lml.ok()) << lml.status();
+  ASSERT_EQ(grad.size(), theta.size());
+  for (int i = 0; i < theta.size(); ++i) {
+    Eigen::VectorXd tp = theta, tm = theta;
+    const double h = 1e-5;
+    tp[i] += h;
+    tm[i] -= h;
+    const double fd = (*LogMarginalLikelihood(data, GpHyperparameters::Unpack(tp, true)) -
+                       *LogMarginalLikelihood(data, GpHyperparameters::Unpack(tm, true))) /
+                      (2 * h);
+    EXPECT_NEAR(grad[i], fd, 1e-4 * std::max(1.0, std::abs(fd))) << "component " << i;
+  }
+}
+
+TEST(GpModelTest, AdditivePredictWithGradientMatchesPredictAndFiniteDifferences) {
+  ExpectPredictGradientsMatch(AdditiveHp());
+}
+
+TEST(GpModelTest, AdditiveFitPredictsASumOfOneDimensionalEffectsFarFromData) {
+  // y = sin(9 x0) + cos(7 x1) on points that never have both coordinates above 0.6:
+  // the product kernel alone cannot say much about that corner, the additive part can.
+  boost::random::mt19937_64 rng(11);
+  boost::random::uniform_real_distribution<double> u(0.0, 1.0);
+  const int n = 60;
+  GpData data{Eigen::MatrixXd(n, 2), Eigen::VectorXd(n), {}};
+  auto f = [](double a, double b) { return std::sin(9 * a) + std::cos(7 * b); };
+  for (int i = 0; i < n; ++i) {
+    double a = u(rng), b = u(rng);
+    if (a > 0.6 && b > 0.6) b = 0.6 * u(rng);
+    data.x.row(i) << a, b;
+    data.y[i] = f(a, b);
+  }
+  const double mean = data.y.mean();
+  const double sd = std::sqrt((data.y.array() - mean).square().mean());
+  data.y = (data.y.array() - mean) / sd;
+  GpFitOptions options;
+  auto additive = FitHyperparameters(data, {GpHyperparameters::Default(2, true)}, options);
+  auto product = FitHyperparameters(data, {GpHyperparameters::Default(2, false)}, options);
+  ASSERT_TRUE(additive.ok() && product.ok());
+  EXPECT_TRUE(additive->hp.additive());
+  EXPECT_FALSE(product->hp.additive());
+  EXPECT_GT(additive->log_marginal_likelihood, product->log_marginal_likelihood);
+  auto ma = GpModel::Condition(data, additive->hp);
+  auto mp = GpModel::Condition(data, product->hp);
+  ASSERT_TRUE(ma.ok() && mp.ok());
+  Eigen::MatrixXd corner(4, 2);
+  corner << 0.7, 0.7, 0.8, 0.9, 0.9, 0.75, 0.95, 0.95;
+  Eigen::VectorXd pa, pp, var;
+  ma->Predict(corner, &pa, &var);
+  mp->Predict(corner, &pp, &var);
+  double err_additive = 0, err_product = 0;
+  for (int i = 0; i < 4; ++i) {
+    const double truth = (f(corner(i, 0), corner(i, 1)) - mean) / sd;
+    err_additive += std::abs(pa[i] - truth);
+    err_product += std::abs(pp[i] - truth);
+  }
+  EXPECT_LT(err_additive, 0.5 * err_product);
 }
 
 TEST(GpModelTest, DuplicatePointsWithoutNoiseAreFactorisedWithJitter) {

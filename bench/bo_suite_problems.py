@@ -1,0 +1,406 @@
+"""The problems of bench/bo_suite.py: standard test functions, mixed spaces and real
+model-fitting tasks, each with a Sweep search space (the `search_space` mapping of a
+spec, which bo_suite also turns into Optuna suggest calls) and an objective to minimise.
+
+Problem(name, group, space, objective, minimum, held_out)
+  group      "function" | "mixed" | "real"
+  space      {name: {type: ..., ...}} as in a spec (loguniform bounds are exponents)
+  objective  f(params) -> float, params as Sweep passes them (a nested choice holds the
+             option's index and the option's entries under their own names)
+  minimum    the known minimum, or None for real tasks (regret is then measured against
+             the best value any run has seen, kept in bo_suite's cache)
+  held_out   evaluated only for the final report, never while tuning the sampler
+
+Functions follow the usual definitions (Surjanovic & Bingham's library, BBOB). Several
+standard functions have their optimum at the centre of the box or on a symmetric grid;
+the held-out set shifts and rotates them so that a sampler biased to the centre or to
+the axes gains nothing there.
+"""
+import math
+import os
+import sys
+from collections import namedtuple
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "product_bo"))
+from bo_functions import ackley, branin, hartmann, hartmann6, levy, rosenbrock  # noqa: E402
+
+Problem = namedtuple("Problem", "name group space objective minimum held_out")
+
+# ---- functions of a vector ----
+
+_H3_A = [[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]]
+_H3_P = [[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547], [381, 5743, 8828]]
+
+
+def hartmann3(x):
+    return hartmann(x, _H3_A, _H3_P)
+
+
+def six_hump_camel(x):
+    a, b = x
+    return (4 - 2.1 * a * a + a ** 4 / 3) * a * a + a * b + (-4 + 4 * b * b) * b * b
+
+
+def rastrigin(x):
+    return 10 * len(x) + sum(v * v - 10 * math.cos(2 * math.pi * v) for v in x)
+
+
+def styblinski_tang(x):
+    return 0.5 * sum(v ** 4 - 16 * v * v + 5 * v for v in x)
+
+
+def schwefel(x):
+    return 418.9828872724338 * len(x) - sum(v * math.sin(math.sqrt(abs(v))) for v in x)
+
+
+def griewank(x):
+    s = sum(v * v for v in x) / 4000
+    p = 1.0
+    for i, v in enumerate(x):
+        p *= math.cos(v / math.sqrt(i + 1))
+    return s - p + 1
+
+
+def michalewicz(x, m=10):
+    return -sum(math.sin(v) * math.sin((i + 1) * v * v / math.pi) ** (2 * m)
+                for i, v in enumerate(x))
+
+
+def ellipsoid(z, condition=1e6):
+    d = len(z)
+    return sum(condition ** (i / (d - 1)) * v * v for i, v in enumerate(z))
+
+
+_SHEKEL_C = [0.1, 0.2, 0.2, 0.4, 0.4, 0.6, 0.3, 0.7, 0.5, 0.5]
+_SHEKEL_A = [[4, 4, 4, 4], [1, 1, 1, 1], [8, 8, 8, 8], [6, 6, 6, 6], [3, 7, 3, 7],
+             [2, 9, 2, 9], [5, 5, 3, 3], [8, 1, 8, 1], [6, 2, 6, 2], [7, 3.6, 7, 3.6]]
+
+
+def shekel(x):
+    return -sum(1.0 / (sum((x[j] - a[j]) ** 2 for j in range(4)) + c)
+                for a, c in zip(_SHEKEL_A, _SHEKEL_C))
+
+
+def bukin6(x):
+    return 100 * math.sqrt(abs(x[1] - 0.01 * x[0] ** 2)) + 0.01 * abs(x[0] + 10)
+
+
+# ---- shifts and rotations (fixed, reproducible) ----
+
+def _rotation(d, seed):
+    """A random orthogonal d x d matrix (Gram-Schmidt on a seeded Gaussian matrix)."""
+    import random
+    rng = random.Random(seed)
+    rows = []
+    while len(rows) < d:
+        v = [rng.gauss(0, 1) for _ in range(d)]
+        for r in rows:
+            dot = sum(a * b for a, b in zip(v, r))
+            v = [a - dot * b for a, b in zip(v, r)]
+        norm = math.sqrt(sum(a * a for a in v))
+        if norm > 1e-6:
+            rows.append([a / norm for a in v])
+    return rows
+
+
+def _shift(d, seed, lo, hi):
+    import random
+    rng = random.Random(seed)
+    return [rng.uniform(lo, hi) for _ in range(d)]
+
+
+def transformed(f, d, seed, shift_range, rotate, centre=0.0):
+    """x -> f(centre + R (x - o)): the optimum of f at `centre` moves to o."""
+    o = _shift(d, seed, *shift_range)
+    r = _rotation(d, seed + 1000) if rotate else None
+
+    def g(x):
+        z = [v - s for v, s in zip(x, o)]
+        if r is not None:
+            z = [sum(a * b for a, b in zip(row, z)) for row in r]
+        return f([centre + v for v in z])
+    return g
+
+
+def box(d, lo, hi):
+    return {f"x{i + 1}": {"type": "uniform", "min_value": lo, "max_value": hi}
+            for i in range(d)}
+
+
+def boxes(bounds):
+    return {f"x{i + 1}": {"type": "uniform", "min_value": lo, "max_value": hi}
+            for i, (lo, hi) in enumerate(bounds)}
+
+
+def vector_objective(f, d):
+    return lambda p: f([float(p[f"x{i + 1}"]) for i in range(d)])
+
+
+def function(name, space, f, minimum, held_out=False):
+    return Problem(name, "function", space, vector_objective(f, len(space)), minimum, held_out)
+
+
+# ---- mixed spaces (synthetic objectives with a known minimum) ----
+
+_OPT_LR = {"sgd": -1.5, "adam": -3.0, "rmsprop": -2.5}      # best log10(lr)
+_OPT_OFFSET = {"sgd": 0.15, "adam": 0.0, "rmsprop": 0.05}
+
+
+def mixed_mlp(p):
+    """A training-loss-like surface: log-scaled lr whose optimum depends on the optimiser,
+    integer width and batch exponent, dropout, momentum (used by sgd only)."""
+    opt = p["optimizer"]
+    lr = math.log10(p["lr"])
+    v = (lr - _OPT_LR[opt]) ** 2 + 0.3 * math.sin(3 * lr) ** 2
+    v += 0.08 * (math.log2(p["units"] + 1) - 7) ** 2
+    v += 0.05 * (p["batch"] - 3) ** 2
+    v += 3 * (p["dropout"] - 0.2 - (0.15 if opt == "sgd" else 0.0)) ** 2
+    if opt == "sgd":
+        v += 4 * (p["momentum"] - 0.9) ** 2
+    return v + _OPT_OFFSET[opt]
+
+
+MIXED_MLP_SPACE = {
+    "lr": {"type": "loguniform", "min_value": math.log(1e-5), "max_value": math.log(1.0)},
+    "units": {"type": "randint", "upper": 512},
+    "batch": {"type": "randint", "upper": 8},
+    "optimizer": {"type": "choice", "values": ["sgd", "adam", "rmsprop"]},
+    "dropout": {"type": "uniform", "min_value": 0.0, "max_value": 0.8},
+    "momentum": {"type": "uniform", "min_value": 0.5, "max_value": 0.99},
+}
+
+
+def _mixed_mlp_minimum():
+    # lr term: min over log10(lr) of (l - c)^2 + 0.3 sin^2(3 l); units: log2(u+1) = 7 at
+    # u = 127; batch 3; dropout and momentum at their optimum.
+    best = math.inf
+    for opt in _OPT_LR:
+        lr_min = min((l - _OPT_LR[opt]) ** 2 + 0.3 * math.sin(3 * l) ** 2
+                     for l in (_OPT_LR[opt] + k * 1e-5 for k in range(-100000, 100001)))
+        best = min(best, lr_min + _OPT_OFFSET[opt])
+    return best
+
+
+def mixed_nested(p):
+    """A nested choice of three 'models', each with its own parameters; a shared
+    preprocessing choice. Branch minima 0.30 (linear), 0.10 (tree), 0.0 (kernel, a
+    curved valley in two log-scaled parameters, harder to find)."""
+    pre = {"none": 0.2, "standard": 0.0, "minmax": 0.05}[p["scaling"]]
+    model = p["model"]
+    if model == 0:  # linear
+        a = math.log10(p["alpha"])
+        v = 0.30 + 0.1 * (a + 3) ** 2 + 0.5 * (p["l1_ratio"] - 0.3) ** 2
+    elif model == 1:  # tree
+        v = 0.10 + 0.02 * (p["depth"] - 7) ** 2 + 0.3 * (math.log2(p["leaves"]) - 4) ** 2 / 4
+        v += 0.4 * (p["subsample"] - 0.8) ** 2
+    else:  # kernel: rosenbrock-like valley in (log10 C, log10 gamma)
+        c = math.log10(p["C"]) / 2
+        g = math.log10(p["gamma"]) / 2
+        v = 0.05 * ((1 - c) ** 2 + 5 * (g + 1 - c * c) ** 2)
+    return v + pre
+
+
+MIXED_NESTED_SPACE = {
+    "scaling": {"type": "choice", "values": ["none", "standard", "minmax"]},
+    "model": {"type": "choice", "values": [
+        {"alpha": {"type": "loguniform", "min_value": math.log(1e-6), "max_value": math.log(10)},
+         "l1_ratio": {"type": "uniform", "min_value": 0.0, "max_value": 1.0}},
+        {"depth": {"type": "randint", "upper": 16},
+         "leaves": {"type": "qloguniform", "min_value": math.log(2), "max_value": math.log(256),
+                    "q": 1},
+         "subsample": {"type": "uniform", "min_value": 0.3, "max_value": 1.0}},
+        {"C": {"type": "loguniform", "min_value": math.log(1e-3), "max_value": math.log(1e5)},
+         "gamma": {"type": "loguniform", "min_value": math.log(1e-6),
+                   "max_value": math.log(10)}},
+    ]},
+}
+
+
+def mixed_int(p):
+    """Integer-heavy: Styblinski-Tang on four integer grids and two quantised reals."""
+    x = [-5 + 0.5 * p[f"i{k}"] for k in range(4)] + [p["q1"], p["q2"]]
+    return styblinski_tang(x)
+
+
+MIXED_INT_SPACE = dict(
+    {f"i{k}": {"type": "randint", "upper": 21} for k in range(4)},
+    q1={"type": "quniform", "min_value": -5, "max_value": 5, "q": 0.1},
+    q2={"type": "quniform", "min_value": -5, "max_value": 5, "q": 0.25},
+)
+
+
+def _styblinski_1d_min(step):
+    return min(0.5 * (v ** 4 - 16 * v * v + 5 * v) for v in
+               (-5 + step * k for k in range(int(round(10 / step)) + 1)))
+
+
+_CAT_LEVELS = ["a", "b", "c", "d"]
+_CAT_TABLE = [[((i * 7 + j * 3 + k * 5) % 11) / 10 for k in range(4)]
+              for i in range(5) for j in range(4)]
+
+
+def mixed_cat(p):
+    """Five interacting 4-level categoricals (pairwise table) and two reals whose optimum
+    depends on the first categorical."""
+    cats = [_CAT_LEVELS.index(p[f"c{i}"]) for i in range(5)]
+    v = sum(_CAT_TABLE[i * 4 + cats[i]][cats[(i + 1) % 5]] for i in range(5))
+    target = 0.2 + 0.2 * cats[0]
+    v += 2 * (p["u"] - target) ** 2 + 0.5 * (math.log10(p["w"]) + 1 + 0.5 * cats[2]) ** 2
+    return v
+
+
+MIXED_CAT_SPACE = dict(
+    {f"c{i}": {"type": "choice", "values": list(_CAT_LEVELS)} for i in range(5)},
+    u={"type": "uniform", "min_value": 0.0, "max_value": 1.0},
+    w={"type": "loguniform", "min_value": math.log(1e-4), "max_value": math.log(10)},
+)
+
+
+def _mixed_cat_minimum():
+    import itertools
+    best = math.inf
+    for cats in itertools.product(range(4), repeat=5):
+        v = sum(_CAT_TABLE[i * 4 + cats[i]][cats[(i + 1) % 5]] for i in range(5))
+        best = min(best, v)
+    return best
+
+
+# ---- real model fitting (scikit-learn datasets shipped with Debian) ----
+
+_DATA = {}
+
+
+def _dataset(name):
+    if name not in _DATA:
+        import warnings
+        warnings.simplefilter("ignore")
+        from sklearn import datasets
+        from sklearn.model_selection import StratifiedKFold
+        loader = {"breast_cancer": datasets.load_breast_cancer,
+                  "digits": datasets.load_digits, "wine": datasets.load_wine}[name]
+        x, y = loader(return_X_y=True)
+        _DATA[name] = (x, y, StratifiedKFold(3, shuffle=True, random_state=0))
+    return _DATA[name]
+
+
+def _cv_error(model, dataset):
+    from sklearn.model_selection import cross_val_score
+    x, y, cv = _dataset(dataset)
+    return 1.0 - float(cross_val_score(model, x, y, cv=cv).mean())
+
+
+def svm_breast_cancer(p):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    kernel = p["kernel"]
+    extra = {"degree": int(p["degree"]) + 2, "coef0": p["coef0"]} if kernel == "poly" else {}
+    model = SVC(C=p["C"], gamma=p["gamma"], kernel=kernel, **extra)
+    return _cv_error(make_pipeline(StandardScaler(), model), "breast_cancer")
+
+
+SVM_SPACE = {
+    "C": {"type": "loguniform", "min_value": math.log(1e-3), "max_value": math.log(1e4)},
+    "gamma": {"type": "loguniform", "min_value": math.log(1e-5), "max_value": math.log(10)},
+    "kernel_choice": {"type": "choice", "values": [
+        {"kernel": "rbf"},
+        {"kernel": "sigmoid"},
+        {"kernel": "poly", "degree": {"type": "randint", "upper": 3},
+         "coef0": {"type": "uniform", "min_value": 0.0, "max_value": 2.0}},
+    ]},
+}
+
+
+def sgd_digits(p):
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+    schedule = p["learning_rate"]
+    kwargs = dict(loss=p["loss"], penalty="elasticnet", alpha=p["alpha"],
+                  l1_ratio=p["l1_ratio"], learning_rate=schedule, max_iter=10, tol=None,
+                  random_state=0)
+    if schedule != "optimal":
+        kwargs["eta0"] = p["eta0"]
+    scaler = StandardScaler() if p["scaler"] == "standard" else MinMaxScaler()
+    return _cv_error(make_pipeline(scaler, SGDClassifier(**kwargs)), "digits")
+
+
+SGD_SPACE = {
+    "loss": {"type": "choice", "values": ["hinge", "log_loss", "modified_huber"]},
+    "alpha": {"type": "loguniform", "min_value": math.log(1e-7), "max_value": math.log(1.0)},
+    "l1_ratio": {"type": "uniform", "min_value": 0.0, "max_value": 1.0},
+    "scaler": {"type": "choice", "values": ["standard", "minmax"]},
+    "schedule": {"type": "choice", "values": [
+        {"learning_rate": "optimal"},
+        {"learning_rate": "invscaling",
+         "eta0": {"type": "loguniform", "min_value": math.log(1e-4), "max_value": math.log(1.0)}},
+        {"learning_rate": "adaptive",
+         "eta0": {"type": "loguniform", "min_value": math.log(1e-4), "max_value": math.log(1.0)}},
+    ]},
+}
+
+
+def rf_wine(p):
+    from sklearn.ensemble import RandomForestClassifier
+    model = RandomForestClassifier(
+        n_estimators=int(p["n_estimators"]), max_depth=int(p["max_depth"]) + 1,
+        min_samples_leaf=int(p["min_samples_leaf"]) + 1, max_features=p["max_features"],
+        criterion=p["criterion"], bootstrap=p["bootstrap"] == "yes", random_state=0, n_jobs=1)
+    return _cv_error(model, "wine")
+
+
+RF_SPACE = {
+    "n_estimators": {"type": "qloguniform", "min_value": math.log(5), "max_value": math.log(60),
+                     "q": 1},
+    "max_depth": {"type": "randint", "upper": 12},
+    "min_samples_leaf": {"type": "randint", "upper": 10},
+    "max_features": {"type": "uniform", "min_value": 0.05, "max_value": 1.0},
+    "criterion": {"type": "choice", "values": ["gini", "entropy"]},
+    "bootstrap": {"type": "choice", "values": ["yes", "no"]},
+}
+
+
+def _michalewicz5_minimum():
+    return -4.687658179
+
+
+def all_problems():
+    """Every problem, tuning set first."""
+    p = [
+        function("branin", boxes([(-5, 10), (0, 15)]), branin, 0.397887357729739),
+        function("six_hump_camel2", boxes([(-3, 3), (-2, 2)]), six_hump_camel,
+                 -1.031628453489877),
+        function("hartmann3", box(3, 0, 1), hartmann3, -3.86278214782076),
+        function("hartmann6", box(6, 0, 1), hartmann6, -3.32236801141551),
+        function("rosenbrock4", box(4, -5, 10), rosenbrock, 0.0),
+        function("ackley5", box(5, -32.768, 32.768), ackley, 0.0),
+        function("levy5", box(5, -10, 10), levy, 0.0),
+        function("rastrigin4", box(4, -5.12, 5.12), rastrigin, 0.0),
+        function("styblinski_tang5", box(5, -5, 5), styblinski_tang, -39.16616570377142 * 5),
+        function("schwefel4", box(4, -500, 500), schwefel, 4 * 418.9828872724338 -
+                 4 * 420.968746 * math.sin(math.sqrt(420.968746))),
+        function("griewank6", box(6, -600, 600), griewank, 0.0),
+        function("ellipsoid_rot8", box(8, -5, 5),
+                 transformed(ellipsoid, 8, 8, (-4, 4), rotate=True), 0.0),
+        function("michalewicz5", box(5, 0, math.pi), michalewicz, _michalewicz5_minimum()),
+        function("levy10", box(10, -10, 10), levy, 0.0),
+        Problem("mixed_mlp", "mixed", MIXED_MLP_SPACE, mixed_mlp, _mixed_mlp_minimum(), False),
+        Problem("mixed_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False),
+        Problem("mixed_int", "mixed", MIXED_INT_SPACE, mixed_int,
+                4 * _styblinski_1d_min(0.5) + _styblinski_1d_min(0.1) + _styblinski_1d_min(0.25),
+                False),
+        Problem("svm_breast_cancer", "real", SVM_SPACE, svm_breast_cancer, None, False),
+        Problem("sgd_digits", "real", SGD_SPACE, sgd_digits, None, False),
+        # ---- held out: evaluated only for the final report ----
+        function("shekel4", box(4, 0, 10), shekel, -10.536409816692, held_out=True),
+        function("rastrigin_sr5", box(5, -5.12, 5.12),
+                 transformed(rastrigin, 5, 5, (-3, 3), rotate=True), 0.0, held_out=True),
+        function("levy_sr7", box(7, -10, 10),
+                 transformed(levy, 7, 7, (-6, 6), rotate=True, centre=1.0), 0.0, held_out=True),
+        function("ackley_shift6", box(6, -32.768, 32.768),
+                 transformed(ackley, 6, 6, (-20, 20), rotate=False), 0.0, held_out=True),
+        function("bukin6", boxes([(-15, -5), (-3, 3)]), bukin6, 0.0, held_out=True),
+        Problem("mixed_cat", "mixed", MIXED_CAT_SPACE, mixed_cat, _mixed_cat_minimum(), True),
+        Problem("rf_wine", "real", RF_SPACE, rf_wine, None, True),
+    ]
+    return {q.name: q for q in p}

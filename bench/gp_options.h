@@ -1,0 +1,37 @@
+// GpSamplerOptions from JSON ({"additive": false, ...}), for the benchmarks' A/B
+// experiments (bo_bench --gp-options, suggest_server's "gp_options").
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "samplers/gp_sampler.h"
+
+namespace sweep::bench {
+
+// InvalidArgument naming the first unknown field or a value of the wrong type.
+inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohmann::json& j) {
+  samplers::GpSamplerOptions o;
+  if (!j.is_object()) return absl::InvalidArgumentError("gp options must be a JSON object");
+  try {
+    for (const auto& [key, value] : j.items()) {
+      if (key == "additive") {
+        o.additive = value.get<bool>();
+      } else if (key == "power_transform") {
+        o.power_transform = value.get<bool>();
+      } else if (key == "mean_incumbent") {
+        o.mean_incumbent = value.get<bool>();
+      } else if (key == "initial_design") {
+        o.initial_design = value.get<int>();
+      } else {
+        return absl::InvalidArgumentError("unknown gp option " + key);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(std::string("gp options: ") + e.what());
+  }
+  return o;
+}
+
+}  // namespace sweep::bench
