@@ -11,6 +11,7 @@
 #include "cli/model_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
+#include "cli/report_commands.h"
 #include "cli/remote_vm_commands.h"
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
@@ -297,6 +298,28 @@ int Main(int argc, char** argv) {
   AddOutputFlags(m_download, g, false);
   m_download->callback(
       [&] { action = [&] { return CmdModelDownload(g, model_ref, download_to); }; });
+
+  // --- seeing results: report and plots (cli/report_commands.h)
+  ReportArgs report;
+  auto* report_cmd = app.add_subcommand(
+      "report", "Write a sweep's report: one self-contained HTML page of plots");
+  report_cmd->add_option("sweep", report.sweep_id, "Sweep id (or a unique prefix)")->required();
+  report_cmd->add_option("--out,-o", report.out,
+                         "File to write (default <sweep id>.html; - for stdout)");
+  AddServerFlags(report_cmd, g);
+  AddOutputFlags(report_cmd, g, false);
+  report_cmd->callback([&] { action = [&] { return CmdReport(g, report); }; });
+  PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand("plot", "Write one plot of a sweep as an SVG file");
+  plot_cmd->add_option("sweep", plot.sweep_id, "Sweep id (or a unique prefix)")->required();
+  plot_cmd->add_option("--kind", plot.kind, "convergence, parallel, curves or importance")
+      ->required()
+      ->check(CLI::IsMember({"convergence", "parallel", "curves", "importance"}));
+  plot_cmd->add_option("--out,-o", plot.out,
+                       "File to write (default <sweep id>-<kind>.svg; - for stdout)");
+  AddServerFlags(plot_cmd, g);
+  AddOutputFlags(plot_cmd, g, false);
+  plot_cmd->callback([&] { action = [&] { return CmdPlot(g, plot); }; });
 
   try {
     app.parse(argc, argv);
