@@ -16,6 +16,7 @@
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
 #include "cli/slurm_commands.h"
+#include "cli/watch_command.h"
 #include "cli/validate_command.h"
 
 namespace sweep::cli {
@@ -74,6 +75,8 @@ int Main(int argc, char** argv) {
                       "join (e.g. 0.0.0.0:7070)")
       ->capture_default_str();
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the sweep id and the summary");
+  run_cmd->add_flag("--plain", run.plain,
+                    "Print log lines instead of the live view, also on a terminal");
   run_cmd->add_option("--lease-seconds", run.lease_seconds,
                       "How long a node keeps a trial without a heartbeat before the trial "
                       "is retried elsewhere")
@@ -299,7 +302,15 @@ int Main(int argc, char** argv) {
   m_download->callback(
       [&] { action = [&] { return CmdModelDownload(g, model_ref, download_to); }; });
 
-  // --- seeing results: report and plots (cli/report_commands.h)
+  // --- seeing results: watch, report and plots (cli/watch_command.h, report_commands.h)
+  WatchArgs watch;
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "Follow a running sweep: a live view on a terminal, else log lines");
+  watch_cmd->add_option("sweep", watch.sweep_id, "Sweep id (or a unique prefix)")->required();
+  watch_cmd->add_flag("--plain", watch.plain, "Print log lines instead of the live view");
+  AddServerFlags(watch_cmd, g);
+  AddOutputFlags(watch_cmd, g, false);
+  watch_cmd->callback([&] { action = [&] { return CmdWatch(g, watch); }; });
   ReportArgs report;
   auto* report_cmd = app.add_subcommand(
       "report", "Write a sweep's report: one self-contained HTML page of plots");
