@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/compute_target.h"
 #include "core/objective.h"
 
 namespace sweep::cli {
@@ -196,8 +197,7 @@ nlohmann::json AttemptToJson(const core::Attempt& a) {
 }
 
 nlohmann::json ComputeToJson(const core::ComputeTarget& t) {
-  nlohmann::json properties = nlohmann::json::parse(t.properties_json, nullptr, false);
-  if (properties.is_discarded()) properties = nlohmann::json::object();
+  nlohmann::json properties = core::ParseTargetProperties(t).value_or(nlohmann::json::object());
   return {
       {"name", t.name},
       {"type", t.type},

@@ -5,6 +5,7 @@
 #include "controller/analysis.h"
 #include "policies/early_termination.h"
 #include "policies/replay.h"
+#include "spec/early_termination.h"
 #include "spec/spec.h"
 
 namespace sweep::cli {
@@ -36,7 +37,7 @@ absl::StatusOr<core::EarlyTermination> SettingsFrom(const ReplayArgs& args) {
   if (args.reduction_factor) settings.reduction_factor = *args.reduction_factor;
   if (args.min_interval) settings.min_interval = *args.min_interval;
   if (args.max_interval) settings.max_interval = *args.max_interval;
-  if (absl::Status s = policies::ValidateEarlyTermination(settings); !s.ok()) return s;
+  if (absl::Status s = spec::ValidateEarlyTermination(settings); !s.ok()) return s;
   return settings;
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/compute_target.h"
 #include "core/files.h"
 #include "nlohmann/json.hpp"
 #include "workspace/workspace.h"
@@ -48,9 +49,16 @@ std::string KnownHostsPath(const std::string& workspace_dir) {
 }
 
 absl::StatusOr<RemoteVmProperties> ParseRemoteVmProperties(const core::ComputeTarget& target) {
+  auto attach_again = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "remotevm target '", target.name, "' has incomplete SSH settings (", why,
+        "); attach it again with `sweep compute attach ", target.name, " --type remotevm ...`"));
+  };
+  absl::StatusOr<nlohmann::json> props = core::ParseTargetProperties(target);
+  if (!props.ok()) return attach_again(props.status().message());
+  const nlohmann::json& j = *props;
   RemoteVmProperties p;
   try {
-    nlohmann::json j = nlohmann::json::parse(target.properties_json);
     p.address = j.at("address").get<std::string>();
     p.port = j.at("port").get<int>();
     p.username = j.at("username").get<std::string>();
@@ -62,9 +70,7 @@ absl::StatusOr<RemoteVmProperties> ParseRemoteVmProperties(const core::ComputeTa
     p.work_dir = j.value("work_dir", "");
     p.workers_per_node = j.value("workers_per_node", int64_t{1});
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "remotevm target '", target.name, "' has incomplete SSH settings (", e.what(),
-        "); attach it again with `sweep compute attach ", target.name, " --type remotevm ...`"));
+    return attach_again(e.what());
   }
   if ((p.auth == "password" && p.password_file.empty()) ||
       (p.auth == "private_key" && p.private_key_file.empty()) ||

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/compute_target.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -175,6 +177,15 @@ class PosixRunner final : public CommandRunner {
   }
 };
 
+// The settings' string fields, by property key.
+std::array<std::pair<const char*, std::string*>, 5> SettingFields(SlurmSettings& s) {
+  return {{{"partition", &s.partition},
+           {"account", &s.account},
+           {"qos", &s.qos},
+           {"lowpriority_partition", &s.lowpriority_partition},
+           {"lowpriority_qos", &s.lowpriority_qos}}};
+}
+
 }  // namespace
 
 const std::vector<VmShape>& VmSizes() {
@@ -208,25 +219,9 @@ absl::StatusOr<VmShape> LookupVmSize(const std::string& vm_size) {
 }
 
 absl::StatusOr<SlurmSettings> ParseSlurmSettings(const core::ComputeTarget& target) {
-  nlohmann::json props;
-  try {
-    props = nlohmann::json::parse(target.properties_json.empty() ? "{}" : target.properties_json);
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("compute '", target.name, "': properties are not valid JSON: ", e.what()));
-  }
-  if (!props.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("compute '", target.name, "': properties must be a JSON object"));
-  }
+  ASSIGN_OR_RETURN(nlohmann::json props, core::ParseTargetProperties(target));
   SlurmSettings settings;
-  std::pair<const char*, std::string*> keys[] = {
-      {"partition", &settings.partition},
-      {"account", &settings.account},
-      {"qos", &settings.qos},
-      {"lowpriority_partition", &settings.lowpriority_partition},
-      {"lowpriority_qos", &settings.lowpriority_qos}};
-  for (auto& [key, field] : keys) {
+  for (auto& [key, field] : SettingFields(settings)) {
     if (!props.contains(key)) continue;
     if (!props[key].is_string()) {
       return absl::InvalidArgumentError(
@@ -238,26 +233,12 @@ absl::StatusOr<SlurmSettings> ParseSlurmSettings(const core::ComputeTarget& targ
 }
 
 void StoreSlurmSettings(const SlurmSettings& settings, core::ComputeTarget& target) {
-  nlohmann::json props = nlohmann::json::object();
-  try {
-    props = nlohmann::json::parse(target.properties_json.empty() ? "{}" : target.properties_json);
-  } catch (const std::exception&) {
+  SlurmSettings copy = settings;
+  nlohmann::json updates = nlohmann::json::object();
+  for (auto& [key, value] : SettingFields(copy)) {
+    updates[key] = value->empty() ? nlohmann::json(nullptr) : nlohmann::json(*value);
   }
-  if (!props.is_object()) props = nlohmann::json::object();
-  std::pair<const char*, const std::string*> keys[] = {
-      {"partition", &settings.partition},
-      {"account", &settings.account},
-      {"qos", &settings.qos},
-      {"lowpriority_partition", &settings.lowpriority_partition},
-      {"lowpriority_qos", &settings.lowpriority_qos}};
-  for (auto& [key, value] : keys) {
-    if (value->empty()) {
-      props.erase(key);
-    } else {
-      props[key] = *value;
-    }
-  }
-  target.properties_json = props.dump();
+  core::MergeTargetProperties(updates, target);
 }
 
 absl::Status ValidateSlurmSettings(const core::ComputeTarget& target) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
 #include "policies/early_termination.h"
+#include "spec/early_termination.h"
 #include "spec/spec.h"
 
 namespace sweep::controller {
@@ -32,7 +33,7 @@ absl::StatusOr<spec::SweepSpec> ParseStoredSpec(const core::Sweep& sweep) {
 
 absl::StatusOr<policies::ReplayReport> ReplaySweep(store::Store* store, const std::string& sweep_id,
                                                    const core::EarlyTermination& settings) {
-  RETURN_IF_ERROR(policies::ValidateEarlyTermination(settings));
+  RETURN_IF_ERROR(spec::ValidateEarlyTermination(settings));
   ASSIGN_OR_RETURN(core::Sweep sweep, store->GetSweep(sweep_id));
   if (!core::IsTerminal(sweep.state)) {
     return absl::FailedPreconditionError(

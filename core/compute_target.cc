@@ -102,19 +102,35 @@ absl::Status ValidateComputeTarget(const core::ComputeTarget& target) {
         absl::StrCat("compute '", n, "': idle_seconds_before_scaledown must be >= 0 (got ",
                      target.idle_seconds_before_scaledown, ")"));
   }
+  return ParseTargetProperties(target).status();
+}
+
+absl::StatusOr<nlohmann::json> ParseTargetProperties(const core::ComputeTarget& target) {
+  nlohmann::json props;
   try {
-    nlohmann::json props =
-        nlohmann::json::parse(target.properties_json.empty() ? "{}" : target.properties_json);
-    if (!props.is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat("compute '", n,
-                                                     "': properties must be a JSON object (got '",
-                                                     target.properties_json, "')"));
-    }
+    props = nlohmann::json::parse(target.properties_json.empty() ? "{}" : target.properties_json);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat("compute '", n, "': properties are not valid JSON: ", e.what()));
+        absl::StrCat("compute '", target.name, "': properties are not valid JSON: ", e.what()));
   }
-  return absl::OkStatus();
+  if (!props.is_object()) {
+    return absl::InvalidArgumentError(absl::StrCat("compute '", target.name,
+                                                   "': properties must be a JSON object (got '",
+                                                   target.properties_json, "')"));
+  }
+  return props;
+}
+
+void MergeTargetProperties(const nlohmann::json& updates, core::ComputeTarget& target) {
+  nlohmann::json props = ParseTargetProperties(target).value_or(nlohmann::json::object());
+  for (const auto& [key, value] : updates.items()) {
+    if (value.is_null()) {
+      props.erase(key);
+    } else {
+      props[key] = value;
+    }
+  }
+  target.properties_json = props.dump();
 }
 
 }  // namespace sweep::core

@@ -1,9 +1,10 @@
 // The settings of an early-termination policy, as a validated spec holds them
-// (spec/spec.h parses and validates them; policies/early_termination.h runs them).
+// (spec/early_termination.h holds the rules they must follow; policies/ runs them).
 #pragma once
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace sweep::core {
 
@@ -26,5 +27,13 @@ struct EarlyTermination {
   int64_t min_interval = 1;
   int64_t max_interval = 0;  // required for asha
 };
+
+// ASHA's rungs (whatever `settings.type` says): round(min_interval * reduction_factor^k)
+// for k = 0, 1, ..., ascending, distinct and below max_interval. nullopt when they are
+// not defined: reduction_factor not a finite number > 1, min_interval < 1, max_interval
+// <= min_interval, or a ladder over kMaxAshaRungSteps steps long (reduction_factor
+// absurdly close to 1).
+inline constexpr int kMaxAshaRungSteps = 100'000;
+std::optional<std::vector<int64_t>> AshaRungLadder(const EarlyTermination& settings);
 
 }  // namespace sweep::core

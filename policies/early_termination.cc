@@ -17,8 +17,6 @@ namespace {
 using core::Goal;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-// Rung ladders longer than this mean reduction_factor is absurdly close to 1.
-constexpr int kMaxRungSteps = 100'000;
 
 bool Finite(double v) { return std::isfinite(v); }
 
@@ -177,6 +175,16 @@ class IndexedPolicy : public EarlyTerminationPolicy {
     return interval <= static_cast<int64_t>(index_.size()) ? index_[interval - 1] : kEmpty;
   }
 
+  // A judged decision; the caller adds the reason.
+  static core::Decision Judged(double value, double reference, double threshold, bool stop) {
+    core::Decision d;
+    d.value = value;
+    d.reference = reference;
+    d.threshold = threshold;
+    d.stop = stop;
+    return d;
+  }
+
   static core::Decision NotJudged(const std::string& why) {
     core::Decision d;
     d.value = d.reference = d.threshold = kNaN;
@@ -260,11 +268,7 @@ class BanditPolicy final : public IndexedPolicy {
       threshold = divide ? b / (1 + s) : b * (1 + s);
       formula = absl::StrCat(Num(b), divide ? "/" : "*", "(1+", Num(s, 15), ")");
     }
-    core::Decision d;
-    d.value = own;
-    d.reference = b;
-    d.threshold = threshold;
-    d.stop = core::Better(goal_, threshold, own);
+    core::Decision d = Judged(own, b, threshold, core::Better(goal_, threshold, own));
     const int p = DistinctPrecision(own, threshold);
     d.explanation =
         absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop), " ",
@@ -286,11 +290,7 @@ class MedianStoppingPolicy final : public IndexedPolicy {
     if (!Finite(own)) return NotJudged("not judged, no finite value so far");
     const SortedValues& field = Field(interval);  // holds this trial's mean
     const double median = field.Median();
-    core::Decision d;
-    d.value = own;
-    d.reference = median;
-    d.threshold = median;
-    d.stop = core::Better(goal_, median, own);
+    core::Decision d = Judged(own, median, median, core::Better(goal_, median, own));
     const int p = DistinctPrecision(own, median);
     d.explanation = absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop), " ",
                                  Num(median, p), " = median of the running averages of ",
@@ -352,11 +352,7 @@ class TruncationSelectionPolicy final : public IndexedPolicy {
       return d;
     }
     const Rank rank = RankIn(field, goal_, own, own_finite, k - truncated);
-    core::Decision d;
-    d.value = own;
-    d.reference = rank.cutoff;
-    d.threshold = rank.cutoff;
-    d.stop = rank.better >= k - truncated;
+    core::Decision d = Judged(own, rank.cutoff, rank.cutoff, rank.better >= k - truncated);
     const int prec = DistinctPrecision(own, rank.cutoff);
     d.explanation = absl::StrCat(which, Num(own, prec), " ", Relation(goal_, d.stop), " cutoff ",
                                  Num(rank.cutoff, prec), ": it ranks ", Ordinal(rank.better + 1),
@@ -390,11 +386,7 @@ class AshaPolicy final : public IndexedPolicy {
     const Rank rank = RankIn(field, goal_, own, /*own_in_field=*/true, keep);
     const int64_t rung =
         std::lower_bound(rungs_.begin(), rungs_.end(), interval) - rungs_.begin() + 1;
-    core::Decision d;
-    d.value = own;
-    d.reference = rank.cutoff;
-    d.threshold = rank.cutoff;
-    d.stop = rank.better >= keep;
+    core::Decision d = Judged(own, rank.cutoff, rank.cutoff, rank.better >= keep);
     const int p = DistinctPrecision(own, rank.cutoff);
     d.explanation = absl::StrCat("best so far ", Num(own, p), " ", Relation(goal_, d.stop),
                                  " cutoff ", Num(rank.cutoff, p), " (rung ", rung, " of ",
@@ -408,99 +400,26 @@ class AshaPolicy final : public IndexedPolicy {
   const std::vector<int64_t> rungs_;
 };
 
-absl::Status Invalid(const std::string& message) {
-  return absl::InvalidArgumentError(absl::StrCat("early_termination: ", message));
-}
-
-// Rungs for settings whose numbers are already checked; fails when the ladder would be
-// absurdly long (reduction_factor too close to 1).
-absl::StatusOr<std::vector<int64_t>> ComputeRungs(const core::EarlyTermination& s) {
-  std::vector<int64_t> rungs;
-  for (int k = 0;; ++k) {
-    if (k >= kMaxRungSteps) {
-      return Invalid(absl::StrCat("reduction_factor ", Num(s.reduction_factor, 15),
-                                  " is too close to 1 for max_interval ", s.max_interval));
-    }
-    const double x = static_cast<double>(s.min_interval) * std::pow(s.reduction_factor, k);
-    if (x >= static_cast<double>(s.max_interval)) break;
-    const int64_t r = std::llround(x);
-    if (r >= s.max_interval) break;
-    if (rungs.empty() || r > rungs.back()) rungs.push_back(r);
+// The preconditions the policies' arithmetic relies on: no modulo or division by zero, a
+// slack to read, a rung ladder. A subset of spec/early_termination.h's rules, checked only
+// so that settings nobody validated fail instead of misbehaving.
+bool Runnable(const core::EarlyTermination& s) {
+  using core::PolicyType;
+  if (s.type == PolicyType::kNone) return true;
+  if (s.evaluation_interval < 1) return false;
+  switch (s.type) {
+    case PolicyType::kBandit:
+      return s.slack_factor.has_value() != s.slack_amount.has_value();
+    case PolicyType::kTruncationSelection:
+      return s.truncation_percentage >= 1;
+    case PolicyType::kAsha:
+      return core::AshaRungLadder(s).has_value();
+    default:
+      return true;
   }
-  return rungs;
 }
 
 }  // namespace
-
-absl::Status ValidateEarlyTermination(const core::EarlyTermination& s) {
-  using core::PolicyType;
-  if (s.type == PolicyType::kNone) return absl::OkStatus();
-  const std::string type = core::PolicyTypeName(s.type);
-  if (s.evaluation_interval < 1) {
-    return Invalid(absl::StrCat("evaluation_interval must be >= 1, got ", s.evaluation_interval));
-  }
-  if (s.delay_evaluation < 0) {
-    return Invalid(absl::StrCat("delay_evaluation must be >= 0, got ", s.delay_evaluation));
-  }
-  if (s.type != PolicyType::kBandit) {
-    for (const auto& [key, v] :
-         {std::pair{"slack_factor", s.slack_factor}, std::pair{"slack_amount", s.slack_amount}}) {
-      if (v.has_value()) {
-        return Invalid(absl::StrCat(key, " applies only to the bandit policy, not ", type));
-      }
-    }
-  }
-  switch (s.type) {
-    case PolicyType::kBandit: {
-      if (s.slack_factor.has_value() == s.slack_amount.has_value()) {
-        return Invalid(
-            absl::StrCat("bandit needs exactly one of slack_factor and slack_amount, got ",
-                         s.slack_factor.has_value() ? "both" : "neither"));
-      }
-      const char* key = s.slack_factor.has_value() ? "slack_factor" : "slack_amount";
-      const double v = s.slack_factor.has_value() ? *s.slack_factor : *s.slack_amount;
-      if (!Finite(v) || v < 0) {
-        return Invalid(absl::StrCat(key, " must be a finite number >= 0, got ", Num(v, 15)));
-      }
-      break;
-    }
-    case PolicyType::kMedianStopping:
-      break;
-    case PolicyType::kTruncationSelection:
-      if (s.truncation_percentage < 1 || s.truncation_percentage > 99) {
-        return Invalid(absl::StrCat("truncation_percentage must be between 1 and 99, got ",
-                                    s.truncation_percentage));
-      }
-      break;
-    case PolicyType::kAsha: {
-      if (s.evaluation_interval != 1) {
-        return Invalid(
-            absl::StrCat("asha evaluates at its rungs (min_interval * reduction_factor^k), so "
-                         "evaluation_interval must be 1, got ",
-                         s.evaluation_interval));
-      }
-      if (!Finite(s.reduction_factor) || s.reduction_factor <= 1) {
-        return Invalid(absl::StrCat("reduction_factor must be a number > 1, got ",
-                                    Num(s.reduction_factor, 15)));
-      }
-      if (s.min_interval < 1) {
-        return Invalid(absl::StrCat("min_interval must be >= 1, got ", s.min_interval));
-      }
-      if (s.max_interval <= s.min_interval) {
-        return Invalid(absl::StrCat(
-            "asha needs max_interval (the length of a full trial, in intervals) greater than "
-            "min_interval ",
-            s.min_interval, ", got ", s.max_interval));
-      }
-      auto rungs = ComputeRungs(s);
-      if (!rungs.ok()) return rungs.status();
-      break;
-    }
-    case PolicyType::kNone:
-      break;
-  }
-  return absl::OkStatus();
-}
 
 std::string DescribeEarlyTermination(const core::EarlyTermination& s) {
   using core::PolicyType;
@@ -529,10 +448,8 @@ std::string DescribeEarlyTermination(const core::EarlyTermination& s) {
 }
 
 std::vector<int64_t> AshaRungs(const core::EarlyTermination& settings) {
-  if (settings.type != core::PolicyType::kAsha || !ValidateEarlyTermination(settings).ok()) {
-    return {};
-  }
-  return *ComputeRungs(settings);
+  if (settings.type != core::PolicyType::kAsha) return {};
+  return core::AshaRungLadder(settings).value_or(std::vector<int64_t>{});
 }
 
 bool IsEvaluationInterval(const core::EarlyTermination& s, int64_t interval) {
@@ -570,7 +487,11 @@ std::string DecisionReason(const core::Decision& decision) {
 
 absl::StatusOr<std::unique_ptr<EarlyTerminationPolicy>> MakeEarlyTerminationPolicy(
     const core::EarlyTermination& settings, core::Goal goal) {
-  if (absl::Status s = ValidateEarlyTermination(settings); !s.ok()) return s;
+  if (!Runnable(settings)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("early_termination: these ", core::PolicyTypeName(settings.type),
+                     " settings were not validated (spec::ValidateEarlyTermination rejects them)"));
+  }
   switch (settings.type) {
     case core::PolicyType::kNone:
       return nullptr;

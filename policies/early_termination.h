@@ -102,22 +102,22 @@ class EarlyTerminationPolicy {
   virtual void ForgetCurve(int64_t trial_id) = 0;
 };
 
-// Returns nullptr for PolicyType::kNone. InvalidArgument for inconsistent settings.
+// Returns nullptr for PolicyType::kNone.
+// Precondition: `settings` passed spec::ValidateEarlyTermination (a parsed spec's always
+// have); policies/ may not use spec/, so it does not validate them again. It checks only
+// what its arithmetic needs (an evaluation interval >= 1, one bandit slack, a truncation
+// percentage >= 1, an ASHA rung ladder) and returns InvalidArgument when that fails.
 absl::StatusOr<std::unique_ptr<EarlyTerminationPolicy>> MakeEarlyTerminationPolicy(
     const core::EarlyTermination& settings, core::Goal goal);
 
 // --- Helpers shared with replay/explain and the CLI (pure functions). ---
 
-// OK, or InvalidArgument naming the offending key and value (what
-// MakeEarlyTerminationPolicy reports). kNone is always valid.
-absl::Status ValidateEarlyTermination(const core::EarlyTermination& settings);
-
 // One line describing the settings, e.g.
 // "bandit (slack_factor 0.2, evaluation_interval 1, delay_evaluation 5)".
 std::string DescribeEarlyTermination(const core::EarlyTermination& settings);
 
-// ASHA's rung intervals for valid settings (ascending, distinct, < max_interval);
-// empty for other policy types.
+// ASHA's rung intervals (core::AshaRungLadder: ascending, distinct, < max_interval);
+// empty for other policy types and when the ladder is not defined.
 std::vector<int64_t> AshaRungs(const core::EarlyTermination& settings);
 
 // Whether the policy evaluates a trial that reports `interval` (false for kNone).

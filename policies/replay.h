@@ -75,8 +75,8 @@ struct ReplayReport {
 };
 
 // Replays `events` through a fresh policy made from `settings` (kNone: nothing is
-// stopped). InvalidArgument for invalid settings (the message of
-// ValidateEarlyTermination).
+// stopped). `settings` are validated ones (spec::ValidateEarlyTermination); otherwise
+// InvalidArgument as from MakeEarlyTerminationPolicy.
 absl::StatusOr<ReplayReport> ReplayEvents(const std::vector<ReplayEvent>& events,
                                           const core::EarlyTermination& settings,
                                           const core::Objective& objective);

@@ -5,22 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
 
 namespace sweep::rpc {
 
 using controller::ComputeStatus;
-using controller::Controller;
 using controller::NodeStatus;
-using core::AcquireResult;
-using core::Completion;
-using core::Directive;
-using core::DirectiveReply;
-using core::LeaseGrant;
-using core::LeaseRef;
-using core::NodeRegistration;
-using core::Outcome;
-using core::Registered;
 namespace {
 
 namespace pb = ::sweep::proto;
@@ -37,6 +28,8 @@ void Prepare(grpc::ClientContext& context, const std::string& token) {
   context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
 }
 
+// FromGrpcStatus, with what to check when the server cannot be reached or refuses the
+// token.
 absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
   if (status.ok()) return absl::OkStatus();
   const std::string& message = status.error_message();
@@ -51,7 +44,7 @@ absl::Status FromGrpc(const grpc::Status& status, const std::string& address) {
           "the sweep server at ", address, " rejected the token: ", message,
           "; pass the server workspace's token file with --token-file or SWEEP_TOKEN_FILE"));
     default:
-      return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+      return FromGrpcStatus(status);
   }
 }
 

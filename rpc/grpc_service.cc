@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
 #include "spdlog/spdlog.h"
 #include "spec/spec.h"
@@ -40,13 +41,6 @@ namespace pb = ::sweep::proto;
 
 // A long poll is served in slices this long, checking for cancellation in between.
 constexpr int64_t kPollSliceMs = 500;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) return grpc::Status::OK;
-  // absl and gRPC share the canonical code numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(static_cast<int>(s.code())),
-                      std::string(s.message()));
-}
 
 LeaseRef FromProto(const pb::LeaseRef& r) {
   LeaseRef out;
@@ -134,7 +128,7 @@ class Service final : public pb::SweepController::Service {
     r.pid = req->pid();
     r.version = req->version();
     absl::StatusOr<Registered> out = controller_->Register(r);
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_node_id(out->node_id);
     reply->set_heartbeat_interval_ms(out->heartbeat_interval_ms);
     reply->set_lease_duration_ms(out->lease_duration_ms);
@@ -152,7 +146,7 @@ class Service final : public pb::SweepController::Service {
                          .count();
       absl::StatusOr<AcquireResult> out =
           controller_->AcquireTrial(req->node_id(), std::clamp<int64_t>(left, 0, kPollSliceMs));
-      if (!out.ok()) return ToGrpc(out.status());
+      if (!out.ok()) return ToGrpcStatus(out.status());
       if (out->lease) ToProto(*out->lease, reply->mutable_lease());
       reply->set_shutdown(out->shutdown);
       if (out->lease || out->shutdown || left <= kPollSliceMs) return grpc::Status::OK;
@@ -164,7 +158,7 @@ class Service final : public pb::SweepController::Service {
                          pb::HeartbeatReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<DirectiveReply> out = controller_->Heartbeat(FromProto(req->lease()));
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_directive(ToProto(out->directive));
     reply->set_expires_at_ms(out->expires_at_ms);
     reply->set_reason(out->reason);
@@ -176,7 +170,7 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<DirectiveReply> out =
         controller_->ReportMetrics(FromProto(req->lease()), FromProto(req->points()));
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_directive(ToProto(out->directive));
     reply->set_expires_at_ms(out->expires_at_ms);
     reply->set_reason(out->reason);
@@ -206,7 +200,7 @@ class Service final : public pb::SweepController::Service {
     c.error = req->error();
     c.points = FromProto(req->points());
     absl::StatusOr<core::TrialState> out = controller_->CompleteTrial(FromProto(req->lease()), c);
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_trial_state(core::TrialStateName(*out));
     return grpc::Status::OK;
   }
@@ -214,13 +208,13 @@ class Service final : public pb::SweepController::Service {
   grpc::Status Deregister(grpc::ServerContext* ctx, const pb::DeregisterRequest* req,
                           pb::DeregisterReply*) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    return ToGrpc(controller_->Deregister(req->node_id()));
+    return ToGrpcStatus(controller_->Deregister(req->node_id()));
   }
 
   grpc::Status CancelSweep(grpc::ServerContext* ctx, const pb::CancelSweepRequest* req,
                            pb::CancelSweepReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    if (absl::Status s = controller_->CancelSweep(req->sweep_id()); !s.ok()) return ToGrpc(s);
+    if (absl::Status s = controller_->CancelSweep(req->sweep_id()); !s.ok()) return ToGrpcStatus(s);
     reply->set_state(core::SweepStateName(core::SweepState::kCanceled));
     return grpc::Status::OK;
   }
@@ -234,10 +228,10 @@ class Service final : public pb::SweepController::Service {
     }
     absl::StatusOr<spec::SweepSpec> spec =
         spec::ParseSpec(req->spec_yaml(), req->spec_path(), base_dir);
-    if (!spec.ok()) return ToGrpc(spec.status());
+    if (!spec.ok()) return ToGrpcStatus(spec.status());
     spec->path = req->spec_path();  // kept with the sweep; restarts re-parse against it
     absl::StatusOr<std::string> id = controller_->SubmitSweep(*spec, req->spec_yaml());
-    if (!id.ok()) return ToGrpc(id.status());
+    if (!id.ok()) return ToGrpcStatus(id.status());
     reply->set_sweep_id(*id);
     return grpc::Status::OK;
   }
@@ -249,14 +243,14 @@ class Service final : public pb::SweepController::Service {
       return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                           "this controller does not serve store reads");
     }
-    return ToGrpc(ServeReadStore(*read_store_, *req, reply));
+    return ToGrpcStatus(ServeReadStore(*read_store_, *req, reply));
   }
 
   grpc::Status GetComputeStatus(grpc::ServerContext* ctx, const pb::ComputeStatusRequest* req,
                                 pb::ComputeStatusReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<ComputeStatus> status = controller_->GetComputeStatus(req->compute());
-    if (!status.ok()) return ToGrpc(status.status());
+    if (!status.ok()) return ToGrpcStatus(status.status());
     reply->set_desired_nodes(status->desired_nodes);
     reply->set_provider_nodes(status->provider_nodes);
     for (const NodeStatus& n : status->nodes) {
@@ -273,7 +267,7 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<BlobChunk> out =
         controller_->FetchSnapshot(req->digest(), req->blob(), req->offset(), req->max_bytes());
-    if (!out.ok()) return ToGrpc(out.status());
+    if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_data(std::move(out->data));
     reply->set_chunk_sha256(out->sha256);
     reply->set_total_size(out->total_size);
@@ -291,7 +285,7 @@ class Service final : public pb::SweepController::Service {
     chunk.file_size = req->file_size();
     chunk.last = req->last();
     chunk.file_sha256 = req->file_sha256();
-    return ToGrpc(controller_->UploadArtifact(FromProto(req->lease()), chunk));
+    return ToGrpcStatus(controller_->UploadArtifact(FromProto(req->lease()), chunk));
   }
 
   grpc::Status CommitArtifacts(grpc::ServerContext* ctx, const pb::CommitArtifactsRequest* req,
@@ -299,7 +293,7 @@ class Service final : public pb::SweepController::Service {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     absl::StatusOr<int64_t> total =
         controller_->CommitArtifacts(FromProto(req->lease()), req->file_count());
-    if (!total.ok()) return ToGrpc(total.status());
+    if (!total.ok()) return ToGrpcStatus(total.status());
     reply->set_total_bytes(*total);
     return grpc::Status::OK;
   }

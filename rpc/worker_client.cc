@@ -7,33 +7,19 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/status_mapping.h"
 #include "worker/logging.h"
 
 namespace sweep::rpc {
 
-using core::AcquireResult;
-using core::ArtifactChunk;
-using core::Completion;
-using core::Directive;
-using core::DirectiveReply;
-using core::LeaseGrant;
-using core::LeaseRef;
-using core::NodeRegistration;
-using core::Outcome;
-using core::Registered;
 using worker::ControllerClient;
 using SnapshotChunk = core::BlobChunk;
 namespace {
 
-absl::Status ToAbsl(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  // gRPC and absl share the canonical code numbering.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-void ToProto(const LeaseRef& ref, proto::LeaseRef* out) {
+void ToProto(const core::LeaseRef& ref, proto::LeaseRef* out) {
   out->set_node_id(ref.node_id);
   out->set_sweep_id(ref.sweep_id);
   out->set_trial_id(ref.trial_id);
@@ -48,8 +34,8 @@ void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
   out->set_timestamp_ms(point.timestamp_ms);
 }
 
-LeaseGrant FromProto(const proto::Lease& in) {
-  LeaseGrant lease;
+core::LeaseGrant FromProto(const proto::Lease& in) {
+  core::LeaseGrant lease;
   lease.ref.node_id = in.ref().node_id();
   lease.ref.sweep_id = in.ref().sweep_id();
   lease.ref.trial_id = in.ref().trial_id();
@@ -79,9 +65,10 @@ LeaseGrant FromProto(const proto::Lease& in) {
 }
 
 template <typename Reply>
-DirectiveReply DirectiveFromProto(const Reply& reply) {
-  DirectiveReply out;
-  out.directive = reply.directive() == proto::STOP ? Directive::kStop : Directive::kContinue;
+core::DirectiveReply DirectiveFromProto(const Reply& reply) {
+  core::DirectiveReply out;
+  out.directive =
+      reply.directive() == proto::STOP ? core::Directive::kStop : core::Directive::kContinue;
   out.expires_at_ms = reply.expires_at_ms();
   out.reason = reply.reason();
   return out;
@@ -101,7 +88,7 @@ class GrpcControllerClient final : public ControllerClient {
         grpc::CreateCustomChannel(options.server, credentials, args));
   }
 
-  absl::StatusOr<Registered> Register(const NodeRegistration& request) override {
+  absl::StatusOr<core::Registered> Register(const core::NodeRegistration& request) override {
     proto::RegisterRequest req;
     req.set_node_id(request.node_id);
     req.set_compute(request.compute);
@@ -109,14 +96,13 @@ class GrpcControllerClient final : public ControllerClient {
     req.set_pid(request.pid);
     req.set_version(request.version);
     proto::RegisterReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->Register(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
-    return Registered{reply.node_id(), reply.heartbeat_interval_ms(), reply.lease_duration_ms()};
+    RETURN_IF_ERROR(Call(&Stub::Register, req, &reply));
+    return core::Registered{reply.node_id(), reply.heartbeat_interval_ms(),
+                            reply.lease_duration_ms()};
   }
 
-  absl::StatusOr<AcquireResult> AcquireTrial(const std::string& node_id, int64_t wait_ms) override {
+  absl::StatusOr<core::AcquireResult> AcquireTrial(const std::string& node_id,
+                                                   int64_t wait_ms) override {
     proto::AcquireTrialRequest req;
     req.set_node_id(node_id);
     req.set_wait_ms(wait_ms);
@@ -133,49 +119,43 @@ class GrpcControllerClient final : public ControllerClient {
       std::lock_guard<std::mutex> lock(mu_);
       acquire_contexts_.erase(&context);
     }
-    if (!status.ok()) return ToAbsl(status);
-    AcquireResult out;
+    if (!status.ok()) return FromGrpcStatus(status);
+    core::AcquireResult out;
     out.shutdown = reply.shutdown();
     if (reply.has_lease()) out.lease = FromProto(reply.lease());
     return out;
   }
 
-  absl::StatusOr<DirectiveReply> Heartbeat(const LeaseRef& lease) override {
+  absl::StatusOr<core::DirectiveReply> Heartbeat(const core::LeaseRef& lease) override {
     proto::HeartbeatRequest req;
     ToProto(lease, req.mutable_lease());
     proto::HeartbeatReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->Heartbeat(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
+    RETURN_IF_ERROR(Call(&Stub::Heartbeat, req, &reply));
     return DirectiveFromProto(reply);
   }
 
-  absl::StatusOr<DirectiveReply> ReportMetrics(
-      const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
+  absl::StatusOr<core::DirectiveReply> ReportMetrics(
+      const core::LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
     proto::ReportMetricsRequest req;
     ToProto(lease, req.mutable_lease());
     for (const core::MetricPoint& point : points) ToProto(point, req.add_points());
     proto::ReportMetricsReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->ReportMetrics(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
+    RETURN_IF_ERROR(Call(&Stub::ReportMetrics, req, &reply));
     return DirectiveFromProto(reply);
   }
 
-  absl::StatusOr<std::string> CompleteTrial(const LeaseRef& lease,
-                                            const Completion& completion) override {
+  absl::StatusOr<std::string> CompleteTrial(const core::LeaseRef& lease,
+                                            const core::Completion& completion) override {
     proto::CompleteTrialRequest req;
     ToProto(lease, req.mutable_lease());
     switch (completion.outcome) {
-      case Outcome::kSucceeded:
+      case core::Outcome::kSucceeded:
         req.set_outcome(proto::SUCCEEDED);
         break;
-      case Outcome::kFailed:
+      case core::Outcome::kFailed:
         req.set_outcome(proto::FAILED);
         break;
-      case Outcome::kStopped:
+      case core::Outcome::kStopped:
         req.set_outcome(proto::STOPPED);
         break;
     }
@@ -184,10 +164,7 @@ class GrpcControllerClient final : public ControllerClient {
     req.set_error(completion.error);
     for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
     proto::CompleteTrialReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->CompleteTrial(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
+    RETURN_IF_ERROR(Call(&Stub::CompleteTrial, req, &reply));
     return reply.trial_state();
   }
 
@@ -195,9 +172,7 @@ class GrpcControllerClient final : public ControllerClient {
     proto::DeregisterRequest req;
     req.set_node_id(node_id);
     proto::DeregisterReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    return ToAbsl(stub_->Deregister(&context, req, &reply));
+    return Call(&Stub::Deregister, req, &reply);
   }
 
   absl::StatusOr<SnapshotChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
@@ -208,15 +183,13 @@ class GrpcControllerClient final : public ControllerClient {
     req.set_offset(offset);
     req.set_max_bytes(max_bytes);
     proto::FetchSnapshotReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->FetchSnapshot(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
+    RETURN_IF_ERROR(Call(&Stub::FetchSnapshot, req, &reply));
     return SnapshotChunk{std::move(*reply.mutable_data()), reply.chunk_sha256(),
                          reply.total_size()};
   }
 
-  absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override {
+  absl::Status UploadArtifact(const core::LeaseRef& lease,
+                              const core::ArtifactChunk& chunk) override {
     proto::UploadArtifactRequest req;
     ToProto(lease, req.mutable_lease());
     req.set_path(chunk.path);
@@ -227,20 +200,16 @@ class GrpcControllerClient final : public ControllerClient {
     req.set_last(chunk.last);
     req.set_file_sha256(chunk.file_sha256);
     proto::UploadArtifactReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    return ToAbsl(stub_->UploadArtifact(&context, req, &reply));
+    return Call(&Stub::UploadArtifact, req, &reply);
   }
 
-  absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override {
+  absl::StatusOr<int64_t> CommitArtifacts(const core::LeaseRef& lease,
+                                          int64_t file_count) override {
     proto::CommitArtifactsRequest req;
     ToProto(lease, req.mutable_lease());
     req.set_file_count(file_count);
     proto::CommitArtifactsReply reply;
-    grpc::ClientContext context;
-    Prepare(&context, options_.call_timeout_ms);
-    grpc::Status status = stub_->CommitArtifacts(&context, req, &reply);
-    if (!status.ok()) return ToAbsl(status);
+    RETURN_IF_ERROR(Call(&Stub::CommitArtifacts, req, &reply));
     return reply.total_bytes();
   }
 
@@ -251,6 +220,17 @@ class GrpcControllerClient final : public ControllerClient {
   }
 
  private:
+  using Stub = proto::SweepController::Stub;
+
+  // One unary call under the usual deadline.
+  template <typename Request, typename Reply>
+  absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+                    const Request& req, Reply* reply) {
+    grpc::ClientContext context;
+    Prepare(&context, options_.call_timeout_ms);
+    return FromGrpcStatus((stub_.get()->*method)(&context, req, reply));
+  }
+
   void Prepare(grpc::ClientContext* context, int64_t timeout_ms) const {
     context->AddMetadata("authorization", "Bearer " + options_.token);
     context->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));

@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -47,11 +48,6 @@ std::vector<std::string> KindSettings(ParamKind kind) {
       return {"mu", "sigma", "q"};
   }
   return {};
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string Num(double v) { return core::ParamValueToString(v); }
@@ -166,7 +162,7 @@ std::optional<ParamSpec> SpaceParser::ParseEntry(const Field& f, bool nested, in
   const std::string& text = v.Scalar();
   bool plain = v.Tag() == "?" || v.Tag() == "!";
   if (v.Tag() == "?" && std::regex_match(text, m, kCut) &&
-      core::ParseParamKind(Lower(m[1].str()))) {
+      core::ParseParamKind(absl::AsciiStrToLower(m[1].str()))) {
     if (text.find(',') != std::string::npos) {
       r_.Error(f.loc, f.path, absl::StrCat("missing ')' in ", Quote(text)));
       return std::nullopt;
@@ -175,12 +171,13 @@ std::optional<ParamSpec> SpaceParser::ParseEntry(const Field& f, bool nested, in
              absl::StrCat("the expression ", Quote(text + "..."),
                           " was cut at a comma: inside {...} or [...] YAML splits at commas, "
                           "so quote it, e.g. '",
-                          m[1].str(), Lower(m[1].str()) == "choice" ? "(1, 2)'" : "(0, 1)'"));
+                          m[1].str(),
+                          absl::AsciiStrToLower(m[1].str()) == "choice" ? "(1, 2)'" : "(0, 1)'"));
     after_cut_ = true;
     return std::nullopt;
   }
   if (plain && std::regex_match(text, m, kInline)) {
-    std::optional<ParamKind> kind = core::ParseParamKind(Lower(m[1].str()));
+    std::optional<ParamKind> kind = core::ParseParamKind(absl::AsciiStrToLower(m[1].str()));
     if (kind) return ParseInline(f, *kind, m[2].str(), depth, names);
     if (!nested) {
       std::string message = absl::StrCat("unknown parameter type ", Quote(m[1].str()));
@@ -231,7 +228,7 @@ std::optional<ParamSpec> SpaceParser::ParseExpressionMapping(const Field& f, int
   if (type == nullptr) return std::nullopt;
   std::optional<std::string> type_name = r_.String(*type);
   if (!type_name) return std::nullopt;
-  std::optional<ParamKind> kind = core::ParseParamKind(Lower(*type_name));
+  std::optional<ParamKind> kind = core::ParseParamKind(absl::AsciiStrToLower(*type_name));
   if (!kind) {
     std::string message = absl::StrCat("unknown parameter type ", Quote(*type_name));
     if (auto close = ClosestMatch(*type_name, AllKindNames())) {

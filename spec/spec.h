@@ -82,8 +82,8 @@ struct SweepSpec {
 // serverless, local, inline and databricks/adla/hdinsight compute are rejected), grid
 // needs a finite space, ${{...}} references in trial.command name known parameters and
 // inputs, trial.code exists, the syntax of trial.environment and register_model.name
-// (spec/asset_names.h). Whether the environment and the compute target exist is the
-// controller's job.
+// (spec/asset_names.h), the rules of early-termination settings (spec/early_termination.h).
+// Whether the environment and the compute target exist is the controller's job.
 // Relative trial.code and local input paths (`./x`, `../x`, or the `path` of a
 // {type: uri_file|uri_folder, path} input) are made absolute against the spec's
 // directory; `azureml:` references and URLs are kept as written.

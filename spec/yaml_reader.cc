@@ -9,18 +9,13 @@
 #include <regex>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace sweep::spec::internal {
 namespace {
-
-std::string Lower(absl::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Levenshtein distance. Neither the standard library, abseil nor Boost offer one, and
 // the inputs are short key names, so the textbook O(n*m) table is plenty.
@@ -91,9 +86,9 @@ std::optional<std::string> ClosestMatch(absl::string_view word,
                                         const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
   size_t best_distance = std::numeric_limits<size_t>::max();
-  std::string lower_word = Lower(word);
+  std::string lower_word = absl::AsciiStrToLower(word);
   for (const std::string& candidate : candidates) {
-    std::string lower_candidate = Lower(candidate);
+    std::string lower_candidate = absl::AsciiStrToLower(candidate);
     size_t d = EditDistance(lower_word, lower_candidate);
     // "min" for "min_value", "code_dir" for "code": a prefix of 3+ characters is close.
     size_t shorter = std::min(lower_word.size(), lower_candidate.size());
@@ -115,6 +110,21 @@ std::string JoinPath(absl::string_view parent, absl::string_view key) {
 }
 
 std::string Quote(absl::string_view text) { return absl::StrCat("'", text, "'"); }
+
+std::optional<std::string> Keyword(Reader& r, const Field& f,
+                                   const std::vector<std::string>& choices) {
+  std::optional<std::string> text = r.String(f);
+  if (!text) return std::nullopt;
+  std::string value = absl::AsciiStrToLower(absl::StripAsciiWhitespace(*text));
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return value;
+  std::string message = absl::StrCat("unknown value ", Quote(*text));
+  if (auto close = ClosestMatch(value, choices)) {
+    absl::StrAppend(&message, " (did you mean ", Quote(*close), "?)");
+  }
+  absl::StrAppend(&message, "; expected one of ", absl::StrJoin(choices, ", "));
+  r.Error(f.loc, f.path, message);
+  return std::nullopt;
+}
 
 void Diagnostics::Add(Location loc, absl::string_view path, absl::string_view message) {
   std::string text = absl::StrCat(source_, ":", loc.line, ":", loc.column, ": ");

@@ -41,6 +41,15 @@ std::string JoinPath(absl::string_view parent, absl::string_view key);
 // Text of a scalar for messages: quoted when it is a string.
 std::string Quote(absl::string_view text);
 
+class Reader;
+struct Field;
+
+// Reads a keyword case-insensitively (as Azure ML does): the lower-case value when it is
+// one of `choices` (lower case), else nullopt after reporting it with the choices and a
+// close match.
+std::optional<std::string> Keyword(Reader& reader, const Field& field,
+                                   const std::vector<std::string>& choices);
+
 // Collects every error of one parse.
 class Diagnostics {
  public:

@@ -49,7 +49,9 @@ class RemoteStoreTest : public ::testing::Test {
   std::unique_ptr<store::Store> remote_;
 };
 
-TEST_F(RemoteStoreTest, RecordsRoundTripExactly) {
+// One record of every kind, with the values a wire format gets wrong most easily
+// (non-finite and negative-zero doubles, int64 extremes, absent optionals).
+store::WriteBatch RecordsOfEveryKind() {
   store::WriteBatch b;
   core::ComputeTarget c;
   c.name = "gpu-2";
@@ -135,6 +137,15 @@ TEST_F(RemoteStoreTest, RecordsRoundTripExactly) {
   d.timestamp_ms = 5;
   b.decisions.push_back(d);
   b.nodes.push_back({"node-9", "gpu-2", "h", 42, "busy", 6, 7});
+  return b;
+}
+
+TEST_F(RemoteStoreTest, RecordsRoundTripExactly) {
+  const store::WriteBatch b = RecordsOfEveryKind();
+  const core::ComputeTarget& c = b.computes[0];
+  const core::Sweep& s = b.sweeps[0];
+  const core::Trial& t1 = b.trials[0];
+  const core::Attempt& a = b.attempts[0];
   ASSERT_TRUE(store_->Commit(b).ok());
 
   auto rc = remote_->GetCompute("gpu-2");

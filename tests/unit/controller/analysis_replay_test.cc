@@ -226,8 +226,8 @@ TEST_F(ReplaySweepTest, Errors) {
   auto invalid = ReplaySweep(store_.get(), "sw-live", bad);
   EXPECT_EQ(invalid.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(invalid.status().message(),
-            "early_termination: bandit needs exactly one of slack_factor and slack_amount, got "
-            "neither");
+            "early_termination: bandit needs slack_factor (a ratio) or slack_amount (an absolute "
+            "distance)");
 }
 
 TEST_F(ReplaySweepTest, SweepsRecordedWithoutObjectiveReadItFromTheirSpec) {

@@ -122,5 +122,24 @@ TEST(ComputeTargetTest, ChecksProvidersCountsAndPriority) {
   EXPECT_THAT(ValidateComputeTarget(t).message(), HasSubstr("must be 2-16 characters"));
 }
 
+TEST(ComputeTargetTest, PropertiesParseAndMergeKeepingOtherKeys) {
+  ComputeTarget t = Target();
+  t.properties_json = "";
+  auto empty = ParseTargetProperties(t);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(*empty, nlohmann::json::object());
+  t.properties_json = R"({"partition":"p","other":1})";
+  MergeTargetProperties({{"partition", nullptr}, {"qos", "q"}}, t);
+  EXPECT_EQ(t.properties_json, R"({"other":1,"qos":"q"})");
+  auto props = ParseTargetProperties(t);
+  ASSERT_TRUE(props.ok()) << props.status();
+  EXPECT_EQ((*props)["qos"], "q");
+  t.properties_json = "[1]";
+  EXPECT_EQ(ParseTargetProperties(t).status().message(),
+            "compute 'cpu-cluster': properties must be a JSON object (got '[1]')");
+  MergeTargetProperties({{"qos", "q"}}, t);  // unreadable properties start over
+  EXPECT_EQ(t.properties_json, R"({"qos":"q"})");
+}
+
 }  // namespace
 }  // namespace sweep::core

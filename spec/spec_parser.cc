@@ -1,0 +1,528 @@
+#include "spec/spec_parser.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "spec/asset_names.h"
+#include "spec/command.h"
+#include "spec/early_termination_parser.h"
+#include "spec/search_space_parser.h"
+
+namespace sweep::spec::internal {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kCreateTarget[] =
+    "create one with `sweep compute create NAME --type amlcompute --min-nodes 0 "
+    "--max-nodes 4` and set `compute: azureml:NAME`";
+
+const std::vector<std::string> kRootKeys = {"$schema",
+                                            "type",
+                                            "name",
+                                            "display_name",
+                                            "experiment_name",
+                                            "description",
+                                            "tags",
+                                            "trial",
+                                            "inputs",
+                                            "compute",
+                                            "sampling_algorithm",
+                                            "search_space",
+                                            "objective",
+                                            "early_termination",
+                                            "limits",
+                                            "resources",
+                                            "queue_settings",
+                                            "outputs",
+                                            "identity",
+                                            "register_model"};
+
+bool IsRemote(absl::string_view path) {
+  return absl::StartsWith(path, "azureml:") || absl::StrContains(path, "://");
+}
+
+std::string Absolute(const std::string& base_dir, const std::string& path) {
+  fs::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  std::string out = (fs::path(base_dir) / p).lexically_normal().string();
+  // "dir/." normalises to "dir/"; drop the trailing separator for stable paths.
+  if (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+bool IsValidTargetName(absl::string_view name) {
+  if (name.size() < 2 || name.size() > 16) return false;
+  if (!std::isalpha(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+  });
+}
+
+class SpecParser {
+ public:
+  SpecParser(Reader& reader, std::string base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
+
+  void Parse(const YAML::Node& root, SweepSpec& spec);
+
+ private:
+  void ParseTrial(const Field& f, SweepSpec& spec);
+  void ParseInputs(const Field& f, SweepSpec& spec);
+  void ParseCompute(const Field* f, const Mapping& root, SweepSpec& spec);
+  void ParseSampling(const Field& f, SweepSpec& spec);
+  void ParseObjective(const Field& f, SweepSpec& spec);
+  void ParseLimits(const Field& f, SweepSpec& spec);
+  void ParseRegisterModel(const Field& f, SweepSpec& spec);
+  void CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed);
+  void CheckCommandReferences(const SweepSpec& spec, const internal::ParsedSpace& parsed);
+
+  Reader& r_;
+  std::string base_dir_;
+  std::optional<Field> command_field_;
+  std::set<std::string> input_names_;
+  bool command_split_ok_ = false;
+};
+
+void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
+  Mapping m(r_, root, "", Location{1, 1}, "a mapping of keys (type, trial, search_space, ...)");
+  if (!m.ok()) return;
+  m.CheckKeys(kRootKeys);
+
+  if (const Field* type = m.Require("type", "a sweep spec starts with `type: sweep`")) {
+    if (std::optional<std::string> t = r_.String(*type);
+        t && absl::AsciiStrToLower(*t) != "sweep") {
+      r_.Error(type->loc, type->path,
+               absl::StrCat("must be 'sweep', got ", Quote(*t),
+                            " (only Azure ML sweep jobs can be run here)"));
+    }
+  }
+  auto read_text = [&](const char* key, std::string& out) {
+    if (const Field* f = m.Get(key)) {
+      if (std::optional<std::string> v = r_.String(*f)) out = *v;
+    }
+  };
+  std::string schema;
+  read_text("$schema", schema);  // documentation for editors only
+  read_text("name", spec.name);
+  read_text("display_name", spec.display_name);
+  read_text("experiment_name", spec.experiment_name);
+  read_text("description", spec.description);
+  if (spec.display_name.empty()) spec.display_name = spec.name;
+  if (const Field* tags = m.Get("tags")) {
+    Mapping tm(r_, tags->value, tags->path, tags->loc);
+    for (const Field& t : tm.fields()) {
+      if (!t.value.IsScalar()) {
+        r_.Error(t.loc, t.path, "a tag value must be a string");
+        continue;
+      }
+      spec.tags[t.key] = t.value.Scalar();
+    }
+  }
+  if (const Field* f = m.Get("outputs")) {
+    r_.Error(f->key_loc, f->path,
+             "not supported: files a trial writes to ./outputs are collected as its artifacts "
+             "and the best trial's outputs can be registered as a model");
+  }
+  if (const Field* f = m.Get("identity")) {
+    r_.Error(f->key_loc, f->path, "not supported: trials run as the worker's own user");
+  }
+
+  if (const Field* f = m.Require("trial", "the command each trial runs")) ParseTrial(*f, spec);
+  if (const Field* f = m.Get("inputs")) ParseInputs(*f, spec);
+  ParseCompute(m.Get("compute"), m, spec);
+  if (const Field* f = m.Get("sampling_algorithm")) ParseSampling(*f, spec);
+  internal::ParsedSpace parsed;
+  const Field* space = m.Require("search_space", "the parameters to tune");
+  if (space != nullptr) {
+    parsed = internal::ParseSearchSpace(r_, *space);
+    spec.search_space = parsed.space;
+  }
+  if (const Field* f = m.Require("objective", "{primary_metric: NAME, goal: maximize}")) {
+    ParseObjective(*f, spec);
+  }
+  if (const Field* f = m.Get("early_termination")) {
+    ParseEarlyTermination(r_, *f, spec.early_termination);
+  }
+  if (const Field* f = m.Get("limits")) ParseLimits(*f, spec);
+  if (const Field* f = m.Get("register_model")) ParseRegisterModel(*f, spec);
+  spec.limits.max_concurrent_trials =
+      spec.limits.max_concurrent_trials == 0
+          ? spec.limits.max_total_trials
+          : std::min(spec.limits.max_concurrent_trials, spec.limits.max_total_trials);
+
+  if (space != nullptr && spec.sampling.algorithm == SamplingAlgorithm::kGrid) {
+    CheckGrid(*space, parsed);
+  }
+  CheckCommandReferences(spec, parsed);
+}
+
+void SpecParser::ParseTrial(const Field& f, SweepSpec& spec) {
+  Mapping m(r_, f.value, f.path, f.loc);
+  if (!m.ok()) return;
+  m.CheckKeys({"command", "code", "environment"});
+  if (const Field* c = m.Require("command", "e.g. `python train.py --lr ${{search_space.lr}}`")) {
+    if (std::optional<std::string> command = r_.String(*c)) {
+      spec.trial.command = *command;
+      command_field_ = *c;
+      absl::StatusOr<std::vector<CommandWord>> words = SplitCommand(*command);
+      if (!words.ok()) {
+        r_.Error(c->loc, c->path, words.status().message());
+      } else if (words->empty()) {
+        r_.Error(c->loc, c->path, "must not be empty");
+      } else {
+        command_split_ok_ = true;
+      }
+    }
+  }
+  if (const Field* c = m.Get("code")) {
+    std::optional<std::string> code = r_.String(*c);
+    if (code && code->empty()) {
+      r_.Error(c->loc, c->path, "must not be empty (omit `code` when there is none)");
+    } else if (code && IsRemote(*code)) {
+      r_.Error(c->loc, c->path,
+               absl::StrCat("only a local directory can be snapshotted, got ", Quote(*code)));
+    } else if (code) {
+      std::string abs = Absolute(base_dir_, *code);
+      std::error_code ec;
+      if (!fs::exists(abs, ec)) {
+        r_.Error(c->loc, c->path,
+                 absl::StrCat(Quote(*code), " does not exist (looked for ", abs,
+                              "; relative paths start at the spec's directory)"));
+      } else {
+        spec.trial.code = abs;
+      }
+    }
+  }
+  if (const Field* e = m.Get("environment")) {
+    if (e->value.IsMap()) {
+      r_.Error(e->loc, e->path,
+               "inline environment definitions are not supported; name an environment "
+               "(azureml:NAME) or omit `environment` to use the node's own environment");
+    } else if (std::optional<std::string> env = r_.String(*e)) {
+      // Syntax only; whether it exists is the controller's job (spec/ has no store).
+      if (absl::Status s = ParseEnvironmentRef(*env).status(); !s.ok()) {
+        r_.Error(e->loc, e->path, s.message());
+      } else {
+        spec.trial.environment = *env;
+      }
+    }
+  }
+}
+
+void SpecParser::ParseRegisterModel(const Field& f, SweepSpec& spec) {
+  Mapping m(r_, f.value, f.path, f.loc, "{name: MODEL_NAME}");
+  if (!m.ok()) return;
+  m.CheckKeys({"name"});
+  if (const Field* n = m.Require("name", "the model the best trial is registered as")) {
+    if (std::optional<std::string> name = r_.String(*n)) {
+      if (absl::Status s = ValidateModelName(*name); !s.ok()) {
+        r_.Error(n->loc, n->path, s.message());
+      } else {
+        spec.register_model = *name;
+      }
+    }
+  }
+}
+
+void SpecParser::ParseInputs(const Field& f, SweepSpec& spec) {
+  if (f.value.IsNull()) return;
+  Mapping m(r_, f.value, f.path, f.loc);
+  for (const Field& in : m.fields()) {
+    if (!internal::IsValidName(in.key)) {
+      r_.Error(in.key_loc, in.path,
+               "invalid input name: use letters, digits and '_', not starting with a digit");
+      continue;
+    }
+    input_names_.insert(in.key);
+    if (in.value.IsScalar()) {
+      std::string value = in.value.Scalar();
+      std::optional<internal::Scalar> s = internal::ResolveScalar(in.value);
+      bool local_path = s && std::holds_alternative<std::string>(*s) &&
+                        (value == "." || value == ".." || absl::StartsWith(value, "./") ||
+                         absl::StartsWith(value, "../"));
+      spec.inputs[in.key] = local_path ? Absolute(base_dir_, value) : value;
+    } else if (in.value.IsMap()) {
+      Mapping im(r_, in.value, in.path, in.loc);
+      im.CheckKeys({"type", "path", "mode", "description"});
+      if (const Field* t = im.Get("type")) {
+        Keyword(r_, *t, {"uri_file", "uri_folder", "mltable", "mlflow_model", "custom_model"});
+      }
+      if (const Field* mode = im.Get("mode")) {
+        Keyword(r_, *mode,
+                {"ro_mount", "rw_mount", "download", "direct", "eval_mount", "eval_download"});
+      }
+      if (const Field* p = im.Require("path", "the file or folder the input names")) {
+        if (std::optional<std::string> path = r_.String(*p)) {
+          if (path->empty()) {
+            r_.Error(p->loc, p->path, "must not be empty");
+          } else {
+            spec.inputs[in.key] = IsRemote(*path) ? *path : Absolute(base_dir_, *path);
+          }
+        }
+      }
+    } else {
+      r_.Error(in.loc, in.path,
+               in.value.IsSequence()
+                   ? "must be a value or {type: uri_file|uri_folder, path: PATH}, not a list"
+                   : "needs a value or {type: uri_file|uri_folder, path: PATH}");
+    }
+  }
+}
+
+void SpecParser::ParseCompute(const Field* f, const Mapping& root, SweepSpec& spec) {
+  // Run-based (serverless) requests at the top level, with or without `compute`.
+  for (const char* key : {"resources", "queue_settings"}) {
+    if (const Field* s = root.Get(key)) {
+      r_.Error(s->key_loc, s->path,
+               absl::StrCat("serverless compute is not supported: sweeps need a persistent "
+                            "compute target; ",
+                            kCreateTarget));
+    }
+  }
+  if (f == nullptr) {
+    r_.Error(root.loc(), "compute",
+             absl::StrCat("missing: sweeps need a persistent compute target; ", kCreateTarget));
+    return;
+  }
+  if (f->value.IsMap()) {
+    Mapping m(r_, f->value, f->path, f->loc);
+    std::string type;
+    if (const Field* t = m.Get("type"); t && t->value.IsScalar())
+      type = absl::AsciiStrToLower(t->value.Scalar());
+    if (type == "databricks" || type == "adla" || type == "hdinsight" || type == "synapsespark" ||
+        type == "kubernetes") {
+      r_.Error(f->loc, f->path,
+               absl::StrCat("compute type ", Quote(type),
+                            " cannot run sweeps: they run only on amlcompute clusters and "
+                            "attached remotevm targets; ",
+                            kCreateTarget));
+    } else {
+      r_.Error(f->loc, f->path,
+               absl::StrCat("an inline compute definition asks for run-based compute (created "
+                            "for this job and deleted after), which sweeps cannot use: they "
+                            "need a persistent compute target; ",
+                            kCreateTarget));
+    }
+    return;
+  }
+  std::optional<std::string> text = r_.String(*f);
+  if (!text) return;
+  std::string name = std::string(absl::StripAsciiWhitespace(*text));
+  if (absl::StartsWith(name, "azureml:")) name = name.substr(8);
+  std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "serverless") {
+    r_.Error(f->loc, f->path,
+             absl::StrCat("serverless compute is created for one job and deleted after, "
+                          "but sweeps need a persistent compute target; ",
+                          kCreateTarget));
+  } else if (lower == "local") {
+    r_.Error(f->loc, f->path,
+             absl::StrCat("'local' cannot run sweeps: trials run on the nodes of a persistent "
+                          "compute target (the default amlcompute provider starts them on "
+                          "this machine); ",
+                          kCreateTarget));
+  } else if (!IsValidTargetName(name)) {
+    r_.Error(f->loc, f->path,
+             absl::StrCat(Quote(name),
+                          " is not a valid compute target name: 2-16 letters, digits or '-', "
+                          "starting with a letter"));
+  } else {
+    spec.compute = name;
+  }
+}
+
+void SpecParser::ParseSampling(const Field& f, SweepSpec& spec) {
+  const std::vector<std::string> kTypes = {"random", "grid", "bayesian", "tpe"};
+  auto set_type = [&](const std::string& t) {
+    if (t == "random") spec.sampling.algorithm = SamplingAlgorithm::kRandom;
+    if (t == "grid") spec.sampling.algorithm = SamplingAlgorithm::kGrid;
+    if (t == "bayesian") spec.sampling.algorithm = SamplingAlgorithm::kBayesian;
+    if (t == "tpe") spec.sampling.algorithm = SamplingAlgorithm::kTpe;
+  };
+  if (!f.value.IsMap()) {
+    if (f.value.IsScalar() && absl::AsciiStrToLower(f.value.Scalar()) == "sobol") {
+      r_.Error(f.loc, f.path,
+               "sobol is a rule of random sampling: write {type: random, rule: sobol}");
+      return;
+    }
+    if (std::optional<std::string> t = Keyword(r_, f, kTypes)) set_type(*t);
+    return;
+  }
+  Mapping m(r_, f.value, f.path, f.loc);
+  const Field* type = m.Require("type", "random, grid, bayesian or tpe");
+  std::optional<std::string> t = type ? Keyword(r_, *type, kTypes) : std::nullopt;
+  if (!t) {
+    m.CheckKeys({"type", "rule", "seed"});
+    return;
+  }
+  set_type(*t);
+  std::vector<std::string> allowed = {"type"};
+  if (*t == "random") allowed = {"type", "rule", "seed"};
+  if (*t == "bayesian" || *t == "tpe") allowed = {"type", "seed"};
+  for (const Field& k : m.fields()) {
+    if (std::find(allowed.begin(), allowed.end(), k.key) != allowed.end()) continue;
+    std::string message;
+    if (k.key == "rule" || k.key == "seed") {
+      message =
+          absl::StrCat(Quote(k.key), " is not a setting of ", *t, " sampling",
+                       k.key == "rule" ? " (only random has a rule)" : " (it has no randomness)");
+    } else {
+      message = absl::StrCat("unknown key ", Quote(k.key));
+      if (auto close = ClosestMatch(k.key, {"type", "rule", "seed"})) {
+        absl::StrAppend(&message, " (did you mean ", Quote(*close), "?)");
+      }
+    }
+    r_.Error(k.key_loc, f.path, message);
+  }
+  if (const Field* rule = m.Get("rule"); rule && *t == "random") {
+    if (std::optional<std::string> v = Keyword(r_, *rule, {"random", "sobol"})) {
+      spec.sampling.rule = *v == "sobol" ? RandomRule::kSobol : RandomRule::kRandom;
+    }
+  }
+  if (const Field* seed = m.Get("seed"); seed && *t != "grid") {
+    if (std::optional<int64_t> v = r_.Integer(*seed)) {
+      if (*v < 0) {
+        r_.Error(seed->loc, seed->path, absl::StrCat("must not be negative, got ", *v));
+      } else {
+        spec.sampling.seed = static_cast<uint64_t>(*v);
+      }
+    }
+  }
+}
+
+void SpecParser::ParseObjective(const Field& f, SweepSpec& spec) {
+  Mapping m(r_, f.value, f.path, f.loc);
+  if (!m.ok()) return;
+  m.CheckKeys({"primary_metric", "goal", "aggregation"});
+  if (const Field* pm = m.Require("primary_metric", "the metric name the trials report")) {
+    if (std::optional<std::string> name = r_.String(*pm)) {
+      bool bad = name->empty() || std::any_of(name->begin(), name->end(), [](char c) {
+                   return std::isspace(static_cast<unsigned char>(c)) || c == '=';
+                 });
+      if (bad) {
+        r_.Error(pm->loc, pm->path,
+                 absl::StrCat("invalid metric name ", Quote(*name),
+                              ": it must be non-empty without blanks or '=' (trials report "
+                              "`name=value`)"));
+      } else {
+        spec.objective.primary_metric = *name;
+      }
+    }
+  }
+  if (const Field* goal = m.Require("goal", "maximize or minimize")) {
+    if (auto g = Keyword(r_, *goal, {"maximize", "minimize"})) {
+      spec.objective.goal = *g == "maximize" ? core::Goal::kMaximize : core::Goal::kMinimize;
+    }
+  }
+  if (const Field* agg = m.Get("aggregation")) {
+    if (auto a = Keyword(r_, *agg, {"last", "best"})) {
+      spec.objective.aggregation =
+          *a == "best" ? core::Aggregation::kBest : core::Aggregation::kLast;
+    }
+  }
+}
+
+void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
+  if (f.value.IsNull()) return;
+  Mapping m(r_, f.value, f.path, f.loc);
+  m.CheckKeys(
+      {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout", "max_retries"});
+  Limits& l = spec.limits;
+  if (const Field* k = m.Get("max_total_trials")) {
+    if (auto v = r_.PositiveInteger(*k)) l.max_total_trials = *v;
+  }
+  if (const Field* k = m.Get("max_concurrent_trials")) {
+    if (auto v = r_.PositiveInteger(*k)) l.max_concurrent_trials = *v;
+  }
+  if (const Field* k = m.Get("timeout")) {
+    if (auto v = r_.PositiveInteger(*k)) l.timeout_s = *v;
+  }
+  if (const Field* k = m.Get("trial_timeout")) {
+    if (auto v = r_.PositiveInteger(*k)) l.trial_timeout_s = *v;
+  }
+  if (const Field* k = m.Get("max_retries")) {
+    // 0 is meaningful here: never retry a lost attempt.
+    if (auto v = r_.Integer(*k)) {
+      if (*v < 0) {
+        r_.Error(k->loc, k->path, absl::StrCat("must not be negative, got ", *v));
+      } else {
+        l.max_retries = *v;
+      }
+    }
+  }
+}
+
+void SpecParser::CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed) {
+  bool all_finite = true;
+  for (const internal::ParamSite& site : parsed.sites) {
+    if (!site.kind) continue;
+    core::ParamKind kind = *site.kind;
+    if (kind == core::ParamKind::kChoice || kind == core::ParamKind::kRandint ||
+        kind == core::ParamKind::kQUniform || kind == core::ParamKind::kQLogUniform) {
+      continue;
+    }
+    all_finite = false;
+    std::string why = core::IsNormal(kind)
+                          ? absl::StrCat(core::ParamKindName(kind), " is unbounded")
+                          : absl::StrCat(core::ParamKindName(kind), " is continuous");
+    r_.Error(site.loc, site.path,
+             absl::StrCat("grid sampling needs finitely many values, but ", why,
+                          "; use choice, randint, or quniform/qloguniform with a step q (or "
+                          "another sampling_algorithm)"));
+  }
+  if (all_finite && !parsed.space.params.empty() && !core::Cardinality(parsed.space)) {
+    r_.Error(space_field.loc, space_field.path,
+             "grid sampling: the space has more than 2^62 configurations");
+  }
+}
+
+void SpecParser::CheckCommandReferences(const SweepSpec& spec,
+                                        const internal::ParsedSpace& parsed) {
+  if (!command_field_ || !command_split_ok_) return;
+  std::set<std::string> params;
+  for (const internal::ParamSite& site : parsed.sites) params.insert(site.name);
+  std::vector<std::string> param_list(params.begin(), params.end());
+  std::vector<std::string> input_list(input_names_.begin(), input_names_.end());
+  absl::StatusOr<std::vector<CommandWord>> words = SplitCommand(spec.trial.command);
+  const Field& c = *command_field_;
+  for (const CommandWord& word : *words) {
+    for (const CommandSegment& segment : word.segments) {
+      if (!segment.is_reference) continue;
+      absl::StatusOr<CommandReference> ref = ParseCommandReference(segment.text);
+      if (!ref.ok()) {
+        r_.Error(c.loc, c.path, ref.status().message());
+        continue;
+      }
+      bool is_param = ref->kind == CommandReference::Kind::kSearchSpace;
+      const std::vector<std::string>& known = is_param ? param_list : input_list;
+      if (std::find(known.begin(), known.end(), ref->name) != known.end()) continue;
+      std::string message =
+          is_param
+              ? absl::StrCat("${{search_space.", ref->name, "}} names no parameter of search_space")
+              : absl::StrCat("${{inputs.", ref->name, "}} names no entry of inputs");
+      if (auto close = ClosestMatch(ref->name, known)) {
+        absl::StrAppend(&message, " (did you mean ", Quote(*close), "?)");
+      }
+      r_.Error(c.loc, c.path, message);
+    }
+  }
+}
+
+}  // namespace
+
+void ParseSpecDocument(Reader& reader, const YAML::Node& root, SweepSpec& spec) {
+  SpecParser parser(reader, spec.base_dir);
+  parser.Parse(root, spec);
+}
+
+}  // namespace sweep::spec::internal
