@@ -11,13 +11,13 @@
 #include "cli/model_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
-#include "cli/report_commands.h"
 #include "cli/remote_vm_commands.h"
+#include "cli/report_commands.h"
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
 #include "cli/slurm_commands.h"
-#include "cli/watch_command.h"
 #include "cli/validate_command.h"
+#include "cli/watch_command.h"
 
 namespace sweep::cli {
 namespace {
@@ -52,6 +52,42 @@ void AddServerFlags(CLI::App* cmd, GlobalOptions& g) {
                   "The server's token (default $SWEEP_TOKEN_FILE, else <workspace>/token)");
 }
 
+// Seeing a sweep's results: `watch`, `report`, `plot` (cli/watch_command.h,
+// cli/report_commands.h). Their callbacks set `action`; `a` must outlive parsing.
+struct ResultsArgs {
+  WatchArgs watch;
+  ReportArgs report;
+  PlotArgs plot;
+};
+void AddResultsCommands(CLI::App& app, GlobalOptions& g, ResultsArgs& a,
+                        std::function<int()>& action) {
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "Follow a running sweep: a live view on a terminal, else log lines");
+  watch_cmd->add_option("sweep", a.watch.sweep_id, "Sweep id (or a unique prefix)")->required();
+  watch_cmd->add_flag("--plain", a.watch.plain, "Print log lines instead of the live view");
+  AddServerFlags(watch_cmd, g);
+  AddOutputFlags(watch_cmd, g, false);
+  watch_cmd->callback([&] { action = [&] { return CmdWatch(g, a.watch); }; });
+  auto* report_cmd =
+      app.add_subcommand("report", "Write a sweep's report: one self-contained HTML page of plots");
+  report_cmd->add_option("sweep", a.report.sweep_id, "Sweep id (or a unique prefix)")->required();
+  report_cmd->add_option("--out,-o", a.report.out,
+                         "File to write (default <sweep id>.html; - for stdout)");
+  AddServerFlags(report_cmd, g);
+  AddOutputFlags(report_cmd, g, false);
+  report_cmd->callback([&] { action = [&] { return CmdReport(g, a.report); }; });
+  auto* plot_cmd = app.add_subcommand("plot", "Write one plot of a sweep as an SVG file");
+  plot_cmd->add_option("sweep", a.plot.sweep_id, "Sweep id (or a unique prefix)")->required();
+  plot_cmd->add_option("--kind", a.plot.kind, "convergence, parallel, curves or importance")
+      ->required()
+      ->check(CLI::IsMember({"convergence", "parallel", "curves", "importance"}));
+  plot_cmd->add_option("--out,-o", a.plot.out,
+                       "File to write (default <sweep id>-<kind>.svg; - for stdout)");
+  AddServerFlags(plot_cmd, g);
+  AddOutputFlags(plot_cmd, g, false);
+  plot_cmd->callback([&] { action = [&] { return CmdPlot(g, a.plot); }; });
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -68,18 +104,24 @@ int Main(int argc, char** argv) {
 
   RunArgs run;
   auto* run_cmd = app.add_subcommand("run", "Run a sweep spec to completion on this host");
-  run_cmd->add_option("spec", run.spec_path, "Sweep spec (Azure ML v2 sweep job YAML)")
-      ->required();
-  run_cmd->add_option("--listen", run.listen,
-                      "Address the controller listens on, so workers on other machines can "
-                      "join (e.g. 0.0.0.0:7070)")
+  run_cmd->add_option("spec", run.spec_path, "Sweep spec (Azure ML v2 sweep job YAML)")->required();
+  run_cmd
+      ->add_option("--listen", run.listen,
+                   "Address the controller listens on, so workers on other machines can "
+                   "join (e.g. 0.0.0.0:7070)")
       ->capture_default_str();
   run_cmd->add_flag("--quiet,-q", run.quiet, "Print only the sweep id and the summary");
   run_cmd->add_flag("--plain", run.plain,
                     "Print log lines instead of the live view, also on a terminal");
-  run_cmd->add_option("--lease-seconds", run.lease_seconds,
-                      "How long a node keeps a trial without a heartbeat before the trial "
-                      "is retried elsewhere")
+  run_cmd
+      ->add_option("--node-wait-seconds", run.node_wait_seconds,
+                   "End the sweep failed when its target gets no node for this long (0 = "
+                   "wait for ever; the spec's limits.node_wait_timeout wins)")
+      ->capture_default_str();
+  run_cmd
+      ->add_option("--lease-seconds", run.lease_seconds,
+                   "How long a node keeps a trial without a heartbeat before the trial "
+                   "is retried elsewhere")
       ->capture_default_str();
   run_cmd
       ->add_option("--snapshot-max-mb", run.snapshot_max_mb,
@@ -95,8 +137,7 @@ int Main(int argc, char** argv) {
 
   WorkerArgs worker;
   auto* worker_cmd = app.add_subcommand("worker", "Run a worker agent on a cluster node");
-  worker_cmd->add_option("--server", worker.server, "Controller address host:port")
-      ->required();
+  worker_cmd->add_option("--server", worker.server, "Controller address host:port")->required();
   worker_cmd->add_option("--compute", worker.compute, "Compute target this node belongs to")
       ->required();
   worker_cmd->add_option("--token-file", worker.token_file,
@@ -181,11 +222,18 @@ int Main(int argc, char** argv) {
   ServerArgs server;
   auto* server_cmd = app.add_subcommand(
       "server", "Serve the workspace's controller until SIGTERM, running submitted sweeps");
-  server_cmd->add_option("--listen", server.listen,
-                         "Address to listen on, host:port (e.g. 0.0.0.0:7070; port 0 = any)")
+  server_cmd
+      ->add_option("--listen", server.listen,
+                   "Address to listen on, host:port (e.g. 0.0.0.0:7070; port 0 = any)")
       ->required();
-  server_cmd->add_option("--lease-seconds", server.lease_seconds,
-                         "How long a node keeps a trial without a heartbeat")
+  server_cmd
+      ->add_option("--lease-seconds", server.lease_seconds,
+                   "How long a node keeps a trial without a heartbeat")
+      ->capture_default_str();
+  server_cmd
+      ->add_option("--node-wait-seconds", server.node_wait_seconds,
+                   "End a sweep failed when its target gets no node for this long (0 = "
+                   "wait for ever; a spec's limits.node_wait_timeout wins)")
       ->capture_default_str();
   AddOutputFlags(server_cmd, g, false);
   server_cmd->callback([&] { action = [&] { return CmdServer(g, server); }; });
@@ -273,8 +321,8 @@ int Main(int argc, char** argv) {
   auto* models_cmd = app.add_subcommand("models", "The model registry");
   models_cmd->require_subcommand(1);
   ModelRegisterArgs reg;
-  auto* m_register = models_cmd->add_subcommand(
-      "register", "Register a trial's artifacts as a new model version");
+  auto* m_register =
+      models_cmd->add_subcommand("register", "Register a trial's artifacts as a new model version");
   m_register->add_option("--sweep", reg.sweep_id, "Sweep id (or a unique prefix)")->required();
   m_register->add_option("--trial", reg.trial_id,
                          "Trial number (default: the best completed trial)");
@@ -294,43 +342,14 @@ int Main(int argc, char** argv) {
   std::string download_to;
   auto* m_download =
       models_cmd->add_subcommand("download", "Copy a model version's files (verified)");
-  m_download->add_option("model", model_ref, "NAME (newest version) or NAME:VERSION")
-      ->required();
-  m_download->add_option("--to", download_to, "Destination directory (new or empty)")
-      ->required();
+  m_download->add_option("model", model_ref, "NAME (newest version) or NAME:VERSION")->required();
+  m_download->add_option("--to", download_to, "Destination directory (new or empty)")->required();
   AddOutputFlags(m_download, g, false);
   m_download->callback(
       [&] { action = [&] { return CmdModelDownload(g, model_ref, download_to); }; });
 
-  // --- seeing results: watch, report and plots (cli/watch_command.h, report_commands.h)
-  WatchArgs watch;
-  auto* watch_cmd = app.add_subcommand(
-      "watch", "Follow a running sweep: a live view on a terminal, else log lines");
-  watch_cmd->add_option("sweep", watch.sweep_id, "Sweep id (or a unique prefix)")->required();
-  watch_cmd->add_flag("--plain", watch.plain, "Print log lines instead of the live view");
-  AddServerFlags(watch_cmd, g);
-  AddOutputFlags(watch_cmd, g, false);
-  watch_cmd->callback([&] { action = [&] { return CmdWatch(g, watch); }; });
-  ReportArgs report;
-  auto* report_cmd = app.add_subcommand(
-      "report", "Write a sweep's report: one self-contained HTML page of plots");
-  report_cmd->add_option("sweep", report.sweep_id, "Sweep id (or a unique prefix)")->required();
-  report_cmd->add_option("--out,-o", report.out,
-                         "File to write (default <sweep id>.html; - for stdout)");
-  AddServerFlags(report_cmd, g);
-  AddOutputFlags(report_cmd, g, false);
-  report_cmd->callback([&] { action = [&] { return CmdReport(g, report); }; });
-  PlotArgs plot;
-  auto* plot_cmd = app.add_subcommand("plot", "Write one plot of a sweep as an SVG file");
-  plot_cmd->add_option("sweep", plot.sweep_id, "Sweep id (or a unique prefix)")->required();
-  plot_cmd->add_option("--kind", plot.kind, "convergence, parallel, curves or importance")
-      ->required()
-      ->check(CLI::IsMember({"convergence", "parallel", "curves", "importance"}));
-  plot_cmd->add_option("--out,-o", plot.out,
-                       "File to write (default <sweep id>-<kind>.svg; - for stdout)");
-  AddServerFlags(plot_cmd, g);
-  AddOutputFlags(plot_cmd, g, false);
-  plot_cmd->callback([&] { action = [&] { return CmdPlot(g, plot); }; });
+  ResultsArgs results;
+  AddResultsCommands(app, g, results, action);
 
   try {
     app.parse(argc, argv);

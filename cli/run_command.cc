@@ -127,6 +127,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   ServeOptions serve_options;
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
+  serve_options.node_wait_seconds = args.node_wait_seconds;
   serve_options.snapshot_max_bytes = args.snapshot_max_mb << 20;
   serve_options.artifact_max_bytes = args.artifact_max_mb << 20;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);

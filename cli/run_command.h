@@ -16,6 +16,9 @@ struct RunArgs {
   int64_t lease_seconds = 30;      // a lease expires this long after its last renewal
   int64_t snapshot_max_mb = 300;   // cap on the snapshot of trial.code
   int64_t artifact_max_mb = 1024;  // cap on one attempt's outputs/
+  // A sweep that gets no node for this long ends `failed`; its spec's
+  // limits.node_wait_timeout wins. 0 = wait for ever.
+  int64_t node_wait_seconds = 600;
 };
 // Runs a sweep to its end on an in-process controller. Exit 0 when it completed,
 // 1 when it failed or was canceled, 2 for an invalid spec or compute target.

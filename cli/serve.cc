@@ -86,6 +86,10 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   if (options.lease_seconds < 1) {
     return absl::InvalidArgumentError("--lease-seconds must be at least 1");
   }
+  if (options.node_wait_seconds < 0) {
+    return absl::InvalidArgumentError(
+        "--node-wait-seconds must not be negative (0 waits for ever)");
+  }
   if (absl::Status s = CheckAddress("--listen", options.listen, /*allow_port_zero=*/true);
       !s.ok()) {
     return s;
@@ -108,6 +112,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   controller_options.workspace_dir = w.dir();
   controller_options.snapshot_max_bytes = options.snapshot_max_bytes;
   controller_options.artifact_max_bytes = options.artifact_max_bytes;
+  controller_options.node_wait_timeout_ms = options.node_wait_seconds * 1000;
   controller_options.heartbeat_interval_ms =
       std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
   auto ctrl = controller::Controller::Create(w.store(), controller_options);

@@ -102,7 +102,9 @@ ControllerImpl::ControllerImpl(store::Store* store, ControllerOptions options)
                      ? nullptr
                      : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)),
       commits_([store](const store::WriteBatch& batch) { return store->Commit(batch); }),
-      scheduler_(state_, lifecycle_, options_) {}
+      scheduler_(state_, lifecycle_, options_) {
+  autoscaler_.SetNodeWaitTimeout(options_.node_wait_timeout_ms);
+}
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store* store,
                                                                ControllerOptions options) {
@@ -549,7 +551,9 @@ void ControllerImpl::Tick() {
   ExpireAndTimeOut(txn, now);
   ForgetEndedSweeps(now);
   MarkSilentNodesGone(txn, now);
-  std::vector<Autoscaler::Start> starts = autoscaler_.Plan(txn, state_, now);
+  std::vector<NodeWaitTimeout> timeouts;
+  std::vector<Autoscaler::Start> starts = autoscaler_.Plan(txn, state_, now, &timeouts);
+  EndSweepsWithoutNodes(txn, timeouts, now);
   Finish(txn, lock).IgnoreError();
   RegisterModels();
   StartNodes(std::move(starts));
@@ -587,6 +591,16 @@ void ControllerImpl::MarkSilentNodesGone(Txn& txn, int64_t now) {
       n.node.state = "gone";
       txn.PutNode(n);
     }
+  }
+}
+
+void ControllerImpl::EndSweepsWithoutNodes(Txn& txn, const std::vector<NodeWaitTimeout>& timeouts,
+                                           int64_t now) {
+  for (const NodeWaitTimeout& t : timeouts) {
+    auto it = state_.sweeps.find(t.sweep_id);
+    if (it == state_.sweeps.end() || it->second->sweep.state != SweepState::kRunning) continue;
+    txn.AddEvent(t.sweep_id, 0, "node_wait_timeout", t.reason, now);
+    lifecycle_.StopSweep(txn, *it->second, SweepState::kFailed, t.reason, now);
   }
 }
 

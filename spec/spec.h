@@ -42,6 +42,10 @@ struct Limits {
   int64_t timeout_s = 0;        // whole sweep; 0 = none
   int64_t trial_timeout_s = 0;  // each trial; 0 = none
   int64_t max_retries = 3;      // lost attempts per trial (extension key)
+  // How long a sweep may wait without a single node of its target before it ends
+  // `failed` (extension key `node_wait_timeout`, seconds; 0 = wait for ever); nullopt:
+  // the controller's default (ControllerOptions::node_wait_timeout_ms).
+  std::optional<int64_t> node_wait_timeout_s;
 };
 
 struct TrialTemplate {

@@ -435,8 +435,8 @@ void SpecParser::ParseObjective(const Field& f, SweepSpec& spec) {
 void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
   if (f.value.IsNull()) return;
   Mapping m(r_, f.value, f.path, f.loc);
-  m.CheckKeys(
-      {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout", "max_retries"});
+  m.CheckKeys({"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
+               "max_retries", "node_wait_timeout"});
   Limits& l = spec.limits;
   if (const Field* k = m.Get("max_total_trials")) {
     if (auto v = r_.PositiveInteger(*k)) l.max_total_trials = *v;
@@ -457,6 +457,17 @@ void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
         r_.Error(k->loc, k->path, absl::StrCat("must not be negative, got ", *v));
       } else {
         l.max_retries = *v;
+      }
+    }
+  }
+  if (const Field* k = m.Get("node_wait_timeout")) {
+    // 0 is meaningful here too: wait for a node for ever.
+    if (auto v = r_.Integer(*k)) {
+      if (*v < 0) {
+        r_.Error(k->loc, k->path,
+                 absl::StrCat("must not be negative, got ", *v, " (0 waits for ever)"));
+      } else {
+        l.node_wait_timeout_s = *v;
       }
     }
   }

@@ -59,21 +59,21 @@ TEST(RunE2E, QuickstartCompletesAndQueriesAgree) {
   ASSERT_EQ(ls.exit_code, 0);
   EXPECT_EQ(ParseJson(ls)[0]["id"], id);
 
-  CommandResult metrics =
-      RunSweep({"metrics", id.substr(0, 7), std::to_string(best_id), "--name", "accuracy",
-                "--json", "--workspace", ws.path()});
+  CommandResult metrics = RunSweep({"metrics", id.substr(0, 7), std::to_string(best_id), "--name",
+                                    "accuracy", "--json", "--workspace", ws.path()});
   ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
   nlohmann::json points = ParseJson(metrics);
   ASSERT_EQ(points.size(), 12u);
   EXPECT_EQ(points[11]["interval"], 12);
   EXPECT_DOUBLE_EQ(points[11]["value"].get<double>(), best_value);
 
-  CommandResult csv = RunSweep({"trials", id, "--csv", "--sort", "accuracy", "--workspace",
-                                ws.path()});
+  CommandResult csv =
+      RunSweep({"trials", id, "--csv", "--sort", "accuracy", "--workspace", ws.path()});
   ASSERT_EQ(csv.exit_code, 0);
   EXPECT_EQ(csv.out.rfind("trial_id,state,accuracy,", 0), 0u) << csv.out;
   EXPECT_EQ(csv.out.substr(csv.out.find('\n') + 1).rfind(std::to_string(best_id) + ",", 0), 0u)
-      << "sorted best first:\n" << csv.out;
+      << "sorted best first:\n"
+      << csv.out;
 }
 
 TEST(RunE2E, GridSweepEndsWhenExhausted) {
@@ -97,8 +97,8 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 180);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
-  nlohmann::json list = ParseJson(RunSweep({"trials", id, "--json", "--workspace",
-                                            dir.path() + "/ws"}));
+  nlohmann::json list =
+      ParseJson(RunSweep({"trials", id, "--json", "--workspace", dir.path() + "/ws"}));
   ASSERT_EQ(list.size(), 6u) << "the grid has 6 points although 100 trials were allowed";
   std::set<std::string> configs;
   for (const auto& t : list) {
@@ -109,8 +109,8 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
     EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), a * static_cast<double>(b.size()));
   }
   EXPECT_EQ(configs.size(), 6u);
-  nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace",
-                                            dir.path() + "/ws"}));
+  nlohmann::json best =
+      ParseJson(RunSweep({"best", id, "--json", "--workspace", dir.path() + "/ws"}));
   EXPECT_DOUBLE_EQ(best["final_value"].get<double>(), 9.0);
 }
 
@@ -161,9 +161,9 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
   CommandResult env = RunSweep({"environment", "create", "sklearn-env", "--user-managed",
                                 "--python", "/usr/bin/python3", "--workspace", ws.path()});
   ASSERT_EQ(env.exit_code, 0) << env.err;
-  CommandResult run = RunSweep({"run", SourceDir() + "/examples/sklearn-automl/sweep.yml",
-                                "--workspace", ws.path(), "-q"},
-                               600);
+  CommandResult run = RunSweep(
+      {"run", SourceDir() + "/examples/sklearn-automl/sweep.yml", "--workspace", ws.path(), "-q"},
+      600);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws.path()}));
@@ -196,12 +196,12 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
     }
   }
   ASSERT_FALSE(pickle.empty()) << "no outputs/model.pkl for the best trial";
-  CommandResult load = RunCommand(
-      {"/usr/bin/python3", "-c",
-       "import pickle, sys; from sklearn.datasets import load_digits; "
-       "x, y = load_digits(return_X_y=True); m = pickle.load(open(sys.argv[1], 'rb')); "
-       "print((m.predict(x) == y).mean())",
-       pickle});
+  CommandResult load =
+      RunCommand({"/usr/bin/python3", "-c",
+                  "import pickle, sys; from sklearn.datasets import load_digits; "
+                  "x, y = load_digits(return_X_y=True); m = pickle.load(open(sys.argv[1], 'rb')); "
+                  "print((m.predict(x) == y).mean())",
+                  pickle});
   ASSERT_EQ(load.exit_code, 0) << load.err;
   EXPECT_GT(std::stod(load.out), 0.95);
 
@@ -216,16 +216,16 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
     }
   }
   EXPECT_EQ(outcome.rfind("model_registered: model sklearn-automl version 1", 0), 0u) << outcome;
-  nlohmann::json model =
-      ParseJson(RunSweep({"models", "show", "sklearn-automl:1", "--json", "--workspace", ws.path()}));
+  nlohmann::json model = ParseJson(
+      RunSweep({"models", "show", "sklearn-automl:1", "--json", "--workspace", ws.path()}));
   EXPECT_EQ(model["sweep_id"], id);
   EXPECT_EQ(model["trial_id"], best["trial_id"]);
   const std::string download = ws.path() + "/downloaded-model";
   CommandResult fetched = RunSweep(
       {"models", "download", "sklearn-automl:1", "--to", download, "--workspace", ws.path()});
   ASSERT_EQ(fetched.exit_code, 0) << fetched.err;
-  std::ifstream written(pickle, std::ios::binary), downloaded(download + "/model.pkl",
-                                                              std::ios::binary);
+  std::ifstream written(pickle, std::ios::binary),
+      downloaded(download + "/model.pkl", std::ios::binary);
   std::string written_bytes((std::istreambuf_iterator<char>(written)), {});
   std::string downloaded_bytes((std::istreambuf_iterator<char>(downloaded)), {});
   EXPECT_FALSE(written_bytes.empty());
@@ -254,6 +254,11 @@ objective: {primary_metric: score, goal: maximize}
   CommandResult lease = RunSweep({"run", spec, "--workspace", ws, "--lease-seconds", "0"});
   EXPECT_EQ(lease.exit_code, 2);
   EXPECT_NE(lease.err.find("--lease-seconds must be at least 1"), std::string::npos) << lease.err;
+  CommandResult wait = RunSweep({"run", spec, "--workspace", ws, "--node-wait-seconds", "-1"});
+  EXPECT_EQ(wait.exit_code, 2);
+  EXPECT_NE(wait.err.find("--node-wait-seconds must not be negative (0 waits for ever)"),
+            std::string::npos)
+      << wait.err;
 
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 60);
   ASSERT_EQ(run.exit_code, 0) << run.err;

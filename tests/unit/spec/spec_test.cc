@@ -156,6 +156,26 @@ TEST_F(SpecTest, LimitsAcceptIntegralFloatsAndZeroRetries) {
   EXPECT_EQ(spec->limits.max_retries, 0);
 }
 
+TEST_F(SpecTest, NodeWaitTimeoutIsOptionalAndZeroWaitsForEver) {
+  const std::string space = "  lr: {type: uniform, min_value: 0, max_value: 1}\n";
+  absl::StatusOr<SweepSpec> spec = Parse(Spec(space));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, std::nullopt) << "the controller's default";
+  spec = Parse(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: 120}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, 120);
+  EXPECT_THAT(DescribeSpec(*spec), HasSubstr(", node wait 120 s"));
+  spec = Parse(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: 0}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, 0);
+  EXPECT_THAT(DescribeSpec(*spec), HasSubstr(", node wait for ever"));
+  EXPECT_THAT(Error(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: -1}\n")),
+              HasSubstr("limits.node_wait_timeout: must not be negative, got -1 (0 waits for "
+                        "ever)"));
+  EXPECT_THAT(Error(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: soon}\n")),
+              HasSubstr("limits.node_wait_timeout"));
+}
+
 TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
   absl::StatusOr<SweepSpec> spec =
       Parse("$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json\n" +
