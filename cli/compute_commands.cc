@@ -5,12 +5,9 @@
 #include <optional>
 #include <set>
 
+#include "cli/admin.h"
 #include "cli/output.h"
 #include "cli/remote_vm_commands.h"
-#include "compute/remote_vm.h"
-#include "compute/targets.h"
-#include "core/clock.h"
-#include "core/compute_target.h"
 #include "core/status.h"
 #include "rpc/admin_client.h"
 
@@ -27,14 +24,8 @@ void ApplyArgs(const ComputeArgs& args, core::ComputeTarget& target) {
   }
 }
 
-int SaveTarget(workspace::Workspace& ws, const core::ComputeTarget& target, const char* verb,
-               const GlobalOptions& options) {
-  if (absl::Status s = compute::ValidateTarget(target); !s.ok()) {
-    return ReportError(s);
-  }
-  store::WriteBatch batch;
-  batch.computes.push_back(target);
-  if (absl::Status s = ws.store()->Commit(batch); !s.ok()) return ReportError(s);
+void PrintTarget(const core::ComputeTarget& target, const char* verb,
+                 const GlobalOptions& options) {
   if (options.json) {
     std::cout << ComputeToJson(target).dump(2) << "\n";
   } else {
@@ -42,7 +33,6 @@ int SaveTarget(workspace::Workspace& ws, const core::ComputeTarget& target, cons
               << target.provider << ", " << target.min_nodes << "-" << target.max_nodes
               << " nodes)\n";
   }
-  return kExitOk;
 }
 
 // The controller's view of the target when one serves the workspace (the --server one, or
@@ -101,15 +91,6 @@ absl::StatusOr<std::vector<core::Event>> ScalingDecisions(store::Store* store,
 }  // namespace
 
 int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
-  if (absl::Status s = core::ValidateComputeName(args.name); !s.ok()) {
-    return ReportError(s);
-  }
-  if (args.type == "remotevm") {
-    return ReportError(absl::InvalidArgumentError(
-        "remotevm targets are attached, not created: `sweep compute attach " + args.name +
-        " --type remotevm --address HOST --username USER (--password-file F | "
-        "--private-key-file F)`"));
-  }
   core::ComputeTarget target;
   target.name = args.name;
   target.type = args.type;
@@ -118,41 +99,32 @@ int CmdComputeCreate(const GlobalOptions& options, const ComputeArgs& args) {
                                               : "local";
   target.max_nodes = 4;
   ApplyArgs(args, target);
-  target.created_ms = core::SystemClock::Default()->NowMillis();
   if (absl::Status s = ApplySlurmArgs(args.slurm, target); !s.ok()) return ReportError(s);
-  // Validate before touching the workspace, so a rejected target writes nothing.
-  if (absl::Status s = compute::ValidateTarget(target); !s.ok()) {
-    return ReportError(s);
-  }
-  if (absl::Status s = CheckSlurmCluster(target); !s.ok()) return ReportError(s);
-  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  if ((*ws)->store()->GetCompute(args.name).ok()) {
-    return ReportError(absl::AlreadyExistsError("compute target '" + args.name +
-                                                "' already exists; change it with `sweep "
-                                                "compute update " +
-                                                args.name + " ...`"));
-  }
-  return SaveTarget(**ws, target, "created", options);
+  auto admin = OpenAdmin(options, "sweep compute create");
+  if (!admin.ok()) return ReportError(admin.status());
+  auto created = (*admin)->PutComputeTarget(target, workspace::PutMode::kCreate);
+  if (!created.ok()) return ReportError(created.status());
+  PrintTarget(*created, "created", options);
+  return kExitOk;
 }
 
 int CmdComputeUpdate(const GlobalOptions& options, const ComputeArgs& args) {
-  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto target = (*ws)->store()->GetCompute(args.name);
-  if (!target.ok()) {
+  auto admin = OpenAdmin(options, "sweep compute update");
+  if (!admin.ok()) return ReportError(admin.status());
+  auto reader = (*admin)->reader();
+  if (!reader.ok()) return ReportError(reader.status());
+  auto target = (*reader)->GetCompute(args.name);
+  if (absl::IsNotFound(target.status())) {
     return ReportError(absl::NotFoundError("compute target '" + args.name +
                                            "' not found (`sweep compute list` lists them)"));
   }
-  if (target->type == "remotevm" && (args.min_nodes || args.max_nodes)) {
-    return ReportError(absl::InvalidArgumentError(
-        "remotevm target '" + args.name + "' runs the workers given by --workers-per-node " +
-        "when it was attached; delete it and attach it again to change that"));
-  }
+  if (!target.ok()) return ReportError(target.status());
   ApplyArgs(args, *target);
   if (absl::Status s = ApplySlurmArgs(args.slurm, *target); !s.ok()) return ReportError(s);
-  if (absl::Status s = CheckSlurmCluster(*target); !s.ok()) return ReportError(s);
-  return SaveTarget(**ws, *target, "updated", options);
+  auto updated = (*admin)->PutComputeTarget(*target, workspace::PutMode::kUpdate);
+  if (!updated.ok()) return ReportError(updated.status());
+  PrintTarget(*updated, "updated", options);
+  return kExitOk;
 }
 
 int CmdComputeList(const GlobalOptions& options) {
@@ -269,25 +241,9 @@ int CmdComputeShow(const GlobalOptions& options, const std::string& name) {
 }
 
 int CmdComputeDelete(const GlobalOptions& options, const std::string& name) {
-  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  store::Store* store = (*ws)->store();
-  if (!store->GetCompute(name).ok()) {
-    return ReportError(absl::NotFoundError("compute target '" + name + "' not found"));
-  }
-  auto sweeps = store->ListSweeps();
-  if (!sweeps.ok()) return ReportError(sweeps.status());
-  for (const core::Sweep& s : *sweeps) {
-    if (s.compute == name && s.state == core::SweepState::kRunning) {
-      return ReportError(
-          absl::FailedPreconditionError("compute target '" + name + "' is used by running sweep " +
-                                        s.id + "; cancel it first (`sweep cancel " + s.id + "`)"));
-    }
-  }
-  store::WriteBatch batch;
-  batch.deleted_computes.push_back(name);
-  if (absl::Status s = store->Commit(batch); !s.ok()) return ReportError(s);
-  compute::RemoveCredentials((*ws)->dir(), name);
+  auto admin = OpenAdmin(options, "sweep compute delete");
+  if (!admin.ok()) return ReportError(admin.status());
+  if (absl::Status s = (*admin)->DeleteComputeTarget(name); !s.ok()) return ReportError(s);
   if (!options.json)
     std::cout << "deleted compute target " << name << "\n";
   else

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/admin.h"
 #include "cli/output.h"
-#include "core/clock.h"
 #include "core/files.h"
 #include "spec/asset_names.h"
 #include "workspace/registry.h"
@@ -104,13 +104,12 @@ absl::StatusOr<core::Environment> DefinitionFromArgs(const EnvironmentArgs& args
 }  // namespace
 
 int CmdEnvironmentCreate(const GlobalOptions& options, const EnvironmentArgs& args) {
-  // Everything about the input is checked before the workspace is touched.
+  // The flags and files first: a bad one touches no workspace.
   absl::StatusOr<core::Environment> definition = DefinitionFromArgs(args);
   if (!definition.ok()) return ReportError(definition.status());
-  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto created = workspace::CreateEnvironment((*ws)->store(), *std::move(definition),
-                                              core::SystemClock::Default()->NowMillis());
+  auto admin = OpenAdmin(options, "sweep environment create");
+  if (!admin.ok()) return ReportError(admin.status());
+  auto created = (*admin)->CreateEnvironment(*definition);
   if (!created.ok()) return ReportError(created.status());
   const core::Environment& e = created->environment;
   if (options.json) {

@@ -6,8 +6,8 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "cli/admin.h"
 #include "cli/output.h"
-#include "core/clock.h"
 #include "core/status.h"
 #include "spec/asset_names.h"
 #include "workspace/artifact_store.h"
@@ -99,7 +99,6 @@ int CmdModelRegister(const GlobalOptions& options, const ModelRegisterArgs& args
   workspace::ModelRequest request;
   request.name = args.name;
   request.trial_id = args.trial_id;
-  if (absl::Status s = spec::ValidateModelName(args.name); !s.ok()) return ReportError(s);
   for (const std::string& tag : args.tags) {
     const size_t eq = tag.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -108,13 +107,14 @@ int CmdModelRegister(const GlobalOptions& options, const ModelRegisterArgs& args
     }
     request.tags.emplace_back(tag.substr(0, eq), tag.substr(eq + 1));
   }
-  auto ws = workspace::Workspace::OpenOrCreate(WorkspaceDir(options));
-  if (!ws.ok()) return ReportError(ws.status());
-  auto sweep = ResolveSweep((*ws)->store(), args.sweep_id);
+  auto admin = OpenAdmin(options, "sweep models register");
+  if (!admin.ok()) return ReportError(admin.status());
+  auto reader = (*admin)->reader();
+  if (!reader.ok()) return ReportError(reader.status());
+  auto sweep = ResolveSweep(*reader, args.sweep_id);
   if (!sweep.ok()) return ReportError(sweep.status());
   request.sweep_id = sweep->id;
-  auto model = workspace::RegisterModel((*ws)->store(), (*ws)->dir(), request,
-                                        core::SystemClock::Default()->NowMillis());
+  auto model = (*admin)->RegisterModel(request);
   if (!model.ok()) return ReportRegisterError(model.status());
   if (options.json) {
     std::cout << ModelToJson(*model).dump(2) << "\n";

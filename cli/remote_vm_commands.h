@@ -1,5 +1,5 @@
 // `sweep compute attach NAME --type remotevm ...`: attaches a machine reached over SSH
-// (controller/remote_vm.h, controller/ssh_session.h).
+// (workspace/admin.h, compute/target_provisioner.h).
 #pragma once
 
 #include <cstdint>
@@ -27,11 +27,12 @@ struct AttachArgs {
   std::string work_dir;
 };
 
-// Connects (known-hosts policy accept-new), logs in, runs `<sweep-path> --version` on the
-// VM, then copies the credentials into the workspace and stores the target. Nothing is
-// written when any step fails. Exit 2 for bad input (arguments, credentials the server
-// rejects, unreadable files), 1 for an unreachable VM, a changed host key, or sweep
-// missing on the VM.
+// Reads the credential files and hands the request to the workspace's admin (cli/admin.h),
+// which logs into the VM (known-hosts policy accept-new), runs `<sweep-path> --version`
+// there, keeps the credentials in the workspace and stores the target. Nothing is kept
+// when any step fails. Exit 2 for bad input (arguments, credentials the server rejects,
+// unreadable files), 1 for an unreachable VM, a changed host key, or sweep missing on the
+// VM.
 int CmdComputeAttach(const GlobalOptions& options, const AttachArgs& args);
 
 // Adds `attach` under `compute_cmd`; its callback sets `action`.

@@ -1,33 +1,34 @@
 #include "cli/run_command.h"
 
+#include <unistd.h>
+
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
-#include <sstream>
 
 #include "cli/live_terminal.h"
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "cli/watch_command.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "rpc/admin_client.h"
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
 #include "worker/agent.h"
+#include "workspace/admin.h"
+#include "workspace/workspace_lock.h"
 
 namespace sweep::cli {
 namespace {
 
-namespace fs = std::filesystem;
+// How long a local cancel waits for another command that is changing the workspace.
+constexpr int64_t kCancelLockWaitMs = 30'000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::NotFoundError("cannot read " + path);
+  return text;
 }
 
 }  // namespace
@@ -197,20 +198,28 @@ absl::Status CancelSweepOf(const GlobalOptions& options, const QuerySource& sour
     auto token = ReadServerToken(options);
     if (!token.ok()) return token.status();
     return rpc::CancelViaServer(options.server, *token, sweep.id);
-  } else if (auto running = ws->ReadControllerAddress()) {
-    return rpc::CancelViaServer(running->address, ws->token(), sweep.id);
-  } else {
-    // No controller serves the workspace: this process is the only writer (the source
-    // may have opened it read-only).
-    auto writable = workspace::Workspace::OpenOrCreate(ws->dir());
-    if (!writable.ok()) return writable.status();
-    auto ctrl =
-        controller::Controller::Create((*writable)->store(), controller::ControllerOptions{});
-    if (!ctrl.ok()) return ctrl.status();
-    absl::Status status = (*ctrl)->CancelSweep(sweep.id);
-    (*ctrl)->Shutdown();
-    return status;
   }
+  if (auto running = ws->ReadControllerAddress()) {
+    return rpc::CancelViaServer(running->address, ws->token(), sweep.id);
+  }
+  // No controller serves the workspace: this process writes it, under the workspace lock
+  // (a controller that started meanwhile holds it, and gets the cancel instead).
+  const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
+  auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
+  if (!attempt.ok()) return attempt.status();
+  if (!attempt->lock) {
+    return attempt->holder.address.empty()
+               ? workspace::ServedByController(ws->dir(), attempt->holder)
+               : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep.id);
+  }
+  // The source may have opened the workspace read-only.
+  auto writable = workspace::Workspace::OpenOrCreate(ws->dir());
+  if (!writable.ok()) return writable.status();
+  auto ctrl = controller::Controller::Create((*writable)->store(), controller::ControllerOptions{});
+  if (!ctrl.ok()) return ctrl.status();
+  absl::Status status = (*ctrl)->CancelSweep(sweep.id);
+  (*ctrl)->Shutdown();
+  return status;
 }
 
 int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {

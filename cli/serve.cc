@@ -6,18 +6,19 @@
 #include <algorithm>
 #include <atomic>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/context.h"
 #include "cli/slurm_commands.h"
 #include "compute/local_provider.h"
 #include "compute/ssh_provider.h"
+#include "compute/target_provisioner.h"
 
 namespace sweep::cli {
 namespace {
 
-namespace fs = std::filesystem;
+// How long a starting controller waits for a CLI command that is changing the workspace.
+constexpr int64_t kCommandWaitMs = 30'000;
 
 std::atomic<int> g_interrupts{0};
 
@@ -95,17 +96,25 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     return s;
   }
   std::unique_ptr<ServedController> served(new ServedController());
+  // The workspace lock before anything is opened or loaded: one controller per workspace.
+  const workspace::LockHolder me{.pid = ::getpid(), .role = workspace::kControllerRole};
+  auto attempt = workspace::WorkspaceLock::Acquire(workspace_dir, me, kCommandWaitMs);
+  if (!attempt.ok()) return attempt.status();
+  if (!attempt->lock) {
+    const workspace::LockHolder& other = attempt->holder;
+    return absl::FailedPreconditionError(
+        "workspace " + workspace_dir + " is already served by a controller (" + other.Describe() +
+        "); " +
+        (other.address.empty()
+             ? ""
+             : "submit to it with `sweep submit SPEC --server " + other.address + "`, or ") +
+        "stop it first, or use another --workspace");
+  }
+  served->lock_ = std::move(attempt->lock);
   auto ws = workspace::Workspace::OpenOrCreate(workspace_dir);
   if (!ws.ok()) return ws.status();
   served->workspace_ = std::move(*ws);
   workspace::Workspace& w = *served->workspace_;
-  if (auto running = w.ReadControllerAddress()) {
-    return absl::FailedPreconditionError(
-        "workspace " + w.dir() + " is already served by a controller (pid " +
-        std::to_string(running->pid) + " at " + running->address +
-        "); submit to it with `sweep submit SPEC --server " + running->address +
-        "`, or stop it first, or use another --workspace");
-  }
 
   controller::ControllerOptions controller_options;
   controller_options.lease_duration_ms = options.lease_seconds * 1000;
@@ -113,6 +122,8 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   controller_options.snapshot_max_bytes = options.snapshot_max_bytes;
   controller_options.artifact_max_bytes = options.artifact_max_bytes;
   controller_options.node_wait_timeout_ms = options.node_wait_seconds * 1000;
+  // The provider steps of the admin rpcs (a Slurm target's partition, logging into a VM).
+  controller_options.provisioner = compute::NewTargetProvisioner(w.dir());
   controller_options.heartbeat_interval_ms =
       std::max<int64_t>(200, controller_options.lease_duration_ms / 6);
   auto ctrl = controller::Controller::Create(w.store(), controller_options);
@@ -127,10 +138,13 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   if (!server.ok()) return server.status();
   served->server_ = std::move(*server);
   served->dial_ = DialAddress(served->server_->address());
+  // From now on CLI commands send their changes here (cli/admin.h).
+  workspace::LockHolder serving = me;
+  serving.address = served->dial_;
+  if (absl::Status s = served->lock_->Update(serving); !s.ok()) return s;
 
   // Node providers, one block each; the controller picks one by the target's provider.
-  std::error_code ec;
-  const std::string self = fs::read_symlink("/proc/self/exe", ec).string();
+  const std::string self = options.env->ReadSymlink("/proc/self/exe").value_or("");
   {
     compute::LocalNodeProviderOptions local;
     local.binary = self;
@@ -139,6 +153,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.log_dir = w.dir() + "/logs";
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
+    local.env = options.env;
     served->controller_->SetNodeProvider("local",
                                          std::make_shared<compute::LocalNodeProvider>(local));
   }
@@ -147,7 +162,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
   served->controller_->SetNodeProvider(
       "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,
-                                     served->dial_));
+                                     served->dial_, options.env));
   return served;
 }
 

@@ -10,9 +10,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "rpc/grpc_service.h"
 #include "workspace/workspace.h"
+#include "workspace/workspace_lock.h"
 
 namespace sweep::cli {
 
@@ -23,6 +25,9 @@ struct ServeOptions {
   int64_t artifact_max_bytes = int64_t{1024} << 20;  // cap on one attempt's outputs/
   // ControllerOptions::node_wait_timeout_ms, in seconds (0 = wait for ever).
   int64_t node_wait_seconds = 600;
+  // The workspace's files and the node providers' processes (not owned). The controller
+  // itself does not take an Env yet.
+  core::Env* env = core::Env::Default();
 };
 
 // A controller serving one workspace over gRPC, with its node providers attached.
@@ -30,12 +35,15 @@ struct ServeOptions {
 // stops it; the controller and server inside are thread-safe.
 class ServedController {
  public:
-  // Opens (creating if missing) the workspace at `workspace_dir`, loads the controller
-  // (resuming the workspace's running sweeps), starts gRPC on options.listen and attaches
-  // the node providers. The background ticker is not started yet (Run() does it), so a
-  // caller can set an event listener or submit first.
-  // InvalidArgument for a bad listen address or lease; FailedPrecondition if a live
-  // controller already serves the workspace; Unavailable if the address cannot be bound.
+  // Takes the workspace lock (workspace/workspace_lock.h; held until destruction) before
+  // anything else, then opens (creating if missing) the workspace at `workspace_dir`, loads
+  // the controller (resuming the workspace's running sweeps), starts gRPC on
+  // options.listen, records the address in the lock and attaches the node providers. The
+  // background ticker is not started yet (Run() does it), so a caller can set an event
+  // listener or submit first. A CLI command changing the workspace is waited for.
+  // InvalidArgument for a bad listen address or lease; FailedPrecondition naming the
+  // holder (pid and address) at once if another controller holds the lock, or if a
+  // command holds it too long; Unavailable if the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<ServedController>> Start(const std::string& workspace_dir,
                                                                  const ServeOptions& options);
   ~ServedController();  // Stop()
@@ -57,6 +65,7 @@ class ServedController {
 
  private:
   ServedController() = default;
+  std::unique_ptr<workspace::WorkspaceLock> lock_;  // released last
   std::unique_ptr<workspace::Workspace> workspace_;
   std::unique_ptr<controller::Controller> controller_;
   std::unique_ptr<rpc::GrpcServer> server_;

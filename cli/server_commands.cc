@@ -2,14 +2,11 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
-#include <thread>
 
 #include "cli/serve.h"
+#include "core/env.h"
 #include "nlohmann/json.hpp"
 #include "rpc/admin_client.h"
 #include "spec/spec.h"
@@ -46,7 +43,7 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
                 << std::endl;
     });
   }
-  while (Interrupts() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  while (Interrupts() == 0) core::Env::Default()->SleepForMillis(100);
   if (!options.json) std::cout << "sweep server stopping: stopping nodes" << std::endl;
   s.Stop();
   if (!options.json) std::cout << "sweep server stopped" << std::endl;
@@ -64,14 +61,14 @@ int CmdSubmit(const GlobalOptions& options, const std::string& spec_path) {
     std::cerr << spec.status().message() << "\n";
     return kExitUsage;
   }
-  std::ifstream in(spec_path);
-  std::stringstream text;
-  text << in.rdbuf();
+  // LoadSpecFile read it a moment ago.
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(spec_path);
+  if (!text.ok()) return ReportError(text.status());
   auto token = ReadServerToken(options);
   if (!token.ok()) return ReportError(token.status());
   std::error_code ec;
   std::string absolute = std::filesystem::absolute(spec_path, ec).lexically_normal().string();
-  auto id = rpc::SubmitViaServer(options.server, *token, text.str(), absolute);
+  auto id = rpc::SubmitViaServer(options.server, *token, *text, absolute);
   if (!id.ok()) return ReportSubmitError(id.status());
   if (options.json) {
     std::cout << nlohmann::json{{"id", *id}, {"server", options.server}}.dump() << "\n";

@@ -40,16 +40,12 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target) 
   return absl::OkStatus();
 }
 
-absl::Status CheckSlurmCluster(const core::ComputeTarget& target) {
-  if (target.type != "amlcompute" || target.provider != "slurm") return absl::OkStatus();
-  return compute::CheckSlurmTarget(target, *compute::PosixCommandRunner());
-}
-
 std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
                                                                 const std::string& workspace_dir,
                                                                 const std::string& token_path,
                                                                 const std::string& binary,
-                                                                const std::string& bound_address) {
+                                                                const std::string& bound_address,
+                                                                core::Env* env) {
   namespace fs = std::filesystem;
   size_t colon = bound_address.rfind(':');
   std::string host = bound_address.substr(0, colon);
@@ -64,6 +60,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
   options.token_file = fs::absolute(token_path).lexically_normal().string();
   options.log_dir = dir + "/logs";
   options.work_dir = dir + "/nodes";
+  options.env = env;
   options.on_node_gone = [controller](const std::string& node_id, const std::string& reason) {
     // NotFound: the job ended before its worker registered; nothing to end.
     controller->NodeGone(node_id, reason).IgnoreError();

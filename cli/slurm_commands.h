@@ -1,6 +1,7 @@
 // Slurm-backed amlcompute targets in the CLI: the `sweep compute create|update` flags
-// that set a target's Slurm settings, the check against the running cluster, and the
-// node provider `sweep run` attaches for `--provider slurm` targets.
+// that set a target's Slurm settings, and the node provider `sweep run` attaches for
+// `--provider slurm` targets. (The check against the running cluster is the admin's:
+// compute/target_provisioner.h.)
 #pragma once
 
 #include <memory>
@@ -10,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "core/types.h"
 
 namespace sweep::cli {
@@ -32,10 +34,6 @@ void AddSlurmFlags(CLI::App* cmd, SlurmArgs& args);
 // InvalidArgument when flags are given for a target whose provider is not slurm.
 absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target);
 
-// For slurm targets: asks the cluster whether the partition, QOS and account exist
-// (compute::CheckSlurmTarget with the real commands). OK for other providers.
-absl::Status CheckSlurmCluster(const core::ComputeTarget& target);
-
 // The node provider for `slurm` targets of a controller serving `workspace_dir` at
 // `bound_address` (what the gRPC server bound; a wildcard host is replaced by this
 // host's name, so nodes on other machines can dial it). Ended node jobs are reported
@@ -44,6 +42,7 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
                                                                 const std::string& workspace_dir,
                                                                 const std::string& token_path,
                                                                 const std::string& binary,
-                                                                const std::string& bound_address);
+                                                                const std::string& bound_address,
+                                                                core::Env* env);
 
 }  // namespace sweep::cli

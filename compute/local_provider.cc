@@ -1,20 +1,12 @@
 #include "compute/local_provider.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
-
-extern char** environ;
 
 namespace sweep::compute {
 
@@ -40,73 +32,49 @@ absl::StatusOr<std::string> LocalNodeProvider::StartNode(const core::ComputeTarg
   }
   std::string name = absl::StrCat("node-", next_node_++);
   std::string log_dir = options_.log_dir.empty() ? std::string(".") : options_.log_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(log_dir, ec);
+  options_.env->CreateDirs(log_dir).IgnoreError();  // spawning then names the problem
   std::string log_path = absl::StrCat(log_dir, "/", name, ".log");
 
-  std::vector<std::string> args = {options_.binary,         "worker",           "--server",
-                                   options_.server_address, "--compute",        target.name,
-                                   "--token-file",          options_.token_file};
+  core::SpawnOptions spawn;
+  spawn.argv = {options_.binary, "worker",    "--server",     options_.server_address,
+                "--compute",     target.name, "--token-file", options_.token_file};
   if (!options_.work_dir.empty()) {
-    args.push_back("--work-dir");
-    args.push_back(absl::StrCat(options_.work_dir, "/", name));
+    spawn.argv.push_back("--work-dir");
+    spawn.argv.push_back(absl::StrCat(options_.work_dir, "/", name));
   }
-  for (const std::string& a : options_.extra_args) args.push_back(a);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
+  for (const std::string& a : options_.extra_args) spawn.argv.push_back(a);
+  spawn.stdin_to = core::Stdio::DevNull();
+  spawn.stdout_to = core::Stdio::File(log_path, /*append=*/true);
+  spawn.stderr_to = core::Stdio::SameAsStdout();
   // Own process group, clean signal state: the parent may block or ignore signals.
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT}) sigaddset(&defaults, sig);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, options_.binary.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot start worker ", options_.binary, ": ", std::strerror(rc)));
+  spawn.new_process_group = true;
+  absl::StatusOr<std::unique_ptr<core::Subprocess>> process = options_.env->Spawn(spawn);
+  if (!process.ok()) {
+    return absl::InternalError(absl::StrCat("cannot start worker ", options_.binary, ": ",
+                                            std::strerror(core::ErrnoOf(process.status()))));
   }
+  const int64_t pid = (*process)->pid();
   auto child = std::make_unique<Child>();
-  child->pid = pid;
+  child->process = *std::move(process);
   child->compute = target.name;
   Child* raw = child.get();
   children_[name] = std::move(child);
   raw->reaper = std::thread([this, raw, name] {
-    // Wait without reaping, then reap under the lock: kill() (also under the lock) can
-    // then never hit a recycled pid.
-    siginfo_t info;
-    while (::waitid(P_PID, static_cast<id_t>(raw->pid), &info, WEXITED | WNOWAIT) < 0 &&
-           errno == EINTR) {
-    }
+    // Wait without reaping, then reap under the lock: Signal (also under the lock) can then
+    // never hit a recycled pid.
+    raw->process->WaitForExit();
     std::lock_guard<std::mutex> l(mu_);
-    int status = 0;
-    while (::waitpid(raw->pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    absl::StatusOr<core::ExitStatus> exit = raw->process->Reap();
     raw->exited = true;
-    raw->wait_status = status;
     exited_cv_.notify_all();
-    if (WIFEXITED(status)) {
-      spdlog::debug("local worker {} (pid {}) exited with code {}", name, raw->pid,
-                    WEXITSTATUS(status));
-    } else if (WIFSIGNALED(status)) {
-      spdlog::debug("local worker {} (pid {}) killed by signal {}", name, raw->pid,
-                    WTERMSIG(status));
+    if (!exit.ok()) {
+      spdlog::debug("local worker {}: {}", name, std::string(exit.status().message()));
+    } else if (exit->signal == 0) {
+      spdlog::debug("local worker {} (pid {}) exited with code {}", name, raw->process->pid(),
+                    exit->exit_code);
+    } else {
+      spdlog::debug("local worker {} (pid {}) killed by signal {}", name, raw->process->pid(),
+                    exit->signal);
     }
   });
   spdlog::debug("started local worker {} (pid {}) for {}, log {}", name, pid, target.name,
@@ -127,7 +95,7 @@ std::vector<pid_t> LocalNodeProvider::LivePids() {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<pid_t> pids;
   for (const auto& [name, c] : children_) {
-    if (!c->exited) pids.push_back(c->pid);
+    if (!c->exited) pids.push_back(static_cast<pid_t>(c->process->pid()));
   }
   return pids;
 }
@@ -141,14 +109,14 @@ void LocalNodeProvider::StopAll() {
     return true;
   };
   for (const auto& [name, c] : children_) {
-    if (!c->exited) ::kill(c->pid, SIGTERM);
+    if (!c->exited) c->process->Signal(SIGTERM);
   }
   if (!exited_cv_.wait_for(lock, std::chrono::milliseconds(options_.stop_grace_ms), all_exited)) {
     for (const auto& [name, c] : children_) {
       if (c->exited) continue;
-      spdlog::warn("local worker {} (pid {}) ignored SIGTERM for {} ms; killing it", name, c->pid,
-                   options_.stop_grace_ms);
-      ::kill(c->pid, SIGKILL);
+      spdlog::warn("local worker {} (pid {}) ignored SIGTERM for {} ms; killing it", name,
+                   c->process->pid(), options_.stop_grace_ms);
+      c->process->Signal(SIGKILL);
     }
     exited_cv_.wait(lock, all_exited);
   }

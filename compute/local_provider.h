@@ -2,9 +2,10 @@
 //
 //   BINARY worker --server ADDR --compute NAME --token-file F [--work-dir D/node-N]
 //
-// stdout/stderr of node N go to <log_dir>/node-N.log (appended). Children are reaped by
-// one thread each (waitpid on that pid only, so other children of the process are left
-// alone). A child that exits on its own (scale-down, crash) stops counting in LiveNodes.
+// stdout/stderr of node N go to <log_dir>/node-N.log (appended). Children are spawned
+// through options.env (each in its own process group) and reaped by one thread each
+// (waitpid on that pid only, so other children of the process are left alone). A child that
+// exits on its own (scale-down, crash) stops counting in LiveNodes.
 //
 // Thread safety: all methods are thread-safe. The destructor calls StopAll().
 #pragma once
@@ -22,6 +23,7 @@
 
 #include "absl/status/statusor.h"
 #include "compute/node_provider.h"
+#include "core/env.h"
 
 namespace sweep::compute {
 
@@ -32,7 +34,8 @@ struct LocalNodeProviderOptions {
   std::string log_dir;             // <workspace>/logs; created if missing
   std::string work_dir;            // "" = the worker's default; else node N uses work_dir/node-N
   int64_t stop_grace_ms = 15'000;  // SIGTERM -> SIGKILL delay in StopAll
-  std::vector<std::string> extra_args;  // appended to every worker command line
+  std::vector<std::string> extra_args;    // appended to every worker command line
+  core::Env* env = core::Env::Default();  // not owned; spawns and the log directory
 };
 
 class LocalNodeProvider final : public NodeProvider {
@@ -53,10 +56,9 @@ class LocalNodeProvider final : public NodeProvider {
 
  private:
   struct Child {
-    pid_t pid = 0;
+    std::unique_ptr<core::Subprocess> process;
     std::string compute;
     bool exited = false;
-    int wait_status = 0;
     std::thread reaper;
   };
 

@@ -1,20 +1,16 @@
 #include "compute/remote_vm.h"
 
 #include <exception>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "core/compute_target.h"
-#include "core/files.h"
+#include "core/env.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "workspace/workspace.h"
 
 namespace sweep::compute {
 namespace {
-
-namespace fs = std::filesystem;
 
 std::string CredentialDir(const std::string& workspace_dir, const std::string& name) {
   return absl::StrCat(workspace_dir, "/ssh/", name);
@@ -24,21 +20,13 @@ std::string Absolute(const std::string& workspace_dir, const std::string& relati
   return relative.empty() ? "" : absl::StrCat(workspace_dir, "/", relative);
 }
 
-// Copies one credential byte for byte; returns its workspace-relative path.
-absl::StatusOr<std::string> CopySecret(const std::string& workspace_dir, const std::string& name,
-                                       const std::string& from, const std::string& stem,
-                                       const std::string& what) {
-  std::ifstream in(from, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", what, " ", from));
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
+// Writes one credential; returns its workspace-relative path.
+absl::StatusOr<std::string> WriteSecret(core::Env* env, const std::string& workspace_dir,
+                                        const std::string& name, const std::string& content,
+                                        const std::string& stem) {
   std::string relative = absl::StrCat("ssh/", name, "/", stem);
-  if (absl::Status s = core::WriteFileAtomically(Absolute(workspace_dir, relative), ss.str(), 0600);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(env->WriteFileAtomically(Absolute(workspace_dir, relative), content,
+                                           {.mode = 0600, .sync_dir = false}));
   return relative;
 }
 
@@ -113,45 +101,42 @@ std::string RemoteWorkDir(const RemoteVmProperties& props, const std::string& ta
 }
 
 absl::Status StoreCredentials(const std::string& workspace_dir, const std::string& name,
-                              const SshEndpoint& endpoint, RemoteVmProperties& props) {
+                              const RemoteVmCredentials& credentials, RemoteVmProperties& props,
+                              core::Env* env) {
   std::string dir = CredentialDir(workspace_dir, name);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  env->RemoveAll(dir).IgnoreError();
   for (const std::string& d : {absl::StrCat(workspace_dir, "/ssh"), dir}) {
-    fs::create_directories(d, ec);
-    fs::permissions(d, fs::perms::owner_all, ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat("cannot create ", d, ": ", ec.message()));
+    absl::Status s = env->CreateDirs(d);
+    if (s.ok()) s = env->SetPermissions(d, 0700);
+    if (!s.ok()) {
+      RemoveCredentials(workspace_dir, name, env);
+      return core::ErrnoStatus(s, "cannot create", d);
     }
   }
   struct Item {
-    const std::string& from;
+    const std::optional<std::string>& from;
     std::string& to;
     const char* stem;
-    const char* what;
   };
   props.password_file.clear();
   props.private_key_file.clear();
   props.passphrase_file.clear();
-  for (const Item& item :
-       {Item{endpoint.password_file, props.password_file, "password", "password file"},
-        Item{endpoint.private_key_file, props.private_key_file, "private_key", "private key file"},
-        Item{endpoint.passphrase_file, props.passphrase_file, "passphrase",
-             "private key passphrase file"}}) {
-    if (item.from.empty()) continue;
-    auto copied = CopySecret(workspace_dir, name, item.from, item.stem, item.what);
-    if (!copied.ok()) {
-      RemoveCredentials(workspace_dir, name);
-      return copied.status();
+  for (const Item& item : {Item{credentials.password, props.password_file, "password"},
+                           Item{credentials.private_key, props.private_key_file, "private_key"},
+                           Item{credentials.passphrase, props.passphrase_file, "passphrase"}}) {
+    if (!item.from) continue;
+    auto written = WriteSecret(env, workspace_dir, name, *item.from, item.stem);
+    if (!written.ok()) {
+      RemoveCredentials(workspace_dir, name, env);
+      return written.status();
     }
-    item.to = *copied;
+    item.to = *written;
   }
   return absl::OkStatus();
 }
 
-void RemoveCredentials(const std::string& workspace_dir, const std::string& name) {
-  std::error_code ec;
-  fs::remove_all(CredentialDir(workspace_dir, name), ec);
+void RemoveCredentials(const std::string& workspace_dir, const std::string& name, core::Env* env) {
+  env->RemoveAll(CredentialDir(workspace_dir, name)).IgnoreError();
 }
 
 }  // namespace sweep::compute

@@ -1,11 +1,6 @@
 #include "compute/slurm_provider.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -14,8 +9,6 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <filesystem>
-#include <fstream>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -29,12 +22,8 @@
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
-extern char** environ;
-
 namespace sweep::compute {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Memory as Azure lists it (GiB), in MiB.
 constexpr int64_t GiB(double gib) { return static_cast<int64_t>(gib * 1024); }
@@ -101,81 +90,55 @@ constexpr char kNodeScript[] =
     "# Written by sweep's Slurm node provider: one node = one job running the worker.\n"
     "exec \"$@\" --node-id \"slurm-${SLURM_JOB_ID}\"\n";
 
-class PosixRunner final : public CommandRunner {
+class EnvRunner final : public CommandRunner {
  public:
+  explicit EnvRunner(core::Env* env) : env_(env) {}
+
   absl::StatusOr<CommandOutput> Run(const std::vector<std::string>& argv,
                                     int64_t timeout_ms) override {
     if (argv.empty()) return absl::InvalidArgumentError("empty command");
-    int out_pipe[2], err_pipe[2];
-    if (pipe2(out_pipe, O_CLOEXEC) != 0) return absl::InternalError(std::strerror(errno));
-    if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-      close(out_pipe[0]);
-      close(out_pipe[1]);
-      return absl::InternalError(std::strerror(errno));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    std::vector<std::string> args = argv;
-    std::vector<char*> cargv;
-    for (std::string& a : args) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    pid_t pid = 0;
-    int rc = posix_spawnp(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    if (rc != 0) {
-      close(out_pipe[0]);
-      close(err_pipe[0]);
-      if (rc == ENOENT) return absl::NotFoundError(absl::StrCat(argv[0], " not found on PATH"));
-      return absl::InternalError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
+    core::SpawnOptions options;
+    options.argv = argv;
+    options.stdin_to = core::Stdio::DevNull();
+    options.stdout_to = core::Stdio::Pipe();
+    options.stderr_to = core::Stdio::Pipe();
+    options.reset_signals = false;  // as the CLI's own signal state
+    absl::StatusOr<std::unique_ptr<core::Subprocess>> child = env_->Spawn(options);
+    if (!child.ok()) {
+      const int err = core::ErrnoOf(child.status());
+      if (absl::IsFailedPrecondition(child.status()) && err == ENOENT) {
+        return absl::NotFoundError(absl::StrCat(argv[0], " not found on PATH"));
+      }
+      return absl::InternalError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(err)));
     }
     CommandOutput result;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    const int64_t deadline = env_->MonotonicMillis() + timeout_ms;
     bool timed_out = false;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    std::string* sinks[2] = {&result.out, &result.err};
-    int open_fds = 2;
-    while (open_fds > 0) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      deadline - std::chrono::steady_clock::now())
-                      .count();
+    auto sink = [&](int stream, std::string_view data) {
+      (stream == 1 ? result.out : result.err).append(data);
+    };
+    while (true) {
+      const int64_t left = deadline - env_->MonotonicMillis();
       if (left <= 0) {
         timed_out = true;
         break;
       }
-      int n = poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000)));
-      if (n < 0 && errno != EINTR) break;
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        char buf[4096];
-        ssize_t got = read(fds[i].fd, buf, sizeof buf);
-        if (got > 0) {
-          sinks[i]->append(buf, static_cast<size_t>(got));
-        } else if (got == 0 || errno != EINTR) {
-          close(fds[i].fd);
-          fds[i].fd = -1;
-          --open_fds;
-        }
-      }
+      if (!(*child)->ReadOutput(static_cast<int>(std::min<int64_t>(left, 1000)), sink)) break;
     }
-    for (pollfd& f : fds) {
-      if (f.fd >= 0) close(f.fd);
-    }
-    if (timed_out) kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    (*child)->CloseOutput();
+    if (timed_out) (*child)->Signal(SIGKILL);
+    absl::StatusOr<core::ExitStatus> exit = (*child)->Reap();
     if (timed_out) {
       return absl::DeadlineExceededError(
           absl::StrCat(argv[0], " did not answer within ", timeout_ms / 1000, " s"));
     }
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (!exit.ok()) return exit.status();
+    result.exit_code = exit->signal == 0 ? exit->exit_code : 128 + exit->signal;
     return result;
   }
+
+ private:
+  core::Env* const env_;
 };
 
 // The settings' string fields, by property key.
@@ -278,8 +241,12 @@ absl::Status ValidateSlurmSettings(const core::ComputeTarget& target) {
   return absl::OkStatus();
 }
 
+std::shared_ptr<CommandRunner> NewCommandRunner(core::Env* env) {
+  return std::make_shared<EnvRunner>(env);
+}
+
 std::shared_ptr<CommandRunner> PosixCommandRunner() {
-  static const std::shared_ptr<CommandRunner> kRunner = std::make_shared<PosixRunner>();
+  static const std::shared_ptr<CommandRunner> kRunner = NewCommandRunner(core::Env::Default());
   return kRunner;
 }
 
@@ -395,7 +362,7 @@ absl::StatusOr<std::vector<std::string>> BuildSbatchArgv(const core::ComputeTarg
 
 SlurmNodeProvider::SlurmNodeProvider(SlurmNodeProviderOptions options)
     : options_(std::move(options)),
-      runner_(options_.runner ? options_.runner : PosixCommandRunner()) {}
+      runner_(options_.runner ? options_.runner : NewCommandRunner(options_.env)) {}
 
 SlurmNodeProvider::~SlurmNodeProvider() { StopAll(); }
 
@@ -409,16 +376,13 @@ absl::StatusOr<std::string> SlurmNodeProvider::StartNode(const core::ComputeTarg
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (script_.empty()) {
-      std::error_code ec;
-      fs::create_directories(options_.log_dir, ec);
-      fs::create_directories(options_.work_dir, ec);
+      core::Env* env = options_.env;
+      env->CreateDirs(options_.log_dir).IgnoreError();
+      env->CreateDirs(options_.work_dir).IgnoreError();
       std::string path = options_.work_dir + "/slurm-node.sh";
-      std::ofstream out(path, std::ios::trunc);
-      out << kNodeScript;
-      out.close();
-      if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-      fs::permissions(path, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec,
-                      ec);
+      absl::Status written = env->WriteFileAtomically(path, kNodeScript, {.mode = 0750});
+      if (written.ok()) written = env->SetPermissions(path, 0750);  // past the umask
+      if (!written.ok()) return core::ErrnoStatus(written, "cannot write", path);
       script_ = path;
     }
     script = script_;
@@ -530,15 +494,14 @@ void SlurmNodeProvider::StopAll() {
       spdlog::warn("slurm: {}", std::string(s.status().message()));
     }
     // Wait until the cancelled jobs are no longer active, so nothing is left running.
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.stop_timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
+    const int64_t deadline = options_.env->MonotonicMillis() + options_.stop_timeout_ms;
+    while (options_.env->MonotonicMillis() < deadline) {
       absl::StatusOr<std::string> out = RunSlurm(
           *runner_,
           {"squeue", "--noheader", "--format=%i", absl::StrCat("--jobs=", absl::StrJoin(ids, ","))},
           options_.command_timeout_ms);
       if (out.ok() && Lines(*out).empty()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      options_.env->SleepForMillis(200);
     }
   }
   std::vector<std::pair<std::string, std::string>> gone;

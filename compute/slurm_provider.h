@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "compute/node_provider.h"
+#include "core/env.h"
 #include "core/types.h"
 
 namespace sweep::compute {
@@ -97,7 +98,9 @@ class CommandRunner {
                                             int64_t timeout_ms) = 0;
 };
 
-// The real one (posix_spawnp, pipes). Thread-safe.
+// The real one: env->Spawn with stdout and stderr piped. Thread-safe. `env` is not owned.
+std::shared_ptr<CommandRunner> NewCommandRunner(core::Env* env);
+// NewCommandRunner(core::Env::Default()), shared.
 std::shared_ptr<CommandRunner> PosixCommandRunner();
 
 // Checks a slurm target against the running cluster: the partition(s) exist (sinfo),
@@ -123,7 +126,8 @@ struct SlurmNodeProviderOptions {
   int64_t command_timeout_ms = 30'000;
   // Told about every node job that ended; see the file comment.
   std::function<void(const std::string& node_id, const std::string& reason)> on_node_gone;
-  std::shared_ptr<CommandRunner> runner;  // null: PosixCommandRunner()
+  std::shared_ptr<CommandRunner> runner;  // null: NewCommandRunner(env)
+  core::Env* env = core::Env::Default();  // not owned; files, clocks, and the default runner
 };
 
 // The sbatch command line for one node of `target` (settings and vm_size already

@@ -1,9 +1,6 @@
 #include "compute/ssh_provider.h"
 
 #include <atomic>
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "compute/remote_vm.h"
@@ -72,7 +69,8 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
     name = absl::StrCat("node-", next_node_++);
   }
 
-  auto session = SshSession::Connect(WorkspaceEndpoint(*props, options_.workspace_dir));
+  auto session =
+      SshSession::Connect(WorkspaceEndpoint(*props, options_.workspace_dir), options_.env);
   if (!session.ok()) return session.status();
   if ((*session)->host_was_unknown()) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -112,8 +110,7 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
   node->channel = std::move(*channel);
 
   std::string log_dir = options_.log_dir.empty() ? std::string(".") : options_.log_dir;
-  std::error_code ec;
-  std::filesystem::create_directories(log_dir, ec);
+  options_.env->CreateDirs(log_dir).IgnoreError();  // the log is best effort
   node->log_path = absl::StrCat(log_dir, "/ssh-", target.name, "-", name, ".log");
 
   std::lock_guard<std::mutex> lock(mu_);
@@ -126,11 +123,12 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
 }
 
 void SshNodeProvider::RunNode(Node* node) {
-  std::ofstream log(node->log_path, std::ios::app);
+  absl::StatusOr<std::unique_ptr<core::WritableFile>> log =
+      options_.env->NewWritableFile(node->log_path, {.append = true});
   auto pump = [&](int timeout_ms) {
     std::string out;
     bool running = node->channel->Read(out, timeout_ms);
-    if (!out.empty()) log << out << std::flush;
+    if (!out.empty() && log.ok()) (*log)->Append(out).IgnoreError();
     return running;
   };
   auto signal_worker = [&](const char* sig) {
@@ -142,9 +140,9 @@ void SshNodeProvider::RunNode(Node* node) {
     }
   };
   auto pump_for = [&](int64_t ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    const int64_t deadline = options_.env->MonotonicMillis() + ms;
     bool running = true;
-    while (running && std::chrono::steady_clock::now() < deadline) running = pump(200);
+    while (running && options_.env->MonotonicMillis() < deadline) running = pump(200);
     return running;
   };
   bool running = true;
@@ -196,6 +194,7 @@ std::shared_ptr<SshNodeProvider> NewSshNodeProvider(const workspace::Workspace& 
   options.token = workspace.token();
   options.log_dir = workspace.dir() + "/logs";
   options.stop_grace_ms = 5'000;
+  options.env = workspace.env();
   return std::make_shared<SshNodeProvider>(std::move(options));
 }
 

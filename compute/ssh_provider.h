@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "compute/node_provider.h"
+#include "core/env.h"
 #include "workspace/workspace.h"
 
 namespace sweep::compute {
@@ -36,6 +37,7 @@ struct SshNodeProviderOptions {
   std::string token;           // the workspace token, shipped to the VM
   std::string log_dir;         // <workspace>/logs; created if missing
   int64_t stop_grace_ms = 10'000;
+  core::Env* env = core::Env::Default();  // not owned; credentials, logs, clocks
 };
 
 class SshNodeProvider final : public NodeProvider {

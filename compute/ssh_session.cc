@@ -3,12 +3,9 @@
 #include <libssh/libssh.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 
@@ -23,21 +20,25 @@ void InitLibssh() {
 
 std::string HostPort(const SshEndpoint& e) { return absl::StrCat(e.host, ":", e.port); }
 
+// A credential file as messages name it.
+const std::string& Label(const std::string& path, const std::string& label) {
+  return label.empty() ? path : label;
+}
+
 std::string KnownHostsName(const SshEndpoint& e) {
   return e.port == 22 ? e.host : absl::StrCat("[", e.host, "]:", e.port);
 }
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read ", what, " ", path, ": ", std::strerror(errno)));
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what,
+                                           core::Env* env) {
+  absl::StatusOr<std::string> read = env->ReadFile(path);
+  if (!read.ok()) {
+    absl::Status s = core::ErrnoStatus(read.status(), absl::StrCat("cannot read ", what), path);
+    return core::AttachErrno(absl::InvalidArgumentError(s.message()), core::ErrnoOf(s));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = *std::move(read);
   if (!text.empty() && text.back() == '\n') text.pop_back();
   if (!text.empty() && text.back() == '\r') text.pop_back();
   return text;
@@ -102,11 +103,12 @@ int SshChannel::ExitStatus() {
 // ---------------------------------------------------------------------------
 // SshSession
 
-absl::StatusOr<std::unique_ptr<SshSession>> SshSession::Connect(const SshEndpoint& endpoint) {
+absl::StatusOr<std::unique_ptr<SshSession>> SshSession::Connect(const SshEndpoint& endpoint,
+                                                                core::Env* env) {
   InitLibssh();
   ssh_session raw = ssh_new();
   if (!raw) return absl::InternalError("libssh: cannot allocate a session");
-  std::unique_ptr<SshSession> session(new SshSession(raw, endpoint));
+  std::unique_ptr<SshSession> session(new SshSession(raw, endpoint, env));
   unsigned int port = static_cast<unsigned int>(endpoint.port);
   long timeout = endpoint.timeout_s;
   int no = 0;
@@ -177,11 +179,11 @@ absl::Status SshSession::CheckHostKey() {
 }
 
 absl::Status SshSession::TrustHost() {
-  std::error_code ec;
-  std::filesystem::path dir = std::filesystem::path(endpoint_.known_hosts_file).parent_path();
-  if (!dir.empty() && !std::filesystem::exists(dir)) {
-    std::filesystem::create_directories(dir, ec);
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+  const std::string dir = std::filesystem::path(endpoint_.known_hosts_file).parent_path().string();
+  if (!dir.empty() && !env_->Exists(dir)) {
+    // libssh reports the failure to write below, if any.
+    env_->CreateDirs(dir).IgnoreError();
+    env_->SetPermissions(dir, 0700).IgnoreError();
   }
   if (ssh_session_update_known_hosts(session_) != SSH_OK) {
     return absl::InternalError(absl::StrCat("cannot record the host key of ", HostPort(endpoint_),
@@ -194,7 +196,7 @@ absl::Status SshSession::TrustHost() {
 absl::Status SshSession::Authenticate() {
   const std::string who = absl::StrCat("user ", endpoint_.username, " on ", HostPort(endpoint_));
   if (!endpoint_.password_file.empty()) {
-    auto password = ReadSecretFile(endpoint_.password_file, "password file");
+    auto password = ReadSecretFile(endpoint_.password_file, "password file", env_);
     if (!password.ok()) return password.status();
     int rc = ssh_userauth_password(session_, nullptr, password->c_str());
     if (rc == SSH_AUTH_SUCCESS) return absl::OkStatus();
@@ -202,20 +204,21 @@ absl::Status SshSession::Authenticate() {
       return absl::UnavailableError(
           absl::StrCat("SSH login of ", who, " failed: ", ssh_get_error(session_)));
     }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the SSH server rejected the password of ", who, " (from ", endpoint_.password_file,
-        "); check the password, and that the server allows password logins"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the SSH server rejected the password of ", who, " (from ",
+                     Label(endpoint_.password_file, endpoint_.password_label),
+                     "); check the password, and that the server allows password logins"));
   }
   if (endpoint_.private_key_file.empty()) {
     return absl::InvalidArgumentError(
         "no SSH credentials: pass --password-file or --private-key-file");
   }
   // Read the key ourselves first, so an unreadable file gets its own message.
-  auto key_text = ReadSecretFile(endpoint_.private_key_file, "private key file");
+  auto key_text = ReadSecretFile(endpoint_.private_key_file, "private key file", env_);
   if (!key_text.ok()) return key_text.status();
   std::string passphrase;
   if (!endpoint_.passphrase_file.empty()) {
-    auto p = ReadSecretFile(endpoint_.passphrase_file, "private key passphrase file");
+    auto p = ReadSecretFile(endpoint_.passphrase_file, "private key passphrase file", env_);
     if (!p.ok()) return p.status();
     passphrase = *p;
   }
@@ -227,13 +230,15 @@ absl::Status SshSession::Authenticate() {
   if (rc != SSH_OK) {
     if (!endpoint_.passphrase_file.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot decrypt private key ", endpoint_.private_key_file, " with the passphrase in ",
-          endpoint_.passphrase_file, ": wrong passphrase, or not a private key"));
+          "cannot decrypt private key ",
+          Label(endpoint_.private_key_file, endpoint_.private_key_label),
+          " with the passphrase in ", Label(endpoint_.passphrase_file, endpoint_.passphrase_label),
+          ": wrong passphrase, or not a private key"));
     }
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot load private key ", endpoint_.private_key_file,
-                     ": it is not a private key, or it is passphrase-protected (then pass "
-                     "--private-key-passphrase-file)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot load private key ", Label(endpoint_.private_key_file, endpoint_.private_key_label),
+        ": it is not a private key, or it is passphrase-protected (then pass "
+        "--private-key-passphrase-file)"));
   }
   rc = ssh_userauth_publickey(session_, nullptr, key);
   ssh_key_free(key);
@@ -243,7 +248,8 @@ absl::Status SshSession::Authenticate() {
         absl::StrCat("SSH login of ", who, " failed: ", ssh_get_error(session_)));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "the SSH server rejected private key ", endpoint_.private_key_file, " for ", who,
+      "the SSH server rejected private key ",
+      Label(endpoint_.private_key_file, endpoint_.private_key_label), " for ", who,
       "; add its public key to ~", endpoint_.username, "/.ssh/authorized_keys on the VM"));
 }
 
@@ -269,9 +275,9 @@ absl::StatusOr<ExecResult> SshSession::Exec(const std::string& command, const st
   if (!channel.ok()) return channel.status();
   if (absl::Status s = (*channel)->Write(input, /*close=*/true); !s.ok()) return s;
   ExecResult result;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const int64_t deadline = env_->MonotonicMillis() + timeout_ms;
   while ((*channel)->Read(result.output, 100)) {
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (env_->MonotonicMillis() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           "`", command, "` on ", Describe(), " did not finish within ", timeout_ms, " ms"));
     }

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 struct ssh_session_struct;
 struct ssh_channel_struct;
@@ -33,12 +34,18 @@ struct SshEndpoint {
   std::string private_key_file;  // public-key authentication when set
   std::string passphrase_file;   // optional: decrypts private_key_file
   std::string known_hosts_file;  // created (with its directory, 0700) by TrustHost
-  int timeout_s = 5;             // TCP connect and each protocol step
+  // What messages call the credential files when they are copies (e.g. the user's own
+  // file, of which the workspace keeps a copy); "" = their path.
+  std::string password_label;
+  std::string private_key_label;
+  std::string passphrase_label;
+  int timeout_s = 5;  // TCP connect and each protocol step
 };
 
 // Reads a secret file: its content without one trailing newline. InvalidArgument naming
 // `what` and the path when it cannot be read.
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what);
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::string& what,
+                                           core::Env* env = core::Env::Default());
 
 // One command running on the remote host. Must not outlive its SshSession.
 class SshChannel {
@@ -76,7 +83,10 @@ class SshSession {
   //  FailedPrecondition: the host key changed since it was recorded in known_hosts.
   //  InvalidArgument: a credential file is unreadable, the key cannot be decrypted,
   //    or the server rejected the password or key.
-  static absl::StatusOr<std::unique_ptr<SshSession>> Connect(const SshEndpoint& endpoint);
+  // Credential files are read, and the known_hosts directory created, through `env` (not
+  // owned; it must outlive the session); libssh reads and writes known_hosts itself.
+  static absl::StatusOr<std::unique_ptr<SshSession>> Connect(const SshEndpoint& endpoint,
+                                                             core::Env* env = core::Env::Default());
   ~SshSession();
   SshSession(const SshSession&) = delete;
   SshSession& operator=(const SshSession&) = delete;
@@ -100,13 +110,14 @@ class SshSession {
   std::string Describe() const;
 
  private:
-  SshSession(ssh_session_struct* session, SshEndpoint endpoint)
-      : session_(session), endpoint_(std::move(endpoint)) {}
+  SshSession(ssh_session_struct* session, SshEndpoint endpoint, core::Env* env)
+      : session_(session), endpoint_(std::move(endpoint)), env_(env) {}
   absl::Status CheckHostKey();
   absl::Status Authenticate();
 
   ssh_session_struct* session_;
   SshEndpoint endpoint_;
+  core::Env* const env_;
   std::string fingerprint_;
   bool host_was_unknown_ = false;
 };

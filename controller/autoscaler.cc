@@ -167,6 +167,14 @@ void Autoscaler::SetTargets(std::vector<core::ComputeTarget> targets) {
   for (core::ComputeTarget& t : targets) targets_[t.name] = std::move(t);
 }
 
+void Autoscaler::UpdateTarget(const std::string& name, const core::ComputeTarget* target) {
+  if (target != nullptr) {
+    targets_[name] = *target;
+  } else {
+    targets_.erase(name);
+  }
+}
+
 std::vector<Autoscaler::Start> Autoscaler::Plan(Txn& txn, State& state, int64_t now,
                                                 std::vector<NodeWaitTimeout>* timeouts) {
   ScalingInput input;

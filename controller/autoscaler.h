@@ -134,6 +134,8 @@ class Autoscaler {
   std::vector<std::shared_ptr<compute::NodeProvider>> Providers() const;
   // The targets as stored now (re-read every tick: other processes create them).
   void SetTargets(std::vector<core::ComputeTarget> targets);
+  // One target was stored (`target` set) or deleted (null), e.g. by an admin call.
+  void UpdateTarget(const std::string& name, const core::ComputeTarget* target);
 
   // Plans from `state` (asks each provider for its live nodes), records the plan's events
   // and shutdowns in `txn` and `state`, and returns the starts to run. Sweeps that waited

@@ -35,10 +35,11 @@
 // - Lease expiry: the attempt is lost and the trial retried; after max_retries lost
 //   attempts the trial fails "node lost N times". Preempted attempts (a worker stopped
 //   without a STOP directive, or NodeGone) and Deregister's released (`stopped`) ones
-//   do not count against max_retries; a trial fails "interrupted N times" once it has
-//   had max_retries + 21 attempts. Each new attempt restarts the trial's curve: an
-//   interrupted attempt's points stay stored but leave early-termination statistics
-//   and the trial's value.
+//   do not count against max_retries, but a trial gets at most max_retries + 21 attempts
+//   in all: when its (max_retries + 21)th attempt is interrupted (preempted, lost or
+//   released) it fails "interrupted N times". Each new attempt restarts the trial's
+//   curve: an interrupted attempt's points stay stored but leave early-termination
+//   statistics and the trial's value.
 // - A sweep ends `completed` when every trial is terminal and no more can be created
 //   (max_total_trials reached or the sampler exhausted), `failed` when every trial
 //   failed or the sampler errored; status_message has the counts and the best value.
@@ -88,16 +89,21 @@
 #include "absl/status/statusor.h"
 #include "compute/node_provider.h"
 #include "core/clock.h"
+#include "core/env.h"
 #include "core/file_tree.h"
 #include "core/lease.h"
 #include "core/types.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "workspace/admin.h"
 
 namespace sweep::controller {
 
 struct ControllerOptions {
   core::Clock* clock = core::SystemClock::Default();
+  // Not owned. The workspace's files (snapshots, artifacts, models) and the random ids;
+  // tests inject faults through it (core/fault_env.h).
+  core::Env* env = core::Env::Default();
   int64_t lease_duration_ms = 30'000;     // a lease expires this long after its last renewal
   int64_t heartbeat_interval_ms = 5'000;  // what workers are told to use
   int64_t stop_grace_ms = 10'000;         // SIGTERM -> SIGKILL delay told to workers
@@ -112,6 +118,9 @@ struct ControllerOptions {
   // should start them, ends `failed` with the last reason (autoscaler.h); the spec's
   // limits.node_wait_timeout overrides it per sweep. 0 = wait for ever.
   int64_t node_wait_timeout_ms = 600'000;
+  // The provider steps of the admin methods (workspace/admin.h TargetProvisioner); null:
+  // targets get only the static checks and remote VMs cannot be attached.
+  std::shared_ptr<workspace::TargetProvisioner> provisioner;
 };
 
 using core::AcquireResult;
@@ -217,6 +226,20 @@ class Controller {
   // Desired and live nodes of `compute`, and what each node runs. NotFound for a target
   // the controller does not know (Tick re-reads targets from the store).
   virtual absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) = 0;
+
+  // --- Admin: the workspace changes of workspace/admin.h WorkspaceAdmin (same contracts),
+  // made by this controller (controller/admin.h): committed to its store, serialised with
+  // its own state. A target is not deleted while a sweep of it runs, is being submitted
+  // or still stops its last trials; a stored or deleted target is known to the autoscaler
+  // at once. Each change commits its workspace-level event (the event listener sees it).
+  virtual absl::StatusOr<core::ComputeTarget> PutComputeTarget(const core::ComputeTarget& target,
+                                                               workspace::PutMode mode) = 0;
+  virtual absl::Status DeleteComputeTarget(const std::string& name) = 0;
+  virtual absl::StatusOr<workspace::AttachedRemoteVm> AttachRemoteVm(
+      const workspace::RemoteVmRequest& request) = 0;
+  virtual absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
+      const core::Environment& definition) = 0;
+  virtual absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) = 0;
 };
 
 }  // namespace sweep::controller

@@ -29,13 +29,24 @@ using core::TrialState;
 // are dropped, keeping a long-running server's memory bounded.
 constexpr int64_t kKeepEndedSweepMs = 10 * 60 * 1000;
 
-std::string RandomHex(size_t chars) {
-  static std::mutex mu;
-  static std::mt19937_64 rng{std::random_device{}()};
+// `chars` hex digits from the kernel's CSPRNG; a seeded generator when that fails (ids
+// need to be unique, not secret).
+std::string RandomHex(core::Env* env, size_t chars) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::lock_guard<std::mutex> lock(mu);
+  absl::StatusOr<std::string> bytes = env->RandomBytes((chars + 1) / 2);
   std::string out;
-  for (size_t i = 0; i < chars; ++i) out.push_back(kHex[rng() & 15]);
+  if (bytes.ok()) {
+    for (unsigned char b : *bytes) {
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 15]);
+    }
+  } else {
+    static std::mutex mu;
+    static std::mt19937_64 rng{std::random_device{}()};
+    std::lock_guard<std::mutex> lock(mu);
+    while (out.size() < chars) out.push_back(kHex[rng() & 15]);
+  }
+  out.resize(chars);
   return out;
 }
 
@@ -98,12 +109,36 @@ ControllerImpl::ControllerImpl(store::Store* store, ControllerOptions options)
     : store_(store),
       options_(options),
       clock_(options.clock),
-      snapshots_(options.workspace_dir.empty()
-                     ? nullptr
-                     : std::make_unique<workspace::SnapshotStore>(options.workspace_dir)),
+      snapshots_(options.workspace_dir.empty() ? nullptr
+                                               : std::make_unique<workspace::SnapshotStore>(
+                                                     options.workspace_dir, options.env)),
       commits_([store](const store::WriteBatch& batch) { return store->Commit(batch); }),
-      scheduler_(state_, lifecycle_, options_) {
+      scheduler_(state_, lifecycle_, options_),
+      admin_(store, options_, AdminHooks()) {
   autoscaler_.SetNodeWaitTimeout(options_.node_wait_timeout_ms);
+}
+
+ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
+  ControllerAdmin::Hooks hooks;
+  hooks.record = [this](const core::Event& event) {
+    std::unique_lock<std::mutex> lock(mu_);
+    Txn txn;
+    txn.batch.events.push_back(event);
+    Finish(txn, lock).IgnoreError();
+  };
+  hooks.also_using = [this](const std::string& compute) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> ids;
+    for (const auto& [id, s] : state_.sweeps) {
+      if (s->sweep.compute == compute && !s->live.empty()) ids.push_back(id);
+    }
+    return ids;
+  };
+  hooks.target_changed = [this](const std::string& name, const core::ComputeTarget* target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    autoscaler_.UpdateTarget(name, target);
+  };
+  return hooks;
 }
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store* store,
@@ -193,7 +228,7 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
   {
     std::lock_guard<std::mutex> lock(mu_);
     do {
-      sw.id = "sw-" + RandomHex(12);
+      sw.id = "sw-" + RandomHex(options_.env, 12);
     } while (state_.sweeps.count(sw.id) > 0 || store_->GetSweep(sw.id).ok());
   }
   sw.created_ms = clock_->NowMillis();
@@ -218,6 +253,7 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
 absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& spec,
                                                         const std::string& spec_yaml) {
   RETURN_IF_ERROR(commits_.Broken());
+  const auto targets_held = admin_.HoldTargets();  // no target deleted under a submission
   ASSIGN_OR_RETURN(std::unique_ptr<SweepRec> s, NewSweep(spec, spec_yaml));
   std::unique_lock<std::mutex> lock(mu_);
   if (shutdown_) return absl::UnavailableError("the controller is shutting down");
@@ -320,7 +356,7 @@ absl::StatusOr<Registered> ControllerImpl::Register(const NodeRegistration& regi
   std::string id = registration.node_id;
   if (id.empty()) {
     do {
-      id = "node-" + RandomHex(10);
+      id = "node-" + RandomHex(options_.env, 10);
     } while (state_.nodes.count(id) > 0);
   }
   NodeRec& n = state_.nodes[id];
@@ -523,7 +559,7 @@ absl::Status ControllerImpl::UploadArtifact(const LeaseRef& lease, const Artifac
   }
   // Written outside mu_: the upload area is private to this attempt and is published only
   // by CommitArtifacts, which checks the lease again.
-  return workspace::ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes);
+  return workspace::ReceiveArtifactChunk(dir, chunk, options_.artifact_max_bytes, options_.env);
 }
 
 absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, int64_t file_count) {
@@ -534,7 +570,7 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
   // Under mu_ so the lease cannot expire between the check and the publication.
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
-  return workspace::PublishArtifacts(dir, file_count);
+  return workspace::PublishArtifacts(dir, file_count, options_.env);
 }
 
 // ---------------------------------------------------------------------------
@@ -622,7 +658,8 @@ void ControllerImpl::RegisterModels() {
   for (const PendingRegistration& p : pending) {
     // The registry reads the ended sweep's trials from the store.
     if (!commits_.WaitDurable(p.end_seq).ok()) return;  // broken: nothing more is committed
-    core::Event event = RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis());
+    core::Event event =
+        RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis(), options_.env);
     std::lock_guard<std::mutex> lock(mu_);
     Txn txn;
     txn.batch.events.push_back(std::move(event));

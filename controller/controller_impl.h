@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "controller/admin.h"
 #include "controller/autoscaler.h"
 #include "controller/commit_queue.h"
 #include "controller/controller.h"
@@ -73,8 +74,29 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::SweepState> WaitForSweep(const std::string& sweep_id,
                                                 int64_t timeout_ms) override;
   absl::StatusOr<ComputeStatus> GetComputeStatus(const std::string& compute) override;
+  // Admin: the workspace use cases, serialised with this state (controller/admin.h).
+  absl::StatusOr<core::ComputeTarget> PutComputeTarget(const core::ComputeTarget& target,
+                                                       workspace::PutMode mode) override {
+    return admin_.PutComputeTarget(target, mode);
+  }
+  absl::Status DeleteComputeTarget(const std::string& name) override {
+    return admin_.DeleteComputeTarget(name);
+  }
+  absl::StatusOr<workspace::AttachedRemoteVm> AttachRemoteVm(
+      const workspace::RemoteVmRequest& request) override {
+    return admin_.AttachRemoteVm(request);
+  }
+  absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
+      const core::Environment& definition) override {
+    return admin_.CreateEnvironment(definition);
+  }
+  absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) override {
+    return admin_.RegisterModel(request);
+  }
 
  private:
+  // What ControllerAdmin needs of this controller's state.
+  ControllerAdmin::Hooks AdminHooks();
   // Enqueues the changes and wakes whoever they concern, without waiting (requires mu_).
   uint64_t Flush(Txn& txn);
   // Flush, release `lock` (on mu_), wait for durability.
@@ -124,6 +146,7 @@ class ControllerImpl final : public Controller {
   bool ticker_stop_ = false;
   std::thread ticker_;
   std::atomic<bool> shut_down_once_{false};
+  ControllerAdmin admin_;
 };
 
 }  // namespace sweep::controller

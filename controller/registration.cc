@@ -16,14 +16,14 @@ std::vector<PendingRegistration> PendingRegistrations(const State& state) {
 }
 
 core::Event RegisterSweepModel(store::Store* store, const std::string& workspace_dir,
-                               const PendingRegistration& pending, int64_t now_ms) {
+                               const PendingRegistration& pending, int64_t now_ms, core::Env* env) {
   absl::StatusOr<core::Model> model =
       workspace_dir.empty()
           ? absl::FailedPreconditionError("this controller has no workspace directory")
           : workspace::RegisterModel(
                 store, workspace_dir,
                 workspace::ModelRequest{.name = pending.model, .sweep_id = pending.sweep_id},
-                now_ms);
+                now_ms, env);
   if (!model.ok()) {
     return NewEvent(pending.sweep_id, 0, "model_registration_failed",
                     absl::StrCat("model ", pending.model, ": ", model.status().message()), now_ms);

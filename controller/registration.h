@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "controller/state.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -29,6 +30,6 @@ std::vector<PendingRegistration> PendingRegistrations(const State& state);
 // the event to commit: "model_registered" naming the version, or
 // "model_registration_failed" with the reason (also without a workspace directory).
 core::Event RegisterSweepModel(store::Store* store, const std::string& workspace_dir,
-                               const PendingRegistration& pending, int64_t now_ms);
+                               const PendingRegistration& pending, int64_t now_ms, core::Env* env);
 
 }  // namespace sweep::controller

@@ -15,4 +15,15 @@ Clock* SystemClock::Default() {
   return clock;
 }
 
+int64_t SteadyClock::NowMillis() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Clock* SteadyClock::Default() {
+  static SteadyClock* clock = new SteadyClock();
+  return clock;
+}
+
 }  // namespace sweep::core

@@ -1,5 +1,6 @@
-// Time goes through a Clock so tests can drive it. All times are milliseconds since
-// the Unix epoch. Implementations are thread-safe.
+// Time goes through a Clock so tests can drive it. Times are milliseconds since the Unix
+// epoch, except SteadyClock's (since an arbitrary start). Implementations are thread-safe.
+// core::Env (core/env.h) hands out the clocks a component should use.
 #pragma once
 
 #include <atomic>
@@ -15,6 +16,14 @@ class Clock {
 
 // Wall clock (system_clock).
 class SystemClock final : public Clock {
+ public:
+  int64_t NowMillis() const override;
+  // Process-wide instance; never destroyed.
+  static Clock* Default();
+};
+
+// Monotonic clock (steady_clock): milliseconds since an arbitrary start, never stepped.
+class SteadyClock final : public Clock {
  public:
   int64_t NowMillis() const override;
   // Process-wide instance; never destroyed.

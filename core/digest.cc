@@ -2,10 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-
 #include "absl/status/status.h"
 
 namespace sweep::core {
@@ -44,24 +40,18 @@ std::string Sha256Hex(std::string_view data) {
   return hash.HexDigest();
 }
 
-absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    int err = errno;
-    std::string message = "cannot read '" + path + "': " + std::strerror(err);
-    if (err == ENOENT) return absl::NotFoundError(message);
-    if (err == EACCES) return absl::PermissionDeniedError(message);
-    return absl::InternalError(message);
-  }
+absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env) {
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> file = env->NewRandomAccessFile(path);
+  if (!file.ok()) return file.status();
   Sha256 hash;
-  char buffer[1 << 16];
-  size_t n = 0;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
-    hash.Update(std::string_view(buffer, n));
+  constexpr size_t kChunk = 1 << 20;
+  for (int64_t offset = 0;;) {
+    absl::StatusOr<std::string> data = (*file)->Read(offset, kChunk);
+    if (!data.ok()) return data.status();
+    hash.Update(*data);
+    if (data->size() < kChunk) break;
+    offset += static_cast<int64_t>(data->size());
   }
-  bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  if (failed) return absl::InternalError("error while reading '" + path + "'");
   return hash.HexDigest();
 }
 

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::core {
 
@@ -32,9 +33,9 @@ class Sha256 {
 
 std::string Sha256Hex(std::string_view data);
 
-// Digest of a file's bytes, read in chunks. NotFound / PermissionDenied / Internal
-// naming the path when it cannot be read.
-absl::StatusOr<std::string> Sha256File(const std::string& path);
+// Digest of a file's bytes, read in chunks through `env`. NotFound / PermissionDenied /
+// Internal naming the path when it cannot be read.
+absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env = Env::Default());
 
 // True for 64 lowercase hex characters.
 bool IsSha256Hex(std::string_view digest);

@@ -3,8 +3,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -14,52 +12,49 @@
 namespace sweep::core {
 namespace {
 
-namespace fs = std::filesystem;
-
-absl::Status FsError(const std::string& what, const fs::path& path, const std::error_code& ec) {
-  return absl::InternalError(absl::StrCat(what, " ", path.string(), ": ", ec.message()));
-}
-
-absl::StatusOr<std::vector<FileEntry>> Walk(const std::string& dir, const SkipFn& skip,
-                                            bool digests) {
-  std::vector<FileEntry> files;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return files;
-  fs::recursive_directory_iterator it(dir, ec), end;
-  if (ec) return FsError("cannot list", dir, ec);
-  for (; it != end; it.increment(ec)) {
-    if (ec) return FsError("cannot list", dir, ec);
-    const fs::directory_entry& entry = *it;
-    std::string relative = entry.path().lexically_relative(dir).generic_string();
-    const bool is_symlink = entry.is_symlink(ec);
-    const bool is_dir = !is_symlink && entry.is_directory(ec);
-    if (skip && skip(relative, is_dir)) {
-      if (is_dir) it.disable_recursion_pending();
+// Appends the files under dir/relative (relative "" is dir itself) to `files`.
+absl::Status WalkInto(Env* env, const std::string& dir, const std::string& relative,
+                      const SkipFn& skip, bool digests, std::vector<FileEntry>& files) {
+  const std::string here = relative.empty() ? dir : absl::StrCat(dir, "/", relative);
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(here);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string rel = relative.empty() ? name : absl::StrCat(relative, "/", name);
+    const std::string path = absl::StrCat(dir, "/", rel);
+    absl::StatusOr<FileInfo> info = env->Stat(path, /*follow_symlinks=*/false);
+    if (!info.ok()) return info.status();
+    const bool is_dir = info->is_directory();
+    if (skip && skip(rel, is_dir)) continue;  // a skipped directory is not entered
+    if (info->type == FileType::kSymlink) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", rel, "' is a symbolic link; only regular files are allowed"));
+    }
+    if (is_dir) {
+      if (absl::Status s = WalkInto(env, dir, rel, skip, digests, files); !s.ok()) return s;
       continue;
     }
-    if (is_symlink) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'", relative, "' is a symbolic link; only regular files are allowed"));
-    }
-    if (is_dir) continue;
-    if (!entry.is_regular_file(ec)) {
-      return absl::InvalidArgumentError(absl::StrCat("'", relative, "' is not a regular file"));
+    if (!info->is_regular()) {
+      return absl::InvalidArgumentError(absl::StrCat("'", rel, "' is not a regular file"));
     }
     FileEntry file;
-    file.path = relative;
-    struct stat st {};
-    if (::stat(entry.path().c_str(), &st) != 0) {
-      return FsError("cannot stat", entry.path(), std::error_code(errno, std::generic_category()));
-    }
-    file.size = static_cast<int64_t>(st.st_size);
-    file.executable = (st.st_mode & S_IXUSR) != 0;
+    file.path = rel;
+    file.size = info->size;
+    file.executable = (info->mode & S_IXUSR) != 0;
     if (digests) {
-      absl::StatusOr<std::string> digest = Sha256File(entry.path().string());
+      absl::StatusOr<std::string> digest = Sha256File(path, env);
       if (!digest.ok()) return digest.status();
       file.sha256 = *std::move(digest);
     }
     files.push_back(std::move(file));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<FileEntry>> Walk(Env* env, const std::string& dir, const SkipFn& skip,
+                                            bool digests) {
+  std::vector<FileEntry> files;
+  if (absl::IsNotFound(env->Stat(dir).status())) return files;
+  if (absl::Status s = WalkInto(env, dir, "", skip, digests, files); !s.ok()) return s;
   std::sort(files.begin(), files.end(),
             [](const FileEntry& a, const FileEntry& b) { return a.path < b.path; });
   return files;
@@ -82,12 +77,46 @@ absl::Status ValidateRelativePath(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<FileEntry>> ListFiles(const std::string& dir, const SkipFn& skip) {
-  return Walk(dir, skip, /*digests=*/true);
+absl::StatusOr<std::vector<FileEntry>> ListFiles(const std::string& dir, const SkipFn& skip,
+                                                 Env* env) {
+  return Walk(env, dir, skip, /*digests=*/true);
 }
 
-absl::StatusOr<std::vector<FileEntry>> ListFileSizes(const std::string& dir, const SkipFn& skip) {
-  return Walk(dir, skip, /*digests=*/false);
+absl::StatusOr<std::vector<FileEntry>> ListFileSizes(const std::string& dir, const SkipFn& skip,
+                                                     Env* env) {
+  return Walk(env, dir, skip, /*digests=*/false);
+}
+
+absl::Status CopyTree(const std::string& from, const std::string& to, Env* env) {
+  if (absl::Status s = env->CreateDirs(to); !s.ok()) return s;
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(from);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string source = absl::StrCat(from, "/", name);
+    const std::string target = absl::StrCat(to, "/", name);
+    absl::StatusOr<FileInfo> info = env->Stat(source, /*follow_symlinks=*/false);
+    if (!info.ok()) return info.status();
+    absl::Status s;
+    switch (info->type) {
+      case FileType::kDirectory:
+        s = CopyTree(source, target, env);
+        if (s.ok()) s = env->SetPermissions(target, info->mode);
+        break;
+      case FileType::kRegular:
+        s = env->CopyFile(source, target);
+        break;
+      case FileType::kSymlink: {
+        absl::StatusOr<std::string> link = env->ReadSymlink(source);
+        s = link.ok() ? env->CreateSymlink(*link, target) : link.status();
+        break;
+      }
+      case FileType::kOther:
+        s = absl::InvalidArgumentError(
+            absl::StrCat("cannot copy '", source, "': not a file, directory or link"));
+    }
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 std::string EncodeFileList(const std::vector<FileEntry>& files) {

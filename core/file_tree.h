@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::core {
 
@@ -30,17 +31,26 @@ absl::Status ValidateRelativePath(const std::string& path);
 // a skipped directory is not entered.
 using SkipFn = std::function<bool(const std::string& relative, bool is_dir)>;
 
-// The regular files under `dir` (recursively, sorted by path) with digests. A missing
-// directory is an empty list. InvalidArgument naming the entry (e.g. "'x' is a symbolic
-// link") for a symlink or anything that is neither a regular file nor a directory and
-// is not skipped; Internal naming the path when the file system refuses.
+// The regular files under `dir` (recursively, sorted by path) with digests, read through
+// `env`. A missing directory is an empty list. InvalidArgument naming the entry (e.g. "'x'
+// is a symbolic link") for a symlink or anything that is neither a regular file nor a
+// directory and is not skipped; the Env's error naming the path when the file system
+// refuses.
 absl::StatusOr<std::vector<FileEntry>> ListFiles(const std::string& dir,
-                                                 const SkipFn& skip = nullptr);
+                                                 const SkipFn& skip = nullptr,
+                                                 Env* env = Env::Default());
 
 // Like ListFiles without digests (sha256 left empty): cheap enough to size a tree
 // before hashing it.
 absl::StatusOr<std::vector<FileEntry>> ListFileSizes(const std::string& dir,
-                                                     const SkipFn& skip = nullptr);
+                                                     const SkipFn& skip = nullptr,
+                                                     Env* env = Env::Default());
+
+// Copies what directory `from` holds into `to` (created if missing), recursively:
+// directories and regular files with their permission bits, symbolic links as links (not
+// followed). The Env's error naming the path when the file system refuses; InvalidArgument
+// naming an entry that is none of these (a fifo, a socket).
+absl::Status CopyTree(const std::string& from, const std::string& to, Env* env = Env::Default());
 
 // A piece of a stored blob (a snapshot file or manifest) in transit; sha256 is the digest
 // of data, so the receiver can check the piece on its own.

@@ -1,4 +1,4 @@
-// Early-termination policies with Azure ML semantics (DESIGN.md "Early termination"),
+// Early-termination policies with Azure ML semantics (docs/spec.md "Early termination"),
 // plus ASHA as an extension. A policy is fed every report of the primary metric in
 // the order the controller received them and decides, at evaluation intervals, whether
 // the reporting trial should stop. The same code serves the live controller and

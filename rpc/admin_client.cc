@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "core/status.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
 #include "rpc/status_mapping.h"
@@ -186,7 +187,97 @@ class RemoteStore final : public store::Store {
   std::unique_ptr<pb::SweepController::Stub> stub_;
 };
 
+// Registering a model copies its files and attaching a VM waits on SSH: longer than a query.
+constexpr auto kAdminDeadline = std::chrono::minutes(2);
+constexpr auto kRegisterDeadline = std::chrono::minutes(10);
+
+class RemoteAdmin final : public workspace::WorkspaceAdmin {
+ public:
+  RemoteAdmin(std::string address, std::string token)
+      : address_(std::move(address)),
+        token_(std::move(token)),
+        stub_(Dial(address_)),
+        reader_(address_, token_) {}
+
+  absl::StatusOr<store::Store*> reader() override { return &reader_; }
+
+  absl::StatusOr<core::ComputeTarget> PutComputeTarget(const core::ComputeTarget& target,
+                                                       workspace::PutMode mode) override {
+    pb::PutComputeTargetRequest request;
+    ToProto(target, request.mutable_target());
+    request.set_mode(mode == workspace::PutMode::kCreate ? pb::PutComputeTargetRequest::CREATE
+                                                         : pb::PutComputeTargetRequest::UPDATE);
+    pb::PutComputeTargetReply reply;
+    RETURN_IF_ERROR(Call(&Stub::PutComputeTarget, request, &reply));
+    return FromProto(reply.target());
+  }
+
+  absl::Status DeleteComputeTarget(const std::string& name) override {
+    pb::DeleteComputeTargetRequest request;
+    request.set_name(name);
+    pb::DeleteComputeTargetReply reply;
+    return Call(&Stub::DeleteComputeTarget, request, &reply);
+  }
+
+  absl::StatusOr<workspace::AttachedRemoteVm> AttachRemoteVm(
+      const workspace::RemoteVmRequest& vm) override {
+    pb::AttachRemoteVmRequest request;
+    ToProto(vm, &request);
+    pb::AttachRemoteVmReply reply;
+    RETURN_IF_ERROR(Call(&Stub::AttachRemoteVm, request, &reply));
+    return FromProto(reply);
+  }
+
+  absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
+      const core::Environment& definition) override {
+    pb::CreateEnvironmentRequest request;
+    ToProto(definition, request.mutable_definition());
+    pb::CreateEnvironmentReply reply;
+    RETURN_IF_ERROR(Call(&Stub::CreateEnvironment, request, &reply));
+    return workspace::CreatedEnvironment{FromProto(reply.environment()), reply.created()};
+  }
+
+  absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& model) override {
+    pb::RegisterModelRequest request;
+    ToProto(model, &request);
+    pb::RegisterModelReply reply;
+    RETURN_IF_ERROR(Call(&Stub::RegisterModel, request, &reply, kRegisterDeadline));
+    return FromProto(reply.model());
+  }
+
+ private:
+  using Stub = pb::SweepController::Stub;
+
+  template <typename Request, typename Reply>
+  absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
+                    const Request& request, Reply* reply,
+                    std::chrono::seconds deadline = kAdminDeadline) {
+    grpc::ClientContext context;
+    Prepare(context, token_);
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
+    grpc::Status status = (stub_.get()->*method)(&context, request, reply);
+    if (status.ok()) return absl::OkStatus();
+    const auto& trailing = context.GetServerTrailingMetadata();
+    auto marker = trailing.find(kAdminErrorKey);
+    if (marker != trailing.end() && marker->second == kAdminErrorValue) {
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          status.error_message());
+    }
+    return FromGrpc(status, address_);
+  }
+
+  const std::string address_;
+  const std::string token_;
+  std::unique_ptr<Stub> stub_;
+  RemoteStore reader_;
+};
+
 }  // namespace
+
+std::unique_ptr<workspace::WorkspaceAdmin> NewRemoteAdmin(const std::string& address,
+                                                          const std::string& token) {
+  return std::make_unique<RemoteAdmin>(address, token);
+}
 
 absl::Status CancelViaServer(const std::string& address, const std::string& token,
                              const std::string& sweep_id) {

@@ -1,5 +1,6 @@
 // Calls a CLI process makes to the controller serving a workspace: `sweep cancel` while
-// `sweep run` runs, `sweep submit`, and query commands with `--server ADDR`. Keeps
+// `sweep run` runs, `sweep submit`, query commands with `--server ADDR`, and the changes of
+// workspace/admin.h. Keeps
 // generated gRPC code out of cli/.
 //
 // Every call sends `token` as the workspace token and maps failures the same way:
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
 #include "store/store.h"
+#include "workspace/admin.h"
 
 namespace sweep::rpc {
 
@@ -36,6 +38,12 @@ absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const st
 absl::StatusOr<controller::ComputeStatus> ComputeStatusViaServer(const std::string& address,
                                                                  const std::string& token,
                                                                  const std::string& compute);
+
+// The WorkspaceAdmin of the controller at `address` (the admin rpcs); its reader() is a
+// RemoteStore. An error the controller returns comes as it is (an unreachable VM is
+// Unavailable too); a transport failure as above. Does not connect until the first call.
+std::unique_ptr<workspace::WorkspaceAdmin> NewRemoteAdmin(const std::string& address,
+                                                          const std::string& token);
 
 // A read-only store::Store whose reads are ReadStore rpcs to the controller at `address`,
 // so query commands run unchanged against a server. Records round-trip exactly.

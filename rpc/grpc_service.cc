@@ -8,11 +8,10 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "core/env.h"
 #include "proto/sweep.grpc.pb.h"
 #include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
@@ -102,11 +101,9 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
+  if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
+  return text;
 }
 
 class Service final : public pb::SweepController::Service {
@@ -298,6 +295,67 @@ class Service final : public pb::SweepController::Service {
     return grpc::Status::OK;
   }
 
+  // --- Admin
+
+  grpc::Status PutComputeTarget(grpc::ServerContext* ctx, const pb::PutComputeTargetRequest* req,
+                                pb::PutComputeTargetReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    workspace::PutMode mode;
+    switch (req->mode()) {
+      case pb::PutComputeTargetRequest::CREATE:
+        mode = workspace::PutMode::kCreate;
+        break;
+      case pb::PutComputeTargetRequest::UPDATE:
+        mode = workspace::PutMode::kUpdate;
+        break;
+      default:
+        return AdminError(
+            ctx, absl::InvalidArgumentError("PutComputeTarget: mode must be CREATE or UPDATE"));
+    }
+    absl::StatusOr<core::ComputeTarget> stored =
+        controller_->PutComputeTarget(rpc::FromProto(req->target()), mode);
+    if (!stored.ok()) return AdminError(ctx, stored.status());
+    rpc::ToProto(*stored, reply->mutable_target());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status DeleteComputeTarget(grpc::ServerContext* ctx,
+                                   const pb::DeleteComputeTargetRequest* req,
+                                   pb::DeleteComputeTargetReply*) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    return AdminError(ctx, controller_->DeleteComputeTarget(req->name()));
+  }
+
+  grpc::Status AttachRemoteVm(grpc::ServerContext* ctx, const pb::AttachRemoteVmRequest* req,
+                              pb::AttachRemoteVmReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<workspace::AttachedRemoteVm> attached =
+        controller_->AttachRemoteVm(rpc::FromProto(*req));
+    if (!attached.ok()) return AdminError(ctx, attached.status());
+    rpc::ToProto(*attached, reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CreateEnvironment(grpc::ServerContext* ctx, const pb::CreateEnvironmentRequest* req,
+                                 pb::CreateEnvironmentReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<workspace::CreatedEnvironment> created =
+        controller_->CreateEnvironment(rpc::FromProto(req->definition()));
+    if (!created.ok()) return AdminError(ctx, created.status());
+    rpc::ToProto(created->environment, reply->mutable_environment());
+    reply->set_created(created->created);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RegisterModel(grpc::ServerContext* ctx, const pb::RegisterModelRequest* req,
+                             pb::RegisterModelReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<core::Model> model = controller_->RegisterModel(rpc::FromProto(*req));
+    if (!model.ok()) return AdminError(ctx, model.status());
+    rpc::ToProto(*model, reply->mutable_model());
+    return grpc::Status::OK;
+  }
+
  private:
   grpc::Status Authorize(grpc::ServerContext* ctx) const {
     const auto& md = ctx->client_metadata();
@@ -313,6 +371,12 @@ class Service final : public pb::SweepController::Service {
                           "invalid token: it does not match the workspace token");
     }
     return grpc::Status::OK;
+  }
+
+  // A failed admin call, marked as the controller's own error (see kAdminErrorKey).
+  static grpc::Status AdminError(grpc::ServerContext* ctx, const absl::Status& status) {
+    if (!status.ok()) ctx->AddTrailingMetadata(kAdminErrorKey, kAdminErrorValue);
+    return ToGrpcStatus(status);
   }
 
   Controller* const controller_;

@@ -349,6 +349,80 @@ core::Model FromProto(const pb::ModelRecord& in) {
   return out;
 }
 
+void ToProto(const workspace::RemoteVmRequest& in, pb::AttachRemoteVmRequest* out) {
+  out->set_name(in.name);
+  out->set_address(in.address);
+  out->set_port(in.port);
+  out->set_username(in.username);
+  if (in.password) out->set_password(*in.password);
+  if (in.private_key) out->set_private_key(*in.private_key);
+  if (in.passphrase) out->set_passphrase(*in.passphrase);
+  out->set_password_source(in.password_source);
+  out->set_private_key_source(in.private_key_source);
+  out->set_passphrase_source(in.passphrase_source);
+  out->set_sweep_path(in.sweep_path);
+  out->set_work_dir(in.work_dir);
+  out->set_workers_per_node(in.workers_per_node);
+}
+
+workspace::RemoteVmRequest FromProto(const pb::AttachRemoteVmRequest& in) {
+  workspace::RemoteVmRequest out;
+  out.name = in.name();
+  out.address = in.address();
+  out.port = in.port();
+  out.username = in.username();
+  if (in.has_password()) out.password = in.password();
+  if (in.has_private_key()) out.private_key = in.private_key();
+  if (in.has_passphrase()) out.passphrase = in.passphrase();
+  out.password_source = in.password_source();
+  out.private_key_source = in.private_key_source();
+  out.passphrase_source = in.passphrase_source();
+  out.sweep_path = in.sweep_path();
+  out.work_dir = in.work_dir();
+  out.workers_per_node = in.workers_per_node();
+  return out;
+}
+
+void ToProto(const workspace::AttachedRemoteVm& in, pb::AttachRemoteVmReply* out) {
+  ToProto(in.target, out->mutable_target());
+  out->set_endpoint(in.endpoint);
+  out->set_host_key_fingerprint(in.host_key_fingerprint);
+  out->set_host_key_added(in.host_key_added);
+  out->set_known_hosts_file(in.known_hosts_file);
+  out->set_remote_version(in.remote_version);
+}
+
+workspace::AttachedRemoteVm FromProto(const pb::AttachRemoteVmReply& in) {
+  workspace::AttachedRemoteVm out;
+  out.target = FromProto(in.target());
+  out.endpoint = in.endpoint();
+  out.host_key_fingerprint = in.host_key_fingerprint();
+  out.host_key_added = in.host_key_added();
+  out.known_hosts_file = in.known_hosts_file();
+  out.remote_version = in.remote_version();
+  return out;
+}
+
+void ToProto(const workspace::ModelRequest& in, pb::RegisterModelRequest* out) {
+  out->set_name(in.name);
+  out->set_sweep_id(in.sweep_id);
+  if (in.trial_id) out->set_trial_id(*in.trial_id);
+  for (const auto& [key, value] : in.tags) {
+    pb::ModelTag* tag = out->add_tags();
+    tag->set_key(key);
+    tag->set_value(value);
+  }
+}
+
+workspace::ModelRequest FromProto(const pb::RegisterModelRequest& in) {
+  workspace::ModelRequest out;
+  out.name = in.name();
+  out.sweep_id = in.sweep_id();
+  if (in.has_trial_id()) out.trial_id = in.trial_id();
+  for (const pb::ModelTag& tag : in.tags()) out.tags.emplace_back(tag.key(), tag.value());
+  return out;
+}
+
 absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& request,
                             pb::ReadStoreReply* reply) {
   auto all = [](const auto& records, auto* out) {

@@ -1,6 +1,7 @@
 // store::Store records on the wire (proto/sweep.proto ReadStore): conversions both ways
-// and the server side of the rpc. A gRPC adapter file: include it only from the other
-// adapters (grpc_service.cc serves ReadStore, admin_client.cc is its RemoteStore client).
+// and the server side of the rpc; also the admin rpcs' own requests and replies. A gRPC adapter
+// file: include it only from the other adapters (grpc_service.cc serves ReadStore, admin_client.cc
+// is its RemoteStore client).
 //
 // Every conversion is exact: doubles keep NaN/inf bits, an absent final value stays
 // absent, a config value keeps its ParamValue alternative.
@@ -15,6 +16,7 @@
 #include "core/types.h"
 #include "proto/sweep.pb.h"
 #include "store/store.h"
+#include "workspace/admin.h"
 
 namespace sweep::rpc {
 
@@ -40,6 +42,19 @@ core::Decision FromProto(const proto::DecisionRecord& in);
 core::Node FromProto(const proto::NodeRecord& in);
 core::Environment FromProto(const proto::EnvironmentDefinition& in);
 core::Model FromProto(const proto::ModelRecord& in);
+
+// Trailing metadata on an admin rpc's error that the controller itself returned (not the
+// transport): its code and message are the user's to see as they are.
+inline constexpr char kAdminErrorKey[] = "sweep-error";
+inline constexpr char kAdminErrorValue[] = "controller";
+
+// The admin rpcs' requests and replies (workspace/admin.h types).
+void ToProto(const workspace::RemoteVmRequest& in, proto::AttachRemoteVmRequest* out);
+workspace::RemoteVmRequest FromProto(const proto::AttachRemoteVmRequest& in);
+void ToProto(const workspace::AttachedRemoteVm& in, proto::AttachRemoteVmReply* out);
+workspace::AttachedRemoteVm FromProto(const proto::AttachRemoteVmReply& in);
+void ToProto(const workspace::ModelRequest& in, proto::RegisterModelRequest* out);
+workspace::ModelRequest FromProto(const proto::RegisterModelRequest& in);
 
 // Converts each record of `in` and appends it to `out`; the first error of a conversion.
 template <typename Record, typename T>

@@ -1,10 +1,8 @@
 #include "rpc/worker_client.h"
 
 #include <chrono>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "core/status.h"
@@ -255,21 +253,19 @@ absl::StatusOr<std::unique_ptr<ControllerClient>> NewGrpcControllerClient(
   if (options.tls_ca_file.empty()) {
     credentials = grpc::InsecureChannelCredentials();
   } else {
-    std::ifstream in(options.tls_ca_file);
-    std::stringstream pem;
-    if (in.is_open()) pem << in.rdbuf();
-    if (!in.is_open() || pem.str().empty()) {
+    absl::StatusOr<std::string> pem = options.env->ReadFile(options.tls_ca_file);
+    if (!pem.ok() || pem->empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat("cannot read TLS CA file '", options.tls_ca_file, "'"));
     }
     grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = pem.str();
+    ssl.pem_root_certs = *pem;
     credentials = grpc::SslCredentials(ssl);
   }
   return std::unique_ptr<ControllerClient>(new GrpcControllerClient(options, credentials));
 }
 
-int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop) {
+int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop, core::Env* env) {
   worker::WorkerResult result;
   if (options.server.empty()) {
     result = {2, "no controller address given (expected --server host:port)"};
@@ -280,15 +276,17 @@ int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop) {
     client_options.server = options.server;
     client_options.token = options.token;
     client_options.tls_ca_file = options.tls_ca_file;
+    client_options.env = env;
     absl::StatusOr<std::unique_ptr<ControllerClient>> client =
         NewGrpcControllerClient(client_options);
     if (!client.ok()) {
       result = {2, std::string(client.status().message())};
     } else {
-      std::unique_ptr<worker::ProcessLauncher> launcher = worker::NewPosixProcessLauncher();
+      std::unique_ptr<worker::ProcessLauncher> launcher = worker::NewPosixProcessLauncher(env);
       worker::WorkerDeps deps;
       deps.client = client->get();
       deps.launcher = launcher.get();
+      deps.env = env;
       result = worker::RunWorkerWith(options, deps, stop);
     }
   }

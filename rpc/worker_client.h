@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "worker/agent.h"
 #include "worker/controller_client.h"
 
@@ -19,6 +20,7 @@ struct GrpcClientOptions {
   int64_t call_timeout_ms = 10'000;  // deadline of every call but the long poll
   // The long poll's deadline is its wait plus this margin.
   int64_t long_poll_margin_ms = 10'000;
+  core::Env* env = core::Env::Default();  // not owned; reads tls_ca_file
 };
 
 // Creates the channel lazily (no connection is made here). InvalidArgument when the
@@ -27,7 +29,9 @@ absl::StatusOr<std::unique_ptr<worker::ControllerClient>> NewGrpcControllerClien
     const GrpcClientOptions& options);
 
 // The real agent (`sweep worker`): gRPC client (with options.token, options.tls_ca_file),
-// posix processes, the system clock. Logs the reason it ends and returns the exit code.
-int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop);
+// processes, files and clocks of `env` (not owned). Logs the reason it ends and returns the
+// exit code.
+int RunWorker(const worker::WorkerOptions& options, std::atomic<bool>* stop,
+              core::Env* env = core::Env::Default());
 
 }  // namespace sweep::rpc

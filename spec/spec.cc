@@ -1,7 +1,6 @@
 #include "spec/spec.h"
 
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "absl/status/status.h"
@@ -118,23 +117,17 @@ const char* SamplingAlgorithmName(SamplingAlgorithm a) {
   return "?";
 }
 
-absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path) {
-  std::error_code ec;
-  fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) {
-    return absl::NotFoundError(absl::StrCat("spec file not found: ", path));
-  }
-  if (fs::is_directory(status)) {
+absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path, core::Env* env) {
+  absl::StatusOr<core::FileInfo> info = env->Stat(path);
+  if (!info.ok()) return absl::NotFoundError(absl::StrCat("spec file not found: ", path));
+  if (info->is_directory()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a spec file"));
   }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot read spec file ", path));
-  }
+  absl::StatusOr<std::string> text = env->ReadFile(path);
+  if (!text.ok()) return absl::PermissionDeniedError(absl::StrCat("cannot read spec file ", path));
+  std::error_code ec;
   fs::path absolute = fs::absolute(path, ec).lexically_normal();
-  ASSIGN_OR_RETURN(SweepSpec spec, Parse(text.str(), path, absolute.parent_path().string()));
+  ASSIGN_OR_RETURN(SweepSpec spec, Parse(*text, path, absolute.parent_path().string()));
   spec.path = absolute.string();
   if (spec.display_name.empty()) spec.display_name = absolute.stem().string();
   return spec;

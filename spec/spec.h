@@ -1,5 +1,5 @@
 // A sweep spec: the Azure ML CLI v2 sweep job YAML (`type: sweep`), parsed and
-// validated into a SweepSpec. See DESIGN.md "The spec" and README for every key.
+// validated into a SweepSpec. Every key: docs/spec.md.
 //
 // Thread safety: free functions, no shared state.
 #pragma once
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/policy_settings.h"
 #include "core/search_space.h"
 #include "core/types.h"
@@ -90,8 +91,10 @@ struct SweepSpec {
 // Whether the environment and the compute target exist is the controller's job.
 // Relative trial.code and local input paths (`./x`, `../x`, or the `path` of a
 // {type: uri_file|uri_folder, path} input) are made absolute against the spec's
-// directory; `azureml:` references and URLs are kept as written.
-absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path);
+// directory; `azureml:` references and URLs are kept as written. The file is read through
+// `env`.
+absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path,
+                                       core::Env* env = core::Env::Default());
 
 // Same, from text; `path` names the source in messages ("<spec>" when empty) and
 // `base_dir` resolves relative paths (code, inputs); empty = the current directory.

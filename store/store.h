@@ -1,5 +1,7 @@
-// Durable state of a workspace. The controller is the only writer; query commands
-// may read concurrently from other processes (SqliteStore uses WAL).
+// Durable state of a workspace. Its one writer is the holder of the workspace lock
+// (workspace/workspace_lock.h): the controller serving the workspace, or a CLI command
+// making one change while none does. Query commands may read concurrently from other
+// processes (SqliteStore uses WAL).
 //
 // Writes go through Commit(WriteBatch): all of a batch becomes durable or none of it.
 // A Commit that returned OK survives the writer process being killed at any time.

@@ -1,7 +1,7 @@
 // The worker agent (`sweep worker`): registers with the controller, leases trials,
 // runs each as a child process, streams its metrics and obeys stop directives.
 //
-// Lifecycle (DESIGN.md "Leases and trial states"):
+// Lifecycle (docs/architecture.md "Leases and states"):
 //   Register (retried with backoff while the controller is unavailable; a wrong token
 //   ends the worker at once) -> loop { AcquireTrial (long poll) -> run the attempt ->
 //   CompleteTrial }. Before a trial starts, the lease's workspace environment is
@@ -27,6 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/clock.h"
+#include "core/env.h"
 #include "worker/controller_client.h"
 #include "worker/process.h"
 
@@ -38,7 +39,9 @@ struct WorkerOptions {
   std::string token;        // workspace token
   std::string tls_ca_file;  // PEM roots to verify a TLS controller; empty: plaintext
   std::string node_id;      // optional fixed id; empty: controller assigns
-  std::string work_dir;     // attempts run under <work_dir>/attempts/...; default a temp dir
+  // Attempts run under <work_dir>/attempts/...; default a temporary directory, removed
+  // when the worker exits.
+  std::string work_dir;
   int64_t acquire_wait_ms = 10'000;
   int64_t metrics_flush_ms = 200;  // batch window for ReportMetrics (also at 100 points)
   int max_idle_polls = -1;         // exit after this many empty polls in a row; <= 0: never
@@ -65,20 +68,23 @@ struct WorkerResult {
 struct WorkerDeps {
   ControllerClient* client = nullptr;
   ProcessLauncher* launcher = nullptr;
-  core::Clock* clock = core::SystemClock::Default();
+  core::Clock* clock = nullptr;  // null: env->clock()
+  // Files (work dir, snapshot cache, environments, metrics files, outputs/) and sleeps.
+  core::Env* env = core::Env::Default();
 };
 
 // The agent with explicit dependencies (tests inject fakes). Blocks until the worker
 // should exit. `stop` may be null. Time decisions (heartbeats, flushes, timeouts,
 // unreachable) use deps.clock; waiting happens in real time slices of
-// poll_interval_ms, so a FakeClock must be advanced by the test.
+// poll_interval_ms (deps.env's monotonic clock), so a FakeClock must be advanced by the test.
 WorkerResult RunWorkerWith(const WorkerOptions& options, const WorkerDeps& deps,
                            std::atomic<bool>* stop);
 
 // Reads a workspace token file: its content without surrounding whitespace.
 // NotFound / PermissionDenied when unreadable, InvalidArgument when empty; the message
 // names the file.
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path,
+                                          core::Env* env = core::Env::Default());
 
 // Installs SIGTERM, SIGINT and SIGHUP handlers that set the returned flag (process-wide,
 // the same flag on every call); pass it to RunWorkerWith (or rpc::RunWorker) as `stop`.

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/file_tree.h"
 
 extern char** environ;
 
@@ -25,6 +26,8 @@ std::string Sanitize(const std::string& text) {
   return out;
 }
 
+std::string Quote(const std::string& path) { return absl::StrCat("'", path, "'"); }
+
 }  // namespace
 
 std::string AttemptDirName(const LeaseRef& ref) {
@@ -33,39 +36,32 @@ std::string AttemptDirName(const LeaseRef& ref) {
 }
 
 absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
-                                              const std::string& code_dir) {
+                                              const std::string& code_dir, core::Env* env) {
   std::error_code ec;
   fs::path base = fs::absolute(fs::path(work_dir), ec);
   if (ec) base = fs::path(work_dir);
-  fs::path dir = base / "attempts" / AttemptDirName(lease.ref);
+  const std::string dir = (base / "attempts" / AttemptDirName(lease.ref)).string();
   // A leftover from an earlier run of this same lease (the worker restarted): start fresh.
-  if (fs::exists(dir, ec)) fs::remove_all(dir, ec);
-  if (ec && ec != std::errc::not_a_directory) {
-    return absl::InternalError(
-        absl::StrCat("cannot remove old attempt directory '", dir.string(), "': ", ec.message()));
+  if (absl::Status s = env->RemoveAll(dir); !s.ok() && core::ErrnoOf(s) != ENOTDIR) {
+    return core::ErrnoStatus(s, "cannot remove old attempt directory", Quote(dir));
   }
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create attempt directory '", dir.string(), "': ", ec.message()));
+  if (absl::Status s = env->CreateDirs(dir); !s.ok()) {
+    return core::ErrnoStatus(s, "cannot create attempt directory", Quote(dir));
   }
   if (!code_dir.empty()) {
-    if (!fs::is_directory(code_dir, ec)) {
+    if (!env->IsDirectory(code_dir)) {
       return absl::FailedPreconditionError(
           absl::StrCat("code directory '", code_dir, "' does not exist or is not a directory"));
     }
-    fs::copy(code_dir, dir, fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat("cannot copy code from '", code_dir, "' to '",
-                                              dir.string(), "': ", ec.message()));
+    if (absl::Status s = core::CopyTree(code_dir, dir, env); !s.ok()) {
+      return core::ErrnoStatus(s, absl::StrCat("cannot copy code from ", Quote(code_dir), " to"),
+                               Quote(dir));
     }
   }
-  fs::create_directories(dir / "outputs", ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create '", (dir / "outputs").string(), "': ", ec.message()));
+  if (absl::Status s = env->CreateDirs(dir + "/outputs"); !s.ok()) {
+    return core::ErrnoStatus(s, "cannot create", Quote(dir + "/outputs"));
   }
-  return dir.string();
+  return dir;
 }
 
 std::vector<std::string> CurrentEnvironment() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "worker/controller_client.h"
 #include "worker/process.h"
 
@@ -22,11 +23,13 @@ std::string AttemptDirName(const LeaseRef& ref);
 // Creates a fresh `<work_dir>/attempts/<AttemptDirName>/` (removing a leftover one of
 // the same name), copies the contents of `code_dir` (the cached code snapshot) into it
 // when set (recursively; symlinks are copied as links, not followed) and creates
-// `outputs/` inside. Returns the directory's absolute path. FailedPrecondition when
-// code_dir is not a directory, Internal when the file system refuses, with the path in
-// the message.
+// `outputs/` inside, all through `env`. Returns the directory's absolute path.
+// FailedPrecondition when code_dir is not a directory; when the file system refuses, an
+// error naming the path ("cannot create attempt directory '...': ...", "cannot copy code
+// from ...") with the Env's code and errno.
 absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
-                                              const std::string& code_dir);
+                                              const std::string& code_dir,
+                                              core::Env* env = core::Env::Default());
 
 // The trial's environment, later entries winning: `base` (the worker's environment,
 // "NAME=value" strings), then AZUREML_RUN_ID=<sweep>_<trial>, then the lease's env,

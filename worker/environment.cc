@@ -1,13 +1,9 @@
 #include "worker/environment.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -15,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/digest.h"
-#include "core/files.h"
 #include "core/status.h"
 #include "worker/attempt.h"
 #include "worker/logging.h"
@@ -23,37 +18,28 @@
 namespace sweep::worker {
 namespace {
 
-namespace fs = std::filesystem;
-
 std::string Describe(const core::Environment& e) {
   return absl::StrCat("environment '", e.name, "' version ", e.version);
-}
-
-absl::Status FsError(const std::string& what, const std::string& path, const std::string& why) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", why));
-}
-
-bool Exists(const std::string& path) {
-  std::error_code ec;
-  return fs::exists(path, ec);
 }
 
 }  // namespace
 
 EnvironmentCache::EnvironmentCache(std::string cache_dir, ProcessLauncher* launcher,
-                                   std::vector<std::string> base_env, int64_t poll_interval_ms)
+                                   std::vector<std::string> base_env, int64_t poll_interval_ms,
+                                   core::Env* env)
     : cache_dir_(std::move(cache_dir)),
       launcher_(launcher),
       base_env_(std::move(base_env)),
-      poll_interval_ms_(poll_interval_ms > 0 ? poll_interval_ms : 100) {}
+      poll_interval_ms_(poll_interval_ms > 0 ? poll_interval_ms : 100),
+      env_(env) {}
 
-absl::StatusOr<PreparedEnvironment> EnvironmentCache::Prepare(
-    const core::Environment& environment, const KeepGoing& keep_going) {
+absl::StatusOr<PreparedEnvironment> EnvironmentCache::Prepare(const core::Environment& environment,
+                                                              const KeepGoing& keep_going) {
   if (environment.kind == "user_managed") return PrepareUserManaged(environment);
   if (environment.kind == "system_managed") return PrepareSystemManaged(environment, keep_going);
-  return absl::FailedPreconditionError(absl::StrCat(
-      Describe(environment), " has kind '", environment.kind,
-      "', which this worker does not know; upgrade the worker"));
+  return absl::FailedPreconditionError(
+      absl::StrCat(Describe(environment), " has kind '", environment.kind,
+                   "', which this worker does not know; upgrade the worker"));
 }
 
 absl::StatusOr<PreparedEnvironment> EnvironmentCache::PrepareUserManaged(
@@ -62,28 +48,24 @@ absl::StatusOr<PreparedEnvironment> EnvironmentCache::PrepareUserManaged(
   if (environment.python.empty()) return prepared;
   const std::string& python = environment.python;
   if (::access(python.c_str(), X_OK) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(Describe(environment), ": python '", python,
-                     "' is not executable on this node (", std::strerror(errno), ")"));
+    return absl::FailedPreconditionError(absl::StrCat(Describe(environment), ": python '", python,
+                                                      "' is not executable on this node (",
+                                                      std::strerror(errno), ")"));
   }
   // A directory of `python`/`python3` links, named by the interpreter's path, built in a
   // temporary directory and renamed into place so concurrent workers never see half.
   const std::string dir =
       absl::StrCat(cache_dir_, "/python-", core::Sha256Hex(python).substr(0, 16));
-  if (!Exists(dir + "/python3")) {
-    std::error_code ec;
-    fs::create_directories(cache_dir_, ec);
+  if (!env_->Exists(dir + "/python3")) {
+    env_->CreateDirs(cache_dir_).IgnoreError();
     std::string tmp = absl::StrCat(dir, ".tmp-", ::getpid(), "-",
                                    std::hash<std::thread::id>()(std::this_thread::get_id()));
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    if (ec) return FsError("cannot create", tmp, ec.message());
+    env_->RemoveAll(tmp).IgnoreError();
+    RETURN_IF_ERROR(env_->CreateDirs(tmp));
     for (const char* name : {"python", "python3"}) {
-      fs::create_symlink(python, fs::path(tmp) / name, ec);
-      if (ec) return FsError("cannot create link", tmp + "/" + name, ec.message());
+      RETURN_IF_ERROR(env_->CreateSymlink(python, absl::StrCat(tmp, "/", name)));
     }
-    fs::rename(tmp, dir, ec);
-    if (ec) fs::remove_all(tmp, ec);  // another worker made it first
+    if (!env_->Rename(tmp, dir).ok()) env_->RemoveAll(tmp).IgnoreError();  // made by another
   }
   prepared.path_prefix.push_back(dir);
   prepared.env["SWEEP_PYTHON"] = python;
@@ -101,9 +83,9 @@ absl::StatusOr<PreparedEnvironment> EnvironmentCache::PrepareSystemManaged(
   prepared.path_prefix.push_back(dir + "/env/bin");
   prepared.env["SWEEP_ENV_DIR"] = dir + "/env";
   auto outcome = [&]() -> std::optional<absl::Status> {
-    if (Exists(dir + "/ready")) return absl::OkStatus();
-    if (Exists(dir + "/failed")) {
-      absl::StatusOr<std::string> message = core::ReadFileToString(dir + "/failed");
+    if (env_->Exists(dir + "/ready")) return absl::OkStatus();
+    if (env_->Exists(dir + "/failed")) {
+      absl::StatusOr<std::string> message = env_->ReadFile(dir + "/failed");
       return absl::FailedPreconditionError(message.ok() ? *message
                                                         : std::string(message.status().message()));
     }
@@ -114,17 +96,17 @@ absl::StatusOr<PreparedEnvironment> EnvironmentCache::PrepareSystemManaged(
     return prepared;
   }
 
-  std::error_code ec;
-  fs::create_directories(cache_dir_, ec);
-  if (ec) return FsError("cannot create environment cache", cache_dir_, ec.message());
-  ASSIGN_OR_RETURN(core::FileLock lock, core::FileLock::Open(dir + ".lock"));
-  while (!lock.TryLock()) {
+  if (absl::Status s = env_->CreateDirs(cache_dir_); !s.ok()) {
+    return core::ErrnoStatus(s, "cannot create environment cache", cache_dir_);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> lock, env_->OpenLockFile(dir + ".lock"));
+  while (!lock->TryLock()) {
     // Another attempt (here or in another worker) is building it.
     if (keep_going && !keep_going()) {
       return absl::CancelledError(
           absl::StrCat("gave up waiting for the build of ", Describe(environment)));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_interval_ms_));
+    env_->SleepForMillis(poll_interval_ms_);
   }
   if (std::optional<absl::Status> done = outcome()) {
     if (!done->ok()) return *done;
@@ -137,30 +119,29 @@ absl::StatusOr<PreparedEnvironment> EnvironmentCache::PrepareSystemManaged(
 absl::Status EnvironmentCache::Build(const core::Environment& environment, const std::string& dir,
                                      const KeepGoing& keep_going) {
   // A leftover of a build that was abandoned or killed: start clean.
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  env_->RemoveAll(dir).IgnoreError();
   const std::string files_dir = dir + "/files";
   const std::string env_dir = dir + "/env";
-  fs::create_directories(files_dir, ec);
-  if (!ec) fs::create_directories(env_dir + "/bin", ec);
-  if (ec) return FsError("cannot create", dir, ec.message());
+  RETURN_IF_ERROR(env_->CreateDirs(files_dir));
+  RETURN_IF_ERROR(env_->CreateDirs(env_dir + "/bin"));
   for (const core::EnvironmentFile& f : environment.files) {
     if (f.name.empty() || f.name.find('/') != std::string::npos || f.name == "." ||
         f.name == "..") {
       return absl::FailedPreconditionError(
           absl::StrCat(Describe(environment), ": file name '", f.name, "' is not a plain name"));
     }
-    RETURN_IF_ERROR(core::WriteFileAtomically(files_dir + "/" + f.name, f.content));
+    RETURN_IF_ERROR(
+        env_->WriteFileAtomically(files_dir + "/" + f.name, f.content, {.sync_dir = false}));
   }
 
   const std::string log_path = dir + "/setup.log";
-  std::ofstream log(log_path, std::ios::trunc);
+  // The log is a convenience: a build goes on when it cannot be written.
+  absl::StatusOr<std::unique_ptr<core::WritableFile>> log = env_->NewWritableFile(log_path);
   std::mutex log_mu;
   TailBuffer tail(20);
   auto on_line = [&](const std::string& line) {
     std::lock_guard<std::mutex> lock(log_mu);
-    log << line << "\n";
-    log.flush();
+    if (log.ok()) (*log)->Append(line + "\n").IgnoreError();
     tail.Add(line);
   };
   LaunchSpec spec;
@@ -178,32 +159,33 @@ absl::Status EnvironmentCache::Build(const core::Environment& environment, const
   absl::StatusOr<std::unique_ptr<Process>> process = launcher_->Launch(spec);
   std::string failure;
   if (!process.ok()) {
-    failure = absl::StrCat(Describe(environment), ": cannot run the setup command: ",
-                           process.status().message());
+    failure = absl::StrCat(Describe(environment),
+                           ": cannot run the setup command: ", process.status().message());
   } else {
     std::optional<ExitInfo> exit;
     while (!(exit = (*process)->Wait(poll_interval_ms_))) {
       if (keep_going && !keep_going()) {
         StopProcess(process->get(), 0);
-        fs::remove_all(dir, ec);
+        env_->RemoveAll(dir).IgnoreError();
         return absl::CancelledError(absl::StrCat("abandoned the build of ", Describe(environment)));
       }
     }
     if (exit->exit_code == 0 && exit->signal == 0) {
-      log.close();
-      RETURN_IF_ERROR(core::WriteFileAtomically(dir + "/ready", environment.digest + "\n"));
+      if (log.ok()) (*log)->Close().IgnoreError();
+      RETURN_IF_ERROR(env_->WriteFileAtomically(dir + "/ready", environment.digest + "\n",
+                                                {.sync_dir = false}));
       Log()->info("built {}", Describe(environment));
       return absl::OkStatus();
     }
-    failure = absl::StrCat(Describe(environment), ": setup command failed (",
-                           DescribeExit(*exit), ")");
+    failure =
+        absl::StrCat(Describe(environment), ": setup command failed (", DescribeExit(*exit), ")");
     std::vector<std::string> lines = tail.Lines();
     if (!lines.empty()) {
       absl::StrAppend(&failure, "; last lines of ", log_path, ":\n", absl::StrJoin(lines, "\n"));
     }
   }
   // Remembered, so the next attempt fails at once instead of building again.
-  RETURN_IF_ERROR(core::WriteFileAtomically(dir + "/failed", failure));
+  RETURN_IF_ERROR(env_->WriteFileAtomically(dir + "/failed", failure, {.sync_dir = false}));
   Log()->warn("{}", failure);
   return absl::FailedPreconditionError(failure);
 }

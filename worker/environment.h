@@ -1,4 +1,5 @@
-// Preparing a trial's workspace environment on a node (DESIGN.md: environment prep).
+// Preparing a trial's workspace environment on a node
+// (docs/artifacts-environments-models.md, "Environments").
 //
 // user_managed: nothing is built. With a python path, that interpreter must be
 //   executable on this node; a directory holding `python` and `python3` links to it goes
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "worker/process.h"
 
@@ -47,9 +49,10 @@ class EnvironmentCache {
  public:
   // `cache_dir` is created on first use; `launcher` (not owned) runs setup commands.
   // `base_env` ("NAME=value" strings) is the setup command's environment before
-  // SWEEP_ENV_DIR is added.
+  // SWEEP_ENV_DIR is added. Files, locks and waits go through `env` (not owned).
   EnvironmentCache(std::string cache_dir, ProcessLauncher* launcher,
-                   std::vector<std::string> base_env, int64_t poll_interval_ms = 100);
+                   std::vector<std::string> base_env, int64_t poll_interval_ms = 100,
+                   core::Env* env = core::Env::Default());
 
   // FailedPrecondition for a python that is not executable here, or a failed build:
   // "environment 'NAME' version N: setup command failed (exit code 3); last lines of
@@ -71,6 +74,7 @@ class EnvironmentCache {
   ProcessLauncher* const launcher_;
   const std::vector<std::string> base_env_;
   const int64_t poll_interval_ms_;
+  core::Env* const env_;
 };
 
 // `env` with the prepared variables set and the prefix put first on PATH.

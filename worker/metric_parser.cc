@@ -1,9 +1,5 @@
 #include "worker/metric_parser.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -266,23 +262,21 @@ void MetricsFileTailer::ParseLines(const std::vector<std::string>& lines,
 
 std::vector<ParsedMetric> MetricsFileTailer::Poll() {
   std::vector<ParsedMetric> out;
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < offset_) {
+  absl::StatusOr<std::unique_ptr<core::RandomAccessFile>> file = env_->NewRandomAccessFile(path_);
+  if (!file.ok()) return out;
+  absl::StatusOr<int64_t> size = (*file)->Size();
+  if (size.ok() && static_cast<uint64_t>(*size) < offset_) {
     // Truncated or replaced: start over.
     offset_ = 0;
     splitter_.Reset();
   }
-  char buffer[64 * 1024];
   while (true) {
-    ssize_t n = ::pread(fd, buffer, sizeof(buffer), static_cast<off_t>(offset_));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    offset_ += static_cast<uint64_t>(n);
-    ParseLines(splitter_.Append(std::string_view(buffer, static_cast<size_t>(n))), &out);
+    absl::StatusOr<std::string> data =
+        (*file)->Read(static_cast<int64_t>(offset_), size_t{64} * 1024);
+    if (!data.ok() || data->empty()) break;
+    offset_ += data->size();
+    ParseLines(splitter_.Append(*data), &out);
   }
-  ::close(fd);
   return out;
 }
 

@@ -1,4 +1,5 @@
-// Metrics reported by a trial command, in the two formats DESIGN.md names.
+// Metrics reported by a trial command, in the two formats of docs/spec.md ("Metrics from
+// the training command").
 //
 // 1. stdout lines of `name=value` pairs (the Katib format):
 //      epoch=3 accuracy=0.91 loss=0.2
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::worker {
 
@@ -79,12 +81,13 @@ class LineSplitter {
 // Follows a JSON-lines metrics file while the trial appends to it: each Poll reads what
 // was appended since the previous one and parses the complete lines; a partial last
 // line waits for its newline. Finish (after the trial exited) also parses an
-// unterminated last line. A missing file yields nothing; a file that shrank is read
-// again from the start. Malformed lines are counted and the first few logged.
-// Not thread-safe.
+// unterminated last line. A missing (or unreadable) file yields nothing; a file that shrank
+// is read again from the start. Malformed lines are counted and the first few logged. The
+// file is read through `env` (not owned). Not thread-safe.
 class MetricsFileTailer {
  public:
-  explicit MetricsFileTailer(std::string path) : path_(std::move(path)) {}
+  explicit MetricsFileTailer(std::string path, core::Env* env = core::Env::Default())
+      : path_(std::move(path)), env_(env) {}
 
   std::vector<ParsedMetric> Poll();
   std::vector<ParsedMetric> Finish();
@@ -95,6 +98,7 @@ class MetricsFileTailer {
   void ParseLines(const std::vector<std::string>& lines, std::vector<ParsedMetric>* out);
 
   std::string path_;
+  core::Env* env_;
   uint64_t offset_ = 0;
   LineSplitter splitter_;
   int64_t malformed_lines_ = 0;

@@ -1,15 +1,7 @@
 #include "worker/process.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -19,8 +11,6 @@
 #include "worker/logging.h"
 #include "worker/metric_parser.h"
 
-extern char** environ;
-
 namespace sweep::worker {
 namespace {
 
@@ -28,60 +18,30 @@ namespace {
 // its process group (and so escaped the group kill) before giving up on them.
 constexpr int64_t kDrainAfterExitMs = 2'000;
 
-std::string ErrnoText(int err) { return std::strerror(err); }
-
-void CloseFd(int* fd) {
-  if (*fd >= 0) ::close(*fd);
-  *fd = -1;
-}
-
-void WriteAll(int fd, const char* data, size_t size) {
-  while (size > 0 && fd >= 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // a full disk must not stop the trial; the pipe keeps being drained
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-}
-
-ExitInfo DecodeWaitStatus(int status) {
-  ExitInfo exit;
-  if (WIFEXITED(status)) {
-    exit.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    exit.exit_code = -1;
-    exit.signal = WTERMSIG(status);
-  } else {
-    exit.exit_code = -1;
-  }
-  return exit;
-}
-
-// One output stream of the child: its pipe, its log file, its line callback.
+// One output stream of the child: its log file and its line callback.
 struct Stream {
-  int pipe_fd = -1;
-  int log_fd = -1;
+  std::unique_ptr<core::WritableFile> log;
   std::function<void(const std::string&)> on_line;
   LineSplitter splitter;
 
-  void Deliver(const std::vector<std::string>& lines) {
+  void Add(std::string_view data) {
+    // A full disk must not stop the trial: the pipe keeps being drained.
+    if (log) log->Append(data).IgnoreError();
     if (!on_line) return;
-    for (const std::string& line : lines) on_line(line);
+    for (const std::string& line : splitter.Append(data)) on_line(line);
   }
   // End of stream: the unterminated last line, then close.
   void Finish() {
     if (std::optional<std::string> rest = splitter.Finish(); rest && on_line) on_line(*rest);
-    CloseFd(&pipe_fd);
-    CloseFd(&log_fd);
+    on_line = nullptr;
+    log.reset();
   }
 };
 
 class PosixProcess final : public Process {
  public:
-  PosixProcess(pid_t pid, Stream out, Stream err) : pid_(pid) {
+  PosixProcess(core::Env* env, std::unique_ptr<core::Subprocess> child, Stream out, Stream err)
+      : env_(env), child_(std::move(child)) {
     streams_[0] = std::move(out);
     streams_[1] = std::move(err);
     reader_ = std::thread([this] { ReadLoop(); });
@@ -94,7 +54,7 @@ class PosixProcess final : public Process {
     reader_.join();
   }
 
-  int64_t pid() const override { return pid_; }
+  int64_t pid() const override { return child_->pid(); }
 
   std::optional<ExitInfo> Wait(int64_t timeout_ms) override {
     std::unique_lock<std::mutex> lock(mu_);
@@ -107,69 +67,35 @@ class PosixProcess final : public Process {
     return exit_;
   }
 
-  void SignalGroup(int sig) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    // Until reaped, the (possibly zombie) leader keeps the group id from being reused.
-    if (!reaped_) ::kill(-pid_, sig);
-  }
+  void SignalGroup(int sig) override { child_->SignalGroup(sig); }
 
  private:
   void WaitLoop() {
-    siginfo_t info;
-    std::memset(&info, 0, sizeof(info));
-    // WNOWAIT: the leader stays a zombie, so its group id stays ours while we kill
+    // The leader stays a zombie until reaped, so its group id stays ours while we kill
     // whatever the command left running in it.
-    int rc;
-    do {
-      rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT);
-    } while (rc < 0 && errno == EINTR);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (rc == 0) ::kill(-pid_, SIGKILL);
-    int status = 0;
-    pid_t reaped;
-    do {
-      reaped = ::waitpid(pid_, &status, 0);
-    } while (reaped < 0 && errno == EINTR);
-    if (reaped == pid_) {
-      exit_ = DecodeWaitStatus(status);
-    } else {
+    child_->WaitForExit();
+    child_->SignalGroup(SIGKILL);
+    absl::StatusOr<ExitInfo> exit = child_->Reap();
+    if (!exit.ok()) {
       // Someone else reaped it (SIGCHLD ignored, or a waitpid(-1) elsewhere).
-      Log()->warn("lost the exit status of pid {}: {}", pid_, ErrnoText(errno));
-      exit_ = ExitInfo{-1, 0};
+      Log()->warn("{}", std::string(exit.status().message()));
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    exit_ = exit.ok() ? *exit : ExitInfo{-1, 0};
     reaped_ = true;
-    reaped_at_ = std::chrono::steady_clock::now();
+    reaped_at_ms_ = env_->MonotonicMillis();
     cv_.notify_all();
   }
 
   void ReadLoop() {
-    char buffer[64 * 1024];
-    while (streams_[0].pipe_fd >= 0 || streams_[1].pipe_fd >= 0) {
-      pollfd fds[2];
-      for (int i = 0; i < 2; ++i) {
-        fds[i].fd = streams_[i].pipe_fd;
-        fds[i].events = POLLIN;
-        fds[i].revents = 0;
-      }
-      int rc = ::poll(fds, 2, 100);
-      if (rc < 0 && errno != EINTR) break;
-      for (int i = 0; i < 2 && rc > 0; ++i) {
-        if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-        Stream& stream = streams_[i];
-        ssize_t n = ::read(stream.pipe_fd, buffer, sizeof(buffer));
-        if (n > 0) {
-          WriteAll(stream.log_fd, buffer, static_cast<size_t>(n));
-          stream.Deliver(stream.splitter.Append(std::string_view(buffer, static_cast<size_t>(n))));
-        } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-          stream.Finish();
-        }
-      }
+    auto sink = [this](int stream, std::string_view data) { streams_[stream - 1].Add(data); };
+    while (child_->ReadOutput(100, sink)) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (reaped_ && std::chrono::steady_clock::now() - reaped_at_ >
-                         std::chrono::milliseconds(kDrainAfterExitMs)) {
+      if (reaped_ && env_->MonotonicMillis() - reaped_at_ms_ > kDrainAfterExitMs) {
         break;  // a descendant escaped the group and holds the pipe open
       }
     }
+    child_->CloseOutput();
     streams_[0].Finish();
     streams_[1].Finish();
     std::lock_guard<std::mutex> lock(mu_);
@@ -177,7 +103,8 @@ class PosixProcess final : public Process {
     cv_.notify_all();
   }
 
-  const pid_t pid_;
+  core::Env* const env_;
+  const std::unique_ptr<core::Subprocess> child_;
   Stream streams_[2];  // owned by the reader thread once started
   std::thread reader_;
   std::thread waiter_;
@@ -186,111 +113,56 @@ class PosixProcess final : public Process {
   std::condition_variable cv_;
   bool reaped_ = false;
   bool drained_ = false;
-  std::chrono::steady_clock::time_point reaped_at_;
+  int64_t reaped_at_ms_ = 0;
   ExitInfo exit_;
 };
 
 class PosixProcessLauncher final : public ProcessLauncher {
  public:
+  explicit PosixProcessLauncher(core::Env* env) : env_(env) {}
+
   absl::StatusOr<std::unique_ptr<Process>> Launch(const LaunchSpec& spec) override {
     if (spec.argv.empty() || spec.argv[0].empty()) {
       return absl::InvalidArgumentError("cannot run an empty command");
     }
-    if (!spec.working_dir.empty()) {
-      struct stat st;
-      if (::stat(spec.working_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("working directory '", spec.working_dir, "' does not exist"));
-      }
+    if (!spec.working_dir.empty() && !env_->IsDirectory(spec.working_dir)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("working directory '", spec.working_dir, "' does not exist"));
     }
     Stream out, err;
     out.on_line = spec.on_stdout_line;
     err.on_line = spec.on_stderr_line;
-    auto cleanup = [&] {
-      for (Stream* s : {&out, &err}) {
-        CloseFd(&s->pipe_fd);
-        CloseFd(&s->log_fd);
-      }
-    };
     for (auto [stream, path] : {std::pair{&out, &spec.stdout_log}, {&err, &spec.stderr_log}}) {
       if (path->empty()) continue;
-      stream->log_fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (stream->log_fd < 0) {
-        int e = errno;
-        cleanup();
-        return absl::InternalError(
-            absl::StrCat("cannot create log file '", *path, "': ", ErrnoText(e)));
+      absl::StatusOr<std::unique_ptr<core::WritableFile>> log = env_->NewWritableFile(*path);
+      if (!log.ok()) {
+        return absl::InternalError(absl::StrCat("cannot create log file '", *path,
+                                                "': ", std::strerror(core::ErrnoOf(log.status()))));
       }
+      stream->log = *std::move(log);
     }
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-      int e = errno;
-      cleanup();
-      return absl::InternalError(absl::StrCat("cannot create a pipe: ", ErrnoText(e)));
-    }
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-      int e = errno;
-      ::close(out_pipe[0]);
-      ::close(out_pipe[1]);
-      cleanup();
-      return absl::InternalError(absl::StrCat("cannot create a pipe: ", ErrnoText(e)));
-    }
-    out.pipe_fd = out_pipe[0];
-    err.pipe_fd = err_pipe[0];
-
-    // Everything the child needs is built before spawning: posix_spawn (vfork-like)
-    // is safe in this multi-threaded process, and reports exec failures to us.
-    std::vector<char*> argv;
-    for (const std::string& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    env_strings.reserve(spec.env.size());
-    for (const auto& [key, value] : spec.env) env_strings.push_back(key + "=" + value);
-    std::vector<char*> envp;
-    for (std::string& entry : env_strings) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    if (!spec.working_dir.empty()) {
-      posix_spawn_file_actions_addchdir_np(&actions, spec.working_dir.c_str());
-    }
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);  // a new group led by the child
-    sigset_t signals;
-    sigemptyset(&signals);
-    posix_spawnattr_setsigmask(&attr, &signals);
-    sigfillset(&signals);  // ignored signals (gRPC ignores SIGPIPE) back to default
-    posix_spawnattr_setsigdefault(&attr, &signals);
-
-    pid_t pid = 0;
-    int rc = ::posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (rc != 0) {
-      cleanup();
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot run '", spec.argv[0], "': ", ErrnoText(rc)));
-    }
-    for (int fd : {out.pipe_fd, err.pipe_fd}) {
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    }
-    return std::unique_ptr<Process>(new PosixProcess(pid, std::move(out), std::move(err)));
+    core::SpawnOptions options;
+    options.argv = spec.argv;
+    options.env = spec.env;
+    options.working_dir = spec.working_dir;
+    options.stdin_to = core::Stdio::DevNull();
+    options.stdout_to = core::Stdio::Pipe();
+    options.stderr_to = core::Stdio::Pipe();
+    options.new_process_group = true;
+    absl::StatusOr<std::unique_ptr<core::Subprocess>> child = env_->Spawn(options);
+    if (!child.ok()) return child.status();
+    return std::unique_ptr<Process>(
+        new PosixProcess(env_, *std::move(child), std::move(out), std::move(err)));
   }
+
+ private:
+  core::Env* const env_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher() {
-  return std::make_unique<PosixProcessLauncher>();
+std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher(core::Env* env) {
+  return std::make_unique<PosixProcessLauncher>(env);
 }
 
 ExitInfo StopProcess(Process* process, int64_t grace_ms) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::worker {
 
@@ -30,10 +31,8 @@ struct LaunchSpec {
   std::function<void(const std::string&)> on_stderr_line;
 };
 
-struct ExitInfo {
-  int32_t exit_code = 0;  // -1 when killed by a signal
-  int32_t signal = 0;     // the signal that killed it, 0 otherwise
-};
+// exit_code (-1 when killed by a signal) and signal (0 unless killed by one).
+using ExitInfo = core::ExitStatus;
 
 // A launched process. Thread-safe.
 class Process {
@@ -62,12 +61,13 @@ class ProcessLauncher {
   virtual absl::StatusOr<std::unique_ptr<Process>> Launch(const LaunchSpec& spec) = 0;
 };
 
-// fork/exec via posix_spawnp: the child gets its own process group (setpgid), stdin
-// from /dev/null, stdout/stderr through pipes read by one reader thread (teed into the
-// log files), default signal dispositions and an empty signal mask. When the command
-// exits, whatever it left behind in its process group is killed (SIGKILL) so no trial
-// outlives its attempt. Thread-safe.
-std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher();
+// Through env->Spawn: the child gets its own process group, stdin from /dev/null,
+// stdout/stderr through pipes read by one reader thread (teed into the log files, written
+// through `env`; a failing log write never stops the trial), default signal dispositions
+// and an empty signal mask. When the command exits, whatever it left behind in its process
+// group is killed (SIGKILL) so no trial outlives its attempt. Thread-safe. `env` is not
+// owned and must outlive the launcher and its processes.
+std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher(core::Env* env = core::Env::Default());
 
 // Stops a process: SIGTERM to its group, then SIGKILL if it has not exited after
 // grace_ms of real time. Returns how it exited.

@@ -1,15 +1,7 @@
 #include "worker/transfer.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,20 +71,21 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
     return absl::InvalidArgumentError(absl::StrCat("'", digest, "' is not a snapshot digest"));
   }
   std::lock_guard<std::mutex> lock(mu_);
-  const fs::path final_dir = fs::path(dir_) / digest;
-  std::error_code ec;
-  if (fs::is_directory(final_dir, ec)) {
+  const std::string final_dir = absl::StrCat(dir_, "/", digest);
+  if (env_->IsDirectory(final_dir)) {
     if (hit != nullptr) *hit = true;
-    return final_dir.string();
+    return final_dir;
   }
   if (hit != nullptr) *hit = false;
 
   std::string manifest_text;
-  absl::StatusOr<std::string> manifest_digest =
-      Fetch(digest, "", "the manifest", [&](const std::string& data) {
+  absl::StatusOr<std::string> manifest_digest = Fetch(
+      digest, "", "the manifest",
+      [&](const std::string& data) {
         manifest_text += data;
         return absl::OkStatus();
-      }, tick);
+      },
+      tick);
   if (!manifest_digest.ok()) return manifest_digest.status();
   if (*manifest_digest != digest) {
     return absl::DataLossError(
@@ -101,62 +94,60 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
   absl::StatusOr<std::vector<core::FileEntry>> files = core::DecodeFileList(manifest_text);
   if (!files.ok()) return files.status();
 
-  fs::create_directories(dir_, ec);
-  std::string tmp =
-      (fs::path(dir_) / absl::StrCat(".partial-", digest.substr(0, 12), "-XXXXXX")).string();
-  if (ec || ::mkdtemp(tmp.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot create a directory under ", dir_));
-  }
+  if (absl::Status s = env_->CreateDirs(dir_); !s.ok()) return s;
+  absl::StatusOr<std::string> tmp =
+      env_->MakeTempDir(dir_, absl::StrCat(".partial-", digest.substr(0, 12), "-"));
+  if (!tmp.ok()) return tmp.status();
   auto fail = [&](absl::Status s) {
-    fs::remove_all(tmp, ec);
+    env_->RemoveAll(*tmp).IgnoreError();
     return s;
   };
   for (const core::FileEntry& f : *files) {
-    fs::path target = fs::path(tmp) / f.path;
-    fs::create_directories(target.parent_path(), ec);
-    std::ofstream out(target, std::ios::binary | std::ios::trunc);
-    if (!out) return fail(absl::InternalError(absl::StrCat("cannot write ", target.string())));
-    absl::StatusOr<std::string> got =
-        Fetch(digest, f.sha256, absl::StrCat("'", f.path, "'"), [&](const std::string& data) {
-          out.write(data.data(), static_cast<std::streamsize>(data.size()));
-          return out ? absl::OkStatus()
-                     : absl::InternalError(absl::StrCat("cannot write ", target.string()));
-        }, tick);
-    out.close();
+    const std::string target = absl::StrCat(*tmp, "/", f.path);
+    if (absl::Status s = env_->CreateDirs(fs::path(target).parent_path().string()); !s.ok()) {
+      return fail(s);
+    }
+    absl::StatusOr<std::unique_ptr<core::WritableFile>> out =
+        env_->NewWritableFile(target, {.mode = static_cast<mode_t>(f.executable ? 0755 : 0644)});
+    if (!out.ok()) return fail(out.status());
+    absl::StatusOr<std::string> got = Fetch(
+        digest, f.sha256, absl::StrCat("'", f.path, "'"),
+        [&](const std::string& data) { return (*out)->Append(data); }, tick);
+    absl::Status closed = (*out)->Close();
     if (!got.ok()) return fail(got.status());
+    if (!closed.ok()) return fail(closed);
     if (*got != f.sha256) {
       return fail(
           absl::DataLossError(absl::StrCat("'", f.path, "' of snapshot ", digest.substr(0, 12),
                                            " does not match the digest its manifest lists")));
     }
-    fs::permissions(target,
-                    f.executable
-                        ? fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
-                              fs::perms::others_read | fs::perms::others_exec
-                        : fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
-                              fs::perms::others_read,
-                    ec);
+    // The umask may have narrowed the creation mode.
+    if (absl::Status s = env_->SetPermissions(target, f.executable ? 0755 : 0644); !s.ok()) {
+      return fail(s);
+    }
   }
   // Another worker sharing work_dir may have finished first: then its copy is used.
-  if (::rename(tmp.c_str(), final_dir.c_str()) != 0) {
-    int err = errno;
-    if ((err == EEXIST || err == ENOTEMPTY) && fs::is_directory(final_dir, ec)) {
-      fs::remove_all(tmp, ec);
-      return final_dir.string();
+  if (absl::Status s = env_->Rename(*tmp, final_dir); !s.ok()) {
+    const int err = core::ErrnoOf(s);
+    if ((err == EEXIST || err == ENOTEMPTY) && env_->IsDirectory(final_dir)) {
+      env_->RemoveAll(*tmp).IgnoreError();
+      return final_dir;
     }
-    return fail(absl::InternalError(
-        absl::StrCat("cannot move snapshot into ", final_dir.string(), ": ", std::strerror(err))));
+    return fail(core::ErrnoStatus(s, "cannot move snapshot into", final_dir));
   }
-  return final_dir.string();
+  return final_dir;
 }
 
 absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& lease,
                                       const std::string& outputs_dir, int64_t max_bytes,
-                                      const std::function<void()>& tick, int max_tries) {
-  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(outputs_dir);
+                                      const std::function<void()>& tick, int max_tries,
+                                      core::Env* env) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(outputs_dir, nullptr, env);
   if (!files.ok()) {
-    return absl::Status(files.status().code(),
-                        absl::StrCat("outputs/ refused: ", files.status().message()));
+    return core::AttachErrno(
+        absl::Status(files.status().code(),
+                     absl::StrCat("outputs/ refused: ", files.status().message())),
+        core::ErrnoOf(files.status()));
   }
   int64_t total = 0;
   for (const core::FileEntry& f : *files) {
@@ -174,17 +165,25 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
   }
   for (const core::FileEntry& f : *files) {
     const std::string path = (fs::path(outputs_dir) / f.path).string();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-      return absl::InternalError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+    absl::StatusOr<std::unique_ptr<core::RandomAccessFile>> file =
+        env->NewRandomAccessFile(path, /*no_follow=*/true);
+    if (!file.ok()) {
+      return core::AttachErrno(absl::InternalError(file.status().message()),
+                               core::ErrnoOf(file.status()));
     }
     absl::Status status;
     int64_t offset = 0;
     std::string buffer;
     do {
-      buffer.resize(static_cast<size_t>(std::min<int64_t>(kTransferChunkBytes, f.size - offset)));
-      ssize_t n = buffer.empty() ? 0 : ::pread(fd, buffer.data(), buffer.size(), offset);
-      if (n != static_cast<ssize_t>(buffer.size())) {
+      const size_t want =
+          static_cast<size_t>(std::min<int64_t>(kTransferChunkBytes, f.size - offset));
+      absl::StatusOr<std::string> read = want == 0 ? std::string() : (*file)->Read(offset, want);
+      if (!read.ok()) {
+        status = read.status();
+        break;
+      }
+      buffer = *std::move(read);
+      if (buffer.size() != want) {
         status = absl::AbortedError(
             absl::StrCat("'", f.path, "' in outputs/ changed while it was uploaded"));
         break;
@@ -205,7 +204,6 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
       if (tick) tick();
       offset += static_cast<int64_t>(buffer.size());
     } while (offset < f.size);
-    ::close(fd);
     if (!status.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat("uploading '", f.path, "': ", status.message()));

@@ -1,23 +1,20 @@
 #include "workspace/artifact_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
-#include <system_error>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/digest.h"
 #include "core/file_tree.h"
-#include "core/files.h"
 #include "nlohmann/json.hpp"
 
 namespace sweep::workspace {
 namespace {
 
 namespace fs = std::filesystem;
-
-absl::Status FsError(const std::string& what, const fs::path& path, const std::error_code& ec) {
-  return absl::InternalError(absl::StrCat(what, " ", path.string(), ": ", ec.message()));
-}
 
 }  // namespace
 
@@ -30,9 +27,9 @@ absl::Status ValidateRelativePath(const std::string& path) {
   return core::ValidateRelativePath(path);
 }
 
-absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir) {
+absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir, core::Env* env) {
   std::string path = dir + "/manifest.json";
-  auto text = core::ReadFileToString(path);
+  auto text = env->ReadFile(path);
   if (!text.ok()) return text.status();
   auto corrupt = [&](const std::string& why) {
     return absl::DataLossError(absl::StrCat("manifest ", path, " is corrupt: ", why));
@@ -59,21 +56,18 @@ absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir) {
   return manifest;
 }
 
-absl::Status WriteManifest(const std::string& dir, const ArtifactManifest& manifest) {
+absl::Status WriteManifest(const std::string& dir, const ArtifactManifest& manifest,
+                           core::Env* env) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : manifest.files) {
     files.push_back({{"path", f.path}, {"size", f.size}, {"sha256", f.sha256}});
   }
   nlohmann::json j = {{"files", files}, {"total_bytes", manifest.total_bytes}};
-  if (absl::Status s = core::WriteFileAtomically(dir + "/manifest.json", j.dump(1) + "\n");
-      !s.ok()) {
-    return s;
-  }
-  return core::SyncDirectory(dir);
+  return env->WriteFileAtomically(dir + "/manifest.json", j.dump(1) + "\n");
 }
 
-absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir) {
-  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(files_dir);
+absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir, core::Env* env) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFiles(files_dir, nullptr, env);
   if (!files.ok()) return files.status();
   ArtifactManifest manifest;
   for (core::FileEntry& f : *files) {
@@ -84,21 +78,24 @@ absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir) {
 }
 
 absl::StatusOr<TrialArtifacts> FindTrialArtifacts(const std::string& workspace_dir,
-                                                  const std::string& sweep_id, int64_t trial_id) {
-  fs::path trial_dir = fs::path(workspace_dir) / "artifacts" / sweep_id / std::to_string(trial_id);
+                                                  const std::string& sweep_id, int64_t trial_id,
+                                                  core::Env* env) {
+  const std::string trial_dir = absl::StrCat(workspace_dir, "/artifacts/", sweep_id, "/", trial_id);
   std::vector<int32_t> attempts;
-  std::error_code ec;
-  if (fs::is_directory(trial_dir, ec)) {
-    for (const auto& entry : fs::directory_iterator(trial_dir, ec)) {
-      const std::string name = entry.path().filename().string();
-      if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-      attempts.push_back(std::stoi(name));
+  if (env->IsDirectory(trial_dir)) {
+    absl::StatusOr<std::vector<std::string>> names = env->ListDir(trial_dir);
+    if (!names.ok()) return names.status();
+    for (const std::string& name : *names) {
+      int32_t attempt = 0;
+      if (std::all_of(name.begin(), name.end(), ::isdigit) && absl::SimpleAtoi(name, &attempt)) {
+        attempts.push_back(attempt);
+      }
     }
   }
   std::sort(attempts.rbegin(), attempts.rend());
   for (int32_t attempt : attempts) {
     std::string dir = ArtifactAttemptDir(workspace_dir, sweep_id, trial_id, attempt);
-    auto manifest = ReadManifest(dir);
+    auto manifest = ReadManifest(dir, env);
     if (absl::IsNotFound(manifest.status())) continue;  // incomplete upload
     if (!manifest.ok()) return manifest.status();
     return TrialArtifacts{dir, attempt, *std::move(manifest)};
@@ -108,44 +105,43 @@ absl::StatusOr<TrialArtifacts> FindTrialArtifacts(const std::string& workspace_d
 }
 
 absl::Status CopyVerified(const std::string& files_dir, const ArtifactManifest& manifest,
-                          const std::string& dest_dir) {
-  std::error_code ec;
-  fs::path dest(dest_dir);
-  if (fs::exists(dest, ec)) {
-    if (!fs::is_directory(dest, ec) || !fs::is_empty(dest, ec)) {
+                          const std::string& dest_dir, core::Env* env) {
+  if (env->Exists(dest_dir)) {
+    absl::StatusOr<std::vector<std::string>> names = env->ListDir(dest_dir);
+    if (!names.ok() || !names->empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat(dest_dir, " already exists and is not an empty directory"));
     }
   }
-  fs::path staging = dest;
-  staging += absl::StrCat(".partial-", ::getpid());
-  fs::remove_all(staging, ec);
+  const std::string staging = absl::StrCat(dest_dir, ".partial-", ::getpid());
+  env->RemoveAll(staging).IgnoreError();
   auto fail = [&](absl::Status s) {
-    fs::remove_all(staging, ec);
+    env->RemoveAll(staging).IgnoreError();
     return s;
   };
-  if (!fs::create_directories(staging, ec) && ec) return FsError("cannot create", staging, ec);
+  if (absl::Status s = env->CreateDirs(staging); !s.ok()) return fail(s);
   for (const ArtifactFile& file : manifest.files) {
     if (absl::Status s = ValidateRelativePath(file.path); !s.ok()) return fail(s);
-    fs::path source = fs::path(files_dir) / file.path;
-    if (fs::is_symlink(source, ec)) {
+    const std::string source = absl::StrCat(files_dir, "/", file.path);
+    absl::StatusOr<core::FileInfo> link = env->Stat(source, /*follow_symlinks=*/false);
+    if (link.ok() && link->type == core::FileType::kSymlink) {
       return fail(
           absl::DataLossError(absl::StrCat("stored file '", file.path, "' is a symbolic link")));
     }
-    auto digest = core::Sha256File(source.string());
+    auto digest = core::Sha256File(source, env);
     if (!digest.ok()) return fail(digest.status());
-    if (*digest != file.sha256 || static_cast<int64_t>(fs::file_size(source, ec)) != file.size) {
+    if (*digest != file.sha256 || !link.ok() || link->size != file.size) {
       return fail(absl::DataLossError(absl::StrCat(
           "stored file '", file.path, "' does not match its recorded digest; it is corrupt")));
     }
-    fs::path target = staging / file.path;
-    fs::create_directories(target.parent_path(), ec);
-    if (!fs::copy_file(source, target, fs::copy_options::overwrite_existing, ec)) {
-      return fail(FsError("cannot copy to", target, ec));
+    const std::string target = absl::StrCat(staging, "/", file.path);
+    if (absl::Status s = env->CreateDirs(fs::path(target).parent_path().string()); !s.ok()) {
+      return fail(s);
     }
+    if (absl::Status s = env->CopyFile(source, target); !s.ok()) return fail(s);
   }
-  fs::remove(dest, ec);  // an empty directory, if any
-  if (fs::rename(staging, dest, ec); ec) return fail(FsError("cannot rename to", dest, ec));
+  env->RemoveAll(dest_dir).IgnoreError();  // an empty directory, if any
+  if (absl::Status s = env->Rename(staging, dest_dir); !s.ok()) return fail(s);
   return absl::OkStatus();
 }
 

@@ -13,6 +13,8 @@
 // contain "." or ".." components (ValidateRelativePath); readers re-check them, so a
 // tampered manifest cannot make a copy escape its destination.
 //
+// Files are reached through `env` (default: the real file system).
+//
 // Thread safety: functions are thread-safe for distinct directories.
 #pragma once
 
@@ -22,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::workspace {
 
@@ -46,15 +49,18 @@ absl::Status ValidateRelativePath(const std::string& path);
 
 // Reads <dir>/manifest.json. NotFound when absent (an incomplete or missing upload),
 // DataLoss when it cannot be decoded or lists an invalid path.
-absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir);
+absl::StatusOr<ArtifactManifest> ReadManifest(const std::string& dir,
+                                              core::Env* env = core::Env::Default());
 
 // Writes <dir>/manifest.json atomically (temp file, fsync, rename, directory fsync).
-absl::Status WriteManifest(const std::string& dir, const ArtifactManifest& manifest);
+absl::Status WriteManifest(const std::string& dir, const ArtifactManifest& manifest,
+                           core::Env* env = core::Env::Default());
 
 // Describes the regular files under `files_dir` (recursively), computing digests.
 // InvalidArgument naming the entry for a symlink or anything that is not a regular file
 // or directory; a missing directory is an empty manifest.
-absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir);
+absl::StatusOr<ArtifactManifest> ScanFiles(const std::string& files_dir,
+                                           core::Env* env = core::Env::Default());
 
 struct TrialArtifacts {
   std::string dir;  // the attempt directory (holding files/ and manifest.json)
@@ -65,7 +71,8 @@ struct TrialArtifacts {
 // The artifacts of a trial: those of its highest-numbered attempt with a complete upload.
 // NotFound "trial N of sweep X has no uploaded artifacts" when there is none.
 absl::StatusOr<TrialArtifacts> FindTrialArtifacts(const std::string& workspace_dir,
-                                                  const std::string& sweep_id, int64_t trial_id);
+                                                  const std::string& sweep_id, int64_t trial_id,
+                                                  core::Env* env = core::Env::Default());
 
 // Copies the files a manifest lists from `files_dir` into `dest_dir` (created if missing),
 // verifying each size and digest: DataLoss naming the file on a mismatch. The copy goes to
@@ -73,6 +80,6 @@ absl::StatusOr<TrialArtifacts> FindTrialArtifacts(const std::string& workspace_d
 // failed copy leaves nothing half-written. FailedPrecondition when dest_dir exists and is
 // not an empty directory.
 absl::Status CopyVerified(const std::string& files_dir, const ArtifactManifest& manifest,
-                          const std::string& dest_dir);
+                          const std::string& dest_dir, core::Env* env = core::Env::Default());
 
 }  // namespace sweep::workspace

@@ -1,13 +1,6 @@
 #include "workspace/artifact_upload.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,12 +17,8 @@ std::string Megabytes(int64_t bytes) {
   return absl::StrFormat("%.1f MB", static_cast<double>(bytes) / (1 << 20));
 }
 
-absl::Status Errno(const std::string& what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-int64_t StagedBytes(const std::string& staged, const std::string& except) {
-  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFileSizes(staged);
+int64_t StagedBytes(core::Env* env, const std::string& staged, const std::string& except) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFileSizes(staged, nullptr, env);
   int64_t total = 0;
   if (!files.ok()) return 0;
   for (const core::FileEntry& f : *files) {
@@ -41,7 +30,7 @@ int64_t StagedBytes(const std::string& staged, const std::string& except) {
 }  // namespace
 
 absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::ArtifactChunk& chunk,
-                                  int64_t max_total_bytes) {
+                                  int64_t max_total_bytes, core::Env* env) {
   if (absl::Status s = core::ValidateRelativePath(chunk.path); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("artifact refused: ", s.message(), " (outputs must stay inside outputs/)"));
@@ -50,8 +39,7 @@ absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::Ar
     return absl::DataLossError(absl::StrCat("chunk at offset ", chunk.offset, " of '", chunk.path,
                                             "' does not match its digest; send it again"));
   }
-  std::error_code ec;
-  if (fs::exists(attempt_dir + "/manifest.json", ec)) {
+  if (env->Exists(attempt_dir + "/manifest.json")) {
     return absl::FailedPreconditionError("the artifacts of this attempt are already committed");
   }
   const int64_t end = chunk.offset + static_cast<int64_t>(chunk.data.size());
@@ -64,7 +52,7 @@ absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::Ar
   const std::string upload = attempt_dir + "/upload";
   const std::string staged = upload + "/staged";
   if (chunk.offset == 0) {
-    int64_t total = StagedBytes(staged, chunk.path) + chunk.file_size;
+    int64_t total = StagedBytes(env, staged, chunk.path) + chunk.file_size;
     if (total > max_total_bytes) {
       return absl::InvalidArgumentError(absl::StrCat(
           "outputs/ exceed the artifact limit of ", Megabytes(max_total_bytes), ": with '",
@@ -72,81 +60,64 @@ absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::Ar
           "; write less to outputs/ or raise the limit (sweep run --artifact-max-mb)"));
     }
   }
-  fs::path partial = fs::path(upload) / "partial" / chunk.path;
-  fs::create_directories(partial.parent_path(), ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot create ", partial.parent_path().string(), ": ", ec.message()));
-  }
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (chunk.offset == 0 ? O_TRUNC : 0);
-  int fd = ::open(partial.c_str(), flags, 0644);
-  if (fd < 0) return Errno("cannot open", partial.string());
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size != chunk.offset) {
-    ::close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("chunk of '", chunk.path, "' at offset ",
-                                                   chunk.offset, " is out of order: ", st.st_size,
-                                                   " bytes arrived so far"));
-  }
-  size_t done = 0;
-  while (done < chunk.data.size()) {
-    ssize_t n = ::pwrite(fd, chunk.data.data() + done, chunk.data.size() - done,
-                         chunk.offset + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status s = Errno("cannot write", partial.string());
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (chunk.last && ::fsync(fd) != 0) {
-    absl::Status s = Errno("cannot flush", partial.string());
-    ::close(fd);
+  const std::string partial = absl::StrCat(upload, "/partial/", chunk.path);
+  if (absl::Status s = env->CreateDirs(fs::path(partial).parent_path().string()); !s.ok()) {
     return s;
   }
-  ::close(fd);
+  // Appending (truncating at offset 0) to a file that holds exactly `offset` bytes writes
+  // the chunk where it belongs.
+  absl::StatusOr<std::unique_ptr<core::WritableFile>> file =
+      env->NewWritableFile(partial, {.append = chunk.offset != 0, .no_follow = true});
+  if (!file.ok()) return file.status();
+  if ((*file)->size() != chunk.offset) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk of '", chunk.path, "' at offset ", chunk.offset,
+                     " is out of order: ", (*file)->size(), " bytes arrived so far"));
+  }
+  absl::Status written = (*file)->Append(chunk.data);
+  if (written.ok() && chunk.last) written = (*file)->Sync();
+  if (absl::Status closed = (*file)->Close(); written.ok()) written = closed;
+  if (!written.ok()) return written;
   if (!chunk.last) return absl::OkStatus();
-  absl::StatusOr<std::string> digest = core::Sha256File(partial.string());
+  absl::StatusOr<std::string> digest = core::Sha256File(partial, env);
   if (!digest.ok()) return digest.status();
   if (*digest != chunk.file_sha256) {
-    fs::remove(partial, ec);
+    env->RemoveFile(partial).IgnoreError();
     return absl::DataLossError(
         absl::StrCat("artifact '", chunk.path, "' does not match its digest; send it again"));
   }
-  fs::path target = fs::path(staged) / chunk.path;
-  fs::create_directories(target.parent_path(), ec);
-  if (!ec) fs::rename(partial, target, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot stage artifact '", chunk.path, "': ", ec.message()));
+  const std::string target = absl::StrCat(staged, "/", chunk.path);
+  absl::Status staged_ok = env->CreateDirs(fs::path(target).parent_path().string());
+  if (staged_ok.ok()) staged_ok = env->Rename(partial, target);
+  if (!staged_ok.ok()) {
+    return core::ErrnoStatus(staged_ok, "cannot stage artifact",
+                             absl::StrCat("'", chunk.path, "'"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count) {
-  absl::StatusOr<ArtifactManifest> existing = ReadManifest(attempt_dir);
+absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count,
+                                         core::Env* env) {
+  absl::StatusOr<ArtifactManifest> existing = ReadManifest(attempt_dir, env);
   if (existing.ok()) return existing->total_bytes;
   if (!absl::IsNotFound(existing.status())) return existing.status();
   const std::string staged = attempt_dir + "/upload/staged";
-  absl::StatusOr<ArtifactManifest> manifest = ScanFiles(staged);
+  absl::StatusOr<ArtifactManifest> manifest = ScanFiles(staged, env);
   if (!manifest.ok()) return manifest.status();
   if (static_cast<int64_t>(manifest->files.size()) != file_count) {
     return absl::InternalError(
         absl::StrCat("only ", manifest->files.size(), " of ", file_count,
                      " output files arrived complete; nothing was published"));
   }
-  std::error_code ec;
-  const fs::path files = fs::path(attempt_dir) / "files";
-  fs::remove_all(files, ec);
-  fs::create_directories(staged, ec);
-  if (!ec) fs::rename(staged, files, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrCat("cannot publish artifacts into ", files.string(), ": ", ec.message()));
+  const std::string files = attempt_dir + "/files";
+  absl::Status moved = env->RemoveAll(files);
+  if (moved.ok()) moved = env->CreateDirs(staged);
+  if (moved.ok()) moved = env->Rename(staged, files);
+  if (!moved.ok()) {
+    return core::ErrnoStatus(moved, "cannot publish artifacts into", files);
   }
-  if (absl::Status s = WriteManifest(attempt_dir, *manifest); !s.ok()) return s;
-  fs::remove_all(fs::path(attempt_dir) / "upload", ec);
+  if (absl::Status s = WriteManifest(attempt_dir, *manifest, env); !s.ok()) return s;
+  env->RemoveAll(attempt_dir + "/upload").IgnoreError();
   return manifest->total_bytes;
 }
 

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/file_tree.h"
 
 namespace sweep::workspace {
@@ -23,10 +24,12 @@ namespace sweep::workspace {
 // (unsafe path, out of order, over max_total_bytes), DataLoss (digest mismatch; the
 // partial file is dropped), FailedPrecondition when the attempt was already committed.
 absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::ArtifactChunk& chunk,
-                                  int64_t max_total_bytes);
+                                  int64_t max_total_bytes, core::Env* env = core::Env::Default());
 
 // Publishes the staged files; returns their total size. Committing again returns the
-// same total. Internal when fewer than file_count files were staged.
-absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count);
+// same total. Internal when fewer than file_count files were staged. A file system failure
+// (ENOSPC, EIO, EROFS through `env`) is the Env's error naming the path; nothing is published.
+absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count,
+                                         core::Env* env = core::Env::Default());
 
 }  // namespace sweep::workspace

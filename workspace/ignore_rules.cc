@@ -2,10 +2,7 @@
 
 #include <fnmatch.h>
 
-#include <filesystem>
-
 #include "absl/strings/str_split.h"
-#include "core/files.h"
 
 namespace sweep::workspace {
 namespace {
@@ -65,13 +62,13 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
   return out;
 }
 
-absl::StatusOr<IgnoreRules> IgnoreRules::ForDirectory(const std::string& dir, std::string* source) {
+absl::StatusOr<IgnoreRules> IgnoreRules::ForDirectory(const std::string& dir, std::string* source,
+                                                      core::Env* env) {
   if (source != nullptr) source->clear();
   for (const char* name : {".amlignore", ".gitignore"}) {
     std::string path = dir + "/" + name;
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) continue;
-    absl::StatusOr<std::string> text = core::ReadFileToString(path);
+    if (!env->Exists(path)) continue;
+    absl::StatusOr<std::string> text = env->ReadFile(path);
     if (!text.ok()) return absl::InternalError(text.status().message());
     if (source != nullptr) *source = name;
     return Parse(*text);

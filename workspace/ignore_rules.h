@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 
 namespace sweep::workspace {
 
@@ -34,7 +35,8 @@ class IgnoreRules {
   // null) receives the file name used, "" when none. Internal naming the file when it
   // exists but cannot be read.
   static absl::StatusOr<IgnoreRules> ForDirectory(const std::string& dir,
-                                                  std::string* source = nullptr);
+                                                  std::string* source = nullptr,
+                                                  core::Env* env = core::Env::Default());
 
   // Whether `relative` ('/'-separated, relative to the code directory) is ignored.
   // Callers walk top-down and do not enter ignored directories.

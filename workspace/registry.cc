@@ -1,14 +1,11 @@
 #include "workspace/registry.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <set>
-#include <system_error>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "core/digest.h"
-#include "core/files.h"
 #include "core/objective.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
@@ -17,8 +14,6 @@
 
 namespace sweep::workspace {
 namespace {
-
-namespace fs = std::filesystem;
 
 absl::Status CheckDefinition(const core::Environment& e) {
   RETURN_IF_ERROR(spec::ValidateEnvironmentName(e.name));
@@ -130,7 +125,8 @@ std::string ModelDir(const std::string& workspace_dir, const std::string& name, 
 }
 
 absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string& workspace_dir,
-                                          const ModelRequest& request, int64_t now_ms) {
+                                          const ModelRequest& request, int64_t now_ms,
+                                          core::Env* env) {
   RETURN_IF_ERROR(spec::ValidateModelName(request.name));
   ASSIGN_OR_RETURN(core::Sweep sweep, store->GetSweep(request.sweep_id));
   core::Trial trial;
@@ -153,16 +149,14 @@ absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string
     trial = *std::move(best);
   }
   ASSIGN_OR_RETURN(TrialArtifacts artifacts,
-                   FindTrialArtifacts(workspace_dir, sweep.id, trial.trial_id));
+                   FindTrialArtifacts(workspace_dir, sweep.id, trial.trial_id, env));
 
   // One registration of a name at a time (across processes), so the next version and
   // its directory are ours until the record is committed.
   const std::string name_dir = absl::StrCat(workspace_dir, "/models/", request.name);
-  std::error_code ec;
-  fs::create_directories(name_dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("creating ", name_dir, ": ", ec.message()));
-  ASSIGN_OR_RETURN(core::FileLock lock, core::FileLock::Open(name_dir + "/.lock"));
-  RETURN_IF_ERROR(lock.Lock());
+  RETURN_IF_ERROR(env->CreateDirs(name_dir));
+  ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> lock, env->OpenLockFile(name_dir + "/.lock"));
+  RETURN_IF_ERROR(lock->Lock());
 
   absl::StatusOr<core::Model> latest = store->GetModel(request.name, std::nullopt);
   if (!latest.ok() && !absl::IsNotFound(latest.status())) return latest.status();
@@ -181,16 +175,16 @@ absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string
   model.created_ms = now_ms;
 
   const std::string dir = ModelDir(workspace_dir, model.name, model.version);
-  fs::remove_all(dir, ec);  // left by a registration that crashed before its commit
+  env->RemoveAll(dir).IgnoreError();  // left by a registration that crashed before its commit
   auto fail = [&](absl::Status status) {
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
+    env->RemoveAll(dir).IgnoreError();
     return status;
   };
-  absl::Status status = CopyVerified(artifacts.dir + "/files", artifacts.manifest, dir + "/files");
-  if (status.ok()) status = WriteManifest(dir, artifacts.manifest);
+  absl::Status status =
+      CopyVerified(artifacts.dir + "/files", artifacts.manifest, dir + "/files", env);
+  if (status.ok()) status = WriteManifest(dir, artifacts.manifest, env);
   if (!status.ok()) return fail(status);
-  absl::StatusOr<std::string> digest = core::Sha256File(dir + "/manifest.json");
+  absl::StatusOr<std::string> digest = core::Sha256File(dir + "/manifest.json", env);
   if (!digest.ok()) return fail(digest.status());
   model.manifest_digest = *digest;
   if (absl::Status s = store->Commit({.models = {model}}); !s.ok()) return fail(s);
@@ -198,17 +192,17 @@ absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string
 }
 
 absl::Status DownloadModel(const std::string& workspace_dir, const core::Model& model,
-                           const std::string& dest_dir) {
+                           const std::string& dest_dir, core::Env* env) {
   const std::string dir = ModelDir(workspace_dir, model.name, model.version);
-  absl::StatusOr<std::string> digest = core::Sha256File(dir + "/manifest.json");
+  absl::StatusOr<std::string> digest = core::Sha256File(dir + "/manifest.json", env);
   if (!digest.ok() || *digest != model.manifest_digest) {
     return absl::DataLossError(absl::StrCat(
         "model '", model.name, "' version ", model.version, ": the stored manifest in ", dir,
         digest.ok() ? " does not match the registered one" : " cannot be read",
         "; the workspace was changed outside sweep"));
   }
-  ASSIGN_OR_RETURN(ArtifactManifest manifest, ReadManifest(dir));
-  return CopyVerified(dir + "/files", manifest, dest_dir);
+  ASSIGN_OR_RETURN(ArtifactManifest manifest, ReadManifest(dir, env));
+  return CopyVerified(dir + "/files", manifest, dest_dir, env);
 }
 
 }  // namespace sweep::workspace

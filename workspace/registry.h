@@ -11,9 +11,10 @@
 // without a record is therefore garbage from a crash and is replaced by the next
 // registration of that version.
 //
-// Writers: environments and models are insert-only rows the controller never caches, and
-// a version is claimed by the store's insert (AlreadyExists if another writer took it),
-// so these functions may run in a CLI process next to a running controller.
+// Writers: the workspace's writer runs these (admin.h: the serving controller, or a CLI
+// command holding the workspace lock). Environments and models are insert-only rows the
+// controller never caches, and a version is claimed by the store's insert (AlreadyExists
+// if another writer took it).
 //
 // Thread safety: the functions are thread-safe; callers racing for the same new version
 // get AlreadyExists, not a half-written version.
@@ -27,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/types.h"
 #include "store/store.h"
 
@@ -73,13 +75,15 @@ std::string ModelDir(const std::string& workspace_dir, const std::string& name, 
 // without uploaded artifacts; FailedPrecondition for a sweep with no completed trial or a
 // chosen trial that is not completed; AlreadyExists when another writer took the version;
 // DataLoss when a stored artifact does not match its manifest.
+// Files are reached through `env`.
 absl::StatusOr<core::Model> RegisterModel(store::Store* store, const std::string& workspace_dir,
-                                          const ModelRequest& request, int64_t now_ms);
+                                          const ModelRequest& request, int64_t now_ms,
+                                          core::Env* env = core::Env::Default());
 
 // Copies a model version's files into `dest_dir` (created; must not exist or be empty),
 // verified against the stored manifest, nothing half-written (CopyVerified).
 // DataLoss when the stored manifest does not match the model record or a file its digest.
 absl::Status DownloadModel(const std::string& workspace_dir, const core::Model& model,
-                           const std::string& dest_dir);
+                           const std::string& dest_dir, core::Env* env = core::Env::Default());
 
 }  // namespace sweep::workspace

@@ -1,8 +1,5 @@
 #include "workspace/snapshot_store.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
@@ -11,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "core/digest.h"
-#include "core/files.h"
 #include "workspace/ignore_rules.h"
 
 namespace sweep::workspace {
@@ -29,14 +25,15 @@ std::string Megabytes(int64_t bytes) {
 
 absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(const std::string& code_dir,
                                                                  int64_t max_bytes,
-                                                                 const std::string& skip_dir) {
+                                                                 const std::string& skip_dir,
+                                                                 core::Env* env) {
   std::error_code ec;
-  if (!fs::is_directory(code_dir, ec)) {
+  if (!env->IsDirectory(code_dir)) {
     return absl::InvalidArgumentError(
         absl::StrCat("code directory '", code_dir, "' does not exist or is not a directory"));
   }
   std::string source;
-  absl::StatusOr<IgnoreRules> rules = IgnoreRules::ForDirectory(code_dir, &source);
+  absl::StatusOr<IgnoreRules> rules = IgnoreRules::ForDirectory(code_dir, &source, env);
   if (!rules.ok()) return rules.status();
   // The workspace relative to the code directory, when it lies inside it.
   std::string skip;
@@ -45,10 +42,12 @@ absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(const std::stri
         fs::weakly_canonical(skip_dir, ec).lexically_relative(fs::weakly_canonical(code_dir, ec));
     if (!rel.empty() && *rel.begin() != "..") skip = rel.generic_string();
   }
-  absl::StatusOr<std::vector<core::FileEntry>> files =
-      core::ListFileSizes(code_dir, [&](const std::string& rel, bool is_dir) {
+  absl::StatusOr<std::vector<core::FileEntry>> files = core::ListFileSizes(
+      code_dir,
+      [&](const std::string& rel, bool is_dir) {
         return (is_dir && rel == skip) || rules->Ignored(rel, is_dir);
-      });
+      },
+      env);
   if (!files.ok()) {
     if (absl::IsInvalidArgument(files.status())) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -80,8 +79,8 @@ absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(const std::stri
   return files;
 }
 
-SnapshotStore::SnapshotStore(std::string workspace_dir)
-    : workspace_dir_(std::move(workspace_dir)), dir_(workspace_dir_ + "/snapshots") {}
+SnapshotStore::SnapshotStore(std::string workspace_dir, core::Env* env)
+    : workspace_dir_(std::move(workspace_dir)), dir_(workspace_dir_ + "/snapshots"), env_(env) {}
 
 std::string SnapshotStore::ManifestPath(const std::string& digest) const {
   return absl::StrCat(dir_, "/manifests/", digest, ".json");
@@ -93,20 +92,16 @@ std::string SnapshotStore::BlobPath(const std::string& sha256) const {
 
 absl::StatusOr<std::string> SnapshotStore::Create(const std::string& code_dir, int64_t max_bytes) {
   absl::StatusOr<std::vector<core::FileEntry>> files =
-      SelectSnapshotFiles(code_dir, max_bytes, workspace_dir_);
+      SelectSnapshotFiles(code_dir, max_bytes, workspace_dir_, env_);
   if (!files.ok()) return files.status();
-  std::error_code ec;
   for (const char* sub : {"/blobs", "/manifests"}) {
-    fs::create_directories(dir_ + sub, ec);
-    if (ec) {
-      return absl::InternalError(absl::StrCat("cannot create ", dir_, sub, ": ", ec.message()));
-    }
+    if (absl::Status s = env_->CreateDirs(dir_ + sub); !s.ok()) return s;
   }
   for (core::FileEntry& f : *files) {
     std::string path = (fs::path(code_dir) / f.path).string();
     // One read gives both the content stored and its digest, so the blob always matches
     // the name it is stored under even if the file is being edited.
-    absl::StatusOr<std::string> content = core::ReadFileToString(path);
+    absl::StatusOr<std::string> content = env_->ReadFile(path);
     if (!content.ok()) return content.status();
     if (static_cast<int64_t>(content->size()) != f.size) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -114,18 +109,23 @@ absl::StatusOr<std::string> SnapshotStore::Create(const std::string& code_dir, i
     }
     f.sha256 = core::Sha256Hex(*content);
     std::string blob = BlobPath(f.sha256);
-    if (fs::exists(blob, ec)) continue;  // stored by an earlier snapshot
-    if (absl::Status s = core::WriteFileAtomically(blob, *content, 0444); !s.ok()) return s;
+    if (env_->Exists(blob)) continue;  // stored by an earlier snapshot
+    // One directory fsync for all blobs, below.
+    if (absl::Status s =
+            env_->WriteFileAtomically(blob, *content, {.mode = 0444, .sync_dir = false});
+        !s.ok()) {
+      return s;
+    }
   }
-  if (absl::Status s = core::SyncDirectory(dir_ + "/blobs"); !s.ok()) return s;
+  if (absl::Status s = env_->SyncDir(dir_ + "/blobs"); !s.ok()) return s;
   std::string manifest = core::EncodeFileList(*files);
   std::string digest = core::Sha256Hex(manifest);
   std::string manifest_path = ManifestPath(digest);
-  if (!fs::exists(manifest_path, ec)) {
-    if (absl::Status s = core::WriteFileAtomically(manifest_path, manifest, 0444); !s.ok()) {
+  if (!env_->Exists(manifest_path)) {
+    if (absl::Status s = env_->WriteFileAtomically(manifest_path, manifest, {.mode = 0444});
+        !s.ok()) {
       return s;
     }
-    if (absl::Status s = core::SyncDirectory(dir_ + "/manifests"); !s.ok()) return s;
   }
   return digest;
 }
@@ -137,7 +137,7 @@ absl::StatusOr<const std::set<std::string>*> SnapshotStore::Blobs(const std::str
   if (!core::IsSha256Hex(digest)) {
     return absl::NotFoundError(absl::StrCat("'", digest, "' is not a snapshot digest"));
   }
-  absl::StatusOr<std::string> text = core::ReadFileToString(ManifestPath(digest));
+  absl::StatusOr<std::string> text = env_->ReadFile(ManifestPath(digest));
   if (absl::IsNotFound(text.status())) {
     return absl::NotFoundError(absl::StrCat("snapshot ", digest, " is not stored"));
   }
@@ -158,22 +158,21 @@ absl::StatusOr<core::BlobChunk> SnapshotStore::ReadChunk(const std::string& dige
     return absl::NotFoundError(absl::StrCat("snapshot ", digest, " has no file ", blob));
   }
   std::string path = blob.empty() ? ManifestPath(digest) : BlobPath(blob);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  absl::StatusOr<std::unique_ptr<core::RandomAccessFile>> file = env_->NewRandomAccessFile(path);
+  if (!file.ok()) return absl::NotFoundError(absl::StrCat("cannot open ", path));
+  absl::StatusOr<int64_t> size = (*file)->Size();
+  if (!size.ok()) return size.status();
   core::BlobChunk chunk;
-  off_t size = ::lseek(fd, 0, SEEK_END);
-  chunk.total_size = size;
-  if (offset < 0 || offset > size) {
-    ::close(fd);
+  chunk.total_size = *size;
+  if (offset < 0 || offset > *size) {
     return absl::OutOfRangeError(
-        absl::StrCat("offset ", offset, " is outside ", path, " (", size, " bytes)"));
+        absl::StrCat("offset ", offset, " is outside ", path, " (", *size, " bytes)"));
   }
-  chunk.data.resize(static_cast<size_t>(std::min<int64_t>(max_bytes, size - offset)));
-  ssize_t n = ::pread(fd, chunk.data.data(), chunk.data.size(), offset);
-  ::close(fd);
-  if (n < 0 || static_cast<size_t>(n) != chunk.data.size()) {
-    return absl::InternalError(absl::StrCat("cannot read ", path));
-  }
+  const size_t want = static_cast<size_t>(std::min<int64_t>(max_bytes, *size - offset));
+  absl::StatusOr<std::string> data = (*file)->Read(offset, want);
+  if (!data.ok()) return data.status();
+  if (data->size() != want) return absl::InternalError(absl::StrCat("cannot read ", path));
+  chunk.data = *std::move(data);
   chunk.sha256 = core::Sha256Hex(chunk.data);
   return chunk;
 }

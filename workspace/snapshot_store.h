@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "core/file_tree.h"
 
 namespace sweep::workspace {
@@ -33,18 +34,19 @@ inline constexpr int64_t kDefaultSnapshotMaxBytes = 300LL << 20;  // 300 MB
 // it lies inside the code directory) is left out too. InvalidArgument naming the entry for
 // a symlink or special file that is not ignored; InvalidArgument naming the directory,
 // its size, the limit and the largest files when the total exceeds max_bytes.
-absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(const std::string& code_dir,
-                                                                 int64_t max_bytes,
-                                                                 const std::string& skip_dir = "");
+absl::StatusOr<std::vector<core::FileEntry>> SelectSnapshotFiles(
+    const std::string& code_dir, int64_t max_bytes, const std::string& skip_dir = "",
+    core::Env* env = core::Env::Default());
 
 class SnapshotStore {
  public:
-  explicit SnapshotStore(std::string workspace_dir);
+  // Files are reached through `env` (not owned).
+  explicit SnapshotStore(std::string workspace_dir, core::Env* env = core::Env::Default());
 
   // Snapshots `code_dir` (SelectSnapshotFiles, then storing what is new) and returns its
   // digest; the workspace itself is never part of it. Nothing is stored when the
-  // selection fails. FailedPrecondition naming the
-  // file when a file changes while it is copied; Internal for I/O failures.
+  // selection fails. FailedPrecondition naming the file when a file changes while it is
+  // copied; the Env's error naming the path for I/O failures (a full disk: ErrnoOf ENOSPC).
   absl::StatusOr<std::string> Create(const std::string& code_dir, int64_t max_bytes);
 
   // Up to max_bytes of `blob` (a file digest listed by the snapshot, or "" for the
@@ -61,6 +63,7 @@ class SnapshotStore {
 
   const std::string workspace_dir_;
   const std::string dir_;
+  core::Env* const env_;
   std::mutex mu_;
   std::map<std::string, std::set<std::string>> blobs_;  // digest -> file digests; guarded by mu_
 };

@@ -4,6 +4,10 @@
 //   <dir>/sweep.db         SQLite store
 //   <dir>/token            random auth token, mode 0600
 //   <dir>/controller.json  {"address": "127.0.0.1:PORT", "pid": N} while a controller runs
+//   <dir>/controller.lock  the workspace lock of its one writer (workspace_lock.h)
+//
+// Files, the clock and randomness go through the Env given to Open (not owned; it must
+// outlive the Workspace). SQLite does its own I/O.
 //
 // Thread safety: immutable after Open, except the controller file helpers.
 #pragma once
@@ -15,6 +19,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "core/env.h"
 #include "store/store.h"
 
 namespace sweep::workspace {
@@ -31,11 +36,14 @@ class Workspace {
  public:
   // Creates the directory, token and database if missing (and the default
   // `cpu-cluster` target: amlcompute, provider local, min 0, max = cores).
-  static absl::StatusOr<std::unique_ptr<Workspace>> OpenOrCreate(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<Workspace>> OpenOrCreate(
+      const std::string& dir, core::Env* env = core::Env::Default());
   // Read-only, for query commands: NotFound (naming the dir) if there is no workspace.
-  static absl::StatusOr<std::unique_ptr<Workspace>> OpenReadOnly(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<Workspace>> OpenReadOnly(
+      const std::string& dir, core::Env* env = core::Env::Default());
 
   const std::string& dir() const { return dir_; }
+  core::Env* env() const { return env_; }
   store::Store* store() const { return store_.get(); }
   const std::string& token() const { return token_; }
   std::string token_path() const { return dir_ + "/token"; }
@@ -47,9 +55,10 @@ class Workspace {
   std::optional<ControllerAddress> ReadControllerAddress() const;
 
  private:
-  Workspace(std::string dir, std::unique_ptr<store::Store> store, std::string token)
-      : dir_(std::move(dir)), store_(std::move(store)), token_(std::move(token)) {}
+  Workspace(std::string dir, core::Env* env, std::unique_ptr<store::Store> store, std::string token)
+      : dir_(std::move(dir)), env_(env), store_(std::move(store)), token_(std::move(token)) {}
   std::string dir_;
+  core::Env* env_;
   std::unique_ptr<store::Store> store_;
   std::string token_;
 };

@@ -48,7 +48,22 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
   return pid;
 }
 
-// Waits up to timeout_s; on timeout kills the process group. Returns exit code or -1.
+// Ends a process the test gave up on: SIGTERM first, so a `sweep` stops what it started
+// (its workers run in process groups of their own), then SIGKILL to its group.
+void Stop(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) != 0) return;  // reaped (or not ours)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+}
+
+// Waits up to timeout_s; on timeout stops the process. Returns exit code or -1.
 int WaitPid(pid_t pid, int timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   while (true) {
@@ -57,9 +72,7 @@ int WaitPid(pid_t pid, int timeout_s) {
     if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     if (r < 0) return -1;
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
+      Stop(pid);
       ADD_FAILURE() << "command timed out after " << timeout_s << " s";
       return -1;
     }
@@ -117,10 +130,7 @@ BackgroundSweep::BackgroundSweep(const std::vector<std::string>& args) {
 BackgroundSweep::~BackgroundSweep() {
   if (pid_ > 0) {
     int status;
-    if (waitpid(pid_, &status, WNOHANG) == 0) {
-      ::kill(-pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-    }
+    if (waitpid(pid_, &status, WNOHANG) == 0) Stop(pid_);
   }
 }
 

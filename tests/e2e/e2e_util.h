@@ -42,7 +42,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, int timeout_s = 1
 class BackgroundSweep {
  public:
   explicit BackgroundSweep(const std::vector<std::string>& args);
-  ~BackgroundSweep();  // kills it if still running
+  ~BackgroundSweep();  // stops it if still running: SIGTERM, then SIGKILL after 60 s
   pid_t pid() const { return pid_; }
   // Waits for the first stdout line (the sweep id), up to timeout_s; "" on failure.
   std::string WaitFirstLine(int timeout_s = 60);

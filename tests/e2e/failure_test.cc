@@ -18,18 +18,19 @@ constexpr char kSlowTrial[] =
 
 std::string SlowSpec(const TempDir& dir, int steps_a, int steps_b, const std::string& extra) {
   dir.Write("code/slow.py", kSlowTrial);
-  return dir.Write("slow.yml", "type: sweep\n"
-                               "trial:\n"
-                               "  code: code\n"
-                               "  command: python3 slow.py ${{search_space.steps}}\n"
-                               "compute: azureml:cpu-cluster\n"
-                               "sampling_algorithm: grid\n"
-                               "search_space:\n"
-                               "  steps: {type: choice, values: [" +
-                                   std::to_string(steps_a) + ", " + std::to_string(steps_b) +
-                                   "]}\n"
-                                   "objective: {primary_metric: loss, goal: minimize}\n" +
-                                   extra);
+  return dir.Write("slow.yml",
+                   "type: sweep\n"
+                   "trial:\n"
+                   "  code: code\n"
+                   "  command: python3 slow.py ${{search_space.steps}}\n"
+                   "compute: azureml:cpu-cluster\n"
+                   "sampling_algorithm: grid\n"
+                   "search_space:\n"
+                   "  steps: {type: choice, values: [" +
+                       std::to_string(steps_a) + ", " + std::to_string(steps_b) +
+                       "]}\n"
+                       "objective: {primary_metric: loss, goal: minimize}\n" +
+                       extra);
 }
 
 nlohmann::json Trials(const std::string& id, const std::string& ws) {
@@ -40,7 +41,9 @@ TEST(FailureE2E, KilledWorkerTrialIsRetriedElsewhere) {
   TempDir dir;
   std::string ws = dir.path() + "/ws";
   std::string spec = SlowSpec(dir, 25, 26, "limits: {max_concurrent_trials: 2}\n");
-  BackgroundSweep run({"run", spec, "--workspace", ws, "--lease-seconds", "2"});
+  // Leases short enough for the dead worker's to run out soon, long enough that a loaded
+  // machine does not let the live worker's expire (the trial then runs again).
+  BackgroundSweep run({"run", spec, "--workspace", ws, "--lease-seconds", "5"});
   std::string id = run.WaitFirstLine();
   ASSERT_EQ(id.rfind("sw-", 0), 0u);
   // Wait until a trial has reported a metric, then SIGKILL the workers of this workspace.
@@ -70,14 +73,17 @@ TEST(FailureE2E, KilledWorkerTrialIsRetriedElsewhere) {
 TEST(FailureE2E, TrialTimeoutStopsOnlyThatTrial) {
   TempDir dir;
   std::string ws = dir.path() + "/ws";
-  std::string spec = SlowSpec(dir, 2, 300, "limits: {max_concurrent_trials: 2, trial_timeout: 3}\n");
+  // One step (0.2 s) against a 15 s limit: a loaded machine that starts python slowly
+  // still finishes it; the other trial would run for hours.
+  std::string spec =
+      SlowSpec(dir, 1, 100000, "limits: {max_concurrent_trials: 2, trial_timeout: 15}\n");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 120);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json list = Trials(id, ws);
   ASSERT_EQ(list.size(), 2u);
   for (const auto& t : list) {
-    if (t["params"]["steps"] == 2) {
+    if (t["params"]["steps"] == 1) {
       EXPECT_EQ(t["state"], "completed");
     } else {
       EXPECT_EQ(t["state"], "failed") << t.dump();
@@ -175,8 +181,7 @@ objective: {primary_metric: accuracy, goal: maximize}
 )YAML");
   CommandResult run = RunSweep({"run", spec, "--workspace", ws}, 60);
   EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
-  EXPECT_NE(run.err.find("compute target 'gpu-cluster' not found"), std::string::npos)
-      << run.err;
+  EXPECT_NE(run.err.find("compute target 'gpu-cluster' not found"), std::string::npos) << run.err;
   EXPECT_NE(run.err.find("sweep compute create gpu-cluster"), std::string::npos) << run.err;
   nlohmann::json ls = ParseJson(RunSweep({"ls", "--json", "--workspace", ws}));
   EXPECT_TRUE(ls.empty()) << "nothing may be written for a rejected sweep";

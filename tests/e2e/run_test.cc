@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
@@ -116,32 +117,49 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
 
 TEST(RunE2E, ArgvIsNotAShell) {
   TempDir dir;
+  // Each trial notes its working directory, where a shell would have run `touch X`.
+  const std::string cwds = dir.path() + "/cwds.txt";
   dir.Write("code/echo_args.py",
-            "import sys, json\n"
+            "import json, os, sys\n"
             "print('n_args=%d' % (len(sys.argv) - 1))\n"
-            "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n");
-  std::string spec = dir.Write("inject.yml", R"YAML(type: sweep
-trial:
-  code: code
-  command: python3 echo_args.py --name ${{search_space.name}}
-compute: cpu-cluster
-sampling_algorithm: grid
-search_space:
-  name: {type: choice, values: ["; touch INJECTED", "$(touch INJECTED2)", "a b"]}
-objective: {primary_metric: n_args, goal: minimize}
-limits: {max_concurrent_trials: 1}
-)YAML");
+            "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n"
+            "open('" +
+                cwds + "', 'a').write(os.getcwd() + '\\n')\n");
+  // Relative markers would land in the trial's working directory, absolute ones in dir.
+  const std::string abs = dir.path() + "/ABS_INJECTED";
+  const std::string values = "[\"; touch INJECTED\", \"$(touch INJECTED2)\", \"a b\", \"; touch " +
+                             abs + "1\", \"`touch " + abs + "2`\", \"| touch " + abs + "3\"]";
+  std::string spec = dir.Write("inject.yml",
+                               "type: sweep\n"
+                               "trial:\n"
+                               "  code: code\n"
+                               "  command: python3 echo_args.py --name ${{search_space.name}}\n"
+                               "compute: cpu-cluster\n"
+                               "sampling_algorithm: grid\n"
+                               "search_space:\n"
+                               "  name: {type: choice, values: " +
+                                   values +
+                                   "}\n"
+                                   "objective: {primary_metric: n_args, goal: minimize}\n"
+                                   "limits: {max_concurrent_trials: 1}\n");
   CommandResult run = RunSweep({"run", spec, "--workspace", dir.path() + "/ws", "-q"}, 120);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   std::string id = run.out.substr(0, run.out.find('\n'));
   nlohmann::json list =
       ParseJson(RunSweep({"trials", id, "--json", "--workspace", dir.path() + "/ws"}));
-  ASSERT_EQ(list.size(), 3u);
+  ASSERT_EQ(list.size(), 6u);
   for (const auto& t : list) {
     EXPECT_DOUBLE_EQ(t["final_value"].get<double>(), 2.0) << "each value must be one argument";
   }
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/INJECTED"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/code/INJECTED2"));
+  std::ifstream in(cwds);
+  int trials = 0;
+  for (std::string cwd; std::getline(in, cwd); ++trials) {
+    ASSERT_TRUE(std::filesystem::exists(cwd + "/args.json")) << cwd;
+    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED")) << cwd;
+    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED2")) << cwd;
+  }
+  EXPECT_EQ(trials, 6) << "every trial notes where it ran";
+  for (const char* n : {"1", "2", "3"}) EXPECT_FALSE(std::filesystem::exists(abs + n));
 }
 
 }  // namespace
@@ -153,9 +171,7 @@ namespace {
 // The AutoML example: Bayesian sampling over a nested choice of scikit-learn estimators,
 // with median stopping. Needs Debian's python3-sklearn (scripts/install-deps.sh).
 TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
-  if (RunCommand({"/usr/bin/python3", "-c", "import sklearn"}).exit_code != 0) {
-    GTEST_SKIP() << "python3-sklearn is not installed (scripts/install-deps.sh installs it)";
-  }
+  SWEEP_REQUIRE_SKLEARN();
   TempDir ws;
   // The example names the workspace environment sklearn-env (README shows this step).
   CommandResult env = RunSweep({"environment", "create", "sklearn-env", "--user-managed",

@@ -16,24 +16,28 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// How long a step may take before the test gives up: far beyond what any step needs on
+// an idle machine, so only a hang, not a loaded machine, uses it up.
+constexpr int kPatienceS = 300;
+
 // A `sweep server --json` on an ephemeral port, with the address it printed.
 class Server {
  public:
   explicit Server(const std::string& ws)
       : ws_(ws), proc_({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws}) {
-    std::string line = proc_.WaitFirstLine(60);
+    std::string line = proc_.WaitFirstLine(kPatienceS);
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_discarded() && j.contains("address")) address_ = j["address"];
   }
   const std::string& address() const { return address_; }
   // `sweep ARGS... --server ADDR --token-file <ws>/token`.
-  CommandResult Run(std::vector<std::string> args, int timeout_s = 60) const {
+  CommandResult Run(std::vector<std::string> args, int timeout_s = kPatienceS) const {
     args.insert(args.end(), {"--server", address_, "--token-file", ws_ + "/token"});
     return RunSweep(args, timeout_s);
   }
   CommandResult Stop() {
     proc_.Signal(SIGTERM);
-    return proc_.Wait(60);
+    return proc_.Wait(kPatienceS);
   }
 
  private:
@@ -43,12 +47,22 @@ class Server {
 };
 
 // Each trial appends "SWEEP_ID TRIAL START END" to a log, so the test can see when trials
-// of each sweep really ran.
+// of each sweep really ran. With a gate directory, a trial says it started (the file
+// <gate>/started-SWEEP-TRIAL) and waits (up to 600 s) until the test opens its gate, the
+// file <gate>/<x> or <gate>/all, before its pause: the test, not the clock, decides when
+// trials may end.
 std::string WriteTrainScript(const TempDir& dir) {
   return dir.Write("code/train.py",
                    "import os, sys, time\n"
                    "log, x, pause = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])\n"
+                   "gate = sys.argv[4] if len(sys.argv) > 4 else ''\n"
                    "start = time.time()\n"
+                   "if gate:\n"
+                   "    sweep, trial = os.environ['SWEEP_ID'], os.environ['SWEEP_TRIAL_ID']\n"
+                   "    open(os.path.join(gate, f'started-{sweep}-{trial}'), 'w').close()\n"
+                   "while gate and time.time() < start + 600 and not any(\n"
+                   "        os.path.exists(os.path.join(gate, g)) for g in (sys.argv[2], 'all')):\n"
+                   "    time.sleep(0.05)\n"
                    "time.sleep(pause)\n"
                    "print('loss=nan', flush=True)\n"
                    "print('gap=inf', flush=True)\n"
@@ -59,14 +73,28 @@ std::string WriteTrainScript(const TempDir& dir) {
                    "{start} {end}\\n\")\n");
 }
 
+// Opens the gate `name` ("all" or a value of x) of the trials waiting on `gate_dir`.
+void OpenGate(const std::string& gate_dir, const std::string& name) {
+  std::ofstream(gate_dir + "/" + name) << "open\n";
+}
+
+// Whether a trial of sweep `id` has started (and waits at the gate, unless it is open).
+bool StartedAtGate(const std::string& gate_dir, const std::string& id) {
+  for (const auto& entry : fs::directory_iterator(gate_dir)) {
+    if (entry.path().filename().string().rfind("started-" + id + "-", 0) == 0) return true;
+  }
+  return false;
+}
+
 std::string Spec(const TempDir& dir, const std::string& name, const std::string& compute,
-                 const std::string& values, int max_concurrent, double pause = 1.5) {
+                 const std::string& values, int max_concurrent, double pause = 1.5,
+                 const std::string& gate_dir = "") {
   std::ostringstream out;
   out << "type: sweep\n"
       << "trial:\n"
       << "  code: code\n"
       << "  command: python3 train.py " << dir.path() << "/trials.log ${{search_space.x}} " << pause
-      << "\n"
+      << (gate_dir.empty() ? "" : " " + gate_dir) << "\n"
       << "compute: azureml:" << compute << "\n"
       << "sampling_algorithm: grid\n"
       << "search_space:\n"
@@ -104,10 +132,14 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   ASSERT_FALSE(server.address().empty()) << "the server prints its address first";
   EXPECT_TRUE(fs::exists(ws + "/controller.json"));
 
-  CommandResult a = server.Run({"submit", Spec(dir, "a.yml", "shared", "0.1, 0.2, 0.3, 0.4", 1)});
+  // Every trial waits at the gate until the test has seen both sweeps running at once.
+  const std::string gate = dir.path() + "/gate";
+  fs::create_directories(gate);
+  CommandResult a =
+      server.Run({"submit", Spec(dir, "a.yml", "shared", "0.1, 0.2, 0.3, 0.4", 1, 0.5, gate)});
   ASSERT_EQ(a.exit_code, 0) << a.err;
-  CommandResult b =
-      server.Run({"submit", Spec(dir, "b.yml", "shared", "0.5, 0.6, 0.7, 0.8", 2), "--json"});
+  CommandResult b = server.Run(
+      {"submit", Spec(dir, "b.yml", "shared", "0.5, 0.6, 0.7, 0.8", 2, 0.5, gate), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string id_a = a.out.substr(0, a.out.find('\n'));
   const std::string id_b = ParseJson(b)["id"];
@@ -141,7 +173,7 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
         return !shown.is_discarded() && busy_node(shown) && reasoned_scale_up(shown) &&
                shown["desired_nodes"] == 2;  // demand 1 + 2, capped by max_nodes 2
       },
-      60))
+      kPatienceS))
       << shown.dump(2);
   EXPECT_EQ(shown["controller_running"], true);
   EXPECT_LE(shown["live_nodes"].get<int>(), 2);
@@ -150,6 +182,13 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   EXPECT_NE(text.out.find("recent scaling decisions"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("scale_up: compute shared: "), std::string::npos) << text.out;
 
+  // Fair share: with sweep a at its limit of 1, the second node runs a trial of sweep b;
+  // both trial processes run, held at the gate, before the test lets them end.
+  EXPECT_TRUE(
+      WaitFor([&] { return StartedAtGate(gate, id_a) && StartedAtGate(gate, id_b); }, kPatienceS))
+      << server.Run({"ls"}).out;
+  OpenGate(gate, "all");
+
   ASSERT_TRUE(WaitFor(
       [&] {
         CommandResult ls = server.Run({"ls", "--json"});
@@ -157,7 +196,7 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
         if (list.is_discarded() || list.size() != 2) return false;
         return list[0]["state"] == "completed" && list[1]["state"] == "completed";
       },
-      180))
+      kPatienceS))
       << server.Run({"ls"}).out;
 
   // From the trials' own clocks: every trial ran, no sweep above its limit, and the two
@@ -178,9 +217,9 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   EXPECT_EQ(MaxOverlap(both), 2) << "the sweeps must interleave, not run one after the other";
 
   // The same answers through the server as from the workspace, byte for byte.
-  ASSERT_EQ(RunSweep({"environment", "create", "e2e-env", "--user-managed", "--workspace", ws})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      RunSweep({"environment", "create", "e2e-env", "--user-managed", "--workspace", ws}).exit_code,
+      0);
   const std::vector<std::vector<std::string>> queries = {
       {"environment", "list", "--json"},
       {"environment", "show", "e2e-env@latest"},
@@ -267,12 +306,16 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
   TempDir dir;
   WriteTrainScript(dir);
   const std::string ws = dir.path() + "/ws";
+  // Only trial x=1 may finish under the first server; the others wait at their gates.
+  const std::string gate = dir.path() + "/gate";
+  fs::create_directories(gate);
+  OpenGate(gate, "1");
   std::string id;
   {
     Server first(ws);
     ASSERT_FALSE(first.address().empty());
     CommandResult submitted =
-        first.Run({"submit", Spec(dir, "r.yml", "cpu-cluster", "1, 2, 3, 4", 1, 1.0)});
+        first.Run({"submit", Spec(dir, "r.yml", "cpu-cluster", "1, 2, 3, 4", 1, 0.2, gate)});
     ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
     id = submitted.out.substr(0, submitted.out.find('\n'));
     ASSERT_TRUE(WaitFor(
@@ -281,13 +324,14 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
               nlohmann::json::parse(first.Run({"show", id, "--json"}).out, nullptr, false);
           return !s.is_discarded() && s["trials"]["completed"].get<int>() >= 1;
         },
-        60));
+        kPatienceS));
     ASSERT_EQ(first.Stop().exit_code, 0);
   }
   nlohmann::json paused = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
   ASSERT_EQ(paused["state"], "running") << "stopping the server does not end its sweeps";
-  ASSERT_LT(paused["trials"]["completed"].get<int>(), 4);
+  ASSERT_EQ(paused["trials"]["completed"].get<int>(), 1);
 
+  OpenGate(gate, "all");
   Server second(ws);
   ASSERT_FALSE(second.address().empty());
   EXPECT_TRUE(WaitFor(
@@ -296,7 +340,7 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
             nlohmann::json::parse(second.Run({"show", id, "--json"}).out, nullptr, false);
         return !s.is_discarded() && s["state"] == "completed";
       },
-      120))
+      kPatienceS))
       << second.Run({"show", id}).out;
   nlohmann::json trials = ParseJson(second.Run({"trials", id, "--json"}));
   EXPECT_EQ(trials.size(), 4u);

@@ -1,14 +1,14 @@
 // Slurm-backed targets through the CLI: `sweep compute create --provider slurm` and its
 // bad inputs, and `sweep run` on such a target against the CI's Slurm cluster
-// (.ci/start-slurm.sh). Tests that need Slurm skip when `sinfo` does not answer,
-// unless SWEEP_REQUIRE_SERVICES=1.
+// (.ci/start-slurm.sh). Tests that need Slurm run only against that cluster and skip,
+// saying why, otherwise (tests/test_services.h), unless SWEEP_REQUIRE_SERVICES=1.
 #include <unistd.h>
 
 #include <filesystem>
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/slurm_test_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {

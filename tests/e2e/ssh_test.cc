@@ -1,6 +1,6 @@
 // remotevm targets against the real OpenSSH server of .ci/start-sshd.sh (127.0.0.1:2222,
-// users sweepkey and sweeppass). Skipped when it does not answer, unless
-// SWEEP_REQUIRE_SERVICES=1.
+// users sweepkey and sweeppass). Skipped, saying why, when that server is not the one
+// running there (tests/test_services.h), unless SWEEP_REQUIRE_SERVICES=1.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -16,30 +16,20 @@
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kCi = "/etc/sweep-ci/ssh";
+const std::string kCi = ::sweep::testutil::kCiSshDir;
 const std::string kKey = kCi + "/sweepkey_ed25519";
 const std::string kPassKey = kCi + "/sweepkey_pass_ed25519";
 const std::string kPassphrase = kCi + "/sweepkey_pass.passphrase";
 const std::string kPassword = kCi + "/sweeppass.password";
 const std::string kUnauthorizedKey = kCi + "/unauthorized_ed25519";
-constexpr int kSshPort = 2222;
-
-bool SshdAnswers() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(kSshPort);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok && fs::exists(kKey);
-}
+constexpr int kSshPort = ::sweep::testutil::kCiSshPort;
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -55,11 +45,14 @@ void OpenToAll(const std::string& path) {
 }
 
 // A work dir on the VM, unique to this test process, removed at the end (the test users
-// create it; this test runs as root).
+// create it; this test runs as root). Under the temporary directory, which must be
+// writable by everyone as /tmp is.
 class RemoteDir {
  public:
   explicit RemoteDir(const std::string& label)
-      : path_("/tmp/sweep-ssh-e2e-" + label + "-" + std::to_string(::getpid())) {}
+      : path_((fs::temp_directory_path() /
+               ("sweep-ssh-e2e-" + label + "-" + std::to_string(::getpid())))
+                  .string()) {}
   ~RemoteDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
@@ -79,13 +72,7 @@ unsigned Mode(const std::string& path) {
 class SshE2E : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!SshdAnswers()) {
-      const char* require = std::getenv("SWEEP_REQUIRE_SERVICES");
-      if (require && std::string(require) == "1") {
-        FAIL() << "sshd on 127.0.0.1:" << kSshPort << " is required (run .ci/start-sshd.sh)";
-      }
-      GTEST_SKIP() << "no sshd on 127.0.0.1:" << kSshPort << " (run .ci/start-sshd.sh as root)";
-    }
+    SWEEP_REQUIRE_SSHD();
     // The test users cannot read the build tree: give them a copy of sweep.
     OpenToAll(bin_.path());
     sweep_path_ = bin_.path() + "/sweep";
@@ -191,6 +178,60 @@ TEST_F(SshE2E, AttachWithKeyPassphraseAndPasswordKeepsSecretsPrivate) {
 
   ASSERT_EQ(RunSweep({"compute", "delete", "vm-pw", "--workspace", ws()}).exit_code, 0);
   EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-pw")) << "delete removes the credentials";
+}
+
+TEST_F(SshE2E, AttachThroughTheServingControllerKeepsTheCredentialsInItsWorkspace) {
+  BackgroundSweep server({"server", "--listen", "127.0.0.1:0", "--workspace", ws()});
+  const std::string banner = server.WaitFirstLine(60);
+  const std::string prefix = "sweep server listening on ";
+  ASSERT_EQ(banner.rfind(prefix, 0), 0u) << banner;
+  const std::string address =
+      banner.substr(prefix.size(), banner.find(' ', prefix.size()) - prefix.size());
+
+  // Found through the workspace lock.
+  CommandResult key = Attach("vm-srv", {"--username", "sweepkey", "--private-key-file", kKey});
+  ASSERT_EQ(key.exit_code, 0) << key.out << key.err;
+  EXPECT_NE(key.out.find("was not known; trusted its key SHA256:"), std::string::npos) << key.out;
+  EXPECT_NE(key.out.find("(recorded in " + ws() + "/ssh/known_hosts)"), std::string::npos);
+  EXPECT_EQ(Slurp(ws() + "/ssh/vm-srv/private_key"), Slurp(kKey));
+  EXPECT_EQ(Mode(ws() + "/ssh/vm-srv/private_key"), 0600u);
+
+  // From elsewhere: the credentials travel to the server; the CLI's workspace stays untouched.
+  TempDir other;
+  const std::string elsewhere = other.path() + "/ws";
+  std::vector<std::string> remote = {"compute",      "attach",         "vm-far",
+                                     "--type",       "remotevm",       "--address",
+                                     "127.0.0.1",    "--ssh-port",     std::to_string(kSshPort),
+                                     "--sweep-path", sweep_path_,      "--username",
+                                     "sweeppass",    "--server",       address,
+                                     "--token-file", ws() + "/token",  "--workspace",
+                                     elsewhere,      "--password-file"};
+  TempDir files;
+  std::vector<std::string> wrong = remote;
+  wrong.push_back(files.Write("wrong.password", "nope\n"));
+  CommandResult rejected = RunSweep(wrong, 60);
+  EXPECT_EQ(rejected.exit_code, 2) << rejected.err;
+  EXPECT_NE(rejected.err.find("rejected the password of user sweeppass on 127.0.0.1:2222 (from " +
+                              files.path() + "/wrong.password)"),
+            std::string::npos)
+      << "named as the user knows it: " << rejected.err;
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-far"));
+  remote.push_back(kPassword);
+  CommandResult pw = RunSweep(remote, 60);
+  ASSERT_EQ(pw.exit_code, 0) << pw.out << pw.err;
+  EXPECT_FALSE(fs::exists(elsewhere));
+  EXPECT_EQ(Mode(ws() + "/ssh/vm-far/password"), 0600u);
+  EXPECT_EQ(Slurp(ws() + "/ssh/vm-far/password"), Slurp(kPassword));
+
+  ASSERT_EQ(RunSweep({"compute", "delete", "vm-far", "--workspace", ws()}).exit_code, 0);
+  EXPECT_FALSE(fs::exists(ws() + "/ssh/vm-far")) << "the server removed the credentials";
+  server.Signal(SIGTERM);
+  CommandResult log = server.Wait(60);
+  EXPECT_NE(log.out.find("compute attached: vm-srv (remotevm, sweepkey@127.0.0.1:2222, 1 "
+                         "worker(s))"),
+            std::string::npos)
+      << log.out;
+  EXPECT_NE(log.out.find("compute deleted: vm-far"), std::string::npos) << log.out;
 }
 
 struct BadAttach {
@@ -402,8 +443,7 @@ limits: {max_total_trials: 1, timeout: 3}
   EXPECT_NE(run.out.find("scale up failed: compute vm-forgot: 0 -> 0 nodes (desired 1, max 1)"),
             std::string::npos)
       << run.out;
-  EXPECT_NE(run.out.find("failed to start more: the host key of 127.0.0.1:2222"),
-            std::string::npos)
+  EXPECT_NE(run.out.find("failed to start more: the host key of 127.0.0.1:2222"), std::string::npos)
       << run.out;
   EXPECT_NE(run.out.find("attach the target again"), std::string::npos) << run.out;
   EXPECT_FALSE(fs::exists(ws() + "/ssh/known_hosts")) << "the provider never trusts a host";

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
@@ -38,19 +40,36 @@ TEST(ValidateE2E, InvalidSpecsExitTwoWithTheirMessage) {
     CommandResult r = RunSweep({"validate", spec.string()});
     EXPECT_EQ(r.exit_code, 2) << spec;
     EXPECT_NE(r.err.find(expected), std::string::npos)
-        << spec << ": expected '" << expected << "' in:\n" << r.err;
+        << spec << ": expected '" << expected << "' in:\n"
+        << r.err;
   }
 }
 
-TEST(ValidateE2E, RunRefusesInvalidSpecsAndWritesNothing) {
-  TempDir ws;
-  for (const fs::path& spec : SpecsIn("invalid")) {
-    CommandResult r = RunSweep({"run", spec.string(), "--workspace", ws.path()});
-    EXPECT_EQ(r.exit_code, 2) << spec << r.err;
-    EXPECT_NE(r.err.find(ExpectedMessage(spec)), std::string::npos) << spec << r.err;
+// Every file under `dir`, relative to it.
+std::vector<std::string> FilesUnder(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    files.push_back(fs::relative(e.path(), dir).string());
   }
-  CommandResult ls = RunSweep({"ls", "--json", "--workspace", ws.path()});
-  if (ls.exit_code == 0) EXPECT_TRUE(ParseJson(ls).empty()) << ls.out;
+  return files;
+}
+
+TEST(ValidateE2E, RunRefusesInvalidSpecsAndWritesNothing) {
+  // Where a refused run could write: an existing empty workspace directory, and one that
+  // does not exist yet.
+  TempDir dir;
+  const std::string empty_ws = dir.path() + "/empty";
+  const std::string new_ws = dir.path() + "/new";
+  fs::create_directories(empty_ws);
+  for (const fs::path& spec : SpecsIn("invalid")) {
+    for (const std::string& ws : {empty_ws, new_ws}) {
+      CommandResult r = RunSweep({"run", spec.string(), "--workspace", ws});
+      EXPECT_EQ(r.exit_code, 2) << spec << r.err;
+      EXPECT_NE(r.err.find(ExpectedMessage(spec)), std::string::npos) << spec << r.err;
+      EXPECT_EQ(FilesUnder(empty_ws), std::vector<std::string>{}) << spec << " wrote into it";
+      EXPECT_FALSE(fs::exists(new_ws)) << spec << " created the workspace";
+    }
+  }
 }
 
 TEST(ValidateE2E, ValidSpecsAndExamplesPass) {

@@ -1,12 +1,9 @@
 // In-process integration: Controller + SqliteStore + rpc::GrpcServer on 127.0.0.1, with real
 // worker agents (rpc::RunWorker) running real commands through /bin/sh.
 //
-// Worker processes: this test binary doubles as a `sweep worker`. When started with
-// SWEEP_IT_WORKER=1 and GTEST_FILTER=WorkerProcess.Run (set in the environment before
-// spawning), the WorkerProcess.Run "test" reads `worker --server ... --compute ...
-// --token-file ... --work-dir ...` from its command line and runs the agent. That lets
-// compute::LocalNodeProvider start real worker processes without the CLI, and lets a test
-// SIGKILL a worker in the middle of a trial.
+// Worker processes: compute::LocalNodeProvider starts the helper executable
+// tests/integration/worker_main.cc (IT_WORKER_BINARY, not a test itself) as real worker
+// processes without the CLI, so a test can SIGKILL a worker in the middle of a trial.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +28,7 @@
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
 #include "store/store.h"
+#include "tests/test_services.h"
 #include "worker/agent.h"
 #include "workspace/workspace.h"
 
@@ -40,52 +38,29 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-// Reads this process's own argv (gtest's main does not hand it to tests).
-std::vector<std::string> SelfArgs() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> args;
-  std::string cur;
-  for (char c : all) {
-    if (c == '\0') {
-      args.push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  return args;
-}
+// Leases long enough that a loaded machine never lets one expire by accident; a test that
+// wants a lease to run out moves the controller's clock past it.
+constexpr int64_t kLeaseMs = 60'000;
 
-TEST(WorkerProcess, Run) {
-  if (std::getenv("SWEEP_IT_WORKER") == nullptr) {
-    GTEST_SKIP() << "helper: runs only as a spawned worker process";
+// Real time plus an offset a test can move forward.
+class JumpingClock final : public core::Clock {
+ public:
+  int64_t NowMillis() const override {
+    return core::SystemClock::Default()->NowMillis() + offset_.load();
   }
-  std::vector<std::string> args = SelfArgs();
-  worker::WorkerOptions o;
-  std::string token_file;
-  for (size_t i = 1; i + 1 < args.size(); ++i) {
-    if (args[i] == "--server") o.server = args[i + 1];
-    if (args[i] == "--compute") o.compute = args[i + 1];
-    if (args[i] == "--token-file") token_file = args[i + 1];
-    if (args[i] == "--work-dir") o.work_dir = args[i + 1];
-  }
-  auto token = worker::ReadTokenFile(token_file);
-  if (!token.ok()) {
-    std::fprintf(stderr, "worker helper: %s\n", std::string(token.status().message()).c_str());
-    std::_Exit(2);
-  }
-  o.token = *token;
-  o.acquire_wait_ms = 1'000;
-  o.poll_interval_ms = 20;
-  o.metrics_flush_ms = 50;
-  o.default_stop_grace_ms = 1'000;
-  std::_Exit(rpc::RunWorker(o, worker::InstallStopSignalHandlers()));
-}
+  void Jump(int64_t ms) { offset_ += ms; }
+
+ private:
+  std::atomic<int64_t> offset_{0};
+};
+
+// How long a step may take before the test gives up: far beyond what any step needs on
+// an idle machine, so only a hang, not a loaded machine, uses it up.
+constexpr int64_t kPatienceMs = 300'000;
 
 template <typename Pred>
-bool Eventually(Pred pred, int max_ms = 30'000) {
-  for (int waited = 0; waited < max_ms; waited += 20) {
+bool Eventually(Pred pred, int64_t max_ms = kPatienceMs) {
+  for (int64_t waited = 0; waited < max_ms; waited += 20) {
     if (pred()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -95,14 +70,15 @@ bool Eventually(Pred pred, int max_ms = 30'000) {
 class ControllerGrpcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sweep-it-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string tmpl = (fs::temp_directory_path() / "sweep-it-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     auto ws = workspace::Workspace::OpenOrCreate(dir_ + "/ws");
     ASSERT_TRUE(ws.ok()) << ws.status();
     ws_ = std::move(*ws);
     ControllerOptions o;
-    o.lease_duration_ms = 2'000;
+    o.clock = &clock_;
+    o.lease_duration_ms = kLeaseMs;
     o.heartbeat_interval_ms = 200;
     o.max_acquire_wait_ms = 1'000;
     o.tick_interval_ms = 50;
@@ -168,15 +144,9 @@ class ControllerGrpcTest : public ::testing::Test {
     workers_.emplace_back([o, flag] { rpc::RunWorker(o, flag); });
   }
 
-  // The environment a spawned worker needs to run WorkerProcess.Run.
-  static void PrepareWorkerEnvironment() {
-    ::setenv("SWEEP_IT_WORKER", "1", 1);
-    ::setenv("GTEST_FILTER", "WorkerProcess.Run", 1);
-  }
-
   compute::LocalNodeProviderOptions ProviderOptions() {
     compute::LocalNodeProviderOptions p;
-    p.binary = "/proc/self/exe";
+    p.binary = IT_WORKER_BINARY;
     p.server_address = server_->address();
     p.token_file = ws_->token_path();
     p.log_dir = dir_ + "/ws/logs";
@@ -185,6 +155,7 @@ class ControllerGrpcTest : public ::testing::Test {
     return p;
   }
 
+  JumpingClock clock_;
   std::string dir_;
   std::unique_ptr<workspace::Workspace> ws_;
   std::unique_ptr<Controller> controller_;
@@ -230,7 +201,7 @@ TEST_F(ControllerGrpcTest, WrongOrMissingTokenIsUnauthenticated) {
   s = stub_->Register(Ctx(ws_->token()).get(), req, &reply);
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_THAT(reply.node_id(), HasSubstr("node-"));
-  EXPECT_EQ(reply.lease_duration_ms(), 2'000);
+  EXPECT_EQ(reply.lease_duration_ms(), kLeaseMs);
   EXPECT_EQ(reply.heartbeat_interval_ms(), 200);
 }
 
@@ -350,7 +321,7 @@ TEST_F(ControllerGrpcTest, RealWorkersRunASweepToCompletion) {
   ASSERT_FALSE(sweep.empty());
   StartWorkerThread();
   StartWorkerThread();
-  auto state = controller_->WaitForSweep(sweep, 60'000);
+  auto state = controller_->WaitForSweep(sweep, kPatienceMs);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
   auto trials = ws_->store()->ListTrials(sweep).value();
@@ -381,7 +352,7 @@ TEST_F(ControllerGrpcTest, FailingAndSilentTrialsFailWithReasons) {
       "sh -c \"if [ ${{search_space.x}} = 1 ]; then echo oops >&2; exit 3; fi; echo loss=1\"",
       "[1, 2]", "{max_total_trials: 2, max_concurrent_trials: 1}"));
   StartWorkerThread();
-  auto state = controller_->WaitForSweep(sweep, 60'000);
+  auto state = controller_->WaitForSweep(sweep, kPatienceMs);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kFailed);
   auto trials = ws_->store()->ListTrials(sweep).value();
@@ -415,12 +386,14 @@ TEST_F(ControllerGrpcTest, CancelStopsARunningTrialOnItsWorker) {
 }
 
 TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTheTrial) {
-  // Attempt 1 hangs (so the worker is surely mid-trial when killed); attempt 2 finishes.
-  std::string sweep =
-      Submit(GridSpec("sh -c \"if [ $SWEEP_ATTEMPT = 1 ]; then echo accuracy=0.1; sleep 5; fi; "
-                      "echo accuracy=${{search_space.x}}\"",
-                      "[0.75]", "{max_total_trials: 1}"));
-  PrepareWorkerEnvironment();
+  // Attempt 1 hangs until the test ends it (so the worker is surely mid-trial when
+  // killed) and writes its pid, since the worker's SIGKILL leaves it orphaned; attempt 2
+  // finishes.
+  const std::string pid_file = dir_ + "/attempt1.pid";
+  std::string sweep = Submit(
+      GridSpec("sh -c \"if [ $SWEEP_ATTEMPT = 1 ]; then echo $$ > " + pid_file +
+                   "; echo accuracy=0.1; exec sleep 1000; fi; echo accuracy=${{search_space.x}}\"",
+               "[0.75]", "{max_total_trials: 1}"));
   compute::LocalNodeProvider victim(ProviderOptions());
   core::ComputeTarget target = ws_->store()->GetCompute("cpu-cluster").value();
   ASSERT_TRUE(victim.StartNode(target).ok());
@@ -428,13 +401,25 @@ TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTh
     auto a = ws_->store()->ListAttempts(sweep, 1);
     return a.ok() && !a->empty() && a->back().state == core::AttemptState::kRunning;
   })) << "the spawned worker never started the trial";
+  pid_t orphan = 0;
+  ASSERT_TRUE(Eventually([&] {
+    std::ifstream(pid_file) >> orphan;
+    return orphan > 0;
+  })) << "attempt 1 did not write its pid";
   auto pids = victim.LivePids();
   ASSERT_EQ(pids.size(), 1u);
   ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
   ASSERT_TRUE(Eventually([&] { return victim.LiveNodes("cpu-cluster") == 0; }));
+  ::kill(-orphan, SIGKILL);  // the trial leads its own process group
+  // Nothing renews the dead worker's lease: once it runs out, the attempt is lost.
+  clock_.Jump(kLeaseMs + 1);
+  ASSERT_TRUE(Eventually([&] {
+    auto a = ws_->store()->ListAttempts(sweep, 1);
+    return a.ok() && !a->empty() && a->back().state == core::AttemptState::kLost;
+  })) << "the dead worker's lease never expired";
 
   StartWorkerThread();
-  auto state = controller_->WaitForSweep(sweep, 60'000);
+  auto state = controller_->WaitForSweep(sweep, kPatienceMs);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
   auto attempts = ws_->store()->ListAttempts(sweep, 1).value();
@@ -450,13 +435,12 @@ TEST_F(ControllerGrpcTest, KilledWorkerLosesItsAttemptAndAnotherWorkerFinishesTh
 }
 
 TEST_F(ControllerGrpcTest, LocalProviderScalesUpRealWorkerProcesses) {
-  PrepareWorkerEnvironment();
   auto provider = std::make_shared<compute::LocalNodeProvider>(ProviderOptions());
   controller_->SetNodeProvider("local", provider);
   std::string sweep =
       Submit(GridSpec("sh -c \"echo accuracy=${{search_space.x}}\"", "[0.1, 0.2, 0.3, 0.4]",
                       "{max_total_trials: 4, max_concurrent_trials: 2}"));
-  auto state = controller_->WaitForSweep(sweep, 60'000);
+  auto state = controller_->WaitForSweep(sweep, kPatienceMs);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(*state, core::SweepState::kCompleted);
   std::set<std::string> nodes;
@@ -516,7 +500,8 @@ TEST_F(ControllerGrpcTest, RestartOverSqliteResumesTheSweep) {
   ASSERT_TRUE(ws.ok()) << ws.status();
   ws_ = std::move(*ws);
   ControllerOptions o;
-  o.lease_duration_ms = 2'000;
+  o.clock = &clock_;
+  o.lease_duration_ms = kLeaseMs;
   auto c = Controller::Create(ws_->store(), o);
   ASSERT_TRUE(c.ok()) << c.status();
   controller_ = std::move(*c);
@@ -549,9 +534,7 @@ TEST_F(ControllerGrpcTest, RestartOverSqliteResumesTheSweep) {
 }
 
 TEST_F(ControllerGrpcTest, TlsServerAcceptsTlsClientsOnly) {
-  if (std::system("command -v openssl >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "openssl is not installed; cannot make a test certificate";
-  }
+  SWEEP_REQUIRE_OPENSSL();
   std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
   std::string cmd =
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "

@@ -1,10 +1,12 @@
 // The Slurm node provider against the real single-node cluster of .ci/start-slurm.sh:
 // an in-process Controller + SqliteStore + rpc::GrpcServer on 127.0.0.1, whose nodes are
-// Slurm jobs running the built `sweep worker`. Skips when Slurm does not answer (fails
-// under SWEEP_REQUIRE_SERVICES=1). Every test ends with no job of its target in squeue.
+// Slurm jobs running the built `sweep worker`. Runs only against that cluster and skips,
+// saying why, otherwise (tests/test_services.h; fails under SWEEP_REQUIRE_SERVICES=1).
+// Every test ends with no job of its target in squeue.
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -19,7 +21,7 @@
 #include "rpc/grpc_service.h"
 #include "spec/spec.h"
 #include "store/store.h"
-#include "tests/slurm_test_util.h"
+#include "tests/test_services.h"
 #include "workspace/workspace.h"
 
 namespace sweep::controller {
@@ -78,8 +80,9 @@ class SlurmProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     SWEEP_REQUIRE_SLURM();
-    char tmpl[] = "/tmp/sweep-slurm-it-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    // Under the temporary directory (TMPDIR), which the node jobs see too.
+    std::string tmpl = (fs::temp_directory_path() / "sweep-slurm-it-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     auto ws = workspace::Workspace::OpenOrCreate(dir_ + "/ws");
     ASSERT_TRUE(ws.ok()) << ws.status();
@@ -212,10 +215,12 @@ TEST_F(SlurmProviderTest, SweepCompletesOnNodeJobsAndScalesBackToMinNodes) {
 TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepCompletes) {
   CreateTarget(0, 1, 60);
   // Attempt 1 of each trial runs long, so the node is surely mid-trial when cancelled.
+  // (exec: Slurm signals every process of the job, and a shell whose sleep died first
+  // would go on to report a value.)
   std::string sweep = Submit(GridSpec(
       compute_,
       "sh -c \"echo accuracy=0.01; if [ $SWEEP_ATTEMPT = 1 ] && [ ${{search_space.x}} = 0.5 ]; "
-      "then sleep 60; fi; echo accuracy=${{search_space.x}}\"",
+      "then exec sleep 60; fi; echo accuracy=${{search_space.x}}\"",
       "[0.5, 0.6]", "{max_total_trials: 2, max_concurrent_trials: 1, max_retries: 0}"));
   controller_->Start();
   std::string node;
@@ -258,11 +263,11 @@ TEST_F(SlurmProviderTest, ScancelMidTrialGivesAPreemptedAttemptAndTheSweepComple
 
 TEST_F(SlurmProviderTest, LowPriorityNodesRunInThePreemptiblePartitionAndArePreempted) {
   CreateTarget(0, 1, 60, "lowpriority");
-  std::string sweep =
-      Submit(GridSpec(compute_,
-                      "sh -c \"echo accuracy=0.01; if [ $SWEEP_ATTEMPT = 1 ]; then sleep 60; fi; "
-                      "echo accuracy=${{search_space.x}}\"",
-                      "[0.7]", "{max_total_trials: 1, max_retries: 0}"));
+  std::string sweep = Submit(
+      GridSpec(compute_,
+               "sh -c \"echo accuracy=0.01; if [ $SWEEP_ATTEMPT = 1 ]; then exec sleep 60; fi; "
+               "echo accuracy=${{search_space.x}}\"",
+               "[0.7]", "{max_total_trials: 1, max_retries: 0}"));
   controller_->Start();
   std::string node;
   ASSERT_TRUE(Eventually([&] {
@@ -273,8 +278,13 @@ TEST_F(SlurmProviderTest, LowPriorityNodesRunInThePreemptiblePartitionAndArePree
   ASSERT_EQ(jobs.size(), 1u);
   EXPECT_EQ(jobs[0].partition, "lowpri");
 
-  // A job of the higher-tier partition that needs every CPU preempts the node job.
-  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  // A job of the higher-tier partition that needs every CPU of the node preempts the
+  // node job.
+  auto cpus_out = compute::PosixCommandRunner()->Run(
+      {"sinfo", "--noheader", "--partition=debug", "--format=%c"}, 30'000);
+  ASSERT_TRUE(cpus_out.ok() && cpus_out->exit_code == 0);
+  const int cpus = std::atoi(cpus_out->out.c_str());
+  ASSERT_GT(cpus, 0) << cpus_out->out;
   auto hog = compute::PosixCommandRunner()->Run(
       {"sbatch", "--parsable", "--partition=debug", "--job-name=sweep-hog-" + compute_,
        absl::StrCat("--cpus-per-task=", cpus), "--mem=256M", "--output=/dev/null",

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,8 +24,8 @@ using ::testing::HasSubstr;
 class LocalProviderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sweep-provider-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string tmpl = (fs::temp_directory_path() / "sweep-provider-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -122,6 +123,22 @@ TEST_F(LocalProviderTest, MissingBinaryIsAnError) {
   EXPECT_EQ(n.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(n.status().message(), HasSubstr("cannot start worker " + dir_ + "/no-such-binary"));
   EXPECT_EQ(p.LiveNodes("cpu-cluster"), 0);
+}
+
+TEST_F(LocalProviderTest, AFailedSpawnIsAnErrorWithTheReason) {
+  core::FaultEnv faults(core::Env::Default());
+  faults.FailSpawns("", EAGAIN);  // e.g. the process limit is reached
+  LocalNodeProviderOptions options = Options(Script("exec sleep 60"));
+  options.env = &faults;
+  LocalNodeProvider p(options);
+  auto n = p.StartNode(Target());
+  EXPECT_EQ(n.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(n.status().message(),
+            "cannot start worker " + options.binary + ": Resource temporarily unavailable");
+  EXPECT_EQ(p.LiveNodes("cpu-cluster"), 0);
+  faults.Clear();
+  ASSERT_TRUE(p.StartNode(Target()).ok());
+  EXPECT_EQ(p.LiveNodes("cpu-cluster"), 1);
 }
 
 TEST_F(LocalProviderTest, UnconfiguredProviderRefusesToStart) {

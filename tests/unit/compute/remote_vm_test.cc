@@ -15,6 +15,7 @@
 
 #include "compute/ssh_provider.h"
 #include "compute/ssh_session.h"
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -101,13 +102,13 @@ TEST_F(RemoteVmTest, IncompletePropertiesSayHowToFixThem) {
   EXPECT_THAT(r.status().message(), HasSubstr("no usable credentials"));
 }
 
-TEST_F(RemoteVmTest, CredentialsAreCopiedPrivately) {
+TEST_F(RemoteVmTest, CredentialsAreKeptPrivately) {
   std::string ws = dir_ + "/ws";
-  SshEndpoint e;
-  e.private_key_file = Write("key", "-----BEGIN KEY-----\nabc\n");
-  e.passphrase_file = Write("pp", "secret\n");
+  RemoteVmCredentials c;
+  c.private_key = "-----BEGIN KEY-----\nabc\n";
+  c.passphrase = "secret\n";
   RemoteVmProperties p;
-  ASSERT_TRUE(StoreCredentials(ws, "vm", e, p).ok());
+  ASSERT_TRUE(StoreCredentials(ws, "vm", c, p).ok());
   EXPECT_EQ(p.private_key_file, "ssh/vm/private_key");
   EXPECT_EQ(p.passphrase_file, "ssh/vm/passphrase");
   EXPECT_EQ(p.password_file, "");
@@ -117,14 +118,36 @@ TEST_F(RemoteVmTest, CredentialsAreCopiedPrivately) {
   EXPECT_EQ(Mode(ws + "/ssh/vm/passphrase"), 0600u);
   EXPECT_EQ(Slurp(ws + "/ssh/vm/private_key"), "-----BEGIN KEY-----\nabc\n") << "byte for byte";
 
-  SshEndpoint missing;
-  missing.password_file = Write("pw", "x");
-  missing.passphrase_file = dir_ + "/no-such-file";
-  auto status = StoreCredentials(ws, "vm2", missing, p);
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_FALSE(fs::exists(ws + "/ssh/vm2")) << "nothing left behind";
+  // A workspace that cannot hold them (a file where its directory should be).
+  std::string not_a_dir = Write("file", "x");
+  RemoteVmCredentials pw;
+  pw.password = "x";
+  auto status = StoreCredentials(not_a_dir, "vm2", pw, p);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_FALSE(fs::exists(not_a_dir + "/ssh/vm2")) << "nothing left behind";
   RemoveCredentials(ws, "vm");
   EXPECT_FALSE(fs::exists(ws + "/ssh/vm"));
+}
+
+TEST_F(RemoteVmTest, CredentialsOnAFullDiskLeaveNothingBehind) {
+  std::string ws = dir_ + "/ws";
+  RemoteVmCredentials credentials;
+  credentials.private_key = std::string(3000, 'k');
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(1000, ws);
+  RemoteVmProperties p;
+  absl::Status status = StoreCredentials(ws, "vm", credentials, p, &faults);
+  EXPECT_EQ(core::ErrnoOf(status), ENOSPC);
+  EXPECT_THAT(status.message(), HasSubstr("No space left on device"));
+  EXPECT_FALSE(fs::exists(ws + "/ssh/vm")) << "nothing left behind";
+
+  faults.Clear();
+  const std::string key_file = Write("key", std::string(3000, 'k'));
+  faults.FailReads(key_file);
+  auto secret = ReadSecretFile(key_file, "private key file", &faults);
+  EXPECT_EQ(secret.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(secret.status().message(),
+            "cannot read private key file " + key_file + ": Input/output error");
 }
 
 TEST_F(RemoteVmTest, SecretFilesLoseOneTrailingNewline) {

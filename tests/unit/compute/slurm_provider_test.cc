@@ -5,11 +5,14 @@
 
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 
 #include "compute/slurm_fit.h"
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::compute {
 namespace {
@@ -284,8 +287,8 @@ TEST(CheckSlurmTargetTest, SinfoNodesAndGpus) {
 class SlurmProviderFakeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() / ("sweep-slurm-unit-" + std::to_string(::getpid()));
+    test_dir_ = std::make_unique<::sweep::testutil::TestDir>("sweep-slurm-unit");
+    dir_ = test_dir_->path();
     runner_ = std::make_shared<FakeRunner>();
     SlurmNodeProviderOptions o = Options();
     o.log_dir = (dir_ / "logs").string();
@@ -300,8 +303,9 @@ class SlurmProviderFakeTest : public ::testing::Test {
   }
   void TearDown() override {
     provider_.reset();
-    std::filesystem::remove_all(dir_);
+    test_dir_.reset();
   }
+  std::unique_ptr<::sweep::testutil::TestDir> test_dir_;
   std::filesystem::path dir_;
   std::shared_ptr<FakeRunner> runner_;
   std::unique_ptr<SlurmNodeProvider> provider_;
@@ -365,6 +369,46 @@ TEST_F(SlurmProviderFakeTest, StopAllCancelsLiveJobsAndReportsThem) {
   EXPECT_THAT(gone_,
               ElementsAre(std::make_pair("slurm-5", "Slurm job 5 cancelled by the controller")));
   EXPECT_EQ(provider_->LiveNodes("hpc"), 0);
+}
+
+TEST_F(SlurmProviderFakeTest, AReadOnlyWorkDirIsAClearErrorAndNothingIsSubmitted) {
+  core::FaultEnv faults(core::Env::Default());
+  faults.MakeReadOnly(dir_.string());
+  SlurmNodeProviderOptions o = Options();
+  o.log_dir = (dir_ / "logs").string();
+  o.work_dir = (dir_ / "nodes").string();
+  o.poll_interval_ms = 0;
+  o.stop_timeout_ms = 0;
+  o.runner = runner_;
+  o.env = &faults;
+  SlurmNodeProvider provider(o);
+  absl::StatusOr<std::string> node =
+      provider.StartNode(SlurmTarget(R"({"partition":"debug"})", "Standard_A1_v2"));
+  EXPECT_EQ(core::ErrnoOf(node.status()), EROFS);
+  EXPECT_EQ(node.status().message(),
+            "cannot write " + (dir_ / "nodes/slurm-node.sh").string() + ": Read-only file system");
+  EXPECT_TRUE(runner_->Calls("sbatch").empty());
+}
+
+// The real runner (core::Env::Spawn) on commands that are not Slurm's.
+TEST(CommandRunnerTest, RunsArgvCapturesOutputAndMapsFailures) {
+  std::shared_ptr<CommandRunner> runner = NewCommandRunner(core::Env::Default());
+  absl::StatusOr<CommandOutput> out =
+      runner->Run({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, 10'000);
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->exit_code, 3);
+  EXPECT_EQ(out->out, "out\n");
+  EXPECT_EQ(out->err, "err\n");
+  EXPECT_EQ(runner->Run({"no-such-command-xyz"}, 10'000).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<CommandOutput> slow = runner->Run({"sleep", "30"}, 200);
+  EXPECT_EQ(slow.status().code(), absl::StatusCode::kDeadlineExceeded);
+
+  core::FaultEnv faults(core::Env::Default());
+  faults.FailSpawns("squeue", EAGAIN);
+  absl::StatusOr<CommandOutput> refused = NewCommandRunner(&faults)->Run({"squeue"}, 10'000);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(refused.status().message(), "cannot start squeue: Resource temporarily unavailable");
 }
 
 }  // namespace

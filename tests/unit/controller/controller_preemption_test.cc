@@ -74,8 +74,9 @@ TEST_F(ControllerTest, NodeGoneOfAnIdleNodeOnlyMarksItGone) {
 
 TEST_F(ControllerTest, PreemptionsDoNotUseRetriesButAreCapped) {
   std::string sweep = Submit(SpecYaml("{max_total_trials: 1, max_retries: 1}"));
-  // max_retries + 1 + 20 attempts are allowed; every one of them preempted.
-  const int kAllowed = 1 + 1 + 20;
+  // At most max_retries + 21 attempts: the trial fails when that many have been
+  // interrupted (controller/controller.h), not one later.
+  const int kAllowed = 1 + 21;
   for (int i = 1; i <= kAllowed; ++i) {
     std::string n = Node();
     auto g = Acquire(n);
@@ -87,6 +88,9 @@ TEST_F(ControllerTest, PreemptionsDoNotUseRetriesButAreCapped) {
       ASSERT_TRUE(Complete(g->ref, Outcome::kStopped, 0, "stopped by a signal").ok());
     }
     EXPECT_EQ(GetTrial(sweep, 1).retries, 0);
+    EXPECT_EQ(GetTrial(sweep, 1).state,
+              i < kAllowed ? core::TrialState::kPending : core::TrialState::kFailed)
+        << "after " << i << " interruptions";
   }
   core::Trial t = GetTrial(sweep, 1);
   EXPECT_EQ(t.state, core::TrialState::kFailed);

@@ -2,8 +2,10 @@
 // environment at submission, carrying it in grants, and register_model on completion.
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "gmock/gmock.h"
+#include "tests/test_dir.h"
 #include "tests/unit/controller/controller_test_util.h"
 #include "workspace/artifact_store.h"
 #include "workspace/registry.h"
@@ -28,11 +30,8 @@ std::string WithEnvironment(const std::string& yaml, const std::string& referenc
 class ControllerRegistryTest : public testing::ControllerTest {
  protected:
   void SetUp() override {
-    ws_ = fs::path(::testing::TempDir()) /
-          ("controller_registry_" +
-           std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(ws_);
-    fs::create_directories(ws_);
+    dir_ = std::make_unique<::sweep::testutil::TestDir>("controller_registry");
+    ws_ = dir_->path();
     options_.workspace_dir = ws_.string();
     ControllerTest::SetUp();
   }
@@ -48,8 +47,10 @@ class ControllerRegistryTest : public testing::ControllerTest {
     return created.ok() ? created->environment : core::Environment();
   }
 
-  // Runs one trial to completion with `value`, optionally leaving artifacts first.
-  void RunTrial(const std::string& node, double value, bool artifacts) {
+  // Runs one trial to its end with `value` (a failed one exits 1), optionally leaving
+  // artifacts first.
+  void RunTrial(const std::string& node, double value, bool artifacts,
+                Outcome outcome = Outcome::kSucceeded) {
     std::optional<LeaseGrant> grant = Acquire(node);
     ASSERT_TRUE(grant.has_value());
     ASSERT_TRUE(Report(grant->ref, value).ok());
@@ -62,7 +63,14 @@ class ControllerRegistryTest : public testing::ControllerTest {
       ASSERT_TRUE(manifest.ok());
       ASSERT_TRUE(workspace::WriteManifest(dir.string(), *manifest).ok());
     }
-    ASSERT_TRUE(Complete(grant->ref).ok());
+    ASSERT_TRUE(Complete(grant->ref, outcome, outcome == Outcome::kFailed ? 1 : 0).ok());
+  }
+
+  // No model exists, in the store or on disk, and none was registered for `id`.
+  void ExpectNoModel(const std::string& id) {
+    EXPECT_THAT(*store_->ListModels(), IsEmpty());
+    EXPECT_FALSE(fs::exists(workspace::ModelDir(ws_.string(), "clf", 1)));
+    EXPECT_THAT(Messages(id, "model_registered"), IsEmpty());
   }
 
   // Runs the sweep's last Tick and waits for it (the registration happens in Tick).
@@ -82,6 +90,7 @@ class ControllerRegistryTest : public testing::ControllerTest {
     return out;
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> dir_;
   fs::path ws_;
 };
 
@@ -171,6 +180,36 @@ TEST_F(ControllerRegistryTest, AFailedRegistrationIsAnEventAndTheSweepStaysCompl
               ElementsAre("model clf: trial 2 of sweep " + id + " has no uploaded artifacts"));
   EXPECT_THAT(*store_->ListModels(), IsEmpty());
   EXPECT_FALSE(fs::exists(workspace::ModelDir(ws_.string(), "clf", 1)));
+}
+
+TEST_F(ControllerRegistryTest, ACanceledSweepRegistersNoModel) {
+  const std::string id = Submit(
+      SpecYaml("{max_total_trials: 3, max_concurrent_trials: 1}", "register_model: {name: clf}\n"));
+  const std::string node = Node();
+  RunTrial(node, 0.5, true);
+  RunTrial(node, 0.9, true);  // a best trial with outputs exists
+  ASSERT_TRUE(controller_->CancelSweep(id).ok());
+  controller_->Tick();
+  auto state = controller_->WaitForSweep(id, 5'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kCanceled);
+  controller_->Tick();
+  ExpectNoModel(id);
+}
+
+TEST_F(ControllerRegistryTest, AFailedSweepRegistersNoModel) {
+  const std::string id = Submit(
+      SpecYaml("{max_total_trials: 2, max_concurrent_trials: 1}", "register_model: {name: clf}\n"));
+  const std::string node = Node();
+  // Both trials report a value and leave outputs, then exit 1: the sweep fails.
+  RunTrial(node, 0.5, true, Outcome::kFailed);
+  RunTrial(node, 0.9, true, Outcome::kFailed);
+  controller_->Tick();
+  auto state = controller_->WaitForSweep(id, 5'000);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(*state, core::SweepState::kFailed);
+  controller_->Tick();
+  ExpectNoModel(id);
 }
 
 }  // namespace

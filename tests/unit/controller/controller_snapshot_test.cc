@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/digest.h"
+#include "core/fault_env.h"
 #include "core/file_tree.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -148,6 +149,28 @@ TEST_F(ControllerSnapshotTest, UploadsNeedTheCurrentLeaseAndSafePaths) {
   ASSERT_TRUE(Complete(lease->ref).ok());
   EXPECT_EQ(controller_->UploadArtifact(lease->ref, Chunk("late.txt", "l", 0, "l", true)).code(),
             absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(ControllerSnapshotTest, AFullDiskFailsTheUploadNamingItAndTheControllerGoesOn) {
+  core::FaultEnv faults(core::Env::Default());
+  options_.env = &faults;
+  Restart();
+  Write(code_ / "train.py", "x");
+  std::string id = Submit(YamlWithCode());
+  auto lease = Acquire(Node());
+  ASSERT_TRUE(lease.has_value());
+  faults.DiskFullAfter(0, ws_.string() + "/artifacts");
+  absl::Status full =
+      controller_->UploadArtifact(lease->ref, Chunk("m.txt", "data", 0, "data", true));
+  EXPECT_EQ(core::ErrnoOf(full), ENOSPC) << full;
+  EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
+  // The trial's result is still taken: the disk under artifacts/ is not the store's.
+  faults.Clear();
+  EXPECT_TRUE(Report(lease->ref, 0.5).ok());
+  EXPECT_TRUE(Complete(lease->ref).ok());
+  EXPECT_EQ(store_->GetTrial(id, lease->ref.trial_id)->state, core::TrialState::kCompleted);
+  options_.env = core::Env::Default();
+  Restart();  // the controller no longer uses `faults` once this test ends
 }
 
 }  // namespace

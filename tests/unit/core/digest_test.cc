@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::core {
 namespace {
@@ -22,7 +23,8 @@ TEST(DigestTest, IncrementalEqualsOneShot) {
 }
 
 TEST(DigestTest, FileDigestAndMissingFile) {
-  std::string path = ::testing::TempDir() + "/digest_test_file";
+  ::sweep::testutil::TestDir dir("digest");
+  std::string path = dir.str() + "/digest_test_file";
   std::string content(200000, 'x');
   std::ofstream(path, std::ios::binary) << content;
   auto digest = Sha256File(path);

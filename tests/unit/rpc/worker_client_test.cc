@@ -17,10 +17,13 @@
 #include <sstream>
 #include <thread>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/sweep.grpc.pb.h"
+#include "tests/test_dir.h"
+#include "tests/test_services.h"
 #include "tests/unit/worker/test_files.h"
 #include "worker/agent.h"
 
@@ -229,6 +232,15 @@ std::vector<std::string> Skeleton(const std::vector<std::string>& calls) {
   return out;
 }
 
+// Waits (up to 60 s) until `path` has content: a trial wrote it.
+void WaitForFile(const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (::sweep::worker::testing::ReadFile(path).empty() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 bool Alive(pid_t pid) {
   if (::kill(pid, 0) != 0) return false;
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
@@ -371,9 +383,13 @@ TEST_F(GrpcAgentTest, StopDirectiveKillsTheTrial) {
   std::string pid_file = (dir_ / "pids").string();
   service_.AddLease(MakeLease(
       12, {"/bin/sh", "-c", "sleep 1000 & echo $! > \"$0\"; echo accuracy=0.1; wait", pid_file}));
-  service_.StopToken(12, "early termination by bandit policy");
 
-  worker::WorkerResult result = Run();
+  // The stop comes once the trial runs (has written its child's pid), not before.
+  worker::WorkerResult result;
+  std::thread worker([&] { result = Run(); });
+  WaitForFile(pid_file);
+  service_.StopToken(12, "early termination by bandit policy");
+  worker.join();
   EXPECT_EQ(result.exit_code, 0) << result.message;
   auto completions = service_.completions();
   ASSERT_EQ(completions.size(), 1u);
@@ -383,7 +399,8 @@ TEST_F(GrpcAgentTest, StopDirectiveKillsTheTrial) {
   EXPECT_EQ(completions[0].exit_code(), -1);
   EXPECT_THAT(service_.calls(), Contains("Heartbeat"));
   pid_t sleeper = std::stoi(ReadFile(pid_file));
-  for (int i = 0; i < 500 && Alive(sleeper); ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (Alive(sleeper) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_FALSE(Alive(sleeper));
@@ -394,9 +411,13 @@ TEST_F(GrpcAgentTest, StaleFencingTokenAbandonsTheAttempt) {
   std::string pid_file = (dir_ / "pid").string();
   service_.AddLease(
       MakeLease(13, {"/bin/sh", "-c", "echo $$ > \"$0\"; exec sleep 1000", pid_file}));
-  service_.StaleToken(13);
 
-  worker::WorkerResult result = Run();
+  // The lease goes stale once the trial runs (has written its pid), not before.
+  worker::WorkerResult result;
+  std::thread worker([&] { result = Run(); });
+  WaitForFile(pid_file);
+  service_.StaleToken(13);
+  worker.join();
   EXPECT_EQ(result.exit_code, 0) << result.message;
   EXPECT_TRUE(service_.completions().empty());
   EXPECT_THAT(Skeleton(service_.calls()),
@@ -454,8 +475,8 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
   options_.acquire_wait_ms = 60'000;
   std::atomic<bool> stop{false};
   std::thread stopper([&] {
+    // Once the server holds the long poll (Register, then AcquireTrial).
     while (service_.calls().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     stop = true;  // what the SIGTERM handler does
   });
   GrpcClientOptions client_options;
@@ -472,7 +493,8 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.message, "worker stopped by signal");
   // The server saw the poll cancelled, not answered after its 60 s wait.
-  for (int i = 0; i < 200 && service_.calls().size() < 4; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (service_.calls().size() < 4 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_THAT(service_.calls(),
@@ -481,10 +503,9 @@ TEST_F(GrpcAgentTest, StopFlagCancelsTheLongPollAndDeregisters) {
 }
 
 TEST(GrpcTlsTest, WorkerVerifiesATlsControllerWithItsCa) {
-  if (std::system("openssl version > /dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl";
-  fs::path dir = fs::path(::testing::TempDir()) / ("grpc-tls-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  SWEEP_REQUIRE_OPENSSL();
+  ::sweep::testutil::TestDir test_dir("grpc-tls");
+  const fs::path& dir = test_dir.path();
   std::string command =
       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
       "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout " +
@@ -514,7 +535,6 @@ TEST(GrpcTlsTest, WorkerVerifiesATlsControllerWithItsCa) {
   options.unreachable_timeout_ms = 500;
   EXPECT_EQ(RunWorker(options, nullptr), 1);
   server->Shutdown(std::chrono::system_clock::now());
-  fs::remove_all(dir);
 }
 
 TEST(GrpcClientTest, BadOptionsAreErrors) {
@@ -527,6 +547,17 @@ TEST(GrpcClientTest, BadOptionsAreErrors) {
   auto no_ca = NewGrpcControllerClient(options);
   ASSERT_FALSE(no_ca.ok());
   EXPECT_EQ(no_ca.status().message(), "cannot read TLS CA file '/nonexistent/ca.pem'");
+
+  // An existing CA file the disk fails to read (through the Env) is the same error.
+  core::FaultEnv faults(core::Env::Default());
+  const std::string ca = ::testing::TempDir() + "/grpc-client-ca.pem";
+  ASSERT_TRUE(faults.WriteFile(ca, "-----BEGIN CERTIFICATE-----\n").ok());
+  faults.FailReads(ca);
+  options.tls_ca_file = ca;
+  options.env = &faults;
+  auto eio = NewGrpcControllerClient(options);
+  EXPECT_EQ(eio.status().message(), "cannot read TLS CA file '" + ca + "'");
+  ASSERT_TRUE(faults.RemoveFile(ca).ok());
 }
 
 TEST(RunWorkerTest, MissingServerOrTokenIsUsageError) {

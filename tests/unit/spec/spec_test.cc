@@ -4,11 +4,13 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <memory>
 #include <string>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::spec {
 namespace {
@@ -21,10 +23,11 @@ using ::testing::Not;
 class SpecTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / ("spec_test_" + std::to_string(std::random_device()()));
+    test_dir_ = std::make_unique<::sweep::testutil::TestDir>("spec_test");
+    dir_ = test_dir_->path();
     fs::create_directories(dir_ / "src");
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { test_dir_.reset(); }
 
   absl::StatusOr<SweepSpec> Parse(const std::string& text) {
     return ParseSpec(text, "spec.yml", dir_.string());
@@ -39,6 +42,7 @@ class SpecTest : public ::testing::Test {
     return std::string(spec.status().message());
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> test_dir_;
   fs::path dir_;
 };
 
@@ -587,6 +591,16 @@ TEST_F(SpecTest, LoadSpecFile) {
   absl::StatusOr<SweepSpec> invalid = LoadSpecFile(bad.string());
   ASSERT_FALSE(invalid.ok());
   EXPECT_THAT(invalid.status().message(), HasSubstr(bad.string() + ":2:10: compute: 'local'"));
+}
+
+TEST_F(SpecTest, LoadSpecFileThatCannotBeReadSaysSo) {
+  fs::path file = dir_ / "eio.yml";
+  std::ofstream(file) << Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n", "");
+  core::FaultEnv faults(core::Env::Default());
+  faults.FailReads(file.string());
+  absl::StatusOr<SweepSpec> spec = LoadSpecFile(file.string(), &faults);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(spec.status().message(), "cannot read spec file " + file.string());
 }
 
 TEST_F(SpecTest, DescribeSpec) {

@@ -4,12 +4,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 #include "tests/unit/worker/fakes.h"
 
 namespace sweep::worker {
@@ -22,6 +27,15 @@ using testing::FakeLauncher;
 using testing::FakeProcessState;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+
+// Polls `done` every millisecond, up to a deadline far beyond any scheduling delay.
+template <typename Pred>
+void WaitUntil(Pred done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
 
 MATCHER_P3(Point, name, value, step, "") {
   return arg.name == name && arg.value == value && arg.step == step;
@@ -210,16 +224,23 @@ TEST_F(AgentTest, HeartbeatIntervalFromRegistration) {
   client_.QueueShutdown();
   launcher_.on_launch = [](FakeProcessState*) {};
   int heartbeats = 0;
+  int64_t first_heartbeat_ms = 0;
   std::thread advancer;
   client_.on_heartbeat = [&](const LeaseRef&) -> absl::StatusOr<DirectiveReply> {
     ++heartbeats;
     if (heartbeats == 1) {
+      first_heartbeat_ms = clock_.NowMillis();
       clock_.Advance(4'999);  // not yet due: the next renewal waits for 5 s
-      advancer = std::thread([this] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      FakeProcessState* process = Current();
+      const int waits = process->wait_calls();
+      advancer = std::thread([this, process, waits] {
+        // Two more polls of the process: the agent has looked at the clock at 4999 ms
+        // after this heartbeat at least once (and must not have renewed then).
+        WaitUntil([&] { return process->wait_calls() >= waits + 2; });
         clock_.Advance(1);
       });
     } else {
+      EXPECT_GE(clock_.NowMillis() - first_heartbeat_ms, 5'000) << "renewed before 5 s";
       Current()->Exit({0, 0});
     }
     return DirectiveReply{};
@@ -550,10 +571,14 @@ TEST_F(AgentTest, ExitsAfterMaxIdlePolls) {
 
 TEST_F(AgentTest, StopFlagInterruptsTheLongPoll) {
   std::thread stopper([this] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // Once the long poll is under way (the fake would block it for 10 s).
+    WaitUntil([this] {
+      std::vector<std::string> calls = client_.calls();
+      return std::find(calls.begin(), calls.end(), "AcquireTrial") != calls.end();
+    });
     stop_ = true;
   });
-  WorkerResult result = Run();  // the fake long poll would block 10 s
+  WorkerResult result = Run();
   stopper.join();
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.message, "worker stopped by signal");
@@ -628,6 +653,28 @@ TEST_F(AgentTest, UnreachableDuringAttemptKillsTrialAndExits) {
   EXPECT_THAT(Current()->signals_received(), ElementsAre(SIGKILL));
 }
 
+TEST_F(AgentTest, AReadOnlyWorkDirFailsTheAttemptWithTheReasonAndTheWorkerGoesOn) {
+  fs::create_directories(dir_);
+  core::FaultEnv faults(core::Env::Default());
+  faults.MakeReadOnly((dir_ / "attempts").string());
+  client_.QueueLease(MakeLease());
+  client_.QueueShutdown();
+  WorkerDeps deps;
+  deps.client = &client_;
+  deps.launcher = &launcher_;
+  deps.clock = &clock_;
+  deps.env = &faults;
+  WorkerResult result = RunWorkerWith(options_, deps, &stop_);
+  EXPECT_EQ(result.exit_code, 0) << result.message;
+  EXPECT_TRUE(launcher_.launched().empty());
+  auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  EXPECT_EQ(completions[0].outcome, Outcome::kFailed);
+  EXPECT_EQ(completions[0].exit_code, -1);
+  EXPECT_THAT(completions[0].error, HasSubstr("cannot create attempt directory"));
+  EXPECT_THAT(completions[0].error, HasSubstr("Read-only file system"));
+}
+
 TEST_F(AgentTest, UncreatableWorkDirExits) {
   fs::create_directories(dir_);
   std::ofstream(dir_ / "file") << "x";
@@ -638,9 +685,34 @@ TEST_F(AgentTest, UncreatableWorkDirExits) {
   EXPECT_TRUE(client_.calls().empty());
 }
 
+TEST_F(AgentTest, ATemporaryWorkDirIsRemovedWhenTheWorkerExits) {
+  ::sweep::testutil::TestDir tmp("agent-tmpdir");
+  const char* old_tmpdir = std::getenv("TMPDIR");
+  const std::string saved = old_tmpdir == nullptr ? "" : old_tmpdir;
+  ::setenv("TMPDIR", tmp.str().c_str(), 1);
+  options_.work_dir.clear();
+  client_.QueueLease(MakeLease());
+  client_.QueueShutdown();
+  std::string attempt_dir;
+  launcher_.on_launch = [&](FakeProcessState* p) {
+    attempt_dir = p->spec.working_dir;
+    p->Stdout("accuracy=0.5");
+    p->Exit({0, 0});
+  };
+  WorkerResult result = Run();
+  if (old_tmpdir == nullptr) {
+    ::unsetenv("TMPDIR");
+  } else {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  }
+  EXPECT_EQ(result.exit_code, 0) << result.message;
+  EXPECT_EQ(attempt_dir.rfind(tmp.str() + "/sweep-worker-", 0), 0u) << attempt_dir;
+  EXPECT_TRUE(fs::is_empty(tmp.path())) << "the worker left its temporary work dir";
+}
+
 TEST(ReadTokenFileTest, TrimsAndReportsErrors) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("token-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  ::sweep::testutil::TestDir test_dir("token");
+  const fs::path& dir = test_dir.path();
   std::ofstream(dir / "token") << "  s3cret\n";
   auto token = ReadTokenFile((dir / "token").string());
   ASSERT_TRUE(token.ok());
@@ -656,7 +728,6 @@ TEST(ReadTokenFileTest, TrimsAndReportsErrors) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(missing.status().message(), "cannot read token file '" + (dir / "missing").string() +
                                             "': No such file or directory");
-  fs::remove_all(dir);
 }
 
 TEST(InstallStopSignalHandlersTest, SigtermSetsTheFlag) {

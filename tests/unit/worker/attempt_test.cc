@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/worker/test_files.h"
@@ -100,6 +101,29 @@ TEST_F(AttemptTest, UncreatableWorkDirIsAnError) {
   auto dir = PrepareAttemptDir((dir_ / "file").string(), MakeLease(), "");
   ASSERT_FALSE(dir.ok());
   EXPECT_THAT(std::string(dir.status().message()), HasSubstr("cannot create attempt directory"));
+}
+
+TEST_F(AttemptTest, ReadOnlyOrFullDiskIsAClearError) {
+  core::FaultEnv faults(core::Env::Default());
+  faults.MakeReadOnly((dir_ / "attempts").string());
+  auto dir = PrepareAttemptDir(dir_.string(), MakeLease(), "", &faults);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(core::ErrnoOf(dir.status()), EROFS);
+  EXPECT_THAT(std::string(dir.status().message()),
+              HasSubstr("cannot create attempt directory '" + (dir_ / "attempts").string()));
+  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("': Read-only file system"));
+
+  // Copying the code onto a full disk.
+  faults.Clear();
+  fs::create_directories(dir_ / "code");
+  std::ofstream(dir_ / "code" / "train.py") << std::string(3000, 'c');
+  faults.DiskFullAfter(1000, (dir_ / "attempts").string());
+  dir = PrepareAttemptDir(dir_.string(), MakeLease(), (dir_ / "code").string(), &faults);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_EQ(core::ErrnoOf(dir.status()), ENOSPC);
+  EXPECT_THAT(std::string(dir.status().message()),
+              HasSubstr("cannot copy code from '" + (dir_ / "code").string() + "'"));
+  EXPECT_THAT(std::string(dir.status().message()), HasSubstr("No space left on device"));
 }
 
 TEST(BuildTrialEnvTest, LayersInOrder) {

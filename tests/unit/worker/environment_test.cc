@@ -6,12 +6,14 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "core/digest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 #include "tests/unit/worker/test_files.h"
 #include "worker/attempt.h"
 
@@ -25,11 +27,8 @@ using ::testing::HasSubstr;
 class EnvironmentCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::path(::testing::TempDir()) /
-            ("environment_" +
-             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    dir_ = std::make_unique<::sweep::testutil::TestDir>("environment");
+    root_ = dir_->path();
     counter_ = (root_ / "builds").string();
     launcher_ = NewPosixProcessLauncher();
   }
@@ -41,7 +40,8 @@ class EnvironmentCacheTest : public ::testing::Test {
     e.name = "sk";
     e.version = 1;
     e.kind = "system_managed";
-    e.setup_command = "echo built >> " + counter_ + " && cp requirements.txt \"$SWEEP_ENV_DIR\"/ &&" +
+    e.setup_command = "echo built >> " + counter_ +
+                      " && cp requirements.txt \"$SWEEP_ENV_DIR\"/ &&" +
                       " printf '#!/bin/sh\\necho tool-ran\\n' > \"$SWEEP_ENV_DIR/bin/tool\" &&" +
                       " chmod +x \"$SWEEP_ENV_DIR/bin/tool\"" + extra;
     e.files = {{"requirements.txt", requirements}};
@@ -59,6 +59,7 @@ class EnvironmentCacheTest : public ::testing::Test {
                             /*poll_interval_ms=*/10);
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> dir_;
   fs::path root_;
   std::string counter_;
   std::unique_ptr<ProcessLauncher> launcher_;

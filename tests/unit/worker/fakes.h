@@ -227,6 +227,12 @@ struct FakeProcessState {
     std::lock_guard<std::mutex> lock(mu);
     return signals;
   }
+  // How often the agent has polled the process (Process::Wait), so a test can wait for
+  // the agent to have gone round its loop.
+  int wait_calls() {
+    std::lock_guard<std::mutex> lock(mu);
+    return waits;
+  }
   void Stdout(const std::string& line) { spec.on_stdout_line(line); }
   void Stderr(const std::string& line) { spec.on_stderr_line(line); }
 
@@ -234,6 +240,7 @@ struct FakeProcessState {
   std::condition_variable cv;
   std::optional<ExitInfo> exit;
   std::vector<int> signals;
+  int waits = 0;
 };
 
 class FakeProcess : public Process {
@@ -242,6 +249,7 @@ class FakeProcess : public Process {
   int64_t pid() const override { return 4242; }
   std::optional<ExitInfo> Wait(int64_t timeout_ms) override {
     std::unique_lock<std::mutex> lock(state_->mu);
+    ++state_->waits;
     auto done = [this] { return state_->exit.has_value(); };
     if (timeout_ms < 0) {
       state_->cv.wait(lock, done);

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/worker/test_files.h"
@@ -205,6 +206,38 @@ TEST_F(ProcessTest, UnwritableLogFileIsAnError) {
   ASSERT_FALSE(process.ok());
   EXPECT_EQ(process.status().code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(process.status().message()), HasSubstr("cannot create log file"));
+}
+
+TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(10, (dir_ / "stdout.log").string());
+  std::unique_ptr<ProcessLauncher> launcher = NewPosixProcessLauncher(&faults);
+  std::vector<std::string> lines;
+  std::mutex mu;
+  LaunchSpec spec;
+  spec.argv = {"/bin/sh", "-c", "for i in 1 2 3 4 5 6; do echo line-$i; done"};
+  spec.env = BaseEnv();
+  spec.stdout_log = (dir_ / "stdout.log").string();
+  spec.on_stdout_line = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  auto process = launcher->Launch(spec);
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::optional<ExitInfo> exit = (*process)->Wait(-1);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0);
+  EXPECT_EQ(lines.size(), 6u);                              // every line reached the agent
+  EXPECT_EQ(ReadFile(dir_ / "stdout.log"), "line-1\nlin");  // the log stopped at 10 bytes
+
+  faults.Clear();
+  faults.FailWrites((dir_ / "stderr.log").string(), EROFS);
+  spec.stderr_log = (dir_ / "stderr.log").string();
+  auto refused = launcher->Launch(spec);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(
+      refused.status().message(),
+      "cannot create log file '" + (dir_ / "stderr.log").string() + "': Read-only file system");
 }
 
 // Starts `argv`, returns once it printed its first stdout line (the readiness mark).

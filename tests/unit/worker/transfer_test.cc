@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/digest.h"
+#include "core/fault_env.h"
 #include "core/file_tree.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -169,6 +170,50 @@ TEST_F(TransferTest, OutputsOverTheLimitAreRefusedBeforeSending) {
   EXPECT_THAT(n.status().message(),
               HasSubstr("outputs/ hold 3.0 MB, more than the artifact limit of 2.0 MB"));
   EXPECT_TRUE(client_.uploads().empty());
+}
+
+// --- under injected faults (core::FaultEnv)
+
+TEST_F(TransferTest, SnapshotCacheOnAFullDiskFailsClearlyAndKeepsNoPartialSnapshot) {
+  std::string digest = AddSnapshot({{"train.py", std::string(5000, 't'), false}});
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(1000, (dir_ / "snapshots").string());
+  auto got = SnapshotCache(dir_.string(), &client_, 3, &faults).Get(digest, nullptr);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(core::ErrnoOf(got.status()), ENOSPC);
+  EXPECT_THAT(got.status().message(), HasSubstr("train.py: No space left on device"));
+  EXPECT_TRUE(fs::is_empty(dir_ / "snapshots"));  // no cache entry, no partial directory
+
+  faults.Clear();  // space freed: the next attempt fetches it again
+  bool hit = true;
+  got = SnapshotCache(dir_.string(), &client_, 3, &faults).Get(digest, &hit);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(ReadFile(fs::path(*got) / "train.py"), std::string(5000, 't'));
+}
+
+TEST_F(TransferTest, SnapshotCacheInAReadOnlyWorkDirFailsClearly) {
+  std::string digest = AddSnapshot({{"a.py", "a = 1\n", false}});
+  core::FaultEnv faults(core::Env::Default());
+  faults.MakeReadOnly(dir_.string());
+  auto got = SnapshotCache(dir_.string(), &client_, 3, &faults).Get(digest, nullptr);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(core::ErrnoOf(got.status()), EROFS);
+  EXPECT_THAT(got.status().message(), HasSubstr((dir_ / "snapshots").string()));
+}
+
+TEST_F(TransferTest, AnOutputFileThatCannotBeReadFailsTheUploadNamingIt) {
+  fs::path out = dir_ / "outputs";
+  fs::create_directories(out);
+  std::ofstream(out / "model.pkl") << "weights";
+  core::FaultEnv faults(core::Env::Default());
+  faults.FailReads((out / "model.pkl").string());
+  auto n =
+      UploadOutputs(&client_, LeaseRef{"n", "sw-1", 1, 1, 1}, out.string(), 0, nullptr, 3, &faults);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(core::ErrnoOf(n.status()), EIO);
+  EXPECT_THAT(n.status().message(), HasSubstr("model.pkl: Input/output error"));
+  EXPECT_TRUE(client_.commits().empty());
 }
 
 }  // namespace

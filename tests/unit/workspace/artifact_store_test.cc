@@ -2,11 +2,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "core/digest.h"
 #include "core/files.h"
 #include "gtest/gtest.h"
+#include "tests/test_dir.h"
 
 namespace sweep::workspace {
 namespace {
@@ -16,16 +18,14 @@ namespace fs = std::filesystem;
 class ArtifactStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = fs::path(::testing::TempDir()) /
-            ("artifact_store_" +
-             std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    dir_ = std::make_unique<::sweep::testutil::TestDir>("artifact_store");
+    root_ = dir_->path();
   }
   void Write(const fs::path& path, const std::string& content) {
     fs::create_directories(path.parent_path());
     std::ofstream(path, std::ios::binary) << content;
   }
+  std::unique_ptr<::sweep::testutil::TestDir> dir_;
   fs::path root_;
 };
 

@@ -2,13 +2,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
+#include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "spec/asset_names.h"
 #include "store/store.h"
+#include "tests/test_dir.h"
 #include "workspace/artifact_store.h"
 
 namespace sweep::workspace {
@@ -37,11 +40,8 @@ core::Environment SystemEnv(const std::string& name, const std::string& requirem
 class RegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ws_ = fs::path(::testing::TempDir()) /
-          ("registry_" +
-           std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(ws_);
-    fs::create_directories(ws_);
+    dir_ = std::make_unique<::sweep::testutil::TestDir>("registry");
+    ws_ = dir_->path();
     store_ = store::NewInMemoryStore();
   }
 
@@ -86,6 +86,7 @@ class RegistryTest : public ::testing::Test {
         /*now_ms=*/7000);
   }
 
+  std::unique_ptr<::sweep::testutil::TestDir> dir_;
   fs::path ws_;
   std::unique_ptr<store::Store> store_;
 };
@@ -300,6 +301,25 @@ TEST_F(RegistryTest, ATamperedModelIsNotDownloaded) {
   absl::Status status = DownloadModel(ws_.string(), *model, (ws_ / "out").string());
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_FALSE(fs::exists(ws_ / "out"));
+}
+
+TEST_F(RegistryTest, ADiskFullDuringRegistrationLeavesNoFilesAndNoRecord) {
+  AddSweep({{core::TrialState::kCompleted, 0.5}});
+  PlaceArtifacts(1, 1, {{"model.pkl", std::string(4096, 'w')}});
+  core::FaultEnv faults(core::Env::Default());
+  faults.DiskFullAfter(1000, (ws_ / "models").string());
+  auto model = RegisterModel(store_.get(), ws_.string(), {.name = "clf", .sweep_id = "sw-1"},
+                             /*now_ms=*/7000, &faults);
+  EXPECT_EQ(core::ErrnoOf(model.status()), ENOSPC) << model.status();
+  EXPECT_THAT(model.status().message(), HasSubstr("No space left on device"));
+  EXPECT_THAT(*store_->ListModels(), IsEmpty());
+  EXPECT_FALSE(fs::exists(ModelDir(ws_.string(), "clf", 1)));
+
+  faults.Clear();  // space freed: the same registration succeeds
+  model = RegisterModel(store_.get(), ws_.string(), {.name = "clf", .sweep_id = "sw-1"},
+                        /*now_ms=*/7000, &faults);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->version, 1);
 }
 
 }  // namespace

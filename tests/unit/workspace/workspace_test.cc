@@ -21,8 +21,8 @@ using ::testing::HasSubstr;
 class WorkspaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/sweep-ws-test-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string tmpl = (fs::temp_directory_path() / "sweep-ws-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
     dir_ = root_ + "/ws";
   }

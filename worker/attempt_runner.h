@@ -1,0 +1,54 @@
+// Internal to the worker agent: one attempt from lease to completion. It fetches the lease's
+// code snapshot (cached per node), prepares the attempt directory and the workspace
+// environment (heartbeats go on meanwhile), runs the trial, feeds its metrics to the lease
+// reporter, stops it on a STOP directive, the trial timeout or the worker's own stop,
+// uploads outputs/ and completes the attempt (worker/agent.h describes the lifecycle).
+//
+// Thread safety: the agent's thread only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "worker/agent_context.h"
+#include "worker/environment.h"
+#include "worker/process.h"
+#include "worker/transfer.h"
+
+namespace sweep::worker {
+
+class AttemptRunner {
+ public:
+  // `ctx` must outlive the runner. `environment_cache_dir`: see WorkerOptions.
+  AttemptRunner(AgentContext& ctx, const std::string& environment_cache_dir);
+
+  AttemptEnd Run(const LeaseGrant& lease);
+
+ private:
+  struct Attempt;
+
+  // The directory, the metrics tailer and the environment. nullopt: ready to launch;
+  // otherwise how the attempt ended (completed as failed or stopped, abandoned, fatal).
+  std::optional<AttemptEnd> Prepare(Attempt& a, PreparedEnvironment* prepared);
+  std::optional<AttemptEnd> PrepareEnvironment(Attempt& a, PreparedEnvironment* prepared);
+  // The cached snapshot of the lease's code ("" when it has none), logging hit or miss.
+  absl::StatusOr<std::string> CodeDir(Attempt& a);
+  LaunchSpec BuildLaunchSpec(Attempt& a, const PreparedEnvironment& prepared);
+  // Waits for the trial while renewing the lease; stops it when told to.
+  AttemptEnd Supervise(Attempt& a, Process* process);
+  // The worker itself is stopping: the attempt ends STOPPED without a directive.
+  AttemptEnd Interrupted(Attempt& a, const ExitInfo& how);
+  AttemptEnd Finish(Attempt& a, const ExitInfo& exit, bool stopped, const std::string& reason);
+  // Uploads outputs/. A failure becomes the attempt's failure (never silent); false when
+  // the lease was taken away meanwhile (the attempt is abandoned).
+  bool UploadArtifacts(Attempt& a, Completion* completion);
+  int64_t GraceMs(const LeaseGrant& lease) const;
+
+  AgentContext& ctx_;
+  std::unique_ptr<SnapshotCache> snapshots_;  // created on the first lease with a snapshot
+  EnvironmentCache environments_;
+};
+
+}  // namespace sweep::worker

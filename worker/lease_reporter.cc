@@ -1,0 +1,218 @@
+#include "worker/lease_reporter.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "worker/logging.h"
+
+namespace sweep::worker {
+namespace {
+
+constexpr size_t kFlushPoints = 100;            // report as soon as this many are pending
+constexpr size_t kMaxPointsPerRequest = 1'000;  // keeps messages well under gRPC's 4 MB
+constexpr size_t kMaxPendingPoints = 100'000;   // memory bound while the controller is away
+
+std::string AttemptName(const LeaseRef& ref) {
+  return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+LeaseReporter::LeaseReporter(AgentContext& ctx, const LeaseGrant& lease)
+    : ctx_(ctx),
+      lease_(lease),
+      name_(AttemptName(lease.ref)),
+      start_ms_(ctx.clock->NowMillis()),
+      last_renewal_ms_(start_ms_) {}
+
+void LeaseReporter::AddPoints(std::vector<ParsedMetric> parsed) {
+  if (parsed.empty()) return;
+  int64_t now = ctx_.clock->NowMillis();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (ParsedMetric& p : parsed) {
+    core::MetricPoint point;
+    point.sweep_id = lease_.ref.sweep_id;
+    point.trial_id = lease_.ref.trial_id;
+    point.attempt = lease_.ref.attempt;
+    point.name = std::move(p.name);
+    point.value = p.value;
+    point.step = p.step;
+    point.timestamp_ms = now;
+    pending_.push_back(std::move(point));
+    ++points_total_;
+  }
+  while (pending_.size() > kMaxPendingPoints) {
+    pending_.pop_front();
+    if (points_dropped_++ == 0) {
+      Log()->warn("attempt {}: more than {} metric points unsent; dropping the oldest", name_,
+                  kMaxPendingPoints);
+    }
+  }
+}
+
+void LeaseReporter::RenewNow() { last_renewal_ms_ = start_ms_ - ctx_.heartbeat_ms; }
+
+void LeaseReporter::PutBack(std::vector<core::MetricPoint> batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()),
+                  std::make_move_iterator(batch.end()));
+}
+
+std::vector<core::MetricPoint> LeaseReporter::TakePending(size_t max) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = std::min(max, pending_.size());
+  std::vector<core::MetricPoint> batch(std::make_move_iterator(pending_.begin()),
+                                       std::make_move_iterator(pending_.begin() + n));
+  pending_.erase(pending_.begin(), pending_.begin() + n);
+  return batch;
+}
+
+RenewResult LeaseReporter::Renew(std::string* stop_reason) {
+  int64_t now = ctx_.clock->NowMillis();
+  if (now < retry_at_ms_) return RenewResult::kContinue;
+  std::vector<core::MetricPoint> batch;
+  absl::StatusOr<DirectiveReply> reply;
+  bool report = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    report =
+        !pending_.empty() && (pending_.size() >= kFlushPoints ||
+                              now - pending_.front().timestamp_ms >= ctx_.options.metrics_flush_ms);
+  }
+  if (report) {
+    batch = TakePending(kMaxPointsPerRequest);
+    reply = ctx_.client->ReportMetrics(lease_.ref, batch);
+  } else if (now - last_renewal_ms_ >= ctx_.heartbeat_ms) {
+    reply = ctx_.client->Heartbeat(lease_.ref);
+  } else {
+    return RenewResult::kContinue;
+  }
+  if (reply.ok()) {
+    ctx_.reach.Success();
+    last_renewal_ms_ = now;  // the lease was renewed as of the request
+    if (reply->directive == Directive::kStop) {
+      *stop_reason = reply->reason.empty() ? "stopped by the controller" : reply->reason;
+      return RenewResult::kStop;
+    }
+    return RenewResult::kContinue;
+  }
+  const absl::Status& status = reply.status();
+  if (IsLeaseGone(status)) {
+    Log()->warn("attempt {}: the lease was taken away ({}); abandoning it", name_,
+                std::string(status.message()));
+    return RenewResult::kLeaseGone;
+  }
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    ctx_.fatal = ctx_.TokenRejectedMessage(status);
+    return RenewResult::kFatal;
+  }
+  if (IsTransient(status)) {
+    PutBack(std::move(batch));
+    if (ctx_.reach.FailureExceedsLimit()) {
+      ctx_.fatal = ctx_.UnreachableMessage(status);
+      return RenewResult::kFatal;
+    }
+    if (ctx_.reach.first_failure()) {
+      Log()->warn("attempt {}: cannot reach {} ({}); retrying", name_, ctx_.controller_name,
+                  std::string(status.message()));
+    }
+    retry_at_ms_ = now + ctx_.reach.NextBackoffMs();
+    return RenewResult::kContinue;
+  }
+  // The controller refused this batch for good (e.g. invalid points): do not resend it.
+  if (!batch.empty()) {
+    Log()->warn("attempt {}: the controller refused {} metric points: {}", name_, batch.size(),
+                std::string(status.message()));
+  } else {
+    Log()->warn("attempt {}: heartbeat refused: {}", name_, std::string(status.message()));
+  }
+  retry_at_ms_ = now + ctx_.heartbeat_ms;
+  return RenewResult::kContinue;
+}
+
+void LeaseReporter::KeepAlive() {
+  int64_t now = ctx_.clock->NowMillis();
+  if (now - last_renewal_ms_ < ctx_.heartbeat_ms) return;
+  if (ctx_.client->Heartbeat(lease_.ref).ok()) last_renewal_ms_ = now;
+}
+
+AttemptEnd LeaseReporter::CompleteBeforeStart(Outcome outcome, absl::string_view error) {
+  Completion completion;
+  completion.outcome = outcome;
+  completion.exit_code = -1;
+  completion.error = std::string(error);
+  return Complete(std::move(completion));
+}
+
+AttemptEnd LeaseReporter::Complete(Completion completion) {
+  // Unsent points travel with the completion; a large backlog goes ahead in reports.
+  std::vector<core::MetricPoint> points = TakePending(kMaxPendingPoints);
+  while (points.size() > kMaxPointsPerRequest) {
+    std::vector<core::MetricPoint> chunk(points.begin(), points.begin() + kMaxPointsPerRequest);
+    absl::StatusOr<DirectiveReply> reply = ctx_.client->ReportMetrics(lease_.ref, chunk);
+    if (!reply.ok()) break;
+    points.erase(points.begin(), points.begin() + kMaxPointsPerRequest);
+  }
+  completion.points = std::move(points);
+  int64_t total;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    total = points_total_;
+  }
+  while (true) {
+    absl::StatusOr<std::string> state = ctx_.client->CompleteTrial(lease_.ref, completion);
+    if (state.ok()) {
+      ctx_.reach.Success();
+      LogEnd(completion, total, *state);
+      return AttemptEnd::kDone;
+    }
+    const absl::Status& status = state.status();
+    if (IsLeaseGone(status)) {
+      Log()->warn("attempt {}: the lease was taken away before completion ({}); result dropped",
+                  name_, std::string(status.message()));
+      return AttemptEnd::kDone;
+    }
+    if (status.code() == absl::StatusCode::kUnauthenticated) {
+      ctx_.fatal = ctx_.TokenRejectedMessage(status);
+      return AttemptEnd::kFatal;
+    }
+    if (!IsTransient(status)) {
+      Log()->error("attempt {}: the controller refused its completion: {}", name_,
+                   std::string(status.message()));
+      return AttemptEnd::kDone;
+    }
+    if (ctx_.reach.FailureExceedsLimit()) {
+      ctx_.fatal = ctx_.UnreachableMessage(status);
+      return AttemptEnd::kFatal;
+    }
+    if (ctx_.reach.first_failure()) {
+      Log()->warn("attempt {}: cannot reach {} to complete it ({}); retrying", name_,
+                  ctx_.controller_name, std::string(status.message()));
+    }
+    if (!ctx_.SleepMs(ctx_.reach.NextBackoffMs())) return AttemptEnd::kStopRequested;
+  }
+}
+
+void LeaseReporter::LogEnd(const Completion& completion, int64_t points,
+                           const std::string& trial_state) {
+  double seconds = static_cast<double>(ctx_.clock->NowMillis() - start_ms_) / 1000.0;
+  const char* outcome = completion.outcome == Outcome::kSucceeded ? "succeeded"
+                        : completion.outcome == Outcome::kFailed  ? "failed"
+                                                                  : "stopped";
+  // One line: the reason's first line, and for failures the last stderr line.
+  std::string detail;
+  if (!completion.error.empty()) {
+    detail = " (" + FirstLine(completion.error);
+    size_t last = completion.error.rfind('\n');
+    if (last != std::string::npos) detail += " " + completion.error.substr(last + 1);
+    detail += ")";
+  }
+  Log()->info("attempt {} {} after {:.1f} s{}, {} metric points; trial {}", name_, outcome, seconds,
+              detail, points, trial_state.empty() ? "?" : trial_state);
+}
+
+}  // namespace sweep::worker

@@ -1,0 +1,72 @@
+// Internal to the worker agent: everything a worker sends under one lease. Metric points
+// are batched (sent at kFlushPoints or after metrics_flush_ms, at most kMaxPointsPerRequest
+// per report, the unsent backlog bounded), a heartbeat goes out when nothing else renewed
+// the lease for a heartbeat interval, and the completion is retried while the controller
+// is away (see worker/agent.h for the lifecycle and error meanings).
+//
+// Thread safety: AddPoints may be called from the trial's reader thread; everything else
+// from the agent's thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "core/types.h"
+#include "worker/agent_context.h"
+#include "worker/controller_client.h"
+#include "worker/metric_parser.h"
+
+namespace sweep::worker {
+
+class LeaseReporter {
+ public:
+  // `ctx` must outlive the reporter. The lease counts as renewed at construction (the grant).
+  LeaseReporter(AgentContext& ctx, const LeaseGrant& lease);
+
+  const LeaseGrant& lease() const { return lease_; }
+  const std::string& name() const { return name_; }  // "sweep/trial#attempt", for logs
+  int64_t start_ms() const { return start_ms_; }
+
+  // Queues parsed points, stamped with the current time. Thread-safe.
+  void AddPoints(std::vector<ParsedMetric> parsed);
+  // Makes the next Renew send a heartbeat at once (the first one tells the controller the
+  // trial runs).
+  void RenewNow();
+  // Sends due metric points, or a heartbeat when the lease has not been renewed for an
+  // interval, and interprets the answer; *stop_reason is set with kStop. A transient
+  // failure puts the points back and retries after a backoff; kFatal sets ctx.fatal.
+  RenewResult Renew(std::string* stop_reason);
+  // A heartbeat when the lease is due for renewal during a long transfer, so a big snapshot
+  // or outputs/ does not let it expire. Its answer is ignored: a lost lease shows at the
+  // next upload or at completion.
+  void KeepAlive();
+  // Sends the completion with the unsent points (a large backlog goes ahead in reports),
+  // retrying while the controller is unreachable.
+  AttemptEnd Complete(Completion completion);
+  // Ends an attempt whose trial process never ran (exit code -1).
+  AttemptEnd CompleteBeforeStart(Outcome outcome, absl::string_view error);
+
+ private:
+  void PutBack(std::vector<core::MetricPoint> batch);
+  std::vector<core::MetricPoint> TakePending(size_t max);
+  void LogEnd(const Completion& completion, int64_t points, const std::string& trial_state);
+
+  AgentContext& ctx_;
+  const LeaseGrant lease_;
+  const std::string name_;
+  const int64_t start_ms_;
+  int64_t last_renewal_ms_;
+  int64_t retry_at_ms_ = 0;
+
+  std::mutex mu_;
+  std::deque<core::MetricPoint> pending_;  // guarded by mu_
+  int64_t points_total_ = 0;               // guarded by mu_
+  int64_t points_dropped_ = 0;             // guarded by mu_
+};
+
+}  // namespace sweep::worker
