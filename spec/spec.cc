@@ -96,6 +96,7 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
     diagnostics.Add({1, 1}, "", absl::StrCat("cannot read the spec: ", e.what()));
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  for (std::string& hint : spec.hints) hint = absl::StrCat(source, ":", hint);
   return spec;
 }
 

@@ -74,6 +74,9 @@ struct SweepSpec {
   // `register_model: {name: NAME}`: register the best trial as a new version of this
   // model when the sweep completes; "" = don't.
   std::string register_model;
+  // Advice that does not make the spec invalid, as "SOURCE:12:11: inputs.data.path: ..."
+  // (e.g. a remote URI an input passes through as text); `sweep validate` prints it.
+  std::vector<std::string> hints;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose
