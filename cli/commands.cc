@@ -8,6 +8,7 @@
 #include "cli/compute_commands.h"
 #include "cli/context.h"
 #include "cli/environment_commands.h"
+#include "cli/help.h"
 #include "cli/model_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
@@ -79,6 +80,7 @@ struct CommandArgs {
   WatchArgs watch;
   ReportArgs report;
   PlotArgs plot;
+  std::string completion_shell;
 };
 
 // What the parsed command will run.
@@ -378,6 +380,9 @@ int Main(int argc, char** argv) {
   AddServerCommands(app, g, args, action);
   AddComputeCommands(app, g, args, action);
   AddRegistryCommands(app, g, args, action);
+  // Help that teaches (cli/help.h): it covers the whole command tree, so it comes last.
+  AddCompletionCommand(app, args.completion_shell, action);
+  AddExamples(app);
 
   try {
     app.parse(argc, argv);
