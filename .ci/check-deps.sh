@@ -4,6 +4,7 @@
 #   folder      may include (besides its own headers and third-party ones)
 #   core        nothing
 #   spec        core                 samplers, policies, store, worker: core
+#   report      core policies
 #   workspace   core spec store      compute: core workspace
 #   controller  core spec samplers policies store workspace + compute/node_provider.h
 #   rpc         controller worker proto, and what those may include

@@ -8,14 +8,17 @@
 #include "cli/compute_commands.h"
 #include "cli/context.h"
 #include "cli/environment_commands.h"
+#include "cli/help.h"
 #include "cli/model_commands.h"
 #include "cli/policy_commands.h"
 #include "cli/query_commands.h"
 #include "cli/remote_vm_commands.h"
+#include "cli/report_commands.h"
 #include "cli/run_command.h"
 #include "cli/server_commands.h"
 #include "cli/slurm_commands.h"
 #include "cli/validate_command.h"
+#include "cli/watch_command.h"
 
 namespace sweep::cli {
 namespace {
@@ -74,6 +77,10 @@ struct CommandArgs {
   ModelRegisterArgs reg;
   std::string model_ref;
   std::string download_to;
+  WatchArgs watch;
+  ReportArgs report;
+  PlotArgs plot;
+  std::string completion_shell;
 };
 
 // What the parsed command will run.
@@ -90,6 +97,13 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
                    "join (e.g. 0.0.0.0:7070)")
       ->capture_default_str();
   run_cmd->add_flag("--quiet,-q", a.run.quiet, "Print only the sweep id and the summary");
+  run_cmd->add_flag("--plain", a.run.plain,
+                    "Print log lines instead of the live view, also on a terminal");
+  run_cmd
+      ->add_option("--node-wait-seconds", a.run.node_wait_seconds,
+                   "End the sweep failed when its target gets no node for this long (0 = "
+                   "wait for ever; the spec's limits.node_wait_timeout wins)")
+      ->capture_default_str();
   run_cmd
       ->add_option("--lease-seconds", a.run.lease_seconds,
                    "How long a node keeps a trial without a heartbeat before the trial "
@@ -186,6 +200,35 @@ void AddQueryCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& a
   AddServerFlags(replay_cmd, g);
   AddOutputFlags(replay_cmd, g, false);
   replay_cmd->callback([&] { action = [&] { return CmdReplay(g, a.replay); }; });
+
+  // Seeing a sweep's results (cli/watch_command.h, cli/report_commands.h).
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "Follow a running sweep: a live view on a terminal, else log lines");
+  watch_cmd->add_option("sweep", a.watch.sweep_id, "Sweep id (or a unique prefix)")->required();
+  watch_cmd->add_flag("--plain", a.watch.plain, "Print log lines instead of the live view");
+  AddServerFlags(watch_cmd, g);
+  AddOutputFlags(watch_cmd, g, false);
+  watch_cmd->callback([&] { action = [&] { return CmdWatch(g, a.watch); }; });
+
+  auto* report_cmd =
+      app.add_subcommand("report", "Write a sweep's report: one self-contained HTML page of plots");
+  report_cmd->add_option("sweep", a.report.sweep_id, "Sweep id (or a unique prefix)")->required();
+  report_cmd->add_option("--out,-o", a.report.out,
+                         "File to write (default <sweep id>.html; - for stdout)");
+  AddServerFlags(report_cmd, g);
+  AddOutputFlags(report_cmd, g, false);
+  report_cmd->callback([&] { action = [&] { return CmdReport(g, a.report); }; });
+
+  auto* plot_cmd = app.add_subcommand("plot", "Write one plot of a sweep as an SVG file");
+  plot_cmd->add_option("sweep", a.plot.sweep_id, "Sweep id (or a unique prefix)")->required();
+  plot_cmd->add_option("--kind", a.plot.kind, "convergence, parallel, curves or importance")
+      ->required()
+      ->check(CLI::IsMember({"convergence", "parallel", "curves", "importance"}));
+  plot_cmd->add_option("--out,-o", a.plot.out,
+                       "File to write (default <sweep id>-<kind>.svg; - for stdout)");
+  AddServerFlags(plot_cmd, g);
+  AddOutputFlags(plot_cmd, g, false);
+  plot_cmd->callback([&] { action = [&] { return CmdPlot(g, a.plot); }; });
 }
 
 // Server mode: `sweep server` and `sweep submit`.
@@ -199,6 +242,11 @@ void AddServerCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& 
   server_cmd
       ->add_option("--lease-seconds", a.server.lease_seconds,
                    "How long a node keeps a trial without a heartbeat")
+      ->capture_default_str();
+  server_cmd
+      ->add_option("--node-wait-seconds", a.server.node_wait_seconds,
+                   "End a sweep failed when its target gets no node for this long (0 = "
+                   "wait for ever; a spec's limits.node_wait_timeout wins)")
       ->capture_default_str();
   AddOutputFlags(server_cmd, g, false);
   server_cmd->callback([&] { action = [&] { return CmdServer(g, a.server); }; });
@@ -332,6 +380,9 @@ int Main(int argc, char** argv) {
   AddServerCommands(app, g, args, action);
   AddComputeCommands(app, g, args, action);
   AddRegistryCommands(app, g, args, action);
+  // Help that teaches (cli/help.h): it covers the whole command tree, so it comes last.
+  AddCompletionCommand(app, args.completion_shell, action);
+  AddExamples(app);
 
   try {
     app.parse(argc, argv);

@@ -1,11 +1,11 @@
 #include "cli/output.h"
 
 #include <cmath>
-#include <cstdio>
 #include <ctime>
 
 #include "core/compute_target.h"
 #include "core/objective.h"
+#include "report/html_report.h"
 
 namespace sweep::cli {
 namespace {
@@ -32,20 +32,8 @@ std::string FormatTime(int64_t ms) {
   return buf;
 }
 
-std::string FormatDuration(int64_t ms) {
-  if (ms < 0) return "-";
-  char buf[32];
-  if (ms < 60'000) {
-    std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000.0);
-  } else if (ms < 3'600'000) {
-    std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(ms / 60'000),
-                  static_cast<long long>(ms / 1000 % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(ms / 3'600'000),
-                  static_cast<long long>(ms / 60'000 % 60));
-  }
-  return buf;
-}
+// One way to write a duration, in tables and in the report alike.
+std::string FormatDuration(int64_t ms) { return report::FormatElapsed(ms); }
 
 std::string FormatValue(std::optional<double> value) {
   if (!value) return "-";

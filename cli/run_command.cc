@@ -6,8 +6,10 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/live_terminal.h"
 #include "cli/output.h"
 #include "cli/serve.h"
+#include "cli/watch_command.h"
 #include "controller/controller.h"
 #include "core/env.h"
 #include "rpc/admin_client.h"
@@ -29,7 +31,9 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return text;
 }
 
-void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {
+}  // namespace
+
+void PrintSweepSummary(store::Store* store, const std::string& sweep_id, bool json) {
   auto sweep = store->GetSweep(sweep_id);
   auto trials = store->ListTrials(sweep_id);
   if (!sweep.ok() || !trials.ok()) return;
@@ -52,6 +56,60 @@ void PrintSummary(store::Store* store, const std::string& sweep_id, bool json) {
   std::cout << "details: sweep trials " << sweep->id << "\n";
 }
 
+namespace {
+
+constexpr const char* kLeavingNow =
+    "sweep: interrupted again; leaving now (the sweep resumes on the next `sweep run` of this "
+    "workspace)\n";
+
+// Waits for the sweep's end, printing nothing; the first Ctrl-C cancels it, the second
+// leaves at once.
+core::SweepState WaitPlain(controller::Controller* ctrl, const std::string& sweep_id) {
+  bool cancel_sent = false;
+  while (true) {
+    auto waited = ctrl->WaitForSweep(sweep_id, 200);
+    if (waited.ok()) return *waited;
+    if (!absl::IsDeadlineExceeded(waited.status())) {
+      std::cerr << "sweep: error: " << waited.status().message() << "\n";
+      return core::SweepState::kFailed;
+    }
+    int interrupts = Interrupts();
+    if (interrupts >= 2) {
+      std::cerr << kLeavingNow;
+      return core::SweepState::kFailed;
+    }
+    if (interrupts == 1 && !cancel_sent) {
+      std::cerr << "sweep: canceling " << sweep_id << " (interrupt again to leave at once)\n";
+      if (absl::Status s = ctrl->CancelSweep(sweep_id); !s.ok()) {
+        std::cerr << "sweep: error: " << s.message() << "\n";
+      }
+      cancel_sent = true;
+    }
+  }
+}
+
+// The live view (cli/watch_command.h) until the sweep ends; Ctrl-C asks whether to cancel.
+core::SweepState WaitLive(controller::Controller* ctrl, store::Store* store,
+                          const std::string& sweep_id) {
+  LiveSession session;
+  session.store = store;
+  session.sweep_id = sweep_id;
+  session.can_detach = false;  // the controller lives in this process
+  session.ended = [&]() -> absl::StatusOr<std::optional<core::SweepState>> {
+    absl::StatusOr<core::SweepState> waited = ctrl->WaitForSweep(sweep_id, 0);
+    if (waited.ok()) return std::optional<core::SweepState>(*waited);
+    if (absl::IsDeadlineExceeded(waited.status())) return std::optional<core::SweepState>();
+    return waited.status();
+  };
+  session.cancel = [&] { return ctrl->CancelSweep(sweep_id); };
+  LiveResult result = RunLiveView(session);
+  if (result.end == LiveEnd::kLeft) {
+    std::cerr << kLeavingNow;
+    return core::SweepState::kFailed;
+  }
+  return result.state;
+}
+
 }  // namespace
 
 int CmdRun(const GlobalOptions& options, const RunArgs& args) {
@@ -70,6 +128,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   ServeOptions serve_options;
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
+  serve_options.node_wait_seconds = args.node_wait_seconds;
   serve_options.snapshot_max_bytes = args.snapshot_max_mb << 20;
   serve_options.artifact_max_bytes = args.artifact_max_mb << 20;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
@@ -80,7 +139,9 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   // Progress lines for this sweep only, printed once its id line is out.
   std::mutex print_mu;
   std::string sweep_id;
-  bool quiet = args.quiet || options.json;
+  // On a terminal the live view replaces the log lines (cli/watch_command.h).
+  const bool live = !args.quiet && !args.plain && !options.json && StdoutIsTerminal();
+  bool quiet = args.quiet || options.json || live;
   ctrl->SetEventListener([&](const core::Event& e) {
     if (quiet) return;
     std::lock_guard<std::mutex> lock(print_mu);
@@ -96,9 +157,11 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
   {
     std::lock_guard<std::mutex> lock(print_mu);
     sweep_id = *submitted;
-    std::cout << sweep_id << std::endl;
+    // With --json, stdout is one JSON object (the summary, which has the id); the live
+    // view shows the id in its frame.
+    if (!options.json && !live) std::cout << sweep_id << std::endl;
   }
-  if (args.listen != RunArgs().listen && !quiet) {
+  if (args.listen != RunArgs().listen && !args.quiet && !options.json) {
     std::cout << "controller listening on " << (*served)->address()
               << "; to add a node from another machine, copy " << ws->token_path()
               << " there and run:\n  sweep worker --server <this-host>:" << (*served)->port()
@@ -107,36 +170,9 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
 
   InstallInterruptHandlers();
   (*served)->Run();
-  bool cancel_sent = false;
-  core::SweepState state = core::SweepState::kRunning;
-  while (true) {
-    auto waited = ctrl->WaitForSweep(sweep_id, 200);
-    if (waited.ok()) {
-      state = *waited;
-      break;
-    }
-    if (!absl::IsDeadlineExceeded(waited.status())) {
-      std::cerr << "sweep: error: " << waited.status().message() << "\n";
-      state = core::SweepState::kFailed;
-      break;
-    }
-    int interrupts = Interrupts();
-    if (interrupts >= 2) {
-      std::cerr << "sweep: interrupted again; leaving now (the sweep resumes on the next "
-                   "`sweep run` of this workspace)\n";
-      state = core::SweepState::kFailed;
-      break;
-    }
-    if (interrupts == 1 && !cancel_sent) {
-      std::cerr << "sweep: canceling " << sweep_id << " (interrupt again to leave at once)\n";
-      if (absl::Status s = ctrl->CancelSweep(sweep_id); !s.ok()) {
-        std::cerr << "sweep: error: " << s.message() << "\n";
-      }
-      cancel_sent = true;
-    }
-  }
+  core::SweepState state = live ? WaitLive(ctrl, ws->store(), sweep_id) : WaitPlain(ctrl, sweep_id);
   (*served)->Stop();
-  PrintSummary(ws->store(), sweep_id, options.json);
+  PrintSweepSummary(ws->store(), sweep_id, options.json);
   return state == core::SweepState::kCompleted ? kExitOk : kExitFailure;
 }
 
@@ -155,6 +191,37 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args) {
   return rpc::RunWorker(worker_options, worker::InstallStopSignalHandlers());
 }
 
+absl::Status CancelSweepOf(const GlobalOptions& options, const QuerySource& source,
+                           const core::Sweep& sweep) {
+  const workspace::Workspace* ws = source.workspace.get();
+  if (ws == nullptr) {  // --server: the server is the only writer of its workspace
+    auto token = ReadServerToken(options);
+    if (!token.ok()) return token.status();
+    return rpc::CancelViaServer(options.server, *token, sweep.id);
+  }
+  if (auto running = ws->ReadControllerAddress()) {
+    return rpc::CancelViaServer(running->address, ws->token(), sweep.id);
+  }
+  // No controller serves the workspace: this process writes it, under the workspace lock
+  // (a controller that started meanwhile holds it, and gets the cancel instead).
+  const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
+  auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
+  if (!attempt.ok()) return attempt.status();
+  if (!attempt->lock) {
+    return attempt->holder.address.empty()
+               ? workspace::ServedByController(ws->dir(), attempt->holder)
+               : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep.id);
+  }
+  // The source may have opened the workspace read-only.
+  auto writable = workspace::Workspace::OpenOrCreate(ws->dir());
+  if (!writable.ok()) return writable.status();
+  auto ctrl = controller::Controller::Create((*writable)->store(), controller::ControllerOptions{});
+  if (!ctrl.ok()) return ctrl.status();
+  absl::Status status = (*ctrl)->CancelSweep(sweep.id);
+  (*ctrl)->Shutdown();
+  return status;
+}
+
 int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
   auto source = OpenForQuery(options, /*create=*/true);
   if (!source.ok()) return ReportError(source.status());
@@ -164,31 +231,7 @@ int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
     return ReportError(absl::FailedPreconditionError("sweep " + sweep->id + " already ended (" +
                                                      core::SweepStateName(sweep->state) + ")"));
   }
-  absl::Status status;
-  const workspace::Workspace* ws = (*source)->workspace.get();
-  if (ws == nullptr) {  // --server: the server is the only writer of its workspace
-    auto token = ReadServerToken(options);
-    if (!token.ok()) return ReportError(token.status());
-    status = rpc::CancelViaServer(options.server, *token, sweep->id);
-  } else if (auto running = ws->ReadControllerAddress()) {
-    status = rpc::CancelViaServer(running->address, ws->token(), sweep->id);
-  } else {
-    // No controller serves the workspace: this process writes it, under the workspace lock
-    // (a controller that started meanwhile holds it, and gets the cancel instead).
-    const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
-    auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
-    if (!attempt.ok()) {
-      status = attempt.status();
-    } else if (!attempt->lock) {
-      status = attempt->holder.address.empty()
-                   ? workspace::ServedByController(ws->dir(), attempt->holder)
-                   : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep->id);
-    } else {
-      auto ctrl = controller::Controller::Create(ws->store(), controller::ControllerOptions{});
-      status = ctrl.ok() ? (*ctrl)->CancelSweep(sweep->id) : ctrl.status();
-      if (ctrl.ok()) (*ctrl)->Shutdown();
-    }
-  }
+  absl::Status status = CancelSweepOf(options, **source, *sweep);
   if (!status.ok()) return ReportError(status);
   if (options.json) {
     std::cout << nlohmann::json{{"id", sweep->id}, {"state", "canceled"}}.dump() << "\n";

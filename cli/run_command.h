@@ -11,10 +11,14 @@ namespace sweep::cli {
 struct RunArgs {
   std::string spec_path;
   std::string listen = "127.0.0.1:0";
-  bool quiet = false;  // only the id line and the summary
-  int64_t lease_seconds = 30;  // a lease expires this long after its last renewal
+  bool quiet = false;              // only the id line and the summary
+  bool plain = false;              // log lines even on a terminal (no live view)
+  int64_t lease_seconds = 30;      // a lease expires this long after its last renewal
   int64_t snapshot_max_mb = 300;   // cap on the snapshot of trial.code
   int64_t artifact_max_mb = 1024;  // cap on one attempt's outputs/
+  // A sweep that gets no node for this long ends `failed`; its spec's
+  // limits.node_wait_timeout wins. 0 = wait for ever.
+  int64_t node_wait_seconds = 600;
 };
 // Runs a sweep to its end on an in-process controller. Exit 0 when it completed,
 // 1 when it failed or was canceled, 2 for an invalid spec or compute target.
@@ -32,5 +36,13 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args);
 
 // Cancels through the running controller if there is one, else directly in the store.
 int CmdCancel(const GlobalOptions& options, const std::string& sweep_id);
+
+// What `sweep cancel` does to a running sweep, for commands that already resolved it:
+// through --server, else the controller serving the workspace, else in the store.
+absl::Status CancelSweepOf(const GlobalOptions& options, const QuerySource& source,
+                           const core::Sweep& sweep);
+
+// The end-of-sweep summary `sweep run` prints (JSON with `json`): state, duration, best.
+void PrintSweepSummary(store::Store* store, const std::string& sweep_id, bool json);
 
 }  // namespace sweep::cli

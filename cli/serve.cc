@@ -87,6 +87,10 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   if (options.lease_seconds < 1) {
     return absl::InvalidArgumentError("--lease-seconds must be at least 1");
   }
+  if (options.node_wait_seconds < 0) {
+    return absl::InvalidArgumentError(
+        "--node-wait-seconds must not be negative (0 waits for ever)");
+  }
   if (absl::Status s = CheckAddress("--listen", options.listen, /*allow_port_zero=*/true);
       !s.ok()) {
     return s;
@@ -117,6 +121,7 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   controller_options.workspace_dir = w.dir();
   controller_options.snapshot_max_bytes = options.snapshot_max_bytes;
   controller_options.artifact_max_bytes = options.artifact_max_bytes;
+  controller_options.node_wait_timeout_ms = options.node_wait_seconds * 1000;
   // The provider steps of the admin rpcs (a Slurm target's partition, logging into a VM).
   controller_options.provisioner = compute::NewTargetProvisioner(w.dir());
   controller_options.heartbeat_interval_ms =

@@ -23,6 +23,8 @@ struct ServeOptions {
   int64_t lease_seconds = 30;          // a lease expires this long after its last renewal
   int64_t snapshot_max_bytes = int64_t{300} << 20;   // cap on a sweep's code snapshot
   int64_t artifact_max_bytes = int64_t{1024} << 20;  // cap on one attempt's outputs/
+  // ControllerOptions::node_wait_timeout_ms, in seconds (0 = wait for ever).
+  int64_t node_wait_seconds = 600;
   // The workspace's files and the node providers' processes (not owned). The controller
   // itself does not take an Env yet.
   core::Env* env = core::Env::Default();

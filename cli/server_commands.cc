@@ -17,6 +17,7 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
   ServeOptions serve_options;
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
+  serve_options.node_wait_seconds = args.node_wait_seconds;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
   if (!served.ok()) return ReportError(served.status());
   ServedController& s = **served;

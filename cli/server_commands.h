@@ -10,8 +10,9 @@
 namespace sweep::cli {
 
 struct ServerArgs {
-  std::string listen;          // required, host:port (port 0: any free port)
-  int64_t lease_seconds = 30;  // as `sweep run --lease-seconds`
+  std::string listen;               // required, host:port (port 0: any free port)
+  int64_t lease_seconds = 30;       // as `sweep run --lease-seconds`
+  int64_t node_wait_seconds = 600;  // as `sweep run --node-wait-seconds`
 };
 // Serves the workspace until SIGTERM/SIGINT, resuming its running sweeps. Exit 0 after a
 // clean shutdown (nodes stopped, controller.json removed); 1 if it cannot start (workspace

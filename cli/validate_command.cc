@@ -21,6 +21,7 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path) {
   }
   if (options.json) {
     std::cout << nlohmann::json{{"valid", true},
+                                {"hints", spec->hints},
                                 {"compute", spec->compute},
                                 {"sampling_algorithm",
                                  spec::SamplingAlgorithmName(spec->sampling.algorithm)},
@@ -35,6 +36,7 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path) {
               << "\n";
     return kExitOk;
   }
+  for (const std::string& hint : spec->hints) std::cerr << "hint: " << hint << "\n";
   std::cout << spec_path << " is valid\n\n" << spec::DescribeSpec(*spec);
   return kExitOk;
 }

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "compute/slurm_fit.h"
 #include "core/compute_target.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
@@ -269,6 +270,24 @@ absl::Status CheckSlurmTarget(const core::ComputeTarget& target, CommandRunner& 
         !s.ok()) {
       return s;
     }
+  }
+  // The size must fit a node of the partition its jobs go to, or sbatch refuses them all.
+  const std::string& partition =
+      target.vm_priority == "lowpriority" && !settings.lowpriority_partition.empty()
+          ? settings.lowpriority_partition
+          : settings.partition;
+  absl::StatusOr<std::string> nodes = RunSlurm(runner, SinfoNodesArgv(partition), kTimeoutMs);
+  if (!nodes.ok()) return with_name(nodes.status());
+  absl::StatusOr<std::vector<SlurmNodeShape>> shapes = ParseSinfoNodes(*nodes);
+  if (!shapes.ok()) {
+    return with_name(absl::FailedPreconditionError(
+        absl::StrCat("cannot tell what the nodes of partition '", partition,
+                     "' hold: ", shapes.status().message())));
+  }
+  if (absl::Status s =
+          CheckVmSizeFits(target.name, *LookupVmSize(target.vm_size), partition, *shapes);
+      !s.ok()) {
+    return s;
   }
   std::vector<std::pair<std::string, std::string>> qos_checks;
   if (!settings.qos.empty()) qos_checks.emplace_back("QOS", settings.qos);

@@ -104,8 +104,11 @@ std::shared_ptr<CommandRunner> NewCommandRunner(core::Env* env);
 std::shared_ptr<CommandRunner> PosixCommandRunner();
 
 // Checks a slurm target against the running cluster: the partition(s) exist (sinfo),
-// and the account and QOS(es), when given, are known to accounting (sacctmgr).
-// InvalidArgument "compute 'c': unknown partition 'x' (Slurm has: debug, lowpri)";
+// some node of the partition its jobs go to holds the vm_size's CPUs, memory and GPUs
+// (sinfo --Node; compute/slurm_fit.h), and the account and QOS(es), when given, are known
+// to accounting (sacctmgr).
+// InvalidArgument "compute 'c': unknown partition 'x' (Slurm has: debug, lowpri)" or
+// "compute 'c': --vm-size X needs 16 CPUs, ... no node of partition 'debug' has that ...";
 // FailedPrecondition when a Slurm command is missing or fails (the message says which
 // and what it printed).
 absl::Status CheckSlurmTarget(const core::ComputeTarget& target, CommandRunner& runner);

@@ -57,6 +57,38 @@ void PlanScaleDown(const TargetScaling& ts, int64_t desired, const Demand& deman
   }
 }
 
+// Why no node came: the last failed start, else the nodes started that never registered.
+std::string NoNodeReason(const TargetScaling& ts, int64_t waited_ms) {
+  std::string why = !ts.last_start_error.empty()
+                        ? absl::StrCat("the last start failed: ", ts.last_start_error)
+                    : ts.live_nodes.value_or(0) > 0
+                        ? absl::StrCat(*ts.live_nodes, " node(s) started by the '",
+                                       ts.target.provider, "' provider never registered")
+                        : std::string("no node could be started");
+  return absl::StrCat("no node of compute '", ts.target.name, "' registered for ", waited_ms / 1000,
+                      " s (limits.node_wait_timeout): ", why);
+}
+
+// The sweeps that still count: those that waited too long for a node become timeouts.
+std::vector<SweepDemand> CheckNodeWaits(const TargetScaling& ts, int64_t now, ScalingPlan& plan) {
+  // Only a target whose provider starts nodes can be waited for; without one, workers
+  // are started by hand, whenever their owner likes.
+  const bool no_node = ts.live_nodes.has_value() && ts.nodes.empty();
+  std::vector<SweepDemand> counted;
+  for (const SweepDemand& s : ts.sweeps) {
+    const bool waiting = no_node && s.running == 0 && s.startable > 0;
+    std::optional<int64_t> since;
+    if (waiting) since = s.waiting_since_ms.value_or(now);
+    plan.waiting.emplace_back(s.sweep_id, since);
+    if (since && s.node_wait_ms > 0 && now - *since >= s.node_wait_ms) {
+      plan.timeouts.push_back({s.sweep_id, NoNodeReason(ts, now - *since)});
+      continue;
+    }
+    counted.push_back(s);
+  }
+  return counted;
+}
+
 }  // namespace
 
 ScalingPlan PlanScaling(const ScalingInput& input) {
@@ -66,12 +98,13 @@ ScalingPlan PlanScaling(const ScalingInput& input) {
     const core::ComputeTarget& target = ts.target;
     if (!Scalable(target)) continue;
     const bool remote = target.type == "remotevm";
-    const Demand demand = SumDemand(ts.sweeps);
+    const std::vector<SweepDemand> sweeps = CheckNodeWaits(ts, now, plan);
+    const Demand demand = SumDemand(sweeps);
     // A remotevm target keeps its fixed worker count (max_nodes, the workers per node)
     // alive while a sweep of it runs; a cluster follows the demand.
-    const int64_t desired = remote ? (ts.sweeps.empty() ? target.min_nodes : target.max_nodes)
+    const int64_t desired = remote ? (sweeps.empty() ? target.min_nodes : target.max_nodes)
                                    : std::clamp(demand.nodes, target.min_nodes, target.max_nodes);
-    const bool forget_started = remote && ts.sweeps.empty();
+    const bool forget_started = remote && sweeps.empty();
     plan.targets.push_back({target.name, desired, forget_started});
     if (ts.last_desired != desired) {
       plan.events.push_back(
@@ -142,7 +175,8 @@ void Autoscaler::UpdateTarget(const std::string& name, const core::ComputeTarget
   }
 }
 
-std::vector<Autoscaler::Start> Autoscaler::Plan(Txn& txn, State& state, int64_t now) {
+std::vector<Autoscaler::Start> Autoscaler::Plan(Txn& txn, State& state, int64_t now,
+                                                std::vector<NodeWaitTimeout>* timeouts) {
   ScalingInput input;
   input.now_ms = now;
   for (const auto& [name, target] : targets_) {
@@ -152,7 +186,17 @@ std::vector<Autoscaler::Start> Autoscaler::Plan(Txn& txn, State& state, int64_t 
     if (auto it = state.running.find(name); it != state.running.end()) {
       for (const std::string& id : it->second) {
         const SweepRec& s = *state.sweeps.at(id);
-        ts.sweeps.push_back({id, s.active, s.Startable(), s.max_concurrent});
+        SweepDemand& d = ts.sweeps.emplace_back();
+        d.sweep_id = id;
+        d.running = s.active;
+        d.startable = s.Startable();
+        d.max_concurrent = s.max_concurrent;
+        d.node_wait_ms = s.spec.limits.node_wait_timeout_s
+                             ? *s.spec.limits.node_wait_timeout_s * 1000
+                             : default_node_wait_ms_;
+        if (auto w = waiting_since_ms_.find(id); w != waiting_since_ms_.end()) {
+          d.waiting_since_ms = w->second;
+        }
       }
     }
     for (const auto& [id, n] : state.nodes) {
@@ -169,9 +213,18 @@ std::vector<Autoscaler::Start> Autoscaler::Plan(Txn& txn, State& state, int64_t 
       ts.retry_after_ms = r->second;
       if (now >= r->second) retry_after_ms_.erase(r);  // the back-off is over
     }
+    if (!ts.nodes.empty()) last_error_.erase(name);  // a node came: old failures are history
+    if (auto e = last_error_.find(name); e != last_error_.end()) ts.last_start_error = e->second;
   }
 
   ScalingPlan plan = PlanScaling(input);
+  waiting_since_ms_.clear();
+  for (const auto& [id, since] : plan.waiting) {
+    if (since) waiting_since_ms_[id] = *since;
+  }
+  if (timeouts != nullptr) {
+    timeouts->insert(timeouts->end(), plan.timeouts.begin(), plan.timeouts.end());
+  }
   for (const TargetPlan& t : plan.targets) {
     desired_[t.compute] = t.desired;
     if (t.forget_started) remote_started_.erase(t.compute);
@@ -208,7 +261,10 @@ void Autoscaler::Record(const std::vector<Start>& starts, int64_t now) {
   for (const Start& s : starts) {
     const std::string& name = s.plan.target.name;
     if (s.plan.target.type == "remotevm") remote_started_[name] += s.started;
-    if (!s.error.empty()) retry_after_ms_[name] = now + kStartRetryMs;
+    if (!s.error.empty()) {
+      retry_after_ms_[name] = now + kStartRetryMs;
+      last_error_[name] = s.error;
+    }
   }
 }
 

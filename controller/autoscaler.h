@@ -10,6 +10,13 @@
 //   many were started, a start replaces a worker that exited (node_restarted).
 // - After a provider failed to start a node, the target is not scaled up for
 //   kStartRetryMs (an unreachable VM would otherwise stall every tick and flood events).
+// - Never hang silently: a running sweep that wants nodes (it could start trials and has
+//   none running) while its target, whose provider starts nodes, has not one registered
+//   node is "waiting for a node". Once it has waited its node_wait_ms (the spec's
+//   limits.node_wait_timeout, else the controller's default; 0 = for ever), the plan
+//   says to end it `failed`, naming the target, the time and the last reason (the last
+//   failed start, else how many started nodes never registered); its demand no longer
+//   counts. Targets without a provider (workers started by hand) never time out.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +46,8 @@ struct SweepDemand {
   int64_t running = 0;    // leased or running attempts
   int64_t startable = 0;  // queued retries plus trials it may still create
   int64_t max_concurrent = 0;
+  int64_t node_wait_ms = 0;                      // how long it may wait for a node; 0 = for ever
+  std::optional<int64_t> waiting_since_ms = {};  // since when it waits (the previous plan's)
 };
 
 // A registered node of the target, not gone and not yet told to shut down.
@@ -56,6 +65,7 @@ struct TargetScaling {
   int64_t last_desired = 0;               // the previous plan's desired count
   int64_t remote_started = 0;             // remotevm: workers started for its running sweeps
   std::optional<int64_t> retry_after_ms;  // no start before this, after a failed start
+  std::string last_start_error;           // the latest failed start since a node registered
 };
 
 struct ScalingInput {
@@ -81,11 +91,21 @@ struct TargetPlan {
   bool forget_started = false;
 };
 
+// A sweep that waited for a node longer than it may: end it `failed` with `reason`.
+struct NodeWaitTimeout {
+  std::string sweep_id;
+  std::string reason;  // "no node of compute 'c' registered for 600 s: ..."
+};
+
 struct ScalingPlan {
   std::vector<TargetPlan> targets;     // one per amlcompute / remotevm target
   std::vector<std::string> shut_down;  // idle nodes to tell to shut down
   std::vector<core::Event> events;     // scale_target and scale_down, at input.now_ms
   std::vector<NodeStart> starts;
+  // Every running sweep of those targets: since when it waits for a node (nullopt: it
+  // does not), for the next plan's SweepDemand::waiting_since_ms.
+  std::vector<std::pair<std::string, std::optional<int64_t>>> waiting;
+  std::vector<NodeWaitTimeout> timeouts;
 };
 
 ScalingPlan PlanScaling(const ScalingInput& input);
@@ -118,8 +138,10 @@ class Autoscaler {
   void UpdateTarget(const std::string& name, const core::ComputeTarget* target);
 
   // Plans from `state` (asks each provider for its live nodes), records the plan's events
-  // and shutdowns in `txn` and `state`, and returns the starts to run.
-  std::vector<Start> Plan(Txn& txn, State& state, int64_t now);
+  // and shutdowns in `txn` and `state`, and returns the starts to run. Sweeps that waited
+  // too long for a node are added to `timeouts`, for the caller to end.
+  std::vector<Start> Plan(Txn& txn, State& state, int64_t now,
+                          std::vector<NodeWaitTimeout>* timeouts = nullptr);
   // Runs the starts (filling started and error) and returns their events. Call without
   // mu_: touches nothing but `starts`.
   static std::vector<core::Event> StartNodes(std::vector<Start>& starts, const core::Clock& clock);
@@ -129,6 +151,9 @@ class Autoscaler {
   // NotFound for a target not known (as of the last SetTargets).
   absl::StatusOr<ComputeStatus> Status(const std::string& compute, const State& state) const;
 
+  // How long a sweep whose spec does not say may wait for a node (0 = for ever).
+  void SetNodeWaitTimeout(int64_t ms) { default_node_wait_ms_ = ms; }
+
  private:
   std::map<std::string, std::shared_ptr<compute::NodeProvider>> providers_;
   std::map<std::string, core::ComputeTarget> targets_;
@@ -136,7 +161,10 @@ class Autoscaler {
   // remotevm target -> workers started for its running sweeps; once that reaches the
   // target's count, further starts replace workers that exited.
   std::map<std::string, int64_t> remote_started_;
-  std::map<std::string, int64_t> retry_after_ms_;  // target -> no start before this
+  std::map<std::string, int64_t> retry_after_ms_;    // target -> no start before this
+  std::map<std::string, std::string> last_error_;    // target -> its latest failed start
+  std::map<std::string, int64_t> waiting_since_ms_;  // sweep -> waiting for a node since
+  int64_t default_node_wait_ms_ = 0;
 };
 
 }  // namespace sweep::controller

@@ -58,6 +58,10 @@
 //   node_restarted event.
 // - When a provider fails to start a node (scale_up_failed event), the target is not
 //   scaled up again for 10 s.
+// - A sweep that cannot get a single node of its target (whose provider starts nodes)
+//   for node_wait_timeout (the spec's limits.node_wait_timeout, else
+//   options.node_wait_timeout_ms, default 10 min; 0 = for ever) ends `failed` at once,
+//   like a timeout, with a node_wait_timeout event naming the last reason.
 // - If a Store commit fails, memory may be ahead of the store: every later call fails
 //   Internal until the controller is recreated from the store.
 // - After Create(), sweeps that ended while attempts were still draining are not
@@ -110,6 +114,10 @@ struct ControllerOptions {
   std::string workspace_dir;
   int64_t snapshot_max_bytes = 300LL << 20;   // cap on a snapshot of trial.code
   int64_t artifact_max_bytes = 1024LL << 20;  // cap on one attempt's outputs/
+  // A sweep whose target has not one registered node for this long, while its provider
+  // should start them, ends `failed` with the last reason (autoscaler.h); the spec's
+  // limits.node_wait_timeout overrides it per sweep. 0 = wait for ever.
+  int64_t node_wait_timeout_ms = 600'000;
   // The provider steps of the admin methods (workspace/admin.h TargetProvisioner); null:
   // targets get only the static checks and remote VMs cannot be attached.
   std::shared_ptr<workspace::TargetProvisioner> provisioner;

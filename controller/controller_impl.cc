@@ -114,7 +114,9 @@ ControllerImpl::ControllerImpl(store::Store* store, ControllerOptions options)
                                                      options.workspace_dir, options.env)),
       commits_([store](const store::WriteBatch& batch) { return store->Commit(batch); }),
       scheduler_(state_, lifecycle_, options_),
-      admin_(store, options_, AdminHooks()) {}
+      admin_(store, options_, AdminHooks()) {
+  autoscaler_.SetNodeWaitTimeout(options_.node_wait_timeout_ms);
+}
 
 ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
   ControllerAdmin::Hooks hooks;
@@ -585,7 +587,9 @@ void ControllerImpl::Tick() {
   ExpireAndTimeOut(txn, now);
   ForgetEndedSweeps(now);
   MarkSilentNodesGone(txn, now);
-  std::vector<Autoscaler::Start> starts = autoscaler_.Plan(txn, state_, now);
+  std::vector<NodeWaitTimeout> timeouts;
+  std::vector<Autoscaler::Start> starts = autoscaler_.Plan(txn, state_, now, &timeouts);
+  EndSweepsWithoutNodes(txn, timeouts, now);
   Finish(txn, lock).IgnoreError();
   RegisterModels();
   StartNodes(std::move(starts));
@@ -623,6 +627,16 @@ void ControllerImpl::MarkSilentNodesGone(Txn& txn, int64_t now) {
       n.node.state = "gone";
       txn.PutNode(n);
     }
+  }
+}
+
+void ControllerImpl::EndSweepsWithoutNodes(Txn& txn, const std::vector<NodeWaitTimeout>& timeouts,
+                                           int64_t now) {
+  for (const NodeWaitTimeout& t : timeouts) {
+    auto it = state_.sweeps.find(t.sweep_id);
+    if (it == state_.sweeps.end() || it->second->sweep.state != SweepState::kRunning) continue;
+    txn.AddEvent(t.sweep_id, 0, "node_wait_timeout", t.reason, now);
+    lifecycle_.StopSweep(txn, *it->second, SweepState::kFailed, t.reason, now);
   }
 }
 

@@ -121,6 +121,8 @@ class ControllerImpl final : public Controller {
   void MarkSilentNodesGone(Txn& txn, int64_t now);
   // Starts the planned nodes without mu_, then commits their events.
   void StartNodes(std::vector<Autoscaler::Start> starts);
+  // Ends, `failed`, the sweeps the autoscaler found waiting too long for a node.
+  void EndSweepsWithoutNodes(Txn& txn, const std::vector<NodeWaitTimeout>& timeouts, int64_t now);
   // Registers the models of completed sweeps with register_model (takes mu_ itself).
   void RegisterModels();
 

@@ -96,6 +96,7 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
     diagnostics.Add({1, 1}, "", absl::StrCat("cannot read the spec: ", e.what()));
   }
   if (!diagnostics.empty()) return diagnostics.ToStatus();
+  for (std::string& hint : spec.hints) hint = absl::StrCat(source, ":", hint);
   return spec;
 }
 
@@ -171,7 +172,12 @@ std::string DescribeSpec(const SweepSpec& spec) {
   const Limits& l = spec.limits;
   out << "limits:             " << l.max_total_trials << " trials, " << l.max_concurrent_trials
       << " concurrent, timeout " << Seconds(l.timeout_s) << ", trial timeout "
-      << Seconds(l.trial_timeout_s) << ", " << l.max_retries << " retries\n";
+      << Seconds(l.trial_timeout_s) << ", " << l.max_retries << " retries";
+  if (l.node_wait_timeout_s) {
+    out << ", node wait "
+        << (*l.node_wait_timeout_s == 0 ? "for ever" : Seconds(*l.node_wait_timeout_s));
+  }
+  out << "\n";
   const EarlyTermination& et = spec.early_termination;
   out << "early termination:  " << PolicyTypeName(et.type);
   if (et.type != PolicyType::kNone) {

@@ -43,6 +43,10 @@ struct Limits {
   int64_t timeout_s = 0;        // whole sweep; 0 = none
   int64_t trial_timeout_s = 0;  // each trial; 0 = none
   int64_t max_retries = 3;      // lost attempts per trial (extension key)
+  // How long a sweep may wait without a single node of its target before it ends
+  // `failed` (extension key `node_wait_timeout`, seconds; 0 = wait for ever); nullopt:
+  // the controller's default (ControllerOptions::node_wait_timeout_ms).
+  std::optional<int64_t> node_wait_timeout_s;
 };
 
 struct TrialTemplate {
@@ -70,6 +74,9 @@ struct SweepSpec {
   // `register_model: {name: NAME}`: register the best trial as a new version of this
   // model when the sweep completes; "" = don't.
   std::string register_model;
+  // Advice that does not make the spec invalid, as "SOURCE:12:11: inputs.data.path: ..."
+  // (e.g. a remote URI an input passes through as text); `sweep validate` prints it.
+  std::vector<std::string> hints;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose

@@ -52,6 +52,16 @@ bool IsRemote(absl::string_view path) {
   return absl::StartsWith(path, "azureml:") || absl::StrContains(path, "://");
 }
 
+// A literal input that can only name remote data (a plain https:// value may be a URL the
+// command means to use as one).
+bool IsDataUri(absl::string_view value) {
+  for (absl::string_view scheme :
+       {"azureml://", "wasbs://", "wasb://", "abfss://", "abfs://", "adl://", "s3://", "gs://"}) {
+    if (absl::StartsWithIgnoreCase(value, scheme)) return true;
+  }
+  return false;
+}
+
 std::string Absolute(const std::string& base_dir, const std::string& path) {
   fs::path p(path);
   if (p.is_absolute()) return p.lexically_normal().string();
@@ -77,6 +87,8 @@ class SpecParser {
 
  private:
   void ParseTrial(const Field& f, SweepSpec& spec);
+  // Adds to spec.hints that `uri`, an input's remote path, reaches the command as text.
+  void HintRemoteInput(const Field& f, const std::string& uri, SweepSpec& spec);
   void ParseInputs(const Field& f, SweepSpec& spec);
   void ParseCompute(const Field* f, const Mapping& root, SweepSpec& spec);
   void ParseSampling(const Field& f, SweepSpec& spec);
@@ -102,8 +114,11 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
     if (std::optional<std::string> t = r_.String(*type);
         t && absl::AsciiStrToLower(*t) != "sweep") {
       r_.Error(type->loc, type->path,
-               absl::StrCat("must be 'sweep', got ", Quote(*t),
-                            " (only Azure ML sweep jobs can be run here)"));
+               absl::AsciiStrToLower(*t) == "sweep_job"
+                   ? std::string("'sweep_job' is an older form of Azure ML's sweep job; write "
+                                 "`type: sweep`")
+                   : absl::StrCat("must be 'sweep', got ", Quote(*t),
+                                  " (only Azure ML sweep jobs can be run here)"));
     }
   }
   auto read_text = [&](const char* key, std::string& out) {
@@ -184,7 +199,15 @@ void SpecParser::ParseTrial(const Field& f, SweepSpec& spec) {
       }
     }
   }
-  if (const Field* c = m.Get("code")) {
+  if (const Field* c = m.Get("code"); c && c->value.IsMap()) {
+    // The older form `code: {local_path: src}`.
+    const YAML::Node local = c->value["local_path"];
+    r_.Error(c->loc, c->path,
+             local && local.IsScalar()
+                 ? absl::StrCat("`code: {local_path: ", local.Scalar(),
+                                "}` is an older form; write `code: ", local.Scalar(), "`")
+                 : std::string("must be a local directory, e.g. `code: src`"));
+  } else if (c) {
     std::optional<std::string> code = r_.String(*c);
     if (code && code->empty()) {
       r_.Error(c->loc, c->path, "must not be empty (omit `code` when there is none)");
@@ -251,6 +274,7 @@ void SpecParser::ParseInputs(const Field& f, SweepSpec& spec) {
                         (value == "." || value == ".." || absl::StartsWith(value, "./") ||
                          absl::StartsWith(value, "../"));
       spec.inputs[in.key] = local_path ? Absolute(base_dir_, value) : value;
+      if (IsDataUri(value)) HintRemoteInput(in, value, spec);
     } else if (in.value.IsMap()) {
       Mapping im(r_, in.value, in.path, in.loc);
       im.CheckKeys({"type", "path", "mode", "description"});
@@ -267,6 +291,7 @@ void SpecParser::ParseInputs(const Field& f, SweepSpec& spec) {
             r_.Error(p->loc, p->path, "must not be empty");
           } else {
             spec.inputs[in.key] = IsRemote(*path) ? *path : Absolute(base_dir_, *path);
+            if (IsRemote(*path)) HintRemoteInput(*p, *path, spec);
           }
         }
       }
@@ -277,6 +302,15 @@ void SpecParser::ParseInputs(const Field& f, SweepSpec& spec) {
                    : "needs a value or {type: uri_file|uri_folder, path: PATH}");
     }
   }
+}
+
+void SpecParser::HintRemoteInput(const Field& f, const std::string& uri, SweepSpec& spec) {
+  // spec.cc's Parse puts the source in front, as errors have it.
+  spec.hints.push_back(absl::StrCat(
+      f.loc.line, ":", f.loc.column, ": ", f.path, ": ", Quote(uri),
+      " is a remote URI: Sweep reads local paths and does not download data, so the command "
+      "gets this text as it is. Copy the data where the trials run and give its path, e.g. "
+      "`path: ./data` (relative to the spec) or `path: /mnt/data`"));
 }
 
 void SpecParser::ParseCompute(const Field* f, const Mapping& root, SweepSpec& spec) {
@@ -435,8 +469,8 @@ void SpecParser::ParseObjective(const Field& f, SweepSpec& spec) {
 void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
   if (f.value.IsNull()) return;
   Mapping m(r_, f.value, f.path, f.loc);
-  m.CheckKeys(
-      {"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout", "max_retries"});
+  m.CheckKeys({"max_total_trials", "max_concurrent_trials", "timeout", "trial_timeout",
+               "max_retries", "node_wait_timeout"});
   Limits& l = spec.limits;
   if (const Field* k = m.Get("max_total_trials")) {
     if (auto v = r_.PositiveInteger(*k)) l.max_total_trials = *v;
@@ -457,6 +491,17 @@ void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
         r_.Error(k->loc, k->path, absl::StrCat("must not be negative, got ", *v));
       } else {
         l.max_retries = *v;
+      }
+    }
+  }
+  if (const Field* k = m.Get("node_wait_timeout")) {
+    // 0 is meaningful here too: wait for a node for ever.
+    if (auto v = r_.Integer(*k)) {
+      if (*v < 0) {
+        r_.Error(k->loc, k->path,
+                 absl::StrCat("must not be negative, got ", *v, " (0 waits for ever)"));
+      } else {
+        l.node_wait_timeout_s = *v;
       }
     }
   }

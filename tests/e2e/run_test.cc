@@ -270,6 +270,11 @@ objective: {primary_metric: score, goal: maximize}
   CommandResult lease = RunSweep({"run", spec, "--workspace", ws, "--lease-seconds", "0"});
   EXPECT_EQ(lease.exit_code, 2);
   EXPECT_NE(lease.err.find("--lease-seconds must be at least 1"), std::string::npos) << lease.err;
+  CommandResult wait = RunSweep({"run", spec, "--workspace", ws, "--node-wait-seconds", "-1"});
+  EXPECT_EQ(wait.exit_code, 2);
+  EXPECT_NE(wait.err.find("--node-wait-seconds must not be negative (0 waits for ever)"),
+            std::string::npos)
+      << wait.err;
 
   CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 60);
   ASSERT_EQ(run.exit_code, 0) << run.err;

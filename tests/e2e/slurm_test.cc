@@ -158,5 +158,85 @@ TEST(SlurmE2E, SweepRunsOnSlurmNodeJobsAndLeavesNoJobBehind) {
   EXPECT_EQ(QueuedJobs(name), "");
 }
 
+TEST(SlurmE2E, AVmSizeNoNodeHoldsIsRefusedAtCreateAndUpdate) {
+  SWEEP_REQUIRE_SLURM();
+  TempDir dir;
+  const std::string ws = dir.path() + "/ws";
+  CommandResult big =
+      RunSweep(CreateArgs(ws, "big", {"--partition", "debug", "--vm-size", "Standard_D16s_v3"}));
+  EXPECT_EQ(big.exit_code, 2) << big.err;
+  EXPECT_EQ(big.err.rfind("sweep: error: compute 'big': --vm-size Standard_D16s_v3 needs 16 "
+                          "CPUs, 65536 MB, but no node of partition 'debug' has that (",
+                          0),
+            0u)
+      << big.err;
+  EXPECT_NE(big.err.find("the largest size that fits is "), std::string::npos) << big.err;
+  EXPECT_FALSE(fs::exists(ws)) << "a refused target must write nothing";
+
+  ASSERT_EQ(
+      RunSweep(CreateArgs(ws, "big", {"--partition", "debug", "--vm-size", "Standard_DS1_v2"}))
+          .exit_code,
+      0);
+  CommandResult update =
+      RunSweep({"compute", "update", "big", "--vm-size", "Standard_D16s_v3", "--workspace", ws});
+  EXPECT_EQ(update.exit_code, 2) << update.err;
+  EXPECT_NE(update.err.find("no node of partition 'debug' has that"), std::string::npos)
+      << update.err;
+  nlohmann::json shown =
+      ParseJson(RunSweep({"compute", "show", "big", "--json", "--workspace", ws}));
+  EXPECT_EQ(shown["vm_size"], "Standard_DS1_v2") << "a refused update changes nothing";
+}
+
+// The cluster changed after the target was made, and the sweep cannot get a node. It ends
+// `failed` with the reason once --node-wait-seconds pass, instead of retrying for ever:
+// when sbatch refuses every node job (the partition is gone), and when the jobs are
+// accepted but can never run (this cluster queues a 16-CPU job on its 2-CPU node).
+TEST(SlurmE2E, ASweepThatCannotGetANodeFailsInsteadOfWaitingForEver) {
+  SWEEP_REQUIRE_SLURM();
+  TempDir dir;
+  const std::string ws = dir.path() + "/ws";
+  const std::string name = ComputeName("starve");
+  ASSERT_EQ(RunSweep(CreateArgs(ws, name, {"--partition", "debug", "--vm-size", "Standard_DS1_v2"}))
+                .exit_code,
+            0);
+  std::string spec = dir.Write("spec.yml",
+                               "type: sweep\n"
+                               "trial: {command: echo accuracy=1}\n"
+                               "compute: azureml:" +
+                                   name +
+                                   "\n"
+                                   "search_space: {x: {type: choice, values: [1, 2]}}\n"
+                                   "objective: {primary_metric: accuracy, goal: maximize}\n");
+  auto change = [&](const std::string& set) {
+    CommandResult r = RunCommand({"sqlite3", ws + "/sweep.db",
+                                  "UPDATE computes SET " + set + " WHERE name = '" + name + "'"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  auto run_to_failure = [&](const std::string& reason) {
+    CommandResult run =
+        RunSweep({"run", spec, "--node-wait-seconds", "4", "--workspace", ws, "--plain"}, 120);
+    EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+    EXPECT_NE(run.out.find("sweep failed: no node of compute '" + name +
+                           "' registered for 4 s "
+                           "(limits.node_wait_timeout): " +
+                           reason),
+              std::string::npos)
+        << run.out;
+    std::string id = run.out.substr(0, run.out.find('\n'));
+    nlohmann::json shown = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
+    EXPECT_EQ(shown["state"], "failed");
+    EXPECT_EQ(QueuedJobs(name), "") << "no node job is left behind";
+    return run.out;
+  };
+
+  change("properties_json = '{\"partition\":\"gone\"}'");
+  std::string out = run_to_failure("the last start failed: ");
+  EXPECT_NE(out.find("scale up failed"), std::string::npos) << out;
+  EXPECT_NE(out.find("invalid partition specified: gone"), std::string::npos) << out;
+
+  change("properties_json = '{\"partition\":\"debug\"}', vm_size = 'Standard_D16s_v3'");
+  run_to_failure("4 node(s) started by the 'slurm' provider never registered");
+}
+
 }  // namespace
 }  // namespace sweep::e2e

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 
+#include "compute/slurm_fit.h"
 #include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,7 +27,9 @@ class FakeRunner final : public CommandRunner {
   absl::StatusOr<CommandOutput> Run(const std::vector<std::string>& argv, int64_t) override {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back(argv);
-    auto it = replies_.find(argv[0]);
+    // "sinfo --Node" answers the node query apart from other sinfo calls.
+    auto it = argv.size() > 2 ? replies_.find(argv[0] + " " + argv[2]) : replies_.end();
+    if (it == replies_.end()) it = replies_.find(argv[0]);
     if (it == replies_.end() || it->second.empty()) {
       return absl::NotFoundError(argv[0] + " not found on PATH");
     }
@@ -179,9 +182,13 @@ TEST(SbatchArgvTest, LowPriorityUsesThePreemptiblePartitionOrQos) {
   EXPECT_THAT(*dedicated, testing::Contains("--qos=normal"));
 }
 
+// What `sinfo --Node --format=%N|%c|%m|%G` says of the CI's one-node cluster.
+constexpr char kOneNode[] = "vm|2|23593|(null)\n";
+
 TEST(CheckSlurmTargetTest, UnknownPartitionNamesWhatSlurmHas) {
   FakeRunner runner;
   runner.Reply("sinfo", 0, "debug\nlowpri\ndebug\n");
+  runner.Reply("sinfo --Node", 0, kOneNode);
   absl::Status s =
       CheckSlurmTarget(SlurmTarget(R"({"partition":"gpu"})", "Standard_A1_v2"), runner);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -209,6 +216,7 @@ TEST(CheckSlurmTargetTest, MissingCommandsAndAccountingAreClearErrors) {
 
   FakeRunner runner;
   runner.Reply("sinfo", 0, "debug\n");
+  runner.Reply("sinfo --Node", 0, kOneNode);
   runner.Reply("sacctmgr", 1, "", "You are not running a supported accounting_storage plugin\n");
   s = CheckSlurmTarget(SlurmTarget(R"({"partition":"debug","qos":"high"})", "Standard_A1_v2"),
                        runner);
@@ -219,10 +227,61 @@ TEST(CheckSlurmTargetTest, MissingCommandsAndAccountingAreClearErrors) {
 
   FakeRunner known;
   known.Reply("sinfo", 0, "debug\n");
+  known.Reply("sinfo --Node", 0, kOneNode);
   known.Reply("sacctmgr", 0, "normal\nscavenger\n");
   s = CheckSlurmTarget(SlurmTarget(R"({"partition":"debug","qos":"high"})", "Standard_A1_v2"),
                        known);
   EXPECT_EQ(s.message(), "compute 'hpc': unknown QOS 'high' (Slurm has: normal, scavenger)");
+}
+
+// A size no node of the partition holds is refused with what the partition has.
+TEST(CheckSlurmTargetTest, AVmSizeThatFitsNoNodeIsRefused) {
+  FakeRunner runner;
+  runner.Reply("sinfo", 0, "debug\nlowpri\n");
+  runner.Reply("sinfo --Node", 0, kOneNode);
+  absl::Status s =
+      CheckSlurmTarget(SlurmTarget(R"({"partition":"debug"})", "Standard_D16s_v3"), runner);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "compute 'hpc': --vm-size Standard_D16s_v3 needs 16 CPUs, 65536 MB, but no node of "
+            "partition 'debug' has that (vm: 2 CPUs, 23593 MB); the largest size that fits is "
+            "Standard_D2s_v3 (2 CPUs, 8192 MB)");
+  EXPECT_EQ(runner.Calls("sinfo").back(),
+            (std::vector<std::string>{"sinfo", "--noheader", "--Node", "--partition=debug",
+                                      "--format=%N|%c|%m|%G"}));
+  // Low priority jobs go to the low priority partition: that one is asked.
+  s = CheckSlurmTarget(SlurmTarget(R"({"partition":"debug","lowpriority_partition":"lowpri"})",
+                                   "Standard_D2_v2", "lowpriority"),
+                       runner);
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_EQ(runner.Calls("sinfo").back()[3], "--partition=lowpri");
+}
+
+TEST(CheckSlurmTargetTest, SinfoNodesAndGpus) {
+  absl::StatusOr<std::vector<SlurmNodeShape>> nodes = ParseSinfoNodes(
+      "gpu1|32|257000|gpu:a100:4(S:0-1),mps:400\n"
+      "gpu2|32|257000|gpu:2\n"
+      "cpu1|64+|512000|(null)\n"
+      "cpu1|64|512000|(null)\n"
+      "garbage line\n");
+  ASSERT_TRUE(nodes.ok()) << nodes.status();
+  ASSERT_EQ(nodes->size(), 3u);
+  EXPECT_EQ((*nodes)[0].gpus, 4);
+  EXPECT_EQ((*nodes)[1].gpus, 2);
+  EXPECT_EQ((*nodes)[2].cpus, 64);
+  EXPECT_EQ((*nodes)[2].gpus, 0);
+  EXPECT_TRUE(CheckVmSizeFits("c", *LookupVmSize("Standard_NC12s_v3"), "gpu", *nodes).ok());
+  absl::Status s = CheckVmSizeFits("c", *LookupVmSize("Standard_NC64as_T4_v3"), "gpu", *nodes);
+  EXPECT_THAT(s.message(), HasSubstr("needs 64 CPUs, 450560 MB, 4 GPUs"));
+  EXPECT_THAT(s.message(), HasSubstr("gpu1: 32 CPUs, 257000 MB, 4 GPUs; gpu2: 32 CPUs"));
+  EXPECT_FALSE(ParseSinfoNodes("").ok());  // a partition without nodes
+
+  FakeRunner empty;
+  empty.Reply("sinfo", 0, "debug\n");
+  empty.Reply("sinfo --Node", 0, "");
+  s = CheckSlurmTarget(SlurmTarget(R"({"partition":"debug"})", "Standard_D2_v2"), empty);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("cannot tell what the nodes of partition 'debug' hold"));
 }
 
 class SlurmProviderFakeTest : public ::testing::Test {

@@ -224,5 +224,125 @@ TEST(AutoscalerTest, AFailedStartBacksTheTargetOffForTenSeconds) {
   EXPECT_EQ(autoscaler.Status("cpu", state)->desired_nodes, 2);
 }
 
+// --- never hang silently: sweeps that cannot get a single node ---
+
+// A Slurm cluster (min 0, max 2) whose provider runs `live` jobs, none registered, with
+// one sweep wanting 2 nodes that may wait 600 s, waiting since `since` (nullopt: not yet).
+TargetScaling Starving(int64_t live, std::optional<int64_t> since) {
+  SweepDemand d{"sw-a", /*running=*/0, /*startable=*/4, /*max_concurrent=*/2};
+  d.node_wait_ms = 600'000;
+  d.waiting_since_ms = since;
+  TargetScaling t = ClusterWithSweep(d, /*last_desired=*/2);
+  t.target.provider = "slurm";
+  t.live_nodes = live;
+  return t;
+}
+
+TEST(AutoscalerTest, ASweepWithoutANodeWaitsThenTimesOut) {
+  // First plan: it starts to wait now.
+  ScalingPlan plan = PlanOne(Starving(0, std::nullopt));
+  ASSERT_EQ(plan.waiting.size(), 1u);
+  EXPECT_EQ(plan.waiting[0].first, "sw-a");
+  EXPECT_EQ(plan.waiting[0].second, kNow);
+  EXPECT_TRUE(plan.timeouts.empty());
+  EXPECT_EQ(plan.starts.size(), 1u);
+
+  // One millisecond short of its limit: still waiting, still asking for nodes.
+  TargetScaling t = Starving(0, kNow - 599'999);
+  t.last_start_error = "sbatch: error: Memory specification can not be satisfied";
+  plan = PlanOne(t);
+  EXPECT_TRUE(plan.timeouts.empty());
+  EXPECT_EQ(plan.waiting[0].second, kNow - 599'999) << "the wait keeps its start";
+
+  // At the limit: it times out with the last reason, and no longer asks for nodes.
+  t.sweeps[0].waiting_since_ms = kNow - 600'000;
+  plan = PlanOne(t);
+  ASSERT_EQ(plan.timeouts.size(), 1u);
+  EXPECT_EQ(plan.timeouts[0].sweep_id, "sw-a");
+  EXPECT_EQ(plan.timeouts[0].reason,
+            "no node of compute 'cpu' registered for 600 s (limits.node_wait_timeout): the last "
+            "start failed: sbatch: error: Memory specification can not be satisfied");
+  EXPECT_EQ(plan.targets[0].desired, 0);
+  EXPECT_TRUE(plan.starts.empty());
+}
+
+TEST(AutoscalerTest, TheReasonSaysWhenStartedNodesNeverRegistered) {
+  ScalingPlan plan = PlanOne(Starving(2, kNow - 700'000));
+  ASSERT_EQ(plan.timeouts.size(), 1u);
+  EXPECT_EQ(plan.timeouts[0].reason,
+            "no node of compute 'cpu' registered for 700 s (limits.node_wait_timeout): 2 "
+            "node(s) started by the 'slurm' provider never registered");
+}
+
+TEST(AutoscalerTest, OnlySweepsThatWantANodeOfATargetWithoutOneWait) {
+  TargetScaling with_node = Starving(1, kNow - 900'000);
+  with_node.nodes = {{"node-1", /*busy=*/true, 0}};
+  ScalingPlan plan = PlanOne(with_node);
+  EXPECT_TRUE(plan.timeouts.empty()) << "a registered node, even a busy one, ends the wait";
+  EXPECT_EQ(plan.waiting[0].second, std::nullopt);
+
+  TargetScaling running = Starving(0, kNow - 900'000);
+  running.sweeps[0].running = 1;  // it has a trial on a node that just left
+  EXPECT_TRUE(PlanOne(running).timeouts.empty());
+
+  TargetScaling done = Starving(0, kNow - 900'000);
+  done.sweeps[0].startable = 0;  // nothing left to start
+  EXPECT_TRUE(PlanOne(done).timeouts.empty());
+
+  TargetScaling by_hand = Starving(0, kNow - 900'000);
+  by_hand.live_nodes.reset();  // no provider: its workers are started by hand
+  plan = PlanOne(by_hand);
+  EXPECT_TRUE(plan.timeouts.empty());
+  EXPECT_EQ(plan.waiting[0].second, std::nullopt);
+
+  TargetScaling forever = Starving(0, kNow - 900'000);
+  forever.sweeps[0].node_wait_ms = 0;  // node_wait_timeout: 0
+  plan = PlanOne(forever);
+  EXPECT_TRUE(plan.timeouts.empty());
+  EXPECT_EQ(plan.waiting[0].second, kNow - 900'000);
+}
+
+TEST(AutoscalerTest, AnUnreachableVmEndsItsSweepAfterTheDefaultWait) {
+  State state;
+  auto sweep = std::make_unique<SweepRec>();
+  sweep->sweep.id = "sw-a";
+  sweep->sweep.compute = "vm";
+  sweep->max_total = 3;
+  sweep->max_concurrent = 1;
+  state.AddRunning(std::move(sweep));
+  auto provider = std::make_shared<FailingProvider>();
+  Autoscaler autoscaler;
+  autoscaler.SetProvider("ssh", provider);
+  autoscaler.SetTargets({RemoteVm(1)});
+  autoscaler.SetNodeWaitTimeout(600'000);
+
+  // The controller ticks; starts are retried every 10 s and keep failing.
+  core::FakeClock clock(kNow);
+  int64_t ended_at = 0;
+  std::vector<NodeWaitTimeout> timeouts;
+  while (ended_at == 0 && clock.NowMillis() < kNow + 3'600'000) {
+    Txn txn;
+    std::vector<Autoscaler::Start> starts =
+        autoscaler.Plan(txn, state, clock.NowMillis(), &timeouts);
+    if (!timeouts.empty()) ended_at = clock.NowMillis();
+    Autoscaler::StartNodes(starts, clock);
+    autoscaler.Record(starts, clock.NowMillis());
+    clock.Advance(1'000);
+  }
+  EXPECT_EQ(ended_at, kNow + 600'000);
+  EXPECT_EQ(provider->calls, 60) << "one start every 10 s until then";
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_EQ(timeouts[0].reason,
+            "no node of compute 'vm' registered for 600 s (limits.node_wait_timeout): the last "
+            "start failed: no capacity");
+
+  // The spec's own limit wins over the default.
+  state.sweeps.at("sw-a")->spec.limits.node_wait_timeout_s = 0;
+  timeouts.clear();
+  Txn txn;
+  autoscaler.Plan(txn, state, clock.NowMillis() + 3'600'000, &timeouts);
+  EXPECT_TRUE(timeouts.empty());
+}
+
 }  // namespace
 }  // namespace sweep::controller

@@ -160,6 +160,26 @@ TEST_F(SpecTest, LimitsAcceptIntegralFloatsAndZeroRetries) {
   EXPECT_EQ(spec->limits.max_retries, 0);
 }
 
+TEST_F(SpecTest, NodeWaitTimeoutIsOptionalAndZeroWaitsForEver) {
+  const std::string space = "  lr: {type: uniform, min_value: 0, max_value: 1}\n";
+  absl::StatusOr<SweepSpec> spec = Parse(Spec(space));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, std::nullopt) << "the controller's default";
+  spec = Parse(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: 120}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, 120);
+  EXPECT_THAT(DescribeSpec(*spec), HasSubstr(", node wait 120 s"));
+  spec = Parse(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: 0}\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.node_wait_timeout_s, 0);
+  EXPECT_THAT(DescribeSpec(*spec), HasSubstr(", node wait for ever"));
+  EXPECT_THAT(Error(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: -1}\n")),
+              HasSubstr("limits.node_wait_timeout: must not be negative, got -1 (0 waits for "
+                        "ever)"));
+  EXPECT_THAT(Error(Spec(space, "limits: {max_total_trials: 5, node_wait_timeout: soon}\n")),
+              HasSubstr("limits.node_wait_timeout"));
+}
+
 TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
   absl::StatusOr<SweepSpec> spec =
       Parse("$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json\n" +
@@ -433,6 +453,46 @@ TEST_F(SpecTest, InputsResolveLocalPathsOnly) {
   EXPECT_EQ(spec->inputs.at("file"), (dir_ / "raw/x.csv").string());
   EXPECT_EQ(spec->inputs.at("folder"), "azureml://datastores/ds/paths/x/");
   EXPECT_EQ(spec->inputs.at("absolute"), "/srv/data");
+}
+
+// Real Azure ML files in older forms get a hint that says what to write instead.
+TEST_F(SpecTest, OlderAzureFormsSayWhatToWrite) {
+  std::string text = Spec();
+  text.replace(0, 11, "type: sweep_job\n");
+  EXPECT_THAT(Error(text), HasSubstr("spec.yml:1:7: type: 'sweep_job' is an older form of Azure "
+                                     "ML's sweep job; write `type: sweep`"));
+  text = Spec();
+  text.replace(text.find("trial:\n") + 7, 0, "  code: {local_path: ./src}\n");
+  EXPECT_THAT(Error(text), HasSubstr("spec.yml:3:9: trial.code: `code: {local_path: ./src}` is "
+                                     "an older form; write `code: ./src`"));
+  text = Spec();
+  text.replace(text.find("trial:\n") + 7, 0, "  code: {path: src}\n");
+  EXPECT_THAT(Error(text),
+              HasSubstr("spec.yml:3:9: trial.code: must be a local directory, e.g. `code: src`"));
+}
+
+TEST_F(SpecTest, RemoteInputsAreAcceptedWithAHintToGiveALocalPath) {
+  absl::StatusOr<SweepSpec> spec =
+      Parse(Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
+                 "inputs:\n"
+                 "  blob: wasbs://data@acct.blob.core.windows.net/train.csv\n"
+                 "  folder: {type: uri_folder, path: azureml://datastores/ds/paths/x/}\n"
+                 "  web: {type: uri_file, path: https://example.com/train.csv}\n"
+                 "  endpoint: https://example.com/api\n"
+                 "  local: {type: uri_folder, path: ./data}\n"
+                 "  registered: azureml:iris:3\n"));
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(spec->hints.size(), 3u) << "a plain URL value and local paths get none";
+  EXPECT_EQ(spec->hints[0],
+            "spec.yml:9:9: inputs.blob: 'wasbs://data@acct.blob.core.windows.net/train.csv' is a "
+            "remote URI: Sweep reads local paths and does not download data, so the command gets "
+            "this text as it is. Copy the data where the trials run and give its path, e.g. "
+            "`path: ./data` (relative to the spec) or `path: /mnt/data`");
+  EXPECT_THAT(spec->hints[1], HasSubstr("spec.yml:10:36: inputs.folder.path: "
+                                        "'azureml://datastores/ds/paths/x/' is a remote URI"));
+  EXPECT_THAT(spec->hints[2], HasSubstr("inputs.web.path: 'https://example.com/train.csv' is a "
+                                        "remote URI"));
+  EXPECT_TRUE(Parse(Spec()).value().hints.empty());
 }
 
 TEST_F(SpecTest, InputErrors) {
