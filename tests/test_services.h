@@ -163,7 +163,12 @@ inline std::string SshUnavailableReason() {
   return "";
 }
 
-inline bool OpensslInstalled() { return std::system("command -v openssl >/dev/null 2>&1") == 0; }
+// Whether a program is on PATH.
+inline bool ProgramInstalled(const std::string& name) {
+  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+inline bool OpensslInstalled() { return ProgramInstalled("openssl"); }
 
 inline bool SklearnInstalled() {
   return std::system("/usr/bin/python3 -c 'import sklearn' >/dev/null 2>&1") == 0;
@@ -210,4 +215,14 @@ inline bool SklearnInstalled() {
           "python3-sklearn is not installed for /usr/bin/python3 " \
           "(scripts/install-deps.sh installs it)");                \
     }                                                              \
+  } while (0)
+
+// A program outside Sweep that an e2e test drives (chromium, tmux), from a Debian package
+// scripts/install-deps.sh installs.
+#define SWEEP_REQUIRE_TOOL(name, package)                                                         \
+  do {                                                                                            \
+    if (!::sweep::testutil::ProgramInstalled(name)) {                                             \
+      SWEEP_SKIP_UNLESS_REQUIRED(std::string(name) + " is not installed (Debian package " package \
+                                                     ", installed by scripts/install-deps.sh)");  \
+    }                                                                                             \
   } while (0)

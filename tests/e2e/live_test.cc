@@ -11,7 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/e2e/tool_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
@@ -20,25 +20,26 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A tmux server of its own (-L), running one command in a 110x36 window.
+// A tmux server of its own, running one command in a 110x36 window. Its socket is in the
+// test's directory (-S), so nothing is left in /tmp/tmux-UID.
 class Tmux {
  public:
-  explicit Tmux(const std::string& command)
-      : socket_("sweep-live-" + std::to_string(getpid()) + "-" + std::to_string(++count_)) {
-    CommandResult r = RunCommand({"tmux", "-L", socket_, "new-session", "-d", "-x", "110", "-y",
+  Tmux(const TempDir& dir, const std::string& command)
+      : socket_(dir.path() + "/tmux-" + std::to_string(++count_) + ".sock") {
+    CommandResult r = RunCommand({"tmux", "-S", socket_, "new-session", "-d", "-x", "110", "-y",
                                   "36", "env -u SWEEP_WORKSPACE " + command});
     EXPECT_EQ(r.exit_code, 0) << r.err;
   }
-  ~Tmux() { RunCommand({"tmux", "-L", socket_, "kill-server"}); }
+  ~Tmux() { RunCommand({"tmux", "-S", socket_, "kill-server"}); }
 
   // The screen's text; with `escapes`, its colour sequences too.
   std::string Screen(bool escapes = false) const {
-    std::vector<std::string> argv = {"tmux", "-L", socket_, "capture-pane", "-p", "-t", "0"};
+    std::vector<std::string> argv = {"tmux", "-S", socket_, "capture-pane", "-p", "-t", "0"};
     if (escapes) argv.push_back("-e");
     return RunCommand(argv).out;
   }
   void Keys(const std::string& keys) const {
-    RunCommand({"tmux", "-L", socket_, "send-keys", "-t", "0", keys});
+    RunCommand({"tmux", "-S", socket_, "send-keys", "-t", "0", keys});
   }
   // Waits until the screen shows `text`; the screen when it does not.
   ::testing::AssertionResult Shows(const std::string& text, int timeout_s = 60) const {
@@ -118,8 +119,8 @@ TEST(LiveE2E, RunOnATerminalDrawsTheViewAndCtrlCAsks) {
   SWEEP_REQUIRE_TOOL("tmux", "tmux");
   TempDir dir;
   std::string ws = dir.path() + "/ws", exit_file = dir.path() + "/exit";
-  Tmux tmux(Sh({SweepBinary(), "run", SlowSpec(dir), "--workspace", ws}) + "; echo $? > " +
-            exit_file + "; sleep 600");
+  Tmux tmux(dir, Sh({SweepBinary(), "run", SlowSpec(dir), "--workspace", ws}) + "; echo $? > " +
+                     exit_file + "; sleep 600");
   ASSERT_TRUE(tmux.Shows("running  TRIAL  NODE"));
   ASSERT_TRUE(tmux.Shows("best     accuracy=0.5 (trial 1)"));
   std::string screen = tmux.Screen();
@@ -173,7 +174,7 @@ TEST(LiveE2E, WatchThroughAServerDetachesOrCancels) {
   std::string exit_file = dir.path() + "/exit";
 
   {  // NO_COLOR: no colours, the same view; d detaches and the sweep runs on.
-    Tmux tmux("NO_COLOR=1 " + Sh(watch) + "; echo $? > " + exit_file + "; sleep 600");
+    Tmux tmux(dir, "NO_COLOR=1 " + Sh(watch) + "; echo $? > " + exit_file + "; sleep 600");
     ASSERT_TRUE(tmux.Shows("running  TRIAL  NODE"));
     EXPECT_THAT(tmux.Screen(true), Not(HasSubstr("\x1b[3")));  // no colour codes
     tmux.Keys("C-c");
@@ -188,7 +189,7 @@ TEST(LiveE2E, WatchThroughAServerDetachesOrCancels) {
 
   fs::remove(exit_file);
   {  // Watching again; c cancels it through the server.
-    Tmux tmux(Sh(watch) + "; echo $? > " + exit_file + "; sleep 600");
+    Tmux tmux(dir, Sh(watch) + "; echo $? > " + exit_file + "; sleep 600");
     ASSERT_TRUE(tmux.Shows("running  TRIAL  NODE"));
     tmux.Keys("C-c");
     ASSERT_TRUE(tmux.Shows("[c] cancel " + id));

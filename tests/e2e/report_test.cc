@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
-#include "tests/e2e/tool_util.h"
+#include "tests/test_services.h"
 
 namespace sweep::e2e {
 namespace {
