@@ -6,6 +6,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/extend_commands.h"
 #include "cli/output.h"
 #include "cli/serve.h"
 #include "controller/controller.h"
@@ -19,9 +20,6 @@
 
 namespace sweep::cli {
 namespace {
-
-// How long a local cancel waits for another command that is changing the workspace.
-constexpr int64_t kCancelLockWaitMs = 30'000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
@@ -164,31 +162,12 @@ int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {
     return ReportError(absl::FailedPreconditionError("sweep " + sweep->id + " already ended (" +
                                                      core::SweepStateName(sweep->state) + ")"));
   }
-  absl::Status status;
-  const workspace::Workspace* ws = (*source)->workspace.get();
-  if (ws == nullptr) {  // --server: the server is the only writer of its workspace
-    auto token = ReadServerToken(options);
-    if (!token.ok()) return ReportError(token.status());
-    status = rpc::CancelViaServer(options.server, *token, sweep->id);
-  } else if (auto running = ws->ReadControllerAddress()) {
-    status = rpc::CancelViaServer(running->address, ws->token(), sweep->id);
-  } else {
-    // No controller serves the workspace: this process writes it, under the workspace lock
-    // (a controller that started meanwhile holds it, and gets the cancel instead).
-    const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
-    auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
-    if (!attempt.ok()) {
-      status = attempt.status();
-    } else if (!attempt->lock) {
-      status = attempt->holder.address.empty()
-                   ? workspace::ServedByController(ws->dir(), attempt->holder)
-                   : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep->id);
-    } else {
-      auto ctrl = controller::Controller::Create(ws->store(), controller::ControllerOptions{});
-      status = ctrl.ok() ? (*ctrl)->CancelSweep(sweep->id) : ctrl.status();
-      if (ctrl.ok()) (*ctrl)->Shutdown();
-    }
-  }
+  absl::Status status = ChangeSweep(
+      options, (*source)->workspace.get(), "sweep cancel",
+      [&](const std::string& address, const std::string& token) {
+        return rpc::CancelViaServer(address, token, sweep->id);
+      },
+      [&](controller::Controller& ctrl) { return ctrl.CancelSweep(sweep->id); });
   if (!status.ok()) return ReportError(status);
   if (options.json) {
     std::cout << nlohmann::json{{"id", sweep->id}, {"state", "canceled"}}.dump() << "\n";

@@ -172,6 +172,9 @@ std::string DescribeSpec(const SweepSpec& spec) {
   out << "limits:             " << l.max_total_trials << " trials, " << l.max_concurrent_trials
       << " concurrent, timeout " << Seconds(l.timeout_s) << ", trial timeout "
       << Seconds(l.trial_timeout_s) << ", " << l.max_retries << " retries\n";
+  if (!spec.initial_points.empty()) {
+    out << "initial points:     " << spec.initial_points.size() << ", tried first\n";
+  }
   const EarlyTermination& et = spec.early_termination;
   out << "early termination:  " << PolicyTypeName(et.type);
   if (et.type != PolicyType::kNone) {

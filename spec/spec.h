@@ -70,6 +70,10 @@ struct SweepSpec {
   // `register_model: {name: NAME}`: register the best trial as a new version of this
   // model when the sweep completes; "" = don't.
   std::string register_model;
+  // `initial_points: [{lr: 0.01, hidden: 8}, ...]` (extension key): configurations tried
+  // before any sampled one, in this order, each checked against the space
+  // (spec/points.h) and canonical. At most limits.max_total_trials of them.
+  std::vector<core::Config> initial_points;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose
