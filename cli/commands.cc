@@ -8,6 +8,7 @@
 #include "cli/compute_commands.h"
 #include "cli/context.h"
 #include "cli/environment_commands.h"
+#include "cli/extend_commands.h"
 #include "cli/help.h"
 #include "cli/model_commands.h"
 #include "cli/policy_commands.h"
@@ -81,6 +82,7 @@ struct CommandArgs {
   ReportArgs report;
   PlotArgs plot;
   std::string completion_shell;
+  EnqueueArgs enqueue;
 };
 
 // What the parsed command will run.
@@ -185,6 +187,13 @@ void AddQueryCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& a
   AddServerFlags(cancel_cmd, g);
   AddOutputFlags(cancel_cmd, g, false);
   cancel_cmd->callback([&] { action = [&] { return CmdCancel(g, a.sweep_id); }; });
+
+  auto* enqueue_cmd = app.add_subcommand(
+      "enqueue", "Add a configuration to a running sweep, tried before any sampled one");
+  AddEnqueueOptions(enqueue_cmd, a.enqueue);
+  AddServerFlags(enqueue_cmd, g, /*change=*/true);
+  AddOutputFlags(enqueue_cmd, g, false);
+  enqueue_cmd->callback([&] { action = [&] { return CmdEnqueue(g, a.enqueue); }; });
 
   auto* explain_cmd =
       app.add_subcommand("explain", "Explain the early-termination decisions about a trial");

@@ -25,6 +25,7 @@ const std::map<std::string, std::vector<std::string>>& Examples() {
       {"best", {"sweep best sw-3fa --json"}},
       {"metrics", {"sweep metrics sw-3fa 7 --name accuracy --csv"}},
       {"cancel", {"sweep cancel sw-3fa"}},
+      {"enqueue", {"sweep enqueue sw-3fa --param lr=0.01 --param hidden=8"}},
       {"explain", {"sweep explain sw-3fa 7"}},
       {"replay", {"sweep replay sw-3fa --policy bandit --slack-factor 0.2 --delay-evaluation 5"}},
       {"server", {"sweep server --listen 0.0.0.0:7070 --workspace /srv/sweep"}},

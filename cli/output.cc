@@ -3,6 +3,8 @@
 #include <cmath>
 #include <ctime>
 
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "core/compute_target.h"
 #include "core/objective.h"
 #include "report/html_report.h"
@@ -18,6 +20,14 @@ nlohmann::json OptionalNumber(std::optional<double> v) {
 nlohmann::json TimeOrNull(int64_t ms) {
   if (ms == 0) return nullptr;
   return FormatTime(ms);
+}
+
+// "sampled" / "enqueued" as text; "extension N" as the number N.
+nlohmann::json OriginToJson(const std::string& origin) {
+  absl::string_view rest = origin;
+  int64_t n = 0;
+  if (absl::ConsumePrefix(&rest, "extension ") && absl::SimpleAtoi(rest, &n)) return n;
+  return origin;
 }
 
 }  // namespace
@@ -154,6 +164,7 @@ nlohmann::json TrialToJson(const core::Trial& trial, const std::string& primary_
       {"started_at", TimeOrNull(trial.started_ms)},
       {"ended_at", TimeOrNull(trial.ended_ms)},
       {"duration_s", duration},
+      {"origin", OriginToJson(trial.origin)},
   };
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <mutex>
 
+#include "cli/extend_commands.h"
 #include "cli/live_terminal.h"
 #include "cli/output.h"
 #include "cli/serve.h"
@@ -21,9 +22,6 @@
 
 namespace sweep::cli {
 namespace {
-
-// How long a local cancel waits for another command that is changing the workspace.
-constexpr int64_t kCancelLockWaitMs = 30'000;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
@@ -193,33 +191,12 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args) {
 
 absl::Status CancelSweepOf(const GlobalOptions& options, const QuerySource& source,
                            const core::Sweep& sweep) {
-  const workspace::Workspace* ws = source.workspace.get();
-  if (ws == nullptr) {  // --server: the server is the only writer of its workspace
-    auto token = ReadServerToken(options);
-    if (!token.ok()) return token.status();
-    return rpc::CancelViaServer(options.server, *token, sweep.id);
-  }
-  if (auto running = ws->ReadControllerAddress()) {
-    return rpc::CancelViaServer(running->address, ws->token(), sweep.id);
-  }
-  // No controller serves the workspace: this process writes it, under the workspace lock
-  // (a controller that started meanwhile holds it, and gets the cancel instead).
-  const workspace::LockHolder me{.pid = ::getpid(), .role = "sweep cancel"};
-  auto attempt = workspace::WorkspaceLock::Acquire(ws->dir(), me, kCancelLockWaitMs);
-  if (!attempt.ok()) return attempt.status();
-  if (!attempt->lock) {
-    return attempt->holder.address.empty()
-               ? workspace::ServedByController(ws->dir(), attempt->holder)
-               : rpc::CancelViaServer(attempt->holder.address, ws->token(), sweep.id);
-  }
-  // The source may have opened the workspace read-only.
-  auto writable = workspace::Workspace::OpenOrCreate(ws->dir());
-  if (!writable.ok()) return writable.status();
-  auto ctrl = controller::Controller::Create((*writable)->store(), controller::ControllerOptions{});
-  if (!ctrl.ok()) return ctrl.status();
-  absl::Status status = (*ctrl)->CancelSweep(sweep.id);
-  (*ctrl)->Shutdown();
-  return status;
+  return ChangeSweep(
+      options, source.workspace.get(), "sweep cancel",
+      [&](const std::string& address, const std::string& token) {
+        return rpc::CancelViaServer(address, token, sweep.id);
+      },
+      [&](controller::Controller& ctrl) { return ctrl.CancelSweep(sweep.id); });
 }
 
 int CmdCancel(const GlobalOptions& options, const std::string& sweep_id) {

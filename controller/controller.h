@@ -240,6 +240,16 @@ class Controller {
   virtual absl::StatusOr<workspace::CreatedEnvironment> CreateEnvironment(
       const core::Environment& definition) = 0;
   virtual absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) = 0;
+
+  // Adds a trial with the configuration `params` ("NAME=VALUE" words, read and checked
+  // against the sweep's space as spec/points.h says) to a running sweep: it runs before
+  // any sampled trial (after retries and trials enqueued earlier) and counts against
+  // max_total_trials. Commits the trial (origin "enqueued") and a `trial_enqueued` event;
+  // returns its number. Spec `initial_points` are enqueued the same way at submission.
+  // InvalidArgument naming the parameter (nothing stored); NotFound "no sweep 'ID'";
+  // FailedPrecondition when the sweep ended, is not run here, or created all its trials.
+  virtual absl::StatusOr<int64_t> EnqueueTrial(const std::string& sweep_id,
+                                               const std::vector<std::string>& params) = 0;
 };
 
 }  // namespace sweep::controller

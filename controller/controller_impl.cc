@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "controller/enqueue.h"
 #include "controller/recovery.h"
 #include "controller/registration.h"
 #include "core/status.h"
@@ -260,7 +261,11 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   Txn txn;
   txn.batch.sweeps.push_back(s->sweep);
   txn.AddEvent(s->sweep.id, 0, "sweep_submitted", SubmittedMessage(*s), s->sweep.created_ms);
-  std::string id = state_.AddRunning(std::move(s)).sweep.id;
+  SweepRec& added = state_.AddRunning(std::move(s));
+  for (const core::Config& point : spec.initial_points) {
+    EnqueuePoint(txn, added, point, added.sweep.created_ms);
+  }
+  std::string id = added.sweep.id;
   txn.wake_pollers = true;
   RETURN_IF_ERROR(Finish(txn, lock));
   return id;

@@ -7,6 +7,7 @@
 //   autoscaler.h     scaling compute targets: a pure plan, applied here
 //   recovery.h       loading after a restart
 //   registration.h   register_model of completed sweeps
+//   enqueue.h        user-given points (extension.cc: EnqueueTrial)
 //
 // Every public call mutates State under mu_, collects the rows it changed in a Txn,
 // enqueues the batch (still under mu_, so batches are ordered like the mutations),
@@ -93,6 +94,9 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::Model> RegisterModel(const workspace::ModelRequest& request) override {
     return admin_.RegisterModel(request);
   }
+  // Enqueued points: controller/extension.cc.
+  absl::StatusOr<int64_t> EnqueueTrial(const std::string& sweep_id,
+                                       const std::vector<std::string>& params) override;
 
  private:
   // What ControllerAdmin needs of this controller's state.

@@ -54,10 +54,12 @@ struct SweepRec {
   std::unique_ptr<samplers::Sampler> sampler;
   std::unique_ptr<policies::EarlyTerminationPolicy> policy;  // null: no early termination
   samplers::History history;
-  std::deque<TrialRec> trials;      // trials[i] is trial i+1; deque keeps references stable
-  std::deque<int64_t> retry_queue;  // pending trials whose last attempt was lost
-  std::set<int64_t> live;           // trials with a non-terminal attempt
-  int64_t active = 0;               // non-terminal trials with a non-terminal attempt
+  std::deque<TrialRec> trials;  // trials[i] is trial i+1; deque keeps references stable
+  // Pending trials that run before new ones: retries (the last attempt was lost) and
+  // enqueued points (controller/enqueue.h), first come first served.
+  std::deque<int64_t> retry_queue;
+  std::set<int64_t> live;  // trials with a non-terminal attempt
+  int64_t active = 0;      // non-terminal trials with a non-terminal attempt
   int64_t max_total = 0;
   int64_t max_concurrent = 0;
   int64_t deadline_ms = 0;  // 0: no sweep timeout

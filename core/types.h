@@ -92,6 +92,10 @@ struct Trial {
   int64_t created_ms = 0;
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
+  // Where the configuration came from: "sampled" (the sweep's sampler), "enqueued"
+  // (spec initial_points or `sweep enqueue`), or "extension N" (sampled during the Nth
+  // `sweep extend`).
+  std::string origin = "sampled";
 };
 
 struct Attempt {

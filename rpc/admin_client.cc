@@ -289,6 +289,19 @@ absl::Status CancelViaServer(const std::string& address, const std::string& toke
   return FromGrpc(Dial(address)->CancelSweep(&context, request, &reply), address);
 }
 
+absl::StatusOr<int64_t> EnqueueViaServer(const std::string& address, const std::string& token,
+                                         const std::string& sweep_id,
+                                         const std::vector<std::string>& params) {
+  grpc::ClientContext context;
+  Prepare(context, token);
+  pb::EnqueueTrialRequest request;
+  request.set_sweep_id(sweep_id);
+  for (const std::string& p : params) request.add_params(p);
+  pb::EnqueueTrialReply reply;
+  RETURN_IF_ERROR(FromGrpc(Dial(address)->EnqueueTrial(&context, request, &reply), address));
+  return reply.trial_id();
+}
+
 absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
                                             const std::string& spec_path) {

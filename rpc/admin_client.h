@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,5 +50,11 @@ std::unique_ptr<workspace::WorkspaceAdmin> NewRemoteAdmin(const std::string& add
 // so query commands run unchanged against a server. Records round-trip exactly.
 // Commit fails FailedPrecondition (read-only). Does not connect until the first read.
 std::unique_ptr<store::Store> NewRemoteStore(const std::string& address, const std::string& token);
+
+// Enqueues a configuration ("NAME=VALUE" words) into `sweep_id` through the controller at
+// `address` (Controller::EnqueueTrial); returns the new trial's number.
+absl::StatusOr<int64_t> EnqueueViaServer(const std::string& address, const std::string& token,
+                                         const std::string& sweep_id,
+                                         const std::vector<std::string>& params);
 
 }  // namespace sweep::rpc

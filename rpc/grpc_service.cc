@@ -216,6 +216,16 @@ class Service final : public pb::SweepController::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status EnqueueTrial(grpc::ServerContext* ctx, const pb::EnqueueTrialRequest* req,
+                            pb::EnqueueTrialReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<int64_t> id = controller_->EnqueueTrial(
+        req->sweep_id(), std::vector<std::string>(req->params().begin(), req->params().end()));
+    if (!id.ok()) return ToGrpcStatus(id.status());
+    reply->set_trial_id(*id);
+    return grpc::Status::OK;
+  }
+
   grpc::Status SubmitSweep(grpc::ServerContext* ctx, const pb::SubmitSweepRequest* req,
                            pb::SubmitSweepReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;

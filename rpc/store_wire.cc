@@ -138,6 +138,7 @@ void ToProto(const core::Trial& in, pb::TrialRecord* out) {
   out->set_created_ms(in.created_ms);
   out->set_started_ms(in.started_ms);
   out->set_ended_ms(in.ended_ms);
+  out->set_origin(in.origin);
 }
 
 absl::StatusOr<core::Trial> FromProto(const pb::TrialRecord& in) {
@@ -156,6 +157,7 @@ absl::StatusOr<core::Trial> FromProto(const pb::TrialRecord& in) {
   out.created_ms = in.created_ms();
   out.started_ms = in.started_ms();
   out.ended_ms = in.ended_ms();
+  if (!in.origin().empty()) out.origin = in.origin();  // "" from a server before origins
   return out;
 }
 

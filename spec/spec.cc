@@ -178,6 +178,9 @@ std::string DescribeSpec(const SweepSpec& spec) {
         << (*l.node_wait_timeout_s == 0 ? "for ever" : Seconds(*l.node_wait_timeout_s));
   }
   out << "\n";
+  if (!spec.initial_points.empty()) {
+    out << "initial points:     " << spec.initial_points.size() << ", tried first\n";
+  }
   const EarlyTermination& et = spec.early_termination;
   out << "early termination:  " << PolicyTypeName(et.type);
   if (et.type != PolicyType::kNone) {

@@ -77,6 +77,10 @@ struct SweepSpec {
   // Advice that does not make the spec invalid, as "SOURCE:12:11: inputs.data.path: ..."
   // (e.g. a remote URI an input passes through as text); `sweep validate` prints it.
   std::vector<std::string> hints;
+  // `initial_points: [{lr: 0.01, hidden: 8}, ...]` (extension key): configurations tried
+  // before any sampled one, in this order, each checked against the space
+  // (spec/points.h) and canonical. At most limits.max_total_trials of them.
+  std::vector<core::Config> initial_points;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose

@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -16,6 +18,7 @@
 #include "spec/asset_names.h"
 #include "spec/command.h"
 #include "spec/early_termination_parser.h"
+#include "spec/points.h"
 #include "spec/search_space_parser.h"
 
 namespace sweep::spec::internal {
@@ -46,7 +49,8 @@ const std::vector<std::string> kRootKeys = {"$schema",
                                             "queue_settings",
                                             "outputs",
                                             "identity",
-                                            "register_model"};
+                                            "register_model",
+                                            "initial_points"};
 
 bool IsRemote(absl::string_view path) {
   return absl::StartsWith(path, "azureml:") || absl::StrContains(path, "://");
@@ -95,6 +99,7 @@ class SpecParser {
   void ParseObjective(const Field& f, SweepSpec& spec);
   void ParseLimits(const Field& f, SweepSpec& spec);
   void ParseRegisterModel(const Field& f, SweepSpec& spec);
+  void ParseInitialPoints(const Field& f, SweepSpec& spec);
   void CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed);
   void CheckCommandReferences(const SweepSpec& spec, const internal::ParsedSpace& parsed);
 
@@ -174,6 +179,9 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
       spec.limits.max_concurrent_trials == 0
           ? spec.limits.max_total_trials
           : std::min(spec.limits.max_concurrent_trials, spec.limits.max_total_trials);
+  if (const Field* f = m.Get("initial_points"); f != nullptr && space != nullptr) {
+    ParseInitialPoints(*f, spec);
+  }
 
   if (space != nullptr && spec.sampling.algorithm == SamplingAlgorithm::kGrid) {
     CheckGrid(*space, parsed);
@@ -254,6 +262,46 @@ void SpecParser::ParseRegisterModel(const Field& f, SweepSpec& spec) {
         spec.register_model = *name;
       }
     }
+  }
+}
+
+void SpecParser::ParseInitialPoints(const Field& f, SweepSpec& spec) {
+  if (!f.value.IsSequence()) {
+    r_.Error(f.loc, f.path, "must be a list of points, e.g. [{lr: 0.01, hidden: 8}]");
+    return;
+  }
+  for (size_t i = 0; i < f.value.size(); ++i) {
+    const std::string path = absl::StrCat(f.path, "[", i, "]");
+    Mapping m(r_, f.value[i], path, r_.Loc(f.value[i], f.loc), "a point {NAME: VALUE, ...}");
+    if (!m.ok()) continue;
+    core::Config point;
+    bool ok = true;
+    for (const Field& p : m.fields()) {
+      std::optional<Scalar> s = ResolveScalar(p.value);
+      if (!s || std::holds_alternative<std::monostate>(*s)) {
+        r_.Error(p.loc, p.path, "must be a number, a string or a boolean");
+        ok = false;
+      } else {
+        std::visit(
+            [&](const auto& v) {
+              if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>)
+                point[p.key] = v;
+            },
+            *s);
+      }
+    }
+    if (!ok) continue;
+    absl::StatusOr<core::Config> checked = CheckPoint(spec.search_space, point);
+    if (!checked.ok()) {
+      r_.Error(m.loc(), path, checked.status().message());
+    } else {
+      spec.initial_points.push_back(std::move(*checked));
+    }
+  }
+  if (static_cast<int64_t>(f.value.size()) > spec.limits.max_total_trials) {
+    r_.Error(f.loc, f.path,
+             absl::StrCat("has ", f.value.size(), " points but limits.max_total_trials is ",
+                          spec.limits.max_total_trials));
   }
 }
 

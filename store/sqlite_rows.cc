@@ -82,6 +82,7 @@ core::Trial ReadTrial(Row& row) {
   t.created_ms = row.Int();
   t.started_ms = row.Int();
   t.ended_ms = row.Int();
+  t.origin = row.Text();
   return t;
 }
 

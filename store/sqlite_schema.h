@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 5> kMigrations = {
+inline constexpr std::array<const char*, 6> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -187,6 +187,11 @@ CREATE TABLE models (
   FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
 ) WITHOUT ROWID;
 )sql",
+    // 5 -> 6: where a trial's configuration came from (core::Trial::origin); every
+    // earlier trial was sampled.
+    R"sql(
+ALTER TABLE trials ADD COLUMN origin TEXT NOT NULL DEFAULT 'sampled';
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -204,7 +209,7 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
   "environment"
 #define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
-  "reason, created_ms, started_ms, ended_ms"
+  "reason, created_ms, started_ms, ended_ms, origin"
 #define SWEEP_STORE_ATTEMPT_COLUMNS_                                                     \
   "sweep_id, trial_id, attempt, node_id, fencing_token, state, started_ms, expires_ms, " \
   "ended_ms, exit_code, error"

@@ -78,7 +78,7 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kUpsertTrial] =
       UpsertSql("trials",
                 {"sweep_id", "trial_id", "config_json", "state", "final_value", "intervals",
-                 "attempts", "retries", "reason", "created_ms", "started_ms", "ended_ms"},
+                 "attempts", "retries", "reason", "created_ms", "started_ms", "ended_ms", "origin"},
                 2);
   sql[kUpsertAttempt] =
       UpsertSql("attempts",

@@ -467,7 +467,8 @@ absl::Status SqliteStore::WriteTrial(const core::Trial& t) {
       .Text(9, t.reason)
       .Int(10, t.created_ms)
       .Int(11, t.started_ms)
-      .Int(12, t.ended_ms);
+      .Int(12, t.ended_ms)
+      .Text(13, t.origin);
   int rc = q.Step();
   if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return internal::TrialWithoutSweep(t);
   if (rc != SQLITE_DONE) {

@@ -220,6 +220,35 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_THAT(Must(MustOpen(path)->ListTrials("sw-old")), SizeIs(2));
 }
 
+TEST(SqliteStoreTest, MigratesAVersion5DatabaseGivingOldTrialsTheSampledOrigin) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  {
+    RawDb raw(path);
+    for (int i = 0; i < 5; ++i) raw.Exec(sqlite_schema::kMigrations[i]);
+    raw.Exec(
+        "PRAGMA user_version = 5;"
+        "INSERT INTO sweeps (id, name, spec_yaml, spec_path, compute, state, status_message, "
+        "created_ms, ended_ms) VALUES ('sw-old', 'old', '', '', 'cpu', 'completed', '', 1, 2);"
+        "INSERT INTO trials (sweep_id, trial_id, config_json, state, final_value, intervals, "
+        "attempts, retries, reason, created_ms, started_ms, ended_ms) VALUES ('sw-old', 1, "
+        "'{\"lr\": 0.5}', 'completed', 0.75, 1, 1, 0, '', 1, 1, 2);");
+  }
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawDb(path).One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
+  EXPECT_EQ(Must(store->GetTrial("sw-old", 1)).origin, "sampled");
+  core::Trial enqueued = MakeTrial("sw-old", 2);
+  enqueued.origin = "enqueued";
+  core::Trial extended = MakeTrial("sw-old", 3);
+  extended.origin = "extension 1";
+  ASSERT_TRUE(store->Commit({.trials = {enqueued, extended}}).ok());
+  std::vector<core::Trial> trials = Must(store->ListTrials("sw-old"));
+  ASSERT_THAT(trials, SizeIs(3));
+  EXPECT_EQ(trials[1].origin, "enqueued");
+  EXPECT_EQ(trials[2].origin, "extension 1");
+}
+
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   TempDir dir;
   const std::string path = dir.File("sweep.db");

@@ -1,0 +1,33 @@
+// `sweep enqueue`: configurations the user gives a sweep, and the routing every command
+// that changes a sweep shares (`sweep cancel` too).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "cli/context.h"
+#include "controller/controller.h"
+
+namespace sweep::cli {
+
+// Makes a change to the sweep `sweep_id` (a full id) where it can be made: through the
+// --server, through the controller serving the workspace, else in this process under the
+// workspace lock (waiting up to 30 s for another command that changes the workspace), with
+// a controller loaded from the store. `role` names this command in the lock.
+absl::Status ChangeSweep(const GlobalOptions& options, const workspace::Workspace* ws,
+                         const std::string& role,
+                         const std::function<absl::Status(const std::string& address,
+                                                          const std::string& token)>& via_server,
+                         const std::function<absl::Status(controller::Controller& ctrl)>& locally);
+
+struct EnqueueArgs {
+  std::string sweep_id;
+  std::vector<std::string> params;  // NAME=VALUE
+};
+void AddEnqueueOptions(CLI::App* cmd, EnqueueArgs& args);
+int CmdEnqueue(const GlobalOptions& options, const EnqueueArgs& args);
+
+}  // namespace sweep::cli
