@@ -7,6 +7,7 @@
 #include "absl/strings/strip.h"
 #include "core/compute_target.h"
 #include "core/objective.h"
+#include "core/time_format.h"
 #include "report/html_report.h"
 
 namespace sweep::cli {
@@ -33,13 +34,7 @@ nlohmann::json OriginToJson(const std::string& origin) {
 }  // namespace
 
 std::string FormatTime(int64_t ms) {
-  if (ms == 0) return "";
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return core::FormatEpochMs(ms, "%Y-%m-%dT%H:%M:%SZ", core::TimeZone::kUtc);
 }
 
 // One way to write a duration, in tables and in the report alike.

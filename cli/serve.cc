@@ -13,6 +13,7 @@
 #include "compute/local_provider.h"
 #include "compute/ssh_provider.h"
 #include "compute/target_provisioner.h"
+#include "core/time_format.h"
 
 namespace sweep::cli {
 namespace {
@@ -25,12 +26,7 @@ std::atomic<int> g_interrupts{0};
 void OnInterrupt(int) { g_interrupts.fetch_add(1); }
 
 std::string ClockTime(int64_t ms) {
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&seconds, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-  return buf;
+  return core::FormatEpochMs(ms, "%H:%M:%S", core::TimeZone::kLocal);
 }
 
 // "trial_completed" about trial 3 -> "trial 3 completed"; others: underscores to spaces.

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "core/objective.h"
+#include "core/time_format.h"
 #include "report/html_style.h"
 #include "report/importance.h"
 #include "report/plots.h"
@@ -164,13 +165,7 @@ std::string Scatters(const ReportInput& input, const std::vector<ParamAxis>& axe
 }  // namespace
 
 std::string FormatUtc(int64_t ms) {
-  if (ms == 0) return "";
-  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
+  return core::FormatEpochMs(ms, "%Y-%m-%d %H:%M:%S UTC", core::TimeZone::kUtc);
 }
 
 std::string FormatElapsed(int64_t ms) {
