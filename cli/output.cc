@@ -82,29 +82,7 @@ std::string CsvField(const std::string& field) {
 
 SweepSummary Summarize(const core::Sweep& sweep, const std::vector<core::Trial>& trials) {
   SweepSummary s;
-  for (const core::Trial& t : trials) {
-    ++s.total;
-    switch (t.state) {
-      case core::TrialState::kPending:
-        ++s.pending;
-        break;
-      case core::TrialState::kRunning:
-        ++s.running;
-        break;
-      case core::TrialState::kCompleted:
-        ++s.completed;
-        break;
-      case core::TrialState::kFailed:
-        ++s.failed;
-        break;
-      case core::TrialState::kEarlyTerminated:
-        ++s.early_terminated;
-        break;
-      case core::TrialState::kCanceled:
-        ++s.canceled;
-        break;
-    }
-  }
+  static_cast<core::TrialCounts&>(s) = core::CountTrials(trials);
   s.best = core::BestTrial(sweep, trials, /*completed_only=*/true);
   return s;
 }

@@ -37,9 +37,7 @@ class Table {
 std::string CsvField(const std::string& field);
 
 // Counts of a sweep's trials per state and its best trial.
-struct SweepSummary {
-  int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, early_terminated = 0,
-          canceled = 0;
+struct SweepSummary : core::TrialCounts {
   std::optional<core::Trial> best;
 };
 

@@ -15,9 +15,9 @@ std::optional<Enum> ParseByName(const std::string& s, const std::array<const cha
 }
 
 constexpr std::array<const char*, 4> kSweepStateNames = {"running", "completed", "failed",
-                                                          "canceled"};
-constexpr std::array<const char*, 6> kTrialStateNames = {
-    "pending", "running", "completed", "failed", "early_terminated", "canceled"};
+                                                         "canceled"};
+constexpr std::array<const char*, 6> kTrialStateNames = {"pending", "running",          "completed",
+                                                         "failed",  "early_terminated", "canceled"};
 constexpr std::array<const char*, 7> kAttemptStateNames = {
     "leased", "running", "succeeded", "failed", "lost", "preempted", "stopped"};
 
@@ -43,6 +43,34 @@ bool IsTerminal(SweepState s) { return s != SweepState::kRunning; }
 bool IsTerminal(TrialState s) { return s != TrialState::kPending && s != TrialState::kRunning; }
 bool IsTerminal(AttemptState s) {
   return s != AttemptState::kLeased && s != AttemptState::kRunning;
+}
+
+TrialCounts CountTrials(const std::vector<Trial>& trials) {
+  TrialCounts c;
+  c.total = static_cast<int64_t>(trials.size());
+  for (const Trial& t : trials) {
+    switch (t.state) {
+      case TrialState::kPending:
+        ++c.pending;
+        break;
+      case TrialState::kRunning:
+        ++c.running;
+        break;
+      case TrialState::kCompleted:
+        ++c.completed;
+        break;
+      case TrialState::kFailed:
+        ++c.failed;
+        break;
+      case TrialState::kEarlyTerminated:
+        ++c.early_terminated;
+        break;
+      case TrialState::kCanceled:
+        ++c.canceled;
+        break;
+    }
+  }
+  return c;
 }
 
 }  // namespace sweep::core

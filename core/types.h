@@ -58,10 +58,10 @@ struct ComputeTarget {
 };
 
 struct Sweep {
-  std::string id;              // "sw-" + 12 hex chars
-  std::string name;            // display name (spec display_name or the spec file stem)
-  std::string spec_yaml;       // the spec as submitted
-  std::string spec_path;       // absolute path of the spec file when submitted
+  std::string id;         // "sw-" + 12 hex chars
+  std::string name;       // display name (spec display_name or the spec file stem)
+  std::string spec_yaml;  // the spec as submitted
+  std::string spec_path;  // absolute path of the spec file when submitted
   std::string compute;
   // Copied from the spec so queries need not re-parse it.
   core::Objective objective;
@@ -70,7 +70,7 @@ struct Sweep {
   SweepState state = SweepState::kRunning;
   std::string status_message;  // why it ended, when it did
   int64_t created_ms = 0;
-  int64_t ended_ms = 0;        // 0 while running
+  int64_t ended_ms = 0;  // 0 while running
   // SHA-256 naming the snapshot of trial.code (controller/snapshot_store.h); "" when the
   // spec has no code directory.
   std::string snapshot_digest;
@@ -81,14 +81,14 @@ struct Sweep {
 
 struct Trial {
   std::string sweep_id;
-  int64_t trial_id = 0;   // 1, 2, ... in creation order within the sweep
+  int64_t trial_id = 0;  // 1, 2, ... in creation order within the sweep
   Config config;
   TrialState state = TrialState::kPending;
   std::optional<double> final_value;  // the objective's value, once known
-  int64_t intervals = 0;  // reports of the primary metric so far
-  int32_t attempts = 0;   // attempts started
-  int32_t retries = 0;    // lost attempts counted against max_retries
-  std::string reason;     // failure / stop reason
+  int64_t intervals = 0;              // reports of the primary metric so far
+  int32_t attempts = 0;               // attempts started
+  int32_t retries = 0;                // lost attempts counted against max_retries
+  std::string reason;                 // failure / stop reason
   int64_t created_ms = 0;
   int64_t started_ms = 0;
   int64_t ended_ms = 0;
@@ -97,6 +97,13 @@ struct Trial {
   // `sweep extend`).
   std::string origin = "sampled";
 };
+
+// How many trials are in each state (summaries, the live view, the report).
+struct TrialCounts {
+  int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, early_terminated = 0,
+          canceled = 0;
+};
+TrialCounts CountTrials(const std::vector<Trial>& trials);
 
 struct Attempt {
   std::string sweep_id;
@@ -118,8 +125,8 @@ struct MetricPoint {
   int32_t attempt = 0;
   std::string name;
   double value = 0;
-  int64_t step = -1;      // as reported by the trial; -1 when absent
-  int64_t interval = 0;   // 1-based index among the primary metric's reports; 0 otherwise
+  int64_t step = -1;     // as reported by the trial; -1 when absent
+  int64_t interval = 0;  // 1-based index among the primary metric's reports; 0 otherwise
   int64_t timestamp_ms = 0;
 };
 
@@ -138,10 +145,10 @@ struct Decision {
   std::string sweep_id;
   int64_t trial_id = 0;
   int64_t interval = 0;
-  std::string policy;     // bandit | median_stopping | truncation_selection | asha
-  double value = 0;       // the trial's value used in the comparison
-  double reference = 0;   // best / median / cutoff the policy compared against
-  double threshold = 0;   // the value the trial had to reach
+  std::string policy;    // bandit | median_stopping | truncation_selection | asha
+  double value = 0;      // the trial's value used in the comparison
+  double reference = 0;  // best / median / cutoff the policy compared against
+  double threshold = 0;  // the value the trial had to reach
   bool stop = false;
   std::string explanation;  // plain words
   int64_t timestamp_ms = 0;
@@ -168,9 +175,9 @@ struct EnvironmentFile {
 struct Environment {
   std::string name;
   int64_t version = 0;
-  std::string kind = "user_managed";  // user_managed | system_managed
-  std::string python;                 // user_managed: interpreter put first on PATH; "" none
-  std::string setup_command;          // system_managed: run by /bin/sh -c to build it
+  std::string kind = "user_managed";   // user_managed | system_managed
+  std::string python;                  // user_managed: interpreter put first on PATH; "" none
+  std::string setup_command;           // system_managed: run by /bin/sh -c to build it
   std::vector<EnvironmentFile> files;  // system_managed: sorted by name
   std::string digest;                  // SHA-256 of the definition (kind, python, setup, files)
   int64_t created_ms = 0;
@@ -185,10 +192,10 @@ struct Model {
   int32_t attempt = 0;  // the attempt whose artifacts were registered
   std::string primary_metric;
   Goal goal = Goal::kMaximize;
-  std::optional<double> metric_value;  // the trial's final value
-  std::string params_json = "{}";      // the trial's configuration
+  std::optional<double> metric_value;                     // the trial's final value
+  std::string params_json = "{}";                         // the trial's configuration
   std::vector<std::pair<std::string, std::string>> tags;  // in the order given
-  std::string manifest_digest;  // SHA-256 of the stored manifest.json
+  std::string manifest_digest;                            // SHA-256 of the stored manifest.json
   int64_t total_bytes = 0;
   int64_t created_ms = 0;
 };

@@ -16,38 +16,6 @@ namespace {
 
 std::string Esc(const std::string& text) { return XmlEscape(text); }
 
-struct Counts {
-  int64_t total = 0, pending = 0, running = 0, completed = 0, failed = 0, stopped = 0, canceled = 0;
-};
-
-Counts CountTrials(const std::vector<core::Trial>& trials) {
-  Counts c;
-  for (const core::Trial& t : trials) {
-    ++c.total;
-    switch (t.state) {
-      case core::TrialState::kPending:
-        ++c.pending;
-        break;
-      case core::TrialState::kRunning:
-        ++c.running;
-        break;
-      case core::TrialState::kCompleted:
-        ++c.completed;
-        break;
-      case core::TrialState::kFailed:
-        ++c.failed;
-        break;
-      case core::TrialState::kEarlyTerminated:
-        ++c.stopped;
-        break;
-      case core::TrialState::kCanceled:
-        ++c.canceled;
-        break;
-    }
-  }
-  return c;
-}
-
 // A parameter's value as the report shows it: a nested choice's option by its label
 // ("svm"), not its index; everything else as stored.
 std::string DisplayValue(const std::vector<ParamAxis>& axes, const core::Config& config,
@@ -87,12 +55,12 @@ std::string Header(const ReportInput& input) {
 }
 
 std::string Summary(const ReportInput& input, const std::vector<ParamAxis>& axes) {
-  Counts c = CountTrials(input.trials);
+  core::TrialCounts c = core::CountTrials(input.trials);
   std::string out = "<div class=\"cards\">";
   out += Card("trials",
               std::to_string(c.total) + " of " + std::to_string(input.sweep.max_total_trials));
   out += Card("completed", std::to_string(c.completed));
-  out += Card("early terminated", std::to_string(c.stopped));
+  out += Card("early terminated", std::to_string(c.early_terminated));
   out += Card("failed", std::to_string(c.failed));
   if (c.running + c.pending > 0) {
     out += Card("running / pending", std::to_string(c.running) + " / " + std::to_string(c.pending));
