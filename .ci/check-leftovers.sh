@@ -8,8 +8,8 @@
 #   jobs too: sbatch exports the environment);
 # - where the mount namespace allows it (root), a private /tmp: a directory of this run
 #   mounted on /tmp, so what the tests write to /tmp is told apart from what other users
-#   of the host write there (SWEEP_LEFTOVER_PRIVATE_TMP=0: not). Elsewhere /tmp itself is
-#   compared before and after.
+#   of the host write there (SWEEP_LEFTOVER_PRIVATE_TMP=0, or a checkout under /tmp: not).
+#   Elsewhere /tmp itself is compared before and after.
 #
 # After COMMAND ends (and up to SWEEP_LEFTOVER_GRACE_S seconds, default 15, for
 # processes that are still exiting), these are leftovers:
@@ -101,8 +101,11 @@ host_tmp_entries >"$STATE/tmp.before"
 slurm_jobs >"$STATE/jobs.before"
 
 PRIVATE=0
-if [ "${SWEEP_LEFTOVER_PRIVATE_TMP:-1}" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1 &&
-  unshare --mount --propagation private true 2>/dev/null; then
+# A checkout under /tmp (a clone in /tmp/ci-try) would vanish under the private /tmp, with
+# its build; then /tmp itself is compared before and after.
+case "$CHECKOUT/ $(pwd -P)/" in /tmp/* | *" /tmp/"*) UNDER_TMP=1 ;; *) UNDER_TMP=0 ;; esac
+if [ "${SWEEP_LEFTOVER_PRIVATE_TMP:-1}" = 1 ] && [ "$UNDER_TMP" = 0 ] && [ "$(id -u)" -eq 0 ] &&
+  command -v unshare >/dev/null 2>&1 && unshare --mount --propagation private true 2>/dev/null; then
   PRIVATE=1
 fi
 echo "check-leftovers: running the command (TMPDIR=$RUN_TMPDIR, private /tmp: $([ $PRIVATE = 1 ] && echo yes || echo no))"
