@@ -237,7 +237,7 @@ def _log_sklearn_model(model, artifact_path, tmp_dir):
         "flavors": {
             "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.pkl",
                                 "python_version": platform.python_version(),
-                                "env": {"conda": "conda.yaml", "virtualenv": "python_env.yaml"}},
+                                "env": {"conda": "conda.yaml"}},
             "sklearn": {"pickled_model": "model.pkl", "serialization_format": "pickle",
                         "sklearn_version": sklearn.__version__, "code": None},
         },

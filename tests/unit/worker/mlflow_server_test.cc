@@ -1,5 +1,7 @@
 // The MLflow endpoint over HTTP (MlflowServer), and inside the agent: what a trial logs
 // through it reaches the controller as the attempt's metric points and outputs/.
+#include "worker/mlflow_server.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,7 +13,6 @@
 #include "nlohmann/json.hpp"
 #include "tests/unit/worker/fakes.h"
 #include "worker/agent.h"
-#include "worker/mlflow_server.h"
 #include "worker/mlflow_tracking.h"
 
 namespace sweep::worker {
@@ -86,8 +87,8 @@ class MlflowServerTest : public ::testing::Test {
 };
 
 TEST_F(MlflowServerTest, ServesTheTrackingApiOnEveryPrefix) {
-  for (const std::string prefix : {"/api/2.0/mlflow", "/ajax-api/2.0/mlflow",
-                                   "/api/2.0/preview/mlflow"}) {
+  for (const std::string prefix :
+       {"/api/2.0/mlflow", "/ajax-api/2.0/mlflow", "/api/2.0/preview/mlflow"}) {
     httplib::Result r = client_->Get(prefix + "/runs/get?run_id=sw-1-3-1");
     ASSERT_TRUE(r) << prefix;
     EXPECT_EQ(r->status, 200) << prefix << r->body;
@@ -105,8 +106,8 @@ TEST_F(MlflowServerTest, ServesTheTrackingApiOnEveryPrefix) {
 
 TEST_F(MlflowServerTest, ArtifactsServicePutGetAndList) {
   const std::string base = "/api/2.0/mlflow-artifacts/artifacts/1/sw-1-3-1/artifacts";
-  httplib::Result put = client_->Put(base + "/model/MLmodel", "artifact_path: model\n",
-                                     "application/octet-stream");
+  httplib::Result put =
+      client_->Put(base + "/model/MLmodel", "artifact_path: model\n", "application/octet-stream");
   ASSERT_TRUE(put);
   EXPECT_EQ(put->status, 200) << put->body;
   httplib::Result got = client_->Get(base + "/model/MLmodel");
@@ -131,18 +132,17 @@ TEST_F(MlflowServerTest, EverythingElseIsEndpointNotFoundJson) {
                     404, "ENDPOINT_NOT_FOUND");
   ExpectMlflowError(client_->Post("/api/2.0/mlflow-artifacts/mpu/create", "{}", "application/json"),
                     404, "ENDPOINT_NOT_FOUND");
-  ExpectMlflowError(client_->Post("/api/2.0/mlflow/runs/log-batch", "{not json",
-                                  "application/json"),
-                    400, "INVALID_PARAMETER_VALUE");
+  ExpectMlflowError(
+      client_->Post("/api/2.0/mlflow/runs/log-batch", "{not json", "application/json"), 400,
+      "INVALID_PARAMETER_VALUE");
   ExpectMlflowError(client_->Post("/api/2.0/mlflow/runs/log-batch",
                                   R"({"run_id": "nope", "metrics": [{"key": "a", "value": 1,
                                       "timestamp": 1}]})",
                                   "application/json"),
                     404, "RESOURCE_DOES_NOT_EXIST");
-  ExpectMlflowError(
-      client_->Put("/api/2.0/mlflow-artifacts/artifacts/1/sw-1-3-1/artifacts/../../x", "x",
-                   "application/octet-stream"),
-      400, "INVALID_PARAMETER_VALUE");
+  ExpectMlflowError(client_->Put("/api/2.0/mlflow-artifacts/artifacts/1/sw-1-3-1/artifacts/../../x",
+                                 "x", "application/octet-stream"),
+                    400, "INVALID_PARAMETER_VALUE");
   EXPECT_EQ(PointCount(), 0u);
   EXPECT_TRUE(fs::is_empty(dir_ / "outputs"));
 }

@@ -70,8 +70,7 @@ class MlflowTrackingTest : public ::testing::Test {
     std::lock_guard<std::mutex> lock(mu_);
     return points_;
   }
-  MlflowResponse Upload(const std::string& path, const std::string& content,
-                        bool whole = true) {
+  MlflowResponse Upload(const std::string& path, const std::string& content, bool whole = true) {
     return tracking_.UploadArtifact(path, [&](const MlflowTracking::BodySink& sink) {
       sink(content.substr(0, content.size() / 2));
       if (!whole) return false;
@@ -135,8 +134,8 @@ TEST_F(MlflowTrackingTest, RunHasMlflowShape) {
   EXPECT_EQ(json::parse(created.body)["run"]["info"]["run_name"], "fold");
   json found = json::parse(Post("runs/search", R"({"experiment_ids": ["1"]})").body);
   ASSERT_EQ(found["runs"].size(), 1u);
-  EXPECT_TRUE(json::parse(Post("runs/search", R"({"experiment_ids": ["9"]})").body)["runs"]
-                  .empty());
+  EXPECT_TRUE(
+      json::parse(Post("runs/search", R"({"experiment_ids": ["9"]})").body)["runs"].empty());
   // runs/update as mlflow.end_run() sends it.
   MlflowResponse updated =
       Post("runs/update", R"({"run_id": "sw-1-3-1", "status": "FINISHED", "end_time": "99"})");
@@ -181,13 +180,13 @@ TEST_F(MlflowTrackingTest, LogBatchMetricsAreTrialMetricPointsWithSteps) {
 }
 
 TEST_F(MlflowTrackingTest, ParamsTagsInputsAndModels) {
-  ASSERT_EQ(Post("runs/log-parameter", R"({"run_uuid": "sw-1-3-1", "key": "C", "value": "1"})")
-                .status,
-            200);
+  ASSERT_EQ(
+      Post("runs/log-parameter", R"({"run_uuid": "sw-1-3-1", "key": "C", "value": "1"})").status,
+      200);
   // The same value again is fine; another value is refused, as MLflow does.
-  EXPECT_EQ(Post("runs/log-parameter", R"({"run_id": "sw-1-3-1", "key": "C", "value": "1"})")
-                .status,
-            200);
+  EXPECT_EQ(
+      Post("runs/log-parameter", R"({"run_id": "sw-1-3-1", "key": "C", "value": "1"})").status,
+      200);
   ExpectError(Post("runs/log-parameter", R"({"run_id": "sw-1-3-1", "key": "C", "value": "2"})"),
               400, "INVALID_PARAMETER_VALUE", "Changing param values is not allowed");
   EXPECT_EQ(tracking_.Params(), (std::map<std::string, std::string>{{"C", "1"}}));
@@ -243,7 +242,7 @@ TEST_F(MlflowTrackingTest, BadRequestsAreRefusedWholeAndStoreNothing) {
               "INVALID_PARAMETER_VALUE", "must be a list");
   ExpectError(Post("runs/log-batch", R"({"run_id": "sw-1-3-1", "params": [
                   {"key": "ok", "value": "1"}, {"key": "long", "value": ")" +
-                       std::string(6001, 'x') + R"("}]})"),
+                                         std::string(6001, 'x') + R"("}]})"),
               400, "INVALID_PARAMETER_VALUE", "exceeded length limit of 6000");
   json too_many = {{"run_id", "sw-1-3-1"}, {"metrics", json::array()}};
   for (int i = 0; i < 1001; ++i) {
@@ -278,8 +277,8 @@ TEST_F(MlflowTrackingTest, ArtifactsLandInOutputs) {
                                       {"path": "report.txt", "is_dir": false, "file_size": 2}]})"));
   EXPECT_EQ(json::parse(tracking_.ListArtifacts(root + "/model").body)["files"].size(), 2u);
   EXPECT_EQ(json::parse(tracking_.ListArtifacts(root + "/missing").body)["files"], json::array());
-  json listed = json::parse(
-      Get("artifacts/list", {{"run_id", "sw-1-3-1"}, {"path", "model"}}).body);
+  json listed =
+      json::parse(Get("artifacts/list", {{"run_id", "sw-1-3-1"}, {"path", "model"}}).body);
   EXPECT_EQ(listed["root_uri"], "mlflow-artifacts:/1/sw-1-3-1/artifacts");
   EXPECT_EQ(listed["files"][0]["path"], "model/MLmodel");
 }
@@ -303,9 +302,9 @@ TEST_F(MlflowTrackingTest, AfterTheAttemptTheRunIsGone) {
   tracking_.EndAttempt();
   ExpectError(Get("runs/get", {{"run_id", "sw-1-3-1"}}), 404, "RESOURCE_DOES_NOT_EXIST",
               "sw-1-3-1");
-  ExpectError(Post("runs/log-metric",
-                   R"({"run_id": "sw-1-3-1", "key": "a", "value": 1, "timestamp": 1})"),
-              404, "RESOURCE_DOES_NOT_EXIST", "sw-1-3-1");
+  ExpectError(
+      Post("runs/log-metric", R"({"run_id": "sw-1-3-1", "key": "a", "value": 1, "timestamp": 1})"),
+      404, "RESOURCE_DOES_NOT_EXIST", "sw-1-3-1");
   ExpectError(Upload("1/sw-1-3-1/artifacts/late.txt", "x"), 404, "RESOURCE_DOES_NOT_EXIST",
               "no run now");
   EXPECT_THAT(Points(), IsEmpty());
@@ -319,14 +318,13 @@ TEST(MlflowEnvTest, PointsTheTrialAtTheEndpointUnlessItChoseItsOwnServer) {
   attempt.experiment_name = "sw-1";
   std::map<std::string, std::string> env = {{"MLFLOW_RUN_ID", "stale"}};
   SetMlflowEnv("http://127.0.0.1:5", attempt, {{"AZUREML_SWEEP_lr", "0.1"}}, &env);
-  EXPECT_EQ(env, (std::map<std::string, std::string>{{"MLFLOW_EXPERIMENT_ID", "1"},
-                                                     {"MLFLOW_EXPERIMENT_NAME", "sw-1"},
-                                                     {"MLFLOW_RUN_ID", "sw-1-3-1"},
-                                                     {"MLFLOW_TRACKING_URI",
-                                                      "http://127.0.0.1:5"}}));
+  EXPECT_EQ(env,
+            (std::map<std::string, std::string>{{"MLFLOW_EXPERIMENT_ID", "1"},
+                                                {"MLFLOW_EXPERIMENT_NAME", "sw-1"},
+                                                {"MLFLOW_RUN_ID", "sw-1-3-1"},
+                                                {"MLFLOW_TRACKING_URI", "http://127.0.0.1:5"}}));
   std::map<std::string, std::string> own = {{"MLFLOW_TRACKING_URI", "http://mine:5000"}};
-  SetMlflowEnv("http://127.0.0.1:5", attempt, {{"MLFLOW_TRACKING_URI", "http://mine:5000"}},
-               &own);
+  SetMlflowEnv("http://127.0.0.1:5", attempt, {{"MLFLOW_TRACKING_URI", "http://mine:5000"}}, &own);
   EXPECT_EQ(own, (std::map<std::string, std::string>{{"MLFLOW_TRACKING_URI", "http://mine:5000"}}));
 }
 
