@@ -13,8 +13,6 @@ namespace {
 using json = nlohmann::json;
 using mlflow::RequestError;
 
-constexpr char kInvalid[] = "INVALID_PARAMETER_VALUE";
-constexpr char kNotFound[] = "RESOURCE_DOES_NOT_EXIST";
 constexpr char kUploadSuffix[] = ".sweep-upload";
 
 bool EndsWith(std::string_view text, std::string_view suffix) {
@@ -30,7 +28,7 @@ std::optional<MlflowResponse> MlflowTracking::ResolveArtifact(std::string_view p
   // The run's artifact root is mlflow-artifacts:/<experiment>/<run>/artifacts.
   if (!attempt_ || parts.size() < 3 || parts[0] != attempt_->experiment_id ||
       parts[1] != attempt_->run_id || parts[2] != "artifacts") {
-    return MlflowError(kNotFound,
+    return MlflowError(mlflow::kResourceDoesNotExist,
                        absl::StrCat("No artifact root '", std::string(path), "': this node serves ",
                                     attempt_ ? absl::StrCat(attempt_->experiment_id, "/",
                                                             attempt_->run_id, "/artifacts")
@@ -55,18 +53,21 @@ MlflowResponse MlflowTracking::UploadArtifact(
     std::lock_guard<std::mutex> lock(mu_);
     root = attempt_ ? attempt_->outputs_dir : "";
   }
-  if (file == root) return MlflowError(kInvalid, "an artifact upload needs a file name");
+  if (file == root)
+    return MlflowError(mlflow::kInvalidParameterValue, "an artifact upload needs a file name");
   if (absl::StatusOr<core::FileInfo> info = env_->Stat(file); info.ok() && info->is_directory()) {
-    return MlflowError(kInvalid, absl::StrCat("artifact '", std::string(path), "' is a directory"));
+    return MlflowError(mlflow::kInvalidParameterValue,
+                       absl::StrCat("artifact '", std::string(path), "' is a directory"));
   }
   if (absl::Status s = env_->CreateDirs(file.substr(0, file.rfind('/'))); !s.ok()) {
-    return MlflowError("INTERNAL_ERROR", absl::StrCat("cannot store artifact: ", s.message()));
+    return MlflowError(mlflow::kInternalError,
+                       absl::StrCat("cannot store artifact: ", s.message()));
   }
   // Written aside and renamed once whole: a broken upload leaves nothing behind.
   const std::string partial = file + kUploadSuffix;
   absl::StatusOr<std::unique_ptr<core::WritableFile>> out = env_->NewWritableFile(partial);
   if (!out.ok()) {
-    return MlflowError("INTERNAL_ERROR",
+    return MlflowError(mlflow::kInternalError,
                        absl::StrCat("cannot store artifact: ", out.status().message()));
   }
   absl::Status write_status;
@@ -80,12 +81,13 @@ MlflowResponse MlflowTracking::UploadArtifact(
     std::string why = !write_status.ok()   ? std::string(write_status.message())
                       : !close_status.ok() ? std::string(close_status.message())
                                            : "the request body ended early";
-    return MlflowError(whole ? "INTERNAL_ERROR" : kInvalid,
+    return MlflowError(whole ? mlflow::kInternalError : mlflow::kInvalidParameterValue,
                        absl::StrCat("artifact '", std::string(path), "' not stored: ", why));
   }
   if (absl::Status s = env_->Rename(partial, file); !s.ok()) {
     env_->RemoveFile(partial).IgnoreError();
-    return MlflowError("INTERNAL_ERROR", absl::StrCat("cannot store artifact: ", s.message()));
+    return MlflowError(mlflow::kInternalError,
+                       absl::StrCat("cannot store artifact: ", s.message()));
   }
   return {200, "application/json", "{}"};
 }
@@ -99,11 +101,12 @@ MlflowResponse MlflowTracking::DownloadArtifact(std::string_view path) {
   }
   absl::StatusOr<core::FileInfo> info = env_->Stat(file);
   if (!info.ok() || !info->is_regular()) {
-    return MlflowError(kNotFound, absl::StrCat("No artifact file '", std::string(path), "'"));
+    return MlflowError(mlflow::kResourceDoesNotExist,
+                       absl::StrCat("No artifact file '", std::string(path), "'"));
   }
   absl::StatusOr<std::string> content = env_->ReadFile(file);
   if (!content.ok()) {
-    return MlflowError("INTERNAL_ERROR", std::string(content.status().message()));
+    return MlflowError(mlflow::kInternalError, std::string(content.status().message()));
   }
   return {200, "application/octet-stream", *std::move(content)};
 }

@@ -10,9 +10,9 @@
 namespace sweep::worker::mlflow {
 namespace {
 
-constexpr char kInvalid[] = "INVALID_PARAMETER_VALUE";
-
-[[noreturn]] void Invalid(std::string message) { throw RequestError{kInvalid, std::move(message)}; }
+[[noreturn]] void Invalid(std::string message) {
+  throw RequestError{kInvalidParameterValue, std::move(message)};
+}
 
 bool IsKeyChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

@@ -21,6 +21,12 @@ struct RequestError {
   std::string message;
 };
 
+// MLflow's error codes (databricks.proto's ErrorCode) this endpoint answers.
+inline constexpr char kInvalidParameterValue[] = "INVALID_PARAMETER_VALUE";
+inline constexpr char kResourceDoesNotExist[] = "RESOURCE_DOES_NOT_EXIST";
+inline constexpr char kEndpointNotFound[] = "ENDPOINT_NOT_FOUND";
+inline constexpr char kInternalError[] = "INTERNAL_ERROR";
+
 // MLflow's limits (mlflow/utils/validation.py).
 inline constexpr size_t kMaxKeyLength = 250;
 inline constexpr size_t kMaxParamValueLength = 6000;

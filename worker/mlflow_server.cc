@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "worker/mlflow_request.h"
 
 namespace sweep::worker {
 namespace {
@@ -19,7 +20,7 @@ void Send(const MlflowResponse& reply, httplib::Response& res) {
 }
 
 void NotFound(const httplib::Request& req, httplib::Response& res) {
-  Send(MlflowError("ENDPOINT_NOT_FOUND",
+  Send(MlflowError(mlflow::kEndpointNotFound,
                    absl::StrCat("Sweep's MLflow endpoint does not serve ", req.method, " ",
                                 req.path, " (docs/mlflow.md lists what it serves)")),
        res);
@@ -77,7 +78,8 @@ absl::StatusOr<int> MlflowServer::Start() {
   server.Patch(".*", NotFound);
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) {
-    Send(MlflowError("INTERNAL_ERROR", "the request failed inside Sweep's MLflow endpoint"), res);
+    Send(MlflowError(mlflow::kInternalError, "the request failed inside Sweep's MLflow endpoint"),
+         res);
   });
   int port = server.bind_to_any_port("127.0.0.1");
   if (port <= 0) {

@@ -13,8 +13,6 @@ namespace {
 using json = nlohmann::json;
 using mlflow::RequestError;
 
-constexpr char kInvalid[] = "INVALID_PARAMETER_VALUE";
-constexpr char kNotFound[] = "RESOURCE_DOES_NOT_EXIST";
 constexpr size_t kMaxHistoryPoints = 100'000;  // metric history kept for get-history
 constexpr size_t kMaxDatasetInputs = 1'000;
 
@@ -64,7 +62,9 @@ void SetMlflowEnv(const std::string& tracking_uri, const MlflowAttempt& attempt,
 }
 
 MlflowResponse MlflowError(std::string_view error_code, std::string_view message) {
-  int status = error_code == "ENDPOINT_NOT_FOUND" || error_code == kNotFound ? 404 : 400;
+  int status =
+      error_code == mlflow::kEndpointNotFound || error_code == mlflow::kResourceDoesNotExist ? 404
+                                                                                             : 400;
   return {status, "application/json",
           json{{"error_code", std::string(error_code)}, {"message", std::string(message)}}.dump()};
 }
@@ -144,7 +144,7 @@ MlflowResponse MlflowTracking::Call(std::string_view method, std::string_view en
   bool search = endpoint.size() > 7 && endpoint.substr(endpoint.size() - 7) == "/search";
   if (route == nullptr || (method != route->method && !(search && method == "GET"))) {
     return MlflowError(
-        "ENDPOINT_NOT_FOUND",
+        mlflow::kEndpointNotFound,
         route == nullptr
             ? absl::StrCat("Sweep's MLflow endpoint does not serve '", std::string(endpoint),
                            "' (docs/mlflow.md lists what it serves)")
@@ -157,7 +157,8 @@ MlflowResponse MlflowTracking::Call(std::string_view method, std::string_view en
   } catch (const RequestError& error) {
     return MlflowError(error.code, error.message);
   } catch (const json::exception& error) {
-    return MlflowError(kInvalid, absl::StrCat("Malformed request: ", error.what()));
+    return MlflowError(mlflow::kInvalidParameterValue,
+                       absl::StrCat("Malformed request: ", error.what()));
   }
 }
 
@@ -194,7 +195,8 @@ json MlflowTracking::RunJson() const {
 std::optional<MlflowResponse> MlflowTracking::CheckRun(const json& request) const {
   std::string run_id = mlflow::RunIdOf(request);
   if (!attempt_ || run_id != attempt_->run_id) {
-    return MlflowError(kNotFound, absl::StrCat("Run with id=", run_id, " not found"));
+    return MlflowError(mlflow::kResourceDoesNotExist,
+                       absl::StrCat("Run with id=", run_id, " not found"));
   }
   return std::nullopt;
 }
@@ -203,8 +205,9 @@ MlflowResponse MlflowTracking::GetExperimentByName(const json& request) {
   std::string name = mlflow::ReqString(request, "experiment_name");
   std::lock_guard<std::mutex> lock(mu_);
   if (!attempt_) {
-    return MlflowError(kNotFound, absl::StrCat("Could not find experiment with name '", name,
-                                               "': no trial runs on this node now"));
+    return MlflowError(mlflow::kResourceDoesNotExist,
+                       absl::StrCat("Could not find experiment with name '", name,
+                                    "': no trial runs on this node now"));
   }
   return Ok({{"experiment", ExperimentJson()}});
 }
@@ -213,7 +216,8 @@ MlflowResponse MlflowTracking::GetExperiment(const json& request) {
   std::string id = mlflow::ReqString(request, "experiment_id");
   std::lock_guard<std::mutex> lock(mu_);
   if (!attempt_ || id != attempt_->experiment_id) {
-    return MlflowError(kNotFound, absl::StrCat("No Experiment with id=", id, " exists"));
+    return MlflowError(mlflow::kResourceDoesNotExist,
+                       absl::StrCat("No Experiment with id=", id, " exists"));
   }
   return Ok({{"experiment", ExperimentJson()}});
 }
@@ -223,7 +227,8 @@ MlflowResponse MlflowTracking::CreateExperiment(const json& request) {
   for (const json& tag : mlflow::OptArray(request, "tags")) mlflow::ReadTag(tag);
   std::lock_guard<std::mutex> lock(mu_);
   if (!attempt_) {
-    return MlflowError(kNotFound, "no trial runs on this node now: experiments cannot be created");
+    return MlflowError(mlflow::kResourceDoesNotExist,
+                       "no trial runs on this node now: experiments cannot be created");
   }
   return Ok({{"experiment_id", attempt_->experiment_id}});
 }
@@ -241,9 +246,10 @@ MlflowResponse MlflowTracking::CreateRun(const json& request) {
   std::vector<std::pair<std::string, std::string>> tags;
   for (const json& tag : mlflow::OptArray(request, "tags")) tags.push_back(mlflow::ReadTag(tag));
   std::lock_guard<std::mutex> lock(mu_);
-  if (!attempt_) return MlflowError(kNotFound, "no trial runs on this node now");
+  if (!attempt_)
+    return MlflowError(mlflow::kResourceDoesNotExist, "no trial runs on this node now");
   if (experiment_id && !experiment_id->empty() && *experiment_id != attempt_->experiment_id) {
-    return MlflowError(kNotFound,
+    return MlflowError(mlflow::kResourceDoesNotExist,
                        absl::StrCat("No Experiment with id=", *experiment_id,
                                     " exists (this trial's is ", attempt_->experiment_id, ")"));
   }
@@ -264,9 +270,10 @@ MlflowResponse MlflowTracking::GetRun(const json& request) {
 MlflowResponse MlflowTracking::UpdateRun(const json& request) {
   std::optional<std::string> status = mlflow::OptString(request, "status");
   if (status && !IsRunStatus(*status)) {
-    throw RequestError{kInvalid, absl::StrCat("Invalid value '", *status,
-                                              "' for parameter 'status': expected RUNNING, "
-                                              "SCHEDULED, FINISHED, FAILED or KILLED")};
+    throw RequestError{mlflow::kInvalidParameterValue,
+                       absl::StrCat("Invalid value '", *status,
+                                    "' for parameter 'status': expected RUNNING, "
+                                    "SCHEDULED, FINISHED, FAILED or KILLED")};
   }
   std::optional<int64_t> end_time = mlflow::OptInt64(request, "end_time");
   std::optional<std::string> run_name = mlflow::OptString(request, "run_name");
@@ -285,7 +292,8 @@ MlflowResponse MlflowTracking::SearchRuns(const json& request) {
   std::vector<std::string> ids;
   for (const json& id : mlflow::OptArray(request, "experiment_ids")) {
     if (!id.is_string()) {
-      throw RequestError{kInvalid, "experiment_ids must be a list of strings"};
+      throw RequestError{mlflow::kInvalidParameterValue,
+                         "experiment_ids must be a list of strings"};
     }
     ids.push_back(id.get<std::string>());
   }
@@ -335,7 +343,7 @@ MlflowResponse MlflowTracking::LogBatch(const json& request) {
       params_json.size() > mlflow::kMaxBatchParams || tags_json.size() > mlflow::kMaxBatchTags ||
       metrics_json.size() + params_json.size() + tags_json.size() > mlflow::kMaxBatchEntries) {
     throw RequestError{
-        kInvalid,
+        mlflow::kInvalidParameterValue,
         absl::StrCat("A batch logging request can contain at most ", mlflow::kMaxBatchMetrics,
                      " metrics, ", mlflow::kMaxBatchParams, " params, ", mlflow::kMaxBatchTags,
                      " tags and ", mlflow::kMaxBatchEntries, " entries in all; got ",
@@ -360,11 +368,12 @@ MlflowResponse MlflowTracking::LogBatch(const json& request) {
   for (const auto& [key, value] : params) {
     auto [it, inserted] = seen.emplace(key, value);
     if (!inserted && it->second != value) {
-      return MlflowError(kInvalid, absl::StrCat("Changing param values is not allowed. Param with "
-                                                "key='",
-                                                key, "' was already logged with value='",
-                                                it->second, "' for run ID='", attempt_->run_id,
-                                                "'. Attempted logging new value '", value, "'."));
+      return MlflowError(
+          mlflow::kInvalidParameterValue,
+          absl::StrCat("Changing param values is not allowed. Param with "
+                       "key='",
+                       key, "' was already logged with value='", it->second, "' for run ID='",
+                       attempt_->run_id, "'. Attempted logging new value '", value, "'."));
     }
   }
   Apply(std::move(metrics), std::move(timestamps), params, tags);
@@ -393,7 +402,8 @@ MlflowResponse MlflowTracking::DeleteTag(const json& request) {
   if (std::optional<MlflowResponse> error = CheckRun(request)) return *error;
   if (run_->tags.erase(key) == 0) {
     return MlflowError(
-        kNotFound, absl::StrCat("No tag with name: ", key, " in run with id ", attempt_->run_id));
+        mlflow::kResourceDoesNotExist,
+        absl::StrCat("No tag with name: ", key, " in run with id ", attempt_->run_id));
   }
   return Ok(json::object());
 }
@@ -404,7 +414,8 @@ MlflowResponse MlflowTracking::LogInputs(const json& request) {
     const json* dataset =
         input.is_object() && input.contains("dataset") ? &input["dataset"] : nullptr;
     if (dataset == nullptr || !dataset->is_object()) {
-      throw RequestError{kInvalid, "each entry of 'datasets' needs a 'dataset' object"};
+      throw RequestError{mlflow::kInvalidParameterValue,
+                         "each entry of 'datasets' needs a 'dataset' object"};
     }
     for (const char* field : {"name", "digest", "source_type", "source"}) {
       mlflow::ReqString(*dataset, field);
@@ -424,7 +435,8 @@ MlflowResponse MlflowTracking::LogModel(const json& request) {
   std::string model_json = mlflow::ReqString(request, "model_json");
   json model = json::parse(model_json, nullptr, /*allow_exceptions=*/false);
   if (model.is_discarded() || !model.is_object()) {
-    throw RequestError{kInvalid, "model_json must be a JSON object (an MLmodel as JSON)"};
+    throw RequestError{mlflow::kInvalidParameterValue,
+                       "model_json must be a JSON object (an MLmodel as JSON)"};
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (std::optional<MlflowResponse> error = CheckRun(request)) return *error;

@@ -35,6 +35,39 @@ std::vector<std::pair<int64_t, double>> Series(const std::string& ws, const std:
   return series;
 }
 
+// Runs a two-trial grid sweep over `scale` (values in grid order) with `command`, and
+// checks both trials completed with `intervals` reports of accuracy. Returns the sweep id
+// ("" after a failure, which the test shows).
+std::string RunScaleSweep(const TempDir& dir, const std::string& ws, const std::string& command,
+                          const std::string& values, int intervals) {
+  std::string spec = dir.Write("sweep.yml",
+                               "type: sweep\n"
+                               "trial:\n"
+                               "  code: code\n"
+                               "  command: " +
+                                   command +
+                                   " ${{search_space.scale}}\n"
+                                   "compute: cpu-cluster\n"
+                                   "sampling_algorithm: grid\n"
+                                   "search_space:\n"
+                                   "  scale: {type: choice, values: " +
+                                   values +
+                                   "}\n"
+                                   "objective: {primary_metric: accuracy, goal: maximize}\n"
+                                   "limits: {max_concurrent_trials: 2}\n");
+  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 300);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  if (run.exit_code != 0) return "";
+  std::string id = SweepId(run);
+  nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
+  EXPECT_EQ(trials.size(), 2u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t["state"], "completed") << t.dump();
+    EXPECT_EQ(t["intervals"], intervals) << "one interval per logged accuracy point";
+  }
+  return id;
+}
+
 // (b) Python standard-library requests shaped as MLflow's REST reference defines them:
 // log-batch with metrics, params and tags, a step sequence, an artifact upload, and the
 // error answers. The script checks every answer itself and fails the trial otherwise.
@@ -44,26 +77,9 @@ TEST(MlflowE2E, RestRequestsFromPythonBecomeTrialMetricsAndArtifacts) {
   fs::create_directories(dir.path() + "/code");
   fs::copy_file(SourceDir() + "/tests/data/mlflow/rest_trial.py",
                 dir.path() + "/code/rest_trial.py");
-  std::string spec = dir.Write("sweep.yml",
-                               "type: sweep\n"
-                               "trial:\n"
-                               "  code: code\n"
-                               "  command: /usr/bin/python3 rest_trial.py ${{search_space.scale}}\n"
-                               "compute: cpu-cluster\n"
-                               "sampling_algorithm: grid\n"
-                               "search_space:\n"
-                               "  scale: {type: choice, values: [0.5, 1.0]}\n"
-                               "objective: {primary_metric: accuracy, goal: maximize}\n"
-                               "limits: {max_concurrent_trials: 2}\n");
-  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 300);
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  std::string id = SweepId(run);
-  nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
-  ASSERT_EQ(trials.size(), 2u);
-  for (const auto& t : trials) {
-    EXPECT_EQ(t["state"], "completed") << t.dump();
-    EXPECT_EQ(t["intervals"], 5) << "one interval per logged accuracy point";
-  }
+  std::string id =
+      RunScaleSweep(dir, ws, "/usr/bin/python3 rest_trial.py", "[0.5, 1.0]", /*intervals=*/5);
+  ASSERT_FALSE(id.empty());
   nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace", ws}));
   EXPECT_EQ(best["trial_id"], 2);
   EXPECT_DOUBLE_EQ(best["final_value"].get<double>(), 0.9);
@@ -243,26 +259,8 @@ TEST(MlflowE2E, NodeMlflowClientDrivesATrial) {
           "  check(refused, 'another run must be RESOURCE_DOES_NOT_EXIST');\n"
           "  await Runs.update({run_id, status: 'FINISHED', end_time: Date.now()});\n"
           "})().catch((e) => { console.error(String(e)); process.exit(1); });\n");
-  std::string spec = dir.Write("sweep.yml",
-                               "type: sweep\n"
-                               "trial:\n"
-                               "  code: code\n"
-                               "  command: node trial.js ${{search_space.scale}}\n"
-                               "compute: cpu-cluster\n"
-                               "sampling_algorithm: grid\n"
-                               "search_space:\n"
-                               "  scale: {type: choice, values: [1.0, 0.5]}\n"
-                               "objective: {primary_metric: accuracy, goal: maximize}\n"
-                               "limits: {max_concurrent_trials: 2}\n");
-  CommandResult run = RunSweep({"run", spec, "--workspace", ws, "-q"}, 300);
-  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
-  std::string id = SweepId(run);
-  nlohmann::json trials = ParseJson(RunSweep({"trials", id, "--json", "--workspace", ws}));
-  ASSERT_EQ(trials.size(), 2u);
-  for (const auto& t : trials) {
-    EXPECT_EQ(t["state"], "completed") << t.dump();
-    EXPECT_EQ(t["intervals"], 3);
-  }
+  std::string id = RunScaleSweep(dir, ws, "node trial.js", "[1.0, 0.5]", /*intervals=*/3);
+  ASSERT_FALSE(id.empty());
   nlohmann::json best = ParseJson(RunSweep({"best", id, "--json", "--workspace", ws}));
   EXPECT_EQ(best["trial_id"], 1);
   EXPECT_DOUBLE_EQ(best["final_value"].get<double>(), 0.9);
