@@ -47,7 +47,14 @@ nlohmann::json ParseBody(std::string_view body) {
 
 nlohmann::json QueryToJson(const std::multimap<std::string, std::string>& query) {
   nlohmann::json object = nlohmann::json::object();
-  for (const auto& [key, value] : query) object[key] = value;
+  for (const auto& [key, value] : query) {
+    // A repeated field comes as repeated keys (?experiment_ids=1&experiment_ids=2).
+    if (key == "experiment_ids") {
+      object[key].push_back(value);
+    } else {
+      object[key] = value;
+    }
+  }
   return object;
 }
 

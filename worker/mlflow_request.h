@@ -36,7 +36,8 @@ inline constexpr size_t kMaxBatchParams = 100;
 inline constexpr size_t kMaxBatchTags = 100;
 inline constexpr size_t kMaxBatchEntries = 1000;
 
-// The JSON body of a POST (an object; "" is {}), or the fields of a GET's query string.
+// The JSON body of a POST (an object; "" is {}), or the fields of a GET's query string
+// (strings; experiment_ids a list).
 nlohmann::json ParseBody(std::string_view body);
 nlohmann::json QueryToJson(const std::multimap<std::string, std::string>& query);
 

@@ -136,6 +136,8 @@ TEST_F(MlflowTrackingTest, RunHasMlflowShape) {
   ASSERT_EQ(found["runs"].size(), 1u);
   EXPECT_TRUE(
       json::parse(Post("runs/search", R"({"experiment_ids": ["9"]})").body)["runs"].empty());
+  MlflowResponse by_get = tracking_.Call("GET", "runs/search", {{"experiment_ids", "1"}}, "");
+  EXPECT_EQ(json::parse(by_get.body)["runs"].size(), 1u) << by_get.body;
   // runs/update as mlflow.end_run() sends it.
   MlflowResponse updated =
       Post("runs/update", R"({"run_id": "sw-1-3-1", "status": "FINISHED", "end_time": "99"})");
