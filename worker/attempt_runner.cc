@@ -28,6 +28,7 @@ struct AttemptRunner::Attempt {
 
   LeaseReporter reporter;
   std::string dir;
+  std::optional<MlflowAttempt> mlflow;  // set when the MLflow endpoint serves this attempt
   std::unique_ptr<MetricsFileTailer> tailer;
   TailBuffer stderr_tail;
 };
@@ -35,7 +36,8 @@ struct AttemptRunner::Attempt {
 AttemptRunner::AttemptRunner(AgentContext& ctx, const std::string& environment_cache_dir)
     : ctx_(ctx),
       environments_(environment_cache_dir, ctx.launcher, CurrentEnvironment(),
-                    ctx.options.poll_interval_ms, ctx.env) {}
+                    ctx.options.poll_interval_ms, ctx.env),
+      mlflow_(ctx.env) {}
 
 int64_t AttemptRunner::GraceMs(const LeaseGrant& lease) const {
   return lease.stop_grace_ms > 0 ? lease.stop_grace_ms : ctx_.options.default_stop_grace_ms;
@@ -45,6 +47,12 @@ AttemptEnd AttemptRunner::Run(const LeaseGrant& lease) {
   Attempt a(ctx_, lease);
   PreparedEnvironment prepared;
   if (std::optional<AttemptEnd> end = Prepare(a, &prepared)) return *end;
+  // Requests after the attempt ended find no run; the points go nowhere once `a` is gone.
+  struct EndMlflow {
+    MlflowTracking& tracking;
+    ~EndMlflow() { tracking.EndAttempt(); }
+  } end_mlflow{mlflow_};
+  BeginMlflow(a);
   absl::StatusOr<std::unique_ptr<Process>> launched =
       ctx_.launcher->Launch(BuildLaunchSpec(a, prepared));
   if (!launched.ok()) {
@@ -55,6 +63,35 @@ AttemptEnd AttemptRunner::Run(const LeaseGrant& lease) {
   // The first heartbeat goes out at once: it tells the controller the trial runs.
   a.reporter.RenewNow();
   return Supervise(a, process.get());
+}
+
+bool AttemptRunner::BeginMlflow(Attempt& a) {
+  if (mlflow_unavailable_) return false;
+  if (!mlflow_server_) {
+    auto server = std::make_unique<MlflowServer>(&mlflow_);
+    if (absl::StatusOr<int> port = server->Start(); !port.ok()) {
+      Log()->warn("no MLflow endpoint on this node ({}); trials cannot log with MLflow",
+                  std::string(port.status().message()));
+      mlflow_unavailable_ = true;
+      return false;
+    }
+    Log()->info("MLflow tracking endpoint at {}", server->uri());
+    mlflow_server_ = std::move(server);
+  }
+  const LeaseRef& ref = a.reporter.lease().ref;
+  MlflowAttempt attempt;
+  attempt.run_id = MlflowRunId(ref.sweep_id, ref.trial_id, ref.attempt);
+  attempt.run_name = absl::StrCat(ref.sweep_id, "_", ref.trial_id);
+  attempt.experiment_id = "1";
+  attempt.experiment_name = ref.sweep_id;
+  attempt.outputs_dir = a.dir + "/outputs";
+  attempt.start_time_ms = ctx_.clock->NowMillis();
+  attempt.on_metrics = [&a](std::vector<ParsedMetric> points) {
+    a.reporter.AddPoints(std::move(points));
+  };
+  a.mlflow = attempt;
+  mlflow_.BeginAttempt(std::move(attempt));
+  return true;
 }
 
 absl::StatusOr<std::string> AttemptRunner::CodeDir(Attempt& a) {
@@ -123,6 +160,7 @@ LaunchSpec AttemptRunner::BuildLaunchSpec(Attempt& a, const PreparedEnvironment&
   LaunchSpec spec;
   spec.argv = ResolveInPrefix(prepared, lease.argv);
   spec.env = BuildTrialEnv(CurrentEnvironment(), lease, a.dir);
+  if (a.mlflow) SetMlflowEnv(mlflow_server_->uri(), *a.mlflow, lease.env, &spec.env);
   ApplyEnvironment(prepared, spec.env);
   spec.working_dir = a.dir;
   spec.stdout_log = a.dir + "/stdout.log";
@@ -182,6 +220,7 @@ AttemptEnd AttemptRunner::Supervise(Attempt& a, Process* process) {
 // SIGTERM to the worker is what a scheduler sends on preemption or cancel: the attempt
 // ends STOPPED without a directive, which the controller records as preempted.
 AttemptEnd AttemptRunner::Interrupted(Attempt& a, const ExitInfo& how) {
+  mlflow_.EndAttempt();
   a.reporter.AddPoints(a.tailer->Finish());
   Log()->info("attempt {} stopped: the worker is shutting down", a.reporter.name());
   Completion c;
@@ -197,6 +236,7 @@ AttemptEnd AttemptRunner::Interrupted(Attempt& a, const ExitInfo& how) {
 
 AttemptEnd AttemptRunner::Finish(Attempt& a, const ExitInfo& exit, bool stopped,
                                  const std::string& reason) {
+  mlflow_.EndAttempt();  // before outputs/ is uploaded: no artifact lands during the upload
   a.reporter.AddPoints(a.tailer->Finish());
   Completion completion;
   completion.exit_code = exit.exit_code;

@@ -14,6 +14,8 @@
 #include "absl/status/statusor.h"
 #include "worker/agent_context.h"
 #include "worker/environment.h"
+#include "worker/mlflow_server.h"
+#include "worker/mlflow_tracking.h"
 #include "worker/process.h"
 #include "worker/transfer.h"
 
@@ -45,10 +47,16 @@ class AttemptRunner {
   // the lease was taken away meanwhile (the attempt is abandoned).
   bool UploadArtifacts(Attempt& a, Completion* completion);
   int64_t GraceMs(const LeaseGrant& lease) const;
+  // Serves the attempt on the node's MLflow endpoint (started on the first attempt); false
+  // when the endpoint is unavailable (the trial then runs without the MLFLOW_* variables).
+  bool BeginMlflow(Attempt& a);
 
   AgentContext& ctx_;
   std::unique_ptr<SnapshotCache> snapshots_;  // created on the first lease with a snapshot
   EnvironmentCache environments_;
+  MlflowTracking mlflow_;
+  std::unique_ptr<MlflowServer> mlflow_server_;  // after mlflow_: stops before it goes
+  bool mlflow_unavailable_ = false;              // starting the endpoint failed
 };
 
 }  // namespace sweep::worker

@@ -76,6 +76,7 @@ TEST(ValidateE2E, ValidSpecsAndExamplesPass) {
   std::vector<fs::path> specs = SpecsIn("valid");
   specs.push_back(SourceDir() + "/examples/quickstart/sweep.yml");
   specs.push_back(SourceDir() + "/examples/sklearn-automl/sweep.yml");
+  specs.push_back(SourceDir() + "/examples/iris-mlflow/sweep.yml");
   for (const fs::path& spec : specs) {
     CommandResult r = RunSweep({"validate", spec.string()});
     EXPECT_EQ(r.exit_code, 0) << spec << r.err;
