@@ -145,7 +145,8 @@ ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store* store,
                                                                ControllerOptions options) {
   if (store == nullptr) return absl::InvalidArgumentError("Controller::Create: store is null");
-  if (options.clock == nullptr) options.clock = core::SystemClock::Default();
+  // Leases expire by a clock a wall-clock step does not move (core/clock.h).
+  if (options.clock == nullptr) options.clock = core::MonotonicWallClock::Default();
   if (options.lease_duration_ms <= 0 || options.heartbeat_interval_ms <= 0 ||
       options.max_acquire_wait_ms < 0 || options.tick_interval_ms <= 0) {
     return absl::InvalidArgumentError(
@@ -312,6 +313,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
   };
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    RETURN_IF_ERROR(commits_.Broken());  // a sweep that cannot be saved never ends
     auto it = state_.sweeps.find(sweep_id);
     if (it == state_.sweeps.end()) {
       lock.unlock();
@@ -674,6 +676,7 @@ void ControllerImpl::RegisterModels() {
       it->second->end_seq = Flush(txn);  // WaitForSweep waits for the event too
       state_cv_.notify_all();
     } else {
+      std::erase(state_.recovered_registrations, std::make_pair(p.sweep_id, p.model));
       Flush(txn);
     }
   }
