@@ -382,20 +382,32 @@ TEST_F(AgentTest, LargeBacklogGoesAheadInReportsBeforeCompletion) {
   EXPECT_EQ(completions[0].points[0].step, 2'000);
 }
 
-TEST_F(AgentTest, UnsentBacklogIsBoundedDroppingTheOldest) {
+// Fault 5 of issue 11: past 100,000 unsent points the worker dropped the oldest. Now the
+// trial's output is read no faster than reports go out (backpressure): every point arrives
+// once, in order, numbered. (This test asserted the dropping before.)
+TEST_F(AgentTest, AFastTrialIsSlowedNotTruncated) {
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();
-  launcher_.on_launch = [](FakeProcessState* p) {
-    for (int i = 0; i < 100'010; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
-    p->Exit({0, 0});
+  constexpr int kLines = 100'010;
+  std::thread writer;
+  launcher_.on_launch = [&](FakeProcessState* p) {
+    // The trial's output comes from the reader thread, as with a real process.
+    writer = std::thread([p] {
+      for (int i = 0; i < kLines; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
+      p->Exit({0, 0});
+    });
   };
   ASSERT_EQ(Run().exit_code, 0);
-  auto reports = client_.reports();
-  ASSERT_EQ(reports.size(), 99u);
-  EXPECT_EQ(reports[0][0].step, 10);  // the 10 oldest were dropped
+  writer.join();
+  std::vector<core::MetricPoint> got;
+  for (const auto& report : client_.reports()) got.insert(got.end(), report.begin(), report.end());
   ASSERT_EQ(client_.completions().size(), 1u);
-  EXPECT_EQ(client_.completions()[0].points.size(), 1'000u);
-  EXPECT_EQ(client_.completions()[0].points.back().step, 100'009);
+  for (const auto& p : client_.completions()[0].points) got.push_back(p);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kLines)) << "none dropped";
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_EQ(got[i].step, i);
+    ASSERT_EQ(got[i].seq, i + 1) << "numbered in print order";
+  }
 }
 
 TEST_F(AgentTest, StopDirectiveOnReport) {
