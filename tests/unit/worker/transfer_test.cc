@@ -80,6 +80,21 @@ TEST_F(TransferTest, FetchesVerifiesAndCachesASnapshot) {
   EXPECT_EQ(client_.fetches(), fetched);
 }
 
+// Fault 11: a cache hit was trusted without a check, so a damaged cached file ran.
+TEST_F(TransferTest, ACachedSnapshotDamagedOnDiskIsFetchedAgain) {
+  std::string digest = AddSnapshot({{"train.py", "print(1)\n", false}});
+  bool hit = true;
+  auto got = SnapshotCache(dir_.string(), &client_).Get(digest, &hit);
+  ASSERT_TRUE(got.ok()) << got.status();
+  const int fetched = client_.fetches();
+  std::ofstream(fs::path(*got) / "train.py") << "import os; os.system('oops')\n";
+  auto again = SnapshotCache(dir_.string(), &client_).Get(digest, &hit);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(hit) << "not a hit: the cached copy does not match its digest";
+  EXPECT_EQ(ReadFile(fs::path(*again) / "train.py"), "print(1)\n");
+  EXPECT_GT(client_.fetches(), fetched);
+}
+
 TEST_F(TransferTest, CorruptedChunkIsFetchedAgain) {
   std::string big(kTransferChunkBytes + 10, 'y');
   std::string digest = AddSnapshot({{"data.bin", big, false}});
