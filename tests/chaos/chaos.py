@@ -75,7 +75,7 @@ class Controller:
     """One `sweep server` on the workspace."""
 
     def __init__(self, sweep, ws, lease_seconds):
-        self.log = open(os.path.join(ws, "..", "server.log"), "ab")
+        self.log = open(os.path.join(os.path.dirname(ws), "server.log"), "ab")
         self.proc = subprocess.Popen(
             [sweep, "server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws,
              "--lease-seconds", str(lease_seconds)],
