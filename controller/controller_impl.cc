@@ -667,7 +667,7 @@ void ControllerImpl::RegisterModels() {
     if (!commits_.WaitDurable(p.end_seq).ok()) return;  // broken: nothing more is committed
     core::Event event =
         RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis(), options_.env);
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     Txn txn;
     txn.batch.events.push_back(std::move(event));
     auto it = state_.sweeps.find(p.sweep_id);
@@ -676,8 +676,9 @@ void ControllerImpl::RegisterModels() {
       it->second->end_seq = Flush(txn);  // WaitForSweep waits for the event too
       state_cv_.notify_all();
     } else {
+      // Recovered at start: no one waits for this sweep, so the event is made durable here.
       std::erase(state_.recovered_registrations, std::make_pair(p.sweep_id, p.model));
-      Flush(txn);
+      if (!Finish(txn, lock).ok()) return;
     }
   }
 }
