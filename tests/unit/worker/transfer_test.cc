@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -42,6 +43,9 @@ class TransferTest : public ::testing::Test {
       client_.blobs[sha] = content;
       entries.push_back({path, static_cast<int64_t>(content.size()), sha, exec});
     }
+    // Sorted by path, as core::ListFiles lists them for a real snapshot.
+    std::sort(entries.begin(), entries.end(),
+              [](const core::FileEntry& a, const core::FileEntry& b) { return a.path < b.path; });
     std::string manifest = core::EncodeFileList(entries);
     std::string digest = core::Sha256Hex(manifest);
     client_.snapshots[digest] = manifest;
