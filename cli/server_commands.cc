@@ -43,7 +43,16 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
                 << std::endl;
     });
   }
-  while (Interrupts() == 0) core::Env::Default()->SleepForMillis(100);
+  absl::Status health;
+  while (Interrupts() == 0 && (health = s.controller().Health()).ok()) {
+    core::Env::Default()->SleepForMillis(100);
+  }
+  if (!health.ok()) {
+    // The store cannot be written: stop serving rather than answer from unsaved memory.
+    std::cerr << "sweep: error: " << health.message() << "\n";
+    s.Stop();
+    return kExitFailure;
+  }
   if (!options.json) std::cout << "sweep server stopping: stopping nodes" << std::endl;
   s.Stop();
   if (!options.json) std::cout << "sweep server stopped" << std::endl;

@@ -48,6 +48,10 @@ absl::StatusOr<std::string> LocalNodeProvider::StartNode(const core::ComputeTarg
   spawn.stderr_to = core::Stdio::SameAsStdout();
   // Own process group, clean signal state: the parent may block or ignore signals.
   spawn.new_process_group = true;
+  // A local worker dies with its controller, even a SIGKILLed one, and its trial with it
+  // (worker/process.h). Start runs on the controller's ticker thread, which lives until
+  // Shutdown, and Shutdown stops the nodes anyway.
+  spawn.parent_death_signal = SIGKILL;
   absl::StatusOr<std::unique_ptr<core::Subprocess>> process = options_.env->Spawn(spawn);
   if (!process.ok()) {
     return absl::InternalError(absl::StrCat("cannot start worker ", options_.binary, ": ",

@@ -5,7 +5,10 @@
 // stdout/stderr of node N go to <log_dir>/node-N.log (appended). Children are spawned
 // through options.env (each in its own process group) and reaped by one thread each
 // (waitpid on that pid only, so other children of the process are left alone). A child that
-// exits on its own (scale-down, crash) stops counting in LiveNodes.
+// exits on its own (scale-down, crash) stops counting in LiveNodes. A child is killed
+// (SIGKILL, PR_SET_PDEATHSIG) when the thread that started it ends, so local workers die
+// with their controller even when it is SIGKILLed: start nodes from a thread that lives as
+// long as they should (the controller's ticker).
 //
 // Thread safety: all methods are thread-safe. The destructor calls StopAll().
 #pragma once

@@ -1,11 +1,49 @@
 #include "controller/commit_queue.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/spdlog.h"
 
 namespace sweep::controller {
+
+CommitQueue::CommitQueue(CommitFn commit, CommitRetry retry)
+    : commit_(std::move(commit)), retry_(std::move(retry)) {
+  if (!retry_.sleep_ms) {
+    retry_.sleep_ms = [](int64_t ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    };
+  }
+  if (!retry_.now_ms) {
+    retry_.now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+}
+
+absl::Status CommitQueue::CommitWithRetries(const store::WriteBatch& batch) {
+  const int64_t start = retry_.now_ms();
+  int64_t backoff = retry_.first_backoff_ms;
+  int other_failures = 0;
+  while (true) {
+    absl::Status status = commit_(batch);
+    if (status.ok()) return status;
+    if (store::IsBusy(status)) {
+      if (retry_.now_ms() - start >= retry_.busy_budget_ms) return status;
+    } else if (!absl::IsUnavailable(status) || ++other_failures > retry_.other_retries) {
+      return status;
+    }
+    spdlog::warn("store commit failed, retrying in {} ms: {}", backoff,
+                 std::string(status.message()));
+    retry_.sleep_ms(backoff);
+    backoff = std::min(backoff * 2, retry_.max_backoff_ms);
+  }
+}
 
 void CommitQueue::SetListener(std::function<void(const core::Event&)> listener) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -41,7 +79,7 @@ absl::Status CommitQueue::WaitDurable(uint64_t seq) {
     } else {
       for (store::WriteBatch& b : batches) merged.Append(std::move(b));
     }
-    absl::Status status = commit_(merged);
+    absl::Status status = CommitWithRetries(merged);
     if (status.ok() && listener) {
       for (const core::Event& e : merged.events) listener(e);
     }
@@ -50,7 +88,8 @@ absl::Status CommitQueue::WaitDurable(uint64_t seq) {
     if (status.ok()) {
       durable_seq_ = upto;
     } else {
-      spdlog::error("store commit failed, controller stops accepting calls: {}", status.ToString());
+      spdlog::error("store commit failed, controller stops accepting calls: {}",
+                    std::string(status.message()));
       broken_ = absl::InternalError(
           absl::StrCat("the controller could not save its state (", status.message(),
                        "); restart it to resume from the last saved state"));

@@ -6,7 +6,11 @@
 // merges every pending batch into one commit, so concurrent calls share one transaction
 // (and one fsync).
 //
-// If a commit fails, memory is ahead of the store: the queue is broken for good, every
+// A commit that fails because another process holds the store's lock (store::IsBusy) is
+// retried with backoff for up to CommitRetry::busy_budget_ms; any other Unavailable failure
+// (disk full, I/O error) a few times (CommitRetry::other_retries). Nothing of a failed
+// commit is written, so retrying the same merged batch is safe.
+// If a commit still fails, memory is ahead of the store: the queue is broken for good, every
 // later wait fails Internal, and nothing is acknowledged that is not durable. Recreating
 // the controller reloads the durable state.
 //
@@ -26,11 +30,22 @@
 
 namespace sweep::controller {
 
+// How failed commits are retried before the queue breaks.
+struct CommitRetry {
+  int64_t busy_budget_ms = 20'000;  // a busy store: retried for this long in all
+  int other_retries = 2;            // other Unavailable failures: this many more tries
+  int64_t first_backoff_ms = 50;    // doubled after each try, up to max_backoff_ms
+  int64_t max_backoff_ms = 2'000;
+  // Injected in tests; default: std::this_thread::sleep_for and the steady clock.
+  std::function<void(int64_t)> sleep_ms = {};
+  std::function<int64_t()> now_ms = {};
+};
+
 class CommitQueue {
  public:
   // Makes one (merged) batch durable; all of it or nothing (store::Store::Commit).
   using CommitFn = std::function<absl::Status(const store::WriteBatch&)>;
-  explicit CommitQueue(CommitFn commit) : commit_(std::move(commit)) {}
+  explicit CommitQueue(CommitFn commit, CommitRetry retry = {});
 
   // Called for every committed event, in commit order, on the committing thread, after
   // the commit; it must not call back into the controller.
@@ -49,7 +64,11 @@ class CommitQueue {
   absl::Status Broken() const;
 
  private:
+  // commit_ with the retries of retry_.
+  absl::Status CommitWithRetries(const store::WriteBatch& batch);
+
   const CommitFn commit_;
+  CommitRetry retry_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<store::WriteBatch> pending_;

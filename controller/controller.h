@@ -100,7 +100,9 @@
 namespace sweep::controller {
 
 struct ControllerOptions {
-  core::Clock* clock = core::SystemClock::Default();
+  // Leases and timeouts are measured with it: by default a clock a wall-clock step does not
+  // move (core::MonotonicWallClock), so a step neither expires every lease nor keeps them.
+  core::Clock* clock = core::MonotonicWallClock::Default();
   // Not owned. The workspace's files (snapshots, artifacts, models) and the random ids;
   // tests inject faults through it (core/fault_env.h).
   core::Env* env = core::Env::Default();
@@ -250,6 +252,11 @@ class Controller {
   // FailedPrecondition when the sweep ended, is not run here, or created all its trials.
   virtual absl::StatusOr<int64_t> EnqueueTrial(const std::string& sweep_id,
                                                const std::vector<std::string>& params) = 0;
+
+  // OK while the controller can save its state. Once a commit failed for good (after the
+  // retries of commit_queue.h) the Internal error every call now gets, naming the store's
+  // reason: `sweep run` and `sweep server` end on it, and a restart resumes from the store.
+  virtual absl::Status Health() { return absl::OkStatus(); }
 };
 
 }  // namespace sweep::controller

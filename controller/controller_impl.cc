@@ -145,7 +145,8 @@ ControllerAdmin::Hooks ControllerImpl::AdminHooks() {
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store* store,
                                                                ControllerOptions options) {
   if (store == nullptr) return absl::InvalidArgumentError("Controller::Create: store is null");
-  if (options.clock == nullptr) options.clock = core::SystemClock::Default();
+  // Leases expire by a clock a wall-clock step does not move (core/clock.h).
+  if (options.clock == nullptr) options.clock = core::MonotonicWallClock::Default();
   if (options.lease_duration_ms <= 0 || options.heartbeat_interval_ms <= 0 ||
       options.max_acquire_wait_ms < 0 || options.tick_interval_ms <= 0) {
     return absl::InvalidArgumentError(
@@ -312,6 +313,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
   };
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
+    RETURN_IF_ERROR(commits_.Broken());  // a sweep that cannot be saved never ends
     auto it = state_.sweeps.find(sweep_id);
     if (it == state_.sweeps.end()) {
       lock.unlock();
@@ -665,7 +667,7 @@ void ControllerImpl::RegisterModels() {
     if (!commits_.WaitDurable(p.end_seq).ok()) return;  // broken: nothing more is committed
     core::Event event =
         RegisterSweepModel(store_, options_.workspace_dir, p, clock_->NowMillis(), options_.env);
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
     Txn txn;
     txn.batch.events.push_back(std::move(event));
     auto it = state_.sweeps.find(p.sweep_id);
@@ -674,7 +676,9 @@ void ControllerImpl::RegisterModels() {
       it->second->end_seq = Flush(txn);  // WaitForSweep waits for the event too
       state_cv_.notify_all();
     } else {
-      Flush(txn);
+      // Recovered at start: no one waits for this sweep, so the event is made durable here.
+      std::erase(state_.recovered_registrations, std::make_pair(p.sweep_id, p.model));
+      if (!Finish(txn, lock).ok()) return;
     }
   }
 }

@@ -115,8 +115,17 @@ void Lifecycle::IngestPoints(Txn& txn, SweepRec& s, TrialRec& t,
                              const std::vector<core::MetricPoint>& points, int64_t now) {
   const core::Objective& objective = s.spec.objective;
   bool trial_changed = false;
+  if (t.seq_attempt != t.attempt.attempt) {
+    t.seq_attempt = t.attempt.attempt;
+    t.seq_stored = 0;
+  }
   for (const core::MetricPoint& in : points) {
+    if (in.seq > 0) {
+      if (in.seq <= t.seq_stored) continue;  // stored before: the report was re-sent
+      t.seq_stored = in.seq;
+    }
     core::MetricPoint p = in;
+    p.seq = 0;
     p.sweep_id = s.sweep.id;
     p.trial_id = t.trial.trial_id;
     p.attempt = t.attempt.attempt;

@@ -47,7 +47,8 @@ class Lifecycle {
 
   // Records the points of the attempt: primary-metric reports become intervals, move the
   // trial's value and go through the early-termination policy (a stop is requested, and
-  // the decision recorded).
+  // the decision recorded). A numbered point (seq > 0) at or below the highest number
+  // stored for the attempt is skipped: it came again in a re-sent report.
   void IngestPoints(Txn& txn, SweepRec& s, TrialRec& t,
                     const std::vector<core::MetricPoint>& points, int64_t now);
 

@@ -235,6 +235,24 @@ void RestoreCounters(State& state, Txn& txn, SweepRec& s, int64_t now) {
   }
 }
 
+// How many points each live attempt has stored: its workers number points 1, 2, 3... and
+// the controller stores each once, in order, so the count is the highest number stored and
+// a report re-sent to the restarted controller is not stored twice.
+absl::Status RestoreMetricNumbers(store::Store* store, SweepRec& s) {
+  for (int64_t tid : s.live) {
+    TrialRec& t = s.trials[tid - 1];
+    store::MetricFilter filter;
+    filter.sweep_id = s.sweep.id;
+    filter.trial_id = tid;
+    ASSIGN_OR_RETURN(std::vector<core::MetricPoint> points, store->ListMetrics(filter));
+    t.seq_attempt = t.attempt.attempt;
+    t.seq_stored = std::count_if(points.begin(), points.end(), [&](const core::MetricPoint& p) {
+      return p.attempt == t.attempt.attempt;
+    });
+  }
+  return absl::OkStatus();
+}
+
 // Grants (argv/env) of the live attempts, so their nodes can re-acquire them.
 void RegrantLive(const RecoveryContext& context, Txn& txn, SweepRec& s, int64_t now) {
   for (int64_t tid : std::vector<int64_t>(s.live.begin(), s.live.end())) {
@@ -265,6 +283,7 @@ absl::Status ResumeSweep(const RecoveryContext& context, Txn& txn, const core::S
   ReplayCurves(s, records.points);
   RestoreStops(s, records.decisions);
   RestoreCounters(*context.state, txn, s, now);
+  RETURN_IF_ERROR(RestoreMetricNumbers(context.store, s));
   context.state->AddRunning(*std::move(reopened));
   RegrantLive(context, txn, s, now);
   context.lifecycle->ExpireLeases(txn, s, " while the controller was down", now);
@@ -273,6 +292,56 @@ absl::Status ResumeSweep(const RecoveryContext& context, Txn& txn, const core::S
                             " running, ", s.retry_queue.size(), " to retry"),
                now);
   context.lifecycle->MaybeEndSweep(txn, s, now);
+  return absl::OkStatus();
+}
+
+// A completed sweep whose register_model was not done (no outcome event): the controller
+// died between committing the end and registering. Queued for RegisterModels.
+absl::Status FindUnregisteredModel(const RecoveryContext& context, const core::Sweep& sweep) {
+  if (sweep.state != SweepState::kCompleted ||
+      sweep.spec_yaml.find("register_model") == std::string::npos) {
+    return absl::OkStatus();
+  }
+  std::string base_dir = sweep.spec_path.empty()
+                             ? std::string()
+                             : std::filesystem::path(sweep.spec_path).parent_path().string();
+  absl::StatusOr<spec::SweepSpec> parsed =
+      spec::ParseSpec(sweep.spec_yaml, sweep.spec_path, base_dir);
+  if (!parsed.ok() || parsed->register_model.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<core::Event> events, context.store->ListEvents(sweep.id));
+  for (const core::Event& e : events) {
+    if (e.kind == "model_registered" || e.kind == "model_registration_failed") {
+      return absl::OkStatus();
+    }
+  }
+  context.state->recovered_registrations.emplace_back(sweep.id, parsed->register_model);
+  return absl::OkStatus();
+}
+
+// An ended sweep whose last attempts were still stopping when the controller died: no one
+// serves their leases any more, so they end here, `stopped`, and a trial not yet ended is
+// canceled. The node's next call under such a lease is refused and it kills the trial.
+absl::Status EndDrainingAttempts(const RecoveryContext& context, Txn& txn, const core::Sweep& sweep,
+                                 int64_t now) {
+  ASSIGN_OR_RETURN(std::vector<core::Attempt> attempts,
+                   context.store->ListAttempts(sweep.id, std::nullopt));
+  for (core::Attempt& a : attempts) {
+    if (core::IsTerminal(a.state)) continue;
+    const std::string why = absl::StrCat("the controller restarted after sweep ", sweep.id,
+                                         " ended, while this attempt was stopping");
+    a.state = AttemptState::kStopped;
+    a.ended_ms = now;
+    a.error = why;
+    txn.batch.attempts.push_back(a);
+    ASSIGN_OR_RETURN(core::Trial trial, context.store->GetTrial(sweep.id, a.trial_id));
+    if (!core::IsTerminal(trial.state)) {
+      trial.state = TrialState::kCanceled;
+      trial.reason = why;
+      trial.ended_ms = now;
+      txn.batch.trials.push_back(trial);
+    }
+    txn.AddEvent(sweep.id, a.trial_id, "attempt_stopped", why, now);
+  }
   return absl::OkStatus();
 }
 
@@ -293,7 +362,11 @@ absl::Status Recover(const RecoveryContext& context, Txn& txn, int64_t now) {
   ASSIGN_OR_RETURN(std::vector<core::Sweep> sweeps, context.store->ListSweeps());
   std::reverse(sweeps.begin(), sweeps.end());  // oldest first: round-robin order
   for (const core::Sweep& sweep : sweeps) {
-    if (sweep.state != SweepState::kRunning) continue;
+    if (sweep.state != SweepState::kRunning) {
+      RETURN_IF_ERROR(EndDrainingAttempts(context, txn, sweep, now));
+      RETURN_IF_ERROR(FindUnregisteredModel(context, sweep));
+      continue;
+    }
     RETURN_IF_ERROR(ResumeSweep(context, txn, sweep, now));
   }
   return absl::OkStatus();

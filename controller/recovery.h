@@ -4,7 +4,10 @@
 // attempts get their grants back (so their nodes can re-acquire them), and leases that ran
 // out while no controller was up are expired. A sweep that cannot be resumed (its spec no
 // longer parses, its environment is gone, ...) is ended failed "cannot resume after
-// restart: ..."; sweeps that ended while attempts were still draining are not reloaded.
+// restart: ...". A sweep that ended while attempts were still stopping is not reloaded:
+// those attempts end `stopped` (their trials, if not ended, `canceled`), so nothing stays
+// running in the store. A completed sweep whose register_model has no outcome event yet is
+// queued in State::recovered_registrations (the controller died before registering).
 //
 // Thread safety: requires ControllerImpl's mu_ (it runs once, before the controller is
 // shared). Ownership: borrows everything in RecoveryContext for the call.

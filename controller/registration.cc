@@ -12,6 +12,9 @@ std::vector<PendingRegistration> PendingRegistrations(const State& state) {
       pending.push_back({id, s->spec.register_model, s->end_seq});
     }
   }
+  for (const auto& [sweep_id, model] : state.recovered_registrations) {
+    pending.push_back({sweep_id, model, /*end_seq=*/0});  // the end is durable already
+  }
   return pending;
 }
 

@@ -23,7 +23,8 @@ struct PendingRegistration {
   uint64_t end_seq = 0;  // wait for this commit before reading the sweep's trials
 };
 
-// Sweeps whose end is queued and whose model is still to be registered.
+// Sweeps whose end is queued and whose model is still to be registered, and those recovery
+// found with their registration not done (State::recovered_registrations).
 std::vector<PendingRegistration> PendingRegistrations(const State& state);
 
 // Registers the sweep's best completed trial as the next version of the model and returns

@@ -45,6 +45,10 @@ struct TrialRec {
   std::string stop_message;
   // argv/env/params of the trial, built on first lease (Scheduler::EnsureGrant).
   std::shared_ptr<const core::LeaseGrant> grant;
+  // The highest metric point number (MetricPoint::seq) stored for attempt seq_attempt:
+  // a re-sent report's points are not stored twice.
+  int32_t seq_attempt = 0;
+  int64_t seq_stored = 0;
 };
 
 struct SweepRec {
@@ -121,6 +125,9 @@ struct State {
   std::map<std::string, std::vector<std::string>> running;
   std::map<std::string, NodeRec> nodes;  // by node id
   uint64_t fencing = 0;                  // the last fencing token handed out
+  // (sweep id, model name) of completed sweeps found at recovery with their register_model
+  // not done (the controller died first): registered like a sweep that just completed.
+  std::vector<std::pair<std::string, std::string>> recovered_registrations;
 
   // Takes a running sweep in, last in its compute's order.
   SweepRec& AddRunning(std::unique_ptr<SweepRec> sweep);

@@ -26,4 +26,10 @@ Clock* SteadyClock::Default() {
   return clock;
 }
 
+Clock* MonotonicWallClock::Default() {
+  static MonotonicWallClock* clock =
+      new MonotonicWallClock(SystemClock::Default(), SteadyClock::Default());
+  return clock;
+}
+
 }  // namespace sweep::core

@@ -30,6 +30,25 @@ class SteadyClock final : public Clock {
   static Clock* Default();
 };
 
+// Wall-clock time that is never stepped: the wall time when it was made plus the
+// monotonic time elapsed since. A step of the system clock (NTP, an administrator) does not
+// move it, so deadlines measured with it (leases) neither all expire nor all stretch at
+// once; its readings drift from the wall clock only by the steps since it was made. The
+// controller's default clock.
+class MonotonicWallClock final : public Clock {
+ public:
+  // Reads `wall` once now and `steady` on every call; both are not owned and must outlive it.
+  MonotonicWallClock(const Clock* wall, const Clock* steady)
+      : steady_(steady), offset_(wall->NowMillis() - steady->NowMillis()) {}
+  int64_t NowMillis() const override { return steady_->NowMillis() + offset_; }
+  // Process-wide instance over SystemClock and SteadyClock; never destroyed.
+  static Clock* Default();
+
+ private:
+  const Clock* const steady_;
+  const int64_t offset_;
+};
+
 // Manually advanced clock for tests.
 class FakeClock final : public Clock {
  public:

@@ -82,7 +82,7 @@ absl::Status Env::WriteFile(const std::string& path, std::string_view content, m
   return status;
 }
 
-absl::Status Env::CopyFile(const std::string& from, const std::string& to) {
+absl::Status Env::CopyFile(const std::string& from, const std::string& to, bool sync) {
   absl::StatusOr<FileInfo> info = Stat(from);
   if (!info.ok()) return info.status();
   absl::StatusOr<std::unique_ptr<RandomAccessFile>> in = NewRandomAccessFile(from);
@@ -97,6 +97,9 @@ absl::Status Env::CopyFile(const std::string& from, const std::string& to) {
     if (data->empty()) break;
     if (absl::Status s = (*out)->Append(*data); !s.ok()) return s;
     offset += static_cast<int64_t>(data->size());
+  }
+  if (sync) {
+    if (absl::Status s = (*out)->Sync(); !s.ok()) return s;
   }
   if (absl::Status s = (*out)->Close(); !s.ok()) return s;
   // The umask may have narrowed the creation mode.

@@ -245,8 +245,9 @@ class Env {
                                    const AtomicWriteOptions& options = {});
   // Creates or truncates `path` and writes `content` (no fsync).
   absl::Status WriteFile(const std::string& path, std::string_view content, mode_t mode = 0644);
-  // A copy of a regular file with its permission bits (no fsync).
-  absl::Status CopyFile(const std::string& from, const std::string& to);
+  // A copy of a regular file with its permission bits; fsynced before it is closed when
+  // `sync` (not its directory entry: SyncDir).
+  absl::Status CopyFile(const std::string& from, const std::string& to, bool sync = false);
   bool Exists(const std::string& path);       // follows symlinks
   bool IsDirectory(const std::string& path);  // follows symlinks
   int64_t NowMillis() { return clock()->NowMillis(); }

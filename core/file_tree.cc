@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/digest.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 
 namespace sweep::core {
@@ -117,6 +118,28 @@ absl::Status CopyTree(const std::string& from, const std::string& to, Env* env) 
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::Status SyncTree(const std::string& dir, bool files, Env* env) {
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
+  if (!names.ok()) return names.status();
+  for (const std::string& name : *names) {
+    const std::string path = absl::StrCat(dir, "/", name);
+    absl::StatusOr<FileInfo> info = env->Stat(path, /*follow_symlinks=*/false);
+    if (!info.ok()) return info.status();
+    if (info->type == FileType::kDirectory) {
+      RETURN_IF_ERROR(SyncTree(path, files, env));
+    } else if (files && info->type == FileType::kRegular) {
+      // Opened for appending (nothing is written) only to fsync it.
+      ASSIGN_OR_RETURN(std::unique_ptr<WritableFile> file,
+                       env->NewWritableFile(path, {.append = true, .no_follow = true}));
+      absl::Status synced = file->Sync();
+      absl::Status closed = file->Close();
+      RETURN_IF_ERROR(synced);
+      RETURN_IF_ERROR(closed);
+    }
+  }
+  return env->SyncDir(dir);
 }
 
 std::string EncodeFileList(const std::vector<FileEntry>& files) {

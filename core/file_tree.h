@@ -52,6 +52,13 @@ absl::StatusOr<std::vector<FileEntry>> ListFileSizes(const std::string& dir,
 // naming an entry that is none of these (a fifo, a socket).
 absl::Status CopyTree(const std::string& from, const std::string& to, Env* env = Env::Default());
 
+// Makes what `dir` holds durable: fsyncs every directory under it (`dir` included, so the
+// names in them are durable) and, with `files`, every regular file (opened for appending:
+// the owner must be able to write it). Symbolic links are not followed. Call before
+// committing a record that points at the files (an artifact, a model). The Env's error
+// naming the path when the file system refuses.
+absl::Status SyncTree(const std::string& dir, bool files, Env* env = Env::Default());
+
 // A piece of a stored blob (a snapshot file or manifest) in transit; sha256 is the digest
 // of data, so the receiver can check the piece on its own.
 struct BlobChunk {

@@ -128,6 +128,10 @@ struct MetricPoint {
   int64_t step = -1;     // as reported by the trial; -1 when absent
   int64_t interval = 0;  // 1-based index among the primary metric's reports; 0 otherwise
   int64_t timestamp_ms = 0;
+  // On the wire from a worker only (not stored): the point's number within its attempt,
+  // 1, 2, 3... in the order the trial printed them; 0 when not numbered. The controller
+  // stores each numbered point once, however often a report is re-sent.
+  int64_t seq = 0;
 };
 
 // Something that happened, for `sweep show` and auditing.

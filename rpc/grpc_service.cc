@@ -84,6 +84,7 @@ std::vector<core::MetricPoint> FromProto(
     m.value = p.value();
     m.step = p.step();
     m.timestamp_ms = p.timestamp_ms();
+    m.seq = p.seq();
     out.push_back(std::move(m));
   }
   return out;

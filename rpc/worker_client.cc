@@ -30,6 +30,7 @@ void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
   out->set_value(point.value);
   out->set_step(point.step);
   out->set_timestamp_ms(point.timestamp_ms);
+  out->set_seq(point.seq);
 }
 
 core::LeaseGrant FromProto(const proto::Lease& in) {

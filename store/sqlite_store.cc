@@ -179,8 +179,15 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, bool read_only) : path_(std::move(path)), read_only_(read_only) {}
 
   absl::Status Error(int rc, absl::string_view what) const {
-    return absl::Status(CodeFor(rc), absl::StrCat("store '", path_, "': ", what, ": ",
-                                                  db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
+    return Marked(rc, absl::Status(CodeFor(rc),
+                                   absl::StrCat("store '", path_, "': ", what, ": ",
+                                                db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc))));
+  }
+  // Busy and locked: another process holds the lock; the caller may retry (store.h).
+  static absl::Status Marked(int rc, absl::Status status) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED ? MarkBusy(std::move(status))
+                                                              : status;
   }
 
   absl::Status Exec(const char* sql, absl::string_view what) {
@@ -189,7 +196,8 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_OK) return absl::OkStatus();
     std::string text = message ? message : sqlite3_errstr(rc);
     sqlite3_free(message);
-    return absl::Status(CodeFor(rc), absl::StrCat("store '", path_, "': ", what, ": ", text));
+    return Marked(
+        rc, absl::Status(CodeFor(rc), absl::StrCat("store '", path_, "': ", what, ": ", text)));
   }
 
   absl::StatusOr<int> UserVersion() {

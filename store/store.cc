@@ -5,6 +5,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "absl/strings/cord.h"
+
 namespace sweep::store {
 namespace {
 
@@ -18,6 +20,19 @@ void MoveAppend(std::vector<T>& to, std::vector<T>& from) {
 }
 
 }  // namespace
+
+namespace {
+constexpr char kBusyPayload[] = "type.sweep/store.busy";
+}  // namespace
+
+bool IsBusy(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kBusyPayload).has_value();
+}
+
+absl::Status MarkBusy(absl::Status status) {
+  if (!status.ok()) status.SetPayload(kBusyPayload, absl::Cord("1"));
+  return status;
+}
 
 bool WriteBatch::empty() const {
   return computes.empty() && deleted_computes.empty() && sweeps.empty() && trials.empty() &&

@@ -88,8 +88,7 @@ class Store {
   // Newest first: by created_ms descending; equal times, the later first inserted first.
   virtual absl::StatusOr<std::vector<core::Sweep>> ListSweeps() = 0;
 
-  virtual absl::StatusOr<core::Trial> GetTrial(const std::string& sweep_id,
-                                               int64_t trial_id) = 0;
+  virtual absl::StatusOr<core::Trial> GetTrial(const std::string& sweep_id, int64_t trial_id) = 0;
   // Ordered by trial_id.
   virtual absl::StatusOr<std::vector<core::Trial>> ListTrials(const std::string& sweep_id) = 0;
 
@@ -129,6 +128,13 @@ class Store {
   // with a smaller token does not lower it.
   virtual absl::StatusOr<uint64_t> MaxFencingToken() = 0;
 };
+
+// True when a Commit failed because another process holds the database's lock (SQLite
+// busy / locked): nothing was written and the same Commit may succeed when retried. Disk
+// full and I/O errors are not busy.
+bool IsBusy(const absl::Status& status);
+// `status` marked busy (for Store implementations).
+absl::Status MarkBusy(absl::Status status);
 
 // Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies
 // pending schema migrations (store/sqlite_schema.h). A Commit that returned OK survives

@@ -1,6 +1,8 @@
 #include "worker/attempt.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -62,6 +64,23 @@ absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const
     return core::ErrnoStatus(s, "cannot create", Quote(dir + "/outputs"));
   }
   return dir;
+}
+
+absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env* env) {
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(dir);
+  if (!names.ok()) return core::ErrnoStatus(names.status(), "cannot list", Quote(dir));
+  for (const std::string& name : *names) {
+    if (std::find(std::begin(kKeptAttemptFiles), std::end(kKeptAttemptFiles), name) !=
+            std::end(kKeptAttemptFiles) ||
+        (keep_outputs && name == "outputs")) {
+      continue;
+    }
+    const std::string path = absl::StrCat(dir, "/", name);
+    if (absl::Status s = env->RemoveAll(path); !s.ok()) {
+      return core::ErrnoStatus(s, "cannot remove", Quote(path));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::vector<std::string> CurrentEnvironment() {

@@ -27,6 +27,14 @@ std::string AttemptDirName(const LeaseRef& ref);
 // FailedPrecondition when code_dir is not a directory; when the file system refuses, an
 // error naming the path ("cannot create attempt directory '...': ...", "cannot copy code
 // from ...") with the Env's code and errno.
+// What an attempt directory keeps once its attempt is terminal and reported.
+inline constexpr const char* kKeptAttemptFiles[] = {"stdout.log", "stderr.log", "metrics.jsonl"};
+
+// Removes from an attempt directory everything but kKeptAttemptFiles (the code copy, what
+// the trial wrote) and, when keep_outputs (they were not uploaded), outputs/. The Env's
+// error naming the entry when one cannot be removed.
+absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env* env);
+
 absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
                                               const std::string& code_dir,
                                               core::Env* env = core::Env::Default());

@@ -31,6 +31,7 @@ struct AttemptRunner::Attempt {
   std::optional<MlflowAttempt> mlflow;  // set when the MLflow endpoint serves this attempt
   std::unique_ptr<MetricsFileTailer> tailer;
   TailBuffer stderr_tail;
+  bool outputs_uploaded = false;
 };
 
 AttemptRunner::AttemptRunner(AgentContext& ctx, const std::string& environment_cache_dir)
@@ -168,6 +169,7 @@ LaunchSpec AttemptRunner::BuildLaunchSpec(Attempt& a, const PreparedEnvironment&
   spec.on_stdout_line = [this, &a](const std::string& line) {
     if (ctx_.options.echo_trial_output) Log()->info("[{}] {}", a.reporter.name(), line);
     a.reporter.AddPoints(ParseMetricLine(line));
+    a.reporter.WaitForRoom();  // backpressure: the trial's pipe fills while reports catch up
   };
   spec.on_stderr_line = [this, &a](const std::string& line) {
     if (ctx_.options.echo_trial_output) Log()->info("[{} stderr] {}", a.reporter.name(), line);
@@ -185,11 +187,15 @@ AttemptEnd AttemptRunner::Supervise(Attempt& a, Process* process) {
     exit = process->Wait(ctx_.options.poll_interval_ms);
     if (exit) break;
     a.reporter.AddPoints(a.tailer->Poll());
-    if (ctx_.Stopping()) return Interrupted(a, StopProcess(process, GraceMs(lease)));
+    if (ctx_.Stopping()) {
+      a.reporter.StopWaiting();
+      return Interrupted(a, StopProcess(process, GraceMs(lease)));
+    }
     if (lease.trial_timeout_ms > 0 &&
         ctx_.clock->NowMillis() - a.reporter.start_ms() >= lease.trial_timeout_ms) {
       stop_reason = "trial timeout";
       stopped = true;
+      a.reporter.StopWaiting();  // its reader drains the pipe so it can exit
       exit = StopProcess(process, GraceMs(lease));
       break;
     }
@@ -198,12 +204,15 @@ AttemptEnd AttemptRunner::Supervise(Attempt& a, Process* process) {
         break;
       case RenewResult::kStop:
         stopped = true;
+        a.reporter.StopWaiting();
         exit = StopProcess(process, GraceMs(lease));
         break;
       case RenewResult::kLeaseGone:
+        a.reporter.StopWaiting();
         Kill(process);
         return AttemptEnd::kDone;
       case RenewResult::kFatal:
+        a.reporter.StopWaiting();
         Kill(process);
         return AttemptEnd::kFatal;
     }
@@ -251,7 +260,15 @@ AttemptEnd AttemptRunner::Finish(Attempt& a, const ExitInfo& exit, bool stopped,
     completion.error = FailureMessage(exit, a.stderr_tail.Lines());
   }
   if (!UploadArtifacts(a, &completion)) return AttemptEnd::kDone;
-  return a.reporter.Complete(std::move(completion));
+  AttemptEnd end = a.reporter.Complete(std::move(completion));
+  if (end == AttemptEnd::kDone) {
+    // Terminal and reported: the code copy goes (outputs/ too once uploaded), the logs stay.
+    if (absl::Status s = TidyAttemptDir(a.dir, /*keep_outputs=*/!a.outputs_uploaded, ctx_.env);
+        !s.ok()) {
+      Log()->warn("attempt {}: {}", a.reporter.name(), std::string(s.message()));
+    }
+  }
+  return end;
 }
 
 bool AttemptRunner::UploadArtifacts(Attempt& a, Completion* completion) {
@@ -261,6 +278,7 @@ bool AttemptRunner::UploadArtifacts(Attempt& a, Completion* completion) {
       ctx_.client, lease.ref, a.dir + "/outputs", lease.artifact_max_bytes,
       [&] { a.reporter.KeepAlive(); }, /*max_tries=*/3, ctx_.env);
   if (uploaded.ok()) {
+    a.outputs_uploaded = true;
     if (*uploaded > 0) Log()->info("attempt {}: uploaded {} output files", name, *uploaded);
     return true;
   }

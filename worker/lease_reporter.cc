@@ -12,7 +12,9 @@ namespace {
 
 constexpr size_t kFlushPoints = 100;            // report as soon as this many are pending
 constexpr size_t kMaxPointsPerRequest = 1'000;  // keeps messages well under gRPC's 4 MB
-constexpr size_t kMaxPendingPoints = 100'000;   // memory bound while the controller is away
+constexpr size_t kMaxPendingPoints = 100'000;   // past this, the trial's reader waits
+// One Renew sends at most this many full reports before the trial is checked again.
+constexpr int kMaxReportsPerRenew = 20;
 
 std::string AttemptName(const LeaseRef& ref) {
   return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
@@ -42,16 +44,20 @@ void LeaseReporter::AddPoints(std::vector<ParsedMetric> parsed) {
     point.value = p.value;
     point.step = p.step;
     point.timestamp_ms = now;
+    point.seq = ++points_total_;
     pending_.push_back(std::move(point));
-    ++points_total_;
   }
-  while (pending_.size() > kMaxPendingPoints) {
-    pending_.pop_front();
-    if (points_dropped_++ == 0) {
-      Log()->warn("attempt {}: more than {} metric points unsent; dropping the oldest", name_,
-                  kMaxPendingPoints);
-    }
-  }
+}
+
+void LeaseReporter::WaitForRoom() {
+  std::unique_lock<std::mutex> lock(mu_);
+  room_cv_.wait(lock, [this] { return !waiting_ || pending_.size() < kMaxPendingPoints; });
+}
+
+void LeaseReporter::StopWaiting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  waiting_ = false;
+  room_cv_.notify_all();
 }
 
 void LeaseReporter::RenewNow() { last_renewal_ms_ = start_ms_ - ctx_.heartbeat_ms; }
@@ -68,6 +74,7 @@ std::vector<core::MetricPoint> LeaseReporter::TakePending(size_t max) {
   std::vector<core::MetricPoint> batch(std::make_move_iterator(pending_.begin()),
                                        std::make_move_iterator(pending_.begin() + n));
   pending_.erase(pending_.begin(), pending_.begin() + n);
+  if (n > 0) room_cv_.notify_all();
   return batch;
 }
 
@@ -84,8 +91,15 @@ RenewResult LeaseReporter::Renew(std::string* stop_reason) {
                               now - pending_.front().timestamp_ms >= ctx_.options.metrics_flush_ms);
   }
   if (report) {
-    batch = TakePending(kMaxPointsPerRequest);
-    reply = ctx_.client->ReportMetrics(lease_.ref, batch);
+    // A backlog goes out in several reports, so a fast trial is slowed only as much as
+    // the controller needs to store its points.
+    for (int i = 0; i < kMaxReportsPerRenew; ++i) {
+      batch = TakePending(kMaxPointsPerRequest);
+      reply = ctx_.client->ReportMetrics(lease_.ref, batch);
+      if (!reply.ok() || reply->directive == Directive::kStop) break;
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.size() < kMaxPointsPerRequest) break;
+    }
   } else if (now - last_renewal_ms_ >= ctx_.heartbeat_ms) {
     reply = ctx_.client->Heartbeat(lease_.ref);
   } else {
@@ -148,16 +162,62 @@ AttemptEnd LeaseReporter::CompleteBeforeStart(Outcome outcome, absl::string_view
   return Complete(std::move(completion));
 }
 
-AttemptEnd LeaseReporter::Complete(Completion completion) {
-  // Unsent points travel with the completion; a large backlog goes ahead in reports.
-  std::vector<core::MetricPoint> points = TakePending(kMaxPendingPoints);
-  while (points.size() > kMaxPointsPerRequest) {
-    std::vector<core::MetricPoint> chunk(points.begin(), points.begin() + kMaxPointsPerRequest);
-    absl::StatusOr<DirectiveReply> reply = ctx_.client->ReportMetrics(lease_.ref, chunk);
-    if (!reply.ok()) break;
-    points.erase(points.begin(), points.begin() + kMaxPointsPerRequest);
+std::optional<AttemptEnd> LeaseReporter::SendBacklog() {
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.size() <= kMaxPointsPerRequest) return std::nullopt;
+    }
+    std::vector<core::MetricPoint> batch = TakePending(kMaxPointsPerRequest);
+    absl::StatusOr<DirectiveReply> reply = ctx_.client->ReportMetrics(lease_.ref, batch);
+    if (reply.ok()) {
+      ctx_.reach.Success();
+      continue;
+    }
+    const absl::Status& status = reply.status();
+    if (std::optional<AttemptEnd> end = GoneOrRejected(status)) return end;
+    if (!IsTransient(status)) {
+      Log()->warn("attempt {}: the controller refused {} metric points: {}", name_, batch.size(),
+                  std::string(status.message()));
+      continue;
+    }
+    PutBack(std::move(batch));
+    if (std::optional<AttemptEnd> end = WaitToRetry(status, "report its metrics")) return end;
   }
-  completion.points = std::move(points);
+}
+
+std::optional<AttemptEnd> LeaseReporter::GoneOrRejected(const absl::Status& status) {
+  if (IsLeaseGone(status)) {
+    Log()->warn("attempt {}: the lease was taken away before completion ({}); result dropped",
+                name_, std::string(status.message()));
+    return AttemptEnd::kDone;
+  }
+  if (status.code() == absl::StatusCode::kUnauthenticated) {
+    ctx_.fatal = ctx_.TokenRejectedMessage(status);
+    return AttemptEnd::kFatal;
+  }
+  return std::nullopt;
+}
+
+std::optional<AttemptEnd> LeaseReporter::WaitToRetry(const absl::Status& status, const char* what) {
+  if (ctx_.reach.FailureExceedsLimit()) {
+    ctx_.fatal = ctx_.UnreachableMessage(status);
+    return AttemptEnd::kFatal;
+  }
+  if (ctx_.reach.first_failure()) {
+    Log()->warn("attempt {}: cannot reach {} to {} ({}); retrying", name_, ctx_.controller_name,
+                what, std::string(status.message()));
+  }
+  if (!ctx_.SleepMs(ctx_.reach.NextBackoffMs())) return AttemptEnd::kStopRequested;
+  return std::nullopt;
+}
+
+AttemptEnd LeaseReporter::Complete(Completion completion) {
+  // Unsent points travel with the completion; a larger backlog goes ahead in reports,
+  // retried like the completion while the controller is away.
+  StopWaiting();
+  if (std::optional<AttemptEnd> end = SendBacklog()) return *end;
+  completion.points = TakePending(kMaxPointsPerRequest);
   int64_t total;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -171,29 +231,13 @@ AttemptEnd LeaseReporter::Complete(Completion completion) {
       return AttemptEnd::kDone;
     }
     const absl::Status& status = state.status();
-    if (IsLeaseGone(status)) {
-      Log()->warn("attempt {}: the lease was taken away before completion ({}); result dropped",
-                  name_, std::string(status.message()));
-      return AttemptEnd::kDone;
-    }
-    if (status.code() == absl::StatusCode::kUnauthenticated) {
-      ctx_.fatal = ctx_.TokenRejectedMessage(status);
-      return AttemptEnd::kFatal;
-    }
+    if (std::optional<AttemptEnd> end = GoneOrRejected(status)) return *end;
     if (!IsTransient(status)) {
       Log()->error("attempt {}: the controller refused its completion: {}", name_,
                    std::string(status.message()));
       return AttemptEnd::kDone;
     }
-    if (ctx_.reach.FailureExceedsLimit()) {
-      ctx_.fatal = ctx_.UnreachableMessage(status);
-      return AttemptEnd::kFatal;
-    }
-    if (ctx_.reach.first_failure()) {
-      Log()->warn("attempt {}: cannot reach {} to complete it ({}); retrying", name_,
-                  ctx_.controller_name, std::string(status.message()));
-    }
-    if (!ctx_.SleepMs(ctx_.reach.NextBackoffMs())) return AttemptEnd::kStopRequested;
+    if (std::optional<AttemptEnd> end = WaitToRetry(status, "complete it")) return *end;
   }
 }
 

@@ -1,17 +1,22 @@
 // Internal to the worker agent: everything a worker sends under one lease. Metric points
-// are batched (sent at kFlushPoints or after metrics_flush_ms, at most kMaxPointsPerRequest
-// per report, the unsent backlog bounded), a heartbeat goes out when nothing else renewed
-// the lease for a heartbeat interval, and the completion is retried while the controller
-// is away (see worker/agent.h for the lifecycle and error meanings).
+// are numbered 1, 2, 3... (MetricPoint::seq, so the controller stores a re-sent one once)
+// and batched (sent at kFlushPoints or after metrics_flush_ms, at most kMaxPointsPerRequest
+// per report). None is dropped: past kMaxPendingPoints unsent, WaitForRoom blocks the
+// trial's reader thread, so the trial's pipe fills and the trial is slowed until reports
+// catch up (backpressure). A heartbeat goes out when nothing else renewed the lease for a
+// heartbeat interval, and the completion is retried while the controller is away (see
+// worker/agent.h for the lifecycle and error meanings).
 //
-// Thread safety: AddPoints may be called from the trial's reader thread; everything else
-// from the agent's thread.
+// Thread safety: AddPoints and WaitForRoom may be called from the trial's reader thread;
+// everything else from the agent's thread.
 #pragma once
 
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,8 +37,14 @@ class LeaseReporter {
   const std::string& name() const { return name_; }  // "sweep/trial#attempt", for logs
   int64_t start_ms() const { return start_ms_; }
 
-  // Queues parsed points, stamped with the current time. Thread-safe.
+  // Queues parsed points, stamped with the current time and numbered. Never blocks.
   void AddPoints(std::vector<ParsedMetric> parsed);
+  // Blocks while kMaxPendingPoints or more are unsent, until reports make room or
+  // StopWaiting is called. For the trial's reader thread: a blocked reader is backpressure.
+  void WaitForRoom();
+  // WaitForRoom returns at once from now on (the trial is being stopped or abandoned, and
+  // its reader must drain the pipe so it can exit).
+  void StopWaiting();
   // Makes the next Renew send a heartbeat at once (the first one tells the controller the
   // trial runs).
   void RenewNow();
@@ -53,6 +64,15 @@ class LeaseReporter {
 
  private:
   void PutBack(std::vector<core::MetricPoint> batch);
+  // Sends reports while a full request's worth is unsent (the completion's points must fit
+  // one message); kDone when the lease is gone, kFatal, kStopRequested, or nullopt.
+  std::optional<AttemptEnd> SendBacklog();
+  // After a failed call: kDone (logged) when the lease is gone, kFatal when the token was
+  // rejected; nullopt for other failures.
+  std::optional<AttemptEnd> GoneOrRejected(const absl::Status& status);
+  // After a transient failure to `what`: kFatal once the controller has been unreachable
+  // too long, kStopRequested when the worker is stopped while waiting; nullopt: retry now.
+  std::optional<AttemptEnd> WaitToRetry(const absl::Status& status, const char* what);
   std::vector<core::MetricPoint> TakePending(size_t max);
   void LogEnd(const Completion& completion, int64_t points, const std::string& trial_state);
 
@@ -64,9 +84,10 @@ class LeaseReporter {
   int64_t retry_at_ms_ = 0;
 
   std::mutex mu_;
+  std::condition_variable room_cv_;        // pending_ shrank, or waiting_ ended
   std::deque<core::MetricPoint> pending_;  // guarded by mu_
-  int64_t points_total_ = 0;               // guarded by mu_
-  int64_t points_dropped_ = 0;             // guarded by mu_
+  int64_t points_total_ = 0;               // guarded by mu_; also the last seq given
+  bool waiting_ = true;                    // guarded by mu_; false after StopWaiting
 };
 
 }  // namespace sweep::worker

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -21,14 +22,28 @@ constexpr int64_t kDrainAfterExitMs = 2'000;
 // One output stream of the child: its log file and its line callback.
 struct Stream {
   std::unique_ptr<core::WritableFile> log;
+  int64_t log_cap = 0;   // LaunchSpec::log_max_bytes
+  int64_t log_room = 0;  // bytes the log may still take
   std::function<void(const std::string&)> on_line;
   LineSplitter splitter;
 
   void Add(std::string_view data) {
     // A full disk must not stop the trial: the pipe keeps being drained.
-    if (log) log->Append(data).IgnoreError();
+    if (log) Log(data);
     if (!on_line) return;
     for (const std::string& line : splitter.Append(data)) on_line(line);
+  }
+  // Up to log_room bytes, then a note; the rest is not kept.
+  void Log(std::string_view data) {
+    const int64_t n = std::min<int64_t>(log_room, static_cast<int64_t>(data.size()));
+    if (n > 0) log->Append(data.substr(0, n)).IgnoreError();
+    log_room -= n;
+    if (n < static_cast<int64_t>(data.size())) {
+      log->Append(
+             absl::StrCat("\n[sweep: log cut at ", log_cap, " bytes; later output not kept]\n"))
+          .IgnoreError();
+      log.reset();
+    }
   }
   // End of stream: the unterminated last line, then close.
   void Finish() {
@@ -140,6 +155,7 @@ class PosixProcessLauncher final : public ProcessLauncher {
                                                 "': ", std::strerror(core::ErrnoOf(log.status()))));
       }
       stream->log = *std::move(log);
+      stream->log_cap = stream->log_room = std::max<int64_t>(0, spec.log_max_bytes);
     }
     core::SpawnOptions options;
     options.argv = spec.argv;
@@ -149,6 +165,10 @@ class PosixProcessLauncher final : public ProcessLauncher {
     options.stdout_to = core::Stdio::Pipe();
     options.stderr_to = core::Stdio::Pipe();
     options.new_process_group = true;
+    // A trial dies with its worker, even a SIGKILLed one (no orphan runs on while the
+    // retry starts a second copy). Launch runs on the agent's thread, which lives as long
+    // as the worker.
+    options.parent_death_signal = SIGKILL;
     absl::StatusOr<std::unique_ptr<core::Subprocess>> child = env_->Spawn(options);
     if (!child.ok()) return child.status();
     return std::unique_ptr<Process>(

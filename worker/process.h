@@ -15,6 +15,10 @@
 
 namespace sweep::worker {
 
+// The most a trial's stdout.log / stderr.log keeps: past it the log ends with a note and
+// later output is not written (its metric lines are still read).
+inline constexpr int64_t kMaxLogBytes = int64_t{64} << 20;
+
 struct LaunchSpec {
   // argv[0] is searched in the worker's PATH; no shell is involved, every element
   // reaches the child exactly as given.
@@ -25,6 +29,7 @@ struct LaunchSpec {
   // Empty: no copy.
   std::string stdout_log;
   std::string stderr_log;
+  int64_t log_max_bytes = kMaxLogBytes;  // cap of each log file
   // Called with each line of stdout / stderr (without '\n'), on a reader thread, in
   // order per stream. Must not block for long.
   std::function<void(const std::string&)> on_stdout_line;
@@ -65,8 +70,11 @@ class ProcessLauncher {
 // stdout/stderr through pipes read by one reader thread (teed into the log files, written
 // through `env`; a failing log write never stops the trial), default signal dispositions
 // and an empty signal mask. When the command exits, whatever it left behind in its process
-// group is killed (SIGKILL) so no trial outlives its attempt. Thread-safe. `env` is not
-// owned and must outlive the launcher and its processes.
+// group is killed (SIGKILL) so no trial outlives its attempt. The child is also killed
+// (SIGKILL, PR_SET_PDEATHSIG) when the thread that launched it ends, so a trial dies with
+// a worker that is itself killed: call Launch from a thread that lives as long as the
+// process should (the agent's). Thread-safe. `env` is not owned and must outlive the
+// launcher and its processes.
 std::unique_ptr<ProcessLauncher> NewPosixProcessLauncher(core::Env* env = core::Env::Default());
 
 // Stops a process: SIGTERM to its group, then SIGKILL if it has not exited after

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "core/digest.h"
 #include "core/file_tree.h"
+#include "worker/logging.h"
 
 namespace sweep::worker {
 namespace {
@@ -73,8 +74,16 @@ absl::StatusOr<std::string> SnapshotCache::Get(const std::string& digest, bool* 
   std::lock_guard<std::mutex> lock(mu_);
   const std::string final_dir = absl::StrCat(dir_, "/", digest);
   if (env_->IsDirectory(final_dir)) {
-    if (hit != nullptr) *hit = true;
-    return final_dir;
+    // Checked on every hit: a file changed or lost on this node's disk since it was
+    // fetched is noticed, and the snapshot fetched again.
+    absl::StatusOr<std::vector<core::FileEntry>> cached = core::ListFiles(final_dir, nullptr, env_);
+    if (cached.ok() && core::Sha256Hex(core::EncodeFileList(*cached)) == digest) {
+      if (hit != nullptr) *hit = true;
+      return final_dir;
+    }
+    Log()->warn("cached snapshot {} does not match its digest; fetching it again",
+                digest.substr(0, 12));
+    if (absl::Status s = env_->RemoveAll(final_dir); !s.ok()) return s;
   }
   if (hit != nullptr) *hit = false;
 

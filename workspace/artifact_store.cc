@@ -138,11 +138,13 @@ absl::Status CopyVerified(const std::string& files_dir, const ArtifactManifest& 
     if (absl::Status s = env->CreateDirs(fs::path(target).parent_path().string()); !s.ok()) {
       return fail(s);
     }
-    if (absl::Status s = env->CopyFile(source, target); !s.ok()) return fail(s);
+    if (absl::Status s = env->CopyFile(source, target, /*sync=*/true); !s.ok()) return fail(s);
   }
+  // Durable before the caller commits the record that points at it (a model).
+  if (absl::Status s = core::SyncTree(staging, /*files=*/false, env); !s.ok()) return fail(s);
   env->RemoveAll(dest_dir).IgnoreError();  // an empty directory, if any
   if (absl::Status s = env->Rename(staging, dest_dir); !s.ok()) return fail(s);
-  return absl::OkStatus();
+  return env->SyncDir(fs::path(dest_dir).parent_path().string());
 }
 
 }  // namespace sweep::workspace

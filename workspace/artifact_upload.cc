@@ -116,6 +116,10 @@ absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t
   if (!moved.ok()) {
     return core::ErrnoStatus(moved, "cannot publish artifacts into", files);
   }
+  // The files were fsynced as they arrived; their names now too, before the manifest (and
+  // then the attempt's record) says they are there.
+  if (absl::Status s = core::SyncTree(files, /*files=*/false, env); !s.ok()) return s;
+  if (absl::Status s = env->SyncDir(attempt_dir); !s.ok()) return s;
   if (absl::Status s = WriteManifest(attempt_dir, *manifest, env); !s.ok()) return s;
   env->RemoveAll(attempt_dir + "/upload").IgnoreError();
   return manifest->total_bytes;

@@ -90,11 +90,17 @@ std::string DefaultWorkspaceDir() {
   return "./.sweep";
 }
 
+absl::Status CreateWorkspaceDir(core::Env* env, const std::string& dir) {
+  const bool existed = env->IsDirectory(dir);
+  absl::Status s = env->CreateDirs(dir);
+  if (s.ok() && !existed) s = env->SetPermissions(dir, 0700);
+  if (!s.ok()) return core::ErrnoStatus(s, "cannot create workspace directory", dir);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Workspace>> Workspace::OpenOrCreate(const std::string& dir,
                                                                    core::Env* env) {
-  if (absl::Status s = env->CreateDirs(dir); !s.ok()) {
-    return core::ErrnoStatus(s, "cannot create workspace directory", dir);
-  }
+  RETURN_IF_ERROR(CreateWorkspaceDir(env, dir));
   for (const char* sub : {"snapshots", "artifacts", "logs"}) {
     RETURN_IF_ERROR(env->CreateDirs(absl::StrCat(dir, "/", sub)));
   }
@@ -104,6 +110,17 @@ absl::StatusOr<std::unique_ptr<Workspace>> Workspace::OpenOrCreate(const std::st
 
   std::string db_path = dir + "/sweep.db";
   bool fresh_db = !env->Exists(db_path);
+  if (fresh_db) {
+    // Created 0600 before SQLite opens it (an empty file is an empty database); its -wal
+    // and -shm files take the same mode.
+    absl::StatusOr<std::unique_ptr<core::WritableFile>> created =
+        env->NewWritableFile(db_path, {.mode = 0600, .exclusive = true});
+    if (created.ok()) {
+      RETURN_IF_ERROR((*created)->Close());
+    } else if (core::ErrnoOf(created.status()) != EEXIST) {
+      return core::ErrnoStatus(created.status(), "cannot create", db_path);
+    }
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, store::OpenSqliteStore(db_path));
   if (fresh_db) {
     // Only on creation: a user who deleted cpu-cluster does not get it back.

@@ -1,7 +1,7 @@
 // A workspace directory: sweep.db, snapshots/, artifacts/, the auth token, and the
 // address of the controller currently serving it.
 //
-//   <dir>/sweep.db         SQLite store
+//   <dir>/sweep.db         SQLite store, created mode 0600 (the directory: 0700)
 //   <dir>/token            random auth token, mode 0600
 //   <dir>/controller.json  {"address": "127.0.0.1:PORT", "pid": N} while a controller runs
 //   <dir>/controller.lock  the workspace lock of its one writer (workspace_lock.h)
@@ -26,6 +26,11 @@ namespace sweep::workspace {
 
 // Default workspace dir: $SWEEP_WORKSPACE, else ./.sweep.
 std::string DefaultWorkspaceDir();
+
+// Creates the workspace directory (with parents) if missing; a directory it creates is
+// mode 0700 (it holds the token and every trial's code and outputs). An existing one is left
+// as it is. The errno status of the failure, naming the directory.
+absl::Status CreateWorkspaceDir(core::Env* env, const std::string& dir);
 
 struct ControllerAddress {
   std::string address;

@@ -14,6 +14,7 @@
 #include "core/files.h"
 #include "core/status.h"
 #include "nlohmann/json.hpp"
+#include "workspace/workspace.h"
 
 namespace sweep::workspace {
 namespace {
@@ -88,9 +89,7 @@ std::string LockPath(const std::string& workspace_dir) {
 absl::StatusOr<LockAttempt> WorkspaceLock::TryAcquire(const std::string& dir,
                                                       const LockHolder& me) {
   core::Env* env = core::Env::Default();
-  if (absl::Status s = env->CreateDirs(dir); !s.ok()) {
-    return core::ErrnoStatus(s, "cannot create workspace directory", dir);
-  }
+  RETURN_IF_ERROR(CreateWorkspaceDir(env, dir));
   const std::string path = LockPath(dir);
   ASSIGN_OR_RETURN(std::unique_ptr<core::FileLock> file, env->OpenLockFile(path));
   LockAttempt attempt;

@@ -106,9 +106,25 @@ TEST(CommitQueueTest, WaitersArrivingDuringACommitShareTheNextOne) {
   EXPECT_EQ(fake.Commits(), (std::vector<std::vector<std::string>>{{"1"}, {"2", "3"}}));
 }
 
+// Retries without real sleeping: a fake clock the sleeps advance.
+struct FakeTime {
+  int64_t now = 0;
+  std::vector<int64_t> sleeps;
+  CommitRetry Retry() {
+    CommitRetry retry;
+    retry.sleep_ms = [this](int64_t ms) {
+      sleeps.push_back(ms);
+      now += ms;
+    };
+    retry.now_ms = [this] { return now; };
+    return retry;
+  }
+};
+
 TEST(CommitQueueTest, AFailedCommitBreaksTheQueueForGood) {
   FakeCommits fake;
-  CommitQueue queue(fake.Fn());
+  FakeTime time;
+  CommitQueue queue(fake.Fn(), time.Retry());
   std::vector<std::string> heard;
   queue.SetListener([&](const core::Event& e) { heard.push_back(e.kind); });
   fake.Fail(absl::UnavailableError("disk full"));
@@ -122,7 +138,55 @@ TEST(CommitQueueTest, AFailedCommitBreaksTheQueueForGood) {
   fake.Fail(absl::OkStatus());  // the store recovered, but memory is still ahead of it
   store::WriteBatch later = BatchWithEvent("later");
   EXPECT_EQ(queue.WaitDurable(queue.Enqueue(later)), status);
-  EXPECT_EQ(fake.Commits().size(), 1u) << "a broken queue commits nothing more";
+  EXPECT_EQ(fake.Commits().size(), 3u)
+      << "disk full is tried 1 + other_retries times, then a broken queue commits nothing more";
+}
+
+// Fails `failures` times with `error`, then succeeds.
+CommitQueue::CommitFn FailingTimes(int failures, absl::Status error, int* calls) {
+  return [=](const store::WriteBatch&) { return (*calls)++ < failures ? error : absl::OkStatus(); };
+}
+
+TEST(CommitQueueTest, ABusyStoreIsRetriedWithBackoffUntilItFrees) {
+  // Another process holds sweep.db's write lock for a while (fault 4 of issue 11: one
+  // "database is locked" used to wedge the controller for good).
+  FakeTime time;
+  int calls = 0;
+  const absl::Status busy = store::MarkBusy(absl::UnavailableError("database is locked"));
+  CommitQueue queue(FailingTimes(5, busy, &calls), time.Retry());
+  std::vector<std::string> heard;
+  queue.SetListener([&](const core::Event& e) { heard.push_back(e.kind); });
+  store::WriteBatch b = BatchWithEvent("kept");
+  EXPECT_TRUE(queue.WaitDurable(queue.Enqueue(b)).ok());
+  EXPECT_EQ(calls, 6);
+  EXPECT_EQ(time.sleeps, (std::vector<int64_t>{50, 100, 200, 400, 800})) << "doubling backoff";
+  EXPECT_EQ(heard, std::vector<std::string>{"kept"});
+  EXPECT_TRUE(queue.Broken().ok());
+}
+
+TEST(CommitQueueTest, ALastingBusyStoreBreaksTheQueueAfterItsBudget) {
+  FakeTime time;
+  int calls = 0;
+  const absl::Status busy = store::MarkBusy(absl::UnavailableError("database is locked"));
+  CommitQueue queue(FailingTimes(1'000'000, busy, &calls), time.Retry());
+  store::WriteBatch b = BatchWithEvent("lost");
+  absl::Status status = queue.WaitDurable(queue.Enqueue(b));
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(status.message().find("database is locked"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("restart it"), std::string::npos) << status;
+  EXPECT_GE(time.now, CommitRetry().busy_budget_ms);
+  EXPECT_LT(time.now, CommitRetry().busy_budget_ms + CommitRetry().max_backoff_ms + 1);
+  EXPECT_LT(calls, 30) << "backoff, not a busy loop";
+}
+
+TEST(CommitQueueTest, ARefusedBatchIsNotRetried) {
+  FakeTime time;
+  int calls = 0;
+  CommitQueue queue(FailingTimes(1, absl::InvalidArgumentError("bad row"), &calls), time.Retry());
+  store::WriteBatch b = BatchWithEvent("bad");
+  EXPECT_EQ(queue.WaitDurable(queue.Enqueue(b)).code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(time.sleeps.empty());
 }
 
 }  // namespace

@@ -124,7 +124,11 @@ TEST_F(AgentTest, AttemptDirectoryEnvironmentAndLogs) {
   LeaseGrant lease = MakeLease();
   client_.QueueLease(lease);
   client_.QueueShutdown();
-  launcher_.on_launch = [](FakeProcessState* p) { p->Exit({0, 0}); };
+  bool outputs_at_launch = false;
+  launcher_.on_launch = [&](FakeProcessState* p) {
+    outputs_at_launch = fs::is_directory(p->spec.working_dir + "/outputs");
+    p->Exit({0, 0});
+  };
   ASSERT_EQ(Run().exit_code, 0);
   const LaunchSpec& spec = launcher_.launched()[0]->spec;
   fs::path attempt = dir_ / "attempts" / "sw-1-1-1-101";
@@ -135,7 +139,10 @@ TEST_F(AgentTest, AttemptDirectoryEnvironmentAndLogs) {
   EXPECT_EQ(spec.env.at("SWEEP_METRICS_FILE"), (attempt / "metrics.jsonl").string());
   EXPECT_EQ(spec.env.at("SWEEP_OUTPUTS_DIR"), (attempt / "outputs").string());
   EXPECT_EQ(spec.env.at("AZUREML_SWEEP_lr"), "0.1");
-  EXPECT_TRUE(fs::is_directory(attempt / "outputs"));
+  // outputs/ was there for the trial; once uploaded it is removed with the code copy
+  // (issue 11), and the logs stay.
+  EXPECT_TRUE(outputs_at_launch);
+  EXPECT_FALSE(fs::exists(attempt / "outputs"));
 }
 
 TEST_F(AgentTest, MetricsFilePointsAreReadToTheEnd) {
@@ -382,20 +389,33 @@ TEST_F(AgentTest, LargeBacklogGoesAheadInReportsBeforeCompletion) {
   EXPECT_EQ(completions[0].points[0].step, 2'000);
 }
 
-TEST_F(AgentTest, UnsentBacklogIsBoundedDroppingTheOldest) {
+// Fault 5 of issue 11: past 100,000 unsent points the worker dropped the oldest. Now the
+// trial's output is read no faster than reports go out (backpressure): every point arrives
+// once, in order, numbered. (This test asserted the dropping before.)
+TEST_F(AgentTest, AFastTrialIsSlowedNotTruncated) {
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();
-  launcher_.on_launch = [](FakeProcessState* p) {
-    for (int i = 0; i < 100'010; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
-    p->Exit({0, 0});
+  constexpr int kLines = 100'010;
+  std::thread writer;
+  launcher_.on_launch = [&](FakeProcessState* p) {
+    // The trial's output comes from the reader thread, as with a real process.
+    writer = std::thread([p] {
+      for (int i = 0; i < kLines; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
+      p->Exit({0, 0});
+    });
   };
   ASSERT_EQ(Run().exit_code, 0);
-  auto reports = client_.reports();
-  ASSERT_EQ(reports.size(), 99u);
-  EXPECT_EQ(reports[0][0].step, 10);  // the 10 oldest were dropped
-  ASSERT_EQ(client_.completions().size(), 1u);
-  EXPECT_EQ(client_.completions()[0].points.size(), 1'000u);
-  EXPECT_EQ(client_.completions()[0].points.back().step, 100'009);
+  writer.join();
+  std::vector<core::MetricPoint> got;
+  for (const auto& report : client_.reports()) got.insert(got.end(), report.begin(), report.end());
+  const auto completions = client_.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  for (const auto& p : completions[0].points) got.push_back(p);
+  ASSERT_EQ(got.size(), static_cast<size_t>(kLines)) << "none dropped";
+  for (int i = 0; i < kLines; ++i) {
+    ASSERT_EQ(got[i].step, i);
+    ASSERT_EQ(got[i].seq, i + 1) << "numbered in print order";
+  }
 }
 
 TEST_F(AgentTest, StopDirectiveOnReport) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -163,6 +164,29 @@ TEST(FailureMessageTest, ExitCodeSignalAndTail) {
   EXPECT_EQ(FailureMessage({3, 0}, {}), "exit code 3");
   EXPECT_EQ(FailureMessage({-1, 9}, {"Traceback", "ValueError: bad"}),
             "killed by signal 9 (SIGKILL); last lines of stderr:\nTraceback\nValueError: bad");
+}
+
+// Fault 11: attempt directories, each with a full code copy, were never removed.
+TEST_F(AttemptTest, ATidiedAttemptKeepsItsLogsOnly) {
+  fs::create_directories(dir_ / "code" / "pkg");
+  std::ofstream(dir_ / "code" / "train.py") << "print(1)";
+  std::ofstream(dir_ / "code" / "pkg" / "m.py") << "x = 1";
+  auto dir = PrepareAttemptDir(dir_.string(), MakeLease(), (dir_ / "code").string());
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const fs::path attempt(*dir);
+  std::ofstream(attempt / "stdout.log") << "acc=1\n";
+  std::ofstream(attempt / "stderr.log") << "";
+  std::ofstream(attempt / "outputs" / "model.bin") << "w";
+  ASSERT_TRUE(TidyAttemptDir(*dir, /*keep_outputs=*/true, core::Env::Default()).ok());
+  EXPECT_TRUE(fs::exists(attempt / "outputs" / "model.bin")) << "not uploaded: kept";
+  EXPECT_FALSE(fs::exists(attempt / "train.py"));
+  EXPECT_FALSE(fs::exists(attempt / "pkg"));
+  ASSERT_TRUE(TidyAttemptDir(*dir, /*keep_outputs=*/false, core::Env::Default()).ok());
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(attempt)) left.push_back(e.path().filename());
+  std::sort(left.begin(), left.end());
+  EXPECT_THAT(left, ElementsAre("stderr.log", "stdout.log"));
+  EXPECT_EQ(ReadFile(attempt / "stdout.log"), "acc=1\n");
 }
 
 }  // namespace

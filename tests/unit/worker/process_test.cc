@@ -343,5 +343,37 @@ TEST_F(ProcessTest, WaitTimesOutWhileRunningAndDestructorKills) {
   EXPECT_FALSE(Alive(pid));
 }
 
+// Fault 11: stdout.log grew without bound. It stops at log_max_bytes with a note, while
+// every line still reaches the agent.
+TEST_F(ProcessTest, ALogStopsAtItsCapWithANote) {
+  LaunchSpec spec;
+  spec.argv = {"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"};
+  spec.env = BaseEnv();
+  spec.stdout_log = (dir_ / "stdout.log").string();
+  spec.log_max_bytes = 100;
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_EQ(out_.size(), 200u);
+  const std::string log = ReadFile(dir_ / "stdout.log");
+  EXPECT_EQ(log.substr(0, 14), "line-0\nline-1\n");
+  EXPECT_EQ(log.substr(100), "\n[sweep: log cut at 100 bytes; later output not kept]\n");
+}
+
+// Fault 6: a SIGKILLed worker left its trial running with PPID 1.
+TEST_F(ProcessTest, ATrialDiesWithTheThreadThatLaunchedIt) {
+  std::promise<int64_t> pid;
+  std::thread launcher_thread([&] {
+    LaunchSpec spec;
+    spec.argv = {"sleep", "300"};
+    spec.env = BaseEnv();
+    auto process = launcher_->Launch(spec);
+    ASSERT_TRUE(process.ok()) << process.status();
+    pid.set_value((*process)->pid());
+    process->release();  // as if the worker died: nobody stops or reaps it
+  });
+  const pid_t child = static_cast<pid_t>(pid.get_future().get());
+  launcher_thread.join();
+  EXPECT_TRUE(Eventually([&] { return !Alive(child); })) << "pid " << child << " runs on";
+}
+
 }  // namespace
 }  // namespace sweep::worker

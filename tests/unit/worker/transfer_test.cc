@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -42,6 +43,9 @@ class TransferTest : public ::testing::Test {
       client_.blobs[sha] = content;
       entries.push_back({path, static_cast<int64_t>(content.size()), sha, exec});
     }
+    // Sorted by path, as core::ListFiles lists them for a real snapshot.
+    std::sort(entries.begin(), entries.end(),
+              [](const core::FileEntry& a, const core::FileEntry& b) { return a.path < b.path; });
     std::string manifest = core::EncodeFileList(entries);
     std::string digest = core::Sha256Hex(manifest);
     client_.snapshots[digest] = manifest;
@@ -78,6 +82,21 @@ TEST_F(TransferTest, FetchesVerifiesAndCachesASnapshot) {
   ASSERT_TRUE(again.ok());
   EXPECT_TRUE(hit);
   EXPECT_EQ(client_.fetches(), fetched);
+}
+
+// Fault 11: a cache hit was trusted without a check, so a damaged cached file ran.
+TEST_F(TransferTest, ACachedSnapshotDamagedOnDiskIsFetchedAgain) {
+  std::string digest = AddSnapshot({{"train.py", "print(1)\n", false}});
+  bool hit = true;
+  auto got = SnapshotCache(dir_.string(), &client_).Get(digest, &hit);
+  ASSERT_TRUE(got.ok()) << got.status();
+  const int fetched = client_.fetches();
+  std::ofstream(fs::path(*got) / "train.py") << "import os; os.system('oops')\n";
+  auto again = SnapshotCache(dir_.string(), &client_).Get(digest, &hit);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(hit) << "not a hit: the cached copy does not match its digest";
+  EXPECT_EQ(ReadFile(fs::path(*again) / "train.py"), "print(1)\n");
+  EXPECT_GT(client_.fetches(), fetched);
 }
 
 TEST_F(TransferTest, CorruptedChunkIsFetchedAgain) {
