@@ -134,6 +134,25 @@ void AddParams(const std::vector<core::ParamSpec>& params,
   }
 }
 
+// The type of output `o` (uri_folder when not given); nullopt after reporting a bad name.
+std::optional<std::string> OutputType(Reader& r, const Field& o,
+                                      const std::vector<std::string>& keys) {
+  if (!IsValidName(o.key)) {
+    r.Error(o.key_loc, o.path,
+            "invalid output name: use letters, digits and '_', not starting with a digit");
+    return std::nullopt;
+  }
+  std::string type = "uri_folder";
+  if (o.value.IsMap()) {
+    Mapping om(r, o.value, o.path, o.loc);
+    om.CheckKeys(keys);
+    if (const Field* t = om.Get("type")) {
+      if (std::optional<std::string> v = Keyword(r, *t, kOutputTypes)) type = *v;
+    }
+  }
+  return type;
+}
+
 }  // namespace
 
 std::string Absolute(const std::string& base_dir, const std::string& path) {
@@ -352,34 +371,26 @@ void TrialParser::ParseOutputs(const Field& f, SweepSpec& spec) {
   if (f.value.IsNull()) return;
   Mapping m(r_, f.value, f.path, f.loc, "a mapping NAME: {type: uri_folder}");
   for (const Field& o : m.fields()) {
-    if (!IsValidName(o.key)) {
-      r_.Error(o.key_loc, o.path,
-               "invalid output name: use letters, digits and '_', not starting with a digit");
-      continue;
-    }
-    std::string type = "uri_folder";
-    if (o.value.IsMap()) {
-      Mapping om(r_, o.value, o.path, o.loc);
-      om.CheckKeys({"type", "mode", "path", "description", "name", "version"});
-      if (const Field* t = om.Get("type")) {
-        if (std::optional<std::string> v = Keyword(r_, *t, kOutputTypes)) type = *v;
-      }
-      if (const Field* p = om.Get("path")) {
-        spec.hints.push_back(absl::StrCat(
-            p->loc.line, ":", p->loc.column, ": ", p->path, ": not used: ${{outputs.", o.key,
-            "}} is the directory outputs/", o.key,
-            " of each attempt, uploaded with the trial's artifacts (`sweep artifacts`)"));
-      }
-    } else if (!o.value.IsNull()) {
+    std::optional<std::string> type =
+        OutputType(r_, o, {"type", "mode", "path", "description", "name", "version"});
+    if (!type) continue;
+    if (!o.value.IsNull() && !o.value.IsMap()) {
       r_.Error(o.loc, o.path, "must be empty or a mapping {type: uri_folder}");
       continue;
+    }
+    if (o.value.IsMap() && o.value["path"]) {
+      Location loc = r_.Loc(o.value["path"], o.loc);
+      spec.hints.push_back(absl::StrCat(
+          loc.line, ":", loc.column, ": ", o.path, ".path: not used: ${{outputs.", o.key,
+          "}} is the directory outputs/", o.key,
+          " of each attempt, uploaded with the trial's artifacts (`sweep artifacts`)"));
     }
     auto it = spec.trial.outputs.find(o.key);
     if (component_reader_ && it == spec.trial.outputs.end()) {
       r_.Error(o.key_loc, o.path, absl::StrCat("names no output of ", ComponentName()));
       continue;
     }
-    if (it == spec.trial.outputs.end() || o.value.IsMap()) spec.trial.outputs[o.key] = type;
+    if (it == spec.trial.outputs.end() || o.value.IsMap()) spec.trial.outputs[o.key] = *type;
   }
 }
 
@@ -491,20 +502,9 @@ void TrialParser::ParseComponentOutputs(const Field& f, SweepSpec& spec) {
   if (f.value.IsNull()) return;
   Mapping m(r, f.value, f.path, f.loc, "a mapping NAME: {type: uri_folder}");
   for (const Field& o : m.fields()) {
-    if (!IsValidName(o.key)) {
-      r.Error(o.key_loc, o.path,
-              "invalid output name: use letters, digits and '_', not starting with a digit");
-      continue;
+    if (std::optional<std::string> type = OutputType(r, o, {"type", "mode", "description"})) {
+      spec.trial.outputs[o.key] = *type;
     }
-    std::string type = "uri_folder";
-    if (o.value.IsMap()) {
-      Mapping om(r, o.value, o.path, o.loc);
-      om.CheckKeys({"type", "mode", "description"});
-      if (const Field* t = om.Get("type")) {
-        if (std::optional<std::string> v = Keyword(r, *t, kOutputTypes)) type = *v;
-      }
-    }
-    spec.trial.outputs[o.key] = type;
   }
 }
 
