@@ -157,7 +157,7 @@ TEST(ComponentShellE2E, BadComponentsAreRefusedAndNothingIsStored) {
        "code: ./src\nenvironment: azureml://registries/azureml/environments/x/"
        "labels/latest",
        "", "", "is an environment of an Azure ML registry"},
-      {"", "", "trial: file:./train.yml", "trial: file:./missing.yml",
+      {"", "", "\ntrial: file:./train.yml", "\ntrial: file:./missing.yml",
        "trial: component file './missing.yml' cannot be read"},
   };
   for (const Case& c : cases) {
