@@ -44,18 +44,6 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path, const std::s
   return text;
 }
 
-std::string ShellQuote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 // ---------------------------------------------------------------------------
 // SshChannel
 

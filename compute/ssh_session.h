@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/env.h"
+#include "core/shell_quote.h"
 
 struct ssh_session_struct;
 struct ssh_channel_struct;
@@ -122,7 +123,7 @@ class SshSession {
   bool host_was_unknown_ = false;
 };
 
-// Quotes `word` for a POSIX shell ('...' with embedded quotes escaped).
-std::string ShellQuote(const std::string& word);
+// Quotes `word` for a POSIX shell (core/shell_quote.h).
+using core::ShellQuote;
 
 }  // namespace sweep::compute

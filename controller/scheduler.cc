@@ -143,9 +143,14 @@ std::optional<LeaseGrant> Scheduler::Lease(Txn& txn, SweepRec& s, TrialRec& t, N
 
 absl::Status Scheduler::EnsureGrant(SweepRec& s, TrialRec& t) const {
   if (t.grant) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::vector<std::string> argv, spec::BuildArgv(s.spec, t.trial.config));
+  ASSIGN_OR_RETURN(spec::TrialCommand command, spec::BuildTrialCommand(s.spec, t.trial.config));
   auto g = std::make_shared<LeaseGrant>();
-  g->argv = std::move(argv);
+  g->argv = std::move(command.argv);
+  g->shell = command.shell;
+  // The spec's own variables first: Sweep's below win over them.
+  for (const auto& [name, value] : s.spec.trial.environment_variables) {
+    g->env.emplace_back(name, value);
+  }
   std::string params = core::ConfigToJson(t.trial.config).dump();
   for (const auto& [name, value] : t.trial.config) {
     g->env.emplace_back("AZUREML_SWEEP_" + name, core::ParamValueToString(value));

@@ -39,6 +39,9 @@ struct LeaseGrant {
   int64_t artifact_max_bytes = 0;  // cap on the attempt's outputs/; 0: none given
   // The workspace environment to prepare (worker/environment.h); nullopt: the node's own.
   std::optional<Environment> environment;
+  // argv is {"/bin/bash", "-c", SCRIPT} (spec::BuildTrialCommand): a node without bash
+  // runs the script with /bin/sh.
+  bool shell = false;
 };
 
 // AcquireTrial's answer: a lease, or nothing yet, or "exit" (scale-down).

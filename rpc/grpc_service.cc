@@ -62,6 +62,7 @@ void ToProto(const LeaseRef& r, pb::LeaseRef* out) {
 void ToProto(const LeaseGrant& g, pb::Lease* out) {
   ToProto(g.ref, out->mutable_ref());
   for (const std::string& a : g.argv) out->add_argv(a);
+  out->set_shell(g.shell);
   auto* env = out->mutable_env();
   for (const auto& [k, v] : g.env) (*env)[k] = v;
   out->set_params_json(g.params_json);

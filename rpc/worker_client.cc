@@ -41,6 +41,7 @@ core::LeaseGrant FromProto(const proto::Lease& in) {
   lease.ref.attempt = in.ref().attempt();
   lease.ref.fencing_token = in.ref().fencing_token();
   lease.argv.assign(in.argv().begin(), in.argv().end());
+  lease.shell = in.shell();
   for (const auto& [key, value] : in.env()) lease.env.emplace_back(key, value);
   lease.params_json = in.params_json();
   lease.primary_metric = in.primary_metric();

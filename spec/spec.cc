@@ -147,6 +147,9 @@ std::string DescribeSpec(const SweepSpec& spec) {
     out << "experiment:         " << spec.experiment_name << "\n";
   }
   out << "compute:            " << spec.compute << "\n";
+  if (!spec.trial.component.empty()) {
+    out << "component:          " << spec.trial.component << "\n";
+  }
   out << "command:            " << spec.trial.command << "\n";
   out << "code:               " << (spec.trial.code.empty() ? "(none)" : spec.trial.code) << "\n";
   out << "environment:        "
@@ -154,9 +157,28 @@ std::string DescribeSpec(const SweepSpec& spec) {
   if (!spec.register_model.empty()) {
     out << "register model:     " << spec.register_model << " (the best trial, when completed)\n";
   }
-  if (!spec.inputs.empty()) {
+  if (!spec.inputs.empty() || !spec.trial.search_space_inputs.empty()) {
     out << "inputs:\n";
-    for (const auto& [name, value] : spec.inputs) out << "  " << name << ": " << value << "\n";
+    for (const auto& [name, value] : spec.inputs) {
+      if (spec.trial.search_space_inputs.count(name) == 0) {
+        out << "  " << name << ": " << value << "\n";
+      }
+    }
+    for (const std::string& name : spec.trial.search_space_inputs) {
+      out << "  " << name << ": (search_space." << name << ")\n";
+    }
+  }
+  if (!spec.trial.outputs.empty()) {
+    out << "outputs:\n";
+    for (const auto& [name, type] : spec.trial.outputs) {
+      out << "  " << name << ": " << type << ", <attempt>/outputs/" << name << "\n";
+    }
+  }
+  if (!spec.trial.environment_variables.empty()) {
+    out << "environment variables:\n";
+    for (const auto& [name, value] : spec.trial.environment_variables) {
+      out << "  " << name << "=" << value << "\n";
+    }
   }
   out << "sampling:           " << SamplingAlgorithmName(spec.sampling.algorithm);
   if (spec.sampling.algorithm == SamplingAlgorithm::kRandom &&

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,16 @@ struct TrialTemplate {
   std::string code;         // absolute path of the code directory, or "" if none
   std::string command;      // as written, with ${{...}} references unresolved
   std::string environment;  // "" = user-managed; else the environment reference
+  // `environment_variables`, set for the trial (Sweep's own SWEEP_*/AZUREML_* win).
+  std::map<std::string, std::string> environment_variables;
+  // `outputs` (the job's and the component's): name -> type (uri_folder, uri_file,
+  // mlflow_model, custom_model, mltable). ${{outputs.NAME}} is <attempt>/outputs/NAME.
+  std::map<std::string, std::string> outputs;
+  // `trial: file:PATH`: the component file's absolute path; "" when written inline.
+  std::string component;
+  // Component inputs filled by the search_space key of the same name: ${{inputs.NAME}}
+  // gets the sampled value.
+  std::set<std::string> search_space_inputs;
 };
 
 struct SweepSpec {
@@ -108,12 +119,31 @@ absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path,
 absl::StatusOr<SweepSpec> ParseSpec(const std::string& yaml_text, const std::string& path,
                                     const std::string& base_dir);
 
-// Builds a trial's argv from the command template: the template is split into words
-// like a POSIX shell would (quotes, backslashes; no expansion, no operators), then
-// ${{search_space.NAME}} and ${{inputs.NAME}} are substituted inside each word. A
-// substituted value never splits into more words. A word that references a parameter
-// inactive in `config` is dropped, together with an immediately preceding option word
-// ("--name"). Fails on unknown references.
+// The shell a trial command with shell syntax runs through (`sh` on nodes without it).
+inline constexpr char kTrialShell[] = "/bin/bash";
+
+// How one trial's command runs.
+struct TrialCommand {
+  bool shell = false;
+  // Why it needs the shell (ParsedCommand::shell_syntax, or the ${{outputs.NAME}} it
+  // uses); "" when it runs directly.
+  std::string why_shell;
+  // Direct: the program and its arguments. Shell: {kTrialShell, "-c", SCRIPT}.
+  std::vector<std::string> argv;
+};
+
+// Builds a trial's command from the template (spec/command.h) and a configuration:
+// ${{search_space.NAME}}, ${{inputs.NAME}} (the sampled value when a search_space key
+// fills that component input, else the input's value) and ${{outputs.NAME}} (the
+// directory <attempt>/outputs/NAME, created first; only the node knows the path, so
+// such a command runs through the shell, which reads it from $SWEEP_OUTPUTS_DIR). Run
+// directly, a value is one argv element; through the shell, it is pasted shell-quoted, so
+// it is one word and never code. A word that references a parameter inactive in `config`
+// is dropped, together with an immediately preceding option word ("--name").
+// InvalidArgument ("trial.command: ...") on unknown references or nothing left to run.
+absl::StatusOr<TrialCommand> BuildTrialCommand(const SweepSpec& spec, const core::Config& config);
+
+// BuildTrialCommand's argv.
 absl::StatusOr<std::vector<std::string>> BuildArgv(const SweepSpec& spec,
                                                    const core::Config& config);
 

@@ -16,10 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "spec/asset_names.h"
-#include "spec/command.h"
 #include "spec/early_termination_parser.h"
 #include "spec/points.h"
 #include "spec/search_space_parser.h"
+#include "spec/trial_parser.h"
 
 namespace sweep::spec::internal {
 namespace {
@@ -52,10 +52,6 @@ const std::vector<std::string> kRootKeys = {"$schema",
                                             "register_model",
                                             "initial_points"};
 
-bool IsRemote(absl::string_view path) {
-  return absl::StartsWith(path, "azureml:") || absl::StrContains(path, "://");
-}
-
 // A literal input that can only name remote data (a plain https:// value may be a URL the
 // command means to use as one).
 bool IsDataUri(absl::string_view value) {
@@ -64,15 +60,6 @@ bool IsDataUri(absl::string_view value) {
     if (absl::StartsWithIgnoreCase(value, scheme)) return true;
   }
   return false;
-}
-
-std::string Absolute(const std::string& base_dir, const std::string& path) {
-  fs::path p(path);
-  if (p.is_absolute()) return p.lexically_normal().string();
-  std::string out = (fs::path(base_dir) / p).lexically_normal().string();
-  // "dir/." normalises to "dir/"; drop the trailing separator for stable paths.
-  if (out.size() > 1 && out.back() == '/') out.pop_back();
-  return out;
 }
 
 bool IsValidTargetName(absl::string_view name) {
@@ -85,12 +72,12 @@ bool IsValidTargetName(absl::string_view name) {
 
 class SpecParser {
  public:
-  SpecParser(Reader& reader, std::string base_dir) : r_(reader), base_dir_(std::move(base_dir)) {}
+  SpecParser(Reader& reader, std::string base_dir)
+      : r_(reader), base_dir_(base_dir), trial_(reader, base_dir) {}
 
   void Parse(const YAML::Node& root, SweepSpec& spec);
 
  private:
-  void ParseTrial(const Field& f, SweepSpec& spec);
   // Adds to spec.hints that `uri`, an input's remote path, reaches the command as text.
   void HintRemoteInput(const Field& f, const std::string& uri, SweepSpec& spec);
   void ParseInputs(const Field& f, SweepSpec& spec);
@@ -101,13 +88,11 @@ class SpecParser {
   void ParseRegisterModel(const Field& f, SweepSpec& spec);
   void ParseInitialPoints(const Field& f, SweepSpec& spec);
   void CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed);
-  void CheckCommandReferences(const SweepSpec& spec, const internal::ParsedSpace& parsed);
 
   Reader& r_;
   std::string base_dir_;
-  std::optional<Field> command_field_;
-  std::set<std::string> input_names_;
-  bool command_split_ok_ = false;
+  TrialParser trial_;
+  std::vector<Field> job_inputs_;
 };
 
 void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
@@ -148,16 +133,14 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
       spec.tags[t.key] = t.value.Scalar();
     }
   }
-  if (const Field* f = m.Get("outputs")) {
-    r_.Error(f->key_loc, f->path,
-             "not supported: files a trial writes to ./outputs are collected as its artifacts "
-             "and the best trial's outputs can be registered as a model");
-  }
   if (const Field* f = m.Get("identity")) {
     r_.Error(f->key_loc, f->path, "not supported: trials run as the worker's own user");
   }
 
-  if (const Field* f = m.Require("trial", "the command each trial runs")) ParseTrial(*f, spec);
+  if (const Field* f = m.Require("trial", "the command each trial runs")) {
+    trial_.ParseTrial(*f, spec);
+  }
+  if (const Field* f = m.Get("outputs")) trial_.ParseOutputs(*f, spec);
   if (const Field* f = m.Get("inputs")) ParseInputs(*f, spec);
   ParseCompute(m.Get("compute"), m, spec);
   if (const Field* f = m.Get("sampling_algorithm")) ParseSampling(*f, spec);
@@ -186,68 +169,8 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
   if (space != nullptr && spec.sampling.algorithm == SamplingAlgorithm::kGrid) {
     CheckGrid(*space, parsed);
   }
-  CheckCommandReferences(spec, parsed);
-}
-
-void SpecParser::ParseTrial(const Field& f, SweepSpec& spec) {
-  Mapping m(r_, f.value, f.path, f.loc);
-  if (!m.ok()) return;
-  m.CheckKeys({"command", "code", "environment"});
-  if (const Field* c = m.Require("command", "e.g. `python train.py --lr ${{search_space.lr}}`")) {
-    if (std::optional<std::string> command = r_.String(*c)) {
-      spec.trial.command = *command;
-      command_field_ = *c;
-      absl::StatusOr<std::vector<CommandWord>> words = SplitCommand(*command);
-      if (!words.ok()) {
-        r_.Error(c->loc, c->path, words.status().message());
-      } else if (words->empty()) {
-        r_.Error(c->loc, c->path, "must not be empty");
-      } else {
-        command_split_ok_ = true;
-      }
-    }
-  }
-  if (const Field* c = m.Get("code"); c && c->value.IsMap()) {
-    // The older form `code: {local_path: src}`.
-    const YAML::Node local = c->value["local_path"];
-    r_.Error(c->loc, c->path,
-             local && local.IsScalar()
-                 ? absl::StrCat("`code: {local_path: ", local.Scalar(),
-                                "}` is an older form; write `code: ", local.Scalar(), "`")
-                 : std::string("must be a local directory, e.g. `code: src`"));
-  } else if (c) {
-    std::optional<std::string> code = r_.String(*c);
-    if (code && code->empty()) {
-      r_.Error(c->loc, c->path, "must not be empty (omit `code` when there is none)");
-    } else if (code && IsRemote(*code)) {
-      r_.Error(c->loc, c->path,
-               absl::StrCat("only a local directory can be snapshotted, got ", Quote(*code)));
-    } else if (code) {
-      std::string abs = Absolute(base_dir_, *code);
-      std::error_code ec;
-      if (!fs::exists(abs, ec)) {
-        r_.Error(c->loc, c->path,
-                 absl::StrCat(Quote(*code), " does not exist (looked for ", abs,
-                              "; relative paths start at the spec's directory)"));
-      } else {
-        spec.trial.code = abs;
-      }
-    }
-  }
-  if (const Field* e = m.Get("environment")) {
-    if (e->value.IsMap()) {
-      r_.Error(e->loc, e->path,
-               "inline environment definitions are not supported; name an environment "
-               "(azureml:NAME) or omit `environment` to use the node's own environment");
-    } else if (std::optional<std::string> env = r_.String(*e)) {
-      // Syntax only; whether it exists is the controller's job (spec/ has no store).
-      if (absl::Status s = ParseEnvironmentRef(*env).status(); !s.ok()) {
-        r_.Error(e->loc, e->path, s.message());
-      } else {
-        spec.trial.environment = *env;
-      }
-    }
-  }
+  trial_.Check(spec, parsed, job_inputs_);
+  trial_.Finish();
 }
 
 void SpecParser::ParseRegisterModel(const Field& f, SweepSpec& spec) {
@@ -314,7 +237,7 @@ void SpecParser::ParseInputs(const Field& f, SweepSpec& spec) {
                "invalid input name: use letters, digits and '_', not starting with a digit");
       continue;
     }
-    input_names_.insert(in.key);
+    job_inputs_.push_back(in);
     if (in.value.IsScalar()) {
       std::string value = in.value.Scalar();
       std::optional<internal::Scalar> s = internal::ResolveScalar(in.value);
@@ -576,38 +499,6 @@ void SpecParser::CheckGrid(const Field& space_field, const internal::ParsedSpace
   if (all_finite && !parsed.space.params.empty() && !core::Cardinality(parsed.space)) {
     r_.Error(space_field.loc, space_field.path,
              "grid sampling: the space has more than 2^62 configurations");
-  }
-}
-
-void SpecParser::CheckCommandReferences(const SweepSpec& spec,
-                                        const internal::ParsedSpace& parsed) {
-  if (!command_field_ || !command_split_ok_) return;
-  std::set<std::string> params;
-  for (const internal::ParamSite& site : parsed.sites) params.insert(site.name);
-  std::vector<std::string> param_list(params.begin(), params.end());
-  std::vector<std::string> input_list(input_names_.begin(), input_names_.end());
-  absl::StatusOr<std::vector<CommandWord>> words = SplitCommand(spec.trial.command);
-  const Field& c = *command_field_;
-  for (const CommandWord& word : *words) {
-    for (const CommandSegment& segment : word.segments) {
-      if (!segment.is_reference) continue;
-      absl::StatusOr<CommandReference> ref = ParseCommandReference(segment.text);
-      if (!ref.ok()) {
-        r_.Error(c.loc, c.path, ref.status().message());
-        continue;
-      }
-      bool is_param = ref->kind == CommandReference::Kind::kSearchSpace;
-      const std::vector<std::string>& known = is_param ? param_list : input_list;
-      if (std::find(known.begin(), known.end(), ref->name) != known.end()) continue;
-      std::string message =
-          is_param
-              ? absl::StrCat("${{search_space.", ref->name, "}} names no parameter of search_space")
-              : absl::StrCat("${{inputs.", ref->name, "}} names no entry of inputs");
-      if (auto close = ClosestMatch(ref->name, known)) {
-        absl::StrAppend(&message, " (did you mean ", Quote(*close), "?)");
-      }
-      r_.Error(c.loc, c.path, message);
-    }
   }
 }
 

@@ -133,10 +133,18 @@ void Diagnostics::Add(Location loc, absl::string_view path, absl::string_view me
   errors_.push_back({loc, std::move(text)});
 }
 
+void Diagnostics::Merge(const Diagnostics& other) {
+  for (Error e : other.errors_) {
+    e.file = 1;
+    errors_.push_back(std::move(e));
+  }
+}
+
 absl::Status Diagnostics::ToStatus() const {
   if (errors_.empty()) return absl::OkStatus();
   std::vector<Error> sorted = errors_;
   std::stable_sort(sorted.begin(), sorted.end(), [](const Error& a, const Error& b) {
+    if (a.file != b.file) return a.file < b.file;
     return a.loc.line != b.loc.line ? a.loc.line < b.loc.line : a.loc.column < b.loc.column;
   });
   std::vector<std::string> lines;

@@ -63,11 +63,15 @@ class Diagnostics {
   // "SOURCE:LINE:COL: PATH: message"; after kMaxShown of them, a count of the rest.
   static constexpr size_t kMaxShown = 100;
   absl::Status ToStatus() const;
+  // Takes `other`'s errors (another file's, e.g. a component's), listed after this
+  // source's own.
+  void Merge(const Diagnostics& other);
 
  private:
   struct Error {
     Location loc;
     std::string text;
+    int file = 0;  // 0: this source; 1: merged from another
   };
   std::string source_;
   std::vector<Error> errors_;
@@ -89,6 +93,8 @@ class Reader {
   // from an empty value, whose yaml-cpp position is that of the next token.
   explicit Reader(Diagnostics& diagnostics, const std::string* text = nullptr)
       : diagnostics_(diagnostics), text_(text) {}
+
+  Diagnostics& diagnostics() { return diagnostics_; }
 
   void Error(Location loc, absl::string_view path, absl::string_view message) {
     diagnostics_.Add(override_.value_or(loc), path, message);

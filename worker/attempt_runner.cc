@@ -160,6 +160,11 @@ LaunchSpec AttemptRunner::BuildLaunchSpec(Attempt& a, const PreparedEnvironment&
   const LeaseGrant& lease = a.reporter.lease();
   LaunchSpec spec;
   spec.argv = ResolveInPrefix(prepared, lease.argv);
+  if (lease.shell && !spec.argv.empty()) {
+    // Azure ML runs commands with bash; a node without it gets the POSIX shell.
+    absl::StatusOr<core::FileInfo> shell = ctx_.env->Stat(spec.argv[0]);
+    if (!shell.ok() || !shell->is_regular() || (shell->mode & 0111) == 0) spec.argv[0] = "/bin/sh";
+  }
   spec.env = BuildTrialEnv(CurrentEnvironment(), lease, a.dir);
   if (a.mlflow) SetMlflowEnv(mlflow_server_->uri(), *a.mlflow, lease.env, &spec.env);
   ApplyEnvironment(prepared, spec.env);

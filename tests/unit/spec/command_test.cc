@@ -51,7 +51,7 @@ TEST(SplitCommandTest, Quoting) {
   EXPECT_THAT(Words("echo '' \"\" x"), ElementsAre("echo", "", "", "x"));
   EXPECT_THAT(Words("echo a\\\nb c"), ElementsAre("echo", "ab", "c"));
   EXPECT_THAT(Words("echo 'a;b|c>d' \"x && y\""), ElementsAre("echo", "a;b|c>d", "x && y"));
-  // No expansion of any kind.
+  // Shell syntax is kept as written for the shell (ParseCommandTest below).
   EXPECT_THAT(Words("echo $HOME ~ *.py"), ElementsAre("echo", "$HOME", "~", "*.py"));
 }
 
@@ -71,14 +71,65 @@ TEST(SplitCommandTest, Errors) {
   EXPECT_EQ(SplitError("echo \"abc"), "unterminated double quote opened at character 6");
   EXPECT_EQ(SplitError("train ${{search_space.lr"),
             "unterminated '${{' at character 7: close it with '}}'");
-  EXPECT_THAT(SplitError("train | tee log"),
-              HasSubstr("unquoted '|' at character 7 is shell syntax, but the command runs "
-                        "without a shell"));
-  EXPECT_THAT(SplitError("cd src && train"), HasSubstr("unquoted '&' at character 8"));
-  EXPECT_THAT(SplitError("train; rm x"), HasSubstr("unquoted ';' at character 6"));
-  EXPECT_THAT(SplitError("train < in"), HasSubstr("unquoted '<' at character 7"));
-  EXPECT_THAT(SplitError("echo `date`"), HasSubstr("unquoted '`' at character 6"));
-  EXPECT_THAT(SplitError("echo $(date)"), HasSubstr("unquoted '$(' at character 6"));
+  EXPECT_EQ(SplitError("echo $(date"), "unterminated '(' opened at character 6");
+  EXPECT_EQ(SplitError("echo `date"), "unterminated '`' opened at character 6");
+  // No quoting keeps a value one word inside backquotes, ${...} or $((...)).
+  EXPECT_THAT(SplitError("echo `echo ${{search_space.a}}`"),
+              HasSubstr("${{search_space.a}} at character 12 stands inside backquotes"));
+  EXPECT_THAT(SplitError("echo ${X:-${{search_space.a}}}"),
+              HasSubstr("stands inside a parameter expansion ${...}"));
+  EXPECT_THAT(SplitError("echo $(( ${{search_space.a}} * 2 ))"),
+              HasSubstr("stands inside an arithmetic expansion $((...))"));
+}
+
+// What makes a command run through the shell, and where it was found.
+std::string ShellSyntax(const std::string& command) {
+  absl::StatusOr<ParsedCommand> parsed = ParseCommand(command);
+  EXPECT_TRUE(parsed.ok()) << command << ": " << parsed.status();
+  return parsed.ok() ? parsed->shell_syntax : "?";
+}
+
+TEST(ParseCommandTest, ShellSyntaxIsFound) {
+  EXPECT_EQ(ShellSyntax("python3 train.py --lr ${{search_space.lr}} 'a;b' \"x && y\" \\$HOME"), "");
+  EXPECT_EQ(ShellSyntax("cd src && python train.py"), "'&&' at character 8");
+  EXPECT_EQ(ShellSyntax("cd src"), "'cd' (a shell builtin) as the first word");
+  EXPECT_EQ(ShellSyntax("pip install 'mlflow<2.19' -q && python train.py"), "'&&' at character 30");
+  EXPECT_EQ(ShellSyntax("a || b"), "'||' at character 3");
+  EXPECT_EQ(ShellSyntax("train | tee log"), "'|' at character 7");
+  EXPECT_EQ(ShellSyntax("train; rm x"), "';' at character 6");
+  EXPECT_EQ(ShellSyntax("train > log.txt"), "'>' at character 7");
+  EXPECT_EQ(ShellSyntax("train 2>>err.txt"), "'>>' at character 8");
+  EXPECT_EQ(ShellSyntax("train < in"), "'<' at character 7");
+  EXPECT_EQ(ShellSyntax("$HOME/venv/bin/python t.py"), "'$HOME' at character 1");
+  EXPECT_EQ(ShellSyntax("echo \"$USER\""), "'$USER' at character 7");
+  EXPECT_EQ(ShellSyntax("echo ${HOME}"), "'${' at character 6");
+  EXPECT_EQ(ShellSyntax("echo $(date)"), "'$(' at character 6");
+  EXPECT_EQ(ShellSyntax("echo `date`"), "'`' at character 6");
+  EXPECT_EQ(ShellSyntax("python *.py"), "'*' (a glob) at character 8");
+  EXPECT_EQ(ShellSyntax("ls ~/data"), "'~' (the home directory) at character 4");
+  EXPECT_EQ(ShellSyntax("train # a note"), "'#' (a comment) at character 7");
+  EXPECT_EQ(ShellSyntax("OMP_NUM_THREADS=1 python t.py"),
+            "'OMP_NUM_THREADS=' (a variable assignment) as the first word");
+  EXPECT_EQ(ShellSyntax("export A=1\npython t.py"), "'export' (a shell builtin) as the first word");
+  // Quoted or escaped, the same characters are text.
+  EXPECT_EQ(ShellSyntax("echo '$HOME' \\* \"a|b\" x#y --a=~"), "");
+}
+
+TEST(ParseCommandTest, KeepsTheShellTextAroundWords) {
+  absl::StatusOr<ParsedCommand> parsed =
+      ParseCommand("cd src&&python t.py --x \"a ${{search_space.x}}\" > log.txt # done\n");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  std::vector<std::string> raw;
+  for (const CommandWord& w : parsed->words) {
+    std::string text = "[" + w.before + "]";
+    for (const CommandSegment& s : w.segments)
+      text += s.is_reference ? "{{" + s.text + "}}" : s.raw;
+    raw.push_back(text);
+  }
+  EXPECT_THAT(raw, ElementsAre("[]cd", "[ ]src", "[&&]python", "[ ]t.py", "[ ]--x",
+                               "[ ]\"a {{search_space.x}}\"", "[ > ]log.txt"));
+  EXPECT_EQ(parsed->trailing, " # done\n");
+  EXPECT_EQ(parsed->words[5].segments[1].context, QuoteContext::kDouble);
 }
 
 TEST(ParseCommandReferenceTest, Kinds) {
@@ -90,9 +141,12 @@ TEST(ParseCommandReferenceTest, Kinds) {
   ASSERT_TRUE(ref.ok());
   EXPECT_EQ(ref->kind, CommandReference::Kind::kInputs);
   EXPECT_EQ(ref->name, "data_1");
-  EXPECT_EQ(ParseCommandReference("outputs.model").status().message(),
-            "unsupported reference '${{outputs.model}}': use ${{search_space.NAME}} or "
-            "${{inputs.NAME}}");
+  ref = ParseCommandReference("outputs.model");
+  ASSERT_TRUE(ref.ok());
+  EXPECT_EQ(ref->kind, CommandReference::Kind::kOutputs);
+  EXPECT_EQ(ParseCommandReference("jobs.model").status().message(),
+            "unsupported reference '${{jobs.model}}': use ${{search_space.NAME}}, "
+            "${{inputs.NAME}} or ${{outputs.NAME}}");
   EXPECT_EQ(ParseCommandReference("search_space.a-b").status().message(),
             "invalid reference '${{search_space.a-b}}': 'a-b' is not a valid name");
   EXPECT_FALSE(ParseCommandReference("search_space.").ok());
@@ -218,8 +272,11 @@ TEST(BuildArgvTest, UnknownReferencesFail) {
   EXPECT_EQ(BuildArgv(spec, config).status().message(),
             "trial.command: ${{inputs.valid}} names no entry of inputs");
   spec.trial.command = "train ${{outputs.x}}";
+  EXPECT_EQ(BuildArgv(spec, config).status().message(),
+            "trial.command: ${{outputs.x}} names no entry of outputs");
+  spec.trial.command = "train ${{job.x}}";
   EXPECT_THAT(BuildArgv(spec, config).status().message(),
-              HasSubstr("trial.command: unsupported reference '${{outputs.x}}'"));
+              HasSubstr("trial.command: unsupported reference '${{job.x}}'"));
   spec.trial.command = "train 'open";
   EXPECT_EQ(BuildArgv(spec, config).status().code(), absl::StatusCode::kInvalidArgument);
   spec.trial.command = "${{search_space.C}}";

@@ -104,6 +104,29 @@ TEST_F(AgentTest, SucceededTrialSendsUnreportedPointsWithCompletion) {
   EXPECT_EQ(completions[0].points[0].timestamp_ms, clock_.NowMillis());
 }
 
+TEST_F(AgentTest, AShellCommandRunsWithShWhereBashIsAbsent) {
+  LeaseGrant with_bash = MakeLease();
+  with_bash.shell = true;
+  with_bash.argv = {"/bin/bash", "-c", "cd src && train"};
+  LeaseGrant without_bash = with_bash;
+  without_bash.ref.attempt = 2;
+  without_bash.argv[0] = (dir_ / "no-such-bash").string();  // a node without bash
+  LeaseGrant direct = without_bash;
+  direct.ref.attempt = 3;
+  direct.shell = false;  // a direct command is never rewritten
+  client_.QueueLease(with_bash);
+  client_.QueueLease(without_bash);
+  client_.QueueLease(direct);
+  client_.QueueShutdown();
+  launcher_.on_launch = [](FakeProcessState* p) { p->Exit({0, 0}); };
+  ASSERT_EQ(Run().exit_code, 0);
+  ASSERT_EQ(launcher_.launched().size(), 3u);
+  EXPECT_THAT(launcher_.launched()[0]->spec.argv,
+              ElementsAre("/bin/bash", "-c", "cd src && train"));
+  EXPECT_THAT(launcher_.launched()[1]->spec.argv, ElementsAre("/bin/sh", "-c", "cd src && train"));
+  EXPECT_EQ(launcher_.launched()[2]->spec.argv, direct.argv);
+}
+
 TEST_F(AgentTest, RegistersWithComputeAndUsesAssignedNodeId) {
   options_.node_id = "wanted";
   client_.on_register = [](const NodeRegistration&) {
