@@ -88,8 +88,7 @@ class Store {
   // Newest first: by created_ms descending; equal times, the later first inserted first.
   virtual absl::StatusOr<std::vector<core::Sweep>> ListSweeps() = 0;
 
-  virtual absl::StatusOr<core::Trial> GetTrial(const std::string& sweep_id,
-                                               int64_t trial_id) = 0;
+  virtual absl::StatusOr<core::Trial> GetTrial(const std::string& sweep_id, int64_t trial_id) = 0;
   // Ordered by trial_id.
   virtual absl::StatusOr<std::vector<core::Trial>> ListTrials(const std::string& sweep_id) = 0;
 
