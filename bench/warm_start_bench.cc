@@ -88,7 +88,7 @@ class Bench {
       p.name = "y";
       p.value = fn.f(PointOf(trial->config, fn.bounds.size()));
       Check(ctrl_->ReportMetrics(ref, {p}).status());
-      Check(ctrl_->CompleteTrial(ref, {.outcome = core::Outcome::kSucceeded}).status());
+      Check(ctrl_->CompleteTrial(ref, core::Completion{}).status());
     }
   }
 

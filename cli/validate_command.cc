@@ -4,7 +4,9 @@
 #include <iostream>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "spec/spec.h"
 #include "workspace/warm_start.h"
