@@ -57,21 +57,22 @@ void PrintWarmStart(const nlohmann::json& warm) {
   }
 }
 
+// Exit 2 for an invalid spec: the error on stderr, and `{valid: false, errors}` with --json.
+int Invalid(const GlobalOptions& options, const absl::Status& status, const std::string& prefix) {
+  if (options.json) {
+    std::cout << nlohmann::json{{"valid", false}, {"errors", std::string(status.message())}}.dump(2)
+              << "\n";
+  }
+  std::cerr << prefix << status.message() << "\n";
+  return kExitUsage;  // a missing or invalid spec is a usage error
+}
+
 }  // namespace
 
 int CmdValidate(const GlobalOptions& options, const std::string& spec_path,
                 const std::vector<std::string>& warm_start) {
   auto spec = spec::LoadSpecFile(spec_path);
-  if (!spec.ok()) {
-    if (options.json) {
-      std::cout << nlohmann::json{{"valid", false},
-                                  {"errors", std::string(spec.status().message())}}
-                       .dump(2)
-                << "\n";
-    }
-    std::cerr << spec.status().message() << "\n";
-    return kExitUsage;  // a missing or invalid spec is a usage error
-  }
+  if (!spec.ok()) return Invalid(options, spec.status(), "");
   for (const std::string& id : warm_start) {
     auto& list = spec->warm_start_sweeps;
     if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
@@ -79,16 +80,7 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path,
   std::optional<nlohmann::json> warm;
   if (!spec->warm_start_sweeps.empty()) {
     absl::StatusOr<nlohmann::json> checked = CheckWarmStart(options, *spec);
-    if (!checked.ok()) {
-      if (options.json) {
-        std::cout << nlohmann::json{{"valid", false},
-                                    {"errors", std::string(checked.status().message())}}
-                         .dump(2)
-                  << "\n";
-      }
-      std::cerr << "sweep: error: " << checked.status().message() << "\n";
-      return kExitUsage;
-    }
+    if (!checked.ok()) return Invalid(options, checked.status(), "sweep: error: ");
     warm = std::move(*checked);
   }
   if (options.json) {

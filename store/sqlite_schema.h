@@ -299,29 +299,12 @@ inline constexpr const char* kListModels =
     "SELECT " SWEEP_STORE_MODEL_COLUMNS_ " FROM models ORDER BY name, version";
 
 inline constexpr std::array<const char*, 23> kReadQueries = {
-    kGetCompute,
-    kListComputes,
-    kGetSweep,
-    kListSweeps,
-    kGetTrial,
-    kListTrials,
-    kListAttempts,
-    kListTrialAttempts,
-    kListMetrics,
-    kListTrialMetrics,
-    kListNamedMetrics,
-    kListTrialNamedMetrics,
-    kListEvents,
-    kListDecisions,
-    kListTrialDecisions,
-    kListNodes,
-    kMaxFencingToken,
-    kGetEnvironment,
-    kGetLatestEnvironment,
-    kListEnvironments,
-    kGetModel,
-    kGetLatestModel,
-    kListModels,
+    kGetCompute,       kListComputes,     kGetSweep,           kListSweeps,
+    kGetTrial,         kListTrials,       kListAttempts,       kListTrialAttempts,
+    kListMetrics,      kListTrialMetrics, kListNamedMetrics,   kListTrialNamedMetrics,
+    kListEvents,       kListDecisions,    kListTrialDecisions, kListNodes,
+    kMaxFencingToken,  kGetEnvironment,   kGetLatestEnvironment, kListEnvironments,
+    kGetModel,         kGetLatestModel,   kListModels,
 };
 
 #undef SWEEP_STORE_COMPUTE_COLUMNS_
