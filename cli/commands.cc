@@ -83,6 +83,7 @@ struct CommandArgs {
   PlotArgs plot;
   std::string completion_shell;
   EnqueueArgs enqueue;
+  ExtendArgs extend;
 };
 
 // What the parsed command will run.
@@ -120,6 +121,9 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
       ->add_option("--artifact-max-mb", a.run.artifact_max_mb,
                    "Largest outputs/ of one trial attempt that is stored, in MB")
       ->capture_default_str();
+  run_cmd->add_option("--warm-start", a.run.warm_start,
+                      "An earlier sweep (id or prefix) whose finished trials the sampler learns "
+                      "from; repeatable, added to the spec's warm_start.sweeps");
   AddOutputFlags(run_cmd, g, false);
   run_cmd->callback([&] { action = [&] { return CmdRun(g, a.run); }; });
 
@@ -138,8 +142,13 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
 
   auto* validate_cmd = app.add_subcommand("validate", "Check a spec and print what it resolves to");
   validate_cmd->add_option("spec", a.spec_path, "Sweep spec")->required();
+  validate_cmd->add_option("--warm-start", a.run.warm_start,
+                           "Also check warm starting from this sweep (repeatable), as `sweep "
+                           "run --warm-start` would");
+  AddServerFlags(validate_cmd, g);
   AddOutputFlags(validate_cmd, g, false);
-  validate_cmd->callback([&] { action = [&] { return CmdValidate(g, a.spec_path); }; });
+  validate_cmd->callback(
+      [&] { action = [&] { return CmdValidate(g, a.spec_path, a.run.warm_start); }; });
 }
 
 // The read-only queries of a workspace or a `sweep server`.
@@ -194,6 +203,13 @@ void AddQueryCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& a
   AddServerFlags(enqueue_cmd, g, /*change=*/true);
   AddOutputFlags(enqueue_cmd, g, false);
   enqueue_cmd->callback([&] { action = [&] { return CmdEnqueue(g, a.enqueue); }; });
+
+  auto* extend_cmd = app.add_subcommand(
+      "extend", "Run an ended sweep again with more trials, continuing from its history");
+  AddExtendOptions(extend_cmd, a.extend);
+  AddServerFlags(extend_cmd, g, /*change=*/true);
+  AddOutputFlags(extend_cmd, g, false);
+  extend_cmd->callback([&] { action = [&] { return CmdExtend(g, a.extend); }; });
 
   auto* explain_cmd =
       app.add_subcommand("explain", "Explain the early-termination decisions about a trial");

@@ -9,6 +9,7 @@
 #include "core/status.h"
 #include "rpc/admin_client.h"
 #include "worker/agent.h"
+#include "workspace/warm_start.h"
 
 namespace sweep::cli {
 
@@ -48,25 +49,7 @@ absl::StatusOr<std::unique_ptr<QuerySource>> OpenForQuery(const GlobalOptions& o
 }
 
 absl::StatusOr<core::Sweep> ResolveSweep(store::Store* store, const std::string& id_or_prefix) {
-  if (id_or_prefix.empty()) return absl::InvalidArgumentError("a sweep id is required");
-  auto exact = store->GetSweep(id_or_prefix);
-  if (exact.ok() || !absl::IsNotFound(exact.status())) return exact;
-  auto sweeps = store->ListSweeps();
-  if (!sweeps.ok()) return sweeps.status();
-  std::optional<core::Sweep> match;
-  for (const core::Sweep& s : *sweeps) {
-    if (s.id.rfind(id_or_prefix, 0) != 0) continue;
-    if (match) {
-      return absl::InvalidArgumentError("sweep id '" + id_or_prefix +
-                                        "' is ambiguous: it matches " + match->id + " and " + s.id);
-    }
-    match = s;
-  }
-  if (!match) {
-    return absl::NotFoundError("no sweep '" + id_or_prefix +
-                               "' in this workspace (`sweep ls` lists them)");
-  }
-  return *match;
+  return workspace::FindSweep(store, id_or_prefix);
 }
 
 absl::StatusOr<SweepSnapshot> LoadSweep(const GlobalOptions& options,

@@ -12,7 +12,7 @@ namespace sweep::cli {
 struct EnvironmentArgs {
   std::string name;
   bool user_managed = false;
-  std::string python;  // --python (user-managed)
+  std::string python;                // --python (user-managed)
   std::optional<std::string> setup;  // --setup (system-managed)
   std::vector<std::string> files;    // --file (system-managed)
 };

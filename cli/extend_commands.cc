@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "controller/extension.h"
 #include "nlohmann/json.hpp"
 #include "rpc/admin_client.h"
 #include "workspace/admin.h"
@@ -83,6 +85,86 @@ int CmdEnqueue(const GlobalOptions& options, const EnqueueArgs& args) {
     std::cout << "enqueued trial " << trial_id << " of " << sweep->id << "\n";
   }
   return kExitOk;
+}
+
+void AddExtendOptions(CLI::App* cmd, ExtendArgs& args) {
+  cmd->add_option("sweep", args.sweep_id, "Sweep id (or a unique prefix)")->required();
+  cmd->add_option("--max-total-trials", args.request.max_total_trials,
+                  "Trials in all once extended (above the trials it has)")
+      ->required();
+  cmd->add_option("--timeout", args.request.timeout_s,
+                  "Seconds the extension may run, from now (default: the spec's limits.timeout)");
+  cmd->add_option("--max-concurrent-trials", args.request.max_concurrent_trials,
+                  "Trials at once during the extension (default: the sweep's)");
+  cmd->add_flag("--quiet,-q", args.run.quiet, "Print only the sweep id and the summary");
+  cmd->add_flag("--plain", args.run.plain,
+                "Print log lines instead of the live view, also on a terminal");
+}
+
+namespace {
+
+// The exit code of a refused extension: bad input (2) or a runtime failure (1).
+int ReportExtendError(const absl::Status& status) {
+  std::cerr << "sweep: error: " << status.message() << "\n";
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status) ||
+                 absl::IsFailedPrecondition(status)
+             ? kExitUsage
+             : kExitFailure;
+}
+
+void PrintExtended(const GlobalOptions& options, const std::string& sweep_id, int64_t n,
+                   const std::string& where) {
+  if (options.json) {
+    std::cout << nlohmann::json{{"sweep_id", sweep_id}, {"extension", n}, {"server", where}}.dump()
+              << "\n";
+  } else {
+    std::cout << "extended " << sweep_id << " (extension " << n << "), running on " << where
+              << "; follow it with `sweep watch " << sweep_id << "`\n";
+  }
+}
+
+}  // namespace
+
+int CmdExtend(const GlobalOptions& options, const ExtendArgs& args) {
+  if (absl::Status ok = controller::CheckExtendRequest(args.request); !ok.ok()) {
+    return ReportExtendError(ok);
+  }
+  std::string sweep_id;
+  std::string compute;
+  std::optional<std::string> served_by;  // the controller that runs the workspace, if any
+  std::string token;
+  {
+    auto source = OpenForQuery(options, /*create=*/true);
+    if (!source.ok()) return ReportError(source.status());
+    auto sweep = ResolveSweep((*source)->store(), args.sweep_id);
+    if (!sweep.ok()) return ReportExtendError(sweep.status());
+    sweep_id = sweep->id;
+    compute = sweep->compute;
+    const workspace::Workspace* ws = (*source)->workspace.get();
+    if (ws == nullptr) {  // --server
+      auto read = ReadServerToken(options);
+      if (!read.ok()) return ReportError(read.status());
+      served_by = options.server;
+      token = *read;
+    } else if (auto running = ws->ReadControllerAddress()) {
+      served_by = running->address;
+      token = ws->token();
+    }
+  }  // the workspace is closed before a controller here opens it
+  if (served_by) {
+    absl::StatusOr<int64_t> n = rpc::ExtendViaServer(*served_by, token, sweep_id, args.request);
+    if (!n.ok()) return ReportExtendError(n.status());
+    PrintExtended(options, sweep_id, *n, *served_by);
+    return kExitOk;
+  }
+  return RunSweepHere(
+      options, args.run, compute,
+      [&](controller::Controller& ctrl) -> absl::StatusOr<std::string> {
+        absl::StatusOr<int64_t> n = ctrl.ExtendSweep(sweep_id, args.request);
+        if (!n.ok()) return n.status();
+        return sweep_id;
+      },
+      ReportExtendError);
 }
 
 }  // namespace sweep::cli

@@ -1,5 +1,6 @@
-// `sweep enqueue`: configurations the user gives a sweep, and the routing every command
-// that changes a sweep shares (`sweep cancel` too).
+// `sweep enqueue`: configurations the user gives a sweep; `sweep extend`: more trials for
+// an ended sweep; and the routing every command that changes a sweep shares (`sweep
+// cancel` too).
 #pragma once
 
 #include <functional>
@@ -9,6 +10,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "cli/context.h"
+#include "cli/run_command.h"
 #include "controller/controller.h"
 
 namespace sweep::cli {
@@ -29,5 +31,16 @@ struct EnqueueArgs {
 };
 void AddEnqueueOptions(CLI::App* cmd, EnqueueArgs& args);
 int CmdEnqueue(const GlobalOptions& options, const EnqueueArgs& args);
+
+struct ExtendArgs {
+  std::string sweep_id;
+  controller::ExtendRequest request;
+  RunArgs run;  // how the controller runs when this command runs it (no spec)
+};
+void AddExtendOptions(CLI::App* cmd, ExtendArgs& args);
+// With --server, or when a controller serves the workspace, asks it and returns (the
+// sweep runs there: `sweep watch` follows it); otherwise runs the extension to its end
+// here like `sweep run`. Exit 0 when it completed, 1 failed/canceled, 2 bad input.
+int CmdExtend(const GlobalOptions& options, const ExtendArgs& args);
 
 }  // namespace sweep::cli

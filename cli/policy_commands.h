@@ -14,8 +14,8 @@ struct ReplayArgs {
   std::string sweep_id;
   std::string policy;
   std::optional<double> slack_factor, slack_amount, reduction_factor;
-  std::optional<int64_t> evaluation_interval, delay_evaluation, truncation_percentage,
-      min_interval, max_interval;
+  std::optional<int64_t> evaluation_interval, delay_evaluation, truncation_percentage, min_interval,
+      max_interval;
   bool exclude_finished_jobs = false;
 };
 

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iostream>
 #include <mutex>
 
@@ -116,13 +118,27 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
     std::cerr << spec.status().message() << "\n";
     return kExitUsage;
   }
+  for (const std::string& id : args.warm_start) {
+    if (std::find(spec->warm_start_sweeps.begin(), spec->warm_start_sweeps.end(), id) ==
+        spec->warm_start_sweeps.end()) {
+      spec->warm_start_sweeps.push_back(id);
+    }
+  }
   auto spec_text = ReadFile(args.spec_path);
   if (!spec_text.ok()) return ReportError(spec_text.status());
+  return RunSweepHere(
+      options, args, spec->compute,
+      [&](controller::Controller& ctrl) { return ctrl.SubmitSweep(*spec, *spec_text); },
+      ReportSubmitError);
+}
+
+int RunSweepHere(const GlobalOptions& options, const RunArgs& args, const std::string& compute,
+                 const std::function<absl::StatusOr<std::string>(controller::Controller&)>& start,
+                 const std::function<int(const absl::Status&)>& on_start_error) {
   if (args.snapshot_max_mb < 1 || args.artifact_max_mb < 1) {
     return ReportError(
         absl::InvalidArgumentError("--snapshot-max-mb and --artifact-max-mb must be at least 1"));
   }
-
   ServeOptions serve_options;
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
@@ -147,14 +163,14 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
     std::cout << FormatEventLine(e) << std::endl;
   });
 
-  auto submitted = ctrl->SubmitSweep(*spec, *spec_text);
-  if (!submitted.ok()) {
+  absl::StatusOr<std::string> started = start(*ctrl);
+  if (!started.ok()) {
     (*served)->Stop();
-    return ReportSubmitError(submitted.status());
+    return on_start_error(started.status());
   }
   {
     std::lock_guard<std::mutex> lock(print_mu);
-    sweep_id = *submitted;
+    sweep_id = *started;
     // With --json, stdout is one JSON object (the summary, which has the id); the live
     // view shows the id in its frame.
     if (!options.json && !live) std::cout << sweep_id << std::endl;
@@ -163,7 +179,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
     std::cout << "controller listening on " << (*served)->address()
               << "; to add a node from another machine, copy " << ws->token_path()
               << " there and run:\n  sweep worker --server <this-host>:" << (*served)->port()
-              << " --compute " << spec->compute << " --token-file <copied token file>" << std::endl;
+              << " --compute " << compute << " --token-file <copied token file>" << std::endl;
   }
 
   InstallInterruptHandlers();

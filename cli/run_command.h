@@ -2,9 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "cli/context.h"
+#include "controller/controller.h"
 
 namespace sweep::cli {
 
@@ -19,10 +23,20 @@ struct RunArgs {
   // A sweep that gets no node for this long ends `failed`; its spec's
   // limits.node_wait_timeout wins. 0 = wait for ever.
   int64_t node_wait_seconds = 600;
+  // --warm-start ID (repeatable): added to the spec's warm_start.sweeps.
+  std::vector<std::string> warm_start;
 };
 // Runs a sweep to its end on an in-process controller. Exit 0 when it completed,
 // 1 when it failed or was canceled, 2 for an invalid spec or compute target.
 int CmdRun(const GlobalOptions& options, const RunArgs& args);
+
+// What `sweep run` does once it has a spec, shared with `sweep extend`: serves the
+// workspace with an in-process controller, calls `start` to get a sweep running (its
+// error goes to `on_start_error`, whose exit code is returned), then shows progress
+// until the sweep ends and prints the summary. Exit 0 when it completed.
+int RunSweepHere(const GlobalOptions& options, const RunArgs& args, const std::string& compute,
+                 const std::function<absl::StatusOr<std::string>(controller::Controller&)>& start,
+                 const std::function<int(const absl::Status&)>& on_start_error);
 
 struct WorkerArgs {
   std::string server;

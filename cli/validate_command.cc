@@ -1,13 +1,18 @@
 #include "cli/validate_command.h"
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/shell_quote.h"
+#include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "samplers/sampler.h"
 #include "spec/spec.h"
+#include "workspace/warm_start.h"
 
 namespace sweep::cli {
 namespace {
@@ -85,42 +90,98 @@ void PrintPreview(const nlohmann::json& preview) {
   }
 }
 
+
+// What warm starting would use, as JSON ({"checked": false, "reason"} without a
+// workspace); an error status for a warm start `sweep run` would refuse.
+absl::StatusOr<nlohmann::json> CheckWarmStart(const GlobalOptions& options,
+                                              const spec::SweepSpec& spec) {
+  const std::vector<std::string>& ids = spec.warm_start_sweeps;
+  nlohmann::json out = {{"sweeps", ids}};
+  auto source = OpenForQuery(options, /*create=*/false);
+  if (!source.ok()) {
+    out["checked"] = false;
+    out["reason"] =
+        absl::StrCat("no workspace to look the sweeps up in (", source.status().message(),
+                     "); run in the workspace, or pass --workspace or --server");
+    return out;
+  }
+  ASSIGN_OR_RETURN(workspace::WarmStart warm,
+                   workspace::CollectWarmStart((*source)->store(), spec, ids, std::nullopt));
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const workspace::WarmSkip& k : warm.skipped) {
+    skipped.push_back({{"sweep_id", k.sweep_id}, {"trial_id", k.trial_id}, {"reason", k.reason}});
+  }
+  out = {{"checked", true},
+         {"sweeps", warm.sweep_ids},
+         {"used", warm.used.size()},
+         {"skipped", skipped}};
+  return out;
+}
+
+void PrintWarmStart(const nlohmann::json& warm) {
+  if (!warm["checked"].get<bool>()) {
+    std::cout << "\nwarm start:         not checked: " << warm["reason"].get<std::string>() << "\n";
+    return;
+  }
+  const size_t skipped = warm["skipped"].size();
+  std::cout << "\nwarm start:         " << warm["used"].get<size_t>() << " of "
+            << warm["used"].get<size_t>() + skipped << " finished trials of "
+            << absl::StrJoin(warm["sweeps"].get<std::vector<std::string>>(), ", ")
+            << " used as history\n";
+  for (const nlohmann::json& k : warm["skipped"]) {
+    std::cout << "  skipped " << k["sweep_id"].get<std::string>() << " trial "
+              << k["trial_id"].get<int64_t>() << ": " << k["reason"].get<std::string>() << "\n";
+  }
+}
+
+// Exit 2 for an invalid spec: the error on stderr, and `{valid: false, errors}` with --json.
+int Invalid(const GlobalOptions& options, const absl::Status& status, const std::string& prefix) {
+  if (options.json) {
+    std::cout << nlohmann::json{{"valid", false}, {"errors", std::string(status.message())}}.dump(2)
+              << "\n";
+  }
+  std::cerr << prefix << status.message() << "\n";
+  return kExitUsage;  // a missing or invalid spec is a usage error
+}
+
 }  // namespace
 
-int CmdValidate(const GlobalOptions& options, const std::string& spec_path) {
+int CmdValidate(const GlobalOptions& options, const std::string& spec_path,
+                const std::vector<std::string>& warm_start) {
   auto spec = spec::LoadSpecFile(spec_path);
-  if (!spec.ok()) {
-    if (options.json) {
-      std::cout << nlohmann::json{{"valid", false},
-                                  {"errors", std::string(spec.status().message())}}
-                       .dump(2)
-                << "\n";
-    }
-    std::cerr << spec.status().message() << "\n";
-    return kExitUsage;  // a missing or invalid spec is a usage error
+  if (!spec.ok()) return Invalid(options, spec.status(), "");
+  for (const std::string& id : warm_start) {
+    auto& list = spec->warm_start_sweeps;
+    if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+  }
+  std::optional<nlohmann::json> warm;
+  if (!spec->warm_start_sweeps.empty()) {
+    absl::StatusOr<nlohmann::json> checked = CheckWarmStart(options, *spec);
+    if (!checked.ok()) return Invalid(options, checked.status(), "sweep: error: ");
+    warm = std::move(*checked);
   }
   nlohmann::json preview = CommandPreview(*spec);
   if (options.json) {
-    std::cout << nlohmann::json{{"valid", true},
-                                {"hints", spec->hints},
-                                {"compute", spec->compute},
-                                {"sampling_algorithm",
-                                 spec::SamplingAlgorithmName(spec->sampling.algorithm)},
-                                {"primary_metric", spec->objective.primary_metric},
-                                {"goal", core::GoalName(spec->objective.goal)},
-                                {"max_total_trials", spec->limits.max_total_trials},
-                                {"max_concurrent_trials", spec->limits.max_concurrent_trials},
-                                {"early_termination",
-                                 core::PolicyTypeName(spec->early_termination.type)},
-                                {"search_space", core::SpaceToJson(spec->search_space)},
-                                {"command", preview}}
-                     .dump(2)
-              << "\n";
+    nlohmann::json out = {
+        {"valid", true},
+        {"hints", spec->hints},
+        {"compute", spec->compute},
+        {"sampling_algorithm", spec::SamplingAlgorithmName(spec->sampling.algorithm)},
+        {"primary_metric", spec->objective.primary_metric},
+        {"goal", core::GoalName(spec->objective.goal)},
+        {"max_total_trials", spec->limits.max_total_trials},
+        {"max_concurrent_trials", spec->limits.max_concurrent_trials},
+        {"early_termination", core::PolicyTypeName(spec->early_termination.type)},
+        {"search_space", core::SpaceToJson(spec->search_space)},
+        {"command", preview}};
+    if (warm) out["warm_start"] = *warm;
+    std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
   for (const std::string& hint : spec->hints) std::cerr << "hint: " << hint << "\n";
   std::cout << spec_path << " is valid\n\n" << spec::DescribeSpec(*spec);
   PrintPreview(preview);
+  if (warm) PrintWarmStart(*warm);
   return kExitOk;
 }
 

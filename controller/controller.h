@@ -139,6 +139,14 @@ using core::Registered;
 
 using compute::NodeProvider;
 
+// `sweep extend`'s limits: 0 keeps what the sweep had (the spec's, or an earlier
+// extension's).
+struct ExtendRequest {
+  int64_t max_total_trials = 0;
+  int64_t timeout_s = 0;
+  int64_t max_concurrent_trials = 0;
+};
+
 // A node of a compute target as the controller sees it now.
 struct NodeStatus {
   core::Node node;
@@ -257,6 +265,19 @@ class Controller {
   // retries of commit_queue.h) the Internal error every call now gets, naming the store's
   // reason: `sweep run` and `sweep server` end on it, and a restart resumes from the store.
   virtual absl::Status Health() { return absl::OkStatus(); }
+  // Runs an ended (completed, failed or canceled) sweep again with more trials, on its own
+  // spec and snapshot (`sweep extend`): up to request.max_total_trials in all, its
+  // timeout (request's, else the spec's) counting from now. The sampler continues from the
+  // whole history (its warm start included), the early-termination policy keeps every
+  // earlier curve, new trials get origin "extension N"; when it completes, register_model
+  // registers a new version only if the best trial changed (else a `model_unchanged`
+  // event). Commits the sweep running again and a `sweep_extended` event; returns N.
+  // InvalidArgument for bad limits (max_total_trials not above the trials it has, a
+  // negative timeout or concurrency); NotFound "no sweep 'ID'"; FailedPrecondition when it
+  // still runs or stops its last trials, its search space is exhausted, its compute
+  // target is gone, or it cannot be loaded. Nothing is stored on error.
+  virtual absl::StatusOr<int64_t> ExtendSweep(const std::string& sweep_id,
+                                              const ExtendRequest& request) = 0;
 };
 
 }  // namespace sweep::controller

@@ -11,12 +11,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/enqueue.h"
+#include "controller/extension.h"
 #include "controller/recovery.h"
 #include "controller/registration.h"
 #include "core/status.h"
 #include "workspace/artifact_store.h"
 #include "workspace/artifact_upload.h"
 #include "workspace/registry.h"
+#include "workspace/warm_start.h"
 
 namespace sweep::controller {
 namespace {
@@ -212,6 +214,11 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
   if (!spec.trial.environment.empty()) {
     ASSIGN_OR_RETURN(environment, workspace::ResolveEnvironment(store_, spec.trial.environment));
   }
+  std::optional<workspace::WarmStart> warm;
+  if (!spec.warm_start_sweeps.empty()) {
+    ASSIGN_OR_RETURN(
+        warm, workspace::CollectWarmStart(store_, spec, spec.warm_start_sweeps, std::nullopt));
+  }
   // Snapshot first (file I/O, no lock): a sweep is never recorded without its code.
   std::string snapshot_digest;
   if (!spec.trial.code.empty()) {
@@ -235,6 +242,11 @@ absl::StatusOr<std::unique_ptr<SweepRec>> ControllerImpl::NewSweep(const spec::S
   }
   sw.created_ms = clock_->NowMillis();
   RETURN_IF_ERROR(OpenSweep(*s));
+  if (warm) {
+    SeedWarmStart(*s, *warm);
+    sw.warm_start = warm->sweep_ids;
+    s->warm_start_summary = workspace::DescribeWarmStart(*warm);
+  }
   sw.name = spec.display_name;
   if (sw.name.empty() && !spec.path.empty()) {
     sw.name = std::filesystem::path(spec.path).stem().string();
@@ -262,6 +274,9 @@ absl::StatusOr<std::string> ControllerImpl::SubmitSweep(const spec::SweepSpec& s
   Txn txn;
   txn.batch.sweeps.push_back(s->sweep);
   txn.AddEvent(s->sweep.id, 0, "sweep_submitted", SubmittedMessage(*s), s->sweep.created_ms);
+  if (!s->warm_start_summary.empty()) {
+    txn.AddEvent(s->sweep.id, 0, "warm_start", s->warm_start_summary, s->sweep.created_ms);
+  }
   SweepRec& added = state_.AddRunning(std::move(s));
   for (const core::Config& point : spec.initial_points) {
     EnqueuePoint(txn, added, point, added.sweep.created_ms);

@@ -8,6 +8,7 @@
 //   recovery.h       loading after a restart
 //   registration.h   register_model of completed sweeps
 //   enqueue.h        user-given points (extension.cc: EnqueueTrial)
+//   extension.h      warm start and `sweep extend` (extension.cc: ExtendSweep)
 //
 // Every public call mutates State under mu_, collects the rows it changed in a Txn,
 // enqueues the batch (still under mu_, so batches are ordered like the mutations),
@@ -98,6 +99,8 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<int64_t> EnqueueTrial(const std::string& sweep_id,
                                        const std::vector<std::string>& params) override;
   absl::Status Health() override { return commits_.Broken(); }
+  absl::StatusOr<int64_t> ExtendSweep(const std::string& sweep_id,
+                                      const ExtendRequest& request) override;
 
  private:
   // What ControllerAdmin needs of this controller's state.
@@ -111,6 +114,8 @@ class ControllerImpl final : public Controller {
   // that cannot run here).
   absl::StatusOr<std::unique_ptr<SweepRec>> NewSweep(const spec::SweepSpec& spec,
                                                      const std::string& spec_yaml);
+  // FailedPrecondition when `sweep_id` runs or still drains here (requires mu_).
+  absl::Status CheckNotRunningHere(const std::string& sweep_id);
   // A sweep this controller does not hold, as stored; NotFound "no sweep 'ID'".
   absl::StatusOr<core::Sweep> StoredSweep(const std::string& sweep_id);
   // Deregister and NodeGone: the node's live attempt is interrupted (`interruption`, with

@@ -1,5 +1,6 @@
 #include "controller/lifecycle.h"
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <utility>
@@ -93,12 +94,21 @@ absl::Status OpenSweep(SweepRec& s) {
                    samplers::MakeSampler(ToAlgorithm(spec.sampling), spec.search_space, options));
   ASSIGN_OR_RETURN(
       s.policy, policies::MakeEarlyTerminationPolicy(spec.early_termination, spec.objective.goal));
-  s.max_total = spec.limits.max_total_trials;
-  s.max_concurrent =
-      spec.limits.max_concurrent_trials > 0 ? spec.limits.max_concurrent_trials : s.max_total;
-  s.deadline_ms = spec.limits.timeout_s > 0 ? s.sweep.created_ms + spec.limits.timeout_s * 1000 : 0;
-  s.trial_timeout_ms = spec.limits.trial_timeout_s * 1000;
+  ApplyLimits(s);
   return absl::OkStatus();
+}
+
+void ApplyLimits(SweepRec& s) {
+  const spec::Limits& limits = s.spec.limits;
+  const core::Sweep& sw = s.sweep;  // an extension's limits win over the spec's
+  s.max_total = sw.max_total_trials > 0 ? sw.max_total_trials : limits.max_total_trials;
+  const int64_t concurrent =
+      sw.max_concurrent_trials > 0 ? sw.max_concurrent_trials : limits.max_concurrent_trials;
+  s.max_concurrent = concurrent > 0 ? std::min(concurrent, s.max_total) : s.max_total;
+  const int64_t timeout_s = sw.timeout_s > 0 ? sw.timeout_s : limits.timeout_s;
+  const int64_t start_ms = sw.extended_ms > 0 ? sw.extended_ms : sw.created_ms;
+  s.deadline_ms = timeout_s > 0 ? start_ms + timeout_s * 1000 : 0;
+  s.trial_timeout_ms = limits.trial_timeout_s * 1000;
 }
 
 absl::Status CheckPoints(const std::vector<core::MetricPoint>& points) {
@@ -249,7 +259,8 @@ void Lifecycle::ExpireLeases(Txn& txn, SweepRec& s, const std::string& when, int
 bool Lifecycle::EnforceTimeouts(Txn& txn, SweepRec& s, int64_t now) {
   if (s.deadline_ms > 0 && now >= s.deadline_ms) {
     SweepState end = s.completed > 0 ? SweepState::kCompleted : SweepState::kFailed;
-    StopSweep(txn, s, end, absl::StrCat("timeout reached (", s.spec.limits.timeout_s, "s)"), now);
+    const int64_t timeout_s = s.sweep.timeout_s > 0 ? s.sweep.timeout_s : s.spec.limits.timeout_s;
+    StopSweep(txn, s, end, absl::StrCat("timeout reached (", timeout_s, "s)"), now);
     return true;
   }
   if (s.trial_timeout_ms <= 0) return false;

@@ -26,6 +26,9 @@ namespace sweep::controller {
 // sampler, early-termination policy and limits. A non-OK status (the sampler's or the
 // policy's) leaves `s` unusable.
 absl::Status OpenSweep(SweepRec& s);
+// The sweep's limits (max_total, max_concurrent, deadline, trial timeout) from its spec,
+// overridden by what its latest `sweep extend` set (a timeout counts from its start).
+void ApplyLimits(SweepRec& s);
 
 // InvalidArgument naming the point when a metric point has no name.
 absl::Status CheckPoints(const std::vector<core::MetricPoint>& points);

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "controller/extension.h"
 #include "core/status.h"
 #include "spdlog/spdlog.h"
 #include "workspace/registry.h"
+#include "workspace/warm_start.h"
 
 namespace sweep::controller {
 namespace {
@@ -68,6 +70,16 @@ absl::StatusOr<std::unique_ptr<SweepRec>> Reopen(const RecoveryContext& context,
   }
   if (absl::Status opened = OpenSweep(*s); !opened.ok()) {
     return absl::FailedPreconditionError(opened.message());
+  }
+  if (!sweep.warm_start.empty()) {
+    // The same trials as at submission: those that had ended by then.
+    absl::StatusOr<workspace::WarmStart> warm =
+        workspace::CollectWarmStart(context.store, s->spec, sweep.warm_start, sweep.created_ms);
+    if (!warm.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("its warm start fails: ", warm.status().message()));
+    }
+    SeedWarmStart(*s, *warm);
   }
   if (s->sweep.snapshot_digest.empty() && !s->spec.trial.code.empty() && context.snapshots) {
     // Submitted before snapshots existed (its trials read the live directory): freeze the
@@ -267,21 +279,29 @@ void RegrantLive(const RecoveryContext& context, Txn& txn, SweepRec& s, int64_t 
   }
 }
 
+// The sweep's record with its trials, curves and policy state. FailedPrecondition: it
+// cannot be loaded (why); other errors are the store's.
+absl::StatusOr<std::unique_ptr<SweepRec>> LoadSweep(const RecoveryContext& context, Txn& txn,
+                                                    const core::Sweep& sweep) {
+  absl::StatusOr<std::unique_ptr<SweepRec>> reopened = Reopen(context, txn, sweep);
+  if (!reopened.ok()) return reopened.status();
+  SweepRec& s = **reopened;
+  ASSIGN_OR_RETURN(Records records, ReadRecords(context.store, s));
+  RETURN_IF_ERROR(RebuildTrials(s, records));
+  ReplayCurves(s, records.points);
+  RestoreStops(s, records.decisions);
+  return reopened;
+}
+
 absl::Status ResumeSweep(const RecoveryContext& context, Txn& txn, const core::Sweep& sweep,
                          int64_t now) {
-  absl::StatusOr<std::unique_ptr<SweepRec>> reopened = Reopen(context, txn, sweep);
-  if (!reopened.ok()) {
+  absl::StatusOr<std::unique_ptr<SweepRec>> reopened = LoadSweep(context, txn, sweep);
+  if (absl::IsFailedPrecondition(reopened.status())) {
     FailSweep(txn, sweep, reopened.status(), now);
     return absl::OkStatus();
   }
+  if (!reopened.ok()) return reopened.status();
   SweepRec& s = **reopened;
-  ASSIGN_OR_RETURN(Records records, ReadRecords(context.store, s));
-  if (absl::Status rebuilt = RebuildTrials(s, records); !rebuilt.ok()) {
-    FailSweep(txn, sweep, rebuilt, now);
-    return absl::OkStatus();
-  }
-  ReplayCurves(s, records.points);
-  RestoreStops(s, records.decisions);
   RestoreCounters(*context.state, txn, s, now);
   RETURN_IF_ERROR(RestoreMetricNumbers(context.store, s));
   context.state->AddRunning(*std::move(reopened));
@@ -346,6 +366,18 @@ absl::Status EndDrainingAttempts(const RecoveryContext& context, Txn& txn, const
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<SweepRec>> LoadEndedSweep(const RecoveryContext& context, Txn& txn,
+                                                         const core::Sweep& sweep, int64_t now) {
+  ASSIGN_OR_RETURN(std::unique_ptr<SweepRec> s, LoadSweep(context, txn, sweep));
+  State scratch;  // an ended sweep holds no lease; nothing may reach the live state
+  RestoreCounters(scratch, txn, *s, now);
+  if (!s->retry_queue.empty() || s->active > 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("sweep ", sweep.id, " still has trials that did not end"));
+  }
+  return s;
+}
 
 absl::Status Recover(const RecoveryContext& context, Txn& txn, int64_t now) {
   State& state = *context.state;

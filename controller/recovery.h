@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "controller/lifecycle.h"
@@ -39,5 +40,13 @@ struct RecoveryContext {
 // records in `txn` what resuming changed. Store errors are passed through (the controller
 // cannot start); a sweep that cannot resume is not an error.
 absl::Status Recover(const RecoveryContext& context, Txn& txn, int64_t now);
+
+// An ended sweep as a record ready to run again (`sweep extend`): spec, sampler, warm start,
+// trials, the policy's statistics of every earlier curve, counters and best value; nothing
+// is put into *context.state. FailedPrecondition with the reason when it cannot be loaded
+// (its spec no longer parses, its environment is gone, a trial has not ended); other
+// errors are the store's. `txn` may get rows to commit with the sweep.
+absl::StatusOr<std::unique_ptr<SweepRec>> LoadEndedSweep(const RecoveryContext& context, Txn& txn,
+                                                         const core::Sweep& sweep, int64_t now);
 
 }  // namespace sweep::controller

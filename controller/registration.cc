@@ -1,6 +1,10 @@
 #include "controller/registration.h"
 
+#include <optional>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
+#include "core/objective.h"
 #include "workspace/registry.h"
 
 namespace sweep::controller {
@@ -18,8 +22,37 @@ std::vector<PendingRegistration> PendingRegistrations(const State& state) {
   return pending;
 }
 
+namespace {
+
+// The version of `name` that already holds the sweep's best trial (an extended sweep whose
+// best did not change), if any.
+std::optional<core::Model> SameBestRegistered(store::Store* store,
+                                              const PendingRegistration& pending) {
+  absl::StatusOr<core::Sweep> sweep = store->GetSweep(pending.sweep_id);
+  absl::StatusOr<std::vector<core::Trial>> trials = store->ListTrials(pending.sweep_id);
+  absl::StatusOr<std::vector<core::Model>> models = store->ListModels();
+  if (!sweep.ok() || !trials.ok() || !models.ok()) return std::nullopt;
+  std::optional<core::Trial> best = core::BestTrial(*sweep, *trials, /*completed_only=*/true);
+  if (!best) return std::nullopt;
+  std::optional<core::Model> found;
+  for (const core::Model& m : *models) {  // by version: the last match is the newest
+    if (m.name == pending.model && m.sweep_id == pending.sweep_id) found = m;
+  }
+  if (found && found->trial_id == best->trial_id) return found;
+  return std::nullopt;
+}
+
+}  // namespace
+
 core::Event RegisterSweepModel(store::Store* store, const std::string& workspace_dir,
                                const PendingRegistration& pending, int64_t now_ms, core::Env* env) {
+  if (std::optional<core::Model> same = SameBestRegistered(store, pending)) {
+    return NewEvent(
+        pending.sweep_id, same->trial_id, "model_unchanged",
+        absl::StrCat("model ", same->name, " version ", same->version,
+                     " already holds the best trial ", same->trial_id, "; no new version"),
+        now_ms);
+  }
   absl::StatusOr<core::Model> model =
       workspace_dir.empty()
           ? absl::FailedPreconditionError("this controller has no workspace directory")

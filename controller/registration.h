@@ -30,6 +30,8 @@ std::vector<PendingRegistration> PendingRegistrations(const State& state);
 // Registers the sweep's best completed trial as the next version of the model and returns
 // the event to commit: "model_registered" naming the version, or
 // "model_registration_failed" with the reason (also without a workspace directory).
+// When a version of the model from this sweep already holds its best trial (an extension
+// that did not improve on it), nothing is registered: "model_unchanged" names that version.
 core::Event RegisterSweepModel(store::Store* store, const std::string& workspace_dir,
                                const PendingRegistration& pending, int64_t now_ms, core::Env* env);
 

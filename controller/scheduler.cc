@@ -123,6 +123,7 @@ TrialRec& Scheduler::NewTrial(SweepRec& s, core::Config config, int64_t now) {
   t.trial.config = std::move(config);
   t.trial.state = TrialState::kPending;
   t.trial.created_ms = now;
+  if (s.sweep.extension > 0) t.trial.origin = absl::StrCat("extension ", s.sweep.extension);
   samplers::Observation obs;
   obs.config = t.trial.config;
   obs.state = TrialState::kPending;

@@ -57,8 +57,12 @@ struct SweepRec {
   uint64_t seed = 0;
   std::unique_ptr<samplers::Sampler> sampler;
   std::unique_ptr<policies::EarlyTerminationPolicy> policy;  // null: no early termination
+  // The sampler's history: the warm-start trials (workspace/warm_start.h), then one
+  // observation per trial of the sweep (trial i at warm + i - 1).
   samplers::History history;
-  std::deque<TrialRec> trials;  // trials[i] is trial i+1; deque keeps references stable
+  size_t warm = 0;
+  std::string warm_start_summary;  // the `warm_start` event's text, at submission
+  std::deque<TrialRec> trials;     // trials[i] is trial i+1; deque keeps references stable
   // Pending trials that run before new ones: retries (the last attempt was lost) and
   // enqueued points (controller/enqueue.h), first come first served.
   std::deque<int64_t> retry_queue;
@@ -88,7 +92,7 @@ struct SweepRec {
     return static_cast<int64_t>(retry_queue.size()) + fresh;
   }
   samplers::Observation& Observed(const TrialRec& t) {
-    return history.trials[t.trial.trial_id - 1];
+    return history.trials[warm + t.trial.trial_id - 1];
   }
   // Counts a trial that ended in `state` (completed, failed, early_terminated, canceled).
   void CountEnd(core::TrialState state);

@@ -77,6 +77,15 @@ struct Sweep {
   // The environment trial.environment resolved to at submission, "NAME@VERSION"; "" for
   // the node's own. Fixed for the sweep's life, so @latest cannot change under it.
   std::string environment;
+  // `sweep extend`: how many extensions the sweep had, when the latest began (its
+  // timeout counts from then), and the limits it set (0: the spec's).
+  int64_t extension = 0;
+  int64_t extended_ms = 0;
+  int64_t max_concurrent_trials = 0;
+  int64_t timeout_s = 0;
+  // Sweeps whose finished trials warm-start this one (spec warm_start.sweeps and
+  // `sweep run --warm-start`), in order.
+  std::vector<std::string> warm_start;
 };
 
 struct Trial {

@@ -302,6 +302,21 @@ absl::StatusOr<int64_t> EnqueueViaServer(const std::string& address, const std::
   return reply.trial_id();
 }
 
+absl::StatusOr<int64_t> ExtendViaServer(const std::string& address, const std::string& token,
+                                        const std::string& sweep_id,
+                                        const controller::ExtendRequest& extend) {
+  grpc::ClientContext context;
+  Prepare(context, token);
+  pb::ExtendSweepRequest request;
+  request.set_sweep_id(sweep_id);
+  request.set_max_total_trials(extend.max_total_trials);
+  request.set_timeout_s(extend.timeout_s);
+  request.set_max_concurrent_trials(extend.max_concurrent_trials);
+  pb::ExtendSweepReply reply;
+  RETURN_IF_ERROR(FromGrpc(Dial(address)->ExtendSweep(&context, request, &reply), address));
+  return reply.extension();
+}
+
 absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
                                             const std::string& spec_path) {

@@ -57,4 +57,10 @@ absl::StatusOr<int64_t> EnqueueViaServer(const std::string& address, const std::
                                          const std::string& sweep_id,
                                          const std::vector<std::string>& params);
 
+// Extends the ended sweep `sweep_id` through the controller at `address`
+// (Controller::ExtendSweep); returns the extension's number.
+absl::StatusOr<int64_t> ExtendViaServer(const std::string& address, const std::string& token,
+                                        const std::string& sweep_id,
+                                        const controller::ExtendRequest& extend);
+
 }  // namespace sweep::rpc

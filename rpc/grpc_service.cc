@@ -228,6 +228,18 @@ class Service final : public pb::SweepController::Service {
     return grpc::Status::OK;
   }
 
+  grpc::Status ExtendSweep(grpc::ServerContext* ctx, const pb::ExtendSweepRequest* req,
+                           pb::ExtendSweepReply* reply) override {
+    if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    absl::StatusOr<int64_t> n = controller_->ExtendSweep(
+        req->sweep_id(), {.max_total_trials = req->max_total_trials(),
+                          .timeout_s = req->timeout_s(),
+                          .max_concurrent_trials = req->max_concurrent_trials()});
+    if (!n.ok()) return ToGrpcStatus(n.status());
+    reply->set_extension(*n);
+    return grpc::Status::OK;
+  }
+
   grpc::Status SubmitSweep(grpc::ServerContext* ctx, const pb::SubmitSweepRequest* req,
                            pb::SubmitSweepReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;

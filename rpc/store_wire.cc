@@ -101,6 +101,11 @@ void ToProto(const core::Sweep& in, pb::SweepRecord* out) {
   out->set_ended_ms(in.ended_ms);
   out->set_snapshot_digest(in.snapshot_digest);
   out->set_environment(in.environment);
+  out->set_extension(in.extension);
+  out->set_extended_ms(in.extended_ms);
+  out->set_max_concurrent_trials(in.max_concurrent_trials);
+  out->set_timeout_s(in.timeout_s);
+  for (const std::string& id : in.warm_start) out->add_warm_start(id);
 }
 
 absl::StatusOr<core::Sweep> FromProto(const pb::SweepRecord& in) {
@@ -122,6 +127,11 @@ absl::StatusOr<core::Sweep> FromProto(const pb::SweepRecord& in) {
   out.ended_ms = in.ended_ms();
   out.snapshot_digest = in.snapshot_digest();
   out.environment = in.environment();
+  out.extension = in.extension();
+  out.extended_ms = in.extended_ms();
+  out.max_concurrent_trials = in.max_concurrent_trials();
+  out.timeout_s = in.timeout_s();
+  out.warm_start.assign(in.warm_start().begin(), in.warm_start().end());
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/status.h"
 #include "spec/spec_parser.h"
 #include "spec/yaml_reader.h"
@@ -202,6 +203,9 @@ std::string DescribeSpec(const SweepSpec& spec) {
   out << "\n";
   if (!spec.initial_points.empty()) {
     out << "initial points:     " << spec.initial_points.size() << ", tried first\n";
+  }
+  if (!spec.warm_start_sweeps.empty()) {
+    out << "warm start from:    " << absl::StrJoin(spec.warm_start_sweeps, ", ") << "\n";
   }
   const EarlyTermination& et = spec.early_termination;
   out << "early termination:  " << PolicyTypeName(et.type);

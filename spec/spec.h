@@ -92,6 +92,10 @@ struct SweepSpec {
   // before any sampled one, in this order, each checked against the space
   // (spec/points.h) and canonical. At most limits.max_total_trials of them.
   std::vector<core::Config> initial_points;
+  // `warm_start: {sweeps: [ID, ...]}` (extension key; `sweep run --warm-start ID` adds
+  // more): earlier sweeps of the workspace whose finished trials the sampler learns from
+  // (workspace/warm_start.h). Ids or unique prefixes, as written, no duplicates.
+  std::vector<std::string> warm_start_sweeps;
 };
 
 // Parses and validates a spec file. On failure the status is InvalidArgument whose

@@ -50,7 +50,8 @@ const std::vector<std::string> kRootKeys = {"$schema",
                                             "outputs",
                                             "identity",
                                             "register_model",
-                                            "initial_points"};
+                                            "initial_points",
+                                            "warm_start"};
 
 // A literal input that can only name remote data (a plain https:// value may be a URL the
 // command means to use as one).
@@ -87,6 +88,7 @@ class SpecParser {
   void ParseLimits(const Field& f, SweepSpec& spec);
   void ParseRegisterModel(const Field& f, SweepSpec& spec);
   void ParseInitialPoints(const Field& f, SweepSpec& spec);
+  void ParseWarmStart(const Field& f, SweepSpec& spec);
   void CheckGrid(const Field& space_field, const internal::ParsedSpace& parsed);
 
   Reader& r_;
@@ -158,6 +160,7 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
   }
   if (const Field* f = m.Get("limits")) ParseLimits(*f, spec);
   if (const Field* f = m.Get("register_model")) ParseRegisterModel(*f, spec);
+  if (const Field* f = m.Get("warm_start")) ParseWarmStart(*f, spec);
   spec.limits.max_concurrent_trials =
       spec.limits.max_concurrent_trials == 0
           ? spec.limits.max_total_trials
@@ -184,6 +187,33 @@ void SpecParser::ParseRegisterModel(const Field& f, SweepSpec& spec) {
       } else {
         spec.register_model = *name;
       }
+    }
+  }
+}
+
+void SpecParser::ParseWarmStart(const Field& f, SweepSpec& spec) {
+  Mapping m(r_, f.value, f.path, f.loc, "{sweeps: [SWEEP_ID, ...]}");
+  if (!m.ok()) return;
+  m.CheckKeys({"sweeps"});
+  const Field* list = m.Require("sweeps", "the earlier sweeps whose finished trials to learn from");
+  if (list == nullptr) return;
+  if (!list->value.IsSequence() || list->value.size() == 0) {
+    r_.Error(list->loc, list->path,
+             "must be a non-empty list of sweep ids, e.g. [sw-1a2b3c4d5e6f]");
+    return;
+  }
+  for (size_t i = 0; i < list->value.size(); ++i) {
+    const Location loc = r_.Loc(list->value[i], list->loc);
+    Field item{std::to_string(i), absl::StrCat(list->path, "[", i, "]"), list->value[i], loc, loc};
+    std::optional<std::string> id = r_.String(item);
+    if (!id) continue;
+    if (id->empty()) {
+      r_.Error(item.loc, item.path, "is empty; give a sweep id (or a unique prefix)");
+    } else if (std::find(spec.warm_start_sweeps.begin(), spec.warm_start_sweeps.end(), *id) !=
+               spec.warm_start_sweeps.end()) {
+      r_.Error(item.loc, item.path, absl::StrCat("sweep '", *id, "' is listed twice"));
+    } else {
+      spec.warm_start_sweeps.push_back(*id);
     }
   }
 }

@@ -156,8 +156,8 @@ absl::Status ModelWithoutTrial(const core::Model& model) {
 }
 
 absl::Status EnvironmentExists(const core::Environment& environment) {
-  return absl::AlreadyExistsError(absl::StrFormat(
-      "environment '%s' version %d already exists", environment.name, environment.version));
+  return absl::AlreadyExistsError(absl::StrFormat("environment '%s' version %d already exists",
+                                                  environment.name, environment.version));
 }
 
 absl::Status ModelExists(const core::Model& model) {

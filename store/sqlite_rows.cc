@@ -1,5 +1,6 @@
 #include "store/sqlite_rows.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "absl/strings/escaping.h"
@@ -57,6 +58,18 @@ core::Sweep ReadSweep(Row& row) {
   s.max_total_trials = row.Int();
   s.snapshot_digest = row.Text();
   s.environment = row.Text();
+  s.extension = row.Int();
+  s.extended_ms = row.Int();
+  s.max_concurrent_trials = row.Int();
+  s.timeout_s = row.Int();
+  const std::string warm_start_json = row.Text();
+  nlohmann::json warm = nlohmann::json::parse(warm_start_json, nullptr, false);
+  if (warm.is_array() && std::all_of(warm.begin(), warm.end(),
+                                     [](const nlohmann::json& id) { return id.is_string(); })) {
+    s.warm_start = warm.get<std::vector<std::string>>();
+  } else {
+    row.Fail(absl::StrFormat("warm_start '%s' is not a JSON array of sweep ids", warm_start_json));
+  }
   return s;
 }
 

@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 6> kMigrations = {
+inline constexpr std::array<const char*, 7> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -192,6 +192,16 @@ CREATE TABLE models (
     R"sql(
 ALTER TABLE trials ADD COLUMN origin TEXT NOT NULL DEFAULT 'sampled';
 )sql",
+    // 6 -> 7: `sweep extend` (the number of extensions, when the latest began, the limits
+    // it set; 0 = the spec's) and the sweeps a sweep was warm-started from (a JSON array of
+    // ids).
+    R"sql(
+ALTER TABLE sweeps ADD COLUMN extension INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN extended_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN max_concurrent_trials INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN timeout_s INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sweeps ADD COLUMN warm_start_json TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -203,10 +213,10 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 #define SWEEP_STORE_COMPUTE_COLUMNS_                                   \
   "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, " \
   "idle_seconds_before_scaledown, properties_json, created_ms"
-#define SWEEP_STORE_SWEEP_COLUMNS_                                                         \
-  "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms, " \
+#define SWEEP_STORE_SWEEP_COLUMNS_                                                             \
+  "id, name, spec_yaml, spec_path, compute, state, status_message, created_ms, ended_ms, "     \
   "primary_metric, goal, aggregation, sampling_algorithm, max_total_trials, snapshot_digest, " \
-  "environment"
+  "environment, extension, extended_ms, max_concurrent_trials, timeout_s, warm_start_json"
 #define SWEEP_STORE_TRIAL_COLUMNS_                                                      \
   "sweep_id, trial_id, config_json, state, final_value, intervals, attempts, retries, " \
   "reason, created_ms, started_ms, ended_ms, origin"
@@ -223,8 +233,8 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
   "node_id, compute, hostname, pid, state, registered_ms, last_seen_ms"
 #define SWEEP_STORE_ENVIRONMENT_COLUMNS_ \
   "name, version, kind, python, setup_command, files_json, digest, created_ms"
-#define SWEEP_STORE_MODEL_COLUMNS_                                                          \
-  "name, version, sweep_id, trial_id, attempt, primary_metric, goal, metric_value, "        \
+#define SWEEP_STORE_MODEL_COLUMNS_                                                   \
+  "name, version, sweep_id, trial_id, attempt, primary_metric, goal, metric_value, " \
   "params_json, tags_json, manifest_digest, total_bytes, created_ms"
 
 inline constexpr const char* kGetCompute =
@@ -272,8 +282,9 @@ inline constexpr const char* kMaxFencingToken =
     "SELECT value FROM counters WHERE name = 'max_fencing_token'";
 
 // Environments and models: ?1 = name, ?2 = version.
-inline constexpr const char* kGetEnvironment = "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_
-                                               " FROM environments WHERE name = ?1 AND version = ?2";
+inline constexpr const char* kGetEnvironment =
+    "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_
+    " FROM environments WHERE name = ?1 AND version = ?2";
 inline constexpr const char* kGetLatestEnvironment =
     "SELECT " SWEEP_STORE_ENVIRONMENT_COLUMNS_
     " FROM environments WHERE name = ?1 ORDER BY version DESC LIMIT 1";

@@ -69,12 +69,29 @@ std::array<std::string, kNumStmts> StatementSql() {
                  "idle_seconds_before_scaledown", "properties_json", "created_ms"},
                 1);
   sql[kDeleteCompute] = "DELETE FROM computes WHERE name = ?1";
-  sql[kUpsertSweep] =
-      UpsertSql("sweeps",
-                {"id", "name", "spec_yaml", "spec_path", "compute", "state", "status_message",
-                 "created_ms", "ended_ms", "primary_metric", "goal", "aggregation",
-                 "sampling_algorithm", "max_total_trials", "snapshot_digest", "environment"},
-                1);
+  sql[kUpsertSweep] = UpsertSql("sweeps",
+                                {"id",
+                                 "name",
+                                 "spec_yaml",
+                                 "spec_path",
+                                 "compute",
+                                 "state",
+                                 "status_message",
+                                 "created_ms",
+                                 "ended_ms",
+                                 "primary_metric",
+                                 "goal",
+                                 "aggregation",
+                                 "sampling_algorithm",
+                                 "max_total_trials",
+                                 "snapshot_digest",
+                                 "environment",
+                                 "extension",
+                                 "extended_ms",
+                                 "max_concurrent_trials",
+                                 "timeout_s",
+                                 "warm_start_json"},
+                                1);
   sql[kUpsertTrial] =
       UpsertSql("trials",
                 {"sweep_id", "trial_id", "config_json", "state", "final_value", "intervals",

@@ -441,6 +441,7 @@ absl::Status SqliteStore::DeleteCompute(const std::string& name) {
 }
 
 absl::Status SqliteStore::WriteSweep(const core::Sweep& s) {
+  const std::string warm_start_json = nlohmann::json(s.warm_start).dump();  // bound, not copied
   Use q(stmts_[kUpsertSweep]);
   q.Text(1, s.id)
       .Text(2, s.name)
@@ -457,7 +458,12 @@ absl::Status SqliteStore::WriteSweep(const core::Sweep& s) {
       .Text(13, s.sampling_algorithm)
       .Int(14, s.max_total_trials)
       .Text(15, s.snapshot_digest)
-      .Text(16, s.environment);
+      .Text(16, s.environment)
+      .Int(17, s.extension)
+      .Int(18, s.extended_ms)
+      .Int(19, s.max_concurrent_trials)
+      .Int(20, s.timeout_s)
+      .Text(21, warm_start_json);
   return Done(q, absl::StrCat("writing sweep '", s.id, "'"));
 }
 

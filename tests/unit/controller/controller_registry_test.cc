@@ -212,5 +212,33 @@ TEST_F(ControllerRegistryTest, AFailedSweepRegistersNoModel) {
   ExpectNoModel(id);
 }
 
+TEST_F(ControllerRegistryTest, AnExtensionRegistersANewVersionOnlyWhenTheBestChanged) {
+  const std::string id = Submit(
+      SpecYaml("{max_total_trials: 2, max_concurrent_trials: 1}", "register_model: {name: clf}\n"));
+  const std::string node = Node();
+  RunTrial(node, 0.5, true);
+  RunTrial(node, 0.7, true);
+  FinishSweep(id);
+  ASSERT_EQ(store_->GetModel("clf", std::nullopt)->trial_id, 2);
+
+  // No better trial: the registered version stays the model's newest.
+  ASSERT_TRUE(controller_->ExtendSweep(id, {.max_total_trials = 3}).ok());
+  RunTrial(node, 0.6, true);
+  FinishSweep(id);
+  EXPECT_EQ(store_->ListModels()->size(), 1u);
+  EXPECT_THAT(Messages(id, "model_unchanged"),
+              ElementsAre("model clf version 1 already holds the best trial 2; no new version"));
+
+  // A better trial: version 2 holds it.
+  ASSERT_TRUE(controller_->ExtendSweep(id, {.max_total_trials = 4}).ok());
+  RunTrial(node, 0.95, true);
+  FinishSweep(id);
+  auto model = store_->GetModel("clf", std::nullopt);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->version, 2);
+  EXPECT_EQ(model->trial_id, 4);
+  EXPECT_EQ(GetTrial(id, 4).origin, "extension 2");
+}
+
 }  // namespace
 }  // namespace sweep::controller

@@ -122,5 +122,21 @@ TEST(PointsTest, SpecInitialPointsAreCheckedWithTheirPosition) {
   EXPECT_THAT(not_list.status().message(), HasSubstr("initial_points: must be a list of points"));
 }
 
+TEST(PointsTest, SpecWarmStartListsSweepsOnce) {
+  absl::StatusOr<SweepSpec> spec = ParseSpec(
+      std::string(kHead) + "warm_start: {sweeps: [sw-3fa, sw-9c1]}\n", "spec.yml", "/tmp");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->warm_start_sweeps, (std::vector<std::string>{"sw-3fa", "sw-9c1"}));
+  for (const auto& [yaml, error] : std::vector<std::pair<std::string, std::string>>{
+           {"warm_start: {sweeps: [sw-3fa, sw-3fa]}", "sweep 'sw-3fa' is listed twice"},
+           {"warm_start: {sweeps: []}", "warm_start.sweeps: must be a non-empty list"},
+           {"warm_start: {ids: [sw-3fa]}", "warm_start"},
+           {"warm_start: sw-3fa", "warm_start"}}) {
+    absl::StatusOr<SweepSpec> bad = ParseSpec(std::string(kHead) + yaml + "\n", "spec.yml", "/tmp");
+    ASSERT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << yaml;
+    EXPECT_THAT(bad.status().message(), HasSubstr(error)) << yaml;
+  }
+}
+
 }  // namespace
 }  // namespace sweep::spec

@@ -113,10 +113,10 @@ TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   RawDb raw(path);
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
-  EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-              ::testing::ElementsAre("attempts", "computes", "counters", "decisions",
-                                     "environments", "events", "metrics", "models", "nodes",
-                                     "sweeps", "trials"));
+  EXPECT_THAT(
+      raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+      ::testing::ElementsAre("attempts", "computes", "counters", "decisions", "environments",
+                             "events", "metrics", "models", "nodes", "sweeps", "trials"));
 }
 
 // The schema of version 1 exactly as released; never edit it.
@@ -247,6 +247,28 @@ TEST(SqliteStoreTest, MigratesAVersion5DatabaseGivingOldTrialsTheSampledOrigin) 
   ASSERT_THAT(trials, SizeIs(3));
   EXPECT_EQ(trials[1].origin, "enqueued");
   EXPECT_EQ(trials[2].origin, "extension 1");
+}
+
+TEST(SqliteStoreTest, MigratesAVersion6DatabaseToSweepsNeitherExtendedNorWarmStarted) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  {
+    RawDb raw(path);
+    for (int i = 0; i < 6; ++i) raw.Exec(sqlite_schema::kMigrations[i]);
+    raw.Exec(
+        "PRAGMA user_version = 6;"
+        "INSERT INTO sweeps (id, name, spec_yaml, spec_path, compute, state, status_message, "
+        "created_ms, ended_ms) VALUES ('sw-old', 'old', '', '', 'cpu', 'completed', '', 1, 2);");
+  }
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(RawDb(path).One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
+  core::Sweep old = Must(store->GetSweep("sw-old"));
+  EXPECT_EQ(old.extension, 0);
+  EXPECT_EQ(old.extended_ms, 0);
+  EXPECT_EQ(old.max_concurrent_trials, 0);
+  EXPECT_EQ(old.timeout_s, 0);
+  EXPECT_THAT(old.warm_start, ::testing::IsEmpty());
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {

@@ -137,10 +137,10 @@ TYPED_TEST(StoreConformanceTest, EnvironmentsAreVersionedAndReadBackWhole) {
 TYPED_TEST(StoreConformanceTest, AStoredEnvironmentOrModelVersionIsNeverReplaced) {
   Store& store = *this->store_;
   this->CommitSweepWithTrials("sw-1", 2);
-  this->Commit({.environments = {MakeEnvironment("sk", 1)},
-                .models = {MakeModel("clf", 1, "sw-1", 1)}});
-  const std::string before = Dump(Must(store.GetEnvironment("sk", 1))) +
-                             Dump(Must(store.GetModel("clf", 1)));
+  this->Commit(
+      {.environments = {MakeEnvironment("sk", 1)}, .models = {MakeModel("clf", 1, "sw-1", 1)}});
+  const std::string before =
+      Dump(Must(store.GetEnvironment("sk", 1))) + Dump(Must(store.GetModel("clf", 1)));
 
   core::Environment other_env = MakeEnvironment("sk", 1);
   other_env.setup_command = "true";

@@ -13,6 +13,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "core/types.h"
 #include "gtest/gtest.h"
 
@@ -74,6 +75,11 @@ inline core::Sweep MakeSweep(const std::string& id, int64_t created_ms = 1000) {
   s.max_total_trials = 40;
   s.snapshot_digest = std::string(64, 'a');
   s.environment = "sklearn-env@3";
+  s.extension = 2;
+  s.extended_ms = created_ms + 5;
+  s.max_concurrent_trials = 3;
+  s.timeout_s = 60;
+  s.warm_start = {"sw-aaaaaaaaaaaa", "sw-bbbbbbbbbbbb"};
   s.state = core::SweepState::kRunning;
   s.created_ms = created_ms;
   return s;
@@ -176,12 +182,13 @@ inline std::string Dump(const core::ComputeTarget& c) {
 }
 
 inline std::string Dump(const core::Sweep& s) {
-  return absl::StrCat(s.id, "|", s.name, "|", s.spec_yaml, "|", s.spec_path, "|", s.compute, "|",
-                      core::SweepStateName(s.state), "|", s.status_message, "|", s.created_ms, "|",
-                      s.ended_ms, "|", s.objective.primary_metric, "|",
-                      core::GoalName(s.objective.goal), "|",
-                      static_cast<int>(s.objective.aggregation), "|", s.sampling_algorithm, "|",
-                      s.max_total_trials, "|", s.snapshot_digest, "|", s.environment);
+  return absl::StrCat(
+      s.id, "|", s.name, "|", s.spec_yaml, "|", s.spec_path, "|", s.compute, "|",
+      core::SweepStateName(s.state), "|", s.status_message, "|", s.created_ms, "|", s.ended_ms, "|",
+      s.objective.primary_metric, "|", core::GoalName(s.objective.goal), "|",
+      static_cast<int>(s.objective.aggregation), "|", s.sampling_algorithm, "|", s.max_total_trials,
+      "|", s.snapshot_digest, "|", s.environment, "|", s.extension, "|", s.extended_ms, "|",
+      s.max_concurrent_trials, "|", s.timeout_s, "|", absl::StrJoin(s.warm_start, ","));
 }
 
 inline std::string Dump(const core::Trial& t) {
@@ -233,8 +240,8 @@ inline core::Environment MakeEnvironment(const std::string& name, int64_t versio
   return e;
 }
 
-inline core::Model MakeModel(const std::string& name, int64_t version,
-                             const std::string& sweep_id, int64_t trial_id) {
+inline core::Model MakeModel(const std::string& name, int64_t version, const std::string& sweep_id,
+                             int64_t trial_id) {
   core::Model m;
   m.name = name;
   m.version = version;
@@ -254,18 +261,19 @@ inline core::Model MakeModel(const std::string& name, int64_t version,
 
 inline std::string Dump(const core::Environment& e) {
   std::string files;
-  for (const auto& f : e.files) absl::StrAppend(&files, f.name, "=", absl::CHexEscape(f.content), ";");
-  return absl::StrCat(e.name, "|", e.version, "|", e.kind, "|", e.python, "|", e.setup_command,
-                      "|", files, "|", e.digest, "|", e.created_ms);
+  for (const auto& f : e.files)
+    absl::StrAppend(&files, f.name, "=", absl::CHexEscape(f.content), ";");
+  return absl::StrCat(e.name, "|", e.version, "|", e.kind, "|", e.python, "|", e.setup_command, "|",
+                      files, "|", e.digest, "|", e.created_ms);
 }
 
 inline std::string Dump(const core::Model& m) {
   std::string tags;
   for (const auto& [k, v] : m.tags) absl::StrAppend(&tags, k, "=", v, ";");
-  return absl::StrCat(m.name, "|", m.version, "|", m.sweep_id, "|", m.trial_id, "|", m.attempt,
-                      "|", m.primary_metric, "|", core::GoalName(m.goal), "|",
-                      m.metric_value ? Hex(*m.metric_value) : "none", "|", m.params_json, "|",
-                      tags, "|", m.manifest_digest, "|", m.total_bytes, "|", m.created_ms);
+  return absl::StrCat(m.name, "|", m.version, "|", m.sweep_id, "|", m.trial_id, "|", m.attempt, "|",
+                      m.primary_metric, "|", core::GoalName(m.goal), "|",
+                      m.metric_value ? Hex(*m.metric_value) : "none", "|", m.params_json, "|", tags,
+                      "|", m.manifest_digest, "|", m.total_bytes, "|", m.created_ms);
 }
 
 template <typename T>
