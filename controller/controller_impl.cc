@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/enqueue.h"
+#include "controller/input_checks.h"
 #include "controller/recovery.h"
 #include "controller/registration.h"
 #include "core/status.h"
@@ -346,6 +347,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
 
 absl::StatusOr<Registered> ControllerImpl::Register(const NodeRegistration& registration) {
   RETURN_IF_ERROR(commits_.Broken());
+  RETURN_IF_ERROR(CheckRegistration(registration));
   if (registration.compute.empty()) {
     return absl::InvalidArgumentError("register: compute is required");
   }
@@ -474,6 +476,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
                                                                const Completion& completion) {
   RETURN_IF_ERROR(commits_.Broken());
   RETURN_IF_ERROR(CheckPoints(completion.points));
+  RETURN_IF_ERROR(CheckCompletionText(completion));
   std::unique_lock<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto found, scheduler_.FindLease(lease));
   auto [s, t] = found;

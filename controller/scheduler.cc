@@ -146,7 +146,7 @@ absl::Status Scheduler::EnsureGrant(SweepRec& s, TrialRec& t) const {
   ASSIGN_OR_RETURN(std::vector<std::string> argv, spec::BuildArgv(s.spec, t.trial.config));
   auto g = std::make_shared<LeaseGrant>();
   g->argv = std::move(argv);
-  std::string params = core::ConfigToJson(t.trial.config).dump();
+  std::string params = core::ConfigToJson(t.trial.config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   for (const auto& [name, value] : t.trial.config) {
     g->env.emplace_back("AZUREML_SWEEP_" + name, core::ParamValueToString(value));
   }

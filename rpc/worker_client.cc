@@ -5,7 +5,9 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/limits.h"
 #include "core/status.h"
+#include "core/utf8.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
 #include "rpc/status_mapping.h"
@@ -26,7 +28,7 @@ void ToProto(const core::LeaseRef& ref, proto::LeaseRef* out) {
 }
 
 void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
-  out->set_name(point.name);
+  out->set_name(core::SanitizeUtf8(point.name));  // proto3 strings must be UTF-8
   out->set_value(point.value);
   out->set_step(point.step);
   out->set_timestamp_ms(point.timestamp_ms);
@@ -159,7 +161,9 @@ class GrpcControllerClient final : public ControllerClient {
     }
     req.set_exit_code(completion.exit_code);
     req.set_signal(completion.signal);
-    req.set_error(completion.error);
+    // Whole characters only, and valid UTF-8: gRPC refuses the whole message otherwise,
+    // and the exit code would be lost with it.
+    req.set_error(core::SanitizeUtf8(core::Utf8Prefix(completion.error, core::kMaxErrorBytes)));
     for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
     proto::CompleteTrialReply reply;
     RETURN_IF_ERROR(Call(&Stub::CompleteTrial, req, &reply));
