@@ -97,6 +97,7 @@ class ControllerImpl final : public Controller {
   // Enqueued points: controller/extension.cc.
   absl::StatusOr<int64_t> EnqueueTrial(const std::string& sweep_id,
                                        const std::vector<std::string>& params) override;
+  bool NodeIsClaimed(const std::string& node_id) override;
 
  private:
   // What ControllerAdmin needs of this controller's state.

@@ -1,6 +1,7 @@
 #include "controller/registration.h"
 
 #include "absl/strings/str_cat.h"
+#include "controller/controller_impl.h"
 #include "workspace/registry.h"
 
 namespace sweep::controller {
@@ -32,6 +33,12 @@ core::Event RegisterSweepModel(store::Store* store, const std::string& workspace
                   absl::StrCat("model ", model->name, " version ", model->version, " from trial ",
                                model->trial_id),
                   now_ms);
+}
+
+bool ControllerImpl::NodeIsClaimed(const std::string& node_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_.nodes.find(node_id);
+  return it != state_.nodes.end() && (it->second.node.state != "gone" || it->second.lease);
 }
 
 }  // namespace sweep::controller
