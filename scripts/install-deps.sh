@@ -13,4 +13,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost-dev libboost-math-dev libboost-random-dev libyaml-cpp-dev libcli11-dev libssl-dev \
   nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev libssh-dev openssh-server \
   python3 python3-numpy python3-sklearn python3-optuna \
-  slurm-wlm munge chromium tmux
+  slurm-wlm munge chromium tmux clang
