@@ -575,10 +575,18 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
   if (options_.workspace_dir.empty()) {
     return absl::FailedPreconditionError("this controller has no workspace to store artifacts");
   }
-  // Under mu_ so the lease cannot expire between the check and the publication.
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(dir, LiveAttemptDir(lease));
+  }
+  // Hashing (up to the artifact limit) outside mu_: other nodes' calls go on meanwhile.
+  ASSIGN_OR_RETURN(workspace::ArtifactManifest manifest,
+                   workspace::ScanStagedArtifacts(dir, options_.env));
+  // The publication under mu_, so the lease cannot expire between the check and it.
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
-  return workspace::PublishArtifacts(dir, file_count, options_.env);
+  ASSIGN_OR_RETURN(dir, LiveAttemptDir(lease));
+  return workspace::PublishScannedArtifacts(dir, file_count, manifest, options_.env);
 }
 
 // ---------------------------------------------------------------------------

@@ -170,14 +170,27 @@ absl::Status Stage(core::Env* env, const std::string& upload, const std::string&
 
 }  // namespace
 
+absl::StatusOr<ArtifactManifest> ScanStagedArtifacts(const std::string& attempt_dir,
+                                                     core::Env* env) {
+  absl::StatusOr<ArtifactManifest> existing = ReadManifest(attempt_dir, env);
+  if (existing.ok() || !absl::IsNotFound(existing.status())) return existing;
+  return ScanFiles(attempt_dir + "/upload/staged", env);
+}
+
 absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count,
                                          core::Env* env) {
+  absl::StatusOr<ArtifactManifest> manifest = ScanStagedArtifacts(attempt_dir, env);
+  if (!manifest.ok()) return manifest.status();
+  return PublishScannedArtifacts(attempt_dir, file_count, *manifest, env);
+}
+
+absl::StatusOr<int64_t> PublishScannedArtifacts(const std::string& attempt_dir, int64_t file_count,
+                                                const ArtifactManifest& scanned, core::Env* env) {
   absl::StatusOr<ArtifactManifest> existing = ReadManifest(attempt_dir, env);
   if (existing.ok()) return existing->total_bytes;
   if (!absl::IsNotFound(existing.status())) return existing.status();
   const std::string staged = attempt_dir + "/upload/staged";
-  absl::StatusOr<ArtifactManifest> manifest = ScanFiles(staged, env);
-  if (!manifest.ok()) return manifest.status();
+  const ArtifactManifest* manifest = &scanned;
   if (static_cast<int64_t>(manifest->files.size()) != file_count) {
     return absl::InternalError(
         absl::StrCat("only ", manifest->files.size(), " of ", file_count,
