@@ -20,6 +20,7 @@
 #include "cli/slurm_commands.h"
 #include "cli/validate_command.h"
 #include "cli/watch_command.h"
+#include "rpc/admin_client.h"
 
 namespace sweep::cli {
 namespace {
@@ -46,6 +47,24 @@ void AddComputeFlags(CLI::App* cmd, ComputeArgs& c, bool create) {
   AddSlurmFlags(cmd, c.slurm);
 }
 
+// --tls-ca: the PEM roots that verify a controller serving TLS.
+void AddTlsCaFlag(CLI::App* cmd, GlobalOptions& g) {
+  cmd->add_option("--tls-ca", g.tls_ca,
+                  "Verify the server over TLS with this CA (or self-signed) certificate, PEM")
+      ->envname("SWEEP_TLS_CA");
+}
+
+// --tls-cert/--tls-key (and --tls-ca for the workers it starts): serve TLS.
+void AddTlsServeFlags(CLI::App* cmd, GlobalOptions& g) {
+  cmd->add_option("--tls-cert", g.tls_cert,
+                  "Serve TLS with this certificate (PEM; with --tls-key). Workers and clients "
+                  "then need --tls-ca");
+  cmd->add_option("--tls-key", g.tls_key, "The private key of --tls-cert (PEM)");
+  cmd->add_option("--tls-ca", g.tls_ca,
+                  "The CA certificate the workers this controller starts verify it with "
+                  "(default: --tls-cert itself, for a self-signed certificate)");
+}
+
 // --server/--token-file: run a query against a `sweep server` instead of the workspace,
 // or (`change`) make a change there.
 void AddServerFlags(CLI::App* cmd, GlobalOptions& g, bool change = false) {
@@ -55,6 +74,7 @@ void AddServerFlags(CLI::App* cmd, GlobalOptions& g, bool change = false) {
                          : "Ask the `sweep server` at host:port instead of reading the workspace");
   cmd->add_option("--token-file", g.token_file,
                   "The server's token (default $SWEEP_TOKEN_FILE, else <workspace>/token)");
+  AddTlsCaFlag(cmd, g);
 }
 
 // Every command's arguments: CLI11 writes into them while parsing, so they outlive it.
@@ -124,6 +144,7 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
   run_cmd->add_option("--warm-start", a.run.warm_start,
                       "An earlier sweep (id or prefix) whose finished trials the sampler learns "
                       "from; repeatable, added to the spec's warm_start.sweeps");
+  AddTlsServeFlags(run_cmd, g);
   AddOutputFlags(run_cmd, g, false);
   run_cmd->callback([&] { action = [&] { return CmdRun(g, a.run); }; });
 
@@ -136,6 +157,7 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
   worker_cmd->add_option("--work-dir", a.worker.work_dir,
                          "Where attempts run (default: a temp dir)");
   worker_cmd->add_option("--node-id", a.worker.node_id, "Fixed node id (default: assigned)");
+  AddTlsCaFlag(worker_cmd, g);
   worker_cmd->add_option("--max-idle-polls", a.worker.max_idle_polls,
                          "Exit after this many polls without work (default: never)");
   worker_cmd->callback([&] { action = [&] { return CmdWorker(g, a.worker); }; });
@@ -273,6 +295,7 @@ void AddServerCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& 
                    "End a sweep failed when its target gets no node for this long (0 = "
                    "wait for ever; a spec's limits.node_wait_timeout wins)")
       ->capture_default_str();
+  AddTlsServeFlags(server_cmd, g);
   AddOutputFlags(server_cmd, g, false);
   server_cmd->callback([&] { action = [&] { return CmdServer(g, a.server); }; });
   auto* submit_cmd = app.add_subcommand("submit", "Hand a sweep spec to a `sweep server`");
@@ -419,7 +442,13 @@ int Main(int argc, char** argv) {
     std::cerr << "sweep: error: --json and --csv exclude each other\n";
     return kExitUsage;
   }
-  return action ? action() : kExitUsage;
+  if (!action) return kExitUsage;
+  // Every call this process makes to a controller verifies it with --tls-ca (cli/admin.h).
+  if (absl::Status tls = rpc::SetClientTlsCa(g.tls_ca); !tls.ok()) {
+    std::cerr << "sweep: error: " << tls.message() << "\n";
+    return kExitUsage;
+  }
+  return action();
 }
 
 }  // namespace sweep::cli

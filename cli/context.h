@@ -26,6 +26,11 @@ struct GlobalOptions {
   // reading the workspace; `--token-file F` holds its token.
   std::string server;
   std::string token_file;
+  // TLS (docs/server.md): --tls-ca (or $SWEEP_TLS_CA) verifies a TLS controller, for
+  // clients and `sweep worker`; --tls-cert/--tls-key make `sweep run|server` serve TLS.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // The workspace dir the user chose (or the default).

@@ -145,6 +145,9 @@ int RunSweepHere(const GlobalOptions& options, const RunArgs& args, const std::s
   serve_options.node_wait_seconds = args.node_wait_seconds;
   serve_options.snapshot_max_bytes = args.snapshot_max_mb << 20;
   serve_options.artifact_max_bytes = args.artifact_max_mb << 20;
+  serve_options.tls_cert_file = options.tls_cert;
+  serve_options.tls_key_file = options.tls_key;
+  serve_options.tls_ca_file = options.tls_ca;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
   if (!served.ok()) return ReportError(served.status());
   controller::Controller* ctrl = &(*served)->controller();
@@ -202,6 +205,7 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args) {
   worker_options.node_id = args.node_id;
   worker_options.work_dir = args.work_dir;
   worker_options.max_idle_polls = args.max_idle_polls;
+  worker_options.tls_ca_file = options.tls_ca;
   return rpc::RunWorker(worker_options, worker::InstallStopSignalHandlers());
 }
 

@@ -130,6 +130,22 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
   server_options.listen_address = options.listen;
   server_options.token = w.token();
   server_options.read_store = w.store();
+  auto node_key = w.NodeKey();
+  if (!node_key.ok()) return node_key.status();
+  server_options.node_key = *node_key;
+  server_options.tls_cert_file = options.tls_cert_file;
+  server_options.tls_key_file = options.tls_key_file;
+  // What the workers started here verify the controller with.
+  const std::string tls_ca =
+      options.tls_ca_file.empty() ? options.tls_cert_file : options.tls_ca_file;
+  std::string tls_ca_pem;
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<std::string> pem = options.env->ReadFile(tls_ca);
+    if (!pem.ok()) {
+      return absl::InvalidArgumentError("cannot read the TLS CA certificate " + tls_ca);
+    }
+    tls_ca_pem = *pem;
+  }
   auto server = rpc::GrpcServer::Start(served->controller_.get(), server_options);
   if (!server.ok()) return server.status();
   served->server_ = std::move(*server);
@@ -150,15 +166,17 @@ absl::StatusOr<std::unique_ptr<ServedController>> ServedController::Start(
     local.work_dir = w.dir() + "/nodes";
     local.stop_grace_ms = 5'000;
     local.env = options.env;
+    if (!tls_ca_pem.empty()) local.extra_args = {"--tls-ca", tls_ca};
     served->controller_->SetNodeProvider("local",
                                          std::make_shared<compute::LocalNodeProvider>(local));
   }
   // Remote VMs: workers started over SSH; they dial dial_ (see --listen).
-  served->controller_->SetNodeProvider("ssh", compute::NewSshNodeProvider(w, served->dial_));
+  served->controller_->SetNodeProvider("ssh",
+                                       compute::NewSshNodeProvider(w, served->dial_, tls_ca_pem));
   // Slurm-backed amlcompute targets: each node is a Slurm job (cli/slurm_commands.h).
   served->controller_->SetNodeProvider(
       "slurm", MakeSlurmNodeProvider(served->controller_.get(), w.dir(), w.token_path(), self,
-                                     served->dial_, options.env));
+                                     served->dial_, options.env, tls_ca_pem.empty() ? "" : tls_ca));
   return served;
 }
 

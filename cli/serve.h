@@ -25,6 +25,11 @@ struct ServeOptions {
   int64_t artifact_max_bytes = int64_t{1024} << 20;  // cap on one attempt's outputs/
   // ControllerOptions::node_wait_timeout_ms, in seconds (0 = wait for ever).
   int64_t node_wait_seconds = 600;
+  // TLS: cert and key serve TLS only; workers the providers start verify the controller
+  // with ca (default: cert, for a self-signed certificate). docs/server.md.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_ca_file;
   // The workspace's files and the node providers' processes (not owned). The controller
   // itself does not take an Env yet.
   core::Env* env = core::Env::Default();

@@ -18,6 +18,9 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
   serve_options.listen = args.listen;
   serve_options.lease_seconds = args.lease_seconds;
   serve_options.node_wait_seconds = args.node_wait_seconds;
+  serve_options.tls_cert_file = options.tls_cert;
+  serve_options.tls_key_file = options.tls_key;
+  serve_options.tls_ca_file = options.tls_ca;
   auto served = ServedController::Start(WorkspaceDir(options), serve_options);
   if (!served.ok()) return ReportError(served.status());
   ServedController& s = **served;

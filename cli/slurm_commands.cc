@@ -40,12 +40,10 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target) 
   return absl::OkStatus();
 }
 
-std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
-                                                                const std::string& workspace_dir,
-                                                                const std::string& token_path,
-                                                                const std::string& binary,
-                                                                const std::string& bound_address,
-                                                                core::Env* env) {
+std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(
+    controller::Controller* controller, const std::string& workspace_dir,
+    const std::string& token_path, const std::string& binary, const std::string& bound_address,
+    core::Env* env, const std::string& tls_ca_file) {
   namespace fs = std::filesystem;
   size_t colon = bound_address.rfind(':');
   std::string host = bound_address.substr(0, colon);
@@ -61,6 +59,9 @@ std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Cont
   options.log_dir = dir + "/logs";
   options.work_dir = dir + "/nodes";
   options.env = env;
+  if (!tls_ca_file.empty()) {
+    options.tls_ca_file = fs::absolute(tls_ca_file).lexically_normal().string();
+  }
   options.on_node_gone = [controller](const std::string& node_id, const std::string& reason) {
     // NotFound: the job ended before its worker registered; nothing to end.
     controller->NodeGone(node_id, reason).IgnoreError();

@@ -38,11 +38,9 @@ absl::Status ApplySlurmArgs(const SlurmArgs& args, core::ComputeTarget& target);
 // `bound_address` (what the gRPC server bound; a wildcard host is replaced by this
 // host's name, so nodes on other machines can dial it). Ended node jobs are reported
 // to controller->NodeGone; `controller` must outlive the provider's StopAll.
-std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(controller::Controller* controller,
-                                                                const std::string& workspace_dir,
-                                                                const std::string& token_path,
-                                                                const std::string& binary,
-                                                                const std::string& bound_address,
-                                                                core::Env* env);
+std::shared_ptr<controller::NodeProvider> MakeSlurmNodeProvider(
+    controller::Controller* controller, const std::string& workspace_dir,
+    const std::string& token_path, const std::string& binary, const std::string& bound_address,
+    core::Env* env, const std::string& tls_ca_file = "");
 
 }  // namespace sweep::cli

@@ -357,6 +357,10 @@ absl::StatusOr<std::vector<std::string>> BuildSbatchArgv(const core::ComputeTarg
         options.token_file}) {
     argv.push_back(a);
   }
+  if (!options.tls_ca_file.empty()) {
+    argv.push_back("--tls-ca");
+    argv.push_back(options.tls_ca_file);
+  }
   return argv;
 }
 

@@ -121,6 +121,7 @@ struct SlurmNodeProviderOptions {
   std::string token_file;            // the workspace token file
   std::string log_dir;               // job output goes here; created if missing
   std::string work_dir;              // holds slurm-node.sh; created if missing
+  std::string tls_ca_file;           // non-empty: workers verify a TLS controller with it
   int64_t poll_interval_ms = 1'000;  // squeue period of the monitor thread; <= 0: none
   int64_t stop_timeout_ms = 60'000;  // StopAll waits this long for jobs to leave
   int64_t command_timeout_ms = 30'000;

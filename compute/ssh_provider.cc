@@ -94,6 +94,19 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
         shipped->exit_status, "): ", shipped->output, "; check --work-dir of the target"));
   }
 
+  std::string tls_flag;
+  if (!options_.tls_ca_pem.empty()) {
+    auto ca = (*session)->Exec(absl::StrCat("umask 077 && cat > ", ShellQuote(dir + "/tls-ca.pem")),
+                               options_.tls_ca_pem, kRemoteCommandTimeoutMs);
+    if (!ca.ok()) return ca.status();
+    if (ca->exit_status != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("cannot write the TLS CA certificate to ",
+                                                        dir, "/tls-ca.pem on ",
+                                                        (*session)->Describe(), ": ", ca->output));
+    }
+    tls_flag = absl::StrCat(" --tls-ca ", ShellQuote(dir + "/tls-ca.pem"));
+  }
+
   auto node = std::make_unique<Node>();
   node->name = name;
   node->compute = target.name;
@@ -103,7 +116,7 @@ absl::StatusOr<std::string> SshNodeProvider::StartNode(const core::ComputeTarget
       "echo $$ > ", ShellQuote(node->pid_file), " && exec ", ShellQuote(props->sweep_path),
       " worker --server ", ShellQuote(options_.server_address), " --compute ",
       ShellQuote(target.name), " --token-file ", ShellQuote(dir + "/token"), " --work-dir ",
-      ShellQuote(absl::StrCat(dir, "/", name)));
+      ShellQuote(absl::StrCat(dir, "/", name)), tls_flag);
   auto channel = (*session)->Start(command, /*pty=*/true);
   if (!channel.ok()) return channel.status();
   node->session = std::move(*session);
@@ -187,11 +200,13 @@ void SshNodeProvider::StopAll() {
 }
 
 std::shared_ptr<SshNodeProvider> NewSshNodeProvider(const workspace::Workspace& workspace,
-                                                    const std::string& server_address) {
+                                                    const std::string& server_address,
+                                                    const std::string& tls_ca_pem) {
   SshNodeProviderOptions options;
   options.workspace_dir = workspace.dir();
   options.server_address = server_address;
   options.token = workspace.token();
+  options.tls_ca_pem = tls_ca_pem;
   options.log_dir = workspace.dir() + "/logs";
   options.stop_grace_ms = 5'000;
   options.env = workspace.env();

@@ -35,6 +35,7 @@ struct SshNodeProviderOptions {
   std::string workspace_dir;   // credentials and known_hosts are read from here
   std::string server_address;  // what workers dial, e.g. "10.0.0.4:7070"
   std::string token;           // the workspace token, shipped to the VM
+  std::string tls_ca_pem;      // non-empty: shipped too; workers verify a TLS controller
   std::string log_dir;         // <workspace>/logs; created if missing
   int64_t stop_grace_ms = 10'000;
   core::Env* env = core::Env::Default();  // not owned; credentials, logs, clocks
@@ -69,6 +70,7 @@ class SshNodeProvider final : public NodeProvider {
 // The provider `sweep run` attaches for "ssh": workspace credentials, token and logs/,
 // workers dialing `server_address`.
 std::shared_ptr<SshNodeProvider> NewSshNodeProvider(const workspace::Workspace& workspace,
-                                                    const std::string& server_address);
+                                                    const std::string& server_address,
+                                                    const std::string& tls_ca_pem = "");
 
 }  // namespace sweep::compute

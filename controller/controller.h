@@ -6,7 +6,7 @@
 // caused it returns; what a caller was told survives the process being killed.
 // Fencing: each attempt gets a fencing token larger than any before it; a call
 // carrying a token that is not the current attempt's gets FailedPrecondition and
-// changes nothing.
+// changes nothing; one naming a lease of another node gets PermissionDenied.
 //
 // Thread safety: all methods are thread-safe. AcquireTrial blocks up to its wait.
 //
@@ -278,6 +278,9 @@ class Controller {
   // target is gone, or it cannot be loaded. Nothing is stored on error.
   virtual absl::StatusOr<int64_t> ExtendSweep(const std::string& sweep_id,
                                               const ExtendRequest& request) = 0;
+  // Whether `node_id` is registered and live (not gone) or holds a lease: registering
+  // again under that id must then prove it is the same node (rpc/grpc_service.h).
+  virtual bool NodeIsClaimed(const std::string& node_id) = 0;
 };
 
 }  // namespace sweep::controller

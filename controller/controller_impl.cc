@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "controller/enqueue.h"
 #include "controller/extension.h"
+#include "controller/input_checks.h"
 #include "controller/recovery.h"
 #include "controller/registration.h"
 #include "core/status.h"
@@ -363,6 +364,7 @@ absl::StatusOr<core::SweepState> ControllerImpl::WaitForSweep(const std::string&
 
 absl::StatusOr<Registered> ControllerImpl::Register(const NodeRegistration& registration) {
   RETURN_IF_ERROR(commits_.Broken());
+  RETURN_IF_ERROR(CheckRegistration(registration));
   if (registration.compute.empty()) {
     return absl::InvalidArgumentError("register: compute is required");
   }
@@ -491,6 +493,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
                                                                const Completion& completion) {
   RETURN_IF_ERROR(commits_.Broken());
   RETURN_IF_ERROR(CheckPoints(completion.points));
+  RETURN_IF_ERROR(CheckCompletionText(completion));
   std::unique_lock<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto found, scheduler_.FindLease(lease));
   auto [s, t] = found;
@@ -589,10 +592,18 @@ absl::StatusOr<int64_t> ControllerImpl::CommitArtifacts(const LeaseRef& lease, i
   if (options_.workspace_dir.empty()) {
     return absl::FailedPreconditionError("this controller has no workspace to store artifacts");
   }
-  // Under mu_ so the lease cannot expire between the check and the publication.
+  std::string dir;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(dir, LiveAttemptDir(lease));
+  }
+  // Hashing (up to the artifact limit) outside mu_: other nodes' calls go on meanwhile.
+  ASSIGN_OR_RETURN(workspace::ArtifactManifest manifest,
+                   workspace::ScanStagedArtifacts(dir, options_.env));
+  // The publication under mu_, so the lease cannot expire between the check and it.
   std::lock_guard<std::mutex> lock(mu_);
-  ASSIGN_OR_RETURN(std::string dir, LiveAttemptDir(lease));
-  return workspace::PublishArtifacts(dir, file_count, options_.env);
+  ASSIGN_OR_RETURN(dir, LiveAttemptDir(lease));
+  return workspace::PublishScannedArtifacts(dir, file_count, manifest, options_.env);
 }
 
 // ---------------------------------------------------------------------------

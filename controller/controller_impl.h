@@ -101,6 +101,7 @@ class ControllerImpl final : public Controller {
   absl::Status Health() override { return commits_.Broken(); }
   absl::StatusOr<int64_t> ExtendSweep(const std::string& sweep_id,
                                       const ExtendRequest& request) override;
+  bool NodeIsClaimed(const std::string& node_id) override;
 
  private:
   // What ControllerAdmin needs of this controller's state.

@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/limits.h"
 #include "core/status.h"
+#include "core/utf8.h"
 
 namespace sweep::controller {
 namespace {
@@ -112,10 +114,21 @@ void ApplyLimits(SweepRec& s) {
 }
 
 absl::Status CheckPoints(const std::vector<core::MetricPoint>& points) {
+  if (points.size() > core::kMaxPointsPerReport) {
+    return absl::InvalidArgumentError(absl::StrCat("a report holds ", points.size(),
+                                                   " metric points; at most ",
+                                                   core::kMaxPointsPerReport, " are allowed"));
+  }
   for (size_t i = 0; i < points.size(); ++i) {
-    if (points[i].name.empty()) {
+    const std::string& name = points[i].name;
+    if (name.empty() || name.size() > core::kMaxNameBytes || !core::IsValidUtf8(name)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("metric point ", i + 1, " of ", points.size(), " has an empty name"));
+          absl::StrCat("metric point ", i + 1, " of ", points.size(), " has ",
+                       name.empty() ? "an empty name"
+                       : name.size() > core::kMaxNameBytes
+                           ? absl::StrCat("a name of ", name.size(), " bytes (at most ",
+                                          core::kMaxNameBytes, ")")
+                           : absl::StrCat("a name that is ", core::DescribeInvalidUtf8(name))));
     }
   }
   return absl::OkStatus();

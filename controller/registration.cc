@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "controller/controller_impl.h"
 #include "core/objective.h"
 #include "workspace/registry.h"
 
@@ -68,6 +69,12 @@ core::Event RegisterSweepModel(store::Store* store, const std::string& workspace
                   absl::StrCat("model ", model->name, " version ", model->version, " from trial ",
                                model->trial_id),
                   now_ms);
+}
+
+bool ControllerImpl::NodeIsClaimed(const std::string& node_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = state_.nodes.find(node_id);
+  return it != state_.nodes.end() && (it->second.node.state != "gone" || it->second.lease);
 }
 
 }  // namespace sweep::controller

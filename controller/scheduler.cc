@@ -152,7 +152,8 @@ absl::Status Scheduler::EnsureGrant(SweepRec& s, TrialRec& t) const {
   for (const auto& [name, value] : s.spec.trial.environment_variables) {
     g->env.emplace_back(name, value);
   }
-  std::string params = core::ConfigToJson(t.trial.config).dump();
+  std::string params = core::ConfigToJson(t.trial.config)
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   for (const auto& [name, value] : t.trial.config) {
     g->env.emplace_back("AZUREML_SWEEP_" + name, core::ParamValueToString(value));
   }
@@ -235,15 +236,17 @@ absl::StatusOr<std::pair<SweepRec*, TrialRec*>> Scheduler::FindLease(const Lease
         absl::StrCat("stale lease: trial ", ref.trial_id, " of ", ref.sweep_id, " is on attempt ",
                      t.has_attempt ? t.attempt.attempt : 0, ", not ", ref.attempt));
   }
+  if (t.attempt.node_id != ref.node_id) {
+    // Another node's lease: refused whatever the token (rpc/grpc_service.h has checked
+    // that the caller is ref.node_id).
+    return absl::PermissionDeniedError(absl::StrCat("trial ", ref.trial_id, " attempt ",
+                                                    ref.attempt, " is leased to node ",
+                                                    t.attempt.node_id, ", not ", ref.node_id));
+  }
   if (t.attempt.fencing_token != ref.fencing_token) {
     return absl::FailedPreconditionError(absl::StrCat(
         "stale lease: fencing token ", ref.fencing_token, " is not the current one for trial ",
         ref.trial_id, " attempt ", ref.attempt, " of ", ref.sweep_id));
-  }
-  if (t.attempt.node_id != ref.node_id) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stale lease: trial ", ref.trial_id, " attempt ", ref.attempt,
-                     " is leased to node ", t.attempt.node_id, ", not ", ref.node_id));
   }
   return std::make_pair(&s, &t);
 }

@@ -46,7 +46,8 @@ class Scheduler {
   absl::Status EnsureGrant(SweepRec& s, TrialRec& t) const;
 
   // The sweep and trial whose current attempt `ref` names, with its fencing token and
-  // node; FailedPrecondition ("stale lease: ...") otherwise.
+  // node; PermissionDenied when the attempt is leased to another node, FailedPrecondition
+  // ("stale lease: ...") otherwise.
   absl::StatusOr<std::pair<SweepRec*, TrialRec*>> FindLease(const LeaseRef& ref);
   // FindLease, and FailedPrecondition when the attempt already ended.
   absl::StatusOr<std::pair<SweepRec*, TrialRec*>> FindLiveLease(const LeaseRef& ref);

@@ -40,4 +40,7 @@ absl::StatusOr<std::string> Sha256File(const std::string& path, Env* env = Env::
 // True for 64 lowercase hex characters.
 bool IsSha256Hex(std::string_view digest);
 
+// HMAC-SHA256 of `data` under `key`, as 64 lowercase hex digits.
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
 }  // namespace sweep::core

@@ -285,7 +285,7 @@ std::string ParamValueToString(const ParamValue& value) {
 
 std::string ConfigKey(const Config& config) {
   // The JSON text of a std::map is ordered by key, hence canonical.
-  return ConfigToJson(config).dump();
+  return ConfigToJson(config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json ParamValueToJson(const ParamValue& value) {

@@ -1,8 +1,10 @@
 #include "rpc/admin_client.h"
 
 #include <chrono>
+#include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/limits.h"
 #include "core/status.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
@@ -19,9 +21,24 @@ namespace pb = ::sweep::proto;
 
 constexpr auto kCallDeadline = std::chrono::seconds(10);
 
+std::mutex g_tls_mu;
+std::string g_tls_ca_pem;  // SetClientTlsCa; empty: plaintext
+
 std::unique_ptr<pb::SweepController::Stub> Dial(const std::string& address) {
-  return pb::SweepController::NewStub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    std::lock_guard<std::mutex> lock(g_tls_mu);
+    if (g_tls_ca_pem.empty()) {
+      credentials = grpc::InsecureChannelCredentials();
+    } else {
+      grpc::SslCredentialsOptions ssl;
+      ssl.pem_root_certs = g_tls_ca_pem;
+      credentials = grpc::SslCredentials(ssl);
+    }
+  }
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(core::kMaxMessageBytes);
+  return pb::SweepController::NewStub(grpc::CreateCustomChannel(address, credentials, args));
 }
 
 void Prepare(grpc::ClientContext& context, const std::string& token) {
@@ -360,6 +377,21 @@ absl::StatusOr<ComputeStatus> ComputeStatusViaServer(const std::string& address,
 
 std::unique_ptr<store::Store> NewRemoteStore(const std::string& address, const std::string& token) {
   return std::make_unique<RemoteStore>(address, token);
+}
+
+absl::Status SetClientTlsCa(const std::string& ca_file, core::Env* env) {
+  std::string pem;
+  if (!ca_file.empty()) {
+    absl::StatusOr<std::string> read = env->ReadFile(ca_file);
+    if (!read.ok() || read->empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot read the TLS CA file '", ca_file, "' (--tls-ca / SWEEP_TLS_CA)"));
+    }
+    pem = std::move(*read);
+  }
+  std::lock_guard<std::mutex> lock(g_tls_mu);
+  g_tls_ca_pem = std::move(pem);
+  return absl::OkStatus();
 }
 
 }  // namespace sweep::rpc

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
+#include "core/env.h"
 #include "store/store.h"
 #include "workspace/admin.h"
 
@@ -62,5 +63,10 @@ absl::StatusOr<int64_t> EnqueueViaServer(const std::string& address, const std::
 absl::StatusOr<int64_t> ExtendViaServer(const std::string& address, const std::string& token,
                                         const std::string& sweep_id,
                                         const controller::ExtendRequest& extend);
+// Makes every later call of this file verify the controller over TLS with the PEM roots in
+// `ca_file` (its certificate, or the CA that signed it); "" goes back to plaintext.
+// InvalidArgument naming the file when it cannot be read. For a whole CLI process: the
+// `--tls-ca` flag (or SWEEP_TLS_CA) sets it once before any call.
+absl::Status SetClientTlsCa(const std::string& ca_file, core::Env* env = core::Env::Default());
 
 }  // namespace sweep::rpc

@@ -11,7 +11,9 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "core/digest.h"
 #include "core/env.h"
+#include "core/limits.h"
 #include "proto/sweep.grpc.pb.h"
 #include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
@@ -102,6 +104,17 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// A key for node secrets that lives as long as this server.
+std::string RandomKey() {
+  absl::StatusOr<std::string> key = core::Env::Default()->RandomBytes(32);
+  if (key.ok()) return *key;
+  // Without the kernel's randomness, fall back on the clock: weak, so say so.
+  spdlog::warn("no random node key ({}); node secrets are guessable",
+               std::string(key.status().message()));
+  return absl::StrCat("sweep-node-key-",
+                      std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   absl::StatusOr<std::string> text = core::Env::Default()->ReadFile(path);
   if (!text.ok()) return absl::InvalidArgumentError(absl::StrCat("cannot read ", path));
@@ -110,10 +123,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 class Service final : public pb::SweepController::Service {
  public:
-  Service(Controller* controller, store::Store* read_store, std::string token)
+  Service(Controller* controller, store::Store* read_store, std::string token, std::string node_key)
       : controller_(controller),
         read_store_(read_store),
-        expected_(absl::StrCat("Bearer ", token)) {}
+        expected_(absl::StrCat("Bearer ", token)),
+        node_key_(std::move(node_key)) {}
 
   void Stop() { stopping_ = true; }
 
@@ -126,9 +140,17 @@ class Service final : public pb::SweepController::Service {
     r.hostname = req->hostname();
     r.pid = req->pid();
     r.version = req->version();
+    if (!r.node_id.empty() && !SecretMatches(r.node_id, req->node_secret()) &&
+        controller_->NodeIsClaimed(r.node_id)) {
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          absl::StrCat("node ", r.node_id,
+                                       " is registered and live; registering again as it needs "
+                                       "its node secret"));
+    }
     absl::StatusOr<Registered> out = controller_->Register(r);
     if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_node_id(out->node_id);
+    reply->set_node_secret(NodeSecret(out->node_id));
     reply->set_heartbeat_interval_ms(out->heartbeat_interval_ms);
     reply->set_lease_duration_ms(out->lease_duration_ms);
     return grpc::Status::OK;
@@ -137,8 +159,10 @@ class Service final : public pb::SweepController::Service {
   grpc::Status AcquireTrial(grpc::ServerContext* ctx, const pb::AcquireTrialRequest* req,
                             pb::AcquireTrialReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::milliseconds(std::max<int64_t>(0, req->wait_ms()));
+    if (grpc::Status n = CheckNode(req->node_id(), req->node_secret()); !n.ok()) return n;
+    const auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(std::clamp<int64_t>(req->wait_ms(), 0, core::kMaxWaitMs));
     while (true) {
       int64_t left = std::chrono::duration_cast<std::chrono::milliseconds>(
                          deadline - std::chrono::steady_clock::now())
@@ -156,6 +180,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req,
                          pb::HeartbeatReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
     absl::StatusOr<DirectiveReply> out = controller_->Heartbeat(FromProto(req->lease()));
     if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_directive(ToProto(out->directive));
@@ -167,6 +192,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status ReportMetrics(grpc::ServerContext* ctx, const pb::ReportMetricsRequest* req,
                              pb::ReportMetricsReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
     absl::StatusOr<DirectiveReply> out =
         controller_->ReportMetrics(FromProto(req->lease()), FromProto(req->points()));
     if (!out.ok()) return ToGrpcStatus(out.status());
@@ -179,6 +205,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status CompleteTrial(grpc::ServerContext* ctx, const pb::CompleteTrialRequest* req,
                              pb::CompleteTrialReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
     Completion c;
     switch (req->outcome()) {
       case pb::SUCCEEDED:
@@ -207,6 +234,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status Deregister(grpc::ServerContext* ctx, const pb::DeregisterRequest* req,
                           pb::DeregisterReply*) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckNode(req->node_id(), req->node_secret()); !n.ok()) return n;
     return ToGrpcStatus(controller_->Deregister(req->node_id()));
   }
 
@@ -298,6 +326,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status UploadArtifact(grpc::ServerContext* ctx, const pb::UploadArtifactRequest* req,
                               pb::UploadArtifactReply*) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
     ArtifactChunk chunk;
     chunk.path = req->path();
     chunk.offset = req->offset();
@@ -312,6 +341,7 @@ class Service final : public pb::SweepController::Service {
   grpc::Status CommitArtifacts(grpc::ServerContext* ctx, const pb::CommitArtifactsRequest* req,
                                pb::CommitArtifactsReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
+    if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
     absl::StatusOr<int64_t> total =
         controller_->CommitArtifacts(FromProto(req->lease()), req->file_count());
     if (!total.ok()) return ToGrpcStatus(total.status());
@@ -381,6 +411,24 @@ class Service final : public pb::SweepController::Service {
   }
 
  private:
+  std::string NodeSecret(const std::string& node_id) const {
+    return core::HmacSha256Hex(node_key_, absl::StrCat("sweep-node:", node_id));
+  }
+  bool SecretMatches(const std::string& node_id, const std::string& secret) const {
+    return !secret.empty() && ConstantTimeEquals(secret, NodeSecret(node_id));
+  }
+  // The caller proves it is node `node_id`.
+  grpc::Status CheckNode(const std::string& node_id, const std::string& secret) const {
+    if (SecretMatches(node_id, secret)) return grpc::Status::OK;
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat(secret.empty() ? "no node secret" : "a wrong node secret", " for node '",
+                     node_id, "': a node acts only for itself, with the secret Register gave it"));
+  }
+  grpc::Status CheckLease(const pb::LeaseRef& ref) const {
+    return CheckNode(ref.node_id(), ref.node_secret());
+  }
+
   grpc::Status Authorize(grpc::ServerContext* ctx) const {
     const auto& md = ctx->client_metadata();
     auto it = md.find("authorization");
@@ -406,6 +454,7 @@ class Service final : public pb::SweepController::Service {
   Controller* const controller_;
   store::Store* const read_store_;
   const std::string expected_;
+  const std::string node_key_;
   std::atomic<bool> stopping_{false};
 };
 
@@ -414,7 +463,9 @@ class Service final : public pb::SweepController::Service {
 class GrpcServer::Impl {
  public:
   Impl(Controller* controller, const GrpcServerOptions& options)
-      : service_(controller, options.read_store, options.token), options_(options) {}
+      : service_(controller, options.read_store, options.token,
+                 options.node_key.empty() ? RandomKey() : options.node_key),
+        options_(options) {}
 
   absl::Status Start() {
     std::shared_ptr<grpc::ServerCredentials> creds;
@@ -433,6 +484,8 @@ class GrpcServer::Impl {
       creds = grpc::InsecureServerCredentials();
     }
     grpc::ServerBuilder builder;
+    builder.SetMaxReceiveMessageSize(core::kMaxMessageBytes);
+    builder.SetMaxSendMessageSize(core::kMaxMessageBytes);
     int selected = 0;
     builder.AddListeningPort(options_.listen_address, creds, &selected);
     builder.RegisterService(&service_);

@@ -3,6 +3,13 @@
 // `authorization: Bearer <token>` metadata, else UNAUTHENTICATED. Controller errors map
 // to the gRPC code of the same name (FailedPrecondition -> FAILED_PRECONDITION, ...).
 //
+// Node credentials: Register returns the node's secret, HMAC-SHA256(node_key, node id);
+// AcquireTrial, Deregister and every lease call must carry the secret of the node they
+// name, else PERMISSION_DENIED before the controller is asked. Registering again as a node
+// the controller holds as live (Controller::NodeIsClaimed) needs its secret too.
+// Messages over core::kMaxMessageBytes are refused (RESOURCE_EXHAUSTED); long-poll waits
+// are clamped to core::kMaxWaitMs.
+//
 // Long polls (AcquireTrial) each hold one server thread while they wait, so the sync
 // server is given `max_threads` threads; the poll is served in short slices so a client
 // that disconnects or a server shutting down frees its thread quickly.
@@ -31,6 +38,10 @@ struct GrpcServerOptions {
   // TLS: both set -> the server only accepts TLS connections. PEM files.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // The key node secrets are derived from (HMAC-SHA256 of the node id): a node's secret
+  // stays valid across controller restarts as long as the key does. Empty: a random key
+  // for this server's lifetime.
+  std::string node_key;
 };
 
 class GrpcServer {

@@ -479,6 +479,8 @@ absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& req
     }
     case pb::ReadStoreRequest::LIST_ATTEMPTS: {
       ASSIGN_OR_RETURN(auto list, store.ListAttempts(key, trial_id));
+      // A fencing token is a lease credential: never handed out (it reads as 0).
+      for (core::Attempt& a : list) a.fencing_token = 0;
       all(list, reply->mutable_attempts());
       return absl::OkStatus();
     }
@@ -507,9 +509,8 @@ absl::Status ServeReadStore(store::Store& store, const pb::ReadStoreRequest& req
       return absl::OkStatus();
     }
     case pb::ReadStoreRequest::MAX_FENCING_TOKEN: {
-      ASSIGN_OR_RETURN(uint64_t token, store.MaxFencingToken());
-      reply->set_max_fencing_token(token);
-      return absl::OkStatus();
+      return absl::PermissionDeniedError(
+          "ReadStore does not serve fencing tokens: they are lease credentials");
     }
     case pb::ReadStoreRequest::GET_ENVIRONMENT: {
       ASSIGN_OR_RETURN(core::Environment e, store.GetEnvironment(key, version));

@@ -1,11 +1,14 @@
 #include "rpc/worker_client.h"
 
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "core/limits.h"
 #include "core/status.h"
+#include "core/utf8.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
 #include "rpc/status_mapping.h"
@@ -17,7 +20,8 @@ using worker::ControllerClient;
 using SnapshotChunk = core::BlobChunk;
 namespace {
 
-void ToProto(const core::LeaseRef& ref, proto::LeaseRef* out) {
+void ToProto(const core::LeaseRef& ref, const std::string& node_secret, proto::LeaseRef* out) {
+  out->set_node_secret(node_secret);
   out->set_node_id(ref.node_id);
   out->set_sweep_id(ref.sweep_id);
   out->set_trial_id(ref.trial_id);
@@ -26,7 +30,7 @@ void ToProto(const core::LeaseRef& ref, proto::LeaseRef* out) {
 }
 
 void ToProto(const core::MetricPoint& point, proto::MetricPoint* out) {
-  out->set_name(point.name);
+  out->set_name(core::SanitizeUtf8(point.name));  // proto3 strings must be UTF-8
   out->set_value(point.value);
   out->set_step(point.step);
   out->set_timestamp_ms(point.timestamp_ms);
@@ -84,6 +88,7 @@ class GrpcControllerClient final : public ControllerClient {
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+    args.SetMaxReceiveMessageSize(core::kMaxMessageBytes);
     stub_ = proto::SweepController::NewStub(
         grpc::CreateCustomChannel(options.server, credentials, args));
   }
@@ -95,8 +100,13 @@ class GrpcControllerClient final : public ControllerClient {
     req.set_hostname(request.hostname);
     req.set_pid(request.pid);
     req.set_version(request.version);
+    req.set_node_secret(SecretOf(request.node_id));
     proto::RegisterReply reply;
     RETURN_IF_ERROR(Call(&Stub::Register, req, &reply));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      secrets_[reply.node_id()] = reply.node_secret();
+    }
     return core::Registered{reply.node_id(), reply.heartbeat_interval_ms(),
                             reply.lease_duration_ms()};
   }
@@ -105,6 +115,7 @@ class GrpcControllerClient final : public ControllerClient {
                                                    int64_t wait_ms) override {
     proto::AcquireTrialRequest req;
     req.set_node_id(node_id);
+    req.set_node_secret(SecretOf(node_id));
     req.set_wait_ms(wait_ms);
     proto::AcquireTrialReply reply;
     grpc::ClientContext context;
@@ -128,7 +139,7 @@ class GrpcControllerClient final : public ControllerClient {
 
   absl::StatusOr<core::DirectiveReply> Heartbeat(const core::LeaseRef& lease) override {
     proto::HeartbeatRequest req;
-    ToProto(lease, req.mutable_lease());
+    ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     proto::HeartbeatReply reply;
     RETURN_IF_ERROR(Call(&Stub::Heartbeat, req, &reply));
     return DirectiveFromProto(reply);
@@ -137,7 +148,7 @@ class GrpcControllerClient final : public ControllerClient {
   absl::StatusOr<core::DirectiveReply> ReportMetrics(
       const core::LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
     proto::ReportMetricsRequest req;
-    ToProto(lease, req.mutable_lease());
+    ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     for (const core::MetricPoint& point : points) ToProto(point, req.add_points());
     proto::ReportMetricsReply reply;
     RETURN_IF_ERROR(Call(&Stub::ReportMetrics, req, &reply));
@@ -147,7 +158,7 @@ class GrpcControllerClient final : public ControllerClient {
   absl::StatusOr<std::string> CompleteTrial(const core::LeaseRef& lease,
                                             const core::Completion& completion) override {
     proto::CompleteTrialRequest req;
-    ToProto(lease, req.mutable_lease());
+    ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     switch (completion.outcome) {
       case core::Outcome::kSucceeded:
         req.set_outcome(proto::SUCCEEDED);
@@ -161,7 +172,9 @@ class GrpcControllerClient final : public ControllerClient {
     }
     req.set_exit_code(completion.exit_code);
     req.set_signal(completion.signal);
-    req.set_error(completion.error);
+    // Whole characters only, and valid UTF-8: gRPC refuses the whole message otherwise,
+    // and the exit code would be lost with it.
+    req.set_error(core::SanitizeUtf8(core::Utf8Prefix(completion.error, core::kMaxErrorBytes)));
     for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
     proto::CompleteTrialReply reply;
     RETURN_IF_ERROR(Call(&Stub::CompleteTrial, req, &reply));
@@ -171,6 +184,7 @@ class GrpcControllerClient final : public ControllerClient {
   absl::Status Deregister(const std::string& node_id) override {
     proto::DeregisterRequest req;
     req.set_node_id(node_id);
+    req.set_node_secret(SecretOf(node_id));
     proto::DeregisterReply reply;
     return Call(&Stub::Deregister, req, &reply);
   }
@@ -191,7 +205,7 @@ class GrpcControllerClient final : public ControllerClient {
   absl::Status UploadArtifact(const core::LeaseRef& lease,
                               const core::ArtifactChunk& chunk) override {
     proto::UploadArtifactRequest req;
-    ToProto(lease, req.mutable_lease());
+    ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     req.set_path(chunk.path);
     req.set_offset(chunk.offset);
     req.set_data(chunk.data);
@@ -206,7 +220,7 @@ class GrpcControllerClient final : public ControllerClient {
   absl::StatusOr<int64_t> CommitArtifacts(const core::LeaseRef& lease,
                                           int64_t file_count) override {
     proto::CommitArtifactsRequest req;
-    ToProto(lease, req.mutable_lease());
+    ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     req.set_file_count(file_count);
     proto::CommitArtifactsReply reply;
     RETURN_IF_ERROR(Call(&Stub::CommitArtifacts, req, &reply));
@@ -239,9 +253,17 @@ class GrpcControllerClient final : public ControllerClient {
   const GrpcClientOptions options_;
   std::unique_ptr<proto::SweepController::Stub> stub_;
 
+  // The secret Register gave `node_id` ("" before registering).
+  std::string SecretOf(const std::string& node_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = secrets_.find(node_id);
+    return it == secrets_.end() ? std::string() : it->second;
+  }
+
   std::mutex mu_;
   bool acquire_interrupted_ = false;
   std::set<grpc::ClientContext*> acquire_contexts_;
+  std::map<std::string, std::string> secrets_;  // node id -> its secret, from Register
 };
 
 }  // namespace

@@ -13,7 +13,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost-dev libboost-math-dev libboost-random-dev libyaml-cpp-dev libcli11-dev libssl-dev \
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libssh-dev openssh-server \
   python3 python3-numpy python3-sklearn python3-optuna \
-  slurm-wlm munge chromium tmux
+  slurm-wlm munge chromium tmux clang
 # Node.js and npm, for the test that drives the MLflow endpoint with the npm registry's
 # `mlflow` client (tests/e2e/mlflow_test.cc). A Node.js that ships its own npm (NodeSource's
 # conflicts with Debian's npm package) is kept as it is.

@@ -111,6 +111,12 @@ std::vector<ParamSpec> SpaceParser::ParseSpace(const Mapping& map, bool nested, 
                             ": use letters, digits and '_', not starting with a digit"));
       continue;
     }
+    if (f.key.size() > kMaxParameterNameLength) {
+      r_.Error(f.key_loc, f.path,
+               absl::StrCat("parameter name is ", f.key.size(), " characters long; at most ",
+                            kMaxParameterNameLength, " are allowed"));
+      continue;
+    }
     after_cut_ = false;
     size_t site = sites_.size();
     sites_.push_back({f.key, f.path, f.key_loc, std::nullopt});
@@ -435,6 +441,12 @@ bool SpaceParser::ParseChoiceValues(const Field& values, ParamSpec& p, int depth
   }
   if (list.size() == 0) {
     r_.Error(values.loc, values.path, "must list at least one value");
+    return false;
+  }
+  if (list.size() > kMaxChoiceValues) {
+    r_.Error(values.loc, values.path,
+             absl::StrCat("lists ", list.size(), " values; a choice may list at most ",
+                          kMaxChoiceValues));
     return false;
   }
   size_t mappings = 0;

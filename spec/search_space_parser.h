@@ -33,6 +33,9 @@ struct ParsedSpace {
 // Limits that keep hostile specs (deep nesting, alias bombs) cheap to reject.
 inline constexpr int kMaxNestingDepth = 8;
 inline constexpr size_t kMaxParameters = 10000;
+// Longest parameter name, and most values one choice may list.
+inline constexpr size_t kMaxParameterNameLength = 128;
+inline constexpr size_t kMaxChoiceValues = 10000;
 
 // `field` is the `search_space` entry of the root mapping.
 ParsedSpace ParseSearchSpace(Reader& reader, const Field& field);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/status.h"
+#include "core/utf8.h"
 #include "spec/spec_parser.h"
 #include "spec/yaml_reader.h"
 #include "yaml-cpp/eventhandler.h"
@@ -45,9 +46,44 @@ Location LocationOf(const YAML::Mark& mark) {
   return {mark.line + 1, mark.column + 1};
 }
 
+// Every key and scalar must be UTF-8: the spec's strings reach JSON (SWEEP_PARAMS, the
+// store) and proto3 strings, which refuse anything else. Reports each bad one by key.
+void CheckUtf8(const YAML::Node& node, const std::string& path, int depth,
+               internal::Diagnostics& diagnostics) {
+  if (depth > 64) return;  // the parser refuses deeper nesting on its own
+  if (node.IsScalar()) {
+    if (!core::IsValidUtf8(node.Scalar())) {
+      diagnostics.Add(LocationOf(node.Mark()), path,
+                      absl::StrCat("the value is ", core::DescribeInvalidUtf8(node.Scalar()),
+                                   "; a spec must be UTF-8 text"));
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      CheckUtf8(node[i], absl::StrCat(path, "[", i, "]"), depth + 1, diagnostics);
+    }
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
+      if (!core::IsValidUtf8(key)) {
+        diagnostics.Add(LocationOf(it->first.Mark()), path,
+                        absl::StrCat("a key is ", core::DescribeInvalidUtf8(key),
+                                     "; a spec must be UTF-8 text"));
+        key = core::SanitizeUtf8(key);
+      }
+      CheckUtf8(it->second, internal::JoinPath(path, key), depth + 1, diagnostics);
+    }
+  }
+}
+
 absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string& source,
                                 const std::string& base_dir) {
   internal::Diagnostics diagnostics(source);
+  if (yaml_text.size() > kMaxSpecBytes) {
+    diagnostics.Add({1, 1}, "",
+                    absl::StrCat("the spec is ", yaml_text.size(), " bytes; at most ",
+                                 kMaxSpecBytes, " are allowed"));
+    return diagnostics.ToStatus();
+  }
   std::vector<YAML::Node> documents;
   try {
     std::istringstream in(yaml_text);
@@ -84,6 +120,8 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
     diagnostics.Add({1, 1}, "", "the spec is empty; it starts with `type: sweep`");
     return diagnostics.ToStatus();
   }
+  CheckUtf8(documents[0], "", 0, diagnostics);
+  if (!diagnostics.empty()) return diagnostics.ToStatus();
   SweepSpec spec;
   std::error_code ec;
   spec.base_dir = base_dir.empty() ? fs::current_path(ec).string()

@@ -115,6 +115,10 @@ struct SweepSpec {
 // {type: uri_file|uri_folder, path} input) are made absolute against the spec's
 // directory; `azureml:` references and URLs are kept as written. The file is read through
 // `env`.
+// Input limits: the text is at most kMaxSpecBytes and UTF-8 (each key or value that is
+// not is reported by its key path), at most 10000 parameters, parameter names of at most
+// 128 characters, at most 10000 values per choice, a primary metric of at most 256.
+inline constexpr size_t kMaxSpecBytes = 1 << 20;
 absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path,
                                        core::Env* env = core::Env::Default());
 

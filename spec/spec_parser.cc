@@ -441,13 +441,15 @@ void SpecParser::ParseObjective(const Field& f, SweepSpec& spec) {
   m.CheckKeys({"primary_metric", "goal", "aggregation"});
   if (const Field* pm = m.Require("primary_metric", "the metric name the trials report")) {
     if (std::optional<std::string> name = r_.String(*pm)) {
-      bool bad = name->empty() || std::any_of(name->begin(), name->end(), [](char c) {
+      bool bad = name->empty() || name->size() > 256 ||
+                 std::any_of(name->begin(), name->end(), [](char c) {
                    return std::isspace(static_cast<unsigned char>(c)) || c == '=';
                  });
       if (bad) {
         r_.Error(pm->loc, pm->path,
                  absl::StrCat("invalid metric name ", Quote(*name),
-                              ": it must be non-empty without blanks or '=' (trials report "
+                              ": it must be non-empty, at most 256 characters, without blanks or "
+                              "'=' (trials report "
                               "`name=value`)"));
       } else {
         spec.objective.primary_metric = *name;

@@ -468,7 +468,7 @@ absl::Status SqliteStore::WriteSweep(const core::Sweep& s) {
 }
 
 absl::Status SqliteStore::WriteTrial(const core::Trial& t) {
-  const std::string config_json = core::ConfigToJson(t.config).dump();
+  const std::string config_json = core::ConfigToJson(t.config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Use q(stmts_[kUpsertTrial]);
   q.Text(1, t.sweep_id)
       .Int(2, t.trial_id)

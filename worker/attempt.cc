@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/file_tree.h"
+#include "core/utf8.h"
 
 extern char** environ;
 
@@ -117,7 +118,9 @@ std::map<std::string, std::string> BuildTrialEnv(const std::vector<std::string>&
 
 void TailBuffer::Add(const std::string& line) {
   std::lock_guard<std::mutex> lock(mu_);
-  lines_.push_back(line.size() > max_line_bytes_ ? line.substr(0, max_line_bytes_) : line);
+  // Cut on a character boundary and drop bytes that are not UTF-8: the tail travels in a
+  // proto3 string, and gRPC refuses a whole message holding invalid UTF-8.
+  lines_.push_back(core::SanitizeUtf8(core::Utf8Prefix(line, max_line_bytes_)));
   while (lines_.size() > max_lines_) lines_.pop_front();
 }
 

@@ -1,6 +1,8 @@
 #include "worker/transfer.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +20,30 @@ bool Retryable(const absl::Status& status) {
   return status.code() == absl::StatusCode::kDataLoss ||
          status.code() == absl::StatusCode::kUnavailable ||
          status.code() == absl::StatusCode::kDeadlineExceeded;
+}
+
+// How long an upload waits for a controller that is away (restarting) before the attempt
+// fails; its lease outlives a restart, so the result is not lost meanwhile.
+constexpr int64_t kUploadPatienceMs = 60'000;
+
+// Runs `call` until it succeeds or fails for good: a corrupt chunk (DataLoss) is sent again
+// up to max_tries times; an unreachable controller is waited for, with backoff, up to
+// kUploadPatienceMs.
+absl::Status WithRetries(core::Env* env, int max_tries, const std::function<absl::Status()>& call) {
+  int corrupt = 0;
+  int64_t waited = 0, backoff = 200;
+  while (true) {
+    absl::Status status = call();
+    if (status.ok() || !Retryable(status)) return status;
+    if (status.code() == absl::StatusCode::kDataLoss) {
+      if (++corrupt >= max_tries) return status;
+      continue;
+    }
+    if (waited >= kUploadPatienceMs) return status;
+    env->SleepForMillis(backoff);
+    waited += backoff;
+    backoff = std::min<int64_t>(backoff * 2, 5'000);
+  }
 }
 
 std::string Megabytes(int64_t bytes) {
@@ -205,10 +231,7 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
       chunk.file_size = f.size;
       chunk.last = offset + static_cast<int64_t>(buffer.size()) == f.size;
       if (chunk.last) chunk.file_sha256 = f.sha256;
-      for (int attempt = 0; attempt < max_tries; ++attempt) {
-        status = client->UploadArtifact(lease, chunk);
-        if (status.ok() || !Retryable(status)) break;
-      }
+      status = WithRetries(env, max_tries, [&] { return client->UploadArtifact(lease, chunk); });
       if (!status.ok()) break;
       if (tick) tick();
       offset += static_cast<int64_t>(buffer.size());
@@ -219,8 +242,12 @@ absl::StatusOr<int64_t> UploadOutputs(ControllerClient* client, const LeaseRef& 
     }
   }
   if (files->empty()) return 0;  // nothing to publish: the trial has no artifacts
-  absl::StatusOr<int64_t> committed = client->CommitArtifacts(lease, files->size());
-  if (!committed.ok()) return committed.status();
+  absl::StatusOr<int64_t> committed = 0;
+  absl::Status commit = WithRetries(env, max_tries, [&] {
+    committed = client->CommitArtifacts(lease, files->size());
+    return committed.status();
+  });
+  if (!commit.ok()) return commit;
   return static_cast<int64_t>(files->size());
 }
 

@@ -32,4 +32,14 @@ absl::Status ReceiveArtifactChunk(const std::string& attempt_dir, const core::Ar
 absl::StatusOr<int64_t> PublishArtifacts(const std::string& attempt_dir, int64_t file_count,
                                          core::Env* env = core::Env::Default());
 
+// PublishArtifacts in two steps, so a caller can hash without holding its locks: the
+// manifest of the staged files (reading and hashing each; the published manifest when
+// already committed), then the publication of exactly that manifest (cheap renames).
+// Between the two, nothing may upload to the attempt (its worker is waiting for the commit).
+absl::StatusOr<ArtifactManifest> ScanStagedArtifacts(const std::string& attempt_dir,
+                                                     core::Env* env = core::Env::Default());
+absl::StatusOr<int64_t> PublishScannedArtifacts(const std::string& attempt_dir, int64_t file_count,
+                                                const ArtifactManifest& scanned,
+                                                core::Env* env = core::Env::Default());
+
 }  // namespace sweep::workspace

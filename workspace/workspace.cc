@@ -189,4 +189,10 @@ std::optional<ControllerAddress> Workspace::ReadControllerAddress() const {
   return address;
 }
 
+absl::StatusOr<std::string> Workspace::NodeKey() const {
+  const std::string path = dir_ + "/node.key";
+  RETURN_IF_ERROR(CreateToken(env_, path));
+  return ReadToken(env_, path);
+}
+
 }  // namespace sweep::workspace

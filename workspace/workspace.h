@@ -53,6 +53,10 @@ class Workspace {
   const std::string& token() const { return token_; }
   std::string token_path() const { return dir_ + "/token"; }
 
+  // The key node secrets are derived from (rpc/grpc_service.h): <dir>/node.key, random,
+  // mode 0600, created on first use; it never leaves this host.
+  absl::StatusOr<std::string> NodeKey() const;
+
   // controller.json; the running controller writes it and removes it on exit.
   absl::Status WriteControllerAddress(const ControllerAddress& address) const;
   void RemoveControllerAddress() const;

@@ -233,8 +233,9 @@ TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
   proto::AcquireTrialRequest acquire;
   acquire.set_node_id("node-ghost");
   proto::AcquireTrialReply acquired;
+  // No secret for the node (issue 11: node credentials) -> PERMISSION_DENIED.
   EXPECT_EQ(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+            grpc::StatusCode::PERMISSION_DENIED);
 
   // A real lease, then a stale token -> FAILED_PRECONDITION.
   std::string sweep =
@@ -245,6 +246,7 @@ TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
   proto::RegisterReply node;
   ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &node).ok());
   acquire.set_node_id(node.node_id());
+  acquire.set_node_secret(node.node_secret());
   acquire.set_wait_ms(1'000);
   ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).ok());
   ASSERT_TRUE(acquired.has_lease());
@@ -255,23 +257,27 @@ TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
   EXPECT_EQ(lease.env().at("SWEEP_ID"), sweep);
   proto::HeartbeatRequest hb;
   *hb.mutable_lease() = lease.ref();
+  hb.mutable_lease()->set_node_secret(node.node_secret());
   hb.mutable_lease()->set_fencing_token(lease.ref().fencing_token() + 100);
   proto::HeartbeatReply hb_reply;
   s = stub_->Heartbeat(Ctx(token).get(), hb, &hb_reply);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("stale lease"));
   *hb.mutable_lease() = lease.ref();
+  hb.mutable_lease()->set_node_secret(node.node_secret());
   ASSERT_TRUE(stub_->Heartbeat(Ctx(token).get(), hb, &hb_reply).ok());
   EXPECT_EQ(hb_reply.directive(), proto::CONTINUE);
   // OUTCOME_UNSPECIFIED -> INVALID_ARGUMENT.
   proto::CompleteTrialRequest done;
   *done.mutable_lease() = lease.ref();
+  done.mutable_lease()->set_node_secret(node.node_secret());
   proto::CompleteTrialReply done_reply;
   s = stub_->CompleteTrial(Ctx(token).get(), done, &done_reply);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   // Report + complete -> completed; cancel the sweep -> "canceled".
   proto::ReportMetricsRequest rep;
   *rep.mutable_lease() = lease.ref();
+  rep.mutable_lease()->set_node_secret(node.node_secret());
   auto* p = rep.add_points();
   p->set_name("accuracy");
   p->set_value(0.5);
@@ -288,6 +294,7 @@ TEST_F(ControllerGrpcTest, ErrorsMapToGrpcCodes) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   proto::DeregisterRequest dereg;
   dereg.set_node_id(node.node_id());
+  dereg.set_node_secret(node.node_secret());
   proto::DeregisterReply dereg_reply;
   EXPECT_TRUE(stub_->Deregister(Ctx(token).get(), dereg, &dereg_reply).ok());
 }
@@ -303,6 +310,7 @@ TEST_F(ControllerGrpcTest, LongPollReturnsWhenWorkArrives) {
   std::thread poller([&] {
     proto::AcquireTrialRequest acquire;
     acquire.set_node_id(node.node_id());
+    acquire.set_node_secret(node.node_secret());
     acquire.set_wait_ms(15'000);
     grpc::Status s = stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -477,12 +485,15 @@ TEST_F(ControllerGrpcTest, RestartOverSqliteResumesTheSweep) {
   proto::AcquireTrialRequest acquire;
   proto::AcquireTrialReply l1, l2;
   acquire.set_node_id(n1.node_id());
+  acquire.set_node_secret(n1.node_secret());
   ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &l1).ok());
   acquire.set_node_id(n2.node_id());
+  acquire.set_node_secret(n2.node_secret());
   ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &l2).ok());
   ASSERT_TRUE(l1.has_lease() && l2.has_lease());
   proto::CompleteTrialRequest done;
   *done.mutable_lease() = l1.lease().ref();
+  done.mutable_lease()->set_node_secret(n1.node_secret());
   done.set_outcome(proto::SUCCEEDED);
   auto* p = done.add_points();
   p->set_name("accuracy");
@@ -589,6 +600,7 @@ TEST_F(ControllerGrpcTest, SnapshotChunksVerifyAndUnsafeUploadsAreRefused) {
   ASSERT_TRUE(stub_->Register(Ctx(token).get(), reg, &node).ok());
   proto::AcquireTrialRequest acquire;
   acquire.set_node_id(node.node_id());
+  acquire.set_node_secret(node.node_secret());
   acquire.set_wait_ms(1'000);
   proto::AcquireTrialReply acquired;
   ASSERT_TRUE(stub_->AcquireTrial(Ctx(token).get(), acquire, &acquired).ok());
@@ -608,6 +620,7 @@ TEST_F(ControllerGrpcTest, SnapshotChunksVerifyAndUnsafeUploadsAreRefused) {
 
   proto::UploadArtifactRequest up;
   *up.mutable_lease() = acquired.lease().ref();
+  up.mutable_lease()->set_node_secret(node.node_secret());
   up.set_data("x");
   up.set_chunk_sha256(core::Sha256Hex("x"));
   up.set_file_size(1);
@@ -630,6 +643,7 @@ TEST_F(ControllerGrpcTest, SnapshotChunksVerifyAndUnsafeUploadsAreRefused) {
   ASSERT_TRUE(stub_->UploadArtifact(Ctx(token).get(), up, &up_reply).ok());
   proto::CommitArtifactsRequest commit;
   *commit.mutable_lease() = acquired.lease().ref();
+  commit.mutable_lease()->set_node_secret(node.node_secret());
   commit.set_file_count(1);
   proto::CommitArtifactsReply committed;
   ASSERT_TRUE(stub_->CommitArtifacts(Ctx(token).get(), commit, &committed).ok());

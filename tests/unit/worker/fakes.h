@@ -124,15 +124,25 @@ class FakeClient : public ControllerClient {
 
   absl::Status UploadArtifact(const LeaseRef& lease, const ArtifactChunk& chunk) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_calls > 0) {  // a controller restarting: the call never arrives
+      --unavailable_calls;
+      return absl::UnavailableError("connection refused");
+    }
     uploads_.push_back(chunk);
     return absl::OkStatus();
   }
 
   absl::StatusOr<int64_t> CommitArtifacts(const LeaseRef& lease, int64_t file_count) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_calls > 0) {
+      --unavailable_calls;
+      return absl::UnavailableError("connection refused");
+    }
     commits_.push_back(file_count);
     return 0;
   }
+  // The next this many upload or commit calls fail Unavailable.
+  int unavailable_calls = 0;
 
   std::vector<ArtifactChunk> uploads() {
     std::lock_guard<std::mutex> lock(mu_);

@@ -191,6 +191,20 @@ TEST_F(TransferTest, OutputsOverTheLimitAreRefusedBeforeSending) {
   EXPECT_TRUE(client_.uploads().empty());
 }
 
+// Issue 11, fault 9: a controller restart during the upload failed a good trial (three
+// immediate tries). Now the upload waits for the controller, with backoff.
+TEST_F(TransferTest, UploadWaitsForARestartingController) {
+  fs::path out = dir_ / "outputs";
+  fs::create_directories(out);
+  std::ofstream(out / "ok.txt") << "ok";
+  client_.unavailable_calls = 5;  // more than the three tries of before
+  auto n = UploadOutputs(&client_, LeaseRef{"n", "sw-1", 1, 1, 1}, out.string(), 0);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(client_.uploads().size(), 1u);
+  EXPECT_EQ(client_.commits().size(), 1u);
+}
+
 // --- under injected faults (core::FaultEnv)
 
 TEST_F(TransferTest, SnapshotCacheOnAFullDiskFailsClearlyAndKeepsNoPartialSnapshot) {

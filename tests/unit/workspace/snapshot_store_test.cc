@@ -9,6 +9,7 @@
 
 #include "core/digest.h"
 #include "core/file_tree.h"
+#include "core/limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "workspace/artifact_store.h"
@@ -228,6 +229,47 @@ TEST_F(UploadTest, OverTheLimitIsRefused) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("outputs/ exceed the artifact limit"));
   EXPECT_THAT(s.message(), HasSubstr("'b.bin'"));
+}
+
+// Issue 11, fault 9: the limit was checked against the size a client declared at offset 0.
+TEST_F(UploadTest, LimitCountsBytesReceivedNotDeclaredSizes) {
+  std::string big(900, 'x');
+  core::ArtifactChunk lie = Chunk("a.bin", std::string(500, 'x'), 0, "tiny", false);
+  lie.file_size = 10;  // declares 10 bytes, sends 500: refused as not fitting its size
+  EXPECT_EQ(ReceiveArtifactChunk(Attempt(), lie, 1000).code(), absl::StatusCode::kInvalidArgument);
+  // Declared sizes within the limit, chunks that add up past it.
+  core::ArtifactChunk c1 = Chunk("a.bin", big.substr(0, 450), 0, big, false);
+  core::ArtifactChunk c2 = Chunk("a.bin", big.substr(450), 450, big, true);
+  ASSERT_TRUE(ReceiveArtifactChunk(Attempt(), c1, 800).ok());
+  absl::Status s = ReceiveArtifactChunk(Attempt(), c2, 800);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("exceed the artifact limit"));
+}
+
+TEST_F(UploadTest, ChunkSentAgainAfterALostReplyIsAccepted) {
+  std::string whole = "hello world";
+  core::ArtifactChunk c1 = Chunk("a.txt", "hello ", 0, whole, false);
+  core::ArtifactChunk c2 = Chunk("a.txt", "world", 6, whole, true);
+  ASSERT_TRUE(ReceiveArtifactChunk(Attempt(), c1, 1 << 20).ok());
+  EXPECT_TRUE(ReceiveArtifactChunk(Attempt(), c1, 1 << 20).ok());  // was "out of order"
+  ASSERT_TRUE(ReceiveArtifactChunk(Attempt(), c2, 1 << 20).ok());
+  EXPECT_TRUE(ReceiveArtifactChunk(Attempt(), c2, 1 << 20).ok());
+  // A different chunk at a taken offset is still refused.
+  EXPECT_EQ(ReceiveArtifactChunk(Attempt(), Chunk("b.txt", "zz", 2, "xxzz", true), 1 << 20).code(),
+            absl::StatusCode::kInvalidArgument);
+  auto total = PublishArtifacts(Attempt(), 1);
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(*total, 11);
+}
+
+TEST_F(UploadTest, FileCountIsCapped) {
+  for (int64_t i = 0; i < core::kMaxArtifactFiles; ++i) {
+    std::string name = "f" + std::to_string(i);
+    ASSERT_TRUE(ReceiveArtifactChunk(Attempt(), Chunk(name, "", 0, "", true), 1 << 20).ok()) << i;
+  }
+  absl::Status s = ReceiveArtifactChunk(Attempt(), Chunk("one-more", "", 0, "", true), 1 << 20);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("more than 10000 files"));
 }
 
 }  // namespace
