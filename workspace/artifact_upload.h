@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "core/env.h"
 #include "core/file_tree.h"
+#include "workspace/artifact_store.h"
 
 namespace sweep::workspace {
 
