@@ -117,14 +117,15 @@ limits: {max_total_trials: 100, max_concurrent_trials: 2}
 
 TEST(RunE2E, ArgvIsNotAShell) {
   TempDir dir;
-  // Each trial notes its working directory, where a shell would have run `touch X`.
+  // Each trial notes what its working directory holds, where a shell would have run `touch X`.
   const std::string cwds = dir.path() + "/cwds.txt";
   dir.Write("code/echo_args.py",
             "import json, os, sys\n"
             "print('n_args=%d' % (len(sys.argv) - 1))\n"
             "open('args.json', 'w').write(json.dumps(sys.argv[1:]))\n"
+            "found = [f for f in ('args.json', 'INJECTED', 'INJECTED2') if os.path.exists(f)]\n"
             "open('" +
-                cwds + "', 'a').write(os.getcwd() + '\\n')\n");
+                cwds + "', 'a').write(' '.join(found) + '\\n')\n");
   // Relative markers would land in the trial's working directory, absolute ones in dir.
   const std::string abs = dir.path() + "/ABS_INJECTED";
   const std::string values = "[\"; touch INJECTED\", \"$(touch INJECTED2)\", \"a b\", \"; touch " +
@@ -153,10 +154,10 @@ TEST(RunE2E, ArgvIsNotAShell) {
   }
   std::ifstream in(cwds);
   int trials = 0;
-  for (std::string cwd; std::getline(in, cwd); ++trials) {
-    ASSERT_TRUE(std::filesystem::exists(cwd + "/args.json")) << cwd;
-    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED")) << cwd;
-    EXPECT_FALSE(std::filesystem::exists(cwd + "/INJECTED2")) << cwd;
+  // The attempt directory is gone once the attempt is reported, so the trial itself lists
+  // what its working directory held when it ended.
+  for (std::string found; std::getline(in, found); ++trials) {
+    EXPECT_EQ(found, "args.json") << "a shell would have created INJECTED or INJECTED2";
   }
   EXPECT_EQ(trials, 6) << "every trial notes where it ran";
   for (const char* n : {"1", "2", "3"}) EXPECT_FALSE(std::filesystem::exists(abs + n));
@@ -201,14 +202,14 @@ TEST(RunE2E, SklearnAutomlExampleUsesOnlyTheChosenBranchesParameters) {
   EXPECT_EQ(best["state"], "completed");
   EXPECT_GT(best["final_value"].get<double>(), 0.95) << "digits is an easy data set";
 
-  // The best trial pickled its fitted estimator to outputs/, and it loads and predicts.
-  const std::string best_prefix = id + "-" + std::to_string(best["trial_id"].get<int64_t>()) + "-";
+  // The best trial pickled its fitted estimator to outputs/, stored as its artifact
+  // (artifacts/<sweep>/<trial>/<attempt>/files/), and it loads and predicts.
+  const std::string best_dir = ws.path() + "/artifacts/" + id + "/" +
+                               std::to_string(best["trial_id"].get<int64_t>());
   std::string pickle;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(ws.path() + "/nodes")) {
-    const std::string path = entry.path().string();
-    if (entry.path().filename() == "model.pkl" &&
-        entry.path().parent_path().parent_path().filename().string().rfind(best_prefix, 0) == 0) {
-      pickle = path;
+  if (std::filesystem::is_directory(best_dir)) {
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(best_dir)) {
+      if (entry.path().filename() == "model.pkl") pickle = entry.path().string();
     }
   }
   ASSERT_FALSE(pickle.empty()) << "no outputs/model.pkl for the best trial";
