@@ -175,9 +175,10 @@ absl::StatusOr<core::Config> CheckPoint(const core::SearchSpace& space, const co
   for (const auto& [name, value] : point) {
     if (out.count(name) > 0) continue;
     if (FindParam(space.params, name) != nullptr) {
-      if (std::none_of(errors.begin(), errors.end(), [&](const std::string& e) {
-            return e.rfind(absl::StrCat("parameter '", name, "':"), 0) == 0;
-          })) {
+      // A named prefix: clang before 16 cannot capture a structured binding.
+      const std::string prefix = absl::StrCat("parameter '", name, "':");
+      if (std::none_of(errors.begin(), errors.end(),
+                       [&prefix](const std::string& e) { return e.rfind(prefix, 0) == 0; })) {
         errors.push_back(absl::StrCat("parameter '", name,
                                       "' is inactive here (it belongs to an option of a choice "
                                       "that this point does not take)"));
