@@ -104,6 +104,38 @@ std::optional<core::ParamValue> ToParamValue(const Scalar& s) {
   return std::nullopt;
 }
 
+// Why the range a numeric distribution draws from leaves `input`'s min/max; "" when it
+// stays inside. Quantized kinds may round to half a step past their bounds.
+std::string RangeMisfit(const core::ParamSpec& p, const ComponentInput& input) {
+  if (!input.min && !input.max) return "";
+  const std::string kind = core::ParamKindName(p.kind);
+  if (core::IsNormal(p.kind)) {
+    return absl::StrCat(kind, " draws unbounded values, but the input has a ",
+                        input.min ? "min" : "max", " (use a bounded kind such as uniform)");
+  }
+  double lo = 0, hi = 0;
+  if (p.kind == core::ParamKind::kRandint) {
+    hi = static_cast<double>(p.upper - 1);
+  } else {
+    lo = p.min_value;
+    hi = p.max_value;
+    if (core::IsLogScaled(p.kind)) {
+      lo = std::exp(lo);
+      hi = std::exp(hi);
+    }
+    lo = core::Quantize(p.kind, p.q, lo);
+    hi = core::Quantize(p.kind, p.q, hi);
+  }
+  const std::string range = absl::StrCat(kind, " draws values in [", lo, ", ", hi, "]");
+  if (input.min && lo < *input.min) {
+    return absl::StrCat(range, ", below its min ", core::ParamValueToString(*input.min));
+  }
+  if (input.max && hi > *input.max) {
+    return absl::StrCat(range, ", above its max ", core::ParamValueToString(*input.max));
+  }
+  return "";
+}
+
 // Why the values `param` draws cannot fill `input`; "" when they can.
 std::string ParamMisfit(const core::ParamSpec& p, const ComponentInput& input) {
   if (p.kind == core::ParamKind::kChoice) {
@@ -123,7 +155,7 @@ std::string ParamMisfit(const core::ParamSpec& p, const ComponentInput& input) {
     return absl::StrCat(kind, " draws fractional numbers (use randint, choice, or a quantized ",
                         "kind with an integral q)");
   }
-  return "";
+  return RangeMisfit(p, input);
 }
 
 void AddParams(const std::vector<core::ParamSpec>& params,

@@ -187,6 +187,32 @@ TEST_F(ComponentTest, TypesAreChecked) {
               HasSubstr("inputs.c_value.type: unknown value 'float'"));
 }
 
+TEST_F(ComponentTest, DistributionRangesMustFitTheInputsBounds) {
+  const std::string bounded = "coef0: {type: number, default: 0.1, min: 0.05, max: 0.5}";
+  EXPECT_THAT(Error("coef0: {type: number, default: 0}", bounded, "", ""),
+              HasSubstr("search_space.coef0: cannot fill input 'coef0' of component " +
+                        Component() +
+                        ", of type number: uniform draws values in [0.1, 1], above its max 0.5"));
+  EXPECT_THAT(Error("coef0: {type: number, default: 0}", bounded,
+                    "coef0: {type: uniform, min_value: 0.1, max_value: 1}",
+                    "coef0: {type: normal, mu: 0.2, sigma: 0.1}"),
+              HasSubstr("normal draws unbounded values, but the input has a min"));
+  EXPECT_THAT(Error("coef0: {type: number, default: 0}", bounded,
+                    "coef0: {type: uniform, min_value: 0.1, max_value: 1}",
+                    "coef0: {type: loguniform, min_value: -4, max_value: -1}"),
+              HasSubstr("loguniform draws values in [0.0183156, 0.367879], below its min 0.05"));
+  EXPECT_TRUE(Load("coef0: {type: number, default: 0}", bounded,
+                   "coef0: {type: uniform, min_value: 0.1, max_value: 1}",
+                   "coef0: {type: loguniform, min_value: -2.9, max_value: -1}")
+                  .ok());
+  EXPECT_THAT(Error("degree: {type: integer, default: 3}",
+                    "degree: {type: integer, default: 3, min: 1, max: 5}",
+                    "  kernel: {type: choice, values: [rbf, linear, poly]}",
+                    "  kernel: {type: choice, values: [rbf, linear, poly]}\n"
+                    "  degree: {type: randint, upper: 7}"),
+              HasSubstr("randint draws values in [0, 6], below its min 1"));
+}
+
 TEST_F(ComponentTest, JobInputsAndOutputsMustBeTheComponents) {
   EXPECT_THAT(Error("", "", "  degree: 4", "  degre: 4"),
               HasSubstr("inputs.degre: names no input of component " + Component() +
