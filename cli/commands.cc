@@ -89,6 +89,7 @@ struct CommandArgs {
   ReplayArgs replay;
   ServerArgs server;
   std::string submit_spec;
+  std::vector<std::string> submit_warm_start;
   ComputeArgs compute;
   std::string compute_name;
   AttachArgs attach;
@@ -301,10 +302,14 @@ void AddServerCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& 
   auto* submit_cmd = app.add_subcommand("submit", "Hand a sweep spec to a `sweep server`");
   submit_cmd->add_option("spec", a.submit_spec, "Sweep spec (Azure ML v2 sweep job YAML)")
       ->required();
+  submit_cmd->add_option("--warm-start", a.submit_warm_start,
+                         "An earlier sweep (id or prefix) whose finished trials the sampler "
+                         "learns from; repeatable, added to the spec's warm_start.sweeps");
   AddServerFlags(submit_cmd, g);
   submit_cmd->get_option("--server")->required();
   AddOutputFlags(submit_cmd, g, false);
-  submit_cmd->callback([&] { action = [&] { return CmdSubmit(g, a.submit_spec); }; });
+  submit_cmd->callback(
+      [&] { action = [&] { return CmdSubmit(g, a.submit_spec, a.submit_warm_start); }; });
 }
 
 // `sweep compute ...`: persistent compute targets.

@@ -118,12 +118,7 @@ int CmdRun(const GlobalOptions& options, const RunArgs& args) {
     std::cerr << spec.status().message() << "\n";
     return kExitUsage;
   }
-  for (const std::string& id : args.warm_start) {
-    if (std::find(spec->warm_start_sweeps.begin(), spec->warm_start_sweeps.end(), id) ==
-        spec->warm_start_sweeps.end()) {
-      spec->warm_start_sweeps.push_back(id);
-    }
-  }
+  spec::AddWarmStartSweeps(*spec, args.warm_start);
   auto spec_text = ReadFile(args.spec_path);
   if (!spec_text.ok()) return ReportError(spec_text.status());
   return RunSweepHere(

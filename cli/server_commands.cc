@@ -62,7 +62,8 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args) {
   return kExitOk;
 }
 
-int CmdSubmit(const GlobalOptions& options, const std::string& spec_path) {
+int CmdSubmit(const GlobalOptions& options, const std::string& spec_path,
+              const std::vector<std::string>& warm_start) {
   if (absl::Status s = CheckAddress("--server", options.server, /*allow_port_zero=*/false);
       !s.ok()) {
     return ReportError(s);
@@ -80,7 +81,7 @@ int CmdSubmit(const GlobalOptions& options, const std::string& spec_path) {
   if (!token.ok()) return ReportError(token.status());
   std::error_code ec;
   std::string absolute = std::filesystem::absolute(spec_path, ec).lexically_normal().string();
-  auto id = rpc::SubmitViaServer(options.server, *token, *text, absolute);
+  auto id = rpc::SubmitViaServer(options.server, *token, *text, absolute, warm_start);
   if (!id.ok()) return ReportSubmitError(id.status());
   if (options.json) {
     std::cout << nlohmann::json{{"id", *id}, {"server", options.server}}.dump() << "\n";

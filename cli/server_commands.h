@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/context.h"
 
@@ -22,6 +23,7 @@ int CmdServer(const GlobalOptions& options, const ServerArgs& args);
 // Validates SPEC locally, submits it to options.server and prints the sweep id.
 // Exit 2 for an invalid spec or one the server cannot run (unknown compute target);
 // 1 when the server is unreachable or rejects the token.
-int CmdSubmit(const GlobalOptions& options, const std::string& spec_path);
+int CmdSubmit(const GlobalOptions& options, const std::string& spec_path,
+              const std::vector<std::string>& warm_start);
 
 }  // namespace sweep::cli

@@ -90,7 +90,6 @@ void PrintPreview(const nlohmann::json& preview) {
   }
 }
 
-
 // What warm starting would use, as JSON ({"checked": false, "reason"} without a
 // workspace); an error status for a warm start `sweep run` would refuse.
 absl::StatusOr<nlohmann::json> CheckWarmStart(const GlobalOptions& options,
@@ -150,10 +149,7 @@ int CmdValidate(const GlobalOptions& options, const std::string& spec_path,
                 const std::vector<std::string>& warm_start) {
   auto spec = spec::LoadSpecFile(spec_path);
   if (!spec.ok()) return Invalid(options, spec.status(), "");
-  for (const std::string& id : warm_start) {
-    auto& list = spec->warm_start_sweeps;
-    if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
-  }
+  spec::AddWarmStartSweeps(*spec, warm_start);
   std::optional<nlohmann::json> warm;
   if (!spec->warm_start_sweeps.empty()) {
     absl::StatusOr<nlohmann::json> checked = CheckWarmStart(options, *spec);

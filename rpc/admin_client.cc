@@ -336,12 +336,14 @@ absl::StatusOr<int64_t> ExtendViaServer(const std::string& address, const std::s
 
 absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
-                                            const std::string& spec_path) {
+                                            const std::string& spec_path,
+                                            const std::vector<std::string>& warm_start) {
   grpc::ClientContext context;
   Prepare(context, token);
   pb::SubmitSweepRequest request;
   request.set_spec_yaml(spec_yaml);
   request.set_spec_path(spec_path);
+  for (const std::string& id : warm_start) request.add_warm_start(id);
   pb::SubmitSweepReply reply;
   if (absl::Status s = FromGrpc(Dial(address)->SubmitSweep(&context, request, &reply), address);
       !s.ok()) {

@@ -31,10 +31,12 @@ absl::Status CancelViaServer(const std::string& address, const std::string& toke
 // Hands a spec to the controller at `address`; returns the new sweep's id.
 // `spec_path` is the spec's absolute path: relative paths in it resolve against its
 // directory on the controller's host. InvalidArgument (the spec's file:line message) or
-// NotFound (unknown compute target) when the controller cannot run it.
+// NotFound (unknown compute target) when the controller cannot run it. `warm_start`
+// names more sweeps to warm start from (`--warm-start`), checked by the controller.
 absl::StatusOr<std::string> SubmitViaServer(const std::string& address, const std::string& token,
                                             const std::string& spec_yaml,
-                                            const std::string& spec_path);
+                                            const std::string& spec_path,
+                                            const std::vector<std::string>& warm_start = {});
 
 // The autoscaling state of `compute` from the controller at `address`.
 absl::StatusOr<controller::ComputeStatus> ComputeStatusViaServer(const std::string& address,

@@ -279,6 +279,7 @@ class Service final : public pb::SweepController::Service {
         spec::ParseSpec(req->spec_yaml(), req->spec_path(), base_dir);
     if (!spec.ok()) return ToGrpcStatus(spec.status());
     spec->path = req->spec_path();  // kept with the sweep; restarts re-parse against it
+    spec::AddWarmStartSweeps(*spec, {req->warm_start().begin(), req->warm_start().end()});
     absl::StatusOr<std::string> id = controller_->SubmitSweep(*spec, req->spec_yaml());
     if (!id.ok()) return ToGrpcStatus(id.status());
     reply->set_sweep_id(*id);

@@ -1,5 +1,6 @@
 #include "spec/spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -176,6 +177,13 @@ absl::StatusOr<SweepSpec> LoadSpecFile(const std::string& path, core::Env* env) 
 absl::StatusOr<SweepSpec> ParseSpec(const std::string& yaml_text, const std::string& path,
                                     const std::string& base_dir) {
   return Parse(yaml_text, path.empty() ? "<spec>" : path, base_dir);
+}
+
+void AddWarmStartSweeps(SweepSpec& spec, const std::vector<std::string>& ids) {
+  std::vector<std::string>& list = spec.warm_start_sweeps;
+  for (const std::string& id : ids) {
+    if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
+  }
 }
 
 std::string DescribeSpec(const SweepSpec& spec) {

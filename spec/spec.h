@@ -155,6 +155,10 @@ absl::StatusOr<TrialCommand> BuildTrialCommand(const SweepSpec& spec, const core
 absl::StatusOr<std::vector<std::string>> BuildArgv(const SweepSpec& spec,
                                                    const core::Config& config);
 
+// Appends each of `ids` (sweep ids or prefixes, e.g. from `--warm-start`) to
+// spec.warm_start_sweeps unless already there; order is kept.
+void AddWarmStartSweeps(SweepSpec& spec, const std::vector<std::string>& ids);
+
 // The resolved spec as text for `sweep validate` (search space, sampling, limits...).
 std::string DescribeSpec(const SweepSpec& spec);
 

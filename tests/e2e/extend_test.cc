@@ -120,5 +120,46 @@ TEST(ExtendE2eTest, ExtendContinuesWithoutRepeatsAndWarmStartUsesWhatFits) {
   EXPECT_EQ(ParseJson(sweep({"ls", "--json"})).size(), sweeps);
 }
 
+TEST(ExtendE2eTest, SubmitWarmStartsThroughAServer) {
+  TempDir dir;
+  const std::string ws = dir.path() + "/ws";
+  CommandResult run =
+      RunSweep({"run", WriteSpec(dir, "first", "1, 2, 3"), "-q", "--workspace", ws}, kPatienceS);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const std::string id = run.out.substr(0, run.out.find('\n'));
+
+  BackgroundSweep server({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws});
+  nlohmann::json listening =
+      nlohmann::json::parse(server.WaitFirstLine(kPatienceS), nullptr, false);
+  ASSERT_FALSE(listening.is_discarded());
+  const std::string address = listening["address"];
+  auto via_server = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--server", address, "--token-file", ws + "/token"});
+    return RunSweep(args, kPatienceS);
+  };
+  const std::string next = WriteSpec(dir, "next", "1, 2, 3, 6");
+  const size_t sweeps = ParseJson(via_server({"ls", "--json"})).size();
+  CommandResult unknown = via_server({"submit", next, "--warm-start", "sw-ffffffffffff"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
+  EXPECT_NE(unknown.err.find("no sweep 'sw-ffffffffffff'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(ParseJson(via_server({"ls", "--json"})).size(), sweeps) << "nothing stored";
+
+  CommandResult submitted = via_server({"submit", next, "--warm-start", id.substr(0, 9)});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  const std::string warm_id = submitted.out.substr(0, submitted.out.find('\n'));
+  auto shown = [&] { return ParseJson(via_server({"show", warm_id, "--json"})); };
+  // Read at once, before node and trial events push it out of the recent ones.
+  std::string warm_event;
+  const nlohmann::json events = shown()["recent_events"];
+  for (const nlohmann::json& e : events) {
+    if (e["kind"] == "warm_start") warm_event = e["message"];
+  }
+  EXPECT_NE(warm_event.find("using 3 of 3 finished trials"), std::string::npos) << events.dump();
+  ASSERT_TRUE(WaitFor([&] { return shown()["state"] == "completed"; }, kPatienceS));
+  nlohmann::json trials = ParseJson(via_server({"trials", warm_id, "--json"}));
+  ASSERT_EQ(trials.size(), 1u) << "the grid skips the 3 points it learned: " << trials.dump();
+  EXPECT_EQ(trials[0]["params"]["x"], 6);
+}
+
 }  // namespace
 }  // namespace sweep::e2e

@@ -189,10 +189,10 @@ TEST_F(ComponentTest, TypesAreChecked) {
 
 TEST_F(ComponentTest, DistributionRangesMustFitTheInputsBounds) {
   const std::string bounded = "coef0: {type: number, default: 0.1, min: 0.05, max: 0.5}";
-  EXPECT_THAT(Error("coef0: {type: number, default: 0}", bounded, "", ""),
-              HasSubstr("search_space.coef0: cannot fill input 'coef0' of component " +
-                        Component() +
-                        ", of type number: uniform draws values in [0.1, 1], above its max 0.5"));
+  EXPECT_THAT(
+      Error("coef0: {type: number, default: 0}", bounded, "", ""),
+      HasSubstr("search_space.coef0: cannot fill input 'coef0' of component " + Component() +
+                ", of type number: uniform draws values in [0.1, 1], above its max 0.5"));
   EXPECT_THAT(Error("coef0: {type: number, default: 0}", bounded,
                     "coef0: {type: uniform, min_value: 0.1, max_value: 1}",
                     "coef0: {type: normal, mu: 0.2, sigma: 0.1}"),
