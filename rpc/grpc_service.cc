@@ -225,6 +225,17 @@ class Service final : public pb::SweepController::Service {
     c.signal = req->signal();
     c.error = req->error();
     c.points = FromProto(req->points());
+    if (req->acquire_next()) {
+      absl::StatusOr<controller::Controller::CompletedAndNext> out =
+          controller_->CompleteTrialAndAcquire(FromProto(req->lease()), c);
+      if (!out.ok()) return ToGrpcStatus(out.status());
+      reply->set_trial_state(core::TrialStateName(out->state));
+      if (out->next) {
+        if (out->next->lease) ToProto(*out->next->lease, reply->mutable_next()->mutable_lease());
+        reply->mutable_next()->set_shutdown(out->next->shutdown);
+      }
+      return grpc::Status::OK;
+    }
     absl::StatusOr<core::TrialState> out = controller_->CompleteTrial(FromProto(req->lease()), c);
     if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_trial_state(core::TrialStateName(*out));
