@@ -505,7 +505,9 @@ class GrpcServer::Impl {
     builder.SetResourceQuota(quota);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+    // Threads that finish a call go back to polling, up to this many, instead of exiting:
+    // with 2, busy workers made gRPC create (and end) a thread for almost every call.
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
     server_ = builder.BuildAndStart();
     if (!server_ || selected == 0) {
       server_.reset();
