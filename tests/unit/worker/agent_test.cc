@@ -104,23 +104,16 @@ TEST_F(AgentTest, SucceededTrialSendsUnreportedPointsWithCompletion) {
   EXPECT_EQ(completions[0].points[0].timestamp_ms, clock_.NowMillis());
 }
 
-// Issue 12: the next lease comes back with the completion; no AcquireTrial in between.
+// Issue 12: the next lease comes with the completion; no AcquireTrial in between.
 TEST_F(AgentTest, TheNextLeaseComesWithTheCompletion) {
   client_.serve_next_with_completion = true;
-  client_.QueueLease(MakeLease(1));
-  client_.QueueLease(MakeLease(2));
+  for (int64_t trial : {1, 2}) client_.QueueLease(MakeLease(trial));
   client_.QueueShutdown();
-  launcher_.on_launch = [](FakeProcessState* p) {
-    p->Stdout("accuracy=0.5");
-    p->Exit({0, 0});
-  };
-  WorkerResult result = Run();
-  EXPECT_EQ(result.exit_code, 0);
-  EXPECT_EQ(result.message, "the controller asked this node to shut down");
+  launcher_.on_launch = [](FakeProcessState* p) { p->Exit({0, 0}); };
+  EXPECT_EQ(Run().message, "the controller asked this node to shut down");
   EXPECT_THAT(client_.calls(), ElementsAre("Register", "AcquireTrial", "CompleteTrialAndAcquire",
                                            "CompleteTrialAndAcquire", "Deregister"));
   EXPECT_EQ(launcher_.launched().size(), 2u);
-  EXPECT_EQ(client_.completions().size(), 2u);
 }
 
 TEST_F(AgentTest, AShellCommandRunsWithShWhereBashIsAbsent) {
