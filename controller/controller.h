@@ -281,6 +281,25 @@ class Controller {
   // Whether `node_id` is registered and live (not gone) or holds a lease: registering
   // again under that id must then prove it is the same node (rpc/grpc_service.h).
   virtual bool NodeIsClaimed(const std::string& node_id) = 0;
+  // CompleteTrial, then, when it succeeded, AcquireTrial(lease.node_id, wait 0): the node's
+  // next lease in the round trip that ends its attempt (one commit for both in
+  // ControllerImpl). `next` is nullopt when the acquire failed (the worker then acquires as
+  // usual); a non-OK status is the completion's, and then nothing was acquired.
+  struct CompletedAndNext {
+    core::TrialState state = core::TrialState::kPending;
+    std::optional<AcquireResult> next;
+  };
+  virtual absl::StatusOr<CompletedAndNext> CompleteTrialAndAcquire(const LeaseRef& lease,
+                                                                   const Completion& completion) {
+    absl::StatusOr<core::TrialState> state = CompleteTrial(lease, completion);
+    if (!state.ok()) return state.status();
+    CompletedAndNext out;
+    out.state = *state;
+    if (absl::StatusOr<AcquireResult> next = AcquireTrial(lease.node_id, 0); next.ok()) {
+      out.next = *std::move(next);
+    }
+    return out;
+  }
 };
 
 }  // namespace sweep::controller

@@ -417,6 +417,14 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
       std::chrono::milliseconds(std::clamp<int64_t>(wait_ms, 0, options_.max_acquire_wait_ms));
   std::unique_lock<std::mutex> lock(mu_);
   Txn txn;
+  absl::StatusOr<AcquireResult> result = AcquireLocked(node_id, deadline, txn, lock);
+  RETURN_IF_ERROR(Finish(txn, lock));
+  return result;
+}
+
+absl::StatusOr<AcquireResult> ControllerImpl::AcquireLocked(
+    const std::string& node_id, std::chrono::steady_clock::time_point deadline, Txn& txn,
+    std::unique_lock<std::mutex>& lock) {
   AcquireResult result;
   while (true) {
     auto it = state_.nodes.find(node_id);
@@ -453,11 +461,10 @@ absl::StatusOr<AcquireResult> ControllerImpl::AcquireTrial(const std::string& no
     }
     if (std::chrono::steady_clock::now() >= deadline) break;
     // Changes made while looking (e.g. "search space exhausted") are queued now; the
-    // final wait below covers them.
+    // caller's final wait covers them.
     Flush(txn);
     work_cv_.wait_until(lock, deadline);
   }
-  RETURN_IF_ERROR(Finish(txn, lock));
   return result;
 }
 
@@ -495,9 +502,34 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
   RETURN_IF_ERROR(CheckPoints(completion.points));
   RETURN_IF_ERROR(CheckCompletionText(completion));
   std::unique_lock<std::mutex> lock(mu_);
+  Txn txn;
+  ASSIGN_OR_RETURN(TrialState state, CompleteLocked(lease, completion, txn));
+  RETURN_IF_ERROR(Finish(txn, lock));
+  return state;
+}
+
+absl::StatusOr<Controller::CompletedAndNext> ControllerImpl::CompleteTrialAndAcquire(
+    const LeaseRef& lease, const Completion& completion) {
+  RETURN_IF_ERROR(commits_.Broken());
+  RETURN_IF_ERROR(CheckPoints(completion.points));
+  RETURN_IF_ERROR(CheckCompletionText(completion));
+  std::unique_lock<std::mutex> lock(mu_);
+  Txn txn;
+  CompletedAndNext out;
+  ASSIGN_OR_RETURN(out.state, CompleteLocked(lease, completion, txn));
+  // The completion and the next lease share one commit; neither is answered before it.
+  absl::StatusOr<AcquireResult> next =
+      AcquireLocked(lease.node_id, std::chrono::steady_clock::now(), txn, lock);
+  if (next.ok()) out.next = *std::move(next);
+  RETURN_IF_ERROR(Finish(txn, lock));
+  return out;
+}
+
+absl::StatusOr<core::TrialState> ControllerImpl::CompleteLocked(const LeaseRef& lease,
+                                                                const Completion& completion,
+                                                                Txn& txn) {
   ASSIGN_OR_RETURN(auto found, scheduler_.FindLease(lease));
   auto [s, t] = found;
-  Txn txn;
   if (core::IsTerminal(t->attempt.state)) {
     // The same completion again (a retried rpc) gets the same answer, once the first one
     // is durable; nothing more is written.
@@ -507,9 +539,7 @@ absl::StatusOr<core::TrialState> ControllerImpl::CompleteTrial(const LeaseRef& l
   } else {
     lifecycle_.Complete(txn, *s, *t, completion, clock_->NowMillis());
   }
-  TrialState state = t->trial.state;
-  RETURN_IF_ERROR(Finish(txn, lock));
-  return state;
+  return t->trial.state;
 }
 
 absl::Status ControllerImpl::Deregister(const std::string& node_id) {

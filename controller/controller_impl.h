@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -64,6 +65,8 @@ class ControllerImpl final : public Controller {
       const LeaseRef& lease, const std::vector<core::MetricPoint>& points) override;
   absl::StatusOr<core::TrialState> CompleteTrial(const LeaseRef& lease,
                                                  const Completion& completion) override;
+  absl::StatusOr<CompletedAndNext> CompleteTrialAndAcquire(const LeaseRef& lease,
+                                                           const Completion& completion) override;
   absl::Status Deregister(const std::string& node_id) override;
   absl::Status NodeGone(const std::string& node_id, const std::string& reason) override;
   absl::StatusOr<BlobChunk> FetchSnapshot(const std::string& digest, const std::string& blob,
@@ -121,6 +124,13 @@ class ControllerImpl final : public Controller {
   absl::StatusOr<core::Sweep> StoredSweep(const std::string& sweep_id);
   // Deregister and NodeGone: the node's live attempt is interrupted (`interruption`, with
   // its event message from the attempt number), and the node is gone.
+  // AcquireTrial's work under mu_ (held by `lock`), changes into `txn`; the caller commits.
+  absl::StatusOr<AcquireResult> AcquireLocked(const std::string& node_id,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              Txn& txn, std::unique_lock<std::mutex>& lock);
+  // CompleteTrial's work under mu_, changes into `txn`.
+  absl::StatusOr<core::TrialState> CompleteLocked(const LeaseRef& lease,
+                                                  const Completion& completion, Txn& txn);
   absl::Status EndNode(const std::string& node_id, Interruption interruption,
                        const std::function<std::string(int32_t)>& event_message);
   // The live attempt `ref` names, and its artifact directory (requires mu_).

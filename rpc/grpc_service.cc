@@ -225,6 +225,17 @@ class Service final : public pb::SweepController::Service {
     c.signal = req->signal();
     c.error = req->error();
     c.points = FromProto(req->points());
+    if (req->acquire_next()) {
+      absl::StatusOr<controller::Controller::CompletedAndNext> out =
+          controller_->CompleteTrialAndAcquire(FromProto(req->lease()), c);
+      if (!out.ok()) return ToGrpcStatus(out.status());
+      reply->set_trial_state(core::TrialStateName(out->state));
+      if (out->next) {
+        if (out->next->lease) ToProto(*out->next->lease, reply->mutable_next()->mutable_lease());
+        reply->mutable_next()->set_shutdown(out->next->shutdown);
+      }
+      return grpc::Status::OK;
+    }
     absl::StatusOr<core::TrialState> out = controller_->CompleteTrial(FromProto(req->lease()), c);
     if (!out.ok()) return ToGrpcStatus(out.status());
     reply->set_trial_state(core::TrialStateName(*out));
@@ -495,7 +506,9 @@ class GrpcServer::Impl {
     builder.SetResourceQuota(quota);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 2);
+    // Threads that finish a call go back to polling, up to this many, instead of exiting:
+    // with 2, busy workers made gRPC create (and end) a thread for almost every call.
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
     server_ = builder.BuildAndStart();
     if (!server_ || selected == 0) {
       server_.reset();

@@ -157,6 +157,20 @@ class GrpcControllerClient final : public ControllerClient {
 
   absl::StatusOr<std::string> CompleteTrial(const core::LeaseRef& lease,
                                             const core::Completion& completion) override {
+    return Complete(lease, completion, nullptr);
+  }
+
+  absl::StatusOr<std::string> CompleteTrialAndAcquire(
+      const core::LeaseRef& lease, const core::Completion& completion,
+      std::optional<core::AcquireResult>* next) override {
+    return Complete(lease, completion, next);
+  }
+
+  // CompleteTrial, asking for the next lease too when `next` is set.
+  absl::StatusOr<std::string> Complete(const core::LeaseRef& lease,
+                                       const core::Completion& completion,
+                                       std::optional<core::AcquireResult>* next) {
+    if (next != nullptr) next->reset();
     proto::CompleteTrialRequest req;
     ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
     switch (completion.outcome) {
@@ -176,8 +190,15 @@ class GrpcControllerClient final : public ControllerClient {
     // and the exit code would be lost with it.
     req.set_error(core::SanitizeUtf8(core::Utf8Prefix(completion.error, core::kMaxErrorBytes)));
     for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
+    req.set_acquire_next(next != nullptr);
     proto::CompleteTrialReply reply;
     RETURN_IF_ERROR(Call(&Stub::CompleteTrial, req, &reply));
+    if (next != nullptr && reply.has_next()) {
+      core::AcquireResult out;
+      out.shutdown = reply.next().shutdown();
+      if (reply.next().has_lease()) out.lease = FromProto(reply.next().lease());
+      *next = std::move(out);
+    }
     return reply.trial_state();
   }
 

@@ -150,8 +150,7 @@ class Agent {
     int idle_polls = 0;
     while (true) {
       if (ctx_.Stopping()) return Leave(0, "worker stopped by signal");
-      absl::StatusOr<AcquireResult> reply =
-          ctx_.client->AcquireTrial(ctx_.node_id, ctx_.options.acquire_wait_ms);
+      absl::StatusOr<AcquireResult> reply = NextLease();
       if (!reply.ok()) {
         const absl::Status& status = reply.status();
         if (ctx_.Stopping()) return Leave(0, "worker stopped by signal");
@@ -197,6 +196,15 @@ class Agent {
         return Leave(0, absl::StrCat("no work after ", idle_polls, " polls"));
       }
     }
+  }
+
+  // The lease that came with the last completion, when it brought one (or shutdown), else
+  // the answer of a long poll.
+  absl::StatusOr<AcquireResult> NextLease() {
+    std::optional<AcquireResult> next = std::move(ctx_.next_acquire);
+    ctx_.next_acquire.reset();
+    if (next && (next->lease || next->shutdown)) return *std::move(next);
+    return ctx_.client->AcquireTrial(ctx_.node_id, ctx_.options.acquire_wait_ms);
   }
 
   AgentContext ctx_;

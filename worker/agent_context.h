@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -74,6 +75,10 @@ struct AgentContext {
   std::string work_dir;
   int64_t heartbeat_ms = kDefaultHeartbeatMs;
   std::string fatal;  // why the worker must exit, after kFatal
+  // What the controller answered for the node's next trial along with the last
+  // completion (ControllerClient::CompleteTrialAndAcquire); the lease loop uses it instead
+  // of calling AcquireTrial.
+  std::optional<AcquireResult> next_acquire;
 };
 
 }  // namespace sweep::worker

@@ -31,6 +31,16 @@ std::string Sanitize(const std::string& text) {
 
 std::string Quote(const std::string& path) { return absl::StrCat("'", path, "'"); }
 
+// Moves an empty, writable `outputs` to `spare` for the next attempt; false when it is not
+// reusable or a spare is already there (the caller removes it then).
+bool KeepAsSpare(const std::string& outputs, const std::string& spare, core::Env* env) {
+  absl::StatusOr<core::FileInfo> info = env->Stat(outputs, /*follow_symlinks=*/false);
+  if (!info.ok() || !info->is_directory() || (info->mode & 0700) != 0700) return false;
+  absl::StatusOr<std::vector<std::string>> names = env->ListDir(outputs);
+  if (!names.ok() || !names->empty() || env->Exists(spare)) return false;
+  return env->Rename(outputs, spare).ok();
+}
+
 }  // namespace
 
 std::string AttemptDirName(const LeaseRef& ref) {
@@ -61,10 +71,18 @@ absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const
                                Quote(dir));
     }
   }
-  if (absl::Status s = env->CreateDirs(dir + "/outputs"); !s.ok()) {
-    return core::ErrnoStatus(s, "cannot create", Quote(dir + "/outputs"));
+  // An empty outputs/ left by an earlier attempt is renamed into place: creating an inode
+  // costs more than the rest of the set-up on a file system with many recent deletions.
+  if (!env->Rename(SpareOutputsDir(dir), dir + "/outputs").ok()) {
+    if (absl::Status s = env->CreateDirs(dir + "/outputs"); !s.ok()) {
+      return core::ErrnoStatus(s, "cannot create", Quote(dir + "/outputs"));
+    }
   }
   return dir;
+}
+
+std::string SpareOutputsDir(const std::string& attempt_dir) {
+  return (fs::path(attempt_dir).parent_path() / kSpareOutputsName).string();
 }
 
 absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env* env) {
@@ -77,6 +95,7 @@ absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env
       continue;
     }
     const std::string path = absl::StrCat(dir, "/", name);
+    if (name == "outputs" && KeepAsSpare(path, SpareOutputsDir(dir), env)) continue;
     if (absl::Status s = env->RemoveAll(path); !s.ok()) {
       return core::ErrnoStatus(s, "cannot remove", Quote(path));
     }

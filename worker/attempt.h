@@ -31,9 +31,15 @@ std::string AttemptDirName(const LeaseRef& ref);
 inline constexpr const char* kKeptAttemptFiles[] = {"stdout.log", "stderr.log", "metrics.jsonl"};
 
 // Removes from an attempt directory everything but kKeptAttemptFiles (the code copy, what
-// the trial wrote) and, when keep_outputs (they were not uploaded), outputs/. The Env's
-// error naming the entry when one cannot be removed.
+// the trial wrote) and, when keep_outputs (they were not uploaded), outputs/. An empty
+// outputs/ becomes the spare (SpareOutputsDir) the next PrepareAttemptDir renames into
+// place, when there is none yet. The Env's error naming the entry when one cannot be
+// removed.
 absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env* env);
+
+// `<attempts dir>/.spare-outputs`: an empty outputs/ kept for the next attempt.
+inline constexpr char kSpareOutputsName[] = ".spare-outputs";
+std::string SpareOutputsDir(const std::string& attempt_dir);
 
 absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
                                               const std::string& code_dir,

@@ -51,6 +51,17 @@ class ControllerClient {
                                                     const Completion& completion) = 0;
   virtual absl::Status Deregister(const std::string& node_id) = 0;
 
+  // CompleteTrial that also acquires the node's next trial in the same round trip (without
+  // waiting). `*next` is set to what that acquire answered, or left empty when the
+  // controller did not acquire (then call AcquireTrial as usual). The default makes no
+  // acquire: a client or controller without the combined call still works.
+  virtual absl::StatusOr<std::string> CompleteTrialAndAcquire(const LeaseRef& lease,
+                                                              const Completion& completion,
+                                                              std::optional<AcquireResult>* next) {
+    next->reset();
+    return CompleteTrial(lease, completion);
+  }
+
   // A piece of a snapshot's manifest (blob "") or of a file it lists (blob = its digest).
   // DataLoss is never returned by the transport: a corrupted chunk shows as a sha256
   // mismatch, which the caller checks.

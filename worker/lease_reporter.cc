@@ -224,7 +224,11 @@ AttemptEnd LeaseReporter::Complete(Completion completion) {
     total = points_total_;
   }
   while (true) {
-    absl::StatusOr<std::string> state = ctx_.client->CompleteTrial(lease_.ref, completion);
+    // The next lease comes with the answer, unless the worker is leaving.
+    absl::StatusOr<std::string> state =
+        ctx_.Stopping()
+            ? ctx_.client->CompleteTrial(lease_.ref, completion)
+            : ctx_.client->CompleteTrialAndAcquire(lease_.ref, completion, &ctx_.next_acquire);
     if (state.ok()) {
       ctx_.reach.Success();
       LogEnd(completion, total, *state);

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -18,6 +21,73 @@ namespace {
 // After the command exits, how long to keep reading output from descendants that left
 // its process group (and so escaped the group kill) before giving up on them.
 constexpr int64_t kDrainAfterExitMs = 2'000;
+
+// Threads that outlive the tasks they run: each trial needs a reader and a waiter, and
+// creating two threads per attempt (stack mappings, malloc arenas) cost more than the rest
+// of the worker's work for a short trial. Idle threads wait for the next task; a task
+// finds a new thread only when every thread is busy. Never destroyed: threads are detached
+// and may be blocked when the process exits.
+class TaskThreads {
+ public:
+  // Set once its task returned.
+  class Done {
+   public:
+    void Wait() {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return done_; });
+    }
+    void Set() {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+      cv_.notify_all();
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+  };
+
+  static TaskThreads& Get() {
+    static TaskThreads* threads = new TaskThreads();
+    return *threads;
+  }
+
+  std::shared_ptr<Done> Run(std::function<void()> task) {
+    auto done = std::make_shared<Done>();
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back([task = std::move(task), done] {
+      task();
+      done->Set();
+    });
+    if (idle_ < queue_.size()) {
+      std::thread([this] { Loop(); }).detach();
+    } else {
+      cv_.notify_one();
+    }
+    return done;
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      ++idle_;
+      cv_.wait(lock, [this] { return !queue_.empty(); });
+      --idle_;
+      std::function<void()> task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  size_t idle_ = 0;  // threads waiting for a task
+};
 
 // One output stream of the child: its log file and its line callback.
 struct Stream {
@@ -59,14 +129,14 @@ class PosixProcess final : public Process {
       : env_(env), child_(std::move(child)) {
     streams_[0] = std::move(out);
     streams_[1] = std::move(err);
-    reader_ = std::thread([this] { ReadLoop(); });
-    waiter_ = std::thread([this] { WaitLoop(); });
+    reader_ = TaskThreads::Get().Run([this] { ReadLoop(); });
+    waiter_ = TaskThreads::Get().Run([this] { WaitLoop(); });
   }
 
   ~PosixProcess() override {
     SignalGroup(SIGKILL);
-    waiter_.join();
-    reader_.join();
+    waiter_->Wait();
+    reader_->Wait();
   }
 
   int64_t pid() const override { return child_->pid(); }
@@ -121,8 +191,8 @@ class PosixProcess final : public Process {
   core::Env* const env_;
   const std::unique_ptr<core::Subprocess> child_;
   Stream streams_[2];  // owned by the reader thread once started
-  std::thread reader_;
-  std::thread waiter_;
+  std::shared_ptr<TaskThreads::Done> reader_;
+  std::shared_ptr<TaskThreads::Done> waiter_;
 
   std::mutex mu_;
   std::condition_variable cv_;

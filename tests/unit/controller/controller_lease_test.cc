@@ -40,8 +40,8 @@ TEST_F(ControllerTest, GrantCarriesCommandEnvironmentAndToken) {
   EXPECT_EQ(t.state, core::TrialState::kRunning);
   std::string lr = core::ParamValueToString(t.config.at("lr"));
   std::string model = core::ParamValueToString(t.config.at("model"));
-  EXPECT_EQ(g->argv, (std::vector<std::string>{"python3", "train.py", "--lr", lr, "--model",
-                                               model}));
+  EXPECT_EQ(g->argv,
+            (std::vector<std::string>{"python3", "train.py", "--lr", lr, "--model", model}));
   EXPECT_EQ(EnvOf(*g, "AZUREML_SWEEP_lr"), lr);
   EXPECT_EQ(EnvOf(*g, "AZUREML_SWEEP_model"), model);
   EXPECT_EQ(EnvOf(*g, "SWEEP_ID"), sweep);
@@ -190,8 +190,7 @@ TEST_F(ControllerTest, CompleteIsIdempotentForTheSameLease) {
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(other.status().message(), HasSubstr("already ended (succeeded)"));
   // And heartbeats after completion are stale too.
-  EXPECT_EQ(controller_->Heartbeat(g->ref).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(controller_->Heartbeat(g->ref).status().code(), absl::StatusCode::kFailedPrecondition);
   ExpectUnchanged(before, sweep);
 }
 
@@ -215,8 +214,7 @@ TEST_F(ControllerTest, ExpiredLeaseIsLostAndRetriedOnAnotherNode) {
   EXPECT_EQ(CountEvents(sweep, "attempt_lost"), 1);
 
   // The old holder is fenced off.
-  EXPECT_EQ(controller_->Heartbeat(ga->ref).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(controller_->Heartbeat(ga->ref).status().code(), absl::StatusCode::kFailedPrecondition);
   auto gb = Acquire(b);
   ASSERT_TRUE(gb);
   EXPECT_EQ(gb->ref.trial_id, 1);
@@ -398,9 +396,56 @@ TEST_F(ControllerTest, EventListenerSeesCommittedEvents) {
   ASSERT_TRUE(Report(g->ref, 0.5).ok());
   ASSERT_TRUE(Complete(g->ref).ok());
   std::lock_guard<std::mutex> l(mu);
-  EXPECT_EQ(kinds, (std::vector<std::string>{"sweep_submitted", "trial_started",
-                                             "trial_completed", "best_improved",
-                                             "sweep_completed"}));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"sweep_submitted", "trial_started", "trial_completed",
+                                             "best_improved", "sweep_completed"}));
+}
+
+// Issue 12: the completion and the node's next lease in one call (and one commit).
+TEST_F(ControllerTest, CompleteTrialAndAcquireHandsTheNodeItsNextTrial) {
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 2, max_concurrent_trials: 1}"));
+  std::string node = Node();
+  auto g = Acquire(node);
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(Report(g->ref, 0.5).ok());
+  Completion c;
+  c.outcome = Outcome::kSucceeded;
+  auto done = controller_->CompleteTrialAndAcquire(g->ref, c);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(done->state, core::TrialState::kCompleted);
+  EXPECT_EQ(GetTrial(sweep, 1).state, core::TrialState::kCompleted);
+  ASSERT_TRUE(done->next && done->next->lease);
+  EXPECT_EQ(done->next->lease->ref.trial_id, 2);
+  EXPECT_EQ(done->next->lease->ref.node_id, node);
+  EXPECT_GT(done->next->lease->ref.fencing_token, g->ref.fencing_token);
+  EXPECT_EQ(GetTrial(sweep, 2).state, core::TrialState::kRunning) << "committed too";
+  // Asking again is idempotent: the same lease, as AcquireTrial gives it.
+  auto again = controller_->CompleteTrialAndAcquire(g->ref, c);
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_TRUE(again->next && again->next->lease);
+  EXPECT_EQ(again->next->lease->ref.fencing_token, done->next->lease->ref.fencing_token);
+
+  // The last trial: nothing left to lease, and the sweep ends.
+  ASSERT_TRUE(Report(done->next->lease->ref, 0.6).ok());
+  auto last = controller_->CompleteTrialAndAcquire(done->next->lease->ref, c);
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_TRUE(last->next);
+  EXPECT_FALSE(last->next->lease);
+  EXPECT_EQ(GetSweep(sweep).state, core::SweepState::kCompleted);
+}
+
+TEST_F(ControllerTest, CompleteTrialAndAcquireWithAStaleLeaseChangesNothing) {
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 3}"));
+  std::string node = Node();
+  auto g = Acquire(node);
+  ASSERT_TRUE(g);
+  StoreSnapshot before = Snapshot(sweep);
+  LeaseRef stale = g->ref;
+  stale.fencing_token -= 1;
+  Completion c;
+  c.outcome = Outcome::kSucceeded;
+  auto done = controller_->CompleteTrialAndAcquire(stale, c);
+  EXPECT_EQ(done.status().code(), absl::StatusCode::kFailedPrecondition);
+  ExpectUnchanged(before, sweep);
 }
 
 }  // namespace

@@ -104,6 +104,18 @@ TEST_F(AgentTest, SucceededTrialSendsUnreportedPointsWithCompletion) {
   EXPECT_EQ(completions[0].points[0].timestamp_ms, clock_.NowMillis());
 }
 
+// Issue 12: the next lease comes with the completion; no AcquireTrial in between.
+TEST_F(AgentTest, TheNextLeaseComesWithTheCompletion) {
+  client_.serve_next_with_completion = true;
+  for (int64_t trial : {1, 2}) client_.QueueLease(MakeLease(trial));
+  client_.QueueShutdown();
+  launcher_.on_launch = [](FakeProcessState* p) { p->Exit({0, 0}); };
+  EXPECT_EQ(Run().message, "the controller asked this node to shut down");
+  EXPECT_THAT(client_.calls(), ElementsAre("Register", "AcquireTrial", "CompleteTrialAndAcquire",
+                                           "CompleteTrialAndAcquire", "Deregister"));
+  EXPECT_EQ(launcher_.launched().size(), 2u);
+}
+
 TEST_F(AgentTest, AShellCommandRunsWithShWhereBashIsAbsent) {
   LeaseGrant with_bash = MakeLease();
   with_bash.shell = true;

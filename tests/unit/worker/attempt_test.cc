@@ -189,5 +189,32 @@ TEST_F(AttemptTest, ATidiedAttemptKeepsItsLogsOnly) {
   EXPECT_EQ(ReadFile(attempt / "stdout.log"), "acc=1\n");
 }
 
+// An empty outputs/ of a tidied attempt is reused by the next one (no new directory per
+// attempt); a non-empty one is removed, never handed on.
+TEST_F(AttemptTest, AnEmptyOutputsDirectoryIsReusedByTheNextAttempt) {
+  LeaseGrant first = MakeLease();
+  auto dir = PrepareAttemptDir(dir_.string(), first, "");
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  const fs::path spare = dir_ / "attempts" / kSpareOutputsName;
+  EXPECT_EQ(SpareOutputsDir(*dir), spare.string());
+  const auto mode = fs::status(fs::path(*dir) / "outputs").permissions();
+  ASSERT_TRUE(TidyAttemptDir(*dir, /*keep_outputs=*/false, core::Env::Default()).ok());
+  EXPECT_FALSE(fs::exists(fs::path(*dir) / "outputs"));
+  EXPECT_TRUE(fs::is_directory(spare));
+
+  LeaseGrant second = MakeLease();
+  second.ref.trial_id = 8;
+  auto next = PrepareAttemptDir(dir_.string(), second, "");
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_TRUE(fs::is_directory(fs::path(*next) / "outputs"));
+  EXPECT_EQ(fs::status(fs::path(*next) / "outputs").permissions(), mode);
+  EXPECT_FALSE(fs::exists(spare)) << "moved into the new attempt";
+
+  std::ofstream(fs::path(*next) / "outputs" / "model.bin") << "w";
+  ASSERT_TRUE(TidyAttemptDir(*next, /*keep_outputs=*/false, core::Env::Default()).ok());
+  EXPECT_FALSE(fs::exists(fs::path(*next) / "outputs"));
+  EXPECT_FALSE(fs::exists(spare)) << "a non-empty outputs/ is removed, not kept";
+}
+
 }  // namespace
 }  // namespace sweep::worker

@@ -88,6 +88,26 @@ class FakeClient : public ControllerClient {
     return std::string("completed");
   }
 
+  // With serve_next_with_completion, the next scripted AcquireTrial reply comes back with
+  // the completion, as a controller that knows the combined call answers.
+  absl::StatusOr<std::string> CompleteTrialAndAcquire(const LeaseRef& lease,
+                                                      const Completion& completion,
+                                                      std::optional<AcquireResult>* next) override {
+    next->reset();
+    if (!serve_next_with_completion) return CompleteTrial(lease, completion);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      calls_.push_back("CompleteTrialAndAcquire");
+      completions_.push_back(completion);
+      if (!acquire_replies_.empty() && acquire_replies_.front().ok()) {
+        *next = *std::move(acquire_replies_.front());
+        acquire_replies_.pop_front();
+      }
+    }
+    return std::string("completed");
+  }
+  bool serve_next_with_completion = false;
+
   absl::Status Deregister(const std::string& node_id) override {
     std::lock_guard<std::mutex> lock(mu_);
     calls_.push_back("Deregister");
