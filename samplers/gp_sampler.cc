@@ -489,12 +489,18 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
     Eigen::VectorXd mu;
     model->Predict(xp, &mu, nullptr);
     if (absl::Status s = model->AddPoints(xp, mu, Eigen::VectorXd()); s.ok()) {
-      best = std::min(best, mu.minCoeff());
+      if (gp_.fantasy_incumbent) best = std::min(best, mu.minCoeff());
     } else {
       notes_.push_back(absl::StrCat("pending trials not accounted for: ", s.message()));
     }
   }
-  return PendingPenalizedLogEi{model, best, xp};
+  PendingPenalizedLogEi acq{model, best, xp};
+  acq.radius = gp_.pending_radius;
+  const size_t n_trials = observed.obs.size() + pending.size();
+  if (gp_.lcb_every > 0 && explore.anchor < 0 && n_trials % gp_.lcb_every == 0) {
+    acq.lcb_beta = gp_.lcb_beta;
+  }
+  return acq;
 }
 
 // 5a. Finite, small spaces: score every untried config.
