@@ -28,6 +28,8 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.fantasy_incumbent = value.get<bool>();
       } else if (key == "pending_radius") {
         o.pending_radius = value.get<double>();
+      } else if (key == "design_until_resolved") {
+        o.design_until_resolved = value.get<bool>();
       } else if (key == "lcb_every") {
         o.lcb_every = value.get<int>();
       } else if (key == "lcb_beta") {

@@ -156,7 +156,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
   const size_t n_trials = history.trials.size();
   const uint64_t stream = Mix(options_.seed, n_trials);
   std::unordered_set<std::string> tried;
-  int usable = 0;
+  int usable = 0, resolved = 0;
   for (size_t i = 0; i < n_trials; ++i) {
     const Observation& o = history.trials[i];
     tried.insert(Cache(i, o.config).key);
@@ -164,10 +164,12 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
         std::isfinite(*o.value)) {
       ++usable;
     }
+    if (o.state != TrialState::kPending && o.state != TrialState::kRunning) ++resolved;
   }
   if (cardinality_ && tried.size() >= *cardinality_) return std::nullopt;
   const int initial = InitialDesignSize();
-  if (static_cast<int>(n_trials) < initial || usable < 2) {
+  const int designed = gp_.design_until_resolved ? resolved : static_cast<int>(n_trials);
+  if (designed < initial || usable < 2) {
     return InitialPoint(n_trials, tried, stream);
   }
   return ModelPoint(history, tried, stream);

@@ -101,6 +101,7 @@ struct GpSamplerOptions {
   bool mean_incumbent = true;              // EI incumbent: best posterior mean, not best value
   bool fantasy_incumbent = true;           // pending trials' fantasies may lower the incumbent
   double pending_radius = kPendingRadius;  // penalty radius around in-flight points
+  bool design_until_resolved = false;      // design counts resolved trials, not in-flight ones
   int lcb_every = 0;                       // > 0: every k-th suggestion maximises the LCB
   double lcb_beta = 2.0;                   // its sigma multiplier
 };
