@@ -30,7 +30,7 @@ tasks' best values.
 
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
          [--problems a,b] [--seeds 20] [--budgets 50,100] [--modes seq,c4]
-         [--samplers gp,tpe,random] [--json FILE] [--markdown FILE]
+         [--samplers gp,tpe,random] [--json FILE] [--markdown FILE] [--compact FILE]
 """
 import argparse
 import collections
@@ -398,6 +398,25 @@ def print_tables(doc, args, out):
         out.write(f"- MISS {t['what']}: {t['detail']}\n")
 
 
+def compact_table(doc, args, out):
+    """One row per problem, one column per (mode, budget): GP / TPE median regret (median
+    ratio; mean ratio), **behind** where the median ratio is above 1 (docs/benchmarks.md)."""
+    cols = [(m, b) for m in args.modes for b in args.budgets]
+    out.write("| problem | group | " + " | ".join(f"{m} @{b}" for m, b in cols) + " |\n")
+    out.write("|---|---|" + "---|" * len(cols) + "\n")
+    for name, p in doc["problems"].items():
+        cells = [name + (" (held out)" if p["held_out"] else ""), p["group"]]
+        for m, b in cols:
+            row = p["modes"].get(m, {}).get(str(b))
+            if row is None or "median_ratio" not in row:
+                cells.append("not run")
+                continue
+            cell = (f"{fmt(row['gp']['median'])} / {fmt(row['tpe']['median'])} "
+                    f"({fmt(row['median_ratio'])}; {fmt(row['mean_ratio'])})")
+            cells.append(cell + (" **behind**" if row["median_ratio"] > 1 + 1e-9 else ""))
+        out.write("| " + " | ".join(cells) + " |\n")
+
+
 # ---- main ----
 
 def main(argv):
@@ -417,6 +436,7 @@ def main(argv):
                         help='GpSamplerOptions fields as JSON, for experiments: {"additive": false}')
     parser.add_argument("--json", help="write the summary and per-seed regrets here")
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument("--compact", help="write the one-row-per-problem table to this file")
     args = parser.parse_args(argv[1:])
     args.budgets = sorted(int(b) for b in args.budgets.split(","))
     args.modes = [m for m in args.modes.split(",") if m]
@@ -467,6 +487,9 @@ def main(argv):
     if args.markdown:
         with open(args.markdown, "w") as f:
             print_tables(doc, args, f)
+    if args.compact:
+        with open(args.compact, "w") as f:
+            compact_table(doc, args, f)
     if args.json:
         for name, res in results.items():
             for mode, summary in res["summary"].items():
