@@ -19,13 +19,18 @@ smallest budget so that two exact hits compare as equal. Suggestion time is the
 sampler's CPU time per suggestion (thread time), median and p99.
 
 Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
-(problem, sampler, mode, seed, trials), GP runs per (suggest_server binary hash, ...), so
-a rebuilt sampler reruns and an unchanged one does not; the evaluations of real tasks
-per config; the real tasks' best values.
+(problem, sampler, mode, seed, trials); GP runs per (behaviour fingerprint, mode, ...),
+where the fingerprint hashes the suggestions the server (with --gp-options) makes on a
+fixed probe in that mode (Branin for 60 trials and a mixed nested space for 25, with a
+deterministic objective), kept per binary hash in fingerprints.json: a rebuild that
+suggests the same reuses the runs, a change in behaviour (in that mode) reruns them. The
+probe cannot see every change (one that only shows on other spaces, or after trial 60,
+needs --rerun-gp). Also cached: the evaluations of real tasks per config and the real
+tasks' best values.
 
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
          [--problems a,b] [--seeds 20] [--budgets 50,100] [--modes seq,c4]
-         [--samplers gp,tpe,random] [--json FILE] [--markdown FILE]
+         [--samplers gp,tpe,random] [--json FILE] [--markdown FILE] [--compact FILE]
 """
 import argparse
 import collections
@@ -199,16 +204,42 @@ class Runner:
         self.args = args
         self.cache_dir = args.cache_dir
         os.makedirs(os.path.join(self.cache_dir, "runs"), exist_ok=True)
-        self.server_hash = file_hash(args.server)
+        # Hashed when a GP run is first needed, so Optuna-only runs need no build.
+        self.server_hash = None
         self.server = None
         self.optuna_version = None
 
+    def gp_server(self):
+        if self.server is None:
+            self.server = SweepServer(self.args.server)
+        return self.server
+
+    def fingerprint(self, mode):
+        """The hash of the GP's suggestions on the probe (module docstring), per mode."""
+        if self.server_hash is None:
+            self.server_hash = file_hash(self.args.server)
+        options = json.dumps(self.args.gp_options, sort_keys=True)
+        key = f"{self.server_hash}-{mode}-{options}"
+        path = os.path.join(self.cache_dir, "fingerprints.json")
+        known = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                known = json.load(f)
+        if key not in known:
+            digest = hashlib.sha256()
+            for problem, trials in bo_suite_problems.probe_problems():
+                result = run_gp(self.gp_server(), problem, Evaluator(problem, self.cache_dir), 0,
+                                trials, MODES[mode], self.args.gp_options)
+                digest.update(json.dumps(result["values"]).encode())
+            known[key] = digest.hexdigest()[:12]
+            with open(path + ".tmp", "w") as f:
+                json.dump(known, f, indent=1, sort_keys=True)
+            os.replace(path + ".tmp", path)
+        return known[key]
+
     def run(self, problem, sampler, mode, seed, trials):
         if sampler == "gp":
-            tag = f"gp-{self.server_hash}"
-            if self.args.gp_options:
-                options = json.dumps(self.args.gp_options, sort_keys=True)
-                tag += "-" + hashlib.sha256(options.encode()).hexdigest()[:8]
+            tag = f"gp-{self.fingerprint(mode)}"
         else:
             if self.optuna_version is None:
                 import optuna
@@ -221,9 +252,7 @@ class Runner:
                 return json.load(f)
         evaluate = Evaluator(problem, self.cache_dir)
         if sampler == "gp":
-            if self.server is None:
-                self.server = SweepServer(self.args.server)
-            result = run_gp(self.server, problem, evaluate, seed, trials, MODES[mode],
+            result = run_gp(self.gp_server(), problem, evaluate, seed, trials, MODES[mode],
                             self.args.gp_options)
         else:
             result = run_optuna(sampler, problem, evaluate, seed, trials, MODES[mode])
@@ -369,6 +398,25 @@ def print_tables(doc, args, out):
         out.write(f"- MISS {t['what']}: {t['detail']}\n")
 
 
+def compact_table(doc, args, out):
+    """One row per problem, one column per (mode, budget): GP / TPE median regret (median
+    ratio; mean ratio), **behind** where the median ratio is above 1 (docs/benchmarks.md)."""
+    cols = [(m, b) for m in args.modes for b in args.budgets]
+    out.write("| problem | group | " + " | ".join(f"{m} @{b}" for m, b in cols) + " |\n")
+    out.write("|---|---|" + "---|" * len(cols) + "\n")
+    for name, p in doc["problems"].items():
+        cells = [name + (" (held out)" if p["held_out"] else ""), p["group"]]
+        for m, b in cols:
+            row = p["modes"].get(m, {}).get(str(b))
+            if row is None or "median_ratio" not in row:
+                cells.append("not run")
+                continue
+            cell = (f"{fmt(row['gp']['median'])} / {fmt(row['tpe']['median'])} "
+                    f"({fmt(row['median_ratio'])}; {fmt(row['mean_ratio'])})")
+            cells.append(cell + (" **behind**" if row["median_ratio"] > 1 + 1e-9 else ""))
+        out.write("| " + " | ".join(cells) + " |\n")
+
+
 # ---- main ----
 
 def main(argv):
@@ -388,6 +436,7 @@ def main(argv):
                         help='GpSamplerOptions fields as JSON, for experiments: {"additive": false}')
     parser.add_argument("--json", help="write the summary and per-seed regrets here")
     parser.add_argument("--markdown", help="also write the tables to this file")
+    parser.add_argument("--compact", help="write the one-row-per-problem table to this file")
     args = parser.parse_args(argv[1:])
     args.budgets = sorted(int(b) for b in args.budgets.split(","))
     args.modes = [m for m in args.modes.split(",") if m]
@@ -438,6 +487,9 @@ def main(argv):
     if args.markdown:
         with open(args.markdown, "w") as f:
             print_tables(doc, args, f)
+    if args.compact:
+        with open(args.compact, "w") as f:
+            compact_table(doc, args, f)
     if args.json:
         for name, res in results.items():
             for mode, summary in res["summary"].items():

@@ -364,6 +364,12 @@ def _michalewicz5_minimum():
     return -4.687658179
 
 
+def probe_problems():
+    """bo_suite's behaviour probe for the GP cache: (problem, trials) pairs."""
+    return [(function("probe_branin", boxes([(-5, 10), (0, 15)]), branin, 0.397887357729739), 60),
+            (Problem("probe_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False), 25)]
+
+
 def all_problems():
     """Every problem, tuning set first."""
     p = [

@@ -24,6 +24,16 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.mean_incumbent = value.get<bool>();
       } else if (key == "initial_design") {
         o.initial_design = value.get<int>();
+      } else if (key == "fantasy_incumbent") {
+        o.fantasy_incumbent = value.get<bool>();
+      } else if (key == "pending_radius") {
+        o.pending_radius = value.get<double>();
+      } else if (key == "design_until_resolved") {
+        o.design_until_resolved = value.get<bool>();
+      } else if (key == "lcb_every") {
+        o.lcb_every = value.get<int>();
+      } else if (key == "lcb_beta") {
+        o.lcb_beta = value.get<double>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -55,10 +55,11 @@ Eigen::VectorXd PendingPenalizedLogEi::ScoreRows(const Eigen::MatrixXd& xs) cons
   model->Predict(xs, &mean, &var);
   Eigen::VectorXd out(xs.rows());
   for (Eigen::Index i = 0; i < xs.rows(); ++i) {
-    out[i] = LogExpectedImprovement(mean[i], std::sqrt(var[i]), best);
+    const double sigma = std::sqrt(var[i]);
+    out[i] =
+        lcb_beta > 0 ? lcb_beta * sigma - mean[i] : LogExpectedImprovement(mean[i], sigma, best);
     for (Eigen::Index k = 0; k < pending.rows(); ++k) {
-      const double s =
-          (xs.row(i) - pending.row(k)).squaredNorm() / (2 * kPendingRadius * kPendingRadius);
+      const double s = (xs.row(i) - pending.row(k)).squaredNorm() / (2 * radius * radius);
       out[i] += Penalty(s);
     }
   }
@@ -71,15 +72,16 @@ double PendingPenalizedLogEi::ScoreWithGradient(const Eigen::VectorXd& x,
   Eigen::VectorXd d_mean, d_var;
   model->PredictWithGradient(x, &mean, &var, &d_mean, &d_var);
   const double sigma = std::sqrt(var);
-  double g_mean, g_sigma;
-  double value = LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
+  double g_mean = -1, g_sigma = lcb_beta;
+  double value = lcb_beta > 0 ? lcb_beta * sigma - mean
+                              : LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
   *grad = g_mean * d_mean + (g_sigma / (2.0 * sigma)) * d_var;
   for (Eigen::Index k = 0; k < pending.rows(); ++k) {
     const Eigen::VectorXd diff = x - pending.row(k).transpose();
-    const double s = diff.squaredNorm() / (2 * kPendingRadius * kPendingRadius);
+    const double s = diff.squaredNorm() / (2 * radius * radius);
     value += Penalty(s);
     // d/dx log(1 - e^-s) = (ds/dx) / (e^s - 1), ds/dx = diff / r^2.
-    *grad += diff / (kPendingRadius * kPendingRadius * std::expm1(std::max(s, 1e-300)));
+    *grad += diff / (radius * radius * std::expm1(std::max(s, 1e-300)));
   }
   return value;
 }

@@ -156,7 +156,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
   const size_t n_trials = history.trials.size();
   const uint64_t stream = Mix(options_.seed, n_trials);
   std::unordered_set<std::string> tried;
-  int usable = 0;
+  int usable = 0, resolved = 0;
   for (size_t i = 0; i < n_trials; ++i) {
     const Observation& o = history.trials[i];
     tried.insert(Cache(i, o.config).key);
@@ -164,10 +164,12 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
         std::isfinite(*o.value)) {
       ++usable;
     }
+    if (o.state != TrialState::kPending && o.state != TrialState::kRunning) ++resolved;
   }
   if (cardinality_ && tried.size() >= *cardinality_) return std::nullopt;
   const int initial = InitialDesignSize();
-  if (static_cast<int>(n_trials) < initial || usable < 2) {
+  const int designed = gp_.design_until_resolved ? resolved : static_cast<int>(n_trials);
+  if (designed < initial || usable < 2) {
     return InitialPoint(n_trials, tried, stream);
   }
   return ModelPoint(history, tried, stream);
@@ -489,12 +491,18 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
     Eigen::VectorXd mu;
     model->Predict(xp, &mu, nullptr);
     if (absl::Status s = model->AddPoints(xp, mu, Eigen::VectorXd()); s.ok()) {
-      best = std::min(best, mu.minCoeff());
+      if (gp_.fantasy_incumbent) best = std::min(best, mu.minCoeff());
     } else {
       notes_.push_back(absl::StrCat("pending trials not accounted for: ", s.message()));
     }
   }
-  return PendingPenalizedLogEi{model, best, xp};
+  PendingPenalizedLogEi acq{model, best, xp};
+  acq.radius = gp_.pending_radius;
+  const size_t n_trials = observed.obs.size() + pending.size();
+  if (gp_.lcb_every > 0 && explore.anchor < 0 && n_trials % gp_.lcb_every == 0) {
+    acq.lcb_beta = gp_.lcb_beta;
+  }
+  return acq;
 }
 
 // 5a. Finite, small spaces: score every untried config.

@@ -90,15 +90,20 @@
 namespace sweep::samplers {
 
 struct GpSamplerOptions {
-  int initial_design = 0;             // 0: max(5, d + 1)
-  int max_model_points = 300;         // points the GP conditions on (fantasies extra)
-  int max_fit_points = 200;           // points used to fit hyperparameters
-  int refit_all_below = 100;          // refit on every call up to this many observations
-  double early_stopped_noise = 0.05;  // extra noise (standardised) for early_terminated
-  int enumerate_up_to = 20000;        // finite spaces up to this size are scored exhaustively
-  bool additive = true;               // kernel with a first-order additive part (gp_model.h)
-  bool power_transform = false;       // Yeo-Johnson warp of the targets (gp_targets.h)
-  bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
+  int initial_design = 0;                  // 0: max(5, d + 1)
+  int max_model_points = 300;              // points the GP conditions on (fantasies extra)
+  int max_fit_points = 200;                // points used to fit hyperparameters
+  int refit_all_below = 100;               // refit on every call up to this many observations
+  double early_stopped_noise = 0.05;       // extra noise (standardised) for early_terminated
+  int enumerate_up_to = 20000;             // finite spaces up to this size are scored exhaustively
+  bool additive = true;                    // kernel with a first-order additive part (gp_model.h)
+  bool power_transform = false;            // Yeo-Johnson warp of the targets (gp_targets.h)
+  bool mean_incumbent = true;              // EI incumbent: best posterior mean, not best value
+  bool fantasy_incumbent = true;           // pending trials' fantasies may lower the incumbent
+  double pending_radius = kPendingRadius;  // penalty radius around in-flight points
+  bool design_until_resolved = false;      // design counts resolved trials, not in-flight ones
+  int lcb_every = 0;                       // > 0: every k-th suggestion maximises the LCB
+  double lcb_beta = 2.0;                   // its sigma multiplier
 };
 
 class GpSampler final : public Sampler {

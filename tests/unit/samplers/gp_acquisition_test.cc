@@ -82,5 +82,51 @@ TEST(LogEiTest, ContinuousAcrossTheBranchPoint) {
   EXPECT_NEAR(LogH(-6.0 + 1e-12), LogH(-6.0 - 1e-12), 1e-10);
 }
 
+GpModel ThreePointModel() {
+  GpData data;
+  data.x = (Eigen::MatrixXd(3, 2) << 0.1, 0.2, 0.5, 0.9, 0.8, 0.3).finished();
+  data.y = Eigen::Vector3d(0.5, -1.0, 0.3);
+  auto model = GpModel::Condition(data, GpHyperparameters::Default(2));
+  EXPECT_TRUE(model.ok()) << model.status();
+  return *std::move(model);
+}
+
+TEST(PendingPenalizedLogEiTest, LowerConfidenceBoundScoresAndItsGradient) {
+  const GpModel model = ThreePointModel();
+  PendingPenalizedLogEi acq{&model, -1.0, Eigen::MatrixXd(0, 2)};
+  acq.lcb_beta = 2.0;
+  const Eigen::MatrixXd xs = (Eigen::MatrixXd(2, 2) << 0.3, 0.4, 0.7, 0.6).finished();
+  Eigen::VectorXd mean, var;
+  model.Predict(xs, &mean, &var);
+  const Eigen::VectorXd scores = acq.ScoreRows(xs);
+  for (int i = 0; i < 2; ++i) EXPECT_NEAR(scores[i], 2.0 * std::sqrt(var[i]) - mean[i], 1e-12);
+  const Eigen::VectorXd x = xs.row(0).transpose();
+  Eigen::VectorXd grad;
+  EXPECT_NEAR(acq.ScoreWithGradient(x, &grad), scores[0], 1e-9);
+  const double e = 1e-6;
+  for (int j = 0; j < 2; ++j) {
+    Eigen::MatrixXd plus = xs.topRows(1), minus = xs.topRows(1);
+    plus(0, j) += e;
+    minus(0, j) -= e;
+    EXPECT_NEAR(grad[j], (acq.ScoreRows(plus)[0] - acq.ScoreRows(minus)[0]) / (2 * e), 1e-5);
+  }
+}
+
+TEST(PendingPenalizedLogEiTest, WiderRadiusPenalisesPointsNearAPendingOneMore) {
+  const GpModel model = ThreePointModel();
+  const Eigen::MatrixXd pending = (Eigen::MatrixXd(1, 2) << 0.3, 0.4).finished();
+  const Eigen::MatrixXd near = (Eigen::MatrixXd(1, 2) << 0.35, 0.4).finished();
+  const PendingPenalizedLogEi free{&model, -1.0, Eigen::MatrixXd(0, 2)};
+  PendingPenalizedLogEi narrow{&model, -1.0, pending};
+  PendingPenalizedLogEi wide{&model, -1.0, pending};
+  wide.radius = 0.1;
+  const double base = free.ScoreRows(near)[0];
+  const double narrow_penalty = base - narrow.ScoreRows(near)[0];
+  const double wide_penalty = base - wide.ScoreRows(near)[0];
+  EXPECT_GT(narrow_penalty, 0);
+  EXPECT_LT(narrow_penalty, 0.1);  // 2.5 radii away: log(1 - e^-3.125) = -0.045
+  EXPECT_NEAR(wide_penalty, -std::log(-std::expm1(-0.125)), 1e-9);
+}
+
 }  // namespace
 }  // namespace sweep::samplers

@@ -199,6 +199,35 @@ TEST(GpSamplerTest, ConcurrentSuggestionsAreSpreadOut) {
   }
 }
 
+TEST(GpSamplerTest, DesignUntilResolvedKeepsTheDesignWhileItsTrialsRun) {
+  GpSamplerOptions gp;
+  gp.design_until_resolved = true;
+  auto made = GpSampler::Create(Box2(), SamplerOptions{core::Goal::kMinimize, 5}, gp);
+  ASSERT_TRUE(made.ok()) << made.status();
+  GpSampler& s = **made;
+  // Two finished and four in flight: six trials, more than the design's five, but only
+  // two of them resolved.
+  History h = RunTrials(s, 2, Bowl);
+  for (int i = 0; i < 4; ++i) {
+    auto next = s.Next(h);
+    ASSERT_TRUE(next.ok() && next->has_value());
+    h.trials.push_back({**next, TrialState::kRunning, {}, 0});
+  }
+  ASSERT_TRUE(s.Next(h).ok());
+  EXPECT_FALSE(s.hyperparameters().has_value()) << "a design point needs no model";
+  // Counting every trial, as by default, the same history is modelled.
+  auto plain = Make(Box2(), core::Goal::kMinimize, 5);
+  ASSERT_TRUE(plain->Next(h).ok());
+  EXPECT_TRUE(plain->hyperparameters().has_value());
+  // Once five trials are resolved the model takes over.
+  for (int i = 2; i < 5; ++i) {
+    h.trials[i].state = TrialState::kCompleted;
+    h.trials[i].value = Bowl(h.trials[i].config);
+  }
+  ASSERT_TRUE(s.Next(h).ok());
+  EXPECT_TRUE(s.hyperparameters().has_value());
+}
+
 TEST(GpSamplerTest, WithoutPendingAccountingTheSamePointWouldRepeat) {
   // Control for the test above: the suggestion given pending trials differs from the
   // one given the same finished trials only.
