@@ -91,6 +91,9 @@ class SqliteStore final : public Store {
     return All(q, ReadTrial);
   }
 
+  absl::StatusOr<std::vector<core::Trial>> QueryTrials(const std::string& sweep_id,
+                                                       const TrialQuery& query) override;
+
   absl::StatusOr<std::vector<core::Attempt>> ListAttempts(
       const std::string& sweep_id, std::optional<int64_t> trial_id) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -381,6 +384,35 @@ absl::Status SqliteStore::Prepare() {
     if (rc != SQLITE_OK) return Error(rc, absl::StrCat("preparing '", sql[i], "'"));
   }
   return absl::OkStatus();
+}
+
+// A top-N scan of the sweep's trials (SQLite keeps only `limit` rows while sorting);
+// only the rows returned are decoded. Finite values are stored as REAL, NaN and infinities
+// as text, a missing value as NULL (Use::Double).
+absl::StatusOr<std::vector<core::Trial>> SqliteStore::QueryTrials(const std::string& sweep_id,
+                                                                  const TrialQuery& query) {
+  if (query.limit < 0) {
+    return absl::InvalidArgumentError("QueryTrials: the limit must not be negative");
+  }
+  std::string sql = schema::kQueryTrialsPrefix;
+  if (query.state) sql += " AND state = ?2";
+  sql += " ORDER BY ";
+  if (query.order != TrialQuery::Order::kTrialId) {
+    absl::StrAppend(&sql,
+                    "typeof(final_value) <> 'real', "
+                    "CASE WHEN typeof(final_value) = 'real' THEN final_value END ",
+                    query.order == TrialQuery::Order::kValueDescending ? "DESC" : "ASC", ", ");
+  }
+  sql += "trial_id LIMIT ?3";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  if (rc != SQLITE_OK) return Error(rc, "preparing a trial query");
+  Use q(stmt.get());
+  q.Text(1, sweep_id).Int(3, query.limit > 0 ? query.limit : -1);
+  if (query.state) q.Text(2, core::TrialStateName(*query.state));
+  return All(q, ReadTrial);
 }
 
 absl::Status SqliteStore::Commit(const WriteBatch& batch) {
