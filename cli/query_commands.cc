@@ -127,41 +127,46 @@ int CmdShow(const GlobalOptions& options, const std::string& sweep_id) {
 }
 
 int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
-  auto snapshot = LoadSweep(options, args.sweep_id);
-  if (!snapshot.ok()) return ReportError(snapshot.status());
-  store::Store* store = snapshot->workspace->store();
-  const core::Sweep* sweep = &snapshot->sweep;
-  std::vector<core::Trial> trials = std::move(snapshot->trials);
+  auto ws = OpenForQuery(options);
+  if (!ws.ok()) return ReportError(ws.status());
+  store::Store* store = (*ws)->store();
+  auto resolved = ResolveSweep(store, args.sweep_id);
+  if (!resolved.ok()) return ReportError(resolved.status());
+  const core::Sweep* sweep = &*resolved;
+  store::TrialQuery query;
   if (!args.state.empty()) {
-    auto state = core::ParseTrialState(args.state);
-    if (!state) {
+    query.state = core::ParseTrialState(args.state);
+    if (!query.state) {
       return ReportError(absl::InvalidArgumentError(
           "unknown trial state '" + args.state +
           "' (pending, running, completed, failed, early_terminated, canceled)"));
     }
-    std::erase_if(trials, [&](const core::Trial& t) { return t.state != *state; });
   }
   const std::string& primary = sweep->objective.primary_metric;
-  if (!args.sort_metric.empty()) {
-    // Sort key per trial; trials without a value go last.
-    std::map<int64_t, double> keys;
-    bool higher_first;
-    if (args.sort_metric == primary) {
-      for (const core::Trial& t : trials) {
-        if (t.final_value && std::isfinite(*t.final_value)) keys[t.trial_id] = *t.final_value;
-      }
-      higher_first = sweep->objective.goal == core::Goal::kMaximize;
-      if (args.ascending) higher_first = false;
-    } else {
-      auto last = LastValues(store, sweep->id, args.sort_metric);
-      if (!last.ok()) return ReportError(last.status());
-      if (last->empty()) {
-        return ReportError(absl::InvalidArgumentError(
-            "no trial of " + sweep->id + " reported a metric named '" + args.sort_metric + "'"));
-      }
-      keys = std::move(*last);
-      higher_first = !args.ascending;
+  // By trial id or by the primary metric, the store selects and orders (a large sweep's
+  // other trials are not read); by another metric, its last values order them here.
+  const bool by_other_metric = !args.sort_metric.empty() && args.sort_metric != primary;
+  if (!by_other_metric) {
+    if (!args.sort_metric.empty()) {
+      const bool higher_first = sweep->objective.goal == core::Goal::kMaximize && !args.ascending;
+      query.order = higher_first ? store::TrialQuery::Order::kValueDescending
+                                 : store::TrialQuery::Order::kValueAscending;
     }
+    query.limit = std::max<int64_t>(args.top, 0);
+  }
+  auto queried = store->QueryTrials(sweep->id, query);
+  if (!queried.ok()) return ReportError(queried.status());
+  std::vector<core::Trial> trials = std::move(*queried);
+  if (by_other_metric) {
+    auto last = LastValues(store, sweep->id, args.sort_metric);
+    if (!last.ok()) return ReportError(last.status());
+    if (last->empty()) {
+      return ReportError(absl::InvalidArgumentError(
+          "no trial of " + sweep->id + " reported a metric named '" + args.sort_metric + "'"));
+    }
+    // Trials without a value go last.
+    const std::map<int64_t, double>& keys = *last;
+    const bool higher_first = !args.ascending;
     std::stable_sort(trials.begin(), trials.end(), [&](const core::Trial& a, const core::Trial& b) {
       auto ka = keys.find(a.trial_id), kb = keys.find(b.trial_id);
       if (ka == keys.end() || kb == keys.end()) {
@@ -169,8 +174,8 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
       }
       return higher_first ? ka->second > kb->second : ka->second < kb->second;
     });
+    if (args.top > 0 && static_cast<int64_t>(trials.size()) > args.top) trials.resize(args.top);
   }
-  if (args.top > 0 && static_cast<int64_t>(trials.size()) > args.top) trials.resize(args.top);
 
   if (options.json) {
     json out = json::array();
@@ -220,10 +225,25 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
 }
 
 int CmdBest(const GlobalOptions& options, const std::string& sweep_id) {
-  auto snapshot = LoadSweep(options, sweep_id);
-  if (!snapshot.ok()) return ReportError(snapshot.status());
-  const core::Sweep* sweep = &snapshot->sweep;
-  auto best = core::BestTrial(*sweep, snapshot->trials, /*completed_only=*/true);
+  auto ws = OpenForQuery(options);
+  if (!ws.ok()) return ReportError(ws.status());
+  store::Store* store = (*ws)->store();
+  auto resolved = ResolveSweep(store, sweep_id);
+  if (!resolved.ok()) return ReportError(resolved.status());
+  const core::Sweep* sweep = &*resolved;
+  // The first completed trial with the best finite value (core::BestTrial's choice), found
+  // by the store without reading the others.
+  auto top =
+      store->QueryTrials(sweep->id, {.state = core::TrialState::kCompleted,
+                                     .order = sweep->objective.goal == core::Goal::kMaximize
+                                                  ? store::TrialQuery::Order::kValueDescending
+                                                  : store::TrialQuery::Order::kValueAscending,
+                                     .limit = 1});
+  if (!top.ok()) return ReportError(top.status());
+  std::optional<core::Trial> best;
+  if (!top->empty() && top->front().final_value && std::isfinite(*top->front().final_value)) {
+    best = std::move(top->front());
+  }
   if (!best) {
     return ReportError(absl::NotFoundError("sweep " + sweep->id +
                                            " has no completed trial with a value of '" +

@@ -308,6 +308,16 @@ void Lifecycle::EndAttempt(Txn& txn, SweepRec& s, TrialRec& t, AttemptState stat
   if (!core::IsTerminal(t.trial.state)) s.active -= 1;
   ReleaseNode(txn, t.attempt.node_id, now);
   txn.wake_pollers = true;
+  ReleaseGrantIfDone(t);
+}
+
+// A trial that ended, with no attempt left running, is never leased again: its grant (the
+// command, environment and parameters, about a kilobyte) is dropped, so a sweep of 100,000
+// trials does not keep 100,000 of them.
+void Lifecycle::ReleaseGrantIfDone(TrialRec& t) {
+  if (core::IsTerminal(t.trial.state) && (!t.has_attempt || core::IsTerminal(t.attempt.state))) {
+    t.grant.reset();
+  }
 }
 
 void Lifecycle::RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count_retry,
@@ -389,6 +399,7 @@ void Lifecycle::EndTrial(Txn& txn, SweepRec& s, TrialRec& t, TrialState state,
                message, now);
   if (state == TrialState::kCompleted && t.trial.final_value) RecordBest(txn, s, t, now);
   txn.wake_pollers = true;
+  ReleaseGrantIfDone(t);
   MaybeEndSweep(txn, s, now);
 }
 

@@ -90,6 +90,7 @@ class Lifecycle {
   void EndSweep(Txn& txn, SweepRec& s, core::SweepState state, const std::string& message,
                 int64_t now);
   void ReleaseNode(Txn& txn, const std::string& node_id, int64_t now);
+  static void ReleaseGrantIfDone(TrialRec& t);
 
   State& state_;
 };

@@ -53,16 +53,18 @@ std::vector<double> TrialRng::UniformPoint(int dims) {
 bool SeenKeys::Update(const History& history) {
   // Histories grow by appending (a trial's config never changes), so checking the last
   // entry we saw is enough, and keeps each call O(new trials) rather than O(history).
-  bool prefix = configs_.size() <= history.trials.size() &&
-                (configs_.empty() || configs_.back() == history.trials[configs_.size() - 1].config);
+  bool prefix = count_ <= history.trials.size() &&
+                (count_ == 0 || last_ == history.trials[count_ - 1].config);
   if (!prefix) {
-    configs_.clear();
+    count_ = 0;
     keys_.clear();
   }
-  for (size_t i = configs_.size(); i < history.trials.size(); ++i) {
-    configs_.push_back(history.trials[i].config);
+  if (count_ == history.trials.size()) return prefix;
+  for (size_t i = count_; i < history.trials.size(); ++i) {
     keys_.insert(core::ConfigKey(history.trials[i].config));
   }
+  count_ = history.trials.size();
+  last_ = history.trials[count_ - 1].config;
   return prefix;
 }
 

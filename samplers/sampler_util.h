@@ -50,10 +50,13 @@ class SeenKeys {
   bool Update(const History& history);
   bool Contains(const core::Config& config) const;
   bool Contains(const std::string& key) const { return keys_.count(key) > 0; }
-  size_t size() const { return configs_.size(); }
+  size_t size() const { return count_; }
 
  private:
-  std::vector<core::Config> configs_;
+  // Only the count and the last config seen: enough to recognise an extension, without a
+  // copy of every config (a 100,000-trial sweep keeps its history once, in the controller).
+  size_t count_ = 0;
+  core::Config last_;
   std::unordered_set<std::string> keys_;
 };
 

@@ -16,6 +16,10 @@
 //   So each kernel is a proper distribution over the tree-shaped space, sampled top-down.
 // - kCandidates points are drawn from l; the one maximising log l(x) - log g(x) that is
 //   not already in the history wins.
+// - Cost bounded in the history's size: the good group is picked from every observation
+//   (a partial sort), but the bad group g is the latest kMaxBadObservations of the rest (its
+//   older kernels had recency weights near 1/n anyway), and each trial is encoded once.
+//   Up to kMaxBadObservations + 25 observations the result is the unwindowed one.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -39,8 +43,9 @@ constexpr int kCandidates = 24;
 constexpr double kPriorWeight = 1.0;
 constexpr double kPriorMu = 0.5;
 constexpr double kPriorSigma = 1.0;
-constexpr uint64_t kTpeStream = 0x74706520;  // "tpe "
-constexpr double kLogFloor = -700;           // log of a negligible density, never -inf
+constexpr uint64_t kTpeStream = 0x74706520;    // "tpe "
+constexpr double kLogFloor = -700;             // log of a negligible density, never -inf
+constexpr size_t kMaxBadObservations = 1'000;  // the window of the bad group
 
 using Type = EncodedDim::Type;
 
@@ -246,7 +251,7 @@ class TpeSampler : public Sampler {
       : encoding_(std::move(encoding)), grid_(std::move(grid)), options_(options) {}
 
   absl::StatusOr<std::optional<core::Config>> Next(const History& history) override {
-    seen_.Update(history);
+    if (!seen_.Update(history)) encoded_.clear();  // not an extension: configs may differ
     TrialRng rng(options_.seed, history.trials.size() + 1, kTpeStream);
     const GridIndex* grid = grid_ ? &*grid_ : nullptr;
     std::vector<size_t> obs = FiniteObservations(history);
@@ -254,23 +259,26 @@ class TpeSampler : public Sampler {
       return DrawUnseen(encoding_, grid, seen_, rng, std::nullopt);
     }
 
-    // Best first; ties keep creation order.
-    std::vector<size_t> ranked = obs;
-    std::stable_sort(ranked.begin(), ranked.end(), [&](size_t a, size_t b) {
-      return core::Better(options_.goal, *history.trials[a].value, *history.trials[b].value);
+    // The best n_good first; ties keep creation order (obs is in creation order).
+    size_t n_good =
+        std::min<size_t>(static_cast<size_t>(std::ceil(0.1 * static_cast<double>(obs.size()))), 25);
+    std::partial_sort(obs.begin(), obs.begin() + n_good, obs.end(), [&](size_t a, size_t b) {
+      const double va = *history.trials[a].value, vb = *history.trials[b].value;
+      if (core::Better(options_.goal, va, vb)) return true;
+      return !core::Better(options_.goal, vb, va) && a < b;
     });
-    size_t n_good = std::min<size_t>(
-        static_cast<size_t>(std::ceil(0.1 * static_cast<double>(ranked.size()))), 25);
-    std::vector<size_t> good(ranked.begin(), ranked.begin() + n_good);
-    std::vector<size_t> bad(ranked.begin() + n_good, ranked.end());
+    std::vector<size_t> good(obs.begin(), obs.begin() + n_good);
+    std::vector<size_t> bad(obs.begin() + n_good, obs.end());
     std::sort(good.begin(), good.end());  // creation order, for the recency weights
     std::sort(bad.begin(), bad.end());
+    if (bad.size() > kMaxBadObservations) bad.erase(bad.begin(), bad.end() - kMaxBadObservations);
 
     auto encode = [&](const std::vector<size_t>& idx, std::vector<std::vector<double>>& pts,
                       std::vector<std::vector<bool>>& masks) {
       for (size_t i : idx) {
-        pts.push_back(encoding_.Encode(history.trials[i].config));
-        masks.push_back(encoding_.ActiveMask(history.trials[i].config));
+        const Encoded& e = EncodedAt(history, i);
+        pts.push_back(e.point);
+        masks.push_back(e.mask);
       }
     };
     std::vector<std::vector<double>> good_pts, bad_pts;
@@ -297,10 +305,29 @@ class TpeSampler : public Sampler {
   }
 
  private:
+  struct Encoded {
+    bool done = false;
+    std::vector<double> point;
+    std::vector<bool> mask;
+  };
+  // Trial i's encoding, computed once (a trial's config never changes in an append-only
+  // history; encoded_ is cleared when the history is not one).
+  const Encoded& EncodedAt(const History& history, size_t i) {
+    if (encoded_.size() < history.trials.size()) encoded_.resize(history.trials.size());
+    Encoded& e = encoded_[i];
+    if (!e.done) {
+      e.point = encoding_.Encode(history.trials[i].config);
+      e.mask = encoding_.ActiveMask(history.trials[i].config);
+      e.done = true;
+    }
+    return e;
+  }
+
   Encoding encoding_;
   std::optional<GridIndex> grid_;
   SamplerOptions options_;
   SeenKeys seen_;
+  std::vector<Encoded> encoded_;  // cache only, by history index
 };
 
 }  // namespace

@@ -249,6 +249,9 @@ inline constexpr const char* kGetTrial =
     "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1 AND trial_id = ?2";
 inline constexpr const char* kListTrials =
     "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1 ORDER BY trial_id";
+// The start of Store::QueryTrials' statement (SqliteStore adds the filter, order, limit).
+inline constexpr const char* kQueryTrialsPrefix =
+    "SELECT " SWEEP_STORE_TRIAL_COLUMNS_ " FROM trials WHERE sweep_id = ?1";
 inline constexpr const char* kListAttempts = "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
                                              " FROM attempts WHERE sweep_id = ?1"
                                              " ORDER BY trial_id, attempt";
@@ -299,12 +302,29 @@ inline constexpr const char* kListModels =
     "SELECT " SWEEP_STORE_MODEL_COLUMNS_ " FROM models ORDER BY name, version";
 
 inline constexpr std::array<const char*, 23> kReadQueries = {
-    kGetCompute,       kListComputes,     kGetSweep,           kListSweeps,
-    kGetTrial,         kListTrials,       kListAttempts,       kListTrialAttempts,
-    kListMetrics,      kListTrialMetrics, kListNamedMetrics,   kListTrialNamedMetrics,
-    kListEvents,       kListDecisions,    kListTrialDecisions, kListNodes,
-    kMaxFencingToken,  kGetEnvironment,   kGetLatestEnvironment, kListEnvironments,
-    kGetModel,         kGetLatestModel,   kListModels,
+    kGetCompute,
+    kListComputes,
+    kGetSweep,
+    kListSweeps,
+    kGetTrial,
+    kListTrials,
+    kListAttempts,
+    kListTrialAttempts,
+    kListMetrics,
+    kListTrialMetrics,
+    kListNamedMetrics,
+    kListTrialNamedMetrics,
+    kListEvents,
+    kListDecisions,
+    kListTrialDecisions,
+    kListNodes,
+    kMaxFencingToken,
+    kGetEnvironment,
+    kGetLatestEnvironment,
+    kListEnvironments,
+    kGetModel,
+    kGetLatestModel,
+    kListModels,
 };
 
 #undef SWEEP_STORE_COMPUTE_COLUMNS_

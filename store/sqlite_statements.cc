@@ -105,12 +105,15 @@ std::array<std::string, kNumStmts> StatementSql() {
   // Only when it grows, so lease renewals (same token) do not rewrite the counter page.
   sql[kBumpFencingToken] =
       "UPDATE counters SET value = ?1 WHERE name = 'max_fencing_token' AND value < ?1";
-  // seq: insertion order among points of the same (trial, timestamp), found by a seek
-  // in the b-tree page the insert writes anyway.
+  // seq: insertion order among points of the same (trial, timestamp). kNextMetricSeq
+  // finds it for the first point of a run of points with the same key; the store counts
+  // on from there (SqliteStore::WriteMetric), so most inserts are a single b-tree seek.
   sql[kInsertMetric] =
       "INSERT INTO metrics (sweep_id, trial_id, timestamp_ms, seq, attempt, name, value, step, "
-      "interval) SELECT ?1, ?2, ?8, COALESCE(MAX(seq) + 1, 0), ?3, ?4, ?5, ?6, ?7 FROM metrics "
-      "WHERE sweep_id = ?1 AND trial_id = ?2 AND timestamp_ms = ?8";
+      "interval) VALUES (?1, ?2, ?8, ?9, ?3, ?4, ?5, ?6, ?7)";
+  sql[kNextMetricSeq] =
+      "SELECT COALESCE(MAX(seq) + 1, 0) FROM metrics "
+      "WHERE sweep_id = ?1 AND trial_id = ?2 AND timestamp_ms = ?3";
   sql[kInsertEvent] =
       InsertSql("events", {"sweep_id", "trial_id", "kind", "message", "timestamp_ms"});
   sql[kInsertDecision] =

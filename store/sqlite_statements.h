@@ -32,6 +32,7 @@ enum StmtId {
   kUpsertAttempt,
   kBumpFencingToken,
   kInsertMetric,
+  kNextMetricSeq,
   kInsertEvent,
   kInsertDecision,
   kUpsertNode,

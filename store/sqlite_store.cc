@@ -91,6 +91,9 @@ class SqliteStore final : public Store {
     return All(q, ReadTrial);
   }
 
+  absl::StatusOr<std::vector<core::Trial>> QueryTrials(const std::string& sweep_id,
+                                                       const TrialQuery& query) override;
+
   absl::StatusOr<std::vector<core::Attempt>> ListAttempts(
       const std::string& sweep_id, std::optional<int64_t> trial_id) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -274,6 +277,16 @@ class SqliteStore final : public Store {
   std::mutex mu_;  // guards the connection and the statements
   sqlite3* db_ = nullptr;
   std::array<sqlite3_stmt*, kNumStmts> stmts_{};
+  // The key of the last metric point written in the current Commit and the seq the next
+  // point with that key gets; reset by every Commit (another connection may write
+  // between two), so it never outlives the transaction whose rows it counts.
+  struct MetricSeq {
+    bool valid = false;
+    std::string sweep_id;
+    int64_t trial_id = 0;
+    int64_t timestamp_ms = 0;
+    int64_t next = 0;
+  } metric_seq_;
 };
 
 absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, bool read_only) {
@@ -283,6 +296,10 @@ absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path
       return absl::NotFoundError(absl::StrCat("store file '", path, "' not found"));
     }
   }
+  // SQLite's allocation statistics take a global mutex on every malloc; nothing reads them.
+  // Only possible before SQLite initializes (later it is SQLITE_MISUSE, harmless).
+  static const int kNoMemStatus = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemStatus;
   std::unique_ptr<SqliteStore> store(new SqliteStore(path, read_only));
   // NOMUTEX: the store serializes use of the connection with its own mutex.
   const int flags =
@@ -369,6 +386,35 @@ absl::Status SqliteStore::Prepare() {
   return absl::OkStatus();
 }
 
+// A top-N scan of the sweep's trials (SQLite keeps only `limit` rows while sorting);
+// only the rows returned are decoded. Finite values are stored as REAL, NaN and infinities
+// as text, a missing value as NULL (Use::Double).
+absl::StatusOr<std::vector<core::Trial>> SqliteStore::QueryTrials(const std::string& sweep_id,
+                                                                  const TrialQuery& query) {
+  if (query.limit < 0) {
+    return absl::InvalidArgumentError("QueryTrials: the limit must not be negative");
+  }
+  std::string sql = schema::kQueryTrialsPrefix;
+  if (query.state) sql += " AND state = ?2";
+  sql += " ORDER BY ";
+  if (query.order != TrialQuery::Order::kTrialId) {
+    absl::StrAppend(&sql,
+                    "typeof(final_value) <> 'real', "
+                    "CASE WHEN typeof(final_value) = 'real' THEN final_value END ",
+                    query.order == TrialQuery::Order::kValueDescending ? "DESC" : "ASC", ", ");
+  }
+  sql += "trial_id LIMIT ?3";
+  std::lock_guard<std::mutex> lock(mu_);
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+  if (rc != SQLITE_OK) return Error(rc, "preparing a trial query");
+  Use q(stmt.get());
+  q.Text(1, sweep_id).Int(3, query.limit > 0 ? query.limit : -1);
+  if (query.state) q.Text(2, core::TrialStateName(*query.state));
+  return All(q, ReadTrial);
+}
+
 absl::Status SqliteStore::Commit(const WriteBatch& batch) {
   if (read_only_) {
     return absl::FailedPreconditionError(
@@ -377,6 +423,7 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
   RETURN_IF_ERROR(internal::ValidateBatch(batch));
   if (batch.empty()) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(mu_);
+  metric_seq_.valid = false;
   {
     Use begin(stmts_[kBegin]);
     RETURN_IF_ERROR(Done(begin, "beginning a transaction"));
@@ -468,7 +515,8 @@ absl::Status SqliteStore::WriteSweep(const core::Sweep& s) {
 }
 
 absl::Status SqliteStore::WriteTrial(const core::Trial& t) {
-  const std::string config_json = core::ConfigToJson(t.config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string config_json =
+      core::ConfigToJson(t.config).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Use q(stmts_[kUpsertTrial]);
   q.Text(1, t.sweep_id)
       .Int(2, t.trial_id)
@@ -514,6 +562,18 @@ absl::Status SqliteStore::WriteAttempt(const core::Attempt& a) {
 }
 
 absl::Status SqliteStore::WriteMetric(const core::MetricPoint& m) {
+  MetricSeq& seq = metric_seq_;
+  if (!seq.valid || seq.trial_id != m.trial_id || seq.timestamp_ms != m.timestamp_ms ||
+      seq.sweep_id != m.sweep_id) {
+    Use next(stmts_[kNextMetricSeq]);
+    next.Text(1, m.sweep_id).Int(2, m.trial_id).Int(3, m.timestamp_ms);
+    int rc = next.Step();
+    if (rc != SQLITE_ROW) {
+      return Error(rc, absl::StrFormat("numbering metric '%s' of trial %d of sweep '%s'", m.name,
+                                       m.trial_id, m.sweep_id));
+    }
+    seq = {true, m.sweep_id, m.trial_id, m.timestamp_ms, sqlite3_column_int64(next.stmt(), 0)};
+  }
   Use q(stmts_[kInsertMetric]);
   q.Text(1, m.sweep_id)
       .Int(2, m.trial_id)
@@ -522,8 +582,10 @@ absl::Status SqliteStore::WriteMetric(const core::MetricPoint& m) {
       .Double(5, m.value)
       .Int(6, m.step)
       .Int(7, m.interval)
-      .Int(8, m.timestamp_ms);
+      .Int(8, m.timestamp_ms)
+      .Int(9, seq.next);
   int rc = q.Step();
+  if (rc == SQLITE_DONE) ++seq.next;
   if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return internal::MetricWithoutTrial(m);
   if (rc != SQLITE_DONE) {
     return Error(rc, absl::StrFormat("writing metric '%s' of trial %d of sweep '%s'", m.name,

@@ -1,11 +1,13 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 #include <unordered_set>
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "core/status.h"
 
 namespace sweep::store {
 namespace {
@@ -20,6 +22,32 @@ void MoveAppend(std::vector<T>& to, std::vector<T>& from) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<core::Trial>> Store::QueryTrials(const std::string& sweep_id,
+                                                            const TrialQuery& query) {
+  if (query.limit < 0) {
+    return absl::InvalidArgumentError("QueryTrials: the limit must not be negative");
+  }
+  ASSIGN_OR_RETURN(std::vector<core::Trial> trials, ListTrials(sweep_id));
+  if (query.state) {
+    std::erase_if(trials, [&](const core::Trial& t) { return t.state != *query.state; });
+  }
+  if (query.order != TrialQuery::Order::kTrialId) {
+    const bool descending = query.order == TrialQuery::Order::kValueDescending;
+    auto keyed = [](const core::Trial& t) {
+      return t.final_value && std::isfinite(*t.final_value);
+    };
+    // Stable: equal keys, and trials without one, stay in trial_id order.
+    std::stable_sort(trials.begin(), trials.end(), [&](const core::Trial& a, const core::Trial& b) {
+      if (!keyed(a) || !keyed(b)) return keyed(a) && !keyed(b);
+      return descending ? *a.final_value > *b.final_value : *a.final_value < *b.final_value;
+    });
+  }
+  if (query.limit > 0 && static_cast<int64_t>(trials.size()) > query.limit) {
+    trials.resize(query.limit);
+  }
+  return trials;
+}
 
 namespace {
 constexpr char kBusyPayload[] = "type.sweep/store.busy";

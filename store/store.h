@@ -74,6 +74,21 @@ struct MetricFilter {
   std::optional<std::string> name = {};
 };
 
+// What Store::QueryTrials selects: for `sweep best` and `sweep trials --top`, which need a
+// few trials of a large sweep.
+struct TrialQuery {
+  enum class Order {
+    kTrialId,
+    // Trials with a finite final_value first, highest (or lowest) first, equal values by
+    // trial_id; then the others (no value, NaN, infinite) by trial_id.
+    kValueDescending,
+    kValueAscending,
+  };
+  std::optional<core::TrialState> state = {};  // only trials in this state
+  Order order = Order::kTrialId;
+  int64_t limit = 0;  // at most this many; 0: all
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -127,6 +142,12 @@ class Store {
   // Largest fencing token ever stored in an attempt (0 if none); rewriting an attempt
   // with a smaller token does not lower it.
   virtual absl::StatusOr<uint64_t> MaxFencingToken() = 0;
+
+  // The trials of a sweep that `query` selects, in its order; InvalidArgument for a
+  // negative limit. The default filters and sorts ListTrials; SqliteStore selects in SQL
+  // and decodes only the trials it returns.
+  virtual absl::StatusOr<std::vector<core::Trial>> QueryTrials(const std::string& sweep_id,
+                                                               const TrialQuery& query);
 };
 
 // True when a Commit failed because another process holds the database's lock (SQLite

@@ -5,16 +5,17 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "core/limits.h"
 #include "worker/logging.h"
 
 namespace sweep::worker {
 namespace {
 
-constexpr size_t kFlushPoints = 100;            // report as soon as this many are pending
-constexpr size_t kMaxPointsPerRequest = 1'000;  // keeps messages well under gRPC's 4 MB
-constexpr size_t kMaxPendingPoints = 100'000;   // past this, the trial's reader waits
-// One Renew sends at most this many full reports before the trial is checked again.
-constexpr int kMaxReportsPerRenew = 20;
+constexpr size_t kFlushPoints = 100;  // report as soon as this many are pending
+// The most the controller takes in one report; 10,000 points are about 0.5 MB on the wire,
+// well under gRPC's 4 MB. Fewer, larger reports: fewer rpcs and commits per point.
+constexpr size_t kMaxPointsPerRequest = core::kMaxPointsPerReport;
+constexpr size_t kMaxPendingPoints = 100'000;  // past this, the trial's reader waits
 
 std::string AttemptName(const LeaseRef& ref) {
   return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
@@ -92,11 +93,14 @@ RenewResult LeaseReporter::Renew(std::string* stop_reason) {
   }
   if (report) {
     // A backlog goes out in several reports, so a fast trial is slowed only as much as
-    // the controller needs to store its points.
-    for (int i = 0; i < kMaxReportsPerRenew; ++i) {
+    // the controller needs to store its points; after a poll interval of sending, the
+    // trial is checked (stop, timeout) before the rest goes.
+    const int64_t until = now + std::max<int64_t>(ctx_.options.poll_interval_ms, 1);
+    while (true) {
       batch = TakePending(kMaxPointsPerRequest);
       reply = ctx_.client->ReportMetrics(lease_.ref, batch);
       if (!reply.ok() || reply->directive == Directive::kStop) break;
+      if (ctx_.clock->NowMillis() >= until) break;
       std::lock_guard<std::mutex> lock(mu_);
       if (pending_.size() < kMaxPointsPerRequest) break;
     }

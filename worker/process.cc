@@ -173,10 +173,21 @@ class PosixProcess final : public Process {
   }
 
   void ReadLoop() {
-    auto sink = [this](int stream, std::string_view data) { streams_[stream - 1].Add(data); };
+    // Time spent in the line callbacks after the exit (a reader held back by metric
+    // backpressure) does not count against the drain window: output the command wrote
+    // before it exited is read to the end, however long storing its points takes.
+    int64_t sink_ms_after_reap = 0;
+    auto sink = [this, &sink_ms_after_reap](int stream, std::string_view data) {
+      const int64_t start = env_->MonotonicMillis();
+      streams_[stream - 1].Add(data);
+      const int64_t end = env_->MonotonicMillis();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (reaped_) sink_ms_after_reap += std::max<int64_t>(0, end - std::max(start, reaped_at_ms_));
+    };
     while (child_->ReadOutput(100, sink)) {
       std::lock_guard<std::mutex> lock(mu_);
-      if (reaped_ && env_->MonotonicMillis() - reaped_at_ms_ > kDrainAfterExitMs) {
+      if (reaped_ &&
+          env_->MonotonicMillis() - reaped_at_ms_ - sink_ms_after_reap > kDrainAfterExitMs) {
         break;  // a descendant escaped the group and holds the pipe open
       }
     }

@@ -105,6 +105,35 @@ TEST(SqliteStoreTest, ReopenKeepsEverything) {
   EXPECT_EQ(store->ListEvents("sw-1")->back().id, 2);
 }
 
+// Points with the same (trial, timestamp) are numbered on from the stored ones, also after
+// a batch that failed half-way (its numbers are not kept) and with another writer in between.
+TEST(SqliteStoreTest, MetricPointsOfOneTimestampKeepInsertionOrderAcrossCommits) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store
+                  ->Commit({.sweeps = {MakeSweep("sw-1")},
+                            .trials = {MakeTrial("sw-1", 1), MakeTrial("sw-1", 2)}})
+                  .ok());
+  auto point = [](int64_t trial, double value) { return MakeMetric("sw-1", trial, "m", value, 7); };
+  ASSERT_TRUE(
+      store->Commit({.metrics = {point(1, 1), point(1, 2), point(2, 10), point(1, 3)}}).ok());
+  // Fails at its last point (no trial 9): nothing of it is stored.
+  EXPECT_FALSE(store->Commit({.metrics = {point(1, 90), point(1, 91), point(9, 0)}}).ok());
+  {
+    std::unique_ptr<Store> other = MustOpen(path);
+    ASSERT_NE(other, nullptr);
+    ASSERT_TRUE(other->Commit({.metrics = {point(1, 4)}}).ok());
+  }
+  ASSERT_TRUE(store->Commit({.metrics = {point(1, 5), point(2, 11), point(1, 6)}}).ok());
+  std::vector<double> values;
+  for (const core::MetricPoint& m : Must(store->ListMetrics({.sweep_id = "sw-1"}))) {
+    values.push_back(m.value);
+  }
+  EXPECT_THAT(values, ::testing::ElementsAre(1, 2, 3, 4, 5, 6, 10, 11));
+}
+
 TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   TempDir dir;
   const std::string path = dir.File("sweep.db");

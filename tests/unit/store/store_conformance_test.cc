@@ -406,6 +406,58 @@ TYPED_TEST(StoreConformanceTest, MetricsListByTrialTimestampThenInsertion) {
   EXPECT_EQ(Dump(store.ListMetrics({.sweep_id = "sw-2"})->back()), Dump(full));
 }
 
+TYPED_TEST(StoreConformanceTest, QueryTrialsFiltersOrdersByValueAndLimits) {
+  Store& store = *this->store_;
+  WriteBatch batch{.sweeps = {MakeSweep("sw-1"), MakeSweep("sw-2")}};
+  // Trial i: state and value; NaN, infinity and no value count as no value.
+  const std::vector<std::pair<core::TrialState, std::optional<double>>> rows = {
+      {core::TrialState::kCompleted, 0.5},
+      {core::TrialState::kCompleted, std::nan("")},
+      {core::TrialState::kFailed, 0.9},
+      {core::TrialState::kCompleted, 0.7},
+      {core::TrialState::kCompleted, std::nullopt},
+      {core::TrialState::kCompleted, 0.5},
+      {core::TrialState::kCompleted, -INFINITY},
+      {core::TrialState::kCompleted, 0.1},
+  };
+  for (size_t i = 0; i < rows.size(); ++i) {
+    core::Trial t = MakeTrial("sw-1", static_cast<int64_t>(i + 1));
+    t.state = rows[i].first;
+    t.final_value = rows[i].second;
+    batch.trials.push_back(t);
+  }
+  core::Trial other = MakeTrial("sw-2", 1);
+  other.state = core::TrialState::kCompleted;
+  other.final_value = 99;
+  batch.trials.push_back(other);
+  this->Commit(batch);
+
+  auto ids = [&](const TrialQuery& query) {
+    std::vector<int64_t> out;
+    for (const core::Trial& t : Must(store.QueryTrials("sw-1", query))) out.push_back(t.trial_id);
+    return out;
+  };
+  using Order = TrialQuery::Order;
+  EXPECT_THAT(ids({}), ElementsAre(1, 2, 3, 4, 5, 6, 7, 8));
+  EXPECT_THAT(ids({.limit = 3}), ElementsAre(1, 2, 3));
+  EXPECT_THAT(ids({.state = core::TrialState::kFailed}), ElementsAre(3));
+  EXPECT_THAT(ids({.order = Order::kValueDescending}), ElementsAre(3, 4, 1, 6, 8, 2, 5, 7));
+  EXPECT_THAT(ids({.order = Order::kValueAscending}), ElementsAre(8, 1, 6, 4, 3, 2, 5, 7));
+  EXPECT_THAT(
+      ids({.state = core::TrialState::kCompleted, .order = Order::kValueDescending, .limit = 2}),
+      ElementsAre(4, 1));
+  std::vector<core::Trial> best = Must(store.QueryTrials(
+      "sw-1",
+      {.state = core::TrialState::kCompleted, .order = Order::kValueAscending, .limit = 1}));
+  ASSERT_THAT(best, SizeIs(1));
+  core::Trial want = batch.trials[7];
+  EXPECT_EQ(Dump(best[0]), Dump(want));  // decoded in full
+  EXPECT_THAT(ids({.state = core::TrialState::kCanceled}), IsEmpty());
+  EXPECT_THAT(Must(store.QueryTrials("sw-9", {})), IsEmpty());
+  EXPECT_EQ(store.QueryTrials("sw-1", {.limit = -1}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TYPED_TEST(StoreConformanceTest, ListMetricsNeedsASweepId) {
   absl::StatusOr<std::vector<core::MetricPoint>> metrics = this->store_->ListMetrics({});
   EXPECT_EQ(metrics.status().code(), absl::StatusCode::kInvalidArgument);

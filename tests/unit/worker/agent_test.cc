@@ -409,19 +409,20 @@ TEST_F(AgentTest, LargeBacklogGoesAheadInReportsBeforeCompletion) {
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();
   launcher_.on_launch = [](FakeProcessState* p) {
-    for (int i = 0; i < 2'500; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
+    for (int i = 0; i < 25'000; ++i) p->Stdout("step=" + std::to_string(i) + " loss=1");
     p->Exit({0, 0});
   };
   ASSERT_EQ(Run().exit_code, 0);
   auto reports = client_.reports();
   ASSERT_EQ(reports.size(), 2u);
-  EXPECT_EQ(reports[0].size(), 1'000u);
-  EXPECT_EQ(reports[1].size(), 1'000u);
-  EXPECT_EQ(reports[1][0].step, 1'000);
+  // Reports are as large as the controller takes (core::kMaxPointsPerReport).
+  EXPECT_EQ(reports[0].size(), 10'000u);
+  EXPECT_EQ(reports[1].size(), 10'000u);
+  EXPECT_EQ(reports[1][0].step, 10'000);
   auto completions = client_.completions();
   ASSERT_EQ(completions.size(), 1u);
-  ASSERT_EQ(completions[0].points.size(), 500u);
-  EXPECT_EQ(completions[0].points[0].step, 2'000);
+  ASSERT_EQ(completions[0].points.size(), 5'000u);
+  EXPECT_EQ(completions[0].points[0].step, 20'000);
 }
 
 // Fault 5 of issue 11: past 100,000 unsent points the worker dropped the oldest. Now the

@@ -240,6 +240,29 @@ TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
       "cannot create log file '" + (dir_ / "stderr.log").string() + "': Read-only file system");
 }
 
+// Metric backpressure holds the reader back for longer than the drain window after the
+// command exited: what the command wrote before it exited is still read to the end (the
+// window was counted in wall time, and the rest of the pipe was dropped).
+TEST_F(ProcessTest, OutputWrittenBeforeExitIsReadEvenWhenTheReaderIsHeldBack) {
+  std::vector<std::string> lines;
+  std::mutex mu;
+  LaunchSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo first; sleep 0.2; echo second; echo third"};
+  spec.env = BaseEnv();
+  spec.on_stdout_line = [&](const std::string& line) {
+    if (line == "first") std::this_thread::sleep_for(std::chrono::milliseconds(3'000));
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(line);
+  };
+  auto process = launcher_->Launch(spec);
+  ASSERT_TRUE(process.ok()) << process.status();
+  std::optional<ExitInfo> exit = (*process)->Wait(-1);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_THAT(lines, ElementsAre("first", "second", "third"));
+}
+
 // Starts `argv`, returns once it printed its first stdout line (the readiness mark).
 std::unique_ptr<Process> StartAndWaitReady(ProcessLauncher* launcher, LaunchSpec spec,
                                            std::string* first_line) {

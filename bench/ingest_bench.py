@@ -1,0 +1,334 @@
+#!/usr/bin/python3
+"""Ingest and scale benchmark for Sweep (issue 12), with its anchors from the same run.
+
+Figures, each printed with its target and anchor:
+  ingest   metric points made durable per second from 4 trials streaming at once (each
+           prints --points lines of three metrics with awk); every point is checked stored
+           once (counted in sweep.db). Anchors: SQLite's raw batched insert of the same
+           number of rows, and Optuna's trial.report into SQLite (Debian's python3-optuna
+           through /usr/bin/python3; skipped with a message when absent).
+  scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
+           per-trial cost against a 1,000-trial sweep, the controller's peak RSS
+           (/proc/<pid>/status VmHWM), and `sweep best` / `sweep trials --top 10` times on
+           that workspace.
+  samplers suggestion cost against history size (build/bench/sampler_cost_bench).
+
+Usage: /usr/bin/python3 bench/ingest_bench.py [--quick] [--only ingest,scale,samplers]
+Run it under `nice -n 19` on a shared machine. Exit status 1 when a target is missed.
+Standard library only.
+"""
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = []  # (figure, value text, target text, anchor text, ok or None)
+
+
+def record(figure, value, target="", anchor="", ok=None):
+    RESULTS.append((figure, value, target, anchor, ok))
+    mark = "" if ok is None else ("PASS" if ok else "MISS")
+    print(f"  {figure}: {value}  target {target or '-'}  anchor {anchor or '-'}  {mark}",
+          flush=True)
+
+
+def sweep_cmd(args, *rest):
+    return [args.sweep, *rest, "--workspace", args.ws]
+
+
+def run_checked(cmd, **kw):
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+class PeakRss:
+    """Polls /proc/<pid>/status VmHWM (the kernel's own peak) until the process exits."""
+
+    def __init__(self, pid):
+        self.pid, self.kb = pid, 0
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self):
+        path = f"/proc/{self.pid}/status"
+        while True:
+            try:
+                with open(path) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            self.kb = max(self.kb, int(line.split()[1]))
+                        if line.startswith("State:") and line.split()[1] == "Z":
+                            return
+            except OSError:
+                return
+            time.sleep(0.1)
+
+
+def run_sweep(args, spec):
+    """Runs `sweep run SPEC -q`; returns (sweep id, wall s, cpu s of it and its children,
+    peak RSS MB of the controller process)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(sweep_cmd(args, "run", spec, "-q"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    rss = PeakRss(proc.pid)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out, err = proc.stdout.read(), proc.stderr.read()
+    rss.thread.join(timeout=1)
+    if proc.returncode != 0:
+        sys.exit(f"sweep run failed ({proc.returncode}):\n{out}\n{err[-4000:]}")
+    sweep_id = out.splitlines()[0].strip()
+    cpu = usage.ru_utime + usage.ru_stime
+    return sweep_id, wall, cpu, max(rss.kb, usage.ru_maxrss) / 1024.0
+
+
+def new_workspace(args, name, nodes):
+    args.ws = os.path.join(args.tmp, name)
+    run_checked(sweep_cmd(args, "compute", "create", "bench", "--max-nodes", str(nodes),
+                          "--min-nodes", "0"))
+
+
+def query(db, sql):
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+# ---------------------------------------------------------------------------- ingest
+
+def sqlite_batched_rate(tmp, n):
+    """Rows/s of a batched insert (1,000 rows a transaction) into a table shaped like
+    Sweep's metrics, WAL + synchronous=NORMAL like Sweep's store."""
+    path = os.path.join(tmp, "raw.db")
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("CREATE TABLE metrics (sweep_id TEXT NOT NULL, trial_id INTEGER NOT NULL, "
+                "timestamp_ms INTEGER NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL,"
+                " name TEXT NOT NULL, value NOT NULL, step INTEGER NOT NULL, interval INTEGER "
+                "NOT NULL, PRIMARY KEY (sweep_id, trial_id, timestamp_ms, seq)) WITHOUT ROWID")
+    names = ("loss", "acc", "lr")
+    start, cpu = time.monotonic(), time.process_time()
+    for base in range(0, n, 1000):
+        rows = [("sw-bench", 1 + i % 4, i // 4, i, 1, names[i % 3], i * 0.5, i, 0)
+                for i in range(base, min(n, base + 1000))]
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO metrics VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        con.execute("COMMIT")
+    elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+    con.close()
+    return n / elapsed, n / cpu
+
+
+OPTUNA_REPORT = r"""
+import sys, time, optuna
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+n, url, budget = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+study = optuna.create_study(storage=url)
+trial = study.ask()
+start = time.monotonic()
+done = 0
+while done < n and time.monotonic() - start < budget:
+    trial.report(done * 0.5, done)
+    done += 1
+elapsed = time.monotonic() - start
+study.tell(trial, 0.0)
+print(done, done / elapsed)
+"""
+
+
+def optuna_rate(args, n):
+    """(points reported, points/s) of Optuna's trial.report into SQLite, reporting up to n
+    points for at most --optuna-seconds (its cost per report grows with the trial's
+    reports, so the rate is an upper bound for n points); None when optuna is absent."""
+    if subprocess.run([args.python, "-c", "import optuna"], capture_output=True).returncode:
+        print(f"  (Optuna skipped: {args.python} has no optuna; install python3-optuna)")
+        return None
+    url = "sqlite:///" + os.path.join(args.tmp, "optuna.db")
+    proc = run_checked([args.python, "-c", OPTUNA_REPORT, str(n), url, str(args.optuna_seconds)])
+    done, rate = proc.stdout.strip().splitlines()[-1].split()
+    return int(done), float(rate)
+
+
+def ingest(args):
+    lines, trials = args.points, 4
+    total = lines * 3 * trials
+    print(f"\n== ingest: {trials} trials x {lines:,} lines x 3 metrics = {total:,} points",
+          flush=True)
+    new_workspace(args, "ingest", trials)
+    code = os.path.join(args.tmp, "ingest_code")
+    os.makedirs(code, exist_ok=True)
+    with open(os.path.join(code, "gen.awk"), "w") as f:
+        f.write('BEGIN { for (i = 1; i <= n; i++) print "loss=" i * 0.5 " acc=" i " lr=" i }\n')
+    spec = os.path.join(args.tmp, "ingest.yml")
+    with open(spec, "w") as f:
+        f.write(f"""type: sweep
+trial:
+  code: {code}
+  command: awk -v n={lines} -v x=${{{{search_space.x}}}} -f gen.awk
+compute: azureml:bench
+sampling_algorithm: grid
+search_space:
+  x: {{type: choice, values: [1, 2, 3, 4]}}
+objective: {{primary_metric: loss, goal: minimize}}
+limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
+""")
+    sweep_id, wall, cpu, _ = run_sweep(args, spec)
+    db = os.path.join(args.ws, "sweep.db")
+    stored = query(db, f"SELECT count(*) FROM metrics WHERE sweep_id = '{sweep_id}'")[0][0]
+    per_trial = query(db, "SELECT trial_id, count(*), count(DISTINCT name || ':' || value) "
+                          f"FROM metrics WHERE sweep_id = '{sweep_id}' GROUP BY trial_id")
+    window = query(db, "SELECT min(started_ms), max(ended_ms), count(*) FROM trials WHERE "
+                       f"sweep_id = '{sweep_id}' AND state = 'completed'")[0]
+    all_once = (stored == total and len(per_trial) == trials and
+                all(n == lines * 3 and d == lines * 3 for _, n, d in per_trial))
+    record("points stored", f"{stored:,} of {total:,}", "all, each once", "", all_once)
+    durable_s = (window[1] - window[0]) / 1000.0
+    rate = total / durable_s if durable_s > 0 else float("inf")
+    raw, raw_cpu = sqlite_batched_rate(args.tmp, total)
+    opt = optuna_rate(args, total)
+    anchor = f"SQLite batched insert (Python) {raw:,.0f}/s (x{rate / raw:.2f})"
+    if opt is not None:
+        anchor += (f"; Optuna trial.report {opt[1]:,.0f}/s (the first {opt[0]:,} points; "
+                   f"x{rate / opt[1]:,.0f})")
+    record("points durable per second (first start to last completion)",
+           f"{rate:,.0f}/s in {durable_s:.2f} s", ">= 1,000,000/s", anchor, rate >= 1e6)
+    record("points per second, whole `sweep run` (incl. start-up)", f"{total / wall:,.0f}/s "
+           f"in {wall:.2f} s", "", "")
+    # CPU is what a loaded, shared machine cannot take away: every process of the run
+    # (controller, workers, awk) against the CPU of the anchor's own inserts.
+    record("points per CPU second (controller, workers and trials together)",
+           f"{total / cpu:,.0f} ({cpu * 1e6 / total:.2f} us CPU a point)", "",
+           f"SQLite batched insert (Python) {raw_cpu:,.0f} per CPU second")
+
+
+# ---------------------------------------------------------------------------- scale
+
+def scale_sweep(args, name, trials, nodes):
+    new_workspace(args, name, nodes)
+    spec = os.path.join(args.tmp, f"{name}.yml")
+    with open(spec, "w") as f:
+        f.write(f"""type: sweep
+trial:
+  command: printf "loss=%s\\n" 5 4 3 2 ${{{{search_space.x}}}}
+compute: azureml:bench
+sampling_algorithm: {{type: random, seed: 1}}
+search_space:
+  x: {{type: uniform, min_value: 0, max_value: 1}}
+objective: {{primary_metric: loss, goal: minimize}}
+limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
+""")
+    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec)
+    db = os.path.join(args.ws, "sweep.db")
+    done, first, last = query(db, "SELECT count(*), min(started_ms), max(ended_ms) FROM trials "
+                                  f"WHERE sweep_id = '{sweep_id}' AND state = 'completed'")[0]
+    if done != trials:
+        sys.exit(f"{name}: {done} of {trials} trials completed")
+    window = (last - first) / 1000.0
+    print(f"  {trials:,} trials on {nodes} nodes: {wall:.1f} s wall ({trials / window:,.0f} "
+          f"trials/s between first start and last end), {cpu:.1f} s CPU in all "
+          f"(controller, workers, trials), controller peak RSS {rss_mb:.0f} MB", flush=True)
+    return sweep_id, window / trials * 1e3, cpu / trials * 1e3, rss_mb
+
+
+def timed_median(cmd, repeats=5):
+    times = []
+    for _ in range(repeats):
+        start = time.monotonic()
+        run_checked(cmd)
+        times.append(time.monotonic() - start)
+    return statistics.median(times) * 1e3
+
+
+def scale(args):
+    big, nodes = args.trials, args.nodes
+    print(f"\n== scale: 1,000 then {big:,} tiny real trials on {nodes} nodes", flush=True)
+    _, small_wall, small_cpu, small_rss = scale_sweep(args, "scale_small", 1000, nodes)
+    sweep_id, wall, cpu, rss = scale_sweep(args, "scale_big", big, nodes)
+    record(f"wall ms per trial at {big:,} vs 1,000", f"{wall:.2f} vs {small_wall:.2f} "
+           f"(x{wall / small_wall:.2f})", "no growth (<= x1.1)", "", wall <= small_wall * 1.1)
+    record(f"CPU ms per trial (all processes) at {big:,} vs 1,000", f"{cpu:.2f} vs "
+           f"{small_cpu:.2f} (x{cpu / small_cpu:.2f})", "no growth (<= x1.1)", "",
+           cpu <= small_cpu * 1.1)
+    record(f"controller peak RSS at {big:,} trials", f"{rss:.0f} MB (1,000: {small_rss:.0f} MB)",
+           "<= 300 MB", "", rss <= 300)
+    best = timed_median(sweep_cmd(args, "best", sweep_id))
+    top = timed_median(sweep_cmd(args, "trials", sweep_id, "--top", "10"))
+    true_ms = timed_median(["/bin/true"])
+    anchor = f"process start (/bin/true) {true_ms:.1f} ms"
+    record(f"`sweep best` on {big:,} trials (median of 5)", f"{best:.1f} ms", "< 50 ms", anchor,
+           best < 50)
+    record(f"`sweep trials --top 10` on {big:,} trials (median of 5)", f"{top:.1f} ms",
+           "< 100 ms", anchor, top < 100)
+
+
+# ---------------------------------------------------------------------------- samplers
+
+def samplers(args):
+    print("\n== sampler suggestion cost against history size", flush=True)
+    exe = os.path.join(args.build, "bench", "sampler_cost_bench")
+    if not os.path.exists(exe):
+        sys.exit(f"{exe} is missing: cmake --build {args.build} --target sampler_cost_bench")
+    cmd = [exe] + (["--quick"] if args.quick else [])
+    proc = run_checked(cmd)
+    for line in proc.stdout.splitlines():
+        print("  " + line)
+        if line.startswith("RESULT "):  # RESULT sampler history us
+            _, sampler, history, micros = line.split()
+            record(f"{sampler} suggestion with {int(history):,} trials of history",
+                   f"{float(micros):,.0f} us")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--sweep", help="the sweep binary (default BUILD/cli/sweep)")
+    p.add_argument("--python", default="/usr/bin/python3", help="interpreter with optuna")
+    p.add_argument("--quick", action="store_true", help="10,000 trials and 50,000 lines")
+    p.add_argument("--only", default="ingest,scale,samplers")
+    p.add_argument("--points", type=int, help="lines per ingest trial (default 200,000)")
+    p.add_argument("--trials", type=int, help="trials of the big sweep (default 100,000)")
+    p.add_argument("--nodes", type=int, default=4)
+    p.add_argument("--optuna-seconds", type=float, default=20,
+                   help="time Optuna may take reporting points (it slows as they grow)")
+    p.add_argument("--keep", action="store_true", help="keep the workspaces")
+    args = p.parse_args()
+    args.sweep = args.sweep or os.path.join(args.build, "cli", "sweep")
+    args.points = args.points or (50_000 if args.quick else 200_000)
+    args.trials = args.trials or (10_000 if args.quick else 100_000)
+    args.tmp = tempfile.mkdtemp(prefix="ingest_bench.")
+    only = set(args.only.split(","))
+    try:
+        if "ingest" in only:
+            ingest(args)
+        if "scale" in only:
+            scale(args)
+        if "samplers" in only:
+            samplers(args)
+    finally:
+        if args.keep:
+            print(f"workspaces kept in {args.tmp}")
+        else:
+            shutil.rmtree(args.tmp, ignore_errors=True)
+    print("\n| figure | value | target | anchor (same run) | |\n|---|---|---|---|---|")
+    for figure, value, target, anchor, ok in RESULTS:
+        mark = "" if ok is None else ("PASS" if ok else "MISS")
+        print(f"| {figure} | {value} | {target} | {anchor} | {mark} |")
+    return 1 if any(ok is False for *_, ok in RESULTS) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
