@@ -68,6 +68,24 @@ class FilesBeforeRecordsTest : public ::testing::Test {
   std::vector<Op> ops_;
 };
 
+// A store holding sweep sw-1 with its trial 1 completed (0.9).
+std::unique_ptr<store::Store> CompletedTrialStore() {
+  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
+  store::WriteBatch batch;
+  core::Sweep sweep;
+  sweep.id = "sw-1";
+  sweep.objective.primary_metric = "accuracy";
+  batch.sweeps.push_back(sweep);
+  core::Trial trial;
+  trial.sweep_id = "sw-1";
+  trial.trial_id = 1;
+  trial.state = core::TrialState::kCompleted;
+  trial.final_value = 0.9;
+  batch.trials.push_back(trial);
+  EXPECT_TRUE(store->Commit(batch).ok());
+  return store;
+}
+
 core::ArtifactChunk WholeFile(const std::string& path, const std::string& data) {
   core::ArtifactChunk c;
   c.path = path;
@@ -107,19 +125,7 @@ TEST_F(FilesBeforeRecordsTest, UploadedArtifactsAndTheirDirectoriesAreSyncedBefo
 }
 
 TEST_F(FilesBeforeRecordsTest, ModelFilesAndTheirDirectoriesAreSyncedBeforeTheModelRecord) {
-  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
-  store::WriteBatch batch;
-  core::Sweep sweep;
-  sweep.id = "sw-1";
-  sweep.objective.primary_metric = "accuracy";
-  batch.sweeps.push_back(sweep);
-  core::Trial trial;
-  trial.sweep_id = "sw-1";
-  trial.trial_id = 1;
-  trial.state = core::TrialState::kCompleted;
-  trial.final_value = 0.9;
-  batch.trials.push_back(trial);
-  ASSERT_TRUE(store->Commit(batch).ok());
+  std::unique_ptr<store::Store> store = CompletedTrialStore();
   const std::string attempt = ArtifactAttemptDir(ws_, "sw-1", 1, 1);
   ASSERT_TRUE(ReceiveArtifactChunk(attempt, WholeFile("sub/w.bin", "weights"), 1 << 20).ok());
   ASSERT_TRUE(PublishArtifacts(attempt, 1).ok());
@@ -157,19 +163,7 @@ TEST_F(FilesBeforeRecordsTest, ModelFilesAndTheirDirectoriesAreSyncedBeforeTheMo
 }
 
 TEST_F(FilesBeforeRecordsTest, AFailedSyncLeavesNoModelRecord) {
-  std::unique_ptr<store::Store> store = store::NewInMemoryStore();
-  store::WriteBatch batch;
-  core::Sweep sweep;
-  sweep.id = "sw-1";
-  sweep.objective.primary_metric = "accuracy";
-  batch.sweeps.push_back(sweep);
-  core::Trial trial;
-  trial.sweep_id = "sw-1";
-  trial.trial_id = 1;
-  trial.state = core::TrialState::kCompleted;
-  trial.final_value = 0.9;
-  batch.trials.push_back(trial);
-  ASSERT_TRUE(store->Commit(batch).ok());
+  std::unique_ptr<store::Store> store = CompletedTrialStore();
   const std::string attempt = ArtifactAttemptDir(ws_, "sw-1", 1, 1);
   ASSERT_TRUE(ReceiveArtifactChunk(attempt, WholeFile("w.bin", "weights"), 1 << 20).ok());
   ASSERT_TRUE(PublishArtifacts(attempt, 1).ok());
