@@ -18,7 +18,8 @@ What `deps` enforces (docs: the layout table of the architecture):
         cli:        anything but generated protobuf
     Includes of a folder's own headers and of third-party headers are always fine.
   * Generated protobuf headers (proto/*.pb.h) are included only in rpc/, and in the tests
-    of rpc (tests/unit/rpc/) and integration (tests/integration/). Otherwise tests/ and
+    of rpc (tests/unit/rpc/), integration (tests/integration/) and the fuzz targets
+    (tests/fuzz/, whose rpc target sends protobuf requests). Otherwise tests/ and
     bench/ are exempt from the folder rules.
   * Each folder's CMake library (sweep_<folder>, in <folder>/CMakeLists.txt) links only the
     sweep_* libraries of the folders it may use (controller links no sweep_compute: it uses
@@ -69,7 +70,7 @@ DIRECT = {
 # Single headers a folder may include from a folder it may not use as a whole.
 EXTRA_HEADERS = {"controller": {"compute/node_provider.h"}}
 TRANSITIVE = {"rpc"}  # "and what those use"
-PROTO_TEST_DIRS = ("tests/unit/rpc/", "tests/integration/")
+PROTO_TEST_DIRS = ("tests/unit/rpc/", "tests/integration/", "tests/fuzz/")
 CODE_DIRS = FOLDERS + ["tests", "bench"]
 MAX_FILE_LINES = 800
 MAX_FUNCTION_LINES = 150

@@ -39,7 +39,9 @@
 //   in all: when its (max_retries + 21)th attempt is interrupted (preempted, lost or
 //   released) it fails "interrupted N times". Each new attempt restarts the trial's
 //   curve: an interrupted attempt's points stay stored but leave early-termination
-//   statistics and the trial's value.
+//   statistics and the trial's value. A lease lost to the controller's own restart
+//   (expired while none was up, or inherited at the restart and never renewed) ends
+//   `interrupted` and counts toward neither limit.
 // - A sweep ends `completed` when every trial is terminal and no more can be created
 //   (max_total_trials reached or the sampler exhausted), `failed` when every trial
 //   failed or the sampler errored; status_message has the counts and the best value.

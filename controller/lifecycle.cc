@@ -252,6 +252,7 @@ void Lifecycle::JudgeTrial(Txn& txn, SweepRec& s, TrialRec& t, Outcome outcome,
 void Lifecycle::Interrupt(Txn& txn, SweepRec& s, TrialRec& t, const Interruption& interruption,
                           int64_t now) {
   EndAttempt(txn, s, t, interruption.state, interruption.why, now);
+  if (interruption.state == AttemptState::kInterrupted) t.interrupted += 1;
   txn.AddEvent(s.sweep.id, t.trial.trial_id, interruption.event_kind, interruption.event_message,
                now);
   RequeueOrEnd(txn, s, t, interruption.count_retry, interruption.why, now);
@@ -261,10 +262,19 @@ void Lifecycle::ExpireLeases(Txn& txn, SweepRec& s, const std::string& when, int
   for (int64_t tid : std::vector<int64_t>(s.live.begin(), s.live.end())) {
     TrialRec& t = s.trials[tid - 1];
     if (t.attempt.expires_ms > now) continue;
-    std::string why = absl::StrCat("lease of node ", t.attempt.node_id, " expired", when);
+    // Ran out while no controller was up, or inherited at a restart and never renewed
+    // since: the restart lost it (a controller's local workers die with it), not the node.
+    const bool restart = !when.empty() || t.inherited;
+    std::string why =
+        absl::StrCat("lease of node ", t.attempt.node_id, " expired",
+                     !when.empty() ? when
+                     : t.inherited ? " after the controller restarted, before the node renewed it"
+                                   : "");
+    if (restart) absl::StrAppend(&why, " (not counted against max_retries)");
     Interrupt(txn, s, t,
-              {AttemptState::kLost, why, "attempt_lost",
-               absl::StrCat("attempt ", t.attempt.attempt, ": ", why), /*count_retry=*/true},
+              {restart ? AttemptState::kInterrupted : AttemptState::kLost, why,
+               restart ? "attempt_interrupted" : "attempt_lost",
+               absl::StrCat("attempt ", t.attempt.attempt, ": ", why), /*count_retry=*/!restart},
               now);
   }
 }
@@ -340,8 +350,10 @@ void Lifecycle::RequeueOrEnd(Txn& txn, SweepRec& s, TrialRec& t, bool count_retr
              now);
     return;
   }
+  // Attempts the controller's own restarts lost do not count here either: restarts are
+  // bounded by whoever restarts it, not by the trial.
   const int64_t max_attempts = max_retries + 1 + kMaxUncountedAttempts;
-  if (t.trial.attempts >= max_attempts) {
+  if (t.trial.attempts - t.interrupted >= max_attempts) {
     EndTrial(txn, s, t, TrialState::kFailed,
              absl::StrCat("interrupted ", t.trial.attempts,
                           " times (preempted, lost or released; at most ", max_attempts,

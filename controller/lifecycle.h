@@ -37,7 +37,8 @@ absl::Status CheckPoints(const std::vector<core::MetricPoint>& points);
 // retries or attempts are used up (then it fails) or a stop was asked (then the stop
 // decides its state).
 struct Interruption {
-  core::AttemptState state = core::AttemptState::kLost;  // kLost, kPreempted or kStopped
+  // kLost, kPreempted, kStopped or kInterrupted (lost to the controller's own restart).
+  core::AttemptState state = core::AttemptState::kLost;
   std::string why;                                       // the attempt's error and the retry reason
   std::string event_kind;                                // e.g. "attempt_lost"
   std::string event_message;                             // its message
@@ -63,7 +64,10 @@ class Lifecycle {
   static bool SameCompletion(const TrialRec& t, const core::Completion& completion);
 
   void Interrupt(Txn& txn, SweepRec& s, TrialRec& t, const Interruption& interruption, int64_t now);
-  // Attempts of `s` whose lease ran out are lost ("lease of node N expired" + `when`).
+  // Attempts of `s` whose lease ran out are lost ("lease of node N expired" + `when`) and
+  // charged to max_retries, unless the controller's restart lost them: a non-empty `when`
+  // (expired while no controller was up) or a lease inherited at the restart and never
+  // renewed since; those end kInterrupted, uncharged, with an "attempt_interrupted" event.
   void ExpireLeases(Txn& txn, SweepRec& s, const std::string& when, int64_t now);
   // The sweep's timeout ends it (true); trials past trial_timeout are asked to stop.
   bool EnforceTimeouts(Txn& txn, SweepRec& s, int64_t now);

@@ -130,6 +130,7 @@ absl::Status RebuildTrials(SweepRec& s, const Records& records) {
   for (const core::Attempt& a : records.attempts) {
     if (a.trial_id < 1 || a.trial_id > s.Created()) continue;
     TrialRec& t = s.trials[a.trial_id - 1];
+    if (a.state == AttemptState::kInterrupted) t.interrupted += 1;
     if (!t.has_attempt || a.attempt >= t.attempt.attempt) {
       t.attempt = a;
       t.has_attempt = true;
@@ -210,6 +211,7 @@ void RestoreStops(SweepRec& s, const std::vector<core::Decision>& decisions) {
 void RestoreLease(State& state, SweepRec& s, TrialRec& t, int64_t now) {
   s.live.insert(t.trial.trial_id);
   s.active += 1;
+  t.inherited = true;
   NodeRec& n = state.nodes[t.attempt.node_id];
   if (n.node.node_id.empty()) {
     n.node.node_id = t.attempt.node_id;

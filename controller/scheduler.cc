@@ -261,6 +261,7 @@ absl::StatusOr<std::pair<SweepRec*, TrialRec*>> Scheduler::FindLiveLease(const L
 
 void Scheduler::Renew(Txn& txn, TrialRec& t, int64_t now) {
   t.attempt.expires_ms = now + options_.lease_duration_ms;
+  t.inherited = false;
   if (t.attempt.state == AttemptState::kLeased) t.attempt.state = AttemptState::kRunning;
   txn.PutAttempt(t);
   auto n = state_.nodes.find(t.attempt.node_id);

@@ -49,6 +49,10 @@ struct TrialRec {
   // a re-sent report's points are not stored twice.
   int32_t seq_attempt = 0;
   int64_t seq_stored = 0;
+  // The live attempt's lease came from the store at a restart and its node has not renewed
+  // it with this controller yet: if it runs out, the restart lost it (kInterrupted).
+  bool inherited = false;
+  int32_t interrupted = 0;  // attempts that ended kInterrupted (not charged to max_retries)
 };
 
 struct SweepRec {

@@ -133,6 +133,7 @@ int64_t FaultEnv::bytes_written() const {
 }
 
 int FaultEnv::Check(uint32_t op, const std::string& path, int64_t bytes, int64_t* allowed) {
+  if (observer_) observer_(static_cast<Op>(op), path);
   std::lock_guard<std::mutex> lock(mu_);
   if (allowed != nullptr) *allowed = bytes;
   for (auto& [id, fault] : faults_) {

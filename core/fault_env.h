@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,6 +93,13 @@ class FaultEnv final : public Env {
   // Bytes written through this Env (successful Appends) since it was created.
   int64_t bytes_written() const;
 
+  // Called with every operation's class and path as the operation is checked, just before
+  // it runs, whether a fault applies or not: tests record the order of operations with it
+  // (e.g. that a file was synced before its record was committed). Set it before the Env
+  // is in use; it runs on the calling thread, outside this Env's lock.
+  using Observer = std::function<void(Op op, const std::string& path)>;
+  void SetObserver(Observer observer) { observer_ = std::move(observer); }
+
   // Env. The default arguments repeat Env's, so a FaultEnv is called like an Env.
   absl::StatusOr<std::string> ReadFile(const std::string& path) override;
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
@@ -135,6 +143,7 @@ class FaultEnv final : public Env {
   std::map<int, Fault> faults_;     // guarded by mu_
   std::map<int, int64_t> written_;  // bytes written under each after_bytes fault; guarded by mu_
   int64_t bytes_written_ = 0;       // guarded by mu_
+  Observer observer_;               // set before use (SetObserver)
 };
 
 }  // namespace sweep::core

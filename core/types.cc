@@ -18,8 +18,8 @@ constexpr std::array<const char*, 4> kSweepStateNames = {"running", "completed",
                                                          "canceled"};
 constexpr std::array<const char*, 6> kTrialStateNames = {"pending", "running",          "completed",
                                                          "failed",  "early_terminated", "canceled"};
-constexpr std::array<const char*, 7> kAttemptStateNames = {
-    "leased", "running", "succeeded", "failed", "lost", "preempted", "stopped"};
+constexpr std::array<const char*, 8> kAttemptStateNames = {
+    "leased", "running", "succeeded", "failed", "lost", "preempted", "stopped", "interrupted"};
 
 }  // namespace
 

@@ -30,7 +30,19 @@ struct Objective {
 
 enum class SweepState { kRunning, kCompleted, kFailed, kCanceled };
 enum class TrialState { kPending, kRunning, kCompleted, kFailed, kEarlyTerminated, kCanceled };
-enum class AttemptState { kLeased, kRunning, kSucceeded, kFailed, kLost, kPreempted, kStopped };
+// kInterrupted: lost to the controller's own restart (its lease ran out while no controller
+// was up, or was inherited by a restarted controller and never renewed); not charged to
+// max_retries.
+enum class AttemptState {
+  kLeased,
+  kRunning,
+  kSucceeded,
+  kFailed,
+  kLost,
+  kPreempted,
+  kStopped,
+  kInterrupted
+};
 
 const char* SweepStateName(SweepState s);      // "running", "completed", ...
 const char* TrialStateName(TrialState s);      // "pending", ..., "early_terminated"

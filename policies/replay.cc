@@ -171,7 +171,7 @@ std::vector<ReplayEvent> RecordedReplayEvents(const std::vector<core::Trial>& tr
     const bool released = a.state == core::AttemptState::kStopped &&
                           (a.attempt < t->second->attempts || !core::IsTerminal(t->second->state));
     if (a.state != core::AttemptState::kLost && a.state != core::AttemptState::kPreempted &&
-        !released) {
+        a.state != core::AttemptState::kInterrupted && !released) {
       continue;
     }
     ReplayEvent restart;

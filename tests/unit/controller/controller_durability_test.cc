@@ -2,9 +2,12 @@
 // a restart must pick up (fault 10).
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "tests/unit/controller/controller_test_util.h"
 
 namespace sweep::controller::testing {
+
+using ::testing::HasSubstr;
 namespace {
 
 std::vector<core::MetricPoint> Numbered(int64_t first, int64_t last) {
@@ -110,13 +113,71 @@ TEST_F(ControllerTest, AttemptsDrainingUnderAnEndedSweepEndAtTheRestart) {
   ASSERT_TRUE(controller_->Heartbeat(g->ref).ok());  // told to stop; the trial is stopping
   EXPECT_EQ(GetSweep(sweep).state, core::SweepState::kCanceled);
   Restart();
-  for (const core::Attempt& a : store_->ListAttempts(sweep, std::nullopt).value()) {
+  const std::vector<core::Attempt> attempts = store_->ListAttempts(sweep, std::nullopt).value();
+  for (const core::Attempt& a : attempts) {
     EXPECT_TRUE(core::IsTerminal(a.state)) << "attempt of trial " << a.trial_id;
   }
-  for (const core::Trial& t : store_->ListTrials(sweep).value()) {
+  const std::vector<core::Trial> trials = store_->ListTrials(sweep).value();
+  for (const core::Trial& t : trials) {
     EXPECT_TRUE(core::IsTerminal(t.state)) << "trial " << t.trial_id;
   }
   EXPECT_FALSE(controller_->Heartbeat(g->ref).ok()) << "the node is told its lease is gone";
+}
+
+// The chaos test's finding: every controller restart lost its local workers' attempts, and
+// each loss counted against max_retries, so under repeated restarts no trial completed.
+// Attempts lost to the restart itself end `interrupted` and are not charged.
+TEST_F(ControllerTest, AttemptsLostToControllerRestartsAreNotChargedToMaxRetries) {
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 1, max_retries: 0}"));
+  // 30 restarts: more than max_retries + 21 attempts, so neither limit may count them.
+  for (int i = 0; i < 30; ++i) {
+    auto g = Acquire(Node());  // a local worker of this controller
+    ASSERT_TRUE(g) << "restart " << i;
+    ASSERT_TRUE(Report(g->ref, 0.1).ok());
+    Restart();  // the controller dies; its workers die with it and never call again
+    if (i % 2 == 0) {
+      controller_->Tick();
+      clock_.Advance(options_.lease_duration_ms + 1);  // runs out under this controller
+      controller_->Tick();
+    } else {
+      clock_.Advance(options_.lease_duration_ms + 1);  // ran out while none was up
+      Restart();
+    }
+    EXPECT_EQ(GetTrial(sweep, 1).state, core::TrialState::kPending) << "restart " << i;
+  }
+  core::Trial t = GetTrial(sweep, 1);
+  EXPECT_EQ(t.retries, 0);
+  EXPECT_EQ(t.attempts, 30);
+  const std::vector<core::Attempt> attempts = store_->ListAttempts(sweep, 1).value();
+  for (const core::Attempt& a : attempts) {
+    EXPECT_EQ(a.state, core::AttemptState::kInterrupted) << "attempt " << a.attempt;
+    EXPECT_THAT(a.error, HasSubstr("not counted against max_retries"));
+  }
+  EXPECT_EQ(CountEvents(sweep, "attempt_interrupted"), 30);
+  EXPECT_EQ(CountEvents(sweep, "attempt_lost"), 0);
+  auto g = Acquire(Node());
+  ASSERT_TRUE(g);
+  ASSERT_TRUE(Report(g->ref, 0.9).ok());
+  EXPECT_EQ(Complete(g->ref).value(), core::TrialState::kCompleted);
+}
+
+// Only the restart is forgiven: a node that renewed its lease with the restarted controller
+// and then went silent lost it itself, and that counts.
+TEST_F(ControllerTest, AnInheritedLeaseRenewedAfterTheRestartIsChargedWhenItExpires) {
+  std::string sweep = Submit(SpecYaml("{max_total_trials: 1, max_retries: 0}"));
+  auto g = Acquire(Node());
+  ASSERT_TRUE(g);
+  Restart();
+  ASSERT_TRUE(controller_->Heartbeat(g->ref).ok()) << "the node survived the restart";
+  clock_.Advance(options_.lease_duration_ms + 1);
+  controller_->Tick();
+  auto attempts = store_->ListAttempts(sweep, 1).value();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].state, core::AttemptState::kLost);
+  core::Trial t = GetTrial(sweep, 1);
+  EXPECT_EQ(t.retries, 1);
+  EXPECT_EQ(t.state, core::TrialState::kFailed);
+  EXPECT_THAT(t.reason, HasSubstr("node lost 1 times (max_retries 0)"));
 }
 
 }  // namespace

@@ -173,5 +173,63 @@ TEST_F(ControllerSnapshotTest, AFullDiskFailsTheUploadNamingItAndTheControllerGo
   Restart();  // the controller no longer uses `faults` once this test ends
 }
 
+// EIO on an artifact write: a clear error naming the file; the points reported before are
+// kept, the chunk can be sent again once the disk works, and the upload then completes.
+TEST_F(ControllerSnapshotTest, EioOnAnArtifactWriteFailsThatChunkOnlyAndLosesNothing) {
+  core::FaultEnv faults(core::Env::Default());
+  options_.env = &faults;
+  Restart();
+  Write(code_ / "train.py", "x");
+  std::string id = Submit(YamlWithCode());
+  auto lease = Acquire(Node());
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(Report(lease->ref, 0.4).ok());
+  faults.FailWrites(ws_.string() + "/artifacts", EIO);
+  absl::Status eio =
+      controller_->UploadArtifact(lease->ref, Chunk("m.txt", "data", 0, "data", true));
+  EXPECT_EQ(core::ErrnoOf(eio), EIO) << eio;
+  EXPECT_THAT(eio.message(), HasSubstr("m.txt"));
+  EXPECT_THAT(eio.message(), HasSubstr("Input/output error"));
+  faults.Clear();
+  ASSERT_TRUE(
+      controller_->UploadArtifact(lease->ref, Chunk("m.txt", "data", 0, "data", true)).ok());
+  absl::StatusOr<int64_t> total = controller_->CommitArtifacts(lease->ref, 1);
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(*total, 4);
+  ASSERT_TRUE(Report(lease->ref, 0.6).ok());
+  EXPECT_EQ(Complete(lease->ref).value(), core::TrialState::kCompleted);
+  core::Trial t = GetTrial(id, lease->ref.trial_id);
+  EXPECT_EQ(t.intervals, 2) << "the point reported before the failure is kept";
+  EXPECT_TRUE(workspace::FindTrialArtifacts(ws_.string(), id, lease->ref.trial_id).ok());
+  options_.env = core::Env::Default();
+  Restart();
+}
+
+// A workspace that turned read-only: uploads and their publication fail clearly, nothing
+// is published half, and the trial's result (in the store) is still taken.
+TEST_F(ControllerSnapshotTest, AReadOnlyWorkspaceFailsUploadsClearlyAndKeepsTheResult) {
+  core::FaultEnv faults(core::Env::Default());
+  options_.env = &faults;
+  Restart();
+  Write(code_ / "train.py", "x");
+  std::string id = Submit(YamlWithCode());
+  auto lease = Acquire(Node());
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(controller_->UploadArtifact(lease->ref, Chunk("a.txt", "a", 0, "a", true)).ok());
+  faults.MakeReadOnly(ws_.string());
+  absl::Status refused = controller_->UploadArtifact(lease->ref, Chunk("b.txt", "b", 0, "b", true));
+  EXPECT_EQ(core::ErrnoOf(refused), EROFS) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("Read-only file system"));
+  absl::StatusOr<int64_t> commit = controller_->CommitArtifacts(lease->ref, 1);
+  EXPECT_EQ(core::ErrnoOf(commit.status()), EROFS) << commit.status();
+  EXPECT_FALSE(workspace::FindTrialArtifacts(ws_.string(), id, lease->ref.trial_id).ok())
+      << "nothing published";
+  ASSERT_TRUE(Report(lease->ref, 0.7).ok());
+  EXPECT_EQ(Complete(lease->ref).value(), core::TrialState::kCompleted);
+  EXPECT_EQ(GetTrial(id, lease->ref.trial_id).final_value, 0.7);
+  options_.env = core::Env::Default();
+  Restart();
+}
+
 }  // namespace
 }  // namespace sweep::controller

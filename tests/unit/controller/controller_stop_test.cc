@@ -33,7 +33,9 @@ TEST_F(ControllerTest, ATrialThatExitsZeroAfterAStopDecisionEndsCompleted) {
   EXPECT_EQ(CountEvents(sweep, "trial_early_terminated"), 0);
   // The decision stays recorded (`sweep explain` shows it).
   int stops = 0;
-  for (const core::Decision& d : store_->ListDecisions(sweep, g2->ref.trial_id).value()) {
+  const std::vector<core::Decision> decisions =
+      store_->ListDecisions(sweep, g2->ref.trial_id).value();
+  for (const core::Decision& d : decisions) {
     stops += d.stop ? 1 : 0;
   }
   EXPECT_EQ(stops, 1);

@@ -547,9 +547,11 @@ TEST_F(ControllerTest, RestartResumesStateAndLosesExpiredLeases) {
   Restart();
   clock_.Advance(2000);
   controller_->Tick();
-  // g2's lease ran out: lost, back to pending; g3's lease is intact.
+  // g2's lease ran out before its node renewed it with this controller: the restart lost
+  // it (interrupted, not charged), back to pending; g3's lease is intact.
   auto a2 = store_->ListAttempts(sweep, g2->ref.trial_id).value();
-  EXPECT_EQ(a2.back().state, core::AttemptState::kLost);
+  EXPECT_EQ(a2.back().state, core::AttemptState::kInterrupted);
+  EXPECT_EQ(GetTrial(sweep, g2->ref.trial_id).retries, 0);
   EXPECT_EQ(GetTrial(sweep, g2->ref.trial_id).state, core::TrialState::kPending);
   auto hb = controller_->Heartbeat(g3->ref);
   ASSERT_TRUE(hb.ok()) << hb.status();
