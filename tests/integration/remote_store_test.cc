@@ -145,7 +145,6 @@ TEST_F(RemoteStoreTest, RecordsRoundTripExactly) {
   const core::ComputeTarget& c = b.computes[0];
   const core::Sweep& s = b.sweeps[0];
   const core::Trial& t1 = b.trials[0];
-  const core::Attempt& a = b.attempts[0];
   ASSERT_TRUE(store_->Commit(b).ok());
 
   auto rc = remote_->GetCompute("gpu-2");

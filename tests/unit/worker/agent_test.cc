@@ -425,9 +425,8 @@ TEST_F(AgentTest, LargeBacklogGoesAheadInReportsBeforeCompletion) {
   EXPECT_EQ(completions[0].points[0].step, 20'000);
 }
 
-// Fault 5 of issue 11: past 100,000 unsent points the worker dropped the oldest. Now the
-// trial's output is read no faster than reports go out (backpressure): every point arrives
-// once, in order, numbered. (This test asserted the dropping before.)
+// Fault 5 of issue 11 (this test asserted the dropping before): the trial's output is read
+// no faster than reports go out (backpressure); every point arrives once, in order, numbered.
 TEST_F(AgentTest, AFastTrialIsSlowedNotTruncated) {
   client_.QueueLease(MakeLease());
   client_.QueueShutdown();
