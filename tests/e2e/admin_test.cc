@@ -43,22 +43,6 @@ class LoggingServer {
   std::string address_;
 };
 
-std::string SleepSpec(const TempDir& dir, const std::string& name, double seconds, int trials) {
-  return dir.Write(name,
-                   "type: sweep\n"
-                   "trial:\n"
-                   "  command: sh -c 'sleep " +
-                       std::to_string(seconds) +
-                       "; echo score=${{search_space.a}}'\n"
-                       "compute: azureml:cpu-cluster\n"
-                       "sampling_algorithm: grid\n"
-                       "search_space:\n"
-                       "  a: {type: choice, values: [1, 2, 3, 4]}\n"
-                       "objective: {primary_metric: score, goal: maximize}\n"
-                       "limits: {max_total_trials: " +
-                       std::to_string(trials) + ", max_concurrent_trials: 2}\n");
-}
-
 // What an upload of `files` by trial `trial`'s first attempt leaves in the workspace.
 void PlaceArtifacts(const std::string& ws, const std::string& sweep, int64_t trial) {
   const fs::path attempt = workspace::ArtifactAttemptDir(ws, sweep, trial, 1);

@@ -45,22 +45,6 @@ class StoreWriteLock {
   sqlite3* db_ = nullptr;
 };
 
-std::string SleepSpec(const TempDir& dir, double seconds, int trials) {
-  return dir.Write("s.yml",
-                   "type: sweep\n"
-                   "trial:\n"
-                   "  command: sh -c 'sleep " +
-                       std::to_string(seconds) +
-                       "; echo score=${{search_space.a}}'\n"
-                       "compute: azureml:cpu-cluster\n"
-                       "sampling_algorithm: grid\n"
-                       "search_space:\n"
-                       "  a: {type: choice, values: [1, 2, 3, 4, 5, 6]}\n"
-                       "objective: {primary_metric: score, goal: maximize}\n"
-                       "limits: {max_total_trials: " +
-                       std::to_string(trials) + ", max_concurrent_trials: 2}\n");
-}
-
 // Live (not zombie) processes whose command line contains `needle`.
 std::vector<pid_t> ProcessesWith(const std::string& needle) {
   std::vector<pid_t> pids;
@@ -112,7 +96,7 @@ void ExpectAllCompleted(const std::string& ws, const std::string& id, size_t n) 
 TEST(DurabilityE2E, ABriefStoreLockIsWaitedOut) {
   TempDir dir;
   const std::string ws = dir.path() + "/ws";
-  BackgroundSweep run({"run", SleepSpec(dir, 0.3, 6), "-q", "--workspace", ws});
+  BackgroundSweep run({"run", SleepSpec(dir, "s.yml", 0.3, 6), "-q", "--workspace", ws});
   const std::string id = run.WaitFirstLine(60);
   ASSERT_FALSE(id.empty());
   {
@@ -129,7 +113,7 @@ TEST(DurabilityE2E, ABriefStoreLockIsWaitedOut) {
 TEST(DurabilityE2E, ALastingStoreFailureEndsTheRunAndARestartRecovers) {
   TempDir dir;
   const std::string ws = dir.path() + "/ws";
-  BackgroundSweep run({"run", SleepSpec(dir, 0.3, 6), "-q", "--workspace", ws});
+  BackgroundSweep run({"run", SleepSpec(dir, "s.yml", 0.3, 6), "-q", "--workspace", ws});
   const std::string id = run.WaitFirstLine(60);
   ASSERT_FALSE(id.empty());
   StoreWriteLock lock(ws + "/sweep.db");

@@ -127,6 +127,38 @@ BackgroundSweep::BackgroundSweep(const std::vector<std::string>& args) {
   pid_ = Spawn(argv, out_path_, err_path_);
 }
 
+std::string SleepSpec(const TempDir& dir, const std::string& name, double seconds, int trials) {
+  return dir.Write(name,
+                   "type: sweep\n"
+                   "trial:\n"
+                   "  command: sh -c 'sleep " +
+                       std::to_string(seconds) +
+                       "; echo score=${{search_space.a}}'\n"
+                       "compute: azureml:cpu-cluster\n"
+                       "sampling_algorithm: grid\n"
+                       "search_space:\n"
+                       "  a: {type: choice, values: [1, 2, 3, 4, 5, 6]}\n"
+                       "objective: {primary_metric: score, goal: maximize}\n"
+                       "limits: {max_total_trials: " +
+                       std::to_string(trials) + ", max_concurrent_trials: 2}\n");
+}
+
+ServerProcess::ServerProcess(const std::string& ws, int timeout_s)
+    : ws_(ws), proc_({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws}) {
+  nlohmann::json j = nlohmann::json::parse(proc_.WaitFirstLine(timeout_s), nullptr, false);
+  if (!j.is_discarded() && j.contains("address")) address_ = j["address"];
+}
+
+CommandResult ServerProcess::Run(std::vector<std::string> args, int timeout_s) const {
+  args.insert(args.end(), {"--server", address_, "--token-file", ws_ + "/token"});
+  return RunSweep(args, timeout_s);
+}
+
+CommandResult ServerProcess::Stop(int timeout_s) {
+  proc_.Signal(SIGTERM);
+  return proc_.Wait(timeout_s);
+}
+
 BackgroundSweep::~BackgroundSweep() {
   if (pid_ > 0) {
     int status;

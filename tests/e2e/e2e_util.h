@@ -56,6 +56,27 @@ class BackgroundSweep {
   TempDir dir_;
 };
 
+// A `sweep server --json` on an ephemeral port of 127.0.0.1 for workspace `ws`, with the
+// address it printed ("" when it printed none within timeout_s).
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& ws, int timeout_s = 300);
+  const std::string& address() const { return address_; }
+  // `sweep ARGS... --server ADDR --token-file <ws>/token`.
+  CommandResult Run(std::vector<std::string> args, int timeout_s = 300) const;
+  // SIGTERM, then its exit.
+  CommandResult Stop(int timeout_s = 300);
+
+ private:
+  std::string ws_;
+  BackgroundSweep proc_;
+  std::string address_;
+};
+
+// Writes spec `name` into `dir`: a grid over a in 1..6, each trial sleeping `seconds` and
+// printing score=a, at most `trials` trials, 2 at once, on the local cpu-cluster.
+std::string SleepSpec(const TempDir& dir, const std::string& name, double seconds, int trials);
+
 // Parses the stdout of a --json command; fails the current test on bad JSON.
 nlohmann::json ParseJson(const CommandResult& result);
 

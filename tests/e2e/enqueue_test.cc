@@ -43,15 +43,9 @@ TEST(EnqueueE2eTest, GivenPointsRunFirstAndBadOnesAreRefused) {
   const std::string ws = dir.path() + "/ws";
   // A new workspace has the target cpu-cluster.
   const std::string spec = WriteSpec(dir);
-  BackgroundSweep server({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws});
-  nlohmann::json listening =
-      nlohmann::json::parse(server.WaitFirstLine(kPatienceS), nullptr, false);
-  ASSERT_FALSE(listening.is_discarded());
-  const std::string address = listening["address"];
-  auto via_server = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--server", address, "--token-file", ws + "/token"});
-    return RunSweep(args, kPatienceS);
-  };
+  ServerProcess server(ws, kPatienceS);
+  ASSERT_FALSE(server.address().empty());
+  auto via_server = [&](std::vector<std::string> args) { return server.Run(args, kPatienceS); };
   CommandResult submitted = via_server({"submit", spec});
   ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
   const std::string id = submitted.out.substr(0, submitted.out.find('\n'));
@@ -95,8 +89,7 @@ TEST(EnqueueE2eTest, GivenPointsRunFirstAndBadOnesAreRefused) {
   EXPECT_EQ(all[2]["params"]["x"], 1) << "the grid starts where no given point is";
   EXPECT_EQ(all[2]["origin"], "sampled");
 
-  server.Signal(SIGTERM);
-  ASSERT_EQ(server.Wait(kPatienceS).exit_code, 0);
+  ASSERT_EQ(server.Stop(kPatienceS).exit_code, 0);
   // Without a server the workspace is changed directly; an ended sweep takes no points.
   CommandResult ended = RunSweep({"enqueue", id, "--param", "x=2", "--workspace", ws});
   EXPECT_EQ(ended.exit_code, 1);

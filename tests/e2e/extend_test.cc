@@ -128,15 +128,9 @@ TEST(ExtendE2eTest, SubmitWarmStartsThroughAServer) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const std::string id = run.out.substr(0, run.out.find('\n'));
 
-  BackgroundSweep server({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws});
-  nlohmann::json listening =
-      nlohmann::json::parse(server.WaitFirstLine(kPatienceS), nullptr, false);
-  ASSERT_FALSE(listening.is_discarded());
-  const std::string address = listening["address"];
-  auto via_server = [&](std::vector<std::string> args) {
-    args.insert(args.end(), {"--server", address, "--token-file", ws + "/token"});
-    return RunSweep(args, kPatienceS);
-  };
+  ServerProcess server(ws, kPatienceS);
+  ASSERT_FALSE(server.address().empty());
+  auto via_server = [&](std::vector<std::string> args) { return server.Run(args, kPatienceS); };
   const std::string next = WriteSpec(dir, "next", "1, 2, 3, 6");
   const size_t sweeps = ParseJson(via_server({"ls", "--json"})).size();
   CommandResult unknown = via_server({"submit", next, "--warm-start", "sw-ffffffffffff"});

@@ -20,32 +20,6 @@ namespace fs = std::filesystem;
 // an idle machine, so only a hang, not a loaded machine, uses it up.
 constexpr int kPatienceS = 300;
 
-// A `sweep server --json` on an ephemeral port, with the address it printed.
-class Server {
- public:
-  explicit Server(const std::string& ws)
-      : ws_(ws), proc_({"server", "--listen", "127.0.0.1:0", "--json", "--workspace", ws}) {
-    std::string line = proc_.WaitFirstLine(kPatienceS);
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.contains("address")) address_ = j["address"];
-  }
-  const std::string& address() const { return address_; }
-  // `sweep ARGS... --server ADDR --token-file <ws>/token`.
-  CommandResult Run(std::vector<std::string> args, int timeout_s = kPatienceS) const {
-    args.insert(args.end(), {"--server", address_, "--token-file", ws_ + "/token"});
-    return RunSweep(args, timeout_s);
-  }
-  CommandResult Stop() {
-    proc_.Signal(SIGTERM);
-    return proc_.Wait(kPatienceS);
-  }
-
- private:
-  std::string ws_;
-  BackgroundSweep proc_;
-  std::string address_;
-};
-
 // Each trial appends "SWEEP_ID TRIAL START END" to a log, so the test can see when trials
 // of each sweep really ran. With a gate directory, a trial says it started (the file
 // <gate>/started-SWEEP-TRIAL) and waits (up to 600 s) until the test opens its gate, the
@@ -128,7 +102,7 @@ TEST(ServerE2E, TwoSubmittedSweepsShareOneClusterAndQueriesMatchTheWorkspace) {
   ASSERT_EQ(
       RunSweep({"compute", "create", "shared", "--max-nodes", "2", "--workspace", ws}).exit_code,
       0);
-  Server server(ws);
+  ServerProcess server(ws);
   ASSERT_FALSE(server.address().empty()) << "the server prints its address first";
   EXPECT_TRUE(fs::exists(ws + "/controller.json"));
 
@@ -268,7 +242,7 @@ TEST(ServerE2E, SigtermStopsRunningWorkersAndCancelWorksThroughTheServer) {
   TempDir dir;
   WriteTrainScript(dir);
   const std::string ws = dir.path() + "/ws";
-  Server server(ws);
+  ServerProcess server(ws);
   ASSERT_FALSE(server.address().empty());
   CommandResult submitted =
       server.Run({"submit", Spec(dir, "long.yml", "cpu-cluster", "1, 2, 3", 2, 600)});
@@ -312,7 +286,7 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
   OpenGate(gate, "1");
   std::string id;
   {
-    Server first(ws);
+    ServerProcess first(ws);
     ASSERT_FALSE(first.address().empty());
     CommandResult submitted =
         first.Run({"submit", Spec(dir, "r.yml", "cpu-cluster", "1, 2, 3, 4", 1, 0.2, gate)});
@@ -332,7 +306,7 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
   ASSERT_EQ(paused["trials"]["completed"].get<int>(), 1);
 
   OpenGate(gate, "all");
-  Server second(ws);
+  ServerProcess second(ws);
   ASSERT_FALSE(second.address().empty());
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -353,7 +327,7 @@ TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
   WriteTrainScript(dir);
   const std::string ws = dir.path() + "/ws";
   const std::string good = Spec(dir, "good.yml", "cpu-cluster", "1", 1);
-  Server server(ws);
+  ServerProcess server(ws);
   ASSERT_FALSE(server.address().empty());
 
   struct Case {
