@@ -391,9 +391,7 @@ absl::Status SqliteStore::Prepare() {
 // as text, a missing value as NULL (Use::Double).
 absl::StatusOr<std::vector<core::Trial>> SqliteStore::QueryTrials(const std::string& sweep_id,
                                                                   const TrialQuery& query) {
-  if (query.limit < 0) {
-    return absl::InvalidArgumentError("QueryTrials: the limit must not be negative");
-  }
+  RETURN_IF_ERROR(CheckTrialQuery(query));
   std::string sql = schema::kQueryTrialsPrefix;
   if (query.state) sql += " AND state = ?2";
   sql += " ORDER BY ";

@@ -23,11 +23,16 @@ void MoveAppend(std::vector<T>& to, std::vector<T>& from) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<core::Trial>> Store::QueryTrials(const std::string& sweep_id,
-                                                            const TrialQuery& query) {
+absl::Status CheckTrialQuery(const TrialQuery& query) {
   if (query.limit < 0) {
     return absl::InvalidArgumentError("QueryTrials: the limit must not be negative");
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<core::Trial>> Store::QueryTrials(const std::string& sweep_id,
+                                                            const TrialQuery& query) {
+  RETURN_IF_ERROR(CheckTrialQuery(query));
   ASSIGN_OR_RETURN(std::vector<core::Trial> trials, ListTrials(sweep_id));
   if (query.state) {
     std::erase_if(trials, [&](const core::Trial& t) { return t.state != *query.state; });

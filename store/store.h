@@ -89,6 +89,9 @@ struct TrialQuery {
   int64_t limit = 0;  // at most this many; 0: all
 };
 
+// InvalidArgument when `query` cannot be run (a negative limit); shared by the stores.
+absl::Status CheckTrialQuery(const TrialQuery& query);
+
 class Store {
  public:
   virtual ~Store() = default;

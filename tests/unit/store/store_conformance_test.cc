@@ -454,8 +454,9 @@ TYPED_TEST(StoreConformanceTest, QueryTrialsFiltersOrdersByValueAndLimits) {
   EXPECT_EQ(Dump(best[0]), Dump(want));  // decoded in full
   EXPECT_THAT(ids({.state = core::TrialState::kCanceled}), IsEmpty());
   EXPECT_THAT(Must(store.QueryTrials("sw-9", {})), IsEmpty());
-  EXPECT_EQ(store.QueryTrials("sw-1", {.limit = -1}).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::Status negative = store.QueryTrials("sw-1", {.limit = -1}).status();
+  EXPECT_EQ(negative.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(negative.message(), "QueryTrials: the limit must not be negative");
 }
 
 TYPED_TEST(StoreConformanceTest, ListMetricsNeedsASweepId) {
