@@ -3,7 +3,7 @@
 
 usage: /usr/bin/python3 bench/dispatch_bench.py [--build DIR] [--quick] [--trials N]
            [--trials16 N] [--optuna-trials N] [--no-optuna] [--lease-workers 64]
-           [--lease-trials N] [--json FILE]
+           [--lease-trials N] [--shape-trials N] [--json FILE]
 
 Figures, each printed with its target and its anchor measured in the same run:
   - trials/s end to end (`sweep run`, wall time of the whole command, workers started by
@@ -20,6 +20,9 @@ Figures, each printed with its target and its anchor measured in the same run:
   - Lease latency: AcquireTrial returning a grant while trials wait, p99 with 64 workers
     (build/bench/lease_bench). Target <= 2 ms. Anchor: one unary gRPC round trip to the
     same server, p99.
+  - The same two figures on 2 nodes for other shapes of sweep (--shape-trials each,
+    default 1000): a shell loop through bash, TPE over 4 mixed parameters, a bandit
+    policy evaluated on every report; against the same 2-process Optuna figure.
 --quick: fewer trials (1000 / 1000 / Optuna 150 / leases 5000), about a minute.
 Exit 0 when every measured target passes, 1 when one is missed.
 """
@@ -41,14 +44,32 @@ CLK = os.sysconf("SC_CLK_TCK")
 SPEC = """type: sweep
 display_name: dispatch-bench
 trial:
-  command: printf "loss=%s\\n" 5 4 3 2 1
+  command: {command}
 compute: azureml:cpu-cluster
-sampling_algorithm: random
+sampling_algorithm: {sampling}
 search_space:
-  x: {{type: uniform, min_value: 0, max_value: 1}}
+{space}
 objective: {{primary_metric: loss, goal: minimize}}
 limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
-"""
+{extra}"""
+
+# The issue's case, then other shapes of sweep users bring, so a figure good only on one
+# shape shows: name -> (command, sampling, search space, extra spec keys).
+PRINTF = 'printf "loss=%s\\n" 5 4 3 2 1'
+SHAPES = {
+    "printf, random": (PRINTF, "random", "  x: {type: uniform, min_value: 0, max_value: 1}", ""),
+    "shell loop, random": ("for i in 5 4 3 2 ${{search_space.x}}; do echo loss=$i; done",
+                           "random", "  x: {type: uniform, min_value: 0, max_value: 1}", ""),
+    "printf, TPE, 4 mixed params": (
+        'printf "loss=%s\\n" 5 4 3 2 ${{search_space.x}}', "tpe",
+        "  x: {type: uniform, min_value: 0, max_value: 1}\n"
+        "  lr: {type: loguniform, min_value: -9, max_value: -1}\n"
+        "  n: {type: randint, upper: 64}\n"
+        "  act: {type: choice, values: [relu, tanh, gelu]}", ""),
+    "printf, random, bandit policy": (
+        PRINTF, "random", "  x: {type: uniform, min_value: 0, max_value: 1}",
+        "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"),
+}
 
 
 def proc_cpu(pid):
@@ -114,7 +135,7 @@ class SweepCpu:
         return sum(self.last.values()), len(self.last) - 1
 
 
-def run_sweep(sweep, nodes, trials):
+def run_sweep(sweep, nodes, trials, shape="printf, random"):
     ws = tempfile.mkdtemp(prefix="sweep-dispatch-bench-")
     try:
         env = dict(os.environ, SWEEP_WORKSPACE=ws, NO_COLOR="1")
@@ -122,7 +143,9 @@ def run_sweep(sweep, nodes, trials):
                        env=env, check=True, stdout=subprocess.DEVNULL)
         spec = os.path.join(ws, "spec.yml")
         with open(spec, "w") as f:
-            f.write(SPEC.format(trials=trials, nodes=nodes))
+            command, sampling, space, extra = SHAPES[shape]
+            f.write(SPEC.format(trials=trials, nodes=nodes, command=command, sampling=sampling,
+                                space=space, extra=extra))
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         proc = subprocess.Popen([sweep, "run", spec, "--json"], env=env, stdout=subprocess.PIPE,
@@ -137,7 +160,8 @@ def run_sweep(sweep, nodes, trials):
         if proc.returncode != 0:
             raise RuntimeError(f"sweep run exited {proc.returncode}: {err[-2000:]}")
         summary = json.loads(out)
-        completed = summary.get("trials", {}).get("completed")
+        counts = summary.get("trials", {})
+        completed = counts.get("completed", 0) + counts.get("early_terminated", 0)
         if completed != trials:
             raise RuntimeError(f"{completed} of {trials} trials completed: {out[:2000]}")
         return {"nodes": nodes, "trials": trials, "seconds": seconds,
@@ -249,6 +273,8 @@ def main():
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python with optuna")
     ap.add_argument("--lease-workers", type=int, default=64)
     ap.add_argument("--lease-trials", type=int, help="grants measured (default 20000)")
+    ap.add_argument("--shape-trials", type=int,
+                    help="trials of each other sweep shape, 2 nodes (default 1000; 0: none)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     t2 = a.trials or (1000 if a.quick else 2000)
@@ -300,6 +326,25 @@ def main():
         row(rows, f"Sweep CPU per trial, {nodes} nodes", f"{cpu:.2f} ms", "<= 1 ms", cpu <= 1.0,
             f"spawn+reap {anchor_ms:.2f} ms", f"{cpu / anchor_ms:.1f}x")
         results[f"sweep_{nodes}"]["spawn_ratio"] = cpu / anchor_ms
+
+    # Other shapes on 2 nodes, against the same Optuna anchor (its 2-process figure).
+    tshape = a.shape_trials if a.shape_trials is not None else 1000
+    opt2 = results.get("optuna_2")
+    for shape in list(SHAPES)[1:] if tshape > 0 else []:
+        print(f"sweep run ({shape}): {tshape} trials on 2 nodes ...", flush=True)
+        r = run_sweep(sweep, 2, tshape, shape)
+        results[f"shape {shape}"] = r
+        tps, cpu = r["trials_per_s"], r["sweep_cpu_ms_per_trial"]
+        print(f"  {tps:.0f} trials/s, Sweep CPU {cpu:.2f} ms/trial", flush=True)
+        if opt2:
+            ratio = tps / opt2["trials_per_s"]
+            row(rows, f"trials/s, 2 nodes, {shape}", f"{tps:.0f}", ">= 1000 and >= 30x Optuna",
+                tps >= 1000 and ratio >= 30, f"Optuna {opt2['trials_per_s']:.1f}/s", f"{ratio:.1f}x")
+        else:
+            row(rows, f"trials/s, 2 nodes, {shape}", f"{tps:.0f}", ">= 1000", tps >= 1000,
+                "Optuna skipped")
+        row(rows, f"Sweep CPU per trial, {shape}", f"{cpu:.2f} ms", "<= 1 ms", cpu <= 1.0,
+            f"spawn+reap {anchor_ms:.2f} ms", f"{cpu / anchor_ms:.1f}x")
 
     print(f"lease_bench: {a.lease_workers} workers, {tlease} grants ...", flush=True)
     lb = run_lease_bench(lease, a.lease_workers, tlease)
