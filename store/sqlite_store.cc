@@ -29,6 +29,7 @@
 #include "store/sqlite_schema.h"
 #include "store/sqlite_statements.h"
 #include "store/store.h"
+#include "store/wal_checkpointer.h"
 
 namespace sweep::store {
 namespace sqlite_internal {
@@ -37,7 +38,7 @@ namespace {
 namespace schema = sqlite_schema;
 
 // How long a writer waits for another connection's write lock (a second controller on
-// the same workspace, or a checkpoint) before Commit fails Unavailable.
+// the same workspace, or a checkpoint of another process) before Commit fails Unavailable.
 constexpr int kBusyTimeoutMs = 5000;
 
 class SqliteStore final : public Store {
@@ -45,6 +46,7 @@ class SqliteStore final : public Store {
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, bool read_only);
 
   ~SqliteStore() override {
+    checkpointer_.reset();  // before its connection closes
     for (sqlite3_stmt* stmt : stmts_) sqlite3_finalize(stmt);
     sqlite3_close(db_);
   }
@@ -276,6 +278,7 @@ class SqliteStore final : public Store {
   const bool read_only_;
   std::mutex mu_;  // guards the connection and the statements
   sqlite3* db_ = nullptr;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only or not in WAL mode
   std::array<sqlite3_stmt*, kNumStmts> stmts_{};
   // The key of the last metric point written in the current Commit and the seq the next
   // point with that key gets; reset by every Commit (another connection may write
@@ -313,6 +316,9 @@ absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path
   RETURN_IF_ERROR(store->CheckVersion(version));
   if (!read_only) RETURN_IF_ERROR(store->Migrate());
   RETURN_IF_ERROR(store->Prepare());
+  if (!read_only) {
+    ASSIGN_OR_RETURN(store->checkpointer_, WalCheckpointer::Start(store->db_, path));
+  }
   return std::unique_ptr<Store>(std::move(store));
 }
 
