@@ -4,8 +4,8 @@
 Figures, each printed with its target and anchor:
   ingest   metric points made durable per second from 4 trials streaming at once (each
            prints --points lines of three metrics with awk); every point is checked stored
-           once (counted in sweep.db). Anchors: SQLite's raw batched insert of the same
-           number of rows, and Optuna's trial.report into SQLite (Debian's python3-optuna
+           once (counted in sweep.db's `metrics` view). Anchors: SQLite's raw batched insert
+           of the same number of rows into a table shaped like metric_points, and Optuna's trial.report into SQLite (Debian's python3-optuna
            through /usr/bin/python3; skipped with a message when absent).
   scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
            per-trial cost against a 1,000-trial sweep, the controller's peak RSS
@@ -52,31 +52,38 @@ def run_checked(cmd, **kw):
 
 
 class PeakRss:
-    """Polls /proc/<pid>/status VmHWM (the kernel's own peak) until the process exits."""
+    """Polls /proc/<pid>/status VmHWM (the kernel's own peak) until the process exits, and
+    the process's own CPU (/proc/<pid>/stat utime + stime, children excluded: the
+    controller without its workers), last seen at most 0.1 s before the exit."""
 
     def __init__(self, pid):
-        self.pid, self.kb = pid, 0
+        self.pid, self.kb, self.own_cpu = pid, 0, 0.0
         self.thread = threading.Thread(target=self._poll, daemon=True)
         self.thread.start()
 
     def _poll(self):
         path = f"/proc/{self.pid}/status"
+        tick = os.sysconf("SC_CLK_TCK")
         while True:
             try:
+                with open(f"/proc/{self.pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                    self.own_cpu = (int(fields[11]) + int(fields[12])) / tick
                 with open(path) as f:
                     for line in f:
                         if line.startswith("VmHWM:"):
                             self.kb = max(self.kb, int(line.split()[1]))
                         if line.startswith("State:") and line.split()[1] == "Z":
                             return
-            except OSError:
+            except (OSError, IndexError, ValueError):
                 return
             time.sleep(0.1)
 
 
 def run_sweep(args, spec):
     """Runs `sweep run SPEC -q`; returns (sweep id, wall s, cpu s of it and its children,
-    peak RSS MB of the controller process)."""
+    peak RSS MB of the controller process). Sets args.controller_cpu (the controller's own
+    CPU seconds)."""
     start = time.monotonic()
     proc = subprocess.Popen(sweep_cmd(args, "run", spec, "-q"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -90,6 +97,7 @@ def run_sweep(args, spec):
         sys.exit(f"sweep run failed ({proc.returncode}):\n{out}\n{err[-4000:]}")
     sweep_id = out.splitlines()[0].strip()
     cpu = usage.ru_utime + usage.ru_stime
+    args.controller_cpu = rss.own_cpu
     return sweep_id, wall, cpu, max(rss.kb, usage.ru_maxrss) / 1024.0
 
 
@@ -111,22 +119,22 @@ def query(db, sql):
 
 def sqlite_batched_rate(tmp, n):
     """Rows/s of a batched insert (1,000 rows a transaction) into a table shaped like
-    Sweep's metrics, WAL + synchronous=NORMAL like Sweep's store."""
+    Sweep's metric_points (integer trial key and name id), WAL + synchronous=NORMAL like
+    Sweep's store. The rows are built before the clock starts."""
     path = os.path.join(tmp, "raw.db")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
-    con.execute("CREATE TABLE metrics (sweep_id TEXT NOT NULL, trial_id INTEGER NOT NULL, "
-                "timestamp_ms INTEGER NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL,"
-                " name TEXT NOT NULL, value NOT NULL, step INTEGER NOT NULL, interval INTEGER "
-                "NOT NULL, PRIMARY KEY (sweep_id, trial_id, timestamp_ms, seq)) WITHOUT ROWID")
-    names = ("loss", "acc", "lr")
+    con.execute("CREATE TABLE metric_points (trial_key INTEGER NOT NULL, timestamp_ms INTEGER "
+                "NOT NULL, seq INTEGER NOT NULL, attempt INTEGER NOT NULL, name_id INTEGER NOT "
+                "NULL, value NOT NULL, step INTEGER NOT NULL, interval INTEGER NOT NULL, "
+                "PRIMARY KEY (trial_key, timestamp_ms, seq)) WITHOUT ROWID")
+    batches = [[(1 + i % 4, i // 4, i, 1, i % 3, i * 0.5, i, 0)
+                for i in range(base, min(n, base + 1000))] for base in range(0, n, 1000)]
     start, cpu = time.monotonic(), time.process_time()
-    for base in range(0, n, 1000):
-        rows = [("sw-bench", 1 + i % 4, i // 4, i, 1, names[i % 3], i * 0.5, i, 0)
-                for i in range(base, min(n, base + 1000))]
+    for rows in batches:
         con.execute("BEGIN")
-        con.executemany("INSERT INTO metrics VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        con.executemany("INSERT INTO metric_points VALUES (?,?,?,?,?,?,?,?)", rows)
         con.execute("COMMIT")
     elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
     con.close()
@@ -213,6 +221,8 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
     record("points per CPU second (controller, workers and trials together)",
            f"{total / cpu:,.0f} ({cpu * 1e6 / total:.2f} us CPU a point)", "",
            f"SQLite batched insert (Python) {raw_cpu:,.0f} per CPU second")
+    record("controller CPU a point (the `sweep run` process alone)",
+           f"{args.controller_cpu * 1e6 / total:.2f} us", "", "")
 
 
 # ---------------------------------------------------------------------------- scale
@@ -241,7 +251,8 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
     print(f"  {trials:,} trials on {nodes} nodes: {wall:.1f} s wall ({trials / window:,.0f} "
           f"trials/s between first start and last end), {cpu:.1f} s CPU in all "
           f"(controller, workers, trials), controller peak RSS {rss_mb:.0f} MB", flush=True)
-    return sweep_id, window / trials * 1e3, cpu / trials * 1e3, rss_mb
+    return sweep_id, window / trials * 1e3, cpu / trials * 1e3, rss_mb, \
+        args.controller_cpu / trials * 1e3
 
 
 def timed_median(cmd, repeats=5):
@@ -256,19 +267,25 @@ def timed_median(cmd, repeats=5):
 def scale(args):
     big, nodes = args.trials, args.nodes
     print(f"\n== scale: 1,000 then {big:,} tiny real trials on {nodes} nodes", flush=True)
-    _, small_wall, small_cpu, small_rss = scale_sweep(args, "scale_small", 1000, nodes)
-    sweep_id, wall, cpu, rss = scale_sweep(args, "scale_big", big, nodes)
+    _, small_wall, small_cpu, small_rss, small_ctl = scale_sweep(args, "scale_small", 1000,
+                                                                  nodes)
+    sweep_id, wall, cpu, rss, ctl = scale_sweep(args, "scale_big", big, nodes)
     record(f"wall ms per trial at {big:,} vs 1,000", f"{wall:.2f} vs {small_wall:.2f} "
            f"(x{wall / small_wall:.2f})", "no growth (<= x1.1)", "", wall <= small_wall * 1.1)
     record(f"CPU ms per trial (all processes) at {big:,} vs 1,000", f"{cpu:.2f} vs "
            f"{small_cpu:.2f} (x{cpu / small_cpu:.2f})", "no growth (<= x1.1)", "",
            cpu <= small_cpu * 1.1)
+    record(f"controller CPU ms per trial at {big:,} vs 1,000", f"{ctl:.2f} vs {small_ctl:.2f} "
+           f"(x{ctl / small_ctl:.2f})", "no growth (<= x1.1)", "", ctl <= small_ctl * 1.1)
     record(f"controller peak RSS at {big:,} trials", f"{rss:.0f} MB (1,000: {small_rss:.0f} MB)",
            "<= 300 MB", "", rss <= 300)
     best = timed_median(sweep_cmd(args, "best", sweep_id))
     top = timed_median(sweep_cmd(args, "trials", sweep_id, "--top", "10"))
     true_ms = timed_median(["/bin/true"])
-    anchor = f"process start (/bin/true) {true_ms:.1f} ms"
+    start_ms = timed_median([args.sweep, "--version"])
+    record("process start alone: `sweep --version` (median of 5)", f"{start_ms:.1f} ms", "",
+           f"/bin/true {true_ms:.1f} ms")
+    anchor = f"`sweep --version` {start_ms:.1f} ms, /bin/true {true_ms:.1f} ms"
     record(f"`sweep best` on {big:,} trials (median of 5)", f"{best:.1f} ms", "< 50 ms", anchor,
            best < 50)
     record(f"`sweep trials --top 10` on {big:,} trials (median of 5)", f"{top:.1f} ms",
@@ -305,11 +322,13 @@ def main():
     p.add_argument("--optuna-seconds", type=float, default=20,
                    help="time Optuna may take reporting points (it slows as they grow)")
     p.add_argument("--keep", action="store_true", help="keep the workspaces")
+    p.add_argument("--dir", help="where the workspaces go (default: under BUILD, not /tmp: "
+                   "the 100,000-trial workspace is large)")
     args = p.parse_args()
     args.sweep = args.sweep or os.path.join(args.build, "cli", "sweep")
     args.points = args.points or (50_000 if args.quick else 200_000)
     args.trials = args.trials or (10_000 if args.quick else 100_000)
-    args.tmp = tempfile.mkdtemp(prefix="ingest_bench.")
+    args.tmp = os.path.abspath(tempfile.mkdtemp(prefix="ingest_bench.", dir=args.dir or args.build))
     only = set(args.only.split(","))
     try:
         if "ingest" in only:

@@ -142,6 +142,7 @@ void Lifecycle::IngestPoints(Txn& txn, SweepRec& s, TrialRec& t,
     t.seq_attempt = t.attempt.attempt;
     t.seq_stored = 0;
   }
+  txn.batch.metrics.reserve(txn.batch.metrics.size() + points.size());
   for (const core::MetricPoint& in : points) {
     if (in.seq > 0) {
       if (in.seq <= t.seq_stored) continue;  // stored before: the report was re-sent

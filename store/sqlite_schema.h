@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 7> kMigrations = {
+inline constexpr std::array<const char*, 8> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -202,14 +202,65 @@ ALTER TABLE sweeps ADD COLUMN max_concurrent_trials INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sweeps ADD COLUMN timeout_s INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sweeps ADD COLUMN warm_start_json TEXT NOT NULL DEFAULT '[]';
 )sql",
+    // 7 -> 8: compact metric points. A point was keyed by the sweep id's text; now by a
+    // per-trial integer (trial_keys.id, made at the trial's first point) with the metric
+    // name interned (metric_names.id): rows half the size and integer key compares, so an
+    // insert is cheaper. The trial_keys row carries the foreign key to the trial; the
+    // store writes points only under keys and name ids it has looked up, so
+    // metric_points has no foreign keys of its own (each would cost a seek per point).
+    // `metrics` becomes a view with the old columns, for reading with SQL. The points are
+    // moved in this step's transaction. Also an index of the trials by value (QueryTrials).
+    R"sql(
+CREATE TABLE trial_keys (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL,
+  trial_id INTEGER NOT NULL,
+  UNIQUE (sweep_id, trial_id),
+  FOREIGN KEY (sweep_id, trial_id) REFERENCES trials(sweep_id, trial_id)
+);
+CREATE TABLE metric_names (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE metric_points (
+  trial_key INTEGER NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  name_id INTEGER NOT NULL,
+  value NOT NULL,
+  step INTEGER NOT NULL,
+  interval INTEGER NOT NULL,
+  PRIMARY KEY (trial_key, timestamp_ms, seq)
+) WITHOUT ROWID;
+INSERT INTO trial_keys (sweep_id, trial_id)
+  SELECT DISTINCT sweep_id, trial_id FROM metrics ORDER BY sweep_id, trial_id;
+INSERT INTO metric_names (name) SELECT DISTINCT name FROM metrics ORDER BY name;
+INSERT INTO metric_points
+  SELECT k.id, m.timestamp_ms, m.seq, m.attempt, n.id, m.value, m.step, m.interval
+  FROM metrics m
+  JOIN trial_keys k ON k.sweep_id = m.sweep_id AND k.trial_id = m.trial_id
+  JOIN metric_names n ON n.name = m.name;
+DROP TABLE metrics;
+-- `sweep best` and `sweep trials --top N --sort PRIMARY` walk this from the best value
+-- instead of sorting every trial of the sweep.
+CREATE INDEX trials_by_value ON trials (sweep_id, final_value);
+CREATE VIEW metrics (sweep_id, trial_id, timestamp_ms, seq, attempt, name, value, step,
+                     interval) AS
+  SELECT k.sweep_id, k.trial_id, p.timestamp_ms, p.seq, p.attempt, n.name, p.value, p.step,
+         p.interval
+  FROM trial_keys k CROSS JOIN metric_points p ON p.trial_key = k.id
+  JOIN metric_names n ON n.id = p.name_id;
+)sql",
 };
 
 // The version this binary writes and reads.
 inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
 // Read queries, one per Store read path. Parameters: ?1 = sweep_id (or key), ?2 =
-// trial_id, ?3 = metric name. Every one is an index lookup or range scan whose order
-// comes from the index (checked by the tests with EXPLAIN QUERY PLAN).
+// trial_id, ?3 = metric name. Every one is made of index lookups or range scans whose
+// order comes from the index (checked by the tests with EXPLAIN QUERY PLAN); the metric
+// queries walk the sweep's trial keys in trial order, then each key's points.
 #define SWEEP_STORE_COMPUTE_COLUMNS_                                   \
   "name, type, provider, min_nodes, max_nodes, vm_size, vm_priority, " \
   "idle_seconds_before_scaledown, properties_json, created_ms"
@@ -223,8 +274,13 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 #define SWEEP_STORE_ATTEMPT_COLUMNS_                                                     \
   "sweep_id, trial_id, attempt, node_id, fencing_token, state, started_ms, expires_ms, " \
   "ended_ms, exit_code, error"
+// Metric points: trial key, then point, then name (the join order the ORDER BY needs).
 #define SWEEP_STORE_METRIC_COLUMNS_ \
-  "sweep_id, trial_id, attempt, name, value, step, interval, timestamp_ms"
+  "k.sweep_id, k.trial_id, p.attempt, n.name, p.value, p.step, p.interval, p.timestamp_ms"
+#define SWEEP_STORE_METRIC_FROM_                                        \
+  " FROM trial_keys k CROSS JOIN metric_points p ON p.trial_key = k.id" \
+  " CROSS JOIN metric_names n ON n.id = p.name_id"
+#define SWEEP_STORE_METRIC_NAMED_ " AND p.name_id = (SELECT id FROM metric_names WHERE name = ?3)"
 #define SWEEP_STORE_EVENT_COLUMNS_ "id, sweep_id, trial_id, kind, message, timestamp_ms"
 #define SWEEP_STORE_DECISION_COLUMNS_                                                      \
   "sweep_id, trial_id, interval, policy, value, reference, threshold, stop, explanation, " \
@@ -258,19 +314,20 @@ inline constexpr const char* kListAttempts = "SELECT " SWEEP_STORE_ATTEMPT_COLUM
 inline constexpr const char* kListTrialAttempts =
     "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
     " FROM attempts WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY attempt";
-inline constexpr const char* kListMetrics = "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-                                            " FROM metrics WHERE sweep_id = ?1"
-                                            " ORDER BY trial_id, timestamp_ms, seq";
+inline constexpr const char* kListMetrics =
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
+    " WHERE k.sweep_id = ?1 ORDER BY k.trial_id, p.timestamp_ms, p.seq";
 inline constexpr const char* kListTrialMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY timestamp_ms, seq";
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
+    " WHERE k.sweep_id = ?1 AND k.trial_id = ?2 ORDER BY p.timestamp_ms, p.seq";
 inline constexpr const char* kListNamedMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-    " FROM metrics WHERE sweep_id = ?1 AND name = ?3 ORDER BY trial_id, timestamp_ms, seq";
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
+    " WHERE k.sweep_id = ?1" SWEEP_STORE_METRIC_NAMED_
+    " ORDER BY k.trial_id, p.timestamp_ms, p.seq";
 inline constexpr const char* kListTrialNamedMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_
-    " FROM metrics WHERE sweep_id = ?1 AND trial_id = ?2 AND name = ?3"
-    " ORDER BY timestamp_ms, seq";
+    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
+    " WHERE k.sweep_id = ?1 AND k.trial_id = ?2" SWEEP_STORE_METRIC_NAMED_
+    " ORDER BY p.timestamp_ms, p.seq";
 inline constexpr const char* kListEvents =
     "SELECT " SWEEP_STORE_EVENT_COLUMNS_ " FROM events WHERE sweep_id = ?1 ORDER BY id";
 inline constexpr const char* kListDecisions = "SELECT " SWEEP_STORE_DECISION_COLUMNS_
@@ -332,6 +389,8 @@ inline constexpr std::array<const char*, 23> kReadQueries = {
 #undef SWEEP_STORE_TRIAL_COLUMNS_
 #undef SWEEP_STORE_ATTEMPT_COLUMNS_
 #undef SWEEP_STORE_METRIC_COLUMNS_
+#undef SWEEP_STORE_METRIC_FROM_
+#undef SWEEP_STORE_METRIC_NAMED_
 #undef SWEEP_STORE_EVENT_COLUMNS_
 #undef SWEEP_STORE_DECISION_COLUMNS_
 #undef SWEEP_STORE_NODE_COLUMNS_

@@ -108,12 +108,18 @@ std::array<std::string, kNumStmts> StatementSql() {
   // seq: insertion order among points of the same (trial, timestamp). kNextMetricSeq
   // finds it for the first point of a run of points with the same key; the store counts
   // on from there (SqliteStore::WriteMetric), so most inserts are a single b-tree seek.
+  // ?1 = trial key, ?2 = timestamp; points are stored under their trial's key (made by
+  // kInsertTrialKey, whose foreign key checks the trial) and their interned name.
   sql[kInsertMetric] =
-      "INSERT INTO metrics (sweep_id, trial_id, timestamp_ms, seq, attempt, name, value, step, "
-      "interval) VALUES (?1, ?2, ?8, ?9, ?3, ?4, ?5, ?6, ?7)";
+      "INSERT INTO metric_points (trial_key, timestamp_ms, seq, attempt, name_id, value, step, "
+      "interval) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
   sql[kNextMetricSeq] =
-      "SELECT COALESCE(MAX(seq) + 1, 0) FROM metrics "
-      "WHERE sweep_id = ?1 AND trial_id = ?2 AND timestamp_ms = ?3";
+      "SELECT COALESCE(MAX(seq) + 1, 0) FROM metric_points "
+      "WHERE trial_key = ?1 AND timestamp_ms = ?2";
+  sql[kFindTrialKey] = "SELECT id FROM trial_keys WHERE sweep_id = ?1 AND trial_id = ?2";
+  sql[kInsertTrialKey] = "INSERT INTO trial_keys (sweep_id, trial_id) VALUES (?1, ?2)";
+  sql[kFindMetricName] = "SELECT id FROM metric_names WHERE name = ?1";
+  sql[kInsertMetricName] = "INSERT INTO metric_names (name) VALUES (?1)";
   sql[kInsertEvent] =
       InsertSql("events", {"sweep_id", "trial_id", "kind", "message", "timestamp_ms"});
   sql[kInsertDecision] =

@@ -10,11 +10,13 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,9 @@ namespace schema = sqlite_schema;
 // How long a writer waits for another connection's write lock (a second controller on
 // the same workspace, or a checkpoint of another process) before Commit fails Unavailable.
 constexpr int kBusyTimeoutMs = 5000;
+
+// Distinct metric names SqliteStore keeps ids of; a sweep has a handful.
+constexpr size_t kMaxCachedNames = 4096;
 
 class SqliteStore final : public Store {
  public:
@@ -280,16 +285,28 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only or not in WAL mode
   std::array<sqlite3_stmt*, kNumStmts> stmts_{};
-  // The key of the last metric point written in the current Commit and the seq the next
-  // point with that key gets; reset by every Commit (another connection may write
-  // between two), so it never outlives the transaction whose rows it counts.
+  // The trial key of the last metric point written in the current Commit, and the seq the
+  // next point with that (trial, timestamp) gets; reset by every Commit (another
+  // connection may write between two), so it never outlives the transaction whose rows
+  // it counts.
   struct MetricSeq {
     bool valid = false;
     std::string sweep_id;
     int64_t trial_id = 0;
+    int64_t trial_key = 0;
+    bool seq_valid = false;
     int64_t timestamp_ms = 0;
     int64_t next = 0;
   } metric_seq_;
+  // Interned metric names (metric_names). Names are never deleted, so an id read once
+  // stays right; cleared after a failed Commit (its new names were rolled back) and when
+  // it grows past kMaxCachedNames.
+  std::unordered_map<std::string, int64_t> name_ids_;
+  absl::StatusOr<int64_t> TrialKey(const core::MetricPoint& m);
+  absl::StatusOr<int64_t> NameId(const core::MetricPoint& m);
+  // The id of a row `find` selects by the bound parameters, else of the row `insert` makes.
+  // 0 and rc when neither gives one (rc is the failing SQLite code).
+  int64_t FindOrInsert(Use& find, Use& insert, int* rc);
 };
 
 absl::StatusOr<std::unique_ptr<Store>> SqliteStore::Open(const std::string& path, bool read_only) {
@@ -392,31 +409,49 @@ absl::Status SqliteStore::Prepare() {
   return absl::OkStatus();
 }
 
-// A top-N scan of the sweep's trials (SQLite keeps only `limit` rows while sorting);
-// only the rows returned are decoded. Finite values are stored as REAL, NaN and infinities
-// as text, a missing value as NULL (Use::Double).
+// By trial id: a range of the primary key. By value: first the trials with a finite value,
+// walking the trials_by_value index from the best value (SQLite sorts only equal values by
+// trial id), then, while the limit is not reached, the others by trial id. Finite values
+// are stored as REAL, NaN and infinities as text, a missing value as NULL (Use::Double);
+// the range [-DBL_MAX, DBL_MAX] holds exactly the finite ones. Only rows returned are
+// decoded.
 absl::StatusOr<std::vector<core::Trial>> SqliteStore::QueryTrials(const std::string& sweep_id,
                                                                   const TrialQuery& query) {
   RETURN_IF_ERROR(CheckTrialQuery(query));
-  std::string sql = schema::kQueryTrialsPrefix;
-  if (query.state) sql += " AND state = ?2";
-  sql += " ORDER BY ";
-  if (query.order != TrialQuery::Order::kTrialId) {
-    absl::StrAppend(&sql,
-                    "typeof(final_value) <> 'real', "
-                    "CASE WHEN typeof(final_value) = 'real' THEN final_value END ",
-                    query.order == TrialQuery::Order::kValueDescending ? "DESC" : "ASC", ", ");
+  std::string filter = schema::kQueryTrialsPrefix;
+  if (query.state) filter += " AND state = ?2";
+  std::vector<std::string> parts;
+  if (query.order == TrialQuery::Order::kTrialId) {
+    parts.push_back(filter + " ORDER BY trial_id LIMIT ?3");
+  } else {
+    parts.push_back(
+        absl::StrCat(filter, " AND final_value BETWEEN ?4 AND ?5 ORDER BY final_value ",
+                     query.order == TrialQuery::Order::kValueDescending ? "DESC" : "ASC",
+                     ", trial_id LIMIT ?3"));
+    parts.push_back(filter +
+                    " AND (final_value IS NULL OR NOT (final_value BETWEEN ?4 AND ?5))"
+                    " ORDER BY trial_id LIMIT ?3");
   }
-  sql += "trial_id LIMIT ?3";
   std::lock_guard<std::mutex> lock(mu_);
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
-  std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
-  if (rc != SQLITE_OK) return Error(rc, "preparing a trial query");
-  Use q(stmt.get());
-  q.Text(1, sweep_id).Int(3, query.limit > 0 ? query.limit : -1);
-  if (query.state) q.Text(2, core::TrialStateName(*query.state));
-  return All(q, ReadTrial);
+  std::vector<core::Trial> out;
+  for (const std::string& sql : parts) {
+    if (query.limit > 0 && static_cast<int64_t>(out.size()) >= query.limit) break;
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+    if (rc != SQLITE_OK) return Error(rc, "preparing a trial query");
+    Use q(stmt.get());
+    q.Text(1, sweep_id)
+        .Int(3, query.limit > 0 ? query.limit - static_cast<int64_t>(out.size()) : -1);
+    if (query.state) q.Text(2, core::TrialStateName(*query.state));
+    if (sql.find("?4") != std::string::npos) {
+      sqlite3_bind_double(q.stmt(), 4, -std::numeric_limits<double>::max());
+      sqlite3_bind_double(q.stmt(), 5, std::numeric_limits<double>::max());
+    }
+    ASSIGN_OR_RETURN(std::vector<core::Trial> trials, All(q, ReadTrial));
+    for (core::Trial& t : trials) out.push_back(std::move(t));
+  }
+  return out;
 }
 
 absl::Status SqliteStore::Commit(const WriteBatch& batch) {
@@ -443,6 +478,7 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
     Use rollback(stmts_[kRollback]);
     rollback.Step();
   }
+  if (!status.ok()) name_ids_.clear();  // names it interned may have been rolled back
   return status;
 }
 
@@ -565,36 +601,80 @@ absl::Status SqliteStore::WriteAttempt(const core::Attempt& a) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::WriteMetric(const core::MetricPoint& m) {
+int64_t SqliteStore::FindOrInsert(Use& find, Use& insert, int* rc) {
+  *rc = find.Step();
+  if (*rc == SQLITE_ROW) return sqlite3_column_int64(find.stmt(), 0);
+  if (*rc != SQLITE_DONE) return 0;
+  *rc = insert.Step();
+  return *rc == SQLITE_DONE ? sqlite3_last_insert_rowid(db_) : 0;
+}
+
+absl::StatusOr<int64_t> SqliteStore::TrialKey(const core::MetricPoint& m) {
   MetricSeq& seq = metric_seq_;
-  if (!seq.valid || seq.trial_id != m.trial_id || seq.timestamp_ms != m.timestamp_ms ||
-      seq.sweep_id != m.sweep_id) {
+  if (seq.valid && seq.trial_id == m.trial_id && seq.sweep_id == m.sweep_id) {
+    return seq.trial_key;
+  }
+  Use find(stmts_[kFindTrialKey]);
+  find.Text(1, m.sweep_id).Int(2, m.trial_id);
+  Use insert(stmts_[kInsertTrialKey]);
+  insert.Text(1, m.sweep_id).Int(2, m.trial_id);
+  int rc = SQLITE_OK;
+  const int64_t key = FindOrInsert(find, insert, &rc);
+  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return internal::MetricWithoutTrial(m);
+  if (key == 0) {
+    return Error(
+        rc, absl::StrFormat("keying metrics of trial %d of sweep '%s'", m.trial_id, m.sweep_id));
+  }
+  seq = {.valid = true, .sweep_id = m.sweep_id, .trial_id = m.trial_id, .trial_key = key};
+  return key;
+}
+
+absl::StatusOr<int64_t> SqliteStore::NameId(const core::MetricPoint& m) {
+  auto it = name_ids_.find(m.name);
+  if (it != name_ids_.end()) return it->second;
+  Use find(stmts_[kFindMetricName]);
+  find.Text(1, m.name);
+  Use insert(stmts_[kInsertMetricName]);
+  insert.Text(1, m.name);
+  int rc = SQLITE_OK;
+  const int64_t id = FindOrInsert(find, insert, &rc);
+  if (id == 0) return Error(rc, absl::StrFormat("interning metric name '%s'", m.name));
+  if (name_ids_.size() >= kMaxCachedNames) name_ids_.clear();
+  name_ids_.emplace(m.name, id);
+  return id;
+}
+
+absl::Status SqliteStore::WriteMetric(const core::MetricPoint& m) {
+  ASSIGN_OR_RETURN(const int64_t key, TrialKey(m));
+  ASSIGN_OR_RETURN(const int64_t name_id, NameId(m));
+  MetricSeq& seq = metric_seq_;
+  if (!seq.seq_valid || seq.timestamp_ms != m.timestamp_ms) {
     Use next(stmts_[kNextMetricSeq]);
-    next.Text(1, m.sweep_id).Int(2, m.trial_id).Int(3, m.timestamp_ms);
+    next.Int(1, key).Int(2, m.timestamp_ms);
     int rc = next.Step();
     if (rc != SQLITE_ROW) {
       return Error(rc, absl::StrFormat("numbering metric '%s' of trial %d of sweep '%s'", m.name,
                                        m.trial_id, m.sweep_id));
     }
-    seq = {true, m.sweep_id, m.trial_id, m.timestamp_ms, sqlite3_column_int64(next.stmt(), 0)};
+    seq.seq_valid = true;
+    seq.timestamp_ms = m.timestamp_ms;
+    seq.next = sqlite3_column_int64(next.stmt(), 0);
   }
   Use q(stmts_[kInsertMetric]);
-  q.Text(1, m.sweep_id)
-      .Int(2, m.trial_id)
-      .Int(3, m.attempt)
-      .Text(4, m.name)
-      .Double(5, m.value)
-      .Int(6, m.step)
-      .Int(7, m.interval)
-      .Int(8, m.timestamp_ms)
-      .Int(9, seq.next);
+  q.Int(1, key)
+      .Int(2, m.timestamp_ms)
+      .Int(3, seq.next)
+      .Int(4, m.attempt)
+      .Int(5, name_id)
+      .Double(6, m.value)
+      .Int(7, m.step)
+      .Int(8, m.interval);
   int rc = q.Step();
-  if (rc == SQLITE_DONE) ++seq.next;
-  if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return internal::MetricWithoutTrial(m);
   if (rc != SQLITE_DONE) {
     return Error(rc, absl::StrFormat("writing metric '%s' of trial %d of sweep '%s'", m.name,
                                      m.trial_id, m.sweep_id));
   }
+  ++seq.next;
   return absl::OkStatus();
 }
 

@@ -142,10 +142,11 @@ TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   RawDb raw(path);
   EXPECT_EQ(raw.One("PRAGMA journal_mode"), "wal");  // persistent in the file
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
-  EXPECT_THAT(
-      raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
-      ::testing::ElementsAre("attempts", "computes", "counters", "decisions", "environments",
-                             "events", "metrics", "models", "nodes", "sweeps", "trials"));
+  EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
+              ::testing::ElementsAre("attempts", "computes", "counters", "decisions",
+                                     "environments", "events", "metric_names", "metric_points",
+                                     "models", "nodes", "sweeps", "trial_keys", "trials"));
+  EXPECT_EQ(raw.One("SELECT type FROM sqlite_master WHERE name = 'metrics'"), "view");
 }
 
 // The schema of version 1 exactly as released; never edit it.
@@ -225,7 +226,7 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE "
                        "'sqlite_autoindex%' ORDER BY name"),
-              ::testing::ElementsAre("events_by_sweep", "sweeps_by_created"));
+              ::testing::ElementsAre("events_by_sweep", "sweeps_by_created", "trials_by_value"));
   // Data written by version 1 reads back, and the token counter starts from it.
   EXPECT_EQ(store->GetSweep("sw-old")->state, core::SweepState::kCompleted);
   // Columns added by version 3 take their defaults for old rows.
@@ -298,6 +299,67 @@ TEST(SqliteStoreTest, MigratesAVersion6DatabaseToSweepsNeitherExtendedNorWarmSta
   EXPECT_EQ(old.max_concurrent_trials, 0);
   EXPECT_EQ(old.timeout_s, 0);
   EXPECT_THAT(old.warm_start, ::testing::IsEmpty());
+}
+
+// Version 8 keys metric points by an integer per trial and interns their names; the points
+// of a version-7 file move over in the migration's transaction, every one, in order, with
+// non-finite values, points of one timestamp in insertion order, and the old `metrics`
+// columns readable through a view.
+TEST(SqliteStoreTest, MigratesAVersion7DatabaseKeepingEveryMetricPoint) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  {
+    RawDb raw(path);
+    for (int i = 0; i < 7; ++i) raw.Exec(sqlite_schema::kMigrations[i]);
+    raw.Exec(
+        "PRAGMA user_version = 7;"
+        "INSERT INTO sweeps (id, name, spec_yaml, spec_path, compute, state, status_message, "
+        "created_ms, ended_ms) VALUES ('sw-a', 'a', '', '', 'cpu', 'completed', '', 1, 2), "
+        "('sw-b', 'b', '', '', 'cpu', 'completed', '', 1, 2);"
+        "INSERT INTO trials (sweep_id, trial_id, config_json, state, final_value, intervals, "
+        "attempts, retries, reason, created_ms, started_ms, ended_ms) VALUES "
+        "('sw-a', 1, '{}', 'completed', 1, 2, 1, 0, '', 1, 1, 2), "
+        "('sw-a', 2, '{}', 'completed', 1, 1, 2, 0, '', 1, 1, 2), "
+        "('sw-b', 1, '{}', 'completed', 1, 1, 1, 0, '', 1, 1, 2);"
+        // (sweep, trial, timestamp, seq, attempt, name, value, step, interval)
+        "INSERT INTO metrics VALUES ('sw-a', 1, 10, 0, 1, 'loss', 0.5, 0, 1), "
+        "('sw-a', 1, 10, 1, 1, 'acc', 'nan', -1, 0), ('sw-a', 1, 10, 2, 1, 'loss', 0.25, 1, 2), "
+        "('sw-a', 1, 5, 0, 1, 'acc', '-inf', 3, 0), ('sw-a', 2, 7, 0, 2, 'loss', 9, -1, 1), "
+        "('sw-b', 1, 3, 0, 1, 'loss', 'inf', 0, 1);");
+  }
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
+  EXPECT_EQ(raw.One("SELECT count(*) FROM metric_points"), "6");
+  EXPECT_EQ(raw.One("SELECT count(*) FROM metric_names"), "2");
+  auto dump = [](const std::vector<core::MetricPoint>& points) {
+    std::vector<std::string> out;
+    for (const core::MetricPoint& p : points) {
+      out.push_back(absl::StrCat(p.sweep_id, " ", p.trial_id, " a", p.attempt, " ", p.name, "=",
+                                 p.value, " s", p.step, " i", p.interval, " t", p.timestamp_ms));
+    }
+    return out;
+  };
+  EXPECT_THAT(
+      dump(Must(store->ListMetrics({.sweep_id = "sw-a"}))),
+      ::testing::ElementsAre("sw-a 1 a1 acc=-inf s3 i0 t5", "sw-a 1 a1 loss=0.5 s0 i1 t10",
+                             "sw-a 1 a1 acc=nan s-1 i0 t10", "sw-a 1 a1 loss=0.25 s1 i2 t10",
+                             "sw-a 2 a2 loss=9 s-1 i1 t7"));
+  EXPECT_THAT(
+      dump(Must(store->ListMetrics({.sweep_id = "sw-a", .trial_id = 1, .name = "loss"}))),
+      ::testing::ElementsAre("sw-a 1 a1 loss=0.5 s0 i1 t10", "sw-a 1 a1 loss=0.25 s1 i2 t10"));
+  EXPECT_THAT(dump(Must(store->ListMetrics({.sweep_id = "sw-b", .name = "loss"}))),
+              ::testing::ElementsAre("sw-b 1 a1 loss=inf s0 i1 t3"));
+  EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-b", .name = "acc"})), ::testing::IsEmpty());
+  // The view keeps the old columns for SQL readers.
+  EXPECT_EQ(raw.One("SELECT count(*), sum(trial_id) FROM metrics WHERE sweep_id = 'sw-a'"), "5|6");
+  EXPECT_EQ(raw.One("SELECT seq FROM metrics WHERE sweep_id = 'sw-a' AND value = 0.25"), "2");
+  // New points of a migrated trial number on after the moved ones.
+  core::MetricPoint more = MakeMetric("sw-a", 1, "loss", 0.125, 2);
+  more.timestamp_ms = 10;
+  ASSERT_TRUE(store->Commit({.metrics = {more}}).ok());
+  EXPECT_EQ(raw.One("SELECT seq FROM metrics WHERE sweep_id = 'sw-a' AND value = 0.125"), "3");
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
@@ -414,7 +476,7 @@ TEST(SqliteStoreTest, UndecodableRowsAreDataLoss) {
   RawDb raw(path);
   raw.Exec("UPDATE sweeps SET state = 'bogus'");
   raw.Exec("UPDATE trials SET config_json = '[1, 2]' WHERE trial_id = 2");
-  raw.Exec("UPDATE metrics SET value = 'lots'");
+  raw.Exec("UPDATE metric_points SET value = 'lots'");
 
   absl::StatusOr<core::Sweep> sweep = store->GetSweep("sw-1");
   EXPECT_EQ(sweep.status().code(), absl::StatusCode::kDataLoss);
@@ -439,16 +501,30 @@ TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
   RawDb raw(path);
   for (const char* sql : sqlite_schema::kReadQueries) {
     SCOPED_TRACE(sql);
-    std::vector<std::string> plan = raw.Rows(absl::StrCat("EXPLAIN QUERY PLAN ", sql));
-    ASSERT_THAT(plan, SizeIs(1));
-    EXPECT_THAT(plan[0], ::testing::Not(HasSubstr("TEMP B-TREE")));
-    // Lookups by key search an index; only whole-table listings scan, in index order.
-    if (std::string(sql).find("WHERE") != std::string::npos) {
-      EXPECT_THAT(plan[0], HasSubstr("SEARCH"));
-    } else {
-      EXPECT_THAT(plan[0], ::testing::AnyOf(HasSubstr("USING INDEX"), HasSubstr("computes"),
-                                            HasSubstr("nodes"), HasSubstr("environments"),
-                                            HasSubstr("models")));
+    // The 4th column of each plan row is its text; the metric queries join the trial keys,
+    // their points and the names (and look a name's id up in a subquery), one row each.
+    std::vector<std::string> plan;
+    for (const std::string& row : raw.Rows(absl::StrCat("EXPLAIN QUERY PLAN ", sql))) {
+      plan.push_back(row.substr(row.rfind('|') + 1));
+    }
+    ASSERT_THAT(plan, ::testing::Not(::testing::IsEmpty()));
+    const bool metric = std::string(sql).find("metric_points") != std::string::npos;
+    if (!metric) {
+      ASSERT_THAT(plan, SizeIs(1));
+    }
+    for (const std::string& step : plan) {
+      SCOPED_TRACE(step);
+      EXPECT_THAT(step, ::testing::Not(HasSubstr("TEMP B-TREE")));
+      // The name's id, looked up once ("SCALAR SUBQUERY", then "REUSE SUBQUERY").
+      if (step.find("SUBQUERY") != std::string::npos) continue;
+      // Lookups by key search an index; only whole-table listings scan, in index order.
+      if (std::string(sql).find("WHERE") != std::string::npos) {
+        EXPECT_THAT(step, HasSubstr("SEARCH"));
+      } else {
+        EXPECT_THAT(step, ::testing::AnyOf(HasSubstr("USING INDEX"), HasSubstr("computes"),
+                                           HasSubstr("nodes"), HasSubstr("environments"),
+                                           HasSubstr("models")));
+      }
     }
   }
 }
