@@ -24,16 +24,14 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.mean_incumbent = value.get<bool>();
       } else if (key == "initial_design") {
         o.initial_design = value.get<int>();
-      } else if (key == "fantasy_incumbent") {
-        o.fantasy_incumbent = value.get<bool>();
-      } else if (key == "pending_radius") {
-        o.pending_radius = value.get<double>();
-      } else if (key == "design_until_resolved") {
-        o.design_until_resolved = value.get<bool>();
-      } else if (key == "lcb_every") {
-        o.lcb_every = value.get<int>();
-      } else if (key == "lcb_beta") {
-        o.lcb_beta = value.get<double>();
+      } else if (key == "trust_region") {
+        o.trust_region = value.get<bool>();
+      } else if (key == "trust_region_length") {
+        o.trust_region_length = value.get<double>();
+      } else if (key == "trust_region_halvings") {
+        o.trust_region_halvings = value.get<int>();
+      } else if (key == "global_every") {
+        o.global_every = value.get<int>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -58,6 +58,16 @@
 //     left, so another basin is climbed while every third step keeps refining the first.
 //     (On Hartmann-6 this cuts the runs stuck in the 0.12-regret local optimum by about a
 //     third.) Exploration steps are listed in notes().
+//  8. Trust region (TuRBO-style, gp_trust_region.h), outside exploration steps: all
+//     but every global_every-th suggestion maximise log EI only inside a box around the
+//     best trial since the region's last restart, its side scaled per dimension by the
+//     GP's length scales, doubled after 3 improvements in a row, halved after
+//     max(4, d) trials without one, and restarted (the next trial becomes the centre;
+//     the model keeps every observation) once it falls below 1/32 of its initial size.
+//     Its state is replayed from the finished values in trial order on every call, so
+//     it adds no hidden state. The global steps keep looking for other basins; the
+//     region climbs the current one faster than global EI, which keeps sampling the
+//     large unexplored parts of the cube. The region is noted in notes().
 //
 // Cost with n usable trials in d dims: the model uses at most 300 points (above that:
 // the 100 best, the 100 most recent and an even spread of the rest) and fits
@@ -85,25 +95,25 @@
 #include "samplers/encoding.h"
 #include "samplers/gp_acquisition.h"
 #include "samplers/gp_model.h"
+#include "samplers/gp_optimizer.h"
 #include "samplers/sampler.h"
 
 namespace sweep::samplers {
 
 struct GpSamplerOptions {
-  int initial_design = 0;                  // 0: max(5, d + 1)
-  int max_model_points = 300;              // points the GP conditions on (fantasies extra)
-  int max_fit_points = 200;                // points used to fit hyperparameters
-  int refit_all_below = 100;               // refit on every call up to this many observations
-  double early_stopped_noise = 0.05;       // extra noise (standardised) for early_terminated
-  int enumerate_up_to = 20000;             // finite spaces up to this size are scored exhaustively
-  bool additive = true;                    // kernel with a first-order additive part (gp_model.h)
-  bool power_transform = false;            // Yeo-Johnson warp of the targets (gp_targets.h)
-  bool mean_incumbent = true;              // EI incumbent: best posterior mean, not best value
-  bool fantasy_incumbent = true;           // pending trials' fantasies may lower the incumbent
-  double pending_radius = kPendingRadius;  // penalty radius around in-flight points
-  bool design_until_resolved = false;      // design counts resolved trials, not in-flight ones
-  int lcb_every = 0;                       // > 0: every k-th suggestion maximises the LCB
-  double lcb_beta = 2.0;                   // its sigma multiplier
+  int initial_design = 0;             // 0: max(5, d + 1)
+  int max_model_points = 300;         // points the GP conditions on (fantasies extra)
+  int max_fit_points = 200;           // points used to fit hyperparameters
+  int refit_all_below = 100;          // refit on every call up to this many observations
+  double early_stopped_noise = 0.05;  // extra noise (standardised) for early_terminated
+  int enumerate_up_to = 20000;        // finite spaces up to this size are scored exhaustively
+  bool additive = true;               // kernel with a first-order additive part (gp_model.h)
+  bool power_transform = false;       // Yeo-Johnson warp of the targets (gp_targets.h)
+  bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
+  bool trust_region = false;          // local trust region (gp_trust_region.h)
+  int global_every = 2;               // > 0: every k-th suggestion ignores the region
+  double trust_region_length = 0.8;   // the region's initial side (unit cube)
+  int trust_region_halvings = 5;      // halvings before the region restarts
 };
 
 class GpSampler final : public Sampler {
@@ -170,6 +180,8 @@ class GpSampler final : public Sampler {
   absl::StatusOr<GpModel> ConditionedModel(const GpData& data, uint64_t stream);
   absl::StatusOr<Exploration> MaybeExplore(const std::vector<Obs>& obs, const ModelSet& set,
                                            size_t n_trials, GpModel* model);
+  int TrustRegion(const std::vector<Obs>& obs, const ModelSet& set, size_t n_trials,
+                  const EncodedSpace& space, Box* box);
   PendingPenalizedLogEi Acquisition(const Observed& observed, const ModelSet& set,
                                     const Exploration& explore, GpModel* model);
   std::optional<core::Config> BestEnumerated(const PendingPenalizedLogEi& acq,
