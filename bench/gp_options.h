@@ -25,11 +25,17 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
       } else if (key == "initial_design") {
         o.initial_design = value.get<int>();
       } else if (key == "trust_region") {
-        o.trust_region = value.get<bool>();
-      } else if (key == "trust_region_length") {
-        o.trust_region_length = value.get<double>();
-      } else if (key == "trust_region_halvings") {
-        o.trust_region_halvings = value.get<int>();
+        const std::string use = value.get<std::string>();
+        using Use = samplers::GpSamplerOptions::TrustRegionUse;
+        if (use == "never") {
+          o.trust_region = Use::kNever;
+        } else if (use == "pending") {
+          o.trust_region = Use::kWhilePending;
+        } else if (use == "always") {
+          o.trust_region = Use::kAlways;
+        } else {
+          return absl::InvalidArgumentError("trust_region must be never, pending or always");
+        }
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
       } else {

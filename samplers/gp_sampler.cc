@@ -249,7 +249,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   const EncodedSpace space{encoding_, neutral_, dims_};
   int anchor = explore->anchor;
   Box box = SearchBox(set.data, anchor);
-  if (anchor < 0) anchor = TrustRegion(observed.obs, set, history.trials.size(), space, &box);
+  if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
@@ -502,10 +502,13 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
 // 4b. Trust region (gp_trust_region.h): outside exploration steps, all but every
 // global_every-th suggestion maximise the acquisition in a box around the region's
 // centre. Returns the centre's model row (and sets *box), or -1 for a global step.
-int GpSampler::TrustRegion(const std::vector<Obs>& obs, const ModelSet& set, size_t n_trials,
+int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t n_trials,
                            const EncodedSpace& space, Box* box) {
-  if (!gp_.trust_region) return -1;
+  using Use = GpSamplerOptions::TrustRegionUse;
+  if (gp_.trust_region == Use::kNever) return -1;
+  if (gp_.trust_region == Use::kWhilePending && observed.pending.empty()) return -1;
   if (gp_.global_every > 0 && n_trials % gp_.global_every == 0) return -1;
+  const std::vector<Obs>& obs = observed.obs;
   std::vector<double> y;
   std::vector<size_t> trial;
   for (const Obs& o : obs) {
@@ -513,10 +516,7 @@ int GpSampler::TrustRegion(const std::vector<Obs>& obs, const ModelSet& set, siz
     y.push_back(o.y);
     trial.push_back(o.trial);
   }
-  TrustRegionOptions options;
-  options.initial = gp_.trust_region_length;
-  options.min = options.initial / std::ldexp(1.0, gp_.trust_region_halvings);
-  const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_, options);
+  const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_);
   if (state.center < 0) return -1;
   for (size_t r = 0; r < set.idx.size(); ++r) {
     if (obs[set.idx[r]].trial != trial[state.center]) continue;

@@ -476,7 +476,7 @@ TEST(GpSamplerTest, TrustRegionStepsStayInTheBoxAroundTheBestTrial) {
     return std::abs(Num(c, "x") - 0.3) + 0.1 * std::sin(40 * Num(c, "x"));
   };
   GpSamplerOptions gp;
-  gp.trust_region = true;
+  gp.trust_region = GpSamplerOptions::TrustRegionUse::kAlways;
   gp.global_every = 3;
   for (uint64_t seed : {1, 2, 3}) {
     auto made = GpSampler::Create(line, SamplerOptions{core::Goal::kMinimize, seed}, gp);
@@ -513,6 +513,37 @@ TEST(GpSamplerTest, TrustRegionStepsStayInTheBoxAroundTheBestTrial) {
     for (const std::string& n : s.notes())
       EXPECT_THAT(n, ::testing::Not(HasSubstr("trust region")));
   }
+}
+
+}  // namespace
+}  // namespace sweep::samplers
+
+namespace sweep::samplers {
+namespace {
+
+TEST(GpSamplerTest, ByDefaultTheTrustRegionIsUsedOnlyWhileTrialsAreInFlight) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 4);
+  History h = RunTrials(*s, 13, Bowl);  // sequential: never a region
+  auto has_region = [&] {
+    for (const std::string& n : s->notes()) {
+      if (n.rfind("trust region around trial ", 0) == 0) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(s->Next(h).ok());  // 13 trials: a region step if any
+  EXPECT_FALSE(has_region());
+  auto next = s->Next(h);
+  ASSERT_TRUE(next.ok() && next->has_value());
+  h.trials.push_back({**next, TrialState::kRunning, {}, 0});
+  ASSERT_TRUE(s->Next(h).ok());  // 14 trials, one in flight
+  EXPECT_TRUE(has_region());
+  // Never: no region even with trials in flight.
+  GpSamplerOptions gp;
+  gp.trust_region = GpSamplerOptions::TrustRegionUse::kNever;
+  auto never = GpSampler::Create(Box2(), SamplerOptions{core::Goal::kMinimize, 4}, gp);
+  ASSERT_TRUE(never.ok());
+  ASSERT_TRUE((*never)->Next(h).ok());
+  for (const std::string& n : (*never)->notes()) EXPECT_THAT(n, ::testing::Not(HasSubstr("trust")));
 }
 
 }  // namespace
