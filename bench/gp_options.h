@@ -24,16 +24,20 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.mean_incumbent = value.get<bool>();
       } else if (key == "initial_design") {
         o.initial_design = value.get<int>();
-      } else if (key == "fantasy_incumbent") {
-        o.fantasy_incumbent = value.get<bool>();
-      } else if (key == "pending_radius") {
-        o.pending_radius = value.get<double>();
-      } else if (key == "design_until_resolved") {
-        o.design_until_resolved = value.get<bool>();
-      } else if (key == "lcb_every") {
-        o.lcb_every = value.get<int>();
-      } else if (key == "lcb_beta") {
-        o.lcb_beta = value.get<double>();
+      } else if (key == "trust_region") {
+        const std::string use = value.get<std::string>();
+        using Use = samplers::GpSamplerOptions::TrustRegionUse;
+        if (use == "never") {
+          o.trust_region = Use::kNever;
+        } else if (use == "pending") {
+          o.trust_region = Use::kWhilePending;
+        } else if (use == "always") {
+          o.trust_region = Use::kAlways;
+        } else {
+          return absl::InvalidArgumentError("trust_region must be never, pending or always");
+        }
+      } else if (key == "global_every") {
+        o.global_every = value.get<int>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -56,8 +56,7 @@ Eigen::VectorXd PendingPenalizedLogEi::ScoreRows(const Eigen::MatrixXd& xs) cons
   Eigen::VectorXd out(xs.rows());
   for (Eigen::Index i = 0; i < xs.rows(); ++i) {
     const double sigma = std::sqrt(var[i]);
-    out[i] =
-        lcb_beta > 0 ? lcb_beta * sigma - mean[i] : LogExpectedImprovement(mean[i], sigma, best);
+    out[i] = LogExpectedImprovement(mean[i], sigma, best);
     for (Eigen::Index k = 0; k < pending.rows(); ++k) {
       const double s = (xs.row(i) - pending.row(k)).squaredNorm() / (2 * radius * radius);
       out[i] += Penalty(s);
@@ -72,9 +71,8 @@ double PendingPenalizedLogEi::ScoreWithGradient(const Eigen::VectorXd& x,
   Eigen::VectorXd d_mean, d_var;
   model->PredictWithGradient(x, &mean, &var, &d_mean, &d_var);
   const double sigma = std::sqrt(var);
-  double g_mean = -1, g_sigma = lcb_beta;
-  double value = lcb_beta > 0 ? lcb_beta * sigma - mean
-                              : LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
+  double g_mean = 0, g_sigma = 0;
+  double value = LogExpectedImprovement(mean, sigma, best, &g_mean, &g_sigma);
   *grad = g_mean * d_mean + (g_sigma / (2.0 * sigma)) * d_var;
   for (Eigen::Index k = 0; k < pending.rows(); ++k) {
     const Eigen::VectorXd diff = x - pending.row(k).transpose();

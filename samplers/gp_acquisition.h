@@ -45,9 +45,6 @@ struct PendingPenalizedLogEi {
   double best;
   Eigen::MatrixXd pending;  // rows: in-flight points
   double radius = kPendingRadius;
-  // > 0: score by the lower confidence bound, -(mean - lcb_beta * sigma), instead of
-  // log EI (the sampler's portfolio steps; best is then unused).
-  double lcb_beta = 0;
 
   Eigen::VectorXd ScoreRows(const Eigen::MatrixXd& xs) const;
   // The same at x, with its gradient.

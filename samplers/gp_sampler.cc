@@ -17,6 +17,7 @@
 #include "samplers/gp_acquisition.h"
 #include "samplers/gp_optimizer.h"
 #include "samplers/gp_targets.h"
+#include "samplers/gp_trust_region.h"
 
 namespace sweep::samplers {
 namespace {
@@ -156,7 +157,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
   const size_t n_trials = history.trials.size();
   const uint64_t stream = Mix(options_.seed, n_trials);
   std::unordered_set<std::string> tried;
-  int usable = 0, resolved = 0;
+  int usable = 0;
   for (size_t i = 0; i < n_trials; ++i) {
     const Observation& o = history.trials[i];
     tried.insert(Cache(i, o.config).key);
@@ -164,12 +165,10 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::Next(const History& histo
         std::isfinite(*o.value)) {
       ++usable;
     }
-    if (o.state != TrialState::kPending && o.state != TrialState::kRunning) ++resolved;
   }
   if (cardinality_ && tried.size() >= *cardinality_) return std::nullopt;
   const int initial = InitialDesignSize();
-  const int designed = gp_.design_until_resolved ? resolved : static_cast<int>(n_trials);
-  if (designed < initial || usable < 2) {
+  if (static_cast<int>(n_trials) < initial || usable < 2) {
     return InitialPoint(n_trials, tried, stream);
   }
   return ModelPoint(history, tried, stream);
@@ -248,10 +247,11 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   const PendingPenalizedLogEi acq = Acquisition(observed, set, *explore, &*model);  // 5
   if (enumerated_) return BestEnumerated(acq, tried);                               // 5a
   const EncodedSpace space{encoding_, neutral_, dims_};
-  const Box box = SearchBox(set.data, explore->anchor);
-  std::vector<Scored> ranked =
-      RankCandidates(space, set.data, explore->anchor, box, model->size(), hp_->additive(), acq,
-                     &rng);                                                                // 5b
+  int anchor = explore->anchor;
+  Box box = SearchBox(set.data, anchor);
+  if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
+  std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
+                                              hp_->additive(), acq, &rng);                 // 5b
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
@@ -491,18 +491,42 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
     Eigen::VectorXd mu;
     model->Predict(xp, &mu, nullptr);
     if (absl::Status s = model->AddPoints(xp, mu, Eigen::VectorXd()); s.ok()) {
-      if (gp_.fantasy_incumbent) best = std::min(best, mu.minCoeff());
+      best = std::min(best, mu.minCoeff());
     } else {
       notes_.push_back(absl::StrCat("pending trials not accounted for: ", s.message()));
     }
   }
-  PendingPenalizedLogEi acq{model, best, xp};
-  acq.radius = gp_.pending_radius;
-  const size_t n_trials = observed.obs.size() + pending.size();
-  if (gp_.lcb_every > 0 && explore.anchor < 0 && n_trials % gp_.lcb_every == 0) {
-    acq.lcb_beta = gp_.lcb_beta;
+  return PendingPenalizedLogEi{model, best, xp};
+}
+
+// 4b. Trust region (gp_trust_region.h): outside exploration steps, all but every
+// global_every-th suggestion maximise the acquisition in a box around the region's
+// centre. Returns the centre's model row (and sets *box), or -1 for a global step.
+int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t n_trials,
+                           const EncodedSpace& space, Box* box) {
+  using Use = GpSamplerOptions::TrustRegionUse;
+  if (gp_.trust_region == Use::kNever) return -1;
+  if (gp_.trust_region == Use::kWhilePending && observed.pending.empty()) return -1;
+  if (gp_.global_every > 0 && n_trials % gp_.global_every == 0) return -1;
+  const std::vector<Obs>& obs = observed.obs;
+  std::vector<double> y;
+  std::vector<size_t> trial;
+  for (const Obs& o : obs) {
+    if (o.imputed || o.early) continue;
+    y.push_back(o.y);
+    trial.push_back(o.trial);
   }
-  return acq;
+  const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_);
+  if (state.center < 0) return -1;
+  for (size_t r = 0; r < set.idx.size(); ++r) {
+    if (obs[set.idx[r]].trial != trial[state.center]) continue;
+    const Eigen::VectorXd center = set.data.x.row(r).transpose();
+    *box = TrustRegionBox(space, center, hp_->log_lengthscales, state.length);
+    notes_.push_back(absl::StrCat("trust region around trial ", trial[state.center] + 1, ", side ",
+                                  state.length, ", restarts ", state.restarts));
+    return static_cast<int>(r);
+  }
+  return -1;
 }
 
 // 5a. Finite, small spaces: score every untried config.

@@ -199,35 +199,6 @@ TEST(GpSamplerTest, ConcurrentSuggestionsAreSpreadOut) {
   }
 }
 
-TEST(GpSamplerTest, DesignUntilResolvedKeepsTheDesignWhileItsTrialsRun) {
-  GpSamplerOptions gp;
-  gp.design_until_resolved = true;
-  auto made = GpSampler::Create(Box2(), SamplerOptions{core::Goal::kMinimize, 5}, gp);
-  ASSERT_TRUE(made.ok()) << made.status();
-  GpSampler& s = **made;
-  // Two finished and four in flight: six trials, more than the design's five, but only
-  // two of them resolved.
-  History h = RunTrials(s, 2, Bowl);
-  for (int i = 0; i < 4; ++i) {
-    auto next = s.Next(h);
-    ASSERT_TRUE(next.ok() && next->has_value());
-    h.trials.push_back({**next, TrialState::kRunning, {}, 0});
-  }
-  ASSERT_TRUE(s.Next(h).ok());
-  EXPECT_FALSE(s.hyperparameters().has_value()) << "a design point needs no model";
-  // Counting every trial, as by default, the same history is modelled.
-  auto plain = Make(Box2(), core::Goal::kMinimize, 5);
-  ASSERT_TRUE(plain->Next(h).ok());
-  EXPECT_TRUE(plain->hyperparameters().has_value());
-  // Once five trials are resolved the model takes over.
-  for (int i = 2; i < 5; ++i) {
-    h.trials[i].state = TrialState::kCompleted;
-    h.trials[i].value = Bowl(h.trials[i].config);
-  }
-  ASSERT_TRUE(s.Next(h).ok());
-  EXPECT_TRUE(s.hyperparameters().has_value());
-}
-
 TEST(GpSamplerTest, WithoutPendingAccountingTheSamePointWouldRepeat) {
   // Control for the test above: the suggestion given pending trials differs from the
   // one given the same finished trials only.
@@ -490,6 +461,89 @@ TEST(GpSamplerTest, ConvergedSearchExploresASecondBasin) {
   auto r = t->Next(refine);
   ASSERT_TRUE(r.ok() && r->has_value());
   for (const auto& n : t->notes()) EXPECT_THAT(n, ::testing::Not(HasSubstr("exploring")));
+}
+
+}  // namespace
+}  // namespace sweep::samplers
+
+namespace sweep::samplers {
+namespace {
+
+TEST(GpSamplerTest, TrustRegionStepsStayInTheBoxAroundTheBestTrial) {
+  // One dimension: the box's weight is 1, so its side is the region's length.
+  const SearchSpace line{{Uniform("x", 0, 1)}};
+  auto f = [](const Config& c) {
+    return std::abs(Num(c, "x") - 0.3) + 0.1 * std::sin(40 * Num(c, "x"));
+  };
+  GpSamplerOptions gp;
+  gp.trust_region = GpSamplerOptions::TrustRegionUse::kAlways;
+  gp.global_every = 3;
+  for (uint64_t seed : {1, 2, 3}) {
+    auto made = GpSampler::Create(line, SamplerOptions{core::Goal::kMinimize, seed}, gp);
+    ASSERT_TRUE(made.ok()) << made.status();
+    GpSampler& s = **made;
+    History h = RunTrials(s, 13, f);
+    ASSERT_EQ(h.trials.size(), 13u);
+    size_t best = 0;
+    for (size_t i = 1; i < h.trials.size(); ++i) {
+      if (*h.trials[i].value < *h.trials[best].value) best = i;
+    }
+    auto next = s.Next(h);  // trial 14: a trust-region step (14 % 3 != 0)
+    ASSERT_TRUE(next.ok() && next->has_value());
+    std::string note;
+    for (const std::string& n : s.notes()) {
+      if (n.rfind("trust region around trial ", 0) == 0) note = n;
+    }
+    ASSERT_THAT(note, HasSubstr("trust region around trial " + std::to_string(best + 1) + ","));
+    const double side = std::stod(note.substr(note.find("side ") + 5));
+    EXPECT_LE(std::abs(Num(**next, "x") - Num(h.trials[best].config, "x")), side / 2 + 1e-9)
+        << note;
+    // A fresh sampler with the same seed suggests the same from the same history.
+    auto fresh = GpSampler::Create(line, SamplerOptions{core::Goal::kMinimize, seed}, gp);
+    ASSERT_TRUE(fresh.ok());
+    auto again = (*fresh)->Next(h);
+    ASSERT_TRUE(again.ok() && again->has_value());
+    EXPECT_EQ(**again, **next);
+    // Every third suggestion (15 trials in the history) is global: no region.
+    h.trials.push_back({**next, TrialState::kCompleted, f(**next), 1});
+    auto more = s.Next(h);
+    ASSERT_TRUE(more.ok() && more->has_value());
+    h.trials.push_back({**more, TrialState::kCompleted, f(**more), 1});
+    ASSERT_TRUE(s.Next(h).ok());
+    for (const std::string& n : s.notes())
+      EXPECT_THAT(n, ::testing::Not(HasSubstr("trust region")));
+  }
+}
+
+}  // namespace
+}  // namespace sweep::samplers
+
+namespace sweep::samplers {
+namespace {
+
+TEST(GpSamplerTest, ByDefaultTheTrustRegionIsUsedOnlyWhileTrialsAreInFlight) {
+  auto s = Make(Box2(), core::Goal::kMinimize, 4);
+  History h = RunTrials(*s, 13, Bowl);  // sequential: never a region
+  auto has_region = [&] {
+    for (const std::string& n : s->notes()) {
+      if (n.rfind("trust region around trial ", 0) == 0) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(s->Next(h).ok());  // 13 trials: a region step if any
+  EXPECT_FALSE(has_region());
+  auto next = s->Next(h);
+  ASSERT_TRUE(next.ok() && next->has_value());
+  h.trials.push_back({**next, TrialState::kRunning, {}, 0});
+  ASSERT_TRUE(s->Next(h).ok());  // 14 trials, one in flight
+  EXPECT_TRUE(has_region());
+  // Never: no region even with trials in flight.
+  GpSamplerOptions gp;
+  gp.trust_region = GpSamplerOptions::TrustRegionUse::kNever;
+  auto never = GpSampler::Create(Box2(), SamplerOptions{core::Goal::kMinimize, 4}, gp);
+  ASSERT_TRUE(never.ok());
+  ASSERT_TRUE((*never)->Next(h).ok());
+  for (const std::string& n : (*never)->notes()) EXPECT_THAT(n, ::testing::Not(HasSubstr("trust")));
 }
 
 }  // namespace
