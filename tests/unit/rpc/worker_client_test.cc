@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "proto/sweep.grpc.pb.h"
 #include "tests/test_dir.h"
+#include "tests/test_process.h"
 #include "tests/test_services.h"
 #include "tests/unit/worker/test_files.h"
 #include "worker/agent.h"
@@ -241,13 +242,7 @@ void WaitForFile(const std::string& path) {
   }
 }
 
-bool Alive(pid_t pid) {
-  if (::kill(pid, 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = content.rfind(')');
-  return paren != std::string::npos && paren + 2 < content.size() && content[paren + 2] != 'Z';
-}
+bool Alive(pid_t pid) { return testutil::ProcessAlive(pid); }
 
 using ::sweep::worker::testing::ReadFile;
 

@@ -19,6 +19,7 @@
 #include "core/fault_env.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/test_process.h"
 #include "tests/unit/worker/test_files.h"
 
 namespace sweep::worker {
@@ -31,14 +32,7 @@ using ::testing::HasSubstr;
 using ::sweep::worker::testing::ReadFile;
 
 // True while `pid` exists and is not a zombie (PID 1 of a container may never reap).
-bool Alive(pid_t pid) {
-  if (::kill(pid, 0) != 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  size_t paren = content.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= content.size()) return false;
-  return content[paren + 2] != 'Z';
-}
+bool Alive(pid_t pid) { return testutil::ProcessAlive(pid); }
 
 // Polls `pred` for up to 10 s (a generous bound, not a timing assertion).
 template <typename Pred>
