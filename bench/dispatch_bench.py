@@ -258,7 +258,7 @@ def link_kind(binary):
     out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     libs = [line.split()[0] for line in out.splitlines() if "=>" in line]
     heavy = [lib for lib in libs if lib.startswith(("libabsl", "libgrpc", "libprotobuf"))]
-    return f"{'shared' if heavy else 'static'} gRPC/Abseil, {len(libs)} shared libs"
+    return f"{'shared' if heavy else 'static'} gRPC/Abseil, {len(libs)} shared libraries"
 
 
 def run_lease_bench(binary, workers, trials):

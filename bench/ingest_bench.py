@@ -31,6 +31,8 @@ import tempfile
 import threading
 import time
 
+from dispatch_bench import link_kind  # bench/, next to this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = []  # (figure, value text, target text, anchor text, ok or None)
 
@@ -270,14 +272,6 @@ def timed_median(cmd, repeats=5):
             sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
         proc.stderr.close()
     return statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3
-
-
-def link_kind(binary):
-    """How `binary` links gRPC, protobuf and Abseil, and how many shared libraries it loads."""
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
-    libs = [line.split()[0] for line in out.splitlines() if "=>" in line]
-    heavy = [lib for lib in libs if lib.startswith(("libabsl", "libgrpc", "libprotobuf"))]
-    return f"{'shared' if heavy else 'static'} gRPC/Abseil, {len(libs)} shared libraries"
 
 
 def queries(args, sweep_id, big):
