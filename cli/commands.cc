@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "CLI/CLI.hpp"
 #include "cli/artifact_commands.h"
@@ -162,7 +163,7 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
       ->add_option("--keep-attempts", a.worker.keep_attempts,
                    "Finished attempt directories kept in <work-dir>/attempts, the newest "
                    "(0: none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()))
       ->capture_default_str();
   AddTlsCaFlag(worker_cmd, g);
   worker_cmd->add_option("--max-idle-polls", a.worker.max_idle_polls,
