@@ -10,7 +10,9 @@ Figures, each printed with its target and anchor:
   scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
            per-trial cost against a 1,000-trial sweep, the controller's peak RSS
            (/proc/<pid>/status VmHWM), and `sweep best` / `sweep trials --top 10` times on
-           that workspace.
+           that workspace (wall and CPU), beside the same queries by --shared-sweep
+           (build/bench/sweep_shared: the program linked to the shared gRPC, protobuf and
+           Abseil libraries) when that binary is built.
   samplers suggestion cost against history size (build/bench/sampler_cost_bench).
 
 Usage: /usr/bin/python3 bench/ingest_bench.py [--quick] [--only ingest,scale,samplers]
@@ -28,6 +30,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from dispatch_bench import link_kind  # bench/, next to this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = []  # (figure, value text, target text, anchor text, ok or None)
@@ -256,12 +260,54 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
 
 
 def timed_median(cmd, repeats=5):
-    times = []
+    """Median wall ms and median CPU ms (user + system, from wait4) of `repeats` runs."""
+    walls, cpus = [], []
     for _ in range(repeats):
         start = time.monotonic()
-        run_checked(cmd)
-        times.append(time.monotonic() - start)
-    return statistics.median(times) * 1e3
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.monotonic() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{proc.stderr.read().decode()[-2000:]}")
+        proc.stderr.close()
+    return statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3
+
+
+def queries(args, sweep_id, big):
+    """`sweep --version`, `sweep best` and `sweep trials --top 10` on the big workspace, wall
+    and CPU, for the sweep binary and, side by side, for --shared-sweep (the same program
+    linked to the shared gRPC, protobuf and Abseil libraries)."""
+    binaries = [("this", args.sweep)]
+    if args.shared_sweep:
+        binaries.append(("shared", args.shared_sweep))
+    true_ms, _ = timed_median(["/bin/true"])
+    figures = {}
+    for name, binary in binaries:
+        figures[name] = {
+            "version": timed_median([binary, "--version"]),
+            "best": timed_median([binary, "best", sweep_id, "--workspace", args.ws]),
+            "top": timed_median([binary, "trials", sweep_id, "--top", "10", "--workspace",
+                                 args.ws])}
+        print(f"  {name}: {binary} ({link_kind(binary)})", flush=True)
+    this = figures["this"]
+    start_ms = this["version"][0]
+    anchor = f"`sweep --version` {start_ms:.1f} ms, /bin/true {true_ms:.1f} ms"
+
+    def both(key):
+        wall, cpu = this[key]
+        text = f"{wall:.1f} ms wall, {cpu:.1f} ms CPU"
+        if "shared" in figures:
+            swall, scpu = figures["shared"][key]
+            text += f" (shared link: {swall:.1f} ms wall, {scpu:.1f} ms CPU)"
+        return text
+
+    record("process start alone: `sweep --version` (median of 5)", both("version"), "",
+           f"/bin/true {true_ms:.1f} ms")
+    record(f"`sweep best` on {big:,} trials (median of 5)", both("best"), "< 50 ms", anchor,
+           this["best"][0] < 50)
+    record(f"`sweep trials --top 10` on {big:,} trials (median of 5)", both("top"), "< 100 ms",
+           anchor, this["top"][0] < 100)
 
 
 def scale(args):
@@ -279,17 +325,7 @@ def scale(args):
            f"(x{ctl / small_ctl:.2f})", "no growth (<= x1.1)", "", ctl <= small_ctl * 1.1)
     record(f"controller peak RSS at {big:,} trials", f"{rss:.0f} MB (1,000: {small_rss:.0f} MB)",
            "<= 300 MB", "", rss <= 300)
-    best = timed_median(sweep_cmd(args, "best", sweep_id))
-    top = timed_median(sweep_cmd(args, "trials", sweep_id, "--top", "10"))
-    true_ms = timed_median(["/bin/true"])
-    start_ms = timed_median([args.sweep, "--version"])
-    record("process start alone: `sweep --version` (median of 5)", f"{start_ms:.1f} ms", "",
-           f"/bin/true {true_ms:.1f} ms")
-    anchor = f"`sweep --version` {start_ms:.1f} ms, /bin/true {true_ms:.1f} ms"
-    record(f"`sweep best` on {big:,} trials (median of 5)", f"{best:.1f} ms", "< 50 ms", anchor,
-           best < 50)
-    record(f"`sweep trials --top 10` on {big:,} trials (median of 5)", f"{top:.1f} ms",
-           "< 100 ms", anchor, top < 100)
+    queries(args, sweep_id, big)
 
 
 # ---------------------------------------------------------------------------- samplers
@@ -313,6 +349,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--build", default=os.path.join(ROOT, "build"))
     p.add_argument("--sweep", help="the sweep binary (default BUILD/cli/sweep)")
+    p.add_argument("--shared-sweep", help="the same program linked to the shared gRPC, "
+                   "protobuf and Abseil libraries, its queries measured beside --sweep's "
+                   "(default BUILD/bench/sweep_shared when built; 'none': skip)")
     p.add_argument("--python", default="/usr/bin/python3", help="interpreter with optuna")
     p.add_argument("--quick", action="store_true", help="10,000 trials and 50,000 lines")
     p.add_argument("--only", default="ingest,scale,samplers")
@@ -326,6 +365,11 @@ def main():
                    "the 100,000-trial workspace is large)")
     args = p.parse_args()
     args.sweep = args.sweep or os.path.join(args.build, "cli", "sweep")
+    shared = args.shared_sweep or os.path.join(args.build, "bench", "sweep_shared")
+    args.shared_sweep = shared if shared != "none" and os.access(shared, os.X_OK) else None
+    if args.shared_sweep is None and shared != "none":
+        print("no shared-link binary to compare with (cmake --build build --target "
+              "sweep_shared builds it)", flush=True)
     args.points = args.points or (50_000 if args.quick else 200_000)
     args.trials = args.trials or (10_000 if args.quick else 100_000)
     args.tmp = os.path.abspath(tempfile.mkdtemp(prefix="ingest_bench.", dir=args.dir or args.build))

@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <iostream>
+#include <limits>
 
 #include "CLI/CLI.hpp"
 #include "cli/artifact_commands.h"
@@ -158,6 +159,12 @@ void AddRunCommands(CLI::App& app, GlobalOptions& g, CommandArgs& a, Action& act
   worker_cmd->add_option("--work-dir", a.worker.work_dir,
                          "Where attempts run (default: a temp dir)");
   worker_cmd->add_option("--node-id", a.worker.node_id, "Fixed node id (default: assigned)");
+  worker_cmd
+      ->add_option("--keep-attempts", a.worker.keep_attempts,
+                   "Finished attempt directories kept in <work-dir>/attempts, the newest "
+                   "(0: none)")
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()))
+      ->capture_default_str();
   AddTlsCaFlag(worker_cmd, g);
   worker_cmd->add_option("--max-idle-polls", a.worker.max_idle_polls,
                          "Exit after this many polls without work (default: never)");

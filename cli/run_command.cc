@@ -200,6 +200,7 @@ int CmdWorker(const GlobalOptions& options, const WorkerArgs& args) {
   worker_options.node_id = args.node_id;
   worker_options.work_dir = args.work_dir;
   worker_options.max_idle_polls = args.max_idle_polls;
+  worker_options.keep_attempts = args.keep_attempts;
   worker_options.tls_ca_file = options.tls_ca;
   return rpc::RunWorker(worker_options, worker::InstallStopSignalHandlers());
 }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "cli/context.h"
 #include "controller/controller.h"
+#include "worker/attempt_retention.h"
 
 namespace sweep::cli {
 
@@ -45,6 +46,7 @@ struct WorkerArgs {
   std::string work_dir;
   std::string node_id;
   int max_idle_polls = -1;
+  int keep_attempts = worker::kDefaultKeepAttempts;  // --keep-attempts
 };
 int CmdWorker(const GlobalOptions& options, const WorkerArgs& args);
 

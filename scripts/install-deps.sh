@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian package Sweep needs to build, test and benchmark.
-# Nothing is downloaded from anywhere but Debian's archive.
+# Nothing is downloaded from anywhere but Debian's archive. The -dev packages of gRPC,
+# protobuf, Abseil, RE2 and c-ares also hold the static archives the `sweep` binary links
+# (SWEEP_STATIC_LINK, docs/development.md).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -8,7 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config git ca-certificates \
-  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+  libgrpc++-dev libgrpc-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler \
+  libre2-dev libc-ares-dev \
   libabsl-dev libsqlite3-dev sqlite3 libspdlog-dev libfmt-dev libeigen3-dev \
   libboost-dev libboost-math-dev libboost-random-dev libyaml-cpp-dev libcli11-dev libssl-dev \
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libssh-dev openssh-server \

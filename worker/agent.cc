@@ -41,6 +41,10 @@ class Agent {
     if (ctx_.client == nullptr || ctx_.launcher == nullptr) {
       return {2, "the worker needs a controller client and a process launcher"};
     }
+    if (ctx_.options.keep_attempts < 0) {
+      return {2,
+              absl::StrCat("--keep-attempts must be 0 or more, not ", ctx_.options.keep_attempts)};
+    }
     if (absl::Status status = PrepareWorkDir(); !status.ok()) {
       return {1, std::string(status.message())};
     }

@@ -18,7 +18,7 @@
 // records as a preempted attempt and runs the trial again; then the node deregisters), or
 // after max_idle_polls empty polls; 1 when the token is rejected, the controller stays
 // unreachable for unreachable_timeout_ms, or the work directory cannot be created;
-// 2 for missing options.
+// 2 for missing or invalid options (keep_attempts < 0).
 #pragma once
 
 #include <atomic>
@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "core/clock.h"
 #include "core/env.h"
+#include "worker/attempt_retention.h"
 #include "worker/controller_client.h"
 #include "worker/process.h"
 
@@ -42,6 +43,9 @@ struct WorkerOptions {
   // Attempts run under <work_dir>/attempts/...; default a temporary directory, removed
   // when the worker exits.
   std::string work_dir;
+  // Finished attempt directories kept under <work_dir>/attempts, the newest; older ones
+  // are removed (worker/attempt_retention.h). >= 0; 0: none is kept.
+  int keep_attempts = kDefaultKeepAttempts;
   int64_t acquire_wait_ms = 10'000;
   int64_t metrics_flush_ms = 200;  // batch window for ReportMetrics (also at 100 points)
   int max_idle_polls = -1;         // exit after this many empty polls in a row; <= 0: never

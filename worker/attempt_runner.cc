@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -46,6 +47,25 @@ int64_t AttemptRunner::GraceMs(const LeaseGrant& lease) const {
 
 AttemptEnd AttemptRunner::Run(const LeaseGrant& lease) {
   Attempt a(ctx_, lease);
+  AttemptEnd end = RunAttempt(a);
+  if (!a.dir.empty()) Retain(a.dir);
+  return end;
+}
+
+void AttemptRunner::Retain(const std::string& dir) {
+  if (!retention_) {
+    retention_ = std::make_unique<AttemptRetention>(
+        std::filesystem::path(dir).parent_path().string(), ctx_.options.keep_attempts, ctx_.env);
+    if (absl::Status s = retention_->Load(); !s.ok()) {
+      Log()->warn("attempt directories: {}", std::string(s.message()));
+    }
+  }
+  if (absl::Status s = retention_->Finished(dir); !s.ok()) {
+    Log()->warn("attempt directories: {}", std::string(s.message()));
+  }
+}
+
+AttemptEnd AttemptRunner::RunAttempt(Attempt& a) {
   PreparedEnvironment prepared;
   if (std::optional<AttemptEnd> end = Prepare(a, &prepared)) return *end;
   // Requests after the attempt ended find no run; the points go nowhere once `a` is gone.

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "worker/agent_context.h"
+#include "worker/attempt_retention.h"
 #include "worker/environment.h"
 #include "worker/mlflow_server.h"
 #include "worker/mlflow_tracking.h"
@@ -26,10 +27,17 @@ class AttemptRunner {
   // `ctx` must outlive the runner. `environment_cache_dir`: see WorkerOptions.
   AttemptRunner(AgentContext& ctx, const std::string& environment_cache_dir);
 
+  // Runs the attempt, then applies the retention rule to the attempt directories
+  // (WorkerOptions::keep_attempts).
   AttemptEnd Run(const LeaseGrant& lease);
 
  private:
   struct Attempt;
+
+  AttemptEnd RunAttempt(Attempt& a);
+  // The directory of an attempt that ended goes into the retention rule's list (the
+  // first call takes in what an earlier worker left).
+  void Retain(const std::string& dir);
 
   // The directory, the metrics tailer and the environment. nullopt: ready to launch;
   // otherwise how the attempt ended (completed as failed or stopped, abandoned, fatal).
@@ -57,6 +65,7 @@ class AttemptRunner {
   MlflowTracking mlflow_;
   std::unique_ptr<MlflowServer> mlflow_server_;  // after mlflow_: stops before it goes
   bool mlflow_unavailable_ = false;              // starting the endpoint failed
+  std::unique_ptr<AttemptRetention> retention_;  // created with the first attempt directory
 };
 
 }  // namespace sweep::worker

@@ -117,5 +117,17 @@ TEST(HelpE2E, ValidateHintsAtARemoteInputAndKeepsTheSpecValid) {
   EXPECT_THAT(j["hints"][0].get<std::string>(), HasSubstr("is a remote URI"));
 }
 
+// `sweep worker --keep-attempts` takes a count: a negative or non-numeric one is refused
+// before the worker reads its token or contacts anything.
+TEST(HelpE2E, WorkerRefusesABadKeepAttempts) {
+  for (const char* bad : {"-1", "many"}) {
+    CommandResult r = RunSweep({"worker", "--server", "127.0.0.1:1", "--compute", "c",
+                                "--token-file", "/nonexistent/token", "--keep-attempts", bad});
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_THAT(r.err, HasSubstr("--keep-attempts")) << bad;
+    EXPECT_THAT(r.err, Not(HasSubstr("token"))) << bad << ": refused before the token is read";
+  }
+}
+
 }  // namespace
 }  // namespace sweep::e2e
