@@ -139,7 +139,8 @@ TEST_F(TlsE2E, SweepRunsOverTlsAndClientsWithoutCaOrTokenAreRefused) {
       [&] {
         CommandResult show = RunSweep(
             {"show", id, "--json", "--server", address, "--token-file", token, "--tls-ca", ca_});
-        return show.exit_code == 0 && show.out.find("\"completed\"") != std::string::npos;
+        nlohmann::json j = nlohmann::json::parse(show.out, nullptr, false);
+        return show.exit_code == 0 && !j.is_discarded() && j["state"] == "completed";
       },
       kPatienceS));
   CommandResult best =
