@@ -26,6 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Longest timeout a spec may set (100 years): the controller counts in milliseconds from
+// now, and a larger value would overflow int64 (an instant deadline, or undefined behaviour).
+constexpr int64_t kMaxTimeoutSeconds = 100LL * 365 * 24 * 3600;
+
 constexpr char kCreateTarget[] =
     "create one with `sweep compute create NAME --type amlcompute --min-nodes 0 "
     "--max-nodes 4` and set `compute: azureml:NAME`";
@@ -481,11 +485,20 @@ void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
   if (const Field* k = m.Get("max_concurrent_trials")) {
     if (auto v = r_.PositiveInteger(*k)) l.max_concurrent_trials = *v;
   }
+  // Seconds, at most kMaxTimeoutSeconds (the error is reported at the key).
+  auto within_max = [&](const Field& k, std::optional<int64_t> v) -> std::optional<int64_t> {
+    if (v && *v > kMaxTimeoutSeconds) {
+      r_.Error(k.loc, k.path,
+               absl::StrCat("must be at most ", kMaxTimeoutSeconds, " seconds, got ", *v));
+      return std::nullopt;
+    }
+    return v;
+  };
   if (const Field* k = m.Get("timeout")) {
-    if (auto v = r_.PositiveInteger(*k)) l.timeout_s = *v;
+    if (auto v = within_max(*k, r_.PositiveInteger(*k))) l.timeout_s = *v;
   }
   if (const Field* k = m.Get("trial_timeout")) {
-    if (auto v = r_.PositiveInteger(*k)) l.trial_timeout_s = *v;
+    if (auto v = within_max(*k, r_.PositiveInteger(*k))) l.trial_timeout_s = *v;
   }
   if (const Field* k = m.Get("max_retries")) {
     // 0 is meaningful here: never retry a lost attempt.
@@ -499,7 +512,7 @@ void SpecParser::ParseLimits(const Field& f, SweepSpec& spec) {
   }
   if (const Field* k = m.Get("node_wait_timeout")) {
     // 0 is meaningful here too: wait for a node for ever.
-    if (auto v = r_.Integer(*k)) {
+    if (auto v = within_max(*k, r_.Integer(*k))) {
       if (*v < 0) {
         r_.Error(k->loc, k->path,
                  absl::StrCat("must not be negative, got ", *v, " (0 waits for ever)"));

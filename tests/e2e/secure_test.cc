@@ -110,14 +110,25 @@ TEST_F(TlsE2E, SweepRunsOverTlsAndClientsWithoutCaOrTokenAreRefused) {
   BackgroundSweep worker({"worker", "--server", address, "--compute", "cpu-cluster", "--token-file",
                           token, "--tls-ca", ca_, "--work-dir", d + "/node", "--max-idle-polls",
                           "3"});
+  // Registered over TLS before any sweep exists (so before the server starts a local worker),
+  // it is polling when the trials arrive.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        CommandResult show = RunSweep({"compute", "show", "cpu-cluster", "--json", "--server",
+                                       address, "--token-file", token, "--tls-ca", ca_});
+        nlohmann::json j = nlohmann::json::parse(show.out, nullptr, false);
+        return show.exit_code == 0 && !j.is_discarded() && !j["nodes"].empty();
+      },
+      kPatienceS))
+      << "the worker started by hand did not register over TLS";
   std::string spec = dir_.Write("tls.yml",
                                 "type: sweep\n"
                                 "trial:\n"
-                                "  command: echo acc=${{search_space.x}}\n"
+                                "  command: sh -c 'sleep 1; echo acc=${{search_space.x}}'\n"
                                 "compute: cpu-cluster\n"
                                 "sampling_algorithm: grid\n"
                                 "search_space:\n"
-                                "  x: {type: choice, values: [1, 2, 3]}\n"
+                                "  x: {type: choice, values: [1, 2, 3, 4]}\n"
                                 "objective: {primary_metric: acc, goal: maximize}\n");
   CommandResult submit =
       RunSweep({"submit", spec, "--server", address, "--token-file", token, "--tls-ca", ca_});
@@ -128,7 +139,8 @@ TEST_F(TlsE2E, SweepRunsOverTlsAndClientsWithoutCaOrTokenAreRefused) {
       [&] {
         CommandResult show = RunSweep(
             {"show", id, "--json", "--server", address, "--token-file", token, "--tls-ca", ca_});
-        return show.exit_code == 0 && show.out.find("\"completed\"") != std::string::npos;
+        nlohmann::json j = nlohmann::json::parse(show.out, nullptr, false);
+        return show.exit_code == 0 && !j.is_discarded() && j["state"] == "completed";
       },
       kPatienceS));
   CommandResult best =
@@ -147,10 +159,16 @@ TEST_F(TlsE2E, SweepRunsOverTlsAndClientsWithoutCaOrTokenAreRefused) {
       RunSweep({"ls", "--server", address, "--token-file", wrong, "--tls-ca", ca_});
   EXPECT_NE(no_token.exit_code, 0);
   EXPECT_NE(no_token.err.find("token"), std::string::npos) << no_token.err;
+  // The worker started by hand completed trials over TLS (its log says so), and ended on
+  // its own once idle.
+  CommandResult worker_done = worker.Wait(kPatienceS);
+  EXPECT_EQ(worker_done.exit_code, 0) << worker_done.err;
+  EXPECT_NE((worker_done.out + worker_done.err).find("; trial completed"), std::string::npos)
+      << "the worker started by hand completed no trial:\n"
+      << worker_done.out << worker_done.err;
   server.Signal(SIGTERM);
   CommandResult stopped = server.Wait(kPatienceS);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
-  worker.Wait(kPatienceS);
 }
 
 }  // namespace

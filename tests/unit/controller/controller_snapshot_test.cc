@@ -2,8 +2,11 @@
 // across restarts, and uploads need the current lease.
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "core/digest.h"
 #include "core/fault_env.h"
@@ -227,6 +230,48 @@ TEST_F(ControllerSnapshotTest, AReadOnlyWorkspaceFailsUploadsClearlyAndKeepsTheR
   ASSERT_TRUE(Report(lease->ref, 0.7).ok());
   EXPECT_EQ(Complete(lease->ref).value(), core::TrialState::kCompleted);
   EXPECT_EQ(GetTrial(id, lease->ref.trial_id).final_value, 0.7);
+  options_.env = core::Env::Default();
+  Restart();
+}
+
+// Issue 11, fault 9: CommitArtifacts hashed the staged files (up to the artifact limit)
+// under the controller's mutex, so every other node's call waited for it. While it reads
+// the staged file now, another node's heartbeat is answered.
+TEST_F(ControllerSnapshotTest, OtherNodesAreAnsweredWhileCommitArtifactsHashes) {
+  core::FaultEnv faults(core::Env::Default());
+  bool armed = false, asked = false, answered = false;
+  std::promise<bool> heard;
+  std::thread other;
+  LeaseRef other_ref;
+  faults.SetObserver([&](core::FaultEnv::Op op, const std::string& path) {
+    if (op != core::FaultEnv::kRead || path.find("/upload/staged/m.bin") == std::string::npos ||
+        !armed || asked) {
+      return;
+    }
+    asked = true;
+    other = std::thread([&] { heard.set_value(controller_->Heartbeat(other_ref).ok()); });
+    // Bounded, so that a controller holding its mutex here fails the test instead of
+    // deadlocking it (the heartbeat then completes after the commit).
+    std::future<bool> reply = heard.get_future();
+    answered = reply.wait_for(std::chrono::seconds(30)) == std::future_status::ready && reply.get();
+  });
+  options_.env = &faults;
+  Restart();
+  Write(code_ / "train.py", "x");
+  Submit(YamlWithCode());
+  auto lease = Acquire(Node());
+  auto second = Acquire(Node());
+  ASSERT_TRUE(lease.has_value() && second.has_value());
+  other_ref = second->ref;
+  ASSERT_TRUE(
+      controller_->UploadArtifact(lease->ref, Chunk("m.bin", "weights", 0, "weights", true)).ok());
+  armed = true;  // the upload itself reads the staged path too (is it there already?)
+  absl::StatusOr<int64_t> total = controller_->CommitArtifacts(lease->ref, 1);
+  if (other.joinable()) other.join();
+  ASSERT_TRUE(total.ok()) << total.status();
+  EXPECT_EQ(*total, 7);
+  EXPECT_TRUE(asked) << "the staged file was never read through the controller's Env";
+  EXPECT_TRUE(answered) << "another node's heartbeat waited for the hashing";
   options_.env = core::Env::Default();
   Restart();
 }

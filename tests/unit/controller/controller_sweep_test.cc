@@ -264,9 +264,9 @@ TEST_F(ControllerTest, WorkerEnforcedTrialTimeoutFailsTheTrial) {
 }
 
 TEST_F(ControllerTest, BanditStopsALaggingTrialAndRecordsDecisions) {
-  std::string sweep = Submit(SpecYaml(
-      "{max_total_trials: 4}",
-      "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
+  std::string sweep = Submit(
+      SpecYaml("{max_total_trials: 4}",
+               "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
   std::string n1 = Node(), n2 = Node();
   auto g1 = Acquire(n1);
   auto g2 = Acquire(n2);
@@ -512,7 +512,8 @@ TEST_F(ControllerTest, FailedCommitIsReportedAndFreezesTheController) {
   ASSERT_TRUE(c.ok());
   auto spec = spec::ParseSpec(SpecYaml("{max_total_trials: 2}"), "/tmp/x/spec.yml", "/tmp");
   ASSERT_TRUE(spec.ok());
-  ASSERT_TRUE((*c)->SubmitSweep(*spec, "").ok());
+  absl::StatusOr<std::string> id = (*c)->SubmitSweep(*spec, "");
+  ASSERT_TRUE(id.ok()) << id.status();
   NodeRegistration r;
   r.compute = "cpu-cluster";
   std::string node = (*c)->Register(r).value().node_id;
@@ -523,6 +524,12 @@ TEST_F(ControllerTest, FailedCommitIsReportedAndFreezesTheController) {
   flaky.fail = false;
   // Memory may be ahead of the store now: nothing more is acknowledged.
   EXPECT_EQ((*c)->AcquireTrial(node, 0).status().code(), absl::StatusCode::kInternal);
+  // Issue 11, fault 4: `sweep run` waited on for ever. Its wait and the server's health
+  // check end with the reason, so the process exits non-zero.
+  auto waited = (*c)->WaitForSweep(*id, 0);
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kInternal) << waited.status();
+  EXPECT_THAT(waited.status().message(), HasSubstr("disk full"));
+  EXPECT_EQ((*c)->Health().code(), absl::StatusCode::kInternal);
   (*c)->Shutdown();
 }
 
@@ -605,8 +612,8 @@ TEST_F(ControllerTest, RestartContinuesTheSamplerSequenceWithoutDuplicates) {
 TEST_F(ControllerTest, RestartKeepsTheGeneratedSeed) {
   // No seed in the spec: the controller picks one, records it, and reuses it on restart.
   auto sampling = "random";
-  std::string first = Submit(SpecYaml("{max_total_trials: 4, max_concurrent_trials: 1}", "",
-                                      sampling));
+  std::string first =
+      Submit(SpecYaml("{max_total_trials: 4, max_concurrent_trials: 1}", "", sampling));
   std::string n = Node();
   std::vector<std::string> keys;
   for (int i = 0; i < 4; ++i) {
@@ -640,9 +647,9 @@ TEST_F(ControllerTest, RestartKeepsTheGeneratedSeed) {
 }
 
 TEST_F(ControllerTest, RestartReplaysTheEarlyTerminationPolicy) {
-  std::string sweep = Submit(SpecYaml(
-      "{max_total_trials: 4}",
-      "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
+  std::string sweep = Submit(
+      SpecYaml("{max_total_trials: 4}",
+               "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
   std::string n1 = Node(), n2 = Node();
   auto g1 = Acquire(n1);
   ASSERT_TRUE(g1);
@@ -660,9 +667,9 @@ TEST_F(ControllerTest, RestartReplaysTheEarlyTerminationPolicy) {
 }
 
 TEST_F(ControllerTest, RestartKeepsAStopDecision) {
-  std::string sweep = Submit(SpecYaml(
-      "{max_total_trials: 4}",
-      "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
+  std::string sweep = Submit(
+      SpecYaml("{max_total_trials: 4}",
+               "early_termination: {type: bandit, slack_factor: 0.1, evaluation_interval: 1}\n"));
   std::string n1 = Node(), n2 = Node();
   auto g1 = Acquire(n1);
   auto g2 = Acquire(n2);
@@ -684,7 +691,8 @@ TEST_F(ControllerTest, RestartFailsASweepWhoseSpecNoLongerParses) {
   Restart();
   core::Sweep s = GetSweep(sweep);
   EXPECT_EQ(s.state, core::SweepState::kFailed);
-  EXPECT_THAT(s.status_message, HasSubstr("cannot resume after restart: the spec no longer parses"));
+  EXPECT_THAT(s.status_message,
+              HasSubstr("cannot resume after restart: the spec no longer parses"));
 }
 
 }  // namespace

@@ -57,5 +57,20 @@ TEST(SpecInputLimits, SizesAndCounts) {
               HasSubstr("at most 256 characters"));
 }
 
+// A timeout the controller turns into milliseconds from now: one that would overflow int64
+// there is refused here (issue 11, input limits).
+TEST(SpecInputLimits, TimeoutsThatWouldOverflowAreRefused) {
+  const std::string space = "  m: {type: choice, values: [1]}\n";
+  for (const char* key : {"timeout", "trial_timeout", "node_wait_timeout"}) {
+    std::string msg = Error(Spec(space) + "limits: {" + key + ": 9223372036854775807}\n");
+    EXPECT_THAT(msg, HasSubstr(std::string("limits.") + key)) << msg;
+    EXPECT_THAT(msg, HasSubstr("must be at most 3153600000 seconds")) << msg;
+  }
+  absl::StatusOr<SweepSpec> spec =
+      ParseSpec(Spec(space) + "limits: {timeout: 3153600000}\n", "spec.yml", "/tmp");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->limits.timeout_s, 3153600000);
+}
+
 }  // namespace
 }  // namespace sweep::spec

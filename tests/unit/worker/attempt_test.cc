@@ -160,6 +160,17 @@ TEST(TailBufferTest, KeepsLastLinesCut) {
   EXPECT_THAT(tail.Lines(), ElementsAre("two", "three", "four-"));
 }
 
+// Fault 2 of issue 11: a line cut inside a UTF-8 character made the completion's error
+// invalid UTF-8, gRPC refused the whole message, and the exit code was lost with it.
+TEST(TailBufferTest, ALineIsCutOnACharacterBoundaryAndBadBytesAreReplaced) {
+  std::string accents;
+  for (int i = 0; i < 600; ++i) accents += "\xC3\xA9";  // 'é'
+  TailBuffer tail(2, 100);
+  tail.Add("a" + accents);  // the cut at 100 bytes falls inside the 50th 'é'
+  tail.Add("caf\xE9!");     // Latin-1, not UTF-8
+  EXPECT_THAT(tail.Lines(), ElementsAre("a" + accents.substr(0, 98), "caf\xEF\xBF\xBD!"));
+}
+
 TEST(FailureMessageTest, ExitCodeSignalAndTail) {
   EXPECT_EQ(FailureMessage({3, 0}, {}), "exit code 3");
   EXPECT_EQ(FailureMessage({-1, 9}, {"Traceback", "ValueError: bad"}),
