@@ -38,16 +38,6 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         }
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
-      } else if (key == "refine_starts") {
-        o.effort.refine_starts = value.get<int>();
-      } else if (key == "candidate_scale") {
-        o.effort.candidate_scale = value.get<double>();
-      } else if (key == "local_centers") {
-        o.effort.local_centers = value.get<int>();
-      } else if (key == "min_start_distance") {
-        o.effort.min_start_distance = value.get<double>();
-      } else if (key == "thompson_every") {
-        o.thompson_every = value.get<int>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -435,24 +435,6 @@ void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
   }
 }
 
-Eigen::VectorXd GpModel::SamplePosterior(const Eigen::MatrixXd& xs,
-                                         const Eigen::VectorXd& normals) const {
-  const Eigen::MatrixXd kc = MaternKernel(xs, data_.x, hp_);  // m x n
-  const Eigen::VectorXd mean = kc * alpha_;
-  const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(kc.transpose());
-  Eigen::MatrixXd cov = MaternKernel(xs, xs, hp_);
-  cov.noalias() -= v.transpose() * v;
-  const double s2 = hp_.prior_variance();
-  for (double jitter = 1e-8; jitter < 1.0; jitter *= 10) {
-    Eigen::MatrixXd c = cov;
-    c.diagonal().array() += jitter * s2;
-    Eigen::LLT<Eigen::MatrixXd> llt(c);
-    if (llt.info() == Eigen::Success) return mean + llt.matrixL() * normals;
-  }
-  // Not positive definite even with jitter: independent draws from the marginals.
-  return mean + (cov.diagonal().cwiseMax(0.0).cwiseSqrt().array() * normals.array()).matrix();
-}
-
 void GpModel::PredictWithGradient(const Eigen::VectorXd& x, double* mean, double* var,
                                   Eigen::VectorXd* d_mean, Eigen::VectorXd* d_var) const {
   const double s2 = std::exp(hp_.log_signal_variance);

@@ -131,10 +131,6 @@ class GpModel {
   void PredictWithGradient(const Eigen::VectorXd& x, double* mean, double* var,
                            Eigen::VectorXd* d_mean, Eigen::VectorXd* d_var) const;
 
-  // One joint draw of the latent function at the rows of xs from the posterior, given
-  // xs.rows() standard normal deviates: mean + L z with L the Cholesky factor of the
-  // posterior covariance (jittered). O(m n^2 + m^3) for m rows.
-  Eigen::VectorXd SamplePosterior(const Eigen::MatrixXd& xs, const Eigen::VectorXd& normals) const;
   // Log marginal likelihood of the conditioned data (fantasies included once added).
   double log_marginal_likelihood() const { return lml_; }
   const GpHyperparameters& hyperparameters() const { return hp_; }

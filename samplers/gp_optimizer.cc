@@ -14,6 +14,7 @@ namespace sweep::samplers {
 namespace {
 
 constexpr int kMaxSobolDims = BOOST_RANDOM_SOBOL_MAX_DIMENSION;
+constexpr int kRefineStarts = 5;
 constexpr int kRefineIterations = 25;
 constexpr double kExploreBox = 0.15;
 
@@ -129,14 +130,11 @@ Eigen::MatrixXd Recombinations(const EncodedSpace& space, const GpData& data,
 // 5b.
 std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
                                    const Box& box, int model_size, bool recombine,
-                                   const PendingPenalizedLogEi& acq, Rng* rng,
-                                   const OptimizerEffort& effort) {
+                                   const PendingPenalizedLogEi& acq, Rng* rng) {
   const int dims = space.dims;
   const int n = static_cast<int>(data.y.size());
-  const int m_sobol = static_cast<int>(
-      effort.candidate_scale *
-      std::clamp(static_cast<int>(3e7 / (static_cast<double>(model_size) * model_size + 1.0)), 256,
-                 2048));
+  const int m_sobol = std::clamp(
+      static_cast<int>(3e7 / (static_cast<double>(model_size) * model_size + 1.0)), 256, 2048);
   const int m_local = std::max(64, m_sobol / 4);
   const int m_cross = recombine && anchor < 0 ? m_local / 2 : 0;
   boost::random::uniform_real_distribution<double> u(0.0, 1.0);
@@ -148,7 +146,7 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
-  int top = std::min(effort.local_centers, n);
+  int top = std::min(3, n);
   if (anchor >= 0) {
     for (int i = 0; i < m_sobol; ++i)
       for (int j = 0; j < dims; ++j) cand(i, j) = box.lo[j] + cand(i, j) * (box.hi[j] - box.lo[j]);
@@ -195,8 +193,7 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
 
 // 5c.
 std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>& ranked,
-                           const Box& box, const PendingPenalizedLogEi& acq,
-                           const OptimizerEffort& effort) {
+                           const Box& box, const PendingPenalizedLogEi& acq) {
   const int dims = space.dims;
   const std::vector<EncodedDim>& info = space.encoding.dim_info();
   std::vector<Scored> refined;
@@ -204,13 +201,12 @@ std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>&
   for (int j = 0; j < dims; ++j)
     if (!IsDiscrete(info[j].type)) continuous.push_back(j);
   for (const Scored& s : ranked) {
-    if (static_cast<int>(refined.size()) >= effort.refine_starts) break;
+    if (static_cast<int>(refined.size()) >= kRefineStarts) break;
     bool distinct = true;
-    const double min_d2 = std::max(1e-8, effort.min_start_distance * effort.min_start_distance);
     for (const Scored& r : refined) {
       double d2 = 0;
       for (int j = 0; j < dims; ++j) d2 += (r.x[j] - s.x[j]) * (r.x[j] - s.x[j]);
-      if (d2 < min_d2) distinct = false;
+      if (d2 < 1e-8) distinct = false;
     }
     if (!distinct) continue;
     Eigen::VectorXd x0 = Eigen::Map<const Eigen::VectorXd>(s.x.data(), dims);

@@ -52,14 +52,6 @@ struct Box {
   Eigen::VectorXd lo, hi;
 };
 
-// How hard the acquisition optimiser searches (GpSamplerOptions).
-struct OptimizerEffort {
-  int refine_starts = 5;            // L-BFGS starts (5c)
-  double candidate_scale = 1.0;     // multiplies the number of candidates (5b)
-  int local_centers = 3;            // perturbations around this many best points (5b)
-  double min_start_distance = 0.0;  // unit-cube distance between L-BFGS starts (5c)
-};
-
 // The unit cube, or +-0.15 around the model point `anchor` (exploration steps; -1: none).
 Box SearchBox(const GpData& data, int anchor);
 
@@ -69,8 +61,7 @@ Box SearchBox(const GpData& data, int anchor);
 // first. Their number shrinks as the model grows (model_size points, fantasies included).
 std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data, int anchor,
                                    const Box& box, int model_size, bool recombine,
-                                   const PendingPenalizedLogEi& acq, Rng* rng,
-                                   const OptimizerEffort& effort = {});
+                                   const PendingPenalizedLogEi& acq, Rng* rng);
 
 // Part of 5b (the GP sampler recombines while its kernel has the additive part, i.e.
 // the objective looks close to separable): `count` candidates made of the best points'
@@ -86,8 +77,7 @@ Eigen::MatrixXd Recombinations(const EncodedSpace& space, const GpData& data,
 
 // 5c. Box L-BFGS on the active continuous dims of the best few distinct candidates.
 std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>& ranked,
-                           const Box& box, const PendingPenalizedLogEi& acq,
-                           const OptimizerEffort& effort = {});
+                           const Box& box, const PendingPenalizedLogEi& acq);
 
 // 5d. Sorts `refined` by score, then takes coordinate steps over the integer and
 // categorical dims of the best one while they improve the score.

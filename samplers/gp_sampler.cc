@@ -251,13 +251,9 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   Box box = SearchBox(set.data, anchor);
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
-                                              hp_->additive(), acq, &rng, gp_.effort);  // 5b
-  std::vector<Scored> refined = Refine(space, ranked, box, acq, gp_.effort);            // 5c
-  CoordinateSteps(space, acq, &refined);                                                // 5d
-  if (anchor < 0 && gp_.thompson_every > 0 &&
-      history.trials.size() % gp_.thompson_every == 1 % gp_.thompson_every) {
-    if (auto pick = ThompsonPick(ranked, refined, *model, tried, &rng)) return pick;
-  }
+                                              hp_->additive(), acq, &rng);                 // 5b
+  std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
+  CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
 }
 
@@ -531,41 +527,6 @@ int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t
     return static_cast<int>(r);
   }
   return -1;
-}
-
-// 5e. Thompson step: one joint posterior draw over the refined points, the best-scoring
-// candidates and an even spread of the rest; the untried point with the lowest draw.
-std::optional<core::Config> GpSampler::ThompsonPick(const std::vector<Scored>& ranked,
-                                                    const std::vector<Scored>& refined,
-                                                    const GpModel& model, const KeySet& tried,
-                                                    Rng* rng) {
-  constexpr size_t kTop = 200, kSpread = 300;
-  std::vector<const Scored*> pool;
-  for (const Scored& s : refined) pool.push_back(&s);
-  for (size_t i = 0; i < ranked.size() && i < kTop; ++i) pool.push_back(&ranked[i]);
-  if (ranked.size() > kTop) {
-    const size_t step = std::max<size_t>(1, (ranked.size() - kTop) / kSpread);
-    for (size_t i = kTop; i < ranked.size(); i += step) pool.push_back(&ranked[i]);
-  }
-  Eigen::MatrixXd xs(pool.size(), dims_);
-  for (size_t r = 0; r < pool.size(); ++r)
-    for (int j = 0; j < dims_; ++j) xs(r, j) = pool[r]->x[j];
-  boost::random::normal_distribution<double> normal;
-  Eigen::VectorXd z(pool.size());
-  for (Eigen::Index r = 0; r < z.size(); ++r) z[r] = normal(*rng);
-  const Eigen::VectorXd draw = model.SamplePosterior(xs, z);
-  std::vector<size_t> order(pool.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return draw[a] < draw[b]; });
-  for (size_t r : order) {
-    core::Config config;
-    if (!tried.count(KeyOf(pool[r]->x, &config))) {
-      notes_.push_back("Thompson step");
-      return config;
-    }
-  }
-  return std::nullopt;
 }
 
 // 5a. Finite, small spaces: score every untried config.

@@ -116,9 +116,7 @@ struct GpSamplerOptions {
   // Local trust region (step 8): never, only while trials are in flight, or always.
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kWhilePending;
-  int global_every = 3;    // > 0: every k-th suggestion ignores the region
-  OptimizerEffort effort;  // acquisition optimiser (gp_optimizer.h)
-  int thompson_every = 0;  // > 0: every k-th global suggestion is a Thompson sample
+  int global_every = 3;  // > 0: every k-th suggestion ignores the region
 };
 
 class GpSampler final : public Sampler {
@@ -189,9 +187,6 @@ class GpSampler final : public Sampler {
                   const EncodedSpace& space, Box* box);
   PendingPenalizedLogEi Acquisition(const Observed& observed, const ModelSet& set,
                                     const Exploration& explore, GpModel* model);
-  std::optional<core::Config> ThompsonPick(const std::vector<Scored>& ranked,
-                                           const std::vector<Scored>& refined, const GpModel& model,
-                                           const KeySet& tried, Rng* rng);
   std::optional<core::Config> BestEnumerated(const PendingPenalizedLogEi& acq,
                                              const KeySet& tried) const;
 

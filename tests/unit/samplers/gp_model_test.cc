@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <boost/random/mersenne_twister.hpp>
-#include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_real_distribution.hpp>
 #include <cmath>
 
@@ -56,39 +55,6 @@ TEST(GpModelTest, PosteriorMeanInterpolatesAndVarianceShrinksAtData) {
   model->Predict(far, &mean, &var);
   EXPECT_NEAR(var[0], 1.0, 1e-3);
   EXPECT_NEAR(mean[0], 0.0, 1e-3);
-}
-
-TEST(GpModelTest, PosteriorDrawsHaveThePosteriorMeanAndVariance) {
-  GpData data{RandomPoints(10, 2, 3), {}, {}};
-  data.y = Wiggle(data.x);
-  auto model = GpModel::Condition(data, Hp({0.2, 1.0}, 1.0, 1e-6));
-  ASSERT_TRUE(model.ok()) << model.status();
-  Eigen::MatrixXd xs(3, 2);
-  xs << data.x.row(0), 0.5, 0.5, 2.0, 2.0;  // at a data point, inside, far away
-  Eigen::VectorXd mean, var;
-  model->Predict(xs, &mean, &var);
-  boost::random::mt19937_64 rng(7);
-  boost::random::normal_distribution<double> normal;
-  constexpr int kDraws = 4000;
-  Eigen::VectorXd sum = Eigen::VectorXd::Zero(3), sum2 = Eigen::VectorXd::Zero(3);
-  for (int k = 0; k < kDraws; ++k) {
-    Eigen::VectorXd z(3);
-    for (int i = 0; i < 3; ++i) z[i] = normal(rng);
-    const Eigen::VectorXd draw = model->SamplePosterior(xs, z);
-    sum += draw;
-    sum2 += draw.cwiseProduct(draw);
-  }
-  const Eigen::VectorXd m = sum / kDraws;
-  const Eigen::VectorXd v = sum2 / kDraws - m.cwiseProduct(m);
-  EXPECT_NEAR(m[0], data.y[0], 1e-2);  // pinned by the data
-  EXPECT_LT(v[0], 1e-3);
-  for (int i = 1; i < 3; ++i) {
-    EXPECT_NEAR(m[i], mean[i], 4.0 * std::sqrt(var[i] / kDraws)) << i;
-    EXPECT_NEAR(v[i], var[i], 0.1 * var[i]) << i;
-  }
-  // The same deviates give the same draw.
-  const Eigen::VectorXd z = Eigen::VectorXd::Constant(3, 0.3);
-  EXPECT_EQ(model->SamplePosterior(xs, z), model->SamplePosterior(xs, z));
 }
 
 TEST(GpModelTest, KernelIsMatern52) {
