@@ -71,9 +71,10 @@ struct SweepSpec {
   std::string base_dir;      // directory relative paths resolve against
   std::string display_name;  // `display_name`, else `name`, else the spec file's stem
   std::string experiment_name;
-  std::string name;                         // Azure's job `name` (informational)
-  std::string description;                  // informational
-  std::map<std::string, std::string> tags;  // informational
+  std::string name;                               // Azure's job `name` (informational)
+  std::string description;                        // informational
+  std::map<std::string, std::string> tags;        // informational
+  std::map<std::string, std::string> properties;  // informational, like tags
   TrialTemplate trial;
   std::map<std::string, std::string> inputs;  // name -> value (paths made absolute)
   std::string compute;                        // target name, "azureml:" stripped

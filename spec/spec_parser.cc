@@ -41,6 +41,7 @@ const std::vector<std::string> kRootKeys = {"$schema",
                                             "experiment_name",
                                             "description",
                                             "tags",
+                                            "properties",
                                             "trial",
                                             "inputs",
                                             "compute",
@@ -129,16 +130,22 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
   read_text("experiment_name", spec.experiment_name);
   read_text("description", spec.description);
   if (spec.display_name.empty()) spec.display_name = spec.name;
-  if (const Field* tags = m.Get("tags")) {
-    Mapping tm(r_, tags->value, tags->path, tags->loc);
-    for (const Field& t : tm.fields()) {
-      if (!t.value.IsScalar()) {
-        r_.Error(t.loc, t.path, "a tag value must be a string");
+  // Azure ML jobs carry both as string maps; neither changes what runs.
+  auto read_string_map = [&](const char* key, const char* what,
+                             std::map<std::string, std::string>& out) {
+    const Field* f = m.Get(key);
+    if (!f) return;
+    Mapping entries(r_, f->value, f->path, f->loc);
+    for (const Field& e : entries.fields()) {
+      if (!e.value.IsScalar()) {
+        r_.Error(e.loc, e.path, absl::StrCat("a ", what, " value must be a string"));
         continue;
       }
-      spec.tags[t.key] = t.value.Scalar();
+      out[e.key] = e.value.Scalar();
     }
-  }
+  };
+  read_string_map("tags", "tag", spec.tags);
+  read_string_map("properties", "property", spec.properties);
   if (const Field* f = m.Get("identity")) {
     r_.Error(f->key_loc, f->path, "not supported: trials run as the worker's own user");
   }

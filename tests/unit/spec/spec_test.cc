@@ -185,7 +185,8 @@ TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
       Parse("$schema: https://azuremlschemas.azureedge.net/latest/sweepJob.schema.json\n" +
             Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
                  "name: job-123\nexperiment_name: exp\ndescription: tune lr\n"
-                 "tags: {team: ml, priority: 1}\n"));
+                 "tags: {team: ml, priority: 1}\n"
+                 "properties: {_azureml.ComputeTargetType: amlcompute}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->name, "job-123");
   EXPECT_EQ(spec->display_name, "job-123");  // falls back to `name`
@@ -193,6 +194,16 @@ TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
   EXPECT_EQ(spec->description, "tune lr");
   EXPECT_EQ(spec->tags.at("team"), "ml");
   EXPECT_EQ(spec->tags.at("priority"), "1");
+  EXPECT_EQ(spec->properties.at("_azureml.ComputeTargetType"), "amlcompute");
+}
+
+TEST_F(SpecTest, TagAndPropertyValuesMustBeStrings) {
+  const std::string space = "  lr: {type: uniform, min_value: 0, max_value: 1}\n";
+  EXPECT_THAT(Error(Spec(space, "tags: {team: [a, b]}\n")),
+              HasSubstr("tags.team: a tag value must be a string"));
+  EXPECT_THAT(Error(Spec(space, "properties: {owner: {name: x}}\n")),
+              HasSubstr("properties.owner: a property value must be a string"));
+  EXPECT_THAT(Error(Spec(space, "properties: [a, b]\n")), HasSubstr("properties"));
 }
 
 TEST_F(SpecTest, ComputePrefixIsOptional) {
