@@ -146,8 +146,14 @@ void SpecParser::Parse(const YAML::Node& root, SweepSpec& spec) {
   };
   read_string_map("tags", "tag", spec.tags);
   read_string_map("properties", "property", spec.properties);
+  // Azure ML's identity governs its data access only; trials here run as the worker's own
+  // user whatever it says, so a valid one is accepted and has no effect.
   if (const Field* f = m.Get("identity")) {
-    r_.Error(f->key_loc, f->path, "not supported: trials run as the worker's own user");
+    Mapping im(r_, f->value, f->path, f->loc);
+    if (const Field* type = im.Require("type", "user_identity, managed or aml_token")) {
+      Keyword(r_, *type, {"user_identity", "managed", "managed_identity", "aml_token"});
+    }
+    im.CheckKeys({"type", "client_id", "object_id", "msi_resource_id"});
   }
 
   if (const Field* f = m.Require("trial", "the command each trial runs")) {

@@ -186,7 +186,8 @@ TEST_F(SpecTest, AzureOnlyKeysAreAccepted) {
             Spec("  lr: {type: uniform, min_value: 0, max_value: 1}\n",
                  "name: job-123\nexperiment_name: exp\ndescription: tune lr\n"
                  "tags: {team: ml, priority: 1}\n"
-                 "properties: {_azureml.ComputeTargetType: amlcompute}\n"));
+                 "properties: {_azureml.ComputeTargetType: amlcompute}\n"
+                 "identity: {type: managed, client_id: 00000000-0000}\n"));
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->name, "job-123");
   EXPECT_EQ(spec->display_name, "job-123");  // falls back to `name`
@@ -204,6 +205,18 @@ TEST_F(SpecTest, TagAndPropertyValuesMustBeStrings) {
   EXPECT_THAT(Error(Spec(space, "properties: {owner: {name: x}}\n")),
               HasSubstr("properties.owner: a property value must be a string"));
   EXPECT_THAT(Error(Spec(space, "properties: [a, b]\n")), HasSubstr("properties"));
+}
+
+TEST_F(SpecTest, AnIdentityIsCheckedButChangesNothing) {
+  const std::string space = "  lr: {type: uniform, min_value: 0, max_value: 1}\n";
+  for (std::string type : {"user_identity", "Managed", "managed_identity", "aml_token"}) {
+    absl::StatusOr<SweepSpec> spec = Parse(Spec(space, "identity: {type: " + type + "}\n"));
+    EXPECT_TRUE(spec.ok()) << type << ": " << spec.status();
+  }
+  EXPECT_THAT(Error(Spec(space, "identity: {type: root}\n")), HasSubstr("identity.type"));
+  EXPECT_THAT(Error(Spec(space, "identity: {client_id: x}\n")), HasSubstr("identity"));
+  EXPECT_THAT(Error(Spec(space, "identity: {type: managed, password: x}\n")),
+              HasSubstr("unknown key 'password'"));
 }
 
 TEST_F(SpecTest, ComputePrefixIsOptional) {
