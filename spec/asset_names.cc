@@ -37,10 +37,10 @@ absl::Status ValidateModelName(const std::string& name) { return ValidateName("m
 
 absl::StatusOr<EnvironmentRef> ParseEnvironmentRef(const std::string& reference) {
   auto bad = [&](const std::string& why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "environment reference '", reference, "' is invalid: ", why,
-        "; write azureml:NAME, azureml:NAME@latest, azureml:NAME@VERSION or "
-        "azureml:NAME:VERSION"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("environment reference '", reference, "' is invalid: ", why,
+                     "; write azureml:NAME, azureml:NAME@latest, azureml:NAME@VERSION or "
+                     "azureml:NAME:VERSION"));
   };
   std::string rest = reference;
   if (absl::StartsWith(rest, "azureml:")) rest = rest.substr(8);
@@ -59,6 +59,11 @@ absl::StatusOr<EnvironmentRef> ParseEnvironmentRef(const std::string& reference)
   }
   ref.version = number;
   return ref;
+}
+
+bool IsCuratedEnvironmentName(const std::string& name) {
+  return absl::StartsWithIgnoreCase(name, "azureml-") ||
+         absl::StartsWithIgnoreCase(name, "azureml_");
 }
 
 }  // namespace sweep::spec

@@ -26,4 +26,8 @@ struct EnvironmentRef {
 // InvalidArgument naming the reference and the accepted forms.
 absl::StatusOr<EnvironmentRef> ParseEnvironmentRef(const std::string& reference);
 
+// True for the name of an Azure ML curated environment ("AzureML-sklearn-1.0-...", any case):
+// it exists outside Azure only as a workspace environment created under that name.
+bool IsCuratedEnvironmentName(const std::string& name);
+
 }  // namespace sweep::spec

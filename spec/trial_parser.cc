@@ -327,20 +327,21 @@ void TrialParser::ParseEnvironment(Reader& r, const Field& e, SweepSpec& spec) {
                          kEnvironmentHelp));
     return;
   }
-  std::string name = absl::StartsWith(lower, "azureml:") ? lower.substr(8) : lower;
-  if (absl::StartsWith(name, "azureml-") || absl::StartsWith(name, "azureml_")) {
-    r.Error(e.loc, e.path,
-            absl::StrCat(Quote(*env),
-                         " is an Azure ML curated environment, which does not exist outside "
-                         "Azure; ",
-                         kEnvironmentHelp));
+  // Syntax only; whether it exists is the controller's job (spec/ has no store).
+  absl::StatusOr<EnvironmentRef> ref = ParseEnvironmentRef(*env);
+  if (!ref.ok()) {
+    r.Error(e.loc, e.path, ref.status().message());
     return;
   }
-  // Syntax only; whether it exists is the controller's job (spec/ has no store).
-  if (absl::Status s = ParseEnvironmentRef(*env).status(); !s.ok()) {
-    r.Error(e.loc, e.path, s.message());
-  } else {
-    spec.trial.environment = *env;
+  spec.trial.environment = *env;
+  if (IsCuratedEnvironmentName(ref->name)) {
+    // It runs unchanged once the workspace has an environment of that name.
+    Hint(e,
+         absl::StrCat(Quote(*env),
+                      " is an Azure ML curated environment; it runs here only as a workspace "
+                      "environment of the same name (`sweep environment create ",
+                      ref->name, " --user-managed` or `--setup 'COMMAND'`)"),
+         spec);
   }
 }
 

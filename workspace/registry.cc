@@ -112,6 +112,17 @@ absl::StatusOr<core::Environment> ResolveEnvironment(store::Store* store,
                                             *ref.version, " (`sweep environment show ", ref.name,
                                             "` shows its versions)"));
   }
+  if (spec::IsCuratedEnvironmentName(ref.name)) {
+    return absl::NotFoundError(absl::StrCat(
+        "environment '", ref.name,
+        "' is an Azure ML curated environment, which does not exist outside Azure; create a "
+        "workspace environment of that name so the spec runs unchanged: `sweep environment "
+        "create ",
+        ref.name,
+        " --setup 'python3 -m venv \"$SWEEP_ENV_DIR\" && \"$SWEEP_ENV_DIR/bin/pip\" install "
+        "scikit-learn'` (the packages it needs), or `--user-managed --python /usr/bin/python3` "
+        "for a node that has them"));
+  }
   return absl::NotFoundError(absl::StrCat("environment '", ref.name,
                                           "' not found in this workspace; create it with `sweep "
                                           "environment create ",

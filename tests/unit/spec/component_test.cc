@@ -14,6 +14,7 @@ namespace sweep::spec {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -232,9 +233,16 @@ TEST_F(ComponentTest, EnvironmentsOutsideTheWorkspaceAreRefused) {
                         "sklearn-1.5/labels/latest' is an environment of an Azure ML registry, "
                         "which Sweep cannot reach; create an equivalent workspace environment, "
                         "e.g. `sweep environment create sklearn-env --setup"));
-  EXPECT_THAT(Error("azureml:sklearn-env", "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:1"),
-              HasSubstr("is an Azure ML curated environment, which does not exist outside Azure; "
-                        "create an equivalent workspace environment"));
+  // A curated name parses (it runs once the workspace has an environment of that name),
+  // with a hint saying so.
+  absl::StatusOr<SweepSpec> curated =
+      Load("azureml:sklearn-env", "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:1");
+  ASSERT_TRUE(curated.ok()) << curated.status();
+  EXPECT_EQ(curated->trial.environment, "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:1");
+  EXPECT_THAT(curated->hints,
+              Contains(HasSubstr("is an Azure ML curated environment; it runs here only as a "
+                                 "workspace environment of the same name (`sweep environment "
+                                 "create AzureML-sklearn-1.0-ubuntu20.04-py38-cpu")));
   EXPECT_THAT(Error("environment: azureml:sklearn-env", "environment: {image: python:3.11}"),
               HasSubstr("inline environment definitions are not supported"));
 }

@@ -195,6 +195,21 @@ TEST_F(RegistryTest, EnvironmentReferencesInEveryAcceptedForm) {
   EXPECT_THAT(unknown.status().message(),
               HasSubstr("environment 'nope' not found in this workspace; create it with "
                         "`sweep environment create nope --user-managed`"));
+  // A curated name is refused with how to make it exist, then found once created.
+  const std::string curated = "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:1";
+  auto missing = ResolveEnvironment(store_.get(), curated);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr("environment 'AzureML-sklearn-1.0-ubuntu20.04-py38-cpu' is an Azure ML "
+                        "curated environment, which does not exist outside Azure; create a "
+                        "workspace environment of that name so the spec runs unchanged: `sweep "
+                        "environment create AzureML-sklearn-1.0-ubuntu20.04-py38-cpu --setup"));
+  ASSERT_TRUE(
+      CreateEnvironment(store_.get(), SystemEnv("AzureML-sklearn-1.0-ubuntu20.04-py38-cpu", "1"), 3)
+          .ok());
+  auto found = ResolveEnvironment(store_.get(), curated);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->version, 1);
   auto no_version = ResolveEnvironment(store_.get(), "azureml:sk@7");
   EXPECT_EQ(no_version.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(no_version.status().message(), HasSubstr("environment 'sk' has no version 7"));
