@@ -128,9 +128,15 @@ PACKED_POINT = struct.Struct("<qdqqii")
 
 
 def stored_points(db, sweep_id):
-    """{trial_id: [(name, value), ...]} of the sweep, decoded from its metric_reports rows."""
-    names = dict(query(db, "SELECT id, name FROM metric_names"))
+    """{trial_id: [(name, value), ...]} of the sweep, decoded from its metric_reports rows
+    (or read from the `metrics` view of a schema-8 store, for an older --sweep)."""
     out = {}
+    if not query(db, "SELECT 1 FROM sqlite_master WHERE name = 'metric_reports'"):
+        for trial_id, name, value in query(db, "SELECT trial_id, name, value FROM metrics "
+                                               f"WHERE sweep_id = '{sweep_id}'"):
+            out.setdefault(trial_id, []).append((name, value))
+        return out
+    names = dict(query(db, "SELECT id, name FROM metric_names"))
     for trial_id, data in query(db, "SELECT k.trial_id, r.data FROM trial_keys k JOIN "
                                     f"metric_reports r ON r.trial_key = k.id WHERE k.sweep_id "
                                     f"= '{sweep_id}' ORDER BY k.trial_id, r.id"):
