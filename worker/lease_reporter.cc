@@ -16,6 +16,7 @@ constexpr size_t kFlushPoints = 100;  // report as soon as this many are pending
 // well under gRPC's 4 MB. Fewer, larger reports: fewer rpcs and commits per point.
 constexpr size_t kMaxPointsPerRequest = core::kMaxPointsPerReport;
 constexpr size_t kMaxPendingPoints = 100'000;  // past this, the trial's reader waits
+constexpr size_t kMaxKeptNames = 4096;         // interned names kept once all is sent
 
 std::string AttemptName(const LeaseRef& ref) {
   return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
@@ -94,6 +95,12 @@ std::vector<core::MetricPoint> LeaseReporter::TakePending(size_t max) {
     point.seq = p.seq;
   }
   pending_.erase(pending_.begin(), pending_.begin() + n);
+  // A trial printing ever new names must not grow the table for its whole life: with
+  // nothing queued, no index is in use.
+  if (pending_.empty() && names_.size() > kMaxKeptNames) {
+    name_index_.clear();
+    names_.clear();
+  }
   if (n > 0) room_cv_.notify_all();
   return batch;
 }

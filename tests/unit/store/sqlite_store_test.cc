@@ -420,6 +420,41 @@ TEST(SqliteStoreTest, MigratesAVersion8DatabaseFindingEveryMetricPoint) {
   EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-a", .name = "lr"})), ::testing::IsEmpty());
 }
 
+// A commit stores each run of one trial's consecutive points as one packed row (a long
+// run in rows of at most 8,192 points); listing puts them back in order.
+TEST(SqliteStoreTest, PacksEachRunOfATrialsPointsIntoOneRow) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto point = [](int64_t trial, double value) { return MakeMetric("sw-1", trial, "m", value, 0); };
+  ASSERT_TRUE(store
+                  ->Commit({.sweeps = {MakeSweep("sw-1")},
+                            .trials = {MakeTrial("sw-1", 1), MakeTrial("sw-1", 2)},
+                            .metrics = {point(1, 1), point(1, 2), point(1, 3), point(2, 10),
+                                        point(2, 11), point(1, 4)}})
+                  .ok());
+  RawDb raw(path);
+  EXPECT_THAT(raw.Rows("SELECT points FROM metric_reports ORDER BY id"),
+              ::testing::ElementsAre("3", "2", "1"));
+  WriteBatch big;
+  for (int i = 0; i < 9000; ++i) big.metrics.push_back(point(2, 100 + i));
+  ASSERT_TRUE(store->Commit(big).ok());
+  EXPECT_THAT(raw.Rows("SELECT points FROM metric_reports WHERE id > 3 ORDER BY id"),
+              ::testing::ElementsAre("8192", "808"));
+  std::vector<double> first;
+  for (const core::MetricPoint& m : Must(store->ListMetrics({.sweep_id = "sw-1", .trial_id = 1}))) {
+    first.push_back(m.value);
+  }
+  EXPECT_THAT(first, ::testing::ElementsAre(1, 2, 3, 4));
+  std::vector<core::MetricPoint> second =
+      Must(store->ListMetrics({.sweep_id = "sw-1", .trial_id = 2}));
+  ASSERT_THAT(second, SizeIs(9002));
+  for (size_t i = 0; i < second.size(); ++i) {
+    ASSERT_EQ(second[i].value, i < 2 ? 10.0 + i : 100.0 + (i - 2));
+  }
+}
+
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
   TempDir dir;
   const std::string path = dir.File("sweep.db");
