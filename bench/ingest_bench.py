@@ -4,9 +4,10 @@
 Figures, each printed with its target and anchor:
   ingest   metric points made durable per second from 4 trials streaming at once (each
            prints --points lines of three metrics with awk); every point is checked stored
-           once (decoded from sweep.db's packed metric_reports rows). Anchors: SQLite's raw batched insert
-           of the same number of rows into a table shaped like schema 8's metric_points (a row a
-           point), and Optuna's trial.report into SQLite (Debian's python3-optuna
+           once (decoded from sweep.db's packed metric_reports rows). Anchors: SQLite's raw
+           batched insert of the same number of rows into a table shaped like schema 8's
+           metric_points (a row a point), and Optuna's trial.report into SQLite (Debian's
+           python3-optuna
            through /usr/bin/python3; skipped with a message when absent).
   scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
            per-trial cost against a 1,000-trial sweep, the controller's peak RSS
@@ -148,8 +149,8 @@ def stored_points(db, sweep_id):
 
 def sqlite_batched_rate(tmp, n):
     """Rows/s of a batched insert (1,000 rows a transaction) into a table shaped like
-    schema 8's metric_points, a row a point (integer trial key and name id), WAL + synchronous=NORMAL like
-    Sweep's store. The rows are built before the clock starts."""
+    schema 8's metric_points, a row a point (integer trial key and name id), WAL +
+    synchronous=NORMAL like Sweep's store. The rows are built before the clock starts."""
     path = os.path.join(tmp, "raw.db")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
