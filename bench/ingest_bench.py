@@ -4,8 +4,10 @@
 Figures, each printed with its target and anchor:
   ingest   metric points made durable per second from 4 trials streaming at once (each
            prints --points lines of three metrics with awk); every point is checked stored
-           once (counted in sweep.db's `metrics` view). Anchors: SQLite's raw batched insert
-           of the same number of rows into a table shaped like metric_points, and Optuna's trial.report into SQLite (Debian's python3-optuna
+           once (decoded from sweep.db's packed metric_reports rows). Anchors: SQLite's raw
+           batched insert of the same number of rows into a table shaped like schema 8's
+           metric_points (a row a point), and Optuna's trial.report into SQLite (Debian's
+           python3-optuna
            through /usr/bin/python3; skipped with a message when absent).
   scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
            per-trial cost against a 1,000-trial sweep, the controller's peak RSS
@@ -25,6 +27,7 @@ import os
 import shutil
 import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -121,10 +124,33 @@ def query(db, sql):
 
 # ---------------------------------------------------------------------------- ingest
 
+# A packed metric point of sweep.db (schema 9, docs/architecture.md#metric-points-in-sweepdb):
+# timestamp_ms, value, step, interval, attempt, name id.
+PACKED_POINT = struct.Struct("<qdqqii")
+
+
+def stored_points(db, sweep_id):
+    """{trial_id: [(name, value), ...]} of the sweep, decoded from its metric_reports rows
+    (or read from the `metrics` view of a schema-8 store, for an older --sweep)."""
+    out = {}
+    if not query(db, "SELECT 1 FROM sqlite_master WHERE name = 'metric_reports'"):
+        for trial_id, name, value in query(db, "SELECT trial_id, name, value FROM metrics "
+                                               f"WHERE sweep_id = '{sweep_id}'"):
+            out.setdefault(trial_id, []).append((name, value))
+        return out
+    names = dict(query(db, "SELECT id, name FROM metric_names"))
+    for trial_id, data in query(db, "SELECT k.trial_id, r.data FROM trial_keys k JOIN "
+                                    f"metric_reports r ON r.trial_key = k.id WHERE k.sweep_id "
+                                    f"= '{sweep_id}' ORDER BY k.trial_id, r.id"):
+        out.setdefault(trial_id, []).extend(
+            (names[p[5]], p[1]) for p in PACKED_POINT.iter_unpack(data))
+    return out
+
+
 def sqlite_batched_rate(tmp, n):
     """Rows/s of a batched insert (1,000 rows a transaction) into a table shaped like
-    Sweep's metric_points (integer trial key and name id), WAL + synchronous=NORMAL like
-    Sweep's store. The rows are built before the clock starts."""
+    schema 8's metric_points, a row a point (integer trial key and name id), WAL +
+    synchronous=NORMAL like Sweep's store. The rows are built before the clock starts."""
     path = os.path.join(tmp, "raw.db")
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
@@ -200,9 +226,9 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
 """)
     sweep_id, wall, cpu, _ = run_sweep(args, spec)
     db = os.path.join(args.ws, "sweep.db")
-    stored = query(db, f"SELECT count(*) FROM metrics WHERE sweep_id = '{sweep_id}'")[0][0]
-    per_trial = query(db, "SELECT trial_id, count(*), count(DISTINCT name || ':' || value) "
-                          f"FROM metrics WHERE sweep_id = '{sweep_id}' GROUP BY trial_id")
+    points = stored_points(db, sweep_id)
+    stored = sum(len(p) for p in points.values())
+    per_trial = [(t, len(p), len(set(p))) for t, p in points.items()]
     window = query(db, "SELECT min(started_ms), max(ended_ms), count(*) FROM trials WHERE "
                        f"sweep_id = '{sweep_id}' AND state = 'completed'")[0]
     all_once = (stored == total and len(per_trial) == trials and

@@ -14,7 +14,9 @@
 #include "core/digest.h"
 #include "core/env.h"
 #include "core/limits.h"
+#include "core/status.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/packed_points.h"
 #include "rpc/status_mapping.h"
 #include "rpc/store_wire.h"
 #include "spdlog/spdlog.h"
@@ -90,6 +92,14 @@ std::vector<core::MetricPoint> FromProto(
     m.seq = p.seq();
     out.push_back(std::move(m));
   }
+  return out;
+}
+
+// A report's points: `points`, then `packed_points`.
+template <typename Request>
+absl::StatusOr<std::vector<core::MetricPoint>> PointsOf(const Request& req) {
+  std::vector<core::MetricPoint> out = FromProto(req.points());
+  if (req.has_packed_points()) RETURN_IF_ERROR(UnpackPoints(req.packed_points(), &out));
   return out;
 }
 
@@ -193,9 +203,12 @@ class Service final : public pb::SweepController::Service {
                              pb::ReportMetricsReply* reply) override {
     if (grpc::Status a = Authorize(ctx); !a.ok()) return a;
     if (grpc::Status n = CheckLease(req->lease()); !n.ok()) return n;
+    absl::StatusOr<std::vector<core::MetricPoint>> points = PointsOf(*req);
+    if (!points.ok()) return ToGrpcStatus(points.status());
     absl::StatusOr<DirectiveReply> out =
-        controller_->ReportMetrics(FromProto(req->lease()), FromProto(req->points()));
+        controller_->ReportMetrics(FromProto(req->lease()), *points);
     if (!out.ok()) return ToGrpcStatus(out.status());
+    reply->set_takes_packed_points(true);
     reply->set_directive(ToProto(out->directive));
     reply->set_expires_at_ms(out->expires_at_ms);
     reply->set_reason(out->reason);
@@ -224,7 +237,9 @@ class Service final : public pb::SweepController::Service {
     c.exit_code = req->exit_code();
     c.signal = req->signal();
     c.error = req->error();
-    c.points = FromProto(req->points());
+    absl::StatusOr<std::vector<core::MetricPoint>> points = PointsOf(*req);
+    if (!points.ok()) return ToGrpcStatus(points.status());
+    c.points = std::move(*points);
     if (req->acquire_next()) {
       absl::StatusOr<controller::Controller::CompletedAndNext> out =
           controller_->CompleteTrialAndAcquire(FromProto(req->lease()), c);

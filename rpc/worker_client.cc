@@ -1,5 +1,6 @@
 #include "rpc/worker_client.h"
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -11,6 +12,7 @@
 #include "core/utf8.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/sweep.grpc.pb.h"
+#include "rpc/packed_points.h"
 #include "rpc/status_mapping.h"
 #include "worker/logging.h"
 
@@ -149,9 +151,10 @@ class GrpcControllerClient final : public ControllerClient {
       const core::LeaseRef& lease, const std::vector<core::MetricPoint>& points) override {
     proto::ReportMetricsRequest req;
     ToProto(lease, SecretOf(lease.node_id), req.mutable_lease());
-    for (const core::MetricPoint& point : points) ToProto(point, req.add_points());
+    AddPoints(points, &req);
     proto::ReportMetricsReply reply;
     RETURN_IF_ERROR(Call(&Stub::ReportMetrics, req, &reply));
+    if (reply.takes_packed_points()) packed_points_ = true;
     return DirectiveFromProto(reply);
   }
 
@@ -189,7 +192,7 @@ class GrpcControllerClient final : public ControllerClient {
     // Whole characters only, and valid UTF-8: gRPC refuses the whole message otherwise,
     // and the exit code would be lost with it.
     req.set_error(core::SanitizeUtf8(core::Utf8Prefix(completion.error, core::kMaxErrorBytes)));
-    for (const core::MetricPoint& point : completion.points) ToProto(point, req.add_points());
+    AddPoints(completion.points, &req);
     req.set_acquire_next(next != nullptr);
     proto::CompleteTrialReply reply;
     RETURN_IF_ERROR(Call(&Stub::CompleteTrial, req, &reply));
@@ -257,6 +260,16 @@ class GrpcControllerClient final : public ControllerClient {
  private:
   using Stub = proto::SweepController::Stub;
 
+  // Packed once the controller has said it reads them, one message per point before.
+  template <typename Request>
+  void AddPoints(const std::vector<core::MetricPoint>& points, Request* req) const {
+    if (packed_points_) {
+      if (!points.empty()) PackPoints(points, req->mutable_packed_points());
+      return;
+    }
+    for (const core::MetricPoint& point : points) ToProto(point, req->add_points());
+  }
+
   // One unary call under the usual deadline.
   template <typename Request, typename Reply>
   absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Reply*),
@@ -281,6 +294,7 @@ class GrpcControllerClient final : public ControllerClient {
     return it == secrets_.end() ? std::string() : it->second;
   }
 
+  std::atomic<bool> packed_points_{false};  // a ReportMetricsReply set takes_packed_points
   std::mutex mu_;
   bool acquire_interrupted_ = false;
   std::set<grpc::ClientContext*> acquire_contexts_;

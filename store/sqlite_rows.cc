@@ -115,19 +115,6 @@ core::Attempt ReadAttempt(Row& row) {
   return a;
 }
 
-core::MetricPoint ReadMetric(Row& row) {
-  core::MetricPoint m;
-  m.sweep_id = row.Text();
-  m.trial_id = row.Int();
-  m.attempt = row.Int32();
-  m.name = row.Text();
-  m.value = row.Double();
-  m.step = row.Int();
-  m.interval = row.Int();
-  m.timestamp_ms = row.Int();
-  return m;
-}
-
 core::Event ReadEvent(Row& row) {
   core::Event e;
   e.id = row.Int();

@@ -16,7 +16,6 @@ core::ComputeTarget ReadCompute(Row& row);
 core::Sweep ReadSweep(Row& row);
 core::Trial ReadTrial(Row& row);
 core::Attempt ReadAttempt(Row& row);
-core::MetricPoint ReadMetric(Row& row);
 core::Event ReadEvent(Row& row);
 core::Decision ReadDecision(Row& row);
 core::Node ReadNode(Row& row);

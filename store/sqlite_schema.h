@@ -19,7 +19,7 @@
 namespace sweep::store::sqlite_schema {
 
 // Schema history. Version 0 is an empty file.
-inline constexpr std::array<const char*, 8> kMigrations = {
+inline constexpr std::array<const char*, 9> kMigrations = {
     // 0 -> 1: the tables.
     R"sql(
 CREATE TABLE computes (
@@ -252,6 +252,20 @@ CREATE VIEW metrics (sweep_id, trial_id, timestamp_ms, seq, attempt, name, value
   FROM trial_keys k CROSS JOIN metric_points p ON p.trial_key = k.id
   JOIN metric_names n ON n.id = p.name_id;
 )sql",
+    // 8 -> 9: metric points packed, one row per run of a trial's points (a report) instead
+    // of one per point: one b-tree insert per report (sqlite_metrics.h has the layout). The
+    // rowid is the insertion order; the index walks a trial's reports in it. SqliteStore
+    // then moves the version 8 points over and drops `metrics` and metric_points in this
+    // step's transaction (PackVersion8Points); SQL readers use `sweep metrics --json`.
+    R"sql(
+CREATE TABLE metric_reports (
+  id INTEGER PRIMARY KEY,
+  trial_key INTEGER NOT NULL,
+  points INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+CREATE INDEX metric_reports_by_trial ON metric_reports (trial_key);
+)sql",
 };
 
 // The version this binary writes and reads.
@@ -274,13 +288,6 @@ inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 #define SWEEP_STORE_ATTEMPT_COLUMNS_                                                     \
   "sweep_id, trial_id, attempt, node_id, fencing_token, state, started_ms, expires_ms, " \
   "ended_ms, exit_code, error"
-// Metric points: trial key, then point, then name (the join order the ORDER BY needs).
-#define SWEEP_STORE_METRIC_COLUMNS_ \
-  "k.sweep_id, k.trial_id, p.attempt, n.name, p.value, p.step, p.interval, p.timestamp_ms"
-#define SWEEP_STORE_METRIC_FROM_                                        \
-  " FROM trial_keys k CROSS JOIN metric_points p ON p.trial_key = k.id" \
-  " CROSS JOIN metric_names n ON n.id = p.name_id"
-#define SWEEP_STORE_METRIC_NAMED_ " AND p.name_id = (SELECT id FROM metric_names WHERE name = ?3)"
 #define SWEEP_STORE_EVENT_COLUMNS_ "id, sweep_id, trial_id, kind, message, timestamp_ms"
 #define SWEEP_STORE_DECISION_COLUMNS_                                                      \
   "sweep_id, trial_id, interval, policy, value, reference, threshold, stop, explanation, " \
@@ -314,20 +321,15 @@ inline constexpr const char* kListAttempts = "SELECT " SWEEP_STORE_ATTEMPT_COLUM
 inline constexpr const char* kListTrialAttempts =
     "SELECT " SWEEP_STORE_ATTEMPT_COLUMNS_
     " FROM attempts WHERE sweep_id = ?1 AND trial_id = ?2 ORDER BY attempt";
-inline constexpr const char* kListMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
-    " WHERE k.sweep_id = ?1 ORDER BY k.trial_id, p.timestamp_ms, p.seq";
-inline constexpr const char* kListTrialMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
-    " WHERE k.sweep_id = ?1 AND k.trial_id = ?2 ORDER BY p.timestamp_ms, p.seq";
-inline constexpr const char* kListNamedMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
-    " WHERE k.sweep_id = ?1" SWEEP_STORE_METRIC_NAMED_
-    " ORDER BY k.trial_id, p.timestamp_ms, p.seq";
-inline constexpr const char* kListTrialNamedMetrics =
-    "SELECT " SWEEP_STORE_METRIC_COLUMNS_ SWEEP_STORE_METRIC_FROM_
-    " WHERE k.sweep_id = ?1 AND k.trial_id = ?2" SWEEP_STORE_METRIC_NAMED_
-    " ORDER BY p.timestamp_ms, p.seq";
+// Metric reports: the sweep's trial keys in trial order, then each key's reports in
+// insertion order (sqlite_metrics.h decodes them); names by id.
+inline constexpr const char* kListMetricNames = "SELECT id, name FROM metric_names ORDER BY id";
+inline constexpr const char* kListMetricReports =
+    "SELECT k.trial_id, r.points, r.data FROM trial_keys k CROSS JOIN metric_reports r"
+    " ON r.trial_key = k.id WHERE k.sweep_id = ?1 ORDER BY k.trial_id, r.trial_key, r.id";
+inline constexpr const char* kListTrialMetricReports =
+    "SELECT k.trial_id, r.points, r.data FROM trial_keys k CROSS JOIN metric_reports r"
+    " ON r.trial_key = k.id WHERE k.sweep_id = ?1 AND k.trial_id = ?2 ORDER BY r.trial_key, r.id";
 inline constexpr const char* kListEvents =
     "SELECT " SWEEP_STORE_EVENT_COLUMNS_ " FROM events WHERE sweep_id = ?1 ORDER BY id";
 inline constexpr const char* kListDecisions = "SELECT " SWEEP_STORE_DECISION_COLUMNS_
@@ -358,7 +360,7 @@ inline constexpr const char* kGetLatestModel = "SELECT " SWEEP_STORE_MODEL_COLUM
 inline constexpr const char* kListModels =
     "SELECT " SWEEP_STORE_MODEL_COLUMNS_ " FROM models ORDER BY name, version";
 
-inline constexpr std::array<const char*, 23> kReadQueries = {
+inline constexpr std::array<const char*, 22> kReadQueries = {
     kGetCompute,
     kListComputes,
     kGetSweep,
@@ -367,10 +369,9 @@ inline constexpr std::array<const char*, 23> kReadQueries = {
     kListTrials,
     kListAttempts,
     kListTrialAttempts,
-    kListMetrics,
-    kListTrialMetrics,
-    kListNamedMetrics,
-    kListTrialNamedMetrics,
+    kListMetricNames,
+    kListMetricReports,
+    kListTrialMetricReports,
     kListEvents,
     kListDecisions,
     kListTrialDecisions,
@@ -388,9 +389,6 @@ inline constexpr std::array<const char*, 23> kReadQueries = {
 #undef SWEEP_STORE_SWEEP_COLUMNS_
 #undef SWEEP_STORE_TRIAL_COLUMNS_
 #undef SWEEP_STORE_ATTEMPT_COLUMNS_
-#undef SWEEP_STORE_METRIC_COLUMNS_
-#undef SWEEP_STORE_METRIC_FROM_
-#undef SWEEP_STORE_METRIC_NAMED_
 #undef SWEEP_STORE_EVENT_COLUMNS_
 #undef SWEEP_STORE_DECISION_COLUMNS_
 #undef SWEEP_STORE_NODE_COLUMNS_

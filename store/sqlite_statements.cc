@@ -105,17 +105,10 @@ std::array<std::string, kNumStmts> StatementSql() {
   // Only when it grows, so lease renewals (same token) do not rewrite the counter page.
   sql[kBumpFencingToken] =
       "UPDATE counters SET value = ?1 WHERE name = 'max_fencing_token' AND value < ?1";
-  // seq: insertion order among points of the same (trial, timestamp). kNextMetricSeq
-  // finds it for the first point of a run of points with the same key; the store counts
-  // on from there (SqliteStore::WriteMetric), so most inserts are a single b-tree seek.
-  // ?1 = trial key, ?2 = timestamp; points are stored under their trial's key (made by
-  // kInsertTrialKey, whose foreign key checks the trial) and their interned name.
-  sql[kInsertMetric] =
-      "INSERT INTO metric_points (trial_key, timestamp_ms, seq, attempt, name_id, value, step, "
-      "interval) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-  sql[kNextMetricSeq] =
-      "SELECT COALESCE(MAX(seq) + 1, 0) FROM metric_points "
-      "WHERE trial_key = ?1 AND timestamp_ms = ?2";
+  // One row per run of a trial's points (sqlite_metrics.h), under the trial's key (made by
+  // kInsertTrialKey, whose foreign key checks the trial); the rowid is the insertion order.
+  sql[kInsertMetricReport] =
+      "INSERT INTO metric_reports (trial_key, points, data) VALUES (?1, ?2, ?3)";
   sql[kFindTrialKey] = "SELECT id FROM trial_keys WHERE sweep_id = ?1 AND trial_id = ?2";
   sql[kInsertTrialKey] = "INSERT INTO trial_keys (sweep_id, trial_id) VALUES (?1, ?2)";
   sql[kFindMetricName] = "SELECT id FROM metric_names WHERE name = ?1";
@@ -145,10 +138,9 @@ std::array<std::string, kNumStmts> StatementSql() {
   sql[kListTrials] = schema::kListTrials;
   sql[kListAttempts] = schema::kListAttempts;
   sql[kListTrialAttempts] = schema::kListTrialAttempts;
-  sql[kListMetrics] = schema::kListMetrics;
-  sql[kListTrialMetrics] = schema::kListTrialMetrics;
-  sql[kListNamedMetrics] = schema::kListNamedMetrics;
-  sql[kListTrialNamedMetrics] = schema::kListTrialNamedMetrics;
+  sql[kListMetricNames] = schema::kListMetricNames;
+  sql[kListMetricReports] = schema::kListMetricReports;
+  sql[kListTrialMetricReports] = schema::kListTrialMetricReports;
   sql[kListEvents] = schema::kListEvents;
   sql[kListDecisions] = schema::kListDecisions;
   sql[kListTrialDecisions] = schema::kListTrialDecisions;

@@ -31,8 +31,7 @@ enum StmtId {
   kUpsertTrial,
   kUpsertAttempt,
   kBumpFencingToken,
-  kInsertMetric,
-  kNextMetricSeq,
+  kInsertMetricReport,
   kFindTrialKey,
   kInsertTrialKey,
   kFindMetricName,
@@ -50,10 +49,9 @@ enum StmtId {
   kListTrials,
   kListAttempts,
   kListTrialAttempts,
-  kListMetrics,
-  kListTrialMetrics,
-  kListNamedMetrics,
-  kListTrialNamedMetrics,
+  kListMetricNames,
+  kListMetricReports,
+  kListTrialMetricReports,
   kListEvents,
   kListDecisions,
   kListTrialDecisions,
@@ -86,6 +84,9 @@ class Use {
 
   Use& Text(int i, absl::string_view v) {
     return Check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
+  }
+  Use& Blob(int i, absl::string_view v) {
+    return Check(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC));
   }
   Use& Int(int i, int64_t v) { return Check(sqlite3_bind_int64(stmt_, i, v)); }
   // Finite doubles as REAL; NaN and infinities as text, because SQLite stores NaN as NULL.

@@ -27,6 +27,7 @@
 #include "core/status.h"
 #include "nlohmann/json.hpp"
 #include "store/batch_checks.h"
+#include "store/sqlite_metrics.h"
 #include "store/sqlite_rows.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_statements.h"
@@ -113,13 +114,9 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<core::MetricPoint>> ListMetrics(const MetricFilter& filter) override {
     RETURN_IF_ERROR(internal::ValidateMetricFilter(filter));
     std::lock_guard<std::mutex> lock(mu_);
-    StmtId id = filter.trial_id ? (filter.name ? kListTrialNamedMetrics : kListTrialMetrics)
-                                : (filter.name ? kListNamedMetrics : kListMetrics);
-    Use q(stmts_[id]);
-    q.Text(1, filter.sweep_id);
-    if (filter.trial_id) q.Int(2, *filter.trial_id);
-    if (filter.name) q.Text(3, *filter.name);
-    return All(q, ReadMetric);
+    return ReadMetricReports(stmts_[kListMetricNames],
+                             stmts_[filter.trial_id ? kListTrialMetricReports : kListMetricReports],
+                             filter, path_);
   }
 
   absl::StatusOr<std::vector<core::Event>> ListEvents(const std::string& sweep_id) override {
@@ -232,7 +229,7 @@ class SqliteStore final : public Store {
   absl::Status WriteSweep(const core::Sweep& s);
   absl::Status WriteTrial(const core::Trial& t);
   absl::Status WriteAttempt(const core::Attempt& a);
-  absl::Status WriteMetric(const core::MetricPoint& m);
+  absl::Status WriteMetrics(const std::vector<core::MetricPoint>& points);
   absl::Status WriteEvent(const core::Event& e);
   absl::Status WriteDecision(const core::Decision& d);
   absl::Status WriteNode(const core::Node& n);
@@ -285,19 +282,16 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // null when read-only or not in WAL mode
   std::array<sqlite3_stmt*, kNumStmts> stmts_{};
-  // The trial key of the last metric point written in the current Commit, and the seq the
-  // next point with that (trial, timestamp) gets; reset by every Commit (another
-  // connection may write between two), so it never outlives the transaction whose rows
-  // it counts.
+  // The trial key of the last metric point written in the current Commit; reset by every
+  // Commit (another connection may write between two), so it never outlives the
+  // transaction that looked it up.
   struct MetricSeq {
     bool valid = false;
     std::string sweep_id;
     int64_t trial_id = 0;
     int64_t trial_key = 0;
-    bool seq_valid = false;
-    int64_t timestamp_ms = 0;
-    int64_t next = 0;
   } metric_seq_;
+  std::string packed_;  // a report row being packed; kept to reuse its capacity
   // Interned metric names (metric_names). Names are never deleted, so an id read once
   // stays right; cleared after a failed Commit (its new names were rolled back) and when
   // it grows past kMaxCachedNames.
@@ -387,6 +381,13 @@ absl::Status SqliteStore::Migrate() {
       const std::string what =
           absl::StrFormat("migrating schema version %d to %d", *version, *version + 1);
       status = Exec(schema::kMigrations[*version], what);
+      if (status.ok() && *version == 8) {
+        status = PackVersion8Points(db_);
+        if (!status.ok()) {
+          status = absl::Status(
+              status.code(), absl::StrCat("store '", path_, "': ", what, ": ", status.message()));
+        }
+      }
       if (status.ok()) {
         status = Exec(absl::StrCat("PRAGMA user_version = ", *version + 1).c_str(), what);
       }
@@ -497,7 +498,7 @@ absl::Status SqliteStore::WriteAll(const WriteBatch& batch) {
     q.Int(1, static_cast<int64_t>(max_token));
     RETURN_IF_ERROR(Done(q, "updating the max fencing token"));
   }
-  for (const core::MetricPoint& m : batch.metrics) RETURN_IF_ERROR(WriteMetric(m));
+  RETURN_IF_ERROR(WriteMetrics(batch.metrics));
   for (const core::Event& e : batch.events) RETURN_IF_ERROR(WriteEvent(e));
   for (const core::Decision& d : batch.decisions) RETURN_IF_ERROR(WriteDecision(d));
   for (const core::Node& n : batch.nodes) RETURN_IF_ERROR(WriteNode(n));
@@ -644,37 +645,24 @@ absl::StatusOr<int64_t> SqliteStore::NameId(const core::MetricPoint& m) {
   return id;
 }
 
-absl::Status SqliteStore::WriteMetric(const core::MetricPoint& m) {
-  ASSIGN_OR_RETURN(const int64_t key, TrialKey(m));
-  ASSIGN_OR_RETURN(const int64_t name_id, NameId(m));
-  MetricSeq& seq = metric_seq_;
-  if (!seq.seq_valid || seq.timestamp_ms != m.timestamp_ms) {
-    Use next(stmts_[kNextMetricSeq]);
-    next.Int(1, key).Int(2, m.timestamp_ms);
-    int rc = next.Step();
-    if (rc != SQLITE_ROW) {
-      return Error(rc, absl::StrFormat("numbering metric '%s' of trial %d of sweep '%s'", m.name,
-                                       m.trial_id, m.sweep_id));
+// Each run of consecutive points of one trial is one row (at most kMaxPointsPerRow).
+absl::Status SqliteStore::WriteMetrics(const std::vector<core::MetricPoint>& points) {
+  for (size_t i = 0; i < points.size();) {
+    const core::MetricPoint& first = points[i];
+    ASSIGN_OR_RETURN(const int64_t key, TrialKey(first));
+    packed_.clear();
+    int64_t n = 0;
+    for (; i < points.size() && n < static_cast<int64_t>(kMaxPointsPerRow) &&
+           points[i].trial_id == first.trial_id && points[i].sweep_id == first.sweep_id;
+         ++i, ++n) {
+      ASSIGN_OR_RETURN(const int64_t name_id, NameId(points[i]));
+      PackPoint(points[i], static_cast<int32_t>(name_id), &packed_);
     }
-    seq.seq_valid = true;
-    seq.timestamp_ms = m.timestamp_ms;
-    seq.next = sqlite3_column_int64(next.stmt(), 0);
+    Use q(stmts_[kInsertMetricReport]);
+    q.Int(1, key).Int(2, n).Blob(3, packed_);
+    RETURN_IF_ERROR(Done(q, absl::StrFormat("writing %d metric points of trial %d of sweep '%s'", n,
+                                            first.trial_id, first.sweep_id)));
   }
-  Use q(stmts_[kInsertMetric]);
-  q.Int(1, key)
-      .Int(2, m.timestamp_ms)
-      .Int(3, seq.next)
-      .Int(4, m.attempt)
-      .Int(5, name_id)
-      .Double(6, m.value)
-      .Int(7, m.step)
-      .Int(8, m.interval);
-  int rc = q.Step();
-  if (rc != SQLITE_DONE) {
-    return Error(rc, absl::StrFormat("writing metric '%s' of trial %d of sweep '%s'", m.name,
-                                     m.trial_id, m.sweep_id));
-  }
-  ++seq.next;
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@ constexpr size_t kFlushPoints = 100;  // report as soon as this many are pending
 // well under gRPC's 4 MB. Fewer, larger reports: fewer rpcs and commits per point.
 constexpr size_t kMaxPointsPerRequest = core::kMaxPointsPerReport;
 constexpr size_t kMaxPendingPoints = 100'000;  // past this, the trial's reader waits
+constexpr size_t kMaxKeptNames = 4096;         // interned names kept once all is sent
 
 std::string AttemptName(const LeaseRef& ref) {
   return absl::StrCat(ref.sweep_id, "/", ref.trial_id, "#", ref.attempt);
@@ -36,18 +37,21 @@ void LeaseReporter::AddPoints(std::vector<ParsedMetric> parsed) {
   if (parsed.empty()) return;
   int64_t now = ctx_.clock->NowMillis();
   std::lock_guard<std::mutex> lock(mu_);
-  for (ParsedMetric& p : parsed) {
-    core::MetricPoint point;
-    point.sweep_id = lease_.ref.sweep_id;
-    point.trial_id = lease_.ref.trial_id;
-    point.attempt = lease_.ref.attempt;
-    point.name = std::move(p.name);
-    point.value = p.value;
-    point.step = p.step;
-    point.timestamp_ms = now;
-    point.seq = ++points_total_;
-    pending_.push_back(std::move(point));
+  for (const ParsedMetric& p : parsed) {
+    pending_.push_back({.timestamp_ms = now,
+                        .seq = ++points_total_,
+                        .value = p.value,
+                        .step = p.step,
+                        .name = InternLocked(p.name)});
   }
+}
+
+uint32_t LeaseReporter::InternLocked(std::string_view name) {
+  auto it = name_index_.find(name);
+  if (it != name_index_.end()) return it->second;
+  const uint32_t index = static_cast<uint32_t>(names_.size());
+  name_index_.emplace(names_.emplace_back(name), index);
+  return index;
 }
 
 void LeaseReporter::WaitForRoom() {
@@ -65,16 +69,38 @@ void LeaseReporter::RenewNow() { last_renewal_ms_ = start_ms_ - ctx_.heartbeat_m
 
 void LeaseReporter::PutBack(std::vector<core::MetricPoint> batch) {
   std::lock_guard<std::mutex> lock(mu_);
-  pending_.insert(pending_.begin(), std::make_move_iterator(batch.begin()),
-                  std::make_move_iterator(batch.end()));
+  for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+    pending_.push_front({.timestamp_ms = it->timestamp_ms,
+                         .seq = it->seq,
+                         .value = it->value,
+                         .step = it->step,
+                         .name = InternLocked(it->name)});
+  }
 }
 
 std::vector<core::MetricPoint> LeaseReporter::TakePending(size_t max) {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t n = std::min(max, pending_.size());
-  std::vector<core::MetricPoint> batch(std::make_move_iterator(pending_.begin()),
-                                       std::make_move_iterator(pending_.begin() + n));
+  const size_t n = std::min(max, pending_.size());
+  std::vector<core::MetricPoint> batch(n);
+  for (size_t i = 0; i < n; ++i) {
+    const PendingPoint& p = pending_[i];
+    core::MetricPoint& point = batch[i];
+    point.sweep_id = lease_.ref.sweep_id;
+    point.trial_id = lease_.ref.trial_id;
+    point.attempt = lease_.ref.attempt;
+    point.name = names_[p.name];
+    point.value = p.value;
+    point.step = p.step;
+    point.timestamp_ms = p.timestamp_ms;
+    point.seq = p.seq;
+  }
   pending_.erase(pending_.begin(), pending_.begin() + n);
+  // A trial printing ever new names must not grow the table for its whole life: with
+  // nothing queued, no index is in use.
+  if (pending_.empty() && names_.size() > kMaxKeptNames) {
+    name_index_.clear();
+    names_.clear();
+  }
   if (n > 0) room_cv_.notify_all();
   return batch;
 }

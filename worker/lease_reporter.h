@@ -18,6 +18,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/strings/string_view.h"
@@ -74,6 +76,8 @@ class LeaseReporter {
   // too long, kStopRequested when the worker is stopped while waiting; nullopt: retry now.
   std::optional<AttemptEnd> WaitToRetry(const absl::Status& status, const char* what);
   std::vector<core::MetricPoint> TakePending(size_t max);
+  // The index of `name` in names_ (added when new); mu_ held.
+  uint32_t InternLocked(std::string_view name);
   void LogEnd(const Completion& completion, int64_t points, const std::string& trial_state);
 
   AgentContext& ctx_;
@@ -83,11 +87,25 @@ class LeaseReporter {
   int64_t last_renewal_ms_;
   int64_t retry_at_ms_ = 0;
 
+  // A queued point without per-point strings: its name is an index into names_, and its
+  // sweep, trial and attempt are the lease's (a full MetricPoint is made when it is sent).
+  struct PendingPoint {
+    int64_t timestamp_ms;
+    int64_t seq;
+    double value;
+    int64_t step;
+    uint32_t name;
+  };
+
   std::mutex mu_;
-  std::condition_variable room_cv_;        // pending_ shrank, or waiting_ ended
-  std::deque<core::MetricPoint> pending_;  // guarded by mu_
-  int64_t points_total_ = 0;               // guarded by mu_; also the last seq given
-  bool waiting_ = true;                    // guarded by mu_; false after StopWaiting
+  std::condition_variable room_cv_;   // pending_ shrank, or waiting_ ended
+  std::deque<PendingPoint> pending_;  // guarded by mu_
+  // Guarded by mu_: the names of the attempt's points (a deque: its strings never move, so
+  // the index's keys may view them) and their indexes.
+  std::deque<std::string> names_;
+  std::unordered_map<std::string_view, uint32_t> name_index_;
+  int64_t points_total_ = 0;  // guarded by mu_; also the last seq given
+  bool waiting_ = true;       // guarded by mu_; false after StopWaiting
 };
 
 }  // namespace sweep::worker

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/container/inlined_vector.h"
 #include "nlohmann/json.hpp"
 #include "worker/logging.h"
 
@@ -133,7 +134,8 @@ std::optional<double> ParseMetricValue(std::string_view text) {
 }
 
 std::vector<ParsedMetric> ParseMetricLine(std::string_view line) {
-  std::vector<std::pair<std::string_view, double>> pairs;
+  // A line holds a few pairs: kept inline, so a line costs no allocation but its points.
+  absl::InlinedVector<std::pair<std::string_view, double>, 8> pairs;
   size_t pos = 0;         // where the search for the next '=' starts
   size_t name_floor = 0;  // a name cannot reach back before this
   while (pos < line.size()) {
@@ -168,6 +170,7 @@ std::vector<ParsedMetric> ParseMetricLine(std::string_view line) {
   }
   int64_t line_step = PickStep(step, epoch);
   std::vector<ParsedMetric> points;
+  points.reserve(pairs.size());
   for (const auto& [name, value] : pairs) {
     if (IsStepKey(name)) continue;
     points.push_back({std::string(name), value, line_step});
@@ -218,7 +221,7 @@ std::vector<std::string> LineSplitter::Append(std::string_view data) {
       chunk.remove_prefix(take);
       after_cut_ = false;
       if (max_ > 0 && partial_.size() >= max_) {
-        lines.push_back(std::move(partial_));
+        lines.emplace_back(partial_);  // a copy: partial_ keeps its capacity for the next line
         partial_.clear();
         after_cut_ = true;
       }
@@ -231,7 +234,7 @@ std::vector<std::string> LineSplitter::Append(std::string_view data) {
       continue;
     }
     if (!partial_.empty() && partial_.back() == '\r') partial_.pop_back();
-    lines.push_back(std::move(partial_));
+    lines.emplace_back(partial_);
     partial_.clear();
   }
   return lines;

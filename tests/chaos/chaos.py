@@ -28,6 +28,7 @@ import os
 import random
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -101,9 +102,28 @@ class Controller:
             return -9
 
 
+# A packed metric point of sweep.db (schema 9, docs/architecture.md#metric-points-in-sweepdb):
+# timestamp_ms, value, step, interval, attempt, name id.
+PACKED_POINT = struct.Struct("<qdqqii")
+
+
+def load_metrics(db):
+    """Unpacks every stored metric point into a temporary `metrics` table (sweep_id,
+    trial_id, attempt, name, step, value) that the checks query."""
+    names = dict(db.execute("SELECT id, name FROM metric_names"))
+    db.execute("CREATE TEMP TABLE metrics (sweep_id, trial_id, attempt, name, step, value)")
+    for sweep_id, trial_id, data in db.execute(
+            "SELECT k.sweep_id, k.trial_id, r.data FROM trial_keys k JOIN metric_reports r "
+            "ON r.trial_key = k.id ORDER BY r.id").fetchall():
+        db.executemany("INSERT INTO temp.metrics VALUES (?, ?, ?, ?, ?, ?)",
+                       [(sweep_id, trial_id, p[4], names[p[5]], p[2], p[1])
+                        for p in PACKED_POINT.iter_unpack(data)])
+
+
 def check(db_path, sweep_id, trials, steps, marker, min_completed):
     violations = []
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    load_metrics(db)
     rows = db.execute("SELECT trial_id, state FROM trials WHERE sweep_id = ?",
                       (sweep_id,)).fetchall()
     states = {}

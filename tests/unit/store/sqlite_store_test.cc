@@ -144,9 +144,10 @@ TEST(SqliteStoreTest, UsesWalForeignKeysAndTheCurrentSchemaVersion) {
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"),
               ::testing::ElementsAre("attempts", "computes", "counters", "decisions",
-                                     "environments", "events", "metric_names", "metric_points",
+                                     "environments", "events", "metric_names", "metric_reports",
                                      "models", "nodes", "sweeps", "trial_keys", "trials"));
-  EXPECT_EQ(raw.One("SELECT type FROM sqlite_master WHERE name = 'metrics'"), "view");
+  // Points are packed per report (schema 9); the version 8 `metrics` view is gone.
+  EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"), "0");
 }
 
 // The schema of version 1 exactly as released; never edit it.
@@ -226,7 +227,8 @@ TEST(SqliteStoreTest, MigratesAVersion1Database) {
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
   EXPECT_THAT(raw.Rows("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE "
                        "'sqlite_autoindex%' ORDER BY name"),
-              ::testing::ElementsAre("events_by_sweep", "sweeps_by_created", "trials_by_value"));
+              ::testing::ElementsAre("events_by_sweep", "metric_reports_by_trial",
+                                     "sweeps_by_created", "trials_by_value"));
   // Data written by version 1 reads back, and the token counter starts from it.
   EXPECT_EQ(store->GetSweep("sw-old")->state, core::SweepState::kCompleted);
   // Columns added by version 3 take their defaults for old rows.
@@ -303,8 +305,8 @@ TEST(SqliteStoreTest, MigratesAVersion6DatabaseToSweepsNeitherExtendedNorWarmSta
 
 // Version 8 keys metric points by an integer per trial and interns their names; the points
 // of a version-7 file move over in the migration's transaction, every one, in order, with
-// non-finite values, points of one timestamp in insertion order, and the old `metrics`
-// columns readable through a view.
+// non-finite values, points of one timestamp in insertion order (through version 9's
+// packed reports).
 TEST(SqliteStoreTest, MigratesAVersion7DatabaseKeepingEveryMetricPoint) {
   TempDir dir;
   const std::string path = dir.File("sweep.db");
@@ -331,7 +333,7 @@ TEST(SqliteStoreTest, MigratesAVersion7DatabaseKeepingEveryMetricPoint) {
   ASSERT_NE(store, nullptr);
   RawDb raw(path);
   EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
-  EXPECT_EQ(raw.One("SELECT count(*) FROM metric_points"), "6");
+  EXPECT_EQ(raw.One("SELECT sum(points) FROM metric_reports"), "6");
   EXPECT_EQ(raw.One("SELECT count(*) FROM metric_names"), "2");
   auto dump = [](const std::vector<core::MetricPoint>& points) {
     std::vector<std::string> out;
@@ -352,14 +354,105 @@ TEST(SqliteStoreTest, MigratesAVersion7DatabaseKeepingEveryMetricPoint) {
   EXPECT_THAT(dump(Must(store->ListMetrics({.sweep_id = "sw-b", .name = "loss"}))),
               ::testing::ElementsAre("sw-b 1 a1 loss=inf s0 i1 t3"));
   EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-b", .name = "acc"})), ::testing::IsEmpty());
-  // The view keeps the old columns for SQL readers.
-  EXPECT_EQ(raw.One("SELECT count(*), sum(trial_id) FROM metrics WHERE sweep_id = 'sw-a'"), "5|6");
-  EXPECT_EQ(raw.One("SELECT seq FROM metrics WHERE sweep_id = 'sw-a' AND value = 0.25"), "2");
-  // New points of a migrated trial number on after the moved ones.
+  // New points of a migrated trial come after the moved ones of the same timestamp.
   core::MetricPoint more = MakeMetric("sw-a", 1, "loss", 0.125, 2);
   more.timestamp_ms = 10;
   ASSERT_TRUE(store->Commit({.metrics = {more}}).ok());
-  EXPECT_EQ(raw.One("SELECT seq FROM metrics WHERE sweep_id = 'sw-a' AND value = 0.125"), "3");
+  EXPECT_THAT(
+      dump(Must(store->ListMetrics({.sweep_id = "sw-a", .trial_id = 1, .name = "loss"}))),
+      ::testing::ElementsAre("sw-a 1 a1 loss=0.5 s0 i1 t10", "sw-a 1 a1 loss=0.25 s1 i2 t10",
+                             "sw-a 1 a1 loss=0.125 s0 i0 t10"));
+}
+
+// Version 9 packs a trial's points into report rows; a version-8 file's points move over
+// in the migration's transaction: every one, in order (a run longer than a row is split),
+// non-finite values exact, and metric_points and its view are gone.
+TEST(SqliteStoreTest, MigratesAVersion8DatabaseFindingEveryMetricPoint) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  {
+    RawDb raw(path);
+    for (int i = 0; i < 8; ++i) raw.Exec(sqlite_schema::kMigrations[i]);
+    raw.Exec(
+        "PRAGMA user_version = 8;"
+        "INSERT INTO sweeps (id, name, spec_yaml, spec_path, compute, state, status_message, "
+        "created_ms, ended_ms) VALUES ('sw-a', 'a', '', '', 'cpu', 'completed', '', 1, 2);"
+        "INSERT INTO trials (sweep_id, trial_id, config_json, state, final_value, intervals, "
+        "attempts, retries, reason, created_ms, started_ms, ended_ms) VALUES "
+        "('sw-a', 1, '{}', 'completed', 1, 2, 1, 0, '', 1, 1, 2), "
+        "('sw-a', 2, '{}', 'completed', 1, 1, 2, 0, '', 1, 1, 2);"
+        "INSERT INTO trial_keys (id, sweep_id, trial_id) VALUES (7, 'sw-a', 2), (9, 'sw-a', 1);"
+        "INSERT INTO metric_names (id, name) VALUES (1, 'loss'), (2, 'acc');"
+        // (trial_key, timestamp, seq, attempt, name_id, value, step, interval)
+        "INSERT INTO metric_points VALUES (9, 10, 1, 1, 1, 0.25, 1, 2), "
+        "(9, 10, 0, 1, 1, 0.5, 0, 1), (9, 5, 0, 1, 2, '-inf', 3, 0), (9, 10, 2, 1, 2, 'nan', -1, "
+        "0);"
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 10000) "
+        "INSERT INTO metric_points SELECT 7, 100 + i / 3, i, 2, 1 + i % 2, i * 0.5, i, 0 FROM c;");
+  }
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  RawDb raw(path);
+  EXPECT_EQ(raw.One("PRAGMA user_version"), absl::StrCat(sqlite_schema::kSchemaVersion));
+  EXPECT_EQ(raw.One("SELECT count(*), sum(points) FROM metric_reports"), "3|10004");
+  EXPECT_EQ(raw.One("SELECT count(*) FROM sqlite_master WHERE name IN ('metrics', "
+                    "'metric_points')"),
+            "0");
+  std::vector<std::string> first;
+  for (const core::MetricPoint& p : Must(store->ListMetrics({.sweep_id = "sw-a", .trial_id = 1}))) {
+    first.push_back(absl::StrCat(p.name, "=", p.value, " s", p.step, " i", p.interval, " t",
+                                 p.timestamp_ms, " a", p.attempt));
+  }
+  EXPECT_THAT(first, ::testing::ElementsAre("acc=-inf s3 i0 t5 a1", "loss=0.5 s0 i1 t10 a1",
+                                            "loss=0.25 s1 i2 t10 a1", "acc=nan s-1 i0 t10 a1"));
+  std::vector<core::MetricPoint> second =
+      Must(store->ListMetrics({.sweep_id = "sw-a", .trial_id = 2}));
+  ASSERT_THAT(second, SizeIs(10000));
+  for (int64_t i = 1; i <= 10000; ++i) {
+    const core::MetricPoint& p = second[i - 1];
+    ASSERT_EQ(p.step, i);
+    EXPECT_EQ(p.value, i * 0.5);
+    EXPECT_EQ(p.timestamp_ms, 100 + i / 3);
+    EXPECT_EQ(p.name, i % 2 ? "acc" : "loss");
+    EXPECT_EQ(p.attempt, 2);
+  }
+  EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-a", .name = "acc"})), SizeIs(5002));
+  EXPECT_THAT(Must(store->ListMetrics({.sweep_id = "sw-a", .name = "lr"})), ::testing::IsEmpty());
+}
+
+// A commit stores each run of one trial's consecutive points as one packed row (a long
+// run in rows of at most 8,192 points); listing puts them back in order.
+TEST(SqliteStoreTest, PacksEachRunOfATrialsPointsIntoOneRow) {
+  TempDir dir;
+  const std::string path = dir.File("sweep.db");
+  std::unique_ptr<Store> store = MustOpen(path);
+  ASSERT_NE(store, nullptr);
+  auto point = [](int64_t trial, double value) { return MakeMetric("sw-1", trial, "m", value, 0); };
+  ASSERT_TRUE(store
+                  ->Commit({.sweeps = {MakeSweep("sw-1")},
+                            .trials = {MakeTrial("sw-1", 1), MakeTrial("sw-1", 2)},
+                            .metrics = {point(1, 1), point(1, 2), point(1, 3), point(2, 10),
+                                        point(2, 11), point(1, 4)}})
+                  .ok());
+  RawDb raw(path);
+  EXPECT_THAT(raw.Rows("SELECT points FROM metric_reports ORDER BY id"),
+              ::testing::ElementsAre("3", "2", "1"));
+  WriteBatch big;
+  for (int i = 0; i < 9000; ++i) big.metrics.push_back(point(2, 100 + i));
+  ASSERT_TRUE(store->Commit(big).ok());
+  EXPECT_THAT(raw.Rows("SELECT points FROM metric_reports WHERE id > 3 ORDER BY id"),
+              ::testing::ElementsAre("8192", "808"));
+  std::vector<double> first;
+  for (const core::MetricPoint& m : Must(store->ListMetrics({.sweep_id = "sw-1", .trial_id = 1}))) {
+    first.push_back(m.value);
+  }
+  EXPECT_THAT(first, ::testing::ElementsAre(1, 2, 3, 4));
+  std::vector<core::MetricPoint> second =
+      Must(store->ListMetrics({.sweep_id = "sw-1", .trial_id = 2}));
+  ASSERT_THAT(second, SizeIs(9002));
+  for (size_t i = 0; i < second.size(); ++i) {
+    ASSERT_EQ(second[i].value, i < 2 ? 10.0 + i : 100.0 + (i - 2));
+  }
 }
 
 TEST(SqliteStoreTest, RefusesASchemaNewerThanTheBinary) {
@@ -476,7 +569,7 @@ TEST(SqliteStoreTest, UndecodableRowsAreDataLoss) {
   RawDb raw(path);
   raw.Exec("UPDATE sweeps SET state = 'bogus'");
   raw.Exec("UPDATE trials SET config_json = '[1, 2]' WHERE trial_id = 2");
-  raw.Exec("UPDATE metric_points SET value = 'lots'");
+  raw.Exec("UPDATE metric_reports SET data = x'0102'");
 
   absl::StatusOr<core::Sweep> sweep = store->GetSweep("sw-1");
   EXPECT_EQ(sweep.status().code(), absl::StatusCode::kDataLoss);
@@ -491,7 +584,8 @@ TEST(SqliteStoreTest, UndecodableRowsAreDataLoss) {
 
   absl::StatusOr<std::vector<core::MetricPoint>> metrics = store->ListMetrics({.sweep_id = "sw-1"});
   EXPECT_EQ(metrics.status().code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(metrics.status().message(), HasSubstr("column 'value' holds 'lots', not a number"));
+  EXPECT_THAT(metrics.status().message(),
+              HasSubstr("a metric report of trial 1 holds 2 bytes, not 1 points of 40"));
 }
 
 TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
@@ -508,7 +602,7 @@ TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
       plan.push_back(row.substr(row.rfind('|') + 1));
     }
     ASSERT_THAT(plan, ::testing::Not(::testing::IsEmpty()));
-    const bool metric = std::string(sql).find("metric_points") != std::string::npos;
+    const bool metric = std::string(sql).find("metric_reports") != std::string::npos;
     if (!metric) {
       ASSERT_THAT(plan, SizeIs(1));
     }
@@ -523,7 +617,7 @@ TEST(SqliteStoreTest, EveryReadQueryIsAnIndexScanWithoutSorting) {
       } else {
         EXPECT_THAT(step, ::testing::AnyOf(HasSubstr("USING INDEX"), HasSubstr("computes"),
                                            HasSubstr("nodes"), HasSubstr("environments"),
-                                           HasSubstr("models")));
+                                           HasSubstr("models"), HasSubstr("metric_names")));
       }
     }
   }

@@ -2,8 +2,10 @@
 #include "worker/lease_reporter.h"
 
 #include <atomic>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/unit/worker/fakes.h"
 
@@ -49,6 +51,65 @@ TEST(LeaseReporterTest, UnsentPointsPastTheBoundAreKeptAndSentOnceInOrder) {
   for (int i = 0; i < kPoints; ++i) {
     ASSERT_EQ(sent[i].step, i);
     ASSERT_EQ(sent[i].seq, i + 1) << "numbered in print order";
+  }
+}
+
+// Queued points carry a name index, not a string: each point still goes out under its own
+// name and the lease's sweep, trial and attempt, also after the table of names is emptied
+// (many distinct names, all sent) and when a report is put back after a failure.
+TEST(LeaseReporterTest, EveryPointKeepsItsNameAndLease) {
+  WorkerOptions options;
+  options.compute = "cpu";
+  testing::FakeClient client;
+  testing::FakeLauncher launcher;
+  core::FakeClock clock;
+  WorkerDeps deps;
+  deps.client = &client;
+  deps.launcher = &launcher;
+  deps.clock = &clock;
+  std::atomic<bool> stop{false};
+  AgentContext ctx(options, deps, &stop);
+  LeaseGrant lease;
+  lease.ref = {"node-1", "sw-1", 7, 2, 101};
+  LeaseReporter reporter(ctx, lease);
+
+  std::vector<ParsedMetric> parsed;
+  for (int i = 0; i < 5000; ++i) parsed.push_back({absl::StrCat("m", i), 1.0 * i, i});
+  reporter.AddPoints(std::move(parsed));
+  int calls = 0;
+  client.on_report = [&](const std::vector<core::MetricPoint>&) -> absl::StatusOr<DirectiveReply> {
+    if (++calls == 1) return absl::UnavailableError("controller restarting");
+    return DirectiveReply{};
+  };
+  std::string reason;
+  ASSERT_EQ(reporter.Renew(&reason), RenewResult::kContinue);  // fails: put back
+  clock.Advance(60'000);
+  ASSERT_EQ(reporter.Renew(&reason), RenewResult::kContinue);
+  ASSERT_EQ(calls, 2);
+  reporter.AddPoints({{"loss", 0.5, 1}, {"m7", 7.5, 2}});
+  Completion completion;
+  completion.outcome = Outcome::kSucceeded;
+  ASSERT_EQ(reporter.Complete(std::move(completion)), AttemptEnd::kDone);
+
+  const std::vector<std::vector<core::MetricPoint>> reports = client.reports();
+  ASSERT_EQ(reports.size(), 2u);
+  std::vector<core::MetricPoint> sent = reports[1];  // the first was refused
+  const std::vector<Completion> completions = client.completions();
+  ASSERT_EQ(completions.size(), 1u);
+  sent.insert(sent.end(), completions[0].points.begin(), completions[0].points.end());
+  ASSERT_EQ(sent.size(), 5002u);
+  for (int i = 0; i < 5000; ++i) {
+    ASSERT_EQ(sent[i].name, absl::StrCat("m", i));
+    ASSERT_EQ(sent[i].value, 1.0 * i);
+  }
+  EXPECT_EQ(sent[5000].name, "loss");
+  EXPECT_EQ(sent[5001].name, "m7");
+  EXPECT_EQ(sent[5001].value, 7.5);
+  for (size_t i = 0; i < sent.size(); ++i) {
+    ASSERT_EQ(sent[i].sweep_id, "sw-1");
+    ASSERT_EQ(sent[i].trial_id, 7);
+    ASSERT_EQ(sent[i].attempt, 2);
+    ASSERT_EQ(sent[i].seq, static_cast<int64_t>(i + 1));
   }
 }
 
