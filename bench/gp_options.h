@@ -33,16 +33,11 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
           o.trust_region = Use::kWhilePending;
         } else if (use == "always") {
           o.trust_region = Use::kAlways;
-        } else if (use == "stagnated") {
-          o.trust_region = Use::kWhenStagnated;
         } else {
-          return absl::InvalidArgumentError(
-              "trust_region must be never, pending, always or stagnated");
+          return absl::InvalidArgumentError("trust_region must be never, pending or always");
         }
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
-      } else if (key == "stagnation_trials") {
-        o.stagnation_trials = value.get<int>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

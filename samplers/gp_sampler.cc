@@ -516,10 +516,6 @@ int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t
     y.push_back(o.y);
     trial.push_back(o.trial);
   }
-  if (gp_.trust_region == Use::kWhenStagnated && observed.pending.empty()) {
-    const int k = gp_.stagnation_trials > 0 ? gp_.stagnation_trials : std::max(4, dims_);
-    if (TrialsSinceImprovement(y, InitialDesignSize()) < k) return -1;
-  }
   const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_);
   if (state.center < 0) return -1;
   for (size_t r = 0; r < set.idx.size(); ++r) {

@@ -113,13 +113,10 @@ struct GpSamplerOptions {
   bool additive = true;               // kernel with a first-order additive part (gp_model.h)
   bool power_transform = false;       // Yeo-Johnson warp of the targets (gp_targets.h)
   bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
-  // Local trust region (step 8): never, only while trials are in flight, always, or
-  // while trials are in flight and, sequentially, once the best value has not improved
-  // for `stagnation_trials` finished trials (0: max(4, d)).
-  enum class TrustRegionUse { kNever, kWhilePending, kAlways, kWhenStagnated };
+  // Local trust region (step 8): never, only while trials are in flight, or always.
+  enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kWhilePending;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
-  int stagnation_trials = 0;
 };
 
 class GpSampler final : public Sampler {

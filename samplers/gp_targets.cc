@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <boost/math/tools/minima.hpp>
 #include <cmath>
-#include <limits>
 #include <numeric>
 
 namespace sweep::samplers {
@@ -47,19 +46,6 @@ bool Converged(const std::vector<double>& y, int window, int design, double tole
   const double now = *std::min_element(y.begin(), y.end());
   const double depth = typical - now;
   return depth > 0 && before - now < tolerance * depth;
-}
-
-int TrialsSinceImprovement(const std::vector<double>& y, int design) {
-  const int n = static_cast<int>(y.size());
-  const int start = std::clamp(design, 0, n);
-  double best = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < start; ++i) best = std::min(best, y[i]);
-  int last = start - 1;
-  for (int i = start; i < n; ++i) {
-    if (y[i] < best - 1e-3 * std::abs(best) || !std::isfinite(best)) last = i;
-    best = std::min(best, y[i]);
-  }
-  return n - 1 - std::max(last, start - 1);
 }
 
 double YeoJohnson(double x, double lambda) {

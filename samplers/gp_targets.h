@@ -37,10 +37,4 @@ std::vector<int> SelectSubset(const std::vector<double>& y, int cap);
 // entries, the initial design) over the last `window` entries.
 bool Converged(const std::vector<double>& y, int window, int design, double tolerance);
 
-// Entries of `y` (trial order, lower is better) since the best one, counting only those
-// after the first `design` (the initial design): 0 when the last entry is the best.
-// An entry is an improvement when it beats the best before it by more than 1e-3 of its
-// magnitude (the trust region's success test).
-int TrialsSinceImprovement(const std::vector<double>& y, int design);
-
 }  // namespace sweep::samplers
