@@ -15,7 +15,7 @@ Regret: best value among the first B trials minus the problem's minimum (for rea
 the best value any run has ever seen, kept in the cache). Per problem the table shows the
 median and mean regret of each sampler and the ratios gp/tpe; overall, the geometric mean
 of the ratios. Regrets are floored at 1e-6 of the random search's median regret at the
-smallest budget so that two exact hits compare as equal. Suggestion time is the
+smallest budget (TPE's where random was not run) so that two exact hits compare as equal. Suggestion time is the
 sampler's CPU time per suggestion (thread time), median and p99.
 
 Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
@@ -332,7 +332,8 @@ def report(results, args, out):
                                  "minimum": res["minimum"], "modes": {}}
         for mode, summary in res["summary"].items():
             entry = doc["problems"][name]["modes"][mode] = {}
-            floor_base = summary[min(args.budgets)].get("random", {}).get("median", 0.0)
+            first = summary[min(args.budgets)]  # random's median; TPE's if random not run
+            floor_base = first.get("random", first.get("tpe", {})).get("median", 0.0)
             floor = max(1e-6 * floor_base, 1e-12)
             for budget, stats in summary.items():
                 row = {s: {"median": v["median"], "mean": v["mean"]} for s, v in stats.items()}
