@@ -14,7 +14,7 @@ next is asked for, so every suggestion sees 3 pending trials).
 Regret: best value among the first B trials minus the problem's minimum (for real tasks,
 the best value any run has ever seen, kept in the cache). Per problem the table shows the
 median and mean regret of each sampler and the ratios gp/tpe; overall, the geometric mean
-of the ratios. Regrets are floored at 1e-6 of the random search's median regret at the
+of the ratios (all problems, per group, and per set: tune / heldout). Regrets are floored at 1e-6 of the random search's median regret at the
 smallest budget (TPE's where random was not run) so that two exact hits compare as equal. Suggestion time is the
 sampler's CPU time per suggestion (thread time), median and p99.
 
@@ -340,7 +340,8 @@ def report(results, args, out):
                 if "gp" in stats and "tpe" in stats:
                     row["median_ratio"] = ratio(stats["gp"]["median"], stats["tpe"]["median"], floor)
                     row["mean_ratio"] = ratio(stats["gp"]["mean"], stats["tpe"]["mean"], floor)
-                    for group in (problem.group, "all"):
+                    subset = "heldout" if problem.held_out else "tune"
+                    for group in (problem.group, subset, "all"):
                         ratios[(mode, budget, group, "median")].append(row["median_ratio"])
                         ratios[(mode, budget, group, "mean")].append(row["mean_ratio"])
                     doc["targets"].append({
