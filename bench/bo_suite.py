@@ -14,8 +14,8 @@ next is asked for, so every suggestion sees 3 pending trials).
 Regret: best value among the first B trials minus the problem's minimum (for real tasks,
 the best value any run has ever seen, kept in the cache). Per problem the table shows the
 median and mean regret of each sampler and the ratios gp/tpe; overall, the geometric mean
-of the ratios. Regrets are floored at 1e-6 of the random search's median regret at the
-smallest budget so that two exact hits compare as equal. Suggestion time is the
+of the ratios (all problems, per group, and per set: tune / heldout). Regrets are floored at 1e-6 of the random search's median regret at the
+smallest budget (TPE's where random was not run) so that two exact hits compare as equal. Suggestion time is the
 sampler's CPU time per suggestion (thread time), median and p99.
 
 Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
@@ -31,6 +31,7 @@ tasks' best values.
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
          [--problems a,b] [--seeds 20] [--budgets 50,100] [--modes seq,c4]
          [--samplers gp,tpe,random] [--json FILE] [--markdown FILE] [--compact FILE]
+         [--cached-only]  (tables from the cache alone, e.g. after runs split over processes)
 """
 import argparse
 import collections
@@ -237,7 +238,7 @@ class Runner:
             os.replace(path + ".tmp", path)
         return known[key]
 
-    def run(self, problem, sampler, mode, seed, trials):
+    def path(self, problem, sampler, mode, seed, trials):
         if sampler == "gp":
             tag = f"gp-{self.fingerprint(mode)}"
         else:
@@ -245,8 +246,14 @@ class Runner:
                 import optuna
                 self.optuna_version = optuna.__version__
             tag = f"optuna{self.optuna_version}-{sampler}"
-        path = os.path.join(self.cache_dir, "runs", problem.name + "-" + problem_hash(problem),
+        return os.path.join(self.cache_dir, "runs", problem.name + "-" + problem_hash(problem),
                             f"{tag}-{mode}-s{seed}-t{trials}.json")
+
+    def cached(self, problem, sampler, mode, seed, trials):
+        return os.path.exists(self.path(problem, sampler, mode, seed, trials))
+
+    def run(self, problem, sampler, mode, seed, trials):
+        path = self.path(problem, sampler, mode, seed, trials)
         if os.path.exists(path) and not (sampler == "gp" and self.args.rerun_gp):
             with open(path) as f:
                 return json.load(f)
@@ -325,14 +332,16 @@ def report(results, args, out):
                                  "minimum": res["minimum"], "modes": {}}
         for mode, summary in res["summary"].items():
             entry = doc["problems"][name]["modes"][mode] = {}
-            floor_base = summary[min(args.budgets)].get("random", {}).get("median", 0.0)
+            first = summary[min(args.budgets)]  # random's median; TPE's if random not run
+            floor_base = first.get("random", first.get("tpe", {})).get("median", 0.0)
             floor = max(1e-6 * floor_base, 1e-12)
             for budget, stats in summary.items():
                 row = {s: {"median": v["median"], "mean": v["mean"]} for s, v in stats.items()}
                 if "gp" in stats and "tpe" in stats:
                     row["median_ratio"] = ratio(stats["gp"]["median"], stats["tpe"]["median"], floor)
                     row["mean_ratio"] = ratio(stats["gp"]["mean"], stats["tpe"]["mean"], floor)
-                    for group in (problem.group, "all"):
+                    subset = "heldout" if problem.held_out else "tune"
+                    for group in (problem.group, subset, "all"):
                         ratios[(mode, budget, group, "median")].append(row["median_ratio"])
                         ratios[(mode, budget, group, "mean")].append(row["mean_ratio"])
                     doc["targets"].append({
@@ -374,7 +383,7 @@ def print_tables(doc, args, out):
                 cells = [name + (" (held out)" if p["held_out"] else ""), p["group"],
                          str(budget)]
                 for s in samplers:
-                    cells += [fmt(row[s]["median"]), fmt(row[s]["mean"])]
+                    cells += [fmt(row[s]["median"]), fmt(row[s]["mean"])] if s in row else ["-"] * 2
                 cells += [fmt(row.get("median_ratio")), fmt(row.get("mean_ratio"))]
                 out.write("| " + " | ".join(cells) + " |\n")
         out.write("\nGeometric mean of the gp/tpe ratios (median; mean):\n\n")
@@ -432,6 +441,10 @@ def main(argv):
     parser.add_argument("--server", default=os.path.join(build, "bench", "suggest_server"))
     parser.add_argument("--cache-dir", default=os.path.join(build, "bench", "bo_suite_cache"))
     parser.add_argument("--rerun-gp", action="store_true", help="ignore cached GP runs")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="run nothing: report the cached runs only (a sampler missing a "
+                             "seed is left out for that problem and mode; without GP or TPE "
+                             "the problem and mode are not run)")
     parser.add_argument("--gp-options", type=json.loads, default={},
                         help='GpSamplerOptions fields as JSON, for experiments: {"additive": false}')
     parser.add_argument("--json", help="write the summary and per-seed regrets here")
@@ -464,13 +477,23 @@ def main(argv):
         for mode in args.modes:
             runs = {}
             for sampler in args.samplers:
+                if args.cached_only and not all(
+                        runner.cached(problem, sampler, mode, s, trials) for s in seeds):
+                    sys.stderr.write(f"[bo_suite] {name} {mode} {sampler}: not all seeds "
+                                     "cached; left out\n")
+                    continue
                 start = time.time()
                 runs[sampler] = [runner.run(problem, sampler, mode, s, trials) for s in seeds]
                 sys.stderr.write(f"[bo_suite] {name} {mode} {sampler}: "
                                  f"{time.time() - start:.1f} s\n")
+            if args.cached_only and not ("gp" in runs and "tpe" in runs):
+                continue  # reported as not run
             res["runs"][mode] = runs
             res["times"][mode] = {s: [t for r in rs for t in r["cpu_seconds"]]
                                   for s, rs in runs.items()}
+        if not res["runs"]:
+            del results[name]
+            continue
         if problem.minimum is None:
             seen = min(v for rs in res["runs"].values() for runs in rs.values() for r in runs
                        for v in r["values"])
