@@ -9,7 +9,11 @@
 // under an unknown lease (authentication, a lookup, an error reply: one gRPC unary call
 // through the same server), p50 and p99.
 //
-// usage: lease_bench [--workers 64] [--trials 20000] [--trial-ms 50] [--json]
+// With --trial-jitter F each trial lasts trial-ms times a uniform draw from [1-F, 1+F]: equal
+// trials keep the workers in lockstep, so every grant of a round arrives in one burst.
+//
+// usage: lease_bench [--workers 64] [--trials 20000] [--trial-ms 50] [--trial-jitter 0]
+//                    [--json]
 // Prints one line per figure; --json prints one JSON object instead.
 #include <unistd.h>
 
@@ -21,6 +25,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +47,7 @@ struct Args {
   int workers = 64;
   int64_t trials = 20'000;
   int64_t trial_ms = 50;
+  double trial_jitter = 0;  // each trial lasts trial_ms * U(1 - jitter, 1 + jitter)
   bool json = false;
 };
 
@@ -67,13 +73,17 @@ bool ParseArgs(int argc, char** argv, Args* args) {
       args->trials = std::atoll(v);
     } else if (a == "--trial-ms" && (v = next())) {
       args->trial_ms = std::atoll(v);
+    } else if (a == "--trial-jitter" && (v = next())) {
+      args->trial_jitter = std::atof(v);
     } else {
       std::fprintf(stderr,
-                   "usage: lease_bench [--workers N] [--trials N] [--trial-ms N] [--json]\n");
+                   "usage: lease_bench [--workers N] [--trials N] [--trial-ms N] "
+                   "[--trial-jitter F] [--json]\n");
       return false;
     }
   }
-  return args->workers > 0 && args->trials > 0 && args->trial_ms >= 0;
+  return args->workers > 0 && args->trials > 0 && args->trial_ms >= 0 && args->trial_jitter >= 0 &&
+         args->trial_jitter < 1;
 }
 
 std::string SpecYaml(int workers) {
@@ -112,6 +122,9 @@ void WorkerLoop(const std::string& address, const std::string& token, const Args
     return;
   }
   const std::string node = registered->node_id;
+  // Seeded per worker: runs repeat, and workers drift apart as real trials do.
+  std::mt19937_64 rng(std::hash<std::string>{}(node));
+  std::uniform_real_distribution<double> jitter(1 - args.trial_jitter, 1 + args.trial_jitter);
   while (granted->load() < args.trials) {
     Clock::time_point t0 = Clock::now();
     auto reply = (*client)->AcquireTrial(node, 1'000);
@@ -132,7 +145,10 @@ void WorkerLoop(const std::string& address, const std::string& token, const Args
       points.push_back(p);
     }
     if (!(*client)->ReportMetrics(reply->lease->ref, points).ok()) ++*errors;
-    if (args.trial_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(args.trial_ms));
+    if (args.trial_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(
+          static_cast<double>(args.trial_ms) * jitter(rng)));
+    }
     core::Completion c;
     c.outcome = core::Outcome::kSucceeded;
     if (!(*client)->CompleteTrial(reply->lease->ref, c).ok()) ++*errors;
