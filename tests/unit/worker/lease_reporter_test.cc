@@ -12,24 +12,38 @@
 namespace sweep::worker {
 namespace {
 
+// One attempt's context on fakes: the controller's client, a launcher and a clock.
+class LeaseReporterTest : public ::testing::Test {
+ protected:
+  static WorkerOptions Options() {
+    WorkerOptions options;
+    options.compute = "cpu";
+    return options;
+  }
+  WorkerDeps Deps() {
+    WorkerDeps deps;
+    deps.client = &client_;
+    deps.launcher = &launcher_;
+    deps.clock = &clock_;
+    return deps;
+  }
+
+  const WorkerOptions options_ = Options();
+  testing::FakeClient client_;
+  testing::FakeLauncher launcher_;
+  core::FakeClock clock_;
+  const WorkerDeps deps_ = Deps();
+  std::atomic<bool> stop_{false};
+  AgentContext ctx_{options_, deps_, &stop_};
+};
+
 // Issue 11, fault 5: past 100,000 unsent points the worker dropped the oldest (a trial
 // printing 200,000 steps kept its last 50,500). Now none is dropped however many wait:
 // the reader is held back instead (WaitForRoom), and every point goes out once, numbered.
-TEST(LeaseReporterTest, UnsentPointsPastTheBoundAreKeptAndSentOnceInOrder) {
-  WorkerOptions options;
-  options.compute = "cpu";
-  testing::FakeClient client;
-  testing::FakeLauncher launcher;
-  core::FakeClock clock;
-  WorkerDeps deps;
-  deps.client = &client;
-  deps.launcher = &launcher;
-  deps.clock = &clock;
-  std::atomic<bool> stop{false};
-  AgentContext ctx(options, deps, &stop);
+TEST_F(LeaseReporterTest, UnsentPointsPastTheBoundAreKeptAndSentOnceInOrder) {
   LeaseGrant lease;
   lease.ref = {"node-1", "sw-1", 1, 1, 101};
-  LeaseReporter reporter(ctx, lease);
+  LeaseReporter reporter(ctx_, lease);
 
   // The controller is not asked meanwhile, as while it restarts: all of it stays unsent.
   constexpr int kPoints = 100'010;
@@ -43,8 +57,9 @@ TEST(LeaseReporterTest, UnsentPointsPastTheBoundAreKeptAndSentOnceInOrder) {
   completion.outcome = Outcome::kSucceeded;
   ASSERT_EQ(reporter.Complete(std::move(completion)), AttemptEnd::kDone);
   std::vector<core::MetricPoint> sent;
-  for (const auto& report : client.reports()) sent.insert(sent.end(), report.begin(), report.end());
-  const std::vector<Completion> completions = client.completions();  // a copy: keep it
+  for (const auto& report : client_.reports())
+    sent.insert(sent.end(), report.begin(), report.end());
+  const std::vector<Completion> completions = client_.completions();  // a copy: keep it
   ASSERT_EQ(completions.size(), 1u);
   sent.insert(sent.end(), completions[0].points.begin(), completions[0].points.end());
   ASSERT_EQ(sent.size(), static_cast<size_t>(kPoints)) << "none dropped";
@@ -57,33 +72,22 @@ TEST(LeaseReporterTest, UnsentPointsPastTheBoundAreKeptAndSentOnceInOrder) {
 // Queued points carry a name index, not a string: each point still goes out under its own
 // name and the lease's sweep, trial and attempt, also after the table of names is emptied
 // (many distinct names, all sent) and when a report is put back after a failure.
-TEST(LeaseReporterTest, EveryPointKeepsItsNameAndLease) {
-  WorkerOptions options;
-  options.compute = "cpu";
-  testing::FakeClient client;
-  testing::FakeLauncher launcher;
-  core::FakeClock clock;
-  WorkerDeps deps;
-  deps.client = &client;
-  deps.launcher = &launcher;
-  deps.clock = &clock;
-  std::atomic<bool> stop{false};
-  AgentContext ctx(options, deps, &stop);
+TEST_F(LeaseReporterTest, EveryPointKeepsItsNameAndLease) {
   LeaseGrant lease;
   lease.ref = {"node-1", "sw-1", 7, 2, 101};
-  LeaseReporter reporter(ctx, lease);
+  LeaseReporter reporter(ctx_, lease);
 
   std::vector<ParsedMetric> parsed;
   for (int i = 0; i < 5000; ++i) parsed.push_back({absl::StrCat("m", i), 1.0 * i, i});
   reporter.AddPoints(std::move(parsed));
   int calls = 0;
-  client.on_report = [&](const std::vector<core::MetricPoint>&) -> absl::StatusOr<DirectiveReply> {
+  client_.on_report = [&](const std::vector<core::MetricPoint>&) -> absl::StatusOr<DirectiveReply> {
     if (++calls == 1) return absl::UnavailableError("controller restarting");
     return DirectiveReply{};
   };
   std::string reason;
   ASSERT_EQ(reporter.Renew(&reason), RenewResult::kContinue);  // fails: put back
-  clock.Advance(60'000);
+  clock_.Advance(60'000);
   ASSERT_EQ(reporter.Renew(&reason), RenewResult::kContinue);
   ASSERT_EQ(calls, 2);
   reporter.AddPoints({{"loss", 0.5, 1}, {"m7", 7.5, 2}});
@@ -91,10 +95,10 @@ TEST(LeaseReporterTest, EveryPointKeepsItsNameAndLease) {
   completion.outcome = Outcome::kSucceeded;
   ASSERT_EQ(reporter.Complete(std::move(completion)), AttemptEnd::kDone);
 
-  const std::vector<std::vector<core::MetricPoint>> reports = client.reports();
+  const std::vector<std::vector<core::MetricPoint>> reports = client_.reports();
   ASSERT_EQ(reports.size(), 2u);
   std::vector<core::MetricPoint> sent = reports[1];  // the first was refused
-  const std::vector<Completion> completions = client.completions();
+  const std::vector<Completion> completions = client_.completions();
   ASSERT_EQ(completions.size(), 1u);
   sent.insert(sent.end(), completions[0].points.begin(), completions[0].points.end());
   ASSERT_EQ(sent.size(), 5002u);
