@@ -37,6 +37,7 @@ Exit 0 when every measured target passes, 1 when one is missed.
 """
 import argparse
 import json
+import multiprocessing
 import os
 import resource
 import shutil
@@ -228,11 +229,9 @@ def run_optuna(python, processes, trials):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def spawn_anchor(count=500):
-    """CPU ms (this process + children) to spawn, drain and reap one printf."""
+def spawn_printf_loop(count):
+    """Spawns, drains and reaps the benchmark's printf `count` times, nothing else."""
     printf = shutil.which("printf") or "/usr/bin/printf"
-    self0 = resource.getrusage(resource.RUSAGE_SELF)
-    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     for _ in range(count):
         r, w = os.pipe()
         pid = os.posix_spawn(printf, [printf, "loss=%s\\n", "5", "4", "3", "2", "1"],
@@ -243,6 +242,13 @@ def spawn_anchor(count=500):
             pass
         os.close(r)
         os.waitpid(pid, 0)
+
+
+def spawn_anchor(count=500):
+    """CPU ms (this process + children) to spawn, drain and reap one printf."""
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    spawn_printf_loop(count)
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = sum(getattr(b, f) - getattr(a, f) for a, b in ((self0, self1), (kids0, kids1))
@@ -250,28 +256,18 @@ def spawn_anchor(count=500):
     return 1000 * cpu / count
 
 
-SPAWN_LOOP = r"""
-import os, shutil, sys
-printf = shutil.which("printf") or "/usr/bin/printf"
-for _ in range(int(sys.argv[1])):
-    r, w = os.pipe()
-    pid = os.posix_spawn(printf, [printf, "loss=%s\\n", "5", "4", "3", "2", "1"], os.environ,
-                         file_actions=[(os.POSIX_SPAWN_DUP2, w, 1), (os.POSIX_SPAWN_CLOSE, r)])
-    os.close(w)
-    while os.read(r, 4096):
-        pass
-    os.close(r)
-    os.waitpid(pid, 0)
-"""
-
-
-def spawn_ceiling(python, loops, count):
+def spawn_ceiling(loops, count):
     """Trials/s of the machine's ceiling: `loops` processes (one per core) that do nothing
     but spawn, drain and reap the benchmark's `printf`, side by side. No dispatcher that
     runs a process per trial can pass it on these cores."""
     start = time.monotonic()
-    procs = [subprocess.Popen([python, "-c", SPAWN_LOOP, str(count)]) for _ in range(loops)]
-    if any(p.wait() != 0 for p in procs):
+    procs = [multiprocessing.Process(target=spawn_printf_loop, args=(count,))
+             for _ in range(loops)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    if any(p.exitcode != 0 for p in procs):
         raise RuntimeError("the spawn ceiling loop failed")
     return loops * count / (time.monotonic() - start)
 
@@ -336,7 +332,7 @@ def main():
     anchor_ms = spawn_anchor()
     results["spawn_anchor_cpu_ms"] = anchor_ms
     cores = os.cpu_count() or 1
-    ceiling = spawn_ceiling(sys.executable, cores, 500 if a.quick else 2000)
+    ceiling = spawn_ceiling(cores, 500 if a.quick else 2000)
     results["spawn_ceiling_trials_per_s"] = ceiling
     row(rows, f"ceiling: {cores} bare spawn+reap loops of the trial, trials/s", f"{ceiling:.0f}",
         "", None, "no dispatcher running a process per trial passes it on these cores")
