@@ -108,11 +108,14 @@ def children(pid):
 class SweepCpu:
     """Follows `sweep run` and its worker processes (children running the same binary),
     keeping the last user+system time seen of each; trials (grandchildren) are not
-    followed. A process's last 50 ms before it exits may be missed."""
+    followed. A process's last 50 ms before it exits may be missed. `samples` (when asked
+    for) receives (epoch seconds, CPU of all followed, CPU of the controller) every poll,
+    so a figure can be taken over part of a run."""
 
-    def __init__(self, root_pid, exe):
+    def __init__(self, root_pid, exe, samples=None):
         self.root, self.exe = root_pid, os.path.realpath(exe)
         self.last = {}
+        self.samples = samples
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
@@ -136,6 +139,9 @@ class SweepCpu:
                 got = proc_cpu(pid)
                 if got is not None:
                     self.last[pid] = got[0]
+            if self.samples is not None:
+                self.samples.append((time.time(), sum(self.last.values()),
+                                     self.last.get(self.root, 0.0)))
             time.sleep(0.05)
 
     def finish(self):

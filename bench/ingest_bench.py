@@ -10,7 +10,9 @@ Figures, each printed with its target and anchor:
            python3-optuna
            through /usr/bin/python3; skipped with a message when absent).
   scale    a sweep of --trials tiny real trials (printf, five reports) on --nodes nodes:
-           per-trial cost against a 1,000-trial sweep, the controller's peak RSS
+           per-trial cost against a 1,000-trial sweep and, within the big sweep, of
+           trials 85-95% against trials 5-15% (Sweep's CPU sampled every 50 ms; free of
+           the small sweep's start-up noise), the controller's peak RSS
            (/proc/<pid>/status VmHWM), and `sweep best` / `sweep trials --top 10` times on
            that workspace (wall and CPU), beside the same queries by --shared-sweep
            (build/bench/sweep_shared: the program linked to the shared gRPC, protobuf and
@@ -23,6 +25,7 @@ Standard library only.
 """
 
 import argparse
+import bisect
 import os
 import shutil
 import sqlite3
@@ -34,7 +37,7 @@ import tempfile
 import threading
 import time
 
-from dispatch_bench import link_kind  # bench/, next to this script
+from dispatch_bench import SweepCpu, link_kind  # bench/, next to this script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = []  # (figure, value text, target text, anchor text, ok or None)
@@ -87,15 +90,18 @@ class PeakRss:
             time.sleep(0.1)
 
 
-def run_sweep(args, spec):
+def run_sweep(args, spec, cpu_samples=None):
     """Runs `sweep run SPEC -q`; returns (sweep id, wall s, cpu s of it and its children,
     peak RSS MB of the controller process). Sets args.controller_cpu (the controller's own
-    CPU seconds)."""
+    CPU seconds). cpu_samples (a list) receives SweepCpu's samples of the run."""
     start = time.monotonic()
     proc = subprocess.Popen(sweep_cmd(args, "run", spec, "-q"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
+    follower = SweepCpu(proc.pid, args.sweep, cpu_samples) if cpu_samples is not None else None
     _, status, usage = os.wait4(proc.pid, 0)
+    if follower:
+        follower.finish()
     wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -257,6 +263,21 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
 
 # ---------------------------------------------------------------------------- scale
 
+def window_costs(samples, ended_ms, lo, hi):
+    """Per trial over the trials that ended between fractions lo and hi of the sweep (in
+    end order): (wall ms, Sweep CPU ms: controller and workers, controller CPU ms), the
+    CPU interpolated from SweepCpu's samples at the window's two end times."""
+    def at(t, k):
+        i = bisect.bisect_left(samples, (t,))
+        if i == 0 or i == len(samples):
+            return samples[min(i, len(samples) - 1)][k]
+        (t0, *a), (t1, *b) = samples[i - 1], samples[i]
+        return a[k - 1] + (b[k - 1] - a[k - 1]) * (t - t0) / (t1 - t0)
+    first, last = int(lo * len(ended_ms)), int(hi * len(ended_ms)) - 1
+    t0, t1, count = ended_ms[first] / 1e3, ended_ms[last] / 1e3, last - first
+    return tuple(x / count * 1e3 for x in (t1 - t0, at(t1, 1) - at(t0, 1), at(t1, 2) - at(t0, 2)))
+
+
 def scale_sweep(args, name, trials, nodes):
     new_workspace(args, name, nodes)
     spec = os.path.join(args.tmp, f"{name}.yml")
@@ -271,8 +292,12 @@ search_space:
 objective: {{primary_metric: loss, goal: minimize}}
 limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
 """)
-    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec)
+    args.cpu_samples = []
+    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec, args.cpu_samples)
     db = os.path.join(args.ws, "sweep.db")
+    args.ended_ms = [e for (e,) in query(db, "SELECT ended_ms FROM trials WHERE sweep_id = "
+                                             f"'{sweep_id}' AND state = 'completed' "
+                                             "ORDER BY ended_ms")]
     done, first, last = query(db, "SELECT count(*), min(started_ms), max(ended_ms) FROM trials "
                                   f"WHERE sweep_id = '{sweep_id}' AND state = 'completed'")[0]
     if done != trials:
@@ -349,6 +374,15 @@ def scale(args):
            cpu <= small_cpu * 1.1)
     record(f"controller CPU ms per trial at {big:,} vs 1,000", f"{ctl:.2f} vs {small_ctl:.2f} "
            f"(x{ctl / small_ctl:.2f})", "no growth (<= x1.1)", "", ctl <= small_ctl * 1.1)
+    # The same sweep early and late: no start-up in either window, so the small sweep's
+    # run-to-run noise (its 4 s include the start) is not in this ratio.
+    early = window_costs(args.cpu_samples, args.ended_ms, 0.05, 0.15)
+    late = window_costs(args.cpu_samples, args.ended_ms, 0.85, 0.95)
+    for k, what in enumerate(["wall ms", "Sweep CPU ms (controller and workers)",
+                              "controller CPU ms"]):
+        record(f"{what} per trial in the {big:,}-trial sweep, trials 85-95% vs 5-15%",
+               f"{late[k]:.2f} vs {early[k]:.2f} (x{late[k] / early[k]:.2f})",
+               "no growth (<= x1.1)", "the same run", late[k] <= early[k] * 1.1)
     record(f"controller peak RSS at {big:,} trials", f"{rss:.0f} MB (1,000: {small_rss:.0f} MB)",
            "<= 300 MB", "", rss <= 300)
     queries(args, sweep_id, big)
