@@ -62,23 +62,17 @@ def run_checked(cmd, **kw):
 
 
 class PeakRss:
-    """Polls /proc/<pid>/status VmHWM (the kernel's own peak) until the process exits, and
-    the process's own CPU (/proc/<pid>/stat utime + stime, children excluded: the
-    controller without its workers), last seen at most 0.1 s before the exit."""
+    """Polls /proc/<pid>/status VmHWM (the kernel's own peak) until the process exits."""
 
     def __init__(self, pid):
-        self.pid, self.kb, self.own_cpu = pid, 0, 0.0
+        self.pid, self.kb = pid, 0
         self.thread = threading.Thread(target=self._poll, daemon=True)
         self.thread.start()
 
     def _poll(self):
         path = f"/proc/{self.pid}/status"
-        tick = os.sysconf("SC_CLK_TCK")
         while True:
             try:
-                with open(f"/proc/{self.pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                    self.own_cpu = (int(fields[11]) + int(fields[12])) / tick
                 with open(path) as f:
                     for line in f:
                         if line.startswith("VmHWM:"):
@@ -90,18 +84,18 @@ class PeakRss:
             time.sleep(0.1)
 
 
-def run_sweep(args, spec, cpu_samples=None):
+def run_sweep(args, spec):
     """Runs `sweep run SPEC -q`; returns (sweep id, wall s, cpu s of it and its children,
     peak RSS MB of the controller process). Sets args.controller_cpu (the controller's own
-    CPU seconds). cpu_samples (a list) receives SweepCpu's samples of the run."""
+    CPU seconds, children excluded) and args.cpu_samples (SweepCpu's samples of the run)."""
     start = time.monotonic()
     proc = subprocess.Popen(sweep_cmd(args, "run", spec, "-q"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
-    follower = SweepCpu(proc.pid, args.sweep, cpu_samples) if cpu_samples is not None else None
+    args.cpu_samples = []
+    follower = SweepCpu(proc.pid, args.sweep, args.cpu_samples)
     _, status, usage = os.wait4(proc.pid, 0)
-    if follower:
-        follower.finish()
+    follower.finish()
     wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -110,7 +104,7 @@ def run_sweep(args, spec, cpu_samples=None):
         sys.exit(f"sweep run failed ({proc.returncode}):\n{out}\n{err[-4000:]}")
     sweep_id = out.splitlines()[0].strip()
     cpu = usage.ru_utime + usage.ru_stime
-    args.controller_cpu = rss.own_cpu
+    args.controller_cpu = follower.controller
     return sweep_id, wall, cpu, max(rss.kb, usage.ru_maxrss) / 1024.0
 
 
@@ -292,22 +286,23 @@ search_space:
 objective: {{primary_metric: loss, goal: minimize}}
 limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
 """)
-    args.cpu_samples = []
-    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec, args.cpu_samples)
+    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec)
     db = os.path.join(args.ws, "sweep.db")
-    args.ended_ms = [e for (e,) in query(db, "SELECT ended_ms FROM trials WHERE sweep_id = "
-                                             f"'{sweep_id}' AND state = 'completed' "
-                                             "ORDER BY ended_ms")]
-    done, first, last = query(db, "SELECT count(*), min(started_ms), max(ended_ms) FROM trials "
-                                  f"WHERE sweep_id = '{sweep_id}' AND state = 'completed'")[0]
-    if done != trials:
-        sys.exit(f"{name}: {done} of {trials} trials completed")
-    window = (last - first) / 1000.0
+    times = query(db, f"SELECT started_ms, ended_ms FROM trials WHERE sweep_id = '{sweep_id}' "
+                      "AND state = 'completed' ORDER BY ended_ms")
+    if len(times) != trials:
+        sys.exit(f"{name}: {len(times)} of {trials} trials completed")
+    ended_ms = [e for _, e in times]
+    window = (ended_ms[-1] - min(s for s, _ in times)) / 1000.0
     print(f"  {trials:,} trials on {nodes} nodes: {wall:.1f} s wall ({trials / window:,.0f} "
           f"trials/s between first start and last end), {cpu:.1f} s CPU in all "
           f"(controller, workers, trials), controller peak RSS {rss_mb:.0f} MB", flush=True)
+    # Early and late in this sweep: no start-up in either window, so a separate short
+    # sweep's run-to-run noise (its 4 s include the start) is not in their ratio.
+    growth = (window_costs(args.cpu_samples, ended_ms, 0.05, 0.15),
+              window_costs(args.cpu_samples, ended_ms, 0.85, 0.95))
     return sweep_id, window / trials * 1e3, cpu / trials * 1e3, rss_mb, \
-        args.controller_cpu / trials * 1e3
+        args.controller_cpu / trials * 1e3, growth
 
 
 def timed_median(cmd, repeats=5):
@@ -364,9 +359,9 @@ def queries(args, sweep_id, big):
 def scale(args):
     big, nodes = args.trials, args.nodes
     print(f"\n== scale: 1,000 then {big:,} tiny real trials on {nodes} nodes", flush=True)
-    _, small_wall, small_cpu, small_rss, small_ctl = scale_sweep(args, "scale_small", 1000,
-                                                                  nodes)
-    sweep_id, wall, cpu, rss, ctl = scale_sweep(args, "scale_big", big, nodes)
+    _, small_wall, small_cpu, small_rss, small_ctl, _ = scale_sweep(args, "scale_small", 1000,
+                                                                     nodes)
+    sweep_id, wall, cpu, rss, ctl, (early, late) = scale_sweep(args, "scale_big", big, nodes)
     record(f"wall ms per trial at {big:,} vs 1,000", f"{wall:.2f} vs {small_wall:.2f} "
            f"(x{wall / small_wall:.2f})", "no growth (<= x1.1)", "", wall <= small_wall * 1.1)
     record(f"CPU ms per trial (all processes) at {big:,} vs 1,000", f"{cpu:.2f} vs "
@@ -374,10 +369,6 @@ def scale(args):
            cpu <= small_cpu * 1.1)
     record(f"controller CPU ms per trial at {big:,} vs 1,000", f"{ctl:.2f} vs {small_ctl:.2f} "
            f"(x{ctl / small_ctl:.2f})", "no growth (<= x1.1)", "", ctl <= small_ctl * 1.1)
-    # The same sweep early and late: no start-up in either window, so the small sweep's
-    # run-to-run noise (its 4 s include the start) is not in this ratio.
-    early = window_costs(args.cpu_samples, args.ended_ms, 0.05, 0.15)
-    late = window_costs(args.cpu_samples, args.ended_ms, 0.85, 0.95)
     for k, what in enumerate(["wall ms", "Sweep CPU ms (controller and workers)",
                               "controller CPU ms"]):
         record(f"{what} per trial in the {big:,}-trial sweep, trials 85-95% vs 5-15%",
