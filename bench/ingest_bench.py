@@ -105,7 +105,10 @@ def run_sweep(args, spec):
     sweep_id = out.splitlines()[0].strip()
     cpu = usage.ru_utime + usage.ru_stime
     args.controller_cpu = follower.controller
-    return sweep_id, wall, cpu, max(rss.kb, usage.ru_maxrss) / 1024.0
+    # VmHWM, not wait4's ru_maxrss: that one keeps the high-water mark of the forked copy
+    # of this Python process (over 200 MB after the ingest figures), which exec does not
+    # reset. ru_maxrss only when the sweep ended before the first poll.
+    return sweep_id, wall, cpu, (rss.kb or usage.ru_maxrss) / 1024.0
 
 
 def new_workspace(args, name, nodes):
