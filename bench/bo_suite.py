@@ -25,7 +25,9 @@ fixed probe in that mode (Branin for 60 trials and a mixed nested space for 25, 
 deterministic objective), kept per binary hash in fingerprints.json: a rebuild that
 suggests the same reuses the runs, a change in behaviour (in that mode) reruns them. The
 probe cannot see every change (one that only shows on other spaces, or after trial 60,
-needs --rerun-gp). Also cached: the evaluations of real tasks per config and the real
+needs --rerun-gp). Runs made with --gp-options are also keyed by those options, since
+an option that changes only late or rare suggestions leaves the probe as it is (and would
+otherwise reuse the default's runs). Also cached: the evaluations of real tasks per config and the real
 tasks' best values.
 
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
@@ -232,15 +234,25 @@ class Runner:
                 result = run_gp(self.gp_server(), problem, Evaluator(problem, self.cache_dir), 0,
                                 trials, MODES[mode], self.args.gp_options)
                 digest.update(json.dumps(result["values"]).encode())
-            known[key] = digest.hexdigest()[:12]
-            with open(path + ".tmp", "w") as f:
+            value = digest.hexdigest()[:12]
+            # Several processes may share the cache: merge with what is on disk now, and
+            # write through a file of this process's own.
+            if os.path.exists(path):
+                with open(path) as f:
+                    known = json.load(f)
+            known[key] = value
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "w") as f:
                 json.dump(known, f, indent=1, sort_keys=True)
-            os.replace(path + ".tmp", path)
+            os.replace(tmp, path)
         return known[key]
 
     def path(self, problem, sampler, mode, seed, trials):
         if sampler == "gp":
             tag = f"gp-{self.fingerprint(mode)}"
+            if self.args.gp_options:
+                options = json.dumps(self.args.gp_options, sort_keys=True)
+                tag += "-o" + hashlib.sha256(options.encode()).hexdigest()[:8]
         else:
             if self.optuna_version is None:
                 import optuna
@@ -264,9 +276,10 @@ class Runner:
         else:
             result = run_optuna(sampler, problem, evaluate, seed, trials, MODES[mode])
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + ".tmp", "w") as f:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
             json.dump(result, f)
-        os.replace(path + ".tmp", path)
+        os.replace(tmp, path)
         return result
 
 
@@ -279,10 +292,16 @@ def load_references(cache_dir):
 
 
 def save_references(cache_dir, refs):
+    """Writes the best values seen, merged with what another process sharing the cache
+    may have written since this one loaded them (the lower value wins)."""
     path = os.path.join(cache_dir, "reference.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(refs, f, indent=1, sort_keys=True)
-    os.replace(path + ".tmp", path)
+    merged = load_references(cache_dir)
+    for name, value in refs.items():
+        merged[name] = min(merged.get(name, value), value)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(merged, f, indent=1, sort_keys=True)
+    os.replace(tmp, path)
 
 
 # ---- statistics ----
