@@ -192,6 +192,15 @@ def run_optuna(kind, problem, evaluate, seed, trials, concurrency):
 
 # ---- runs and caches ----
 
+def write_json(path, doc, **dump_args):
+    """Replaces `path` atomically, through a temporary file of this process's own: several
+    processes may share the cache."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(doc, f, **dump_args)
+    os.replace(tmp, path)
+
+
 def problem_hash(problem):
     text = json.dumps([problem.space, PROBLEM_VERSION], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -235,16 +244,12 @@ class Runner:
                                 trials, MODES[mode], self.args.gp_options)
                 digest.update(json.dumps(result["values"]).encode())
             value = digest.hexdigest()[:12]
-            # Several processes may share the cache: merge with what is on disk now, and
-            # write through a file of this process's own.
+            # Several processes may share the cache: merge with what is on disk now.
             if os.path.exists(path):
                 with open(path) as f:
                     known = json.load(f)
             known[key] = value
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "w") as f:
-                json.dump(known, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
+            write_json(path, known, indent=1, sort_keys=True)
         return known[key]
 
     def path(self, problem, sampler, mode, seed, trials):
@@ -276,10 +281,7 @@ class Runner:
         else:
             result = run_optuna(sampler, problem, evaluate, seed, trials, MODES[mode])
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(result, f)
-        os.replace(tmp, path)
+        write_json(path, result)
         return result
 
 
@@ -298,10 +300,7 @@ def save_references(cache_dir, refs):
     merged = load_references(cache_dir)
     for name, value in refs.items():
         merged[name] = min(merged.get(name, value), value)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(merged, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    write_json(path, merged, indent=1, sort_keys=True)
 
 
 # ---- statistics ----
