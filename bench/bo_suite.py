@@ -220,6 +220,7 @@ class Runner:
         self.server_hash = None
         self.server = None
         self.optuna_version = None
+        self.options_json = json.dumps(args.gp_options, sort_keys=True)
 
     def gp_server(self):
         if self.server is None:
@@ -230,8 +231,7 @@ class Runner:
         """The hash of the GP's suggestions on the probe (module docstring), per mode."""
         if self.server_hash is None:
             self.server_hash = file_hash(self.args.server)
-        options = json.dumps(self.args.gp_options, sort_keys=True)
-        key = f"{self.server_hash}-{mode}-{options}"
+        key = f"{self.server_hash}-{mode}-{self.options_json}"
         path = os.path.join(self.cache_dir, "fingerprints.json")
         known = {}
         if os.path.exists(path):
@@ -256,8 +256,7 @@ class Runner:
         if sampler == "gp":
             tag = f"gp-{self.fingerprint(mode)}"
             if self.args.gp_options:
-                options = json.dumps(self.args.gp_options, sort_keys=True)
-                tag += "-o" + hashlib.sha256(options.encode()).hexdigest()[:8]
+                tag += "-o" + hashlib.sha256(self.options_json.encode()).hexdigest()[:8]
         else:
             if self.optuna_version is None:
                 import optuna

@@ -26,6 +26,7 @@ Standard library only.
 
 import argparse
 import bisect
+import collections
 import os
 import shutil
 import sqlite3
@@ -84,16 +85,19 @@ class PeakRss:
             time.sleep(0.1)
 
 
+# One `sweep run`: wall and CPU seconds (cpu: it and its children), the controller's peak
+# RSS in MB, its own CPU seconds (children excluded) and SweepCpu's samples of the run.
+SweepRun = collections.namedtuple("SweepRun", "id wall cpu rss_mb controller_cpu cpu_samples")
+
+
 def run_sweep(args, spec):
-    """Runs `sweep run SPEC -q`; returns (sweep id, wall s, cpu s of it and its children,
-    peak RSS MB of the controller process). Sets args.controller_cpu (the controller's own
-    CPU seconds, children excluded) and args.cpu_samples (SweepCpu's samples of the run)."""
+    """Runs `sweep run SPEC -q`; returns its SweepRun."""
     start = time.monotonic()
     proc = subprocess.Popen(sweep_cmd(args, "run", spec, "-q"), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
-    args.cpu_samples = []
-    follower = SweepCpu(proc.pid, args.sweep, args.cpu_samples)
+    samples = []
+    follower = SweepCpu(proc.pid, args.sweep, samples)
     _, status, usage = os.wait4(proc.pid, 0)
     follower.finish()
     wall = time.monotonic() - start
@@ -104,11 +108,11 @@ def run_sweep(args, spec):
         sys.exit(f"sweep run failed ({proc.returncode}):\n{out}\n{err[-4000:]}")
     sweep_id = out.splitlines()[0].strip()
     cpu = usage.ru_utime + usage.ru_stime
-    args.controller_cpu = follower.controller
     # VmHWM, not wait4's ru_maxrss: that one keeps the high-water mark of the forked copy
     # of this Python process (over 200 MB after the ingest figures), which exec does not
     # reset. ru_maxrss only when the sweep ended before the first poll.
-    return sweep_id, wall, cpu, (rss.kb or usage.ru_maxrss) / 1024.0
+    return SweepRun(sweep_id, wall, cpu, (rss.kb or usage.ru_maxrss) / 1024.0,
+                    follower.controller, samples)
 
 
 def new_workspace(args, name, nodes):
@@ -227,7 +231,8 @@ search_space:
 objective: {{primary_metric: loss, goal: minimize}}
 limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
 """)
-    sweep_id, wall, cpu, _ = run_sweep(args, spec)
+    run = run_sweep(args, spec)
+    sweep_id, wall, cpu = run.id, run.wall, run.cpu
     db = os.path.join(args.ws, "sweep.db")
     points = stored_points(db, sweep_id)
     stored = sum(len(p) for p in points.values())
@@ -255,7 +260,7 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {trials}}}
            f"{total / cpu:,.0f} ({cpu * 1e6 / total:.2f} us CPU a point)", "",
            f"SQLite batched insert (Python) {raw_cpu:,.0f} per CPU second")
     record("controller CPU a point (the `sweep run` process alone)",
-           f"{args.controller_cpu * 1e6 / total:.2f} us", "", "")
+           f"{run.controller_cpu * 1e6 / total:.2f} us", "", "")
 
 
 # ---------------------------------------------------------------------------- scale
@@ -289,7 +294,8 @@ search_space:
 objective: {{primary_metric: loss, goal: minimize}}
 limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
 """)
-    sweep_id, wall, cpu, rss_mb = run_sweep(args, spec)
+    run = run_sweep(args, spec)
+    sweep_id, wall, cpu, rss_mb = run.id, run.wall, run.cpu, run.rss_mb
     db = os.path.join(args.ws, "sweep.db")
     times = query(db, f"SELECT started_ms, ended_ms FROM trials WHERE sweep_id = '{sweep_id}' "
                       "AND state = 'completed' ORDER BY ended_ms")
@@ -302,10 +308,10 @@ limits: {{max_total_trials: {trials}, max_concurrent_trials: {nodes}}}
           f"(controller, workers, trials), controller peak RSS {rss_mb:.0f} MB", flush=True)
     # Early and late in this sweep: no start-up in either window, so a separate short
     # sweep's run-to-run noise (its 4 s include the start) is not in their ratio.
-    growth = (window_costs(args.cpu_samples, ended_ms, 0.05, 0.15),
-              window_costs(args.cpu_samples, ended_ms, 0.85, 0.95))
+    growth = (window_costs(run.cpu_samples, ended_ms, 0.05, 0.15),
+              window_costs(run.cpu_samples, ended_ms, 0.85, 0.95))
     return sweep_id, window / trials * 1e3, cpu / trials * 1e3, rss_mb, \
-        args.controller_cpu / trials * 1e3, growth
+        run.controller_cpu / trials * 1e3, growth
 
 
 def timed_median(cmd, repeats=5):
