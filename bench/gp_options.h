@@ -36,6 +36,8 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         } else {
           return absl::InvalidArgumentError("trust_region must be never, pending or always");
         }
+      } else if (key == "trend_ridge") {
+        o.trend_ridge = value.get<double>();
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
       } else {

@@ -41,12 +41,32 @@ absl::Status ValidateData(const GpData& data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GP: ", n, " training points but ", data.extra_noise.size(), " extra-noise entries"));
   }
-  if (!data.x.allFinite() || !data.y.allFinite() ||
+  if (data.trend.size() != 0 && data.trend.size() != 2 * data.x.cols() + 1) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: ", data.trend.size(),
+                                                   " trend coefficients for ", data.x.cols(),
+                                                   " dimensions (expected 2d + 1)"));
+  }
+  if (!data.x.allFinite() || !data.y.allFinite() || !data.trend.allFinite() ||
       (data.extra_noise.size() != 0 && !data.extra_noise.allFinite())) {
     return absl::InvalidArgumentError("GP: training data contain NaN or infinite values");
   }
   return absl::OkStatus();
 }
+
+// The trend's features (header): unit variance for x uniform on [0, 1].
+const double kLinearScale = std::sqrt(12.0);
+const double kSquareScale = std::sqrt(180.0);
+
+// m(x) at the rows of xs; zeros without a trend.
+Eigen::VectorXd TrendRows(const Eigen::VectorXd& trend, const Eigen::MatrixXd& xs) {
+  Eigen::VectorXd out = Eigen::VectorXd::Zero(xs.rows());
+  if (trend.size() == 0) return out;
+  for (Eigen::Index r = 0; r < xs.rows(); ++r) out[r] = TrendValue(trend, xs.row(r).transpose());
+  return out;
+}
+
+// y minus the prior mean at the data.
+Eigen::VectorXd Residual(const GpData& data) { return data.y - TrendRows(data.trend, data.x); }
 
 absl::Status ValidateHp(const GpHyperparameters& hp, Eigen::Index dims) {
   if (hp.log_lengthscales.size() != dims) {
@@ -227,6 +247,39 @@ Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
   return k;
 }
 
+QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                 double ridge) {
+  const Eigen::Index n = x.rows(), d = x.cols();
+  Eigen::MatrixXd f(n, 2 * d + 1);
+  f.col(0).setOnes();
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const Eigen::ArrayXd u = x.col(j).array() - 0.5;
+    f.col(1 + j) = (u * kLinearScale).matrix();
+    f.col(1 + d + j) = ((u.square() - 1.0 / 12.0) * kSquareScale).matrix();
+  }
+  const Eigen::MatrixXd gram = f.transpose() * f;
+  Eigen::MatrixXd a = gram;
+  a.diagonal().tail(2 * d).array() += ridge;
+  a(0, 0) += 1e-9;  // keeps a solvable when every point is the same
+  const Eigen::LDLT<Eigen::MatrixXd> solver(a);
+  return {solver.solve(f.transpose() * y), solver.solve(gram).trace()};
+}
+
+double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
+  const Eigen::Index d = x.size();
+  if (grad != nullptr) grad->resize(d);
+  double value = trend[0];
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const double u = x[j] - 0.5;
+    value += trend[1 + j] * u * kLinearScale +
+             trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
+    if (grad != nullptr) {
+      (*grad)[j] = trend[1 + j] * kLinearScale + trend[1 + d + j] * 2 * u * kSquareScale;
+    }
+  }
+  return value;
+}
+
 absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
                                              Eigen::VectorXd* grad) {
   if (absl::Status s = ValidateData(data); !s.ok()) return s;
@@ -254,8 +307,9 @@ absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperpa
   if (!jitter.ok()) return jitter.status();
   const auto lower = l.triangularView<Eigen::Lower>();
   const auto upper = l.transpose().triangularView<Eigen::Upper>();
-  const Eigen::VectorXd alpha = upper.solve(lower.solve(data.y));
-  const double lml = -0.5 * data.y.dot(alpha) - l.diagonal().array().log().sum() -
+  const Eigen::VectorXd residual = Residual(data);
+  const Eigen::VectorXd alpha = upper.solve(lower.solve(residual));
+  const double lml = -0.5 * residual.dot(alpha) - l.diagonal().array().log().sum() -
                      0.5 * static_cast<double>(n) * kLog2Pi;
   if (grad != nullptr) {
     grad->resize(hp.additive() ? 2 * d + 3 : d + 2);
@@ -418,16 +472,17 @@ absl::Status GpModel::SetTargets(const Eigen::VectorXd& y) {
 }
 
 void GpModel::Refresh() {
+  const Eigen::VectorXd residual = Residual(data_);
   alpha_ = chol_.transpose().triangularView<Eigen::Upper>().solve(
-      chol_.triangularView<Eigen::Lower>().solve(data_.y));
-  lml_ = -0.5 * data_.y.dot(alpha_) - chol_.diagonal().array().log().sum() -
+      chol_.triangularView<Eigen::Lower>().solve(residual));
+  lml_ = -0.5 * residual.dot(alpha_) - chol_.diagonal().array().log().sum() -
          0.5 * static_cast<double>(data_.y.size()) * kLog2Pi;
 }
 
 void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
                       Eigen::VectorXd* var) const {
   const Eigen::MatrixXd kc = MaternKernel(xs, data_.x, hp_);  // m x n
-  *mean = kc * alpha_;
+  *mean = kc * alpha_ + TrendRows(data_.trend, xs);
   if (var != nullptr) {
     const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(kc.transpose());
     const double s2 = hp_.prior_variance();
@@ -461,6 +516,11 @@ void GpModel::PredictWithGradient(const Eigen::VectorXd& x, double* mean, double
   }
   *mean = k.dot(alpha_);
   *d_mean = dk.transpose() * alpha_;
+  if (data_.trend.size() != 0) {
+    Eigen::VectorXd d_trend;
+    *mean += TrendValue(data_.trend, x, &d_trend);
+    *d_mean += d_trend;
+  }
   const Eigen::VectorXd v = chol_.triangularView<Eigen::Lower>().solve(k);
   const double prior = hp_.prior_variance();
   const double raw = prior - v.squaredNorm();

@@ -11,7 +11,13 @@
 // full space; the fit decides, through sa and s2, how much of each part the data want.
 // Plus homoscedastic noise n2 and optional fixed per-point extra noise (used for
 // observations we trust less, e.g. trials stopped early). Targets are expected to be
-// standardised by the caller (zero prior mean).
+// standardised by the caller.
+//
+// Prior mean: zero, or a fixed quadratic trend (GpData::trend) chosen by the caller,
+//   m(x) = c_0 + sum_j a_j u_j + sum_j b_j q_j,
+//   u_j = sqrt12 (x_j - 1/2),  q_j = sqrt180 ((x_j - 1/2)^2 - 1/12)
+// (features of unit variance for uniform x). The kernel then models the residual
+// y - m(x); predictions add m back. FitQuadraticTrend gives the coefficients.
 //
 // Hyperparameters (log l_1..log l_d, log s2, log n2[, log la_1..log la_d, log sa]) are
 // fitted by maximising the log marginal likelihood plus weak priors (a MAP estimate,
@@ -76,14 +82,29 @@ struct GpData {
   Eigen::MatrixXd x;
   Eigen::VectorXd y;
   Eigen::VectorXd extra_noise;
+  Eigen::VectorXd trend = Eigen::VectorXd();  // m(x)'s 2d + 1 coefficients; empty: zero mean
 };
+
+// Ridge regression of y on [1, u_1..u_d, q_1..q_d] (the intercept not penalised, the
+// other 2d coefficients by `ridge`), for GpData::trend. `effective_parameters` receives
+// the fit's effective number of parameters, trace of its hat matrix (<= 2d + 1).
+struct QuadraticTrend {
+  Eigen::VectorXd coefficients;
+  double effective_parameters = 0;
+};
+QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double ridge);
+
+// m(x) for trend coefficients (2d + 1 entries); grad (optional) receives dm/dx.
+double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x,
+                  Eigen::VectorXd* grad = nullptr);
 
 // The kernel matrix between the rows of a and b (without noise).
 Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                              const GpHyperparameters& hp);
 
-// Log marginal likelihood of data under hp; grad (if non-null) receives its gradient
-// with respect to the packed log-hyperparameters (the additive part's included). Non-OK
+// Log marginal likelihood of data (of y - m(x) with a trend) under hp; grad (if non-null)
+// receives its gradient with respect to the packed log-hyperparameters (the additive
+// part's included). Non-OK
 // (InvalidArgument) when the data are malformed or the kernel matrix stays non-PD even with jitter.
 absl::StatusOr<double> LogMarginalLikelihood(const GpData& data, const GpHyperparameters& hp,
                                              Eigen::VectorXd* grad = nullptr);

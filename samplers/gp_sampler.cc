@@ -78,6 +78,7 @@ void Enumerate(std::vector<const core::ParamSpec*> todo, core::Config& current,
 // The rows `idx` of data.
 GpData Rows(const GpData& data, const std::vector<int>& idx) {
   GpData s;
+  s.trend = data.trend;
   s.x.resize(idx.size(), data.x.cols());
   s.y.resize(idx.size());
   if (data.extra_noise.size() != 0) s.extra_noise.resize(idx.size());
@@ -369,7 +370,8 @@ absl::Status GpSampler::Refit(const GpData& data, uint64_t stream) {
   if (!product.ok()) return product.status();
   fits_[0] = product->hp;
   hp_ = product->hp;
-  fit_info_ = {false, product->log_marginal_likelihood, std::nullopt};
+  fit_info_ = FitInfo{};
+  fit_info_.product_lml = product->log_marginal_likelihood;
   last_fit_n_ = n;
   if (!gp_.additive || dims_ < 2) return absl::OkStatus();
   // The additive kernel has twice the hyperparameters and costs more per evaluation:
@@ -386,7 +388,8 @@ absl::Status GpSampler::Refit(const GpData& data, uint64_t stream) {
   auto additive = FitStructure(additive_data, stream, /*additive=*/true, n);
   if (!additive.ok()) return absl::OkStatus();
   fits_[1] = additive->hp;
-  fit_info_ = {false, product_lml, additive->log_marginal_likelihood};
+  fit_info_.additive_lml = additive->log_marginal_likelihood;
+  fit_info_.product_lml = product_lml;
   // BIC-style: the additive part's d + 1 hyperparameters must pay for themselves.
   const double penalty = 0.5 * (dims_ + 1) * std::log(static_cast<double>(additive_data.y.size()));
   if (additive->log_marginal_likelihood - penalty > product_lml) {
@@ -396,17 +399,63 @@ absl::Status GpSampler::Refit(const GpData& data, uint64_t stream) {
   return absl::OkStatus();
 }
 
+// 3, the prior mean (header, step 4): the trend when its fit pays for its effective
+// parameters, compared on the points the kernel was chosen on. Runs after Refit.
+void GpSampler::ChooseTrend(const GpData& model_data, uint64_t stream) {
+  fit_info_.trend = false;
+  fit_info_.trend_lml.reset();
+  if (gp_.trend_ridge <= 0) return;
+  std::vector<double> y(model_data.y.data(), model_data.y.data() + model_data.y.size());
+  GpData data = Rows(model_data, SelectSubset(y, gp_.max_fit_points));
+  if (fit_info_.additive && data.y.size() > kCoarseFitPoints) {
+    y.assign(data.y.data(), data.y.data() + data.y.size());
+    data = Rows(data, SelectSubset(y, kCoarseFitPoints));
+  }
+  auto zero_mean = LogMarginalLikelihood(data, *hp_);
+  if (!zero_mean.ok()) return;
+  const QuadraticTrend trend = FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_);
+  data.trend = trend.coefficients;
+  GpFitOptions options;
+  options.seed = stream;
+  options.random_starts = 0;
+  options.max_iterations = 40;
+  std::vector<GpHyperparameters> starts = {*hp_};
+  if (trend_fit_ && trend_fit_->additive() == hp_->additive() && trend_fit_->dims() == dims_) {
+    starts.push_back(*trend_fit_);
+  }
+  auto fit = FitHyperparameters(data, starts, options);
+  if (!fit.ok()) return;
+  trend_fit_ = fit->hp;
+  fit_info_.zero_mean_lml = *zero_mean;
+  fit_info_.trend_lml = fit->log_marginal_likelihood;
+  fit_info_.trend_penalty =
+      0.5 * trend.effective_parameters * std::log(static_cast<double>(data.y.size()));
+  if (fit->log_marginal_likelihood - fit_info_.trend_penalty > *zero_mean) {
+    fit_info_.trend = true;
+    hp_ = fit->hp;
+  }
+}
+
+GpData GpSampler::WithChosenTrend(const GpData& data) const {
+  GpData out = data;
+  if (fit_info_.trend) {
+    out.trend = FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_).coefficients;
+  }
+  return out;
+}
+
 absl::StatusOr<GpModel> GpSampler::ConditionedModel(const GpData& data, uint64_t stream) {
   const int n = static_cast<int>(data.y.size());
   const bool have_hp = hp_ && hp_->dims() == dims_;
   const bool refit = !have_hp || n <= gp_.refit_all_below ||
                      n >= last_fit_n_ + std::max(1, last_fit_n_ / 20) || n < last_fit_n_;
   if (!refit) {
-    auto m = GpModel::Condition(data, *hp_);
+    auto m = GpModel::Condition(WithChosenTrend(data), *hp_);
     if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) return m;
   }
   if (absl::Status s = Refit(data, stream); !s.ok()) return s;
-  auto m = GpModel::Condition(data, *hp_);
+  ChooseTrend(data, stream);
+  auto m = GpModel::Condition(WithChosenTrend(data), *hp_);
   if (!m.ok()) return m.status();
   last_fit_lml_per_point_ = m->log_marginal_likelihood() / n;
   return m;

@@ -33,6 +33,18 @@
 //     spaces, and most multimodal test functions) are then learnt from every point,
 //     while interacting ones keep the plain kernel. Above 100 fit points the additive
 //     kernel is fitted, and compared, on a 100-point subset (the fit's cost).
+//     Each refit then decides on the prior mean: zero, or a quadratic trend (gp_model.h)
+//     fitted by ridge regression (ridge trend_ridge * d on unit-variance features) with
+//     the chosen kernel refitted to the residual, kept when its log marginal likelihood
+//     beats the zero mean's by more than p/2 log n, p the ridge fit's effective number
+//     of parameters. Why: on objectives with a global bowl under local ripples (Levy,
+//     Rastrigin, Rosenbrock, an ill-conditioned ellipsoid; and hyperparameters such as a
+//     learning rate with one good range) a zero-mean GP fitted to 10-30 points is
+//     uncertain nearly everywhere, and its first model steps land like random points;
+//     the trend learns the bowl from every point, so EI searches where the bowl points
+//     (bench/bo_suite.py; docs/benchmarks.md, eighth round). Objectives without that
+//     shape (Hartmann-6, Michalewicz) keep the zero mean on nearly every call. The
+//     chosen trend's coefficients are refitted to the data on every call.
 //  5. EI incumbent: the lowest posterior mean at a finished trial (mean_incumbent), not
 //     the lowest observed value: when the model explains part of the objective as noise
 //     (noisy or rugged objectives), the best observation is a lucky draw that EI can
@@ -117,6 +129,8 @@ struct GpSamplerOptions {
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kWhilePending;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
+  // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
+  double trend_ridge = 1.0;
 };
 
 class GpSampler final : public Sampler {
@@ -139,6 +153,12 @@ class GpSampler final : public Sampler {
     bool additive = false;
     double product_lml = 0;
     std::optional<double> additive_lml;
+    // The prior mean's choice: the chosen kernel's LML with zero mean, and with the
+    // trend (when fitted) and the penalty the trend had to pay.
+    bool trend = false;
+    double zero_mean_lml = 0;
+    std::optional<double> trend_lml;
+    double trend_penalty = 0;
   };
   const FitInfo& fit_info() const { return fit_info_; }
 
@@ -180,6 +200,8 @@ class GpSampler final : public Sampler {
   absl::StatusOr<GpFitResult> FitStructure(const GpData& fit_data, uint64_t stream, bool additive,
                                            int n_model);
   absl::Status Refit(const GpData& data, uint64_t stream);
+  void ChooseTrend(const GpData& model_data, uint64_t stream);
+  GpData WithChosenTrend(const GpData& data) const;
   absl::StatusOr<GpModel> ConditionedModel(const GpData& data, uint64_t stream);
   absl::StatusOr<Exploration> MaybeExplore(const std::vector<Obs>& obs, const ModelSet& set,
                                            size_t n_trials, GpModel* model);
@@ -202,6 +224,7 @@ class GpSampler final : public Sampler {
   std::vector<CachedTrial> cache_;
   std::optional<GpHyperparameters> hp_;       // the chosen fit
   std::optional<GpHyperparameters> fits_[2];  // last fit without / with the additive part
+  std::optional<GpHyperparameters> trend_fit_;  // last fit to the trend's residual
   FitInfo fit_info_;
   int last_fit_n_ = 0;
   double last_fit_lml_per_point_ = 0;

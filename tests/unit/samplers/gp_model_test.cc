@@ -145,15 +145,12 @@ TEST(GpModelTest, AddPointsMatchesConditioningOnEverything) {
   EXPECT_EQ(grown->size(), 10);
 }
 
-// PredictWithGradient agrees with Predict and with central finite differences at one
-// point, for a model on 9 random points in 3 dims with hyperparameters `hp`.
-void ExpectPredictGradientsMatch(const GpHyperparameters& hp) {
-  GpData data{RandomPoints(9, 3, 7), {}, {}};
-  data.y = Wiggle(data.x);
+// PredictWithGradient agrees with Predict and with central finite differences at x, for
+// a model conditioned on `data` with hyperparameters `hp`.
+void ExpectPredictGradientsMatch(const GpData& data, const GpHyperparameters& hp,
+                                 const Eigen::VectorXd& x) {
   auto model = GpModel::Condition(data, hp);
   ASSERT_TRUE(model.ok());
-  Eigen::VectorXd x(3);
-  x << 0.31, 0.52, 0.77;
   double mean, var;
   Eigen::VectorXd dm, dv;
   model->PredictWithGradient(x, &mean, &var, &dm, &dv);
@@ -161,7 +158,7 @@ void ExpectPredictGradientsMatch(const GpHyperparameters& hp) {
   model->Predict(x.transpose(), &pm, &pv);
   EXPECT_NEAR(mean, pm[0], 1e-12);
   EXPECT_NEAR(var, pv[0], 1e-12);
-  for (int j = 0; j < 3; ++j) {
+  for (int j = 0; j < x.size(); ++j) {
     Eigen::VectorXd xp = x, xm = x;
     xp[j] += 1e-6;
     xm[j] -= 1e-6;
@@ -172,6 +169,13 @@ void ExpectPredictGradientsMatch(const GpHyperparameters& hp) {
     EXPECT_NEAR(dm[j], (mp - mm) / 2e-6, 1e-5);
     EXPECT_NEAR(dv[j], (vp - vm) / 2e-6, 1e-5);
   }
+}
+
+// The same on 9 random points in 3 dims (Wiggle), at one point.
+void ExpectPredictGradientsMatch(const GpHyperparameters& hp) {
+  GpData data{RandomPoints(9, 3, 7), {}, {}};
+  data.y = Wiggle(data.x);
+  ExpectPredictGradientsMatch(data, hp, Eigen::Vector3d(0.31, 0.52, 0.77));
 }
 
 TEST(GpModelTest, PredictWithGradientMatchesPredictAndFiniteDifferences) {
@@ -283,6 +287,86 @@ TEST(GpModelTest, DuplicatePointsWithoutNoiseAreFactorisedWithJitter) {
   EXPECT_NEAR(mean[0], 1.0, 1e-3);
 }
 
+// 1 + 2 u_0 - q_0 + 0.5 q_1 in the trend's features (gp_model.h).
+double Quadratic(const Eigen::VectorXd& x) {
+  const double u0 = x[0] - 0.5, u1 = x[1] - 0.5;
+  return 1 + 2 * std::sqrt(12.0) * u0 - std::sqrt(180.0) * (u0 * u0 - 1.0 / 12.0) +
+         0.5 * std::sqrt(180.0) * (u1 * u1 - 1.0 / 12.0);
+}
+
+TEST(GpModelTest, QuadraticTrendRecoversItsCoefficientsAndShrinksWithTheRidge) {
+  GpData data{RandomPoints(30, 2, 11), {}, {}};
+  data.y.resize(30);
+  for (int i = 0; i < 30; ++i) data.y[i] = Quadratic(data.x.row(i).transpose());
+  const QuadraticTrend exact = FitQuadraticTrend(data.x, data.y, 1e-10);
+  Eigen::VectorXd expected(5);
+  expected << 1, 2, 0, -1, 0.5;
+  EXPECT_LT((exact.coefficients - expected).lpNorm<Eigen::Infinity>(), 1e-6);
+  EXPECT_NEAR(exact.effective_parameters, 5.0, 1e-6);
+  Eigen::VectorXd x(2), grad;
+  x << 0.9, 0.05;
+  EXPECT_NEAR(TrendValue(exact.coefficients, x, &grad), Quadratic(x), 1e-6);
+  for (int j = 0; j < 2; ++j) {
+    Eigen::VectorXd xp = x, xm = x;
+    xp[j] += 1e-6;
+    xm[j] -= 1e-6;
+    EXPECT_NEAR(grad[j], (Quadratic(xp) - Quadratic(xm)) / 2e-6, 1e-5);
+  }
+  // A ridge shrinks the four penalised coefficients and their effective number, never
+  // the intercept's one.
+  const QuadraticTrend shrunk = FitQuadraticTrend(data.x, data.y, 100.0);
+  EXPECT_LT(shrunk.coefficients.tail(4).norm(), 0.5 * exact.coefficients.tail(4).norm());
+  EXPECT_GT(shrunk.effective_parameters, 1.0);
+  EXPECT_LT(shrunk.effective_parameters, 3.0);
+}
+
+TEST(GpModelTest, TrendIsThePriorMeanTheKernelModelsTheResidual) {
+  GpData data{RandomPoints(12, 2, 5), {}, {}};
+  data.y.resize(12);
+  for (int i = 0; i < 12; ++i) {
+    data.y[i] = Quadratic(data.x.row(i).transpose()) + 0.3 * std::sin(9 * data.x(i, 1));
+  }
+  const GpHyperparameters hp = Hp({0.2, 0.2}, 0.5, 1e-4);
+  GpData with_trend = data;
+  with_trend.trend = FitQuadraticTrend(data.x, data.y, 1.0).coefficients;
+  GpData residual = data;
+  for (int i = 0; i < 12; ++i) {
+    residual.y[i] -= TrendValue(with_trend.trend, data.x.row(i).transpose());
+  }
+  auto lml_trend = LogMarginalLikelihood(with_trend, hp);
+  auto lml_residual = LogMarginalLikelihood(residual, hp);
+  ASSERT_TRUE(lml_trend.ok() && lml_residual.ok());
+  EXPECT_NEAR(*lml_trend, *lml_residual, 1e-9);
+  auto model = GpModel::Condition(with_trend, hp);
+  auto zero_mean = GpModel::Condition(residual, hp);
+  ASSERT_TRUE(model.ok() && zero_mean.ok());
+  EXPECT_NEAR(model->log_marginal_likelihood(), *lml_trend, 1e-9);
+  // Far from every point the posterior mean is the trend's, not zero.
+  Eigen::MatrixXd probe(3, 2);
+  probe << 0.0, 0.0, 1.0, 1.0, 0.5, 0.0;
+  Eigen::VectorXd m1, v1, m2, v2;
+  model->Predict(probe, &m1, &v1);
+  zero_mean->Predict(probe, &m2, &v2);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_NEAR(m1[r], m2[r] + TrendValue(with_trend.trend, probe.row(r).transpose()), 1e-9);
+    EXPECT_NEAR(v1[r], v2[r], 1e-12);
+  }
+  // The targets seen from outside stay the data's, and fantasies keep the trend.
+  EXPECT_EQ(model->data().y, data.y);
+  ASSERT_TRUE(model->AddPoints(probe.topRows(1), m1.head(1), Eigen::VectorXd()).ok());
+  Eigen::VectorXd m3, v3;
+  model->Predict(probe.topRows(1), &m3, &v3);
+  EXPECT_NEAR(m3[0], m1[0], 1e-6);
+}
+
+TEST(GpModelTest, TrendPredictWithGradientMatchesPredictAndFiniteDifferences) {
+  GpData data{RandomPoints(9, 2, 3), {}, {}};
+  data.y.resize(9);
+  for (int i = 0; i < 9; ++i) data.y[i] = Quadratic(data.x.row(i).transpose());
+  data.trend = FitQuadraticTrend(data.x, data.y, 1.0).coefficients;
+  ExpectPredictGradientsMatch(data, Hp({0.3, 0.6}, 1.0, 1e-4), Eigen::Vector2d(0.83, 0.12));
+}
+
 TEST(GpModelTest, RejectsMalformedData) {
   Eigen::MatrixXd x(2, 1);
   x << 0.1, 0.2;
@@ -300,6 +384,17 @@ TEST(GpModelTest, RejectsMalformedData) {
       GpModel::Condition(GpData{x, Eigen::VectorXd::Zero(2), {}}, Hp({0.2, 0.3}, 1.0, 1e-4));
   ASSERT_FALSE(wrong_dims.ok());
   EXPECT_THAT(wrong_dims.status().message(), HasSubstr("2 length scales for 1 dimensions"));
+
+  GpData wrong_trend{x, Eigen::VectorXd::Zero(2), {}};
+  wrong_trend.trend = Eigen::VectorXd::Zero(2);
+  auto bad_trend = GpModel::Condition(wrong_trend, Hp({0.2}, 1.0, 1e-4));
+  ASSERT_FALSE(bad_trend.ok());
+  EXPECT_THAT(bad_trend.status().message(),
+              HasSubstr("2 trend coefficients for 1 dimensions (expected 2d + 1)"));
+  wrong_trend.trend = Eigen::Vector3d(0, std::nan(""), 0);
+  auto nan_trend = LogMarginalLikelihood(wrong_trend, Hp({0.2}, 1.0, 1e-4));
+  ASSERT_FALSE(nan_trend.ok());
+  EXPECT_THAT(nan_trend.status().message(), HasSubstr("NaN or infinite"));
 
   auto empty = FitHyperparameters(GpData{Eigen::MatrixXd(0, 1), Eigen::VectorXd(0), {}}, {}, {});
   ASSERT_FALSE(empty.ok());
