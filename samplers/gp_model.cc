@@ -57,16 +57,23 @@ absl::Status ValidateData(const GpData& data) {
 const double kLinearScale = std::sqrt(12.0);
 const double kSquareScale = std::sqrt(180.0);
 
-// m(x) at the rows of xs; zeros without a trend.
+// m(x) at the rows of xs (a trend required): TrendValue's arithmetic, column by column.
 Eigen::VectorXd TrendRows(const Eigen::VectorXd& trend, const Eigen::MatrixXd& xs) {
-  Eigen::VectorXd out = Eigen::VectorXd::Zero(xs.rows());
-  if (trend.size() == 0) return out;
-  for (Eigen::Index r = 0; r < xs.rows(); ++r) out[r] = TrendValue(trend, xs.row(r).transpose());
-  return out;
+  const Eigen::Index d = xs.cols();
+  Eigen::ArrayXd out = Eigen::ArrayXd::Constant(xs.rows(), trend[0]);
+  for (Eigen::Index j = 0; j < d; ++j) {
+    const Eigen::ArrayXd u = xs.col(j).array() - 0.5;
+    out += trend[1 + j] * u * kLinearScale +
+           trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
+  }
+  return out.matrix();
 }
 
 // y minus the prior mean at the data.
-Eigen::VectorXd Residual(const GpData& data) { return data.y - TrendRows(data.trend, data.x); }
+Eigen::VectorXd Residual(const GpData& data) {
+  if (data.trend.size() == 0) return data.y;
+  return data.y - TrendRows(data.trend, data.x);
+}
 
 absl::Status ValidateHp(const GpHyperparameters& hp, Eigen::Index dims) {
   if (hp.log_lengthscales.size() != dims) {
@@ -482,7 +489,8 @@ void GpModel::Refresh() {
 void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
                       Eigen::VectorXd* var) const {
   const Eigen::MatrixXd kc = MaternKernel(xs, data_.x, hp_);  // m x n
-  *mean = kc * alpha_ + TrendRows(data_.trend, xs);
+  *mean = kc * alpha_;
+  if (data_.trend.size() != 0) *mean += TrendRows(data_.trend, xs);
   if (var != nullptr) {
     const Eigen::MatrixXd v = chol_.triangularView<Eigen::Lower>().solve(kc.transpose());
     const double s2 = hp_.prior_variance();

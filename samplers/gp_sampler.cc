@@ -373,44 +373,47 @@ absl::Status GpSampler::Refit(const GpData& data, uint64_t stream) {
   fit_info_ = FitInfo{};
   fit_info_.product_lml = product->log_marginal_likelihood;
   last_fit_n_ = n;
-  if (!gp_.additive || dims_ < 2) return absl::OkStatus();
+  GpData additive_data;
+  const bool additive = gp_.additive && dims_ >= 2 &&
+                        ChooseAdditive(fit_data, *product, stream, n, &additive_data);
+  ChooseTrend(additive ? additive_data : fit_data, stream);
+  return absl::OkStatus();
+}
+
+// 3, the kernel: with the additive part when it pays for its hyperparameters. True when
+// chosen; `compared` then holds the points the choice was made on.
+bool GpSampler::ChooseAdditive(const GpData& fit_data, const GpFitResult& product,
+                               uint64_t stream, int n_model, GpData* compared) {
   // The additive kernel has twice the hyperparameters and costs more per evaluation:
   // above kCoarseFitPoints it is fitted, and compared, on a subset of that size.
   GpData additive_data = fit_data;
-  double product_lml = product->log_marginal_likelihood;
+  double product_lml = product.log_marginal_likelihood;
   if (fit_data.y.size() > kCoarseFitPoints) {
     std::vector<double> fy(fit_data.y.data(), fit_data.y.data() + fit_data.y.size());
     additive_data = Rows(fit_data, SelectSubset(fy, kCoarseFitPoints));
-    auto lml = LogMarginalLikelihood(additive_data, product->hp);
-    if (!lml.ok()) return absl::OkStatus();
+    auto lml = LogMarginalLikelihood(additive_data, product.hp);
+    if (!lml.ok()) return false;
     product_lml = *lml;
   }
-  auto additive = FitStructure(additive_data, stream, /*additive=*/true, n);
-  if (!additive.ok()) return absl::OkStatus();
+  auto additive = FitStructure(additive_data, stream, /*additive=*/true, n_model);
+  if (!additive.ok()) return false;
   fits_[1] = additive->hp;
   fit_info_.additive_lml = additive->log_marginal_likelihood;
   fit_info_.product_lml = product_lml;
   // BIC-style: the additive part's d + 1 hyperparameters must pay for themselves.
   const double penalty = 0.5 * (dims_ + 1) * std::log(static_cast<double>(additive_data.y.size()));
-  if (additive->log_marginal_likelihood - penalty > product_lml) {
-    hp_ = additive->hp;
-    fit_info_.additive = true;
-  }
-  return absl::OkStatus();
+  if (additive->log_marginal_likelihood - penalty <= product_lml) return false;
+  hp_ = additive->hp;
+  fit_info_.additive = true;
+  *compared = std::move(additive_data);
+  return true;
 }
 
 // 3, the prior mean (header, step 4): the trend when its fit pays for its effective
-// parameters, compared on the points the kernel was chosen on. Runs after Refit.
-void GpSampler::ChooseTrend(const GpData& model_data, uint64_t stream) {
-  fit_info_.trend = false;
-  fit_info_.trend_lml.reset();
+// parameters, on the points the kernel was chosen on (`compared`).
+void GpSampler::ChooseTrend(const GpData& compared, uint64_t stream) {
   if (gp_.trend_ridge <= 0) return;
-  std::vector<double> y(model_data.y.data(), model_data.y.data() + model_data.y.size());
-  GpData data = Rows(model_data, SelectSubset(y, gp_.max_fit_points));
-  if (fit_info_.additive && data.y.size() > kCoarseFitPoints) {
-    y.assign(data.y.data(), data.y.data() + data.y.size());
-    data = Rows(data, SelectSubset(y, kCoarseFitPoints));
-  }
+  GpData data = compared;
   auto zero_mean = LogMarginalLikelihood(data, *hp_);
   if (!zero_mean.ok()) return;
   const QuadraticTrend trend = FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_);
@@ -454,7 +457,6 @@ absl::StatusOr<GpModel> GpSampler::ConditionedModel(const GpData& data, uint64_t
     if (m.ok() && m->log_marginal_likelihood() / n >= last_fit_lml_per_point_ - 0.2) return m;
   }
   if (absl::Status s = Refit(data, stream); !s.ok()) return s;
-  ChooseTrend(data, stream);
   auto m = GpModel::Condition(WithChosenTrend(data), *hp_);
   if (!m.ok()) return m.status();
   last_fit_lml_per_point_ = m->log_marginal_likelihood() / n;

@@ -42,7 +42,7 @@
 //     learning rate with one good range) a zero-mean GP fitted to 10-30 points is
 //     uncertain nearly everywhere, and its first model steps land like random points;
 //     the trend learns the bowl from every point, so EI searches where the bowl points
-//     (bench/bo_suite.py; docs/benchmarks.md, eighth round). Objectives without that
+//     (bench/bo_suite.py; docs/bo-suite.md, eighth round). Objectives without that
 //     shape (Hartmann-6, Michalewicz) keep the zero mean on nearly every call. The
 //     chosen trend's coefficients are refitted to the data on every call.
 //  5. EI incumbent: the lowest posterior mean at a finished trial (mean_incumbent), not
@@ -200,7 +200,9 @@ class GpSampler final : public Sampler {
   absl::StatusOr<GpFitResult> FitStructure(const GpData& fit_data, uint64_t stream, bool additive,
                                            int n_model);
   absl::Status Refit(const GpData& data, uint64_t stream);
-  void ChooseTrend(const GpData& model_data, uint64_t stream);
+  bool ChooseAdditive(const GpData& fit_data, const GpFitResult& product, uint64_t stream,
+                      int n_model, GpData* compared);
+  void ChooseTrend(const GpData& compared, uint64_t stream);
   GpData WithChosenTrend(const GpData& data) const;
   absl::StatusOr<GpModel> ConditionedModel(const GpData& data, uint64_t stream);
   absl::StatusOr<Exploration> MaybeExplore(const std::vector<Obs>& obs, const ModelSet& set,
