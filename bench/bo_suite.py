@@ -426,7 +426,7 @@ def print_tables(doc, args, out):
 
 def compact_table(doc, args, out):
     """One row per problem, one column per (mode, budget): GP / TPE median regret (median
-    ratio; mean ratio), **behind** where the median ratio is above 1 (docs/benchmarks.md)."""
+    ratio; mean ratio), **behind** where the median ratio is above 1 (docs/bo-suite.md)."""
     cols = [(m, b) for m in args.modes for b in args.budgets]
     out.write("| problem | group | " + " | ".join(f"{m} @{b}" for m, b in cols) + " |\n")
     out.write("|---|---|" + "---|" * len(cols) + "\n")
