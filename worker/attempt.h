@@ -20,15 +20,13 @@ namespace sweep::worker {
 // replaced by '_' so a sweep id can never escape the attempts directory.
 std::string AttemptDirName(const LeaseRef& ref);
 
-// Creates a fresh `<work_dir>/attempts/<AttemptDirName>/` (removing a leftover one of
-// the same name), copies the contents of `code_dir` (the cached code snapshot) into it
-// when set (recursively; symlinks are copied as links, not followed) and creates
-// `outputs/` inside, all through `env`. Returns the directory's absolute path.
-// FailedPrecondition when code_dir is not a directory; when the file system refuses, an
-// error naming the path ("cannot create attempt directory '...': ...", "cannot copy code
-// from ...") with the Env's code and errno.
+// The trial's output logs in its attempt directory.
+inline constexpr char kStdoutLogName[] = "stdout.log";
+inline constexpr char kStderrLogName[] = "stderr.log";
+
 // What an attempt directory keeps once its attempt is terminal and reported.
-inline constexpr const char* kKeptAttemptFiles[] = {"stdout.log", "stderr.log", "metrics.jsonl"};
+inline constexpr const char* kKeptAttemptFiles[] = {kStdoutLogName, kStderrLogName,
+                                                    "metrics.jsonl"};
 
 // Removes from an attempt directory everything but kKeptAttemptFiles (the code copy, what
 // the trial wrote) and, when keep_outputs (they were not uploaded), outputs/. An empty
@@ -41,6 +39,14 @@ absl::Status TidyAttemptDir(const std::string& dir, bool keep_outputs, core::Env
 inline constexpr char kSpareOutputsName[] = ".spare-outputs";
 std::string SpareOutputsDir(const std::string& attempt_dir);
 
+// Creates a fresh `<work_dir>/attempts/<AttemptDirName>/` (removing a leftover one of
+// the same name; the retention's spare, when there is one, is renamed into place with its
+// empty logs), copies the contents of `code_dir` (the cached code snapshot) into it
+// when set (recursively; symlinks are copied as links, not followed) and creates
+// `outputs/` inside, all through `env`. Returns the directory's absolute path.
+// FailedPrecondition when code_dir is not a directory; when the file system refuses, an
+// error naming the path ("cannot create attempt directory '...': ...", "cannot copy code
+// from ...") with the Env's code and errno.
 absl::StatusOr<std::string> PrepareAttemptDir(const std::string& work_dir, const LeaseGrant& lease,
                                               const std::string& code_dir,
                                               core::Env* env = core::Env::Default());

@@ -5,8 +5,24 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "worker/attempt.h"
 
 namespace sweep::worker {
+namespace {
+
+bool IsAttemptLog(const std::string& name) {
+  return name == kStdoutLogName || name == kStderrLogName;
+}
+
+// Empties a regular file in place; false (the caller removes it) for anything else.
+bool Truncate(const std::string& path, core::Env* env) {
+  absl::StatusOr<core::FileInfo> info = env->Stat(path, /*follow_symlinks=*/false);
+  if (!info.ok() || !info->is_regular()) return false;
+  absl::StatusOr<std::unique_ptr<core::WritableFile>> file = env->NewWritableFile(path);
+  return file.ok() && (*file)->Close().ok();
+}
+
+}  // namespace
 
 AttemptRetention::AttemptRetention(std::string attempts_dir, int keep, core::Env* env)
     : attempts_dir_(std::move(attempts_dir)), keep_(keep < 0 ? 0 : keep), env_(env) {}
@@ -50,11 +66,14 @@ absl::Status AttemptRetention::Trim() {
 absl::Status AttemptRetention::Evict(const std::string& dir) {
   const std::string spare = absl::StrCat(attempts_dir_, "/", kSpareAttemptName);
   if (!env_->Exists(spare)) {
-    // Empty it and keep the directory itself for the next attempt.
+    // Empty it and keep the directory itself for the next attempt, and its logs' inodes
+    // truncated: the next attempt truncates them again instead of creating two files.
     absl::StatusOr<std::vector<std::string>> names = env_->ListDir(dir);
     bool emptied = names.ok();
     for (const std::string& name : names.ok() ? *names : std::vector<std::string>{}) {
-      if (!env_->RemoveAll(absl::StrCat(dir, "/", name)).ok()) emptied = false;
+      const std::string path = absl::StrCat(dir, "/", name);
+      if (IsAttemptLog(name) && Truncate(path, env_)) continue;
+      if (!env_->RemoveAll(path).ok()) emptied = false;
     }
     if (emptied && env_->Rename(dir, spare).ok()) return absl::OkStatus();
   }

@@ -189,8 +189,8 @@ LaunchSpec AttemptRunner::BuildLaunchSpec(Attempt& a, const PreparedEnvironment&
   if (a.mlflow) SetMlflowEnv(mlflow_server_->uri(), *a.mlflow, lease.env, &spec.env);
   ApplyEnvironment(prepared, spec.env);
   spec.working_dir = a.dir;
-  spec.stdout_log = a.dir + "/stdout.log";
-  spec.stderr_log = a.dir + "/stderr.log";
+  spec.stdout_log = absl::StrCat(a.dir, "/", kStdoutLogName);
+  spec.stderr_log = absl::StrCat(a.dir, "/", kStderrLogName);
   spec.on_stdout_line = [this, &a](const std::string& line) {
     if (ctx_.options.echo_trial_output) Log()->info("[{}] {}", a.reporter.name(), line);
     a.reporter.AddPoints(ParseMetricLine(line));

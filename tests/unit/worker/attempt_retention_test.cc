@@ -1,5 +1,6 @@
 #include "worker/attempt_retention.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -52,6 +53,11 @@ class AttemptRetentionTest : public ::testing::Test {
     }
     return names;
   }
+  static ino_t Inode(const fs::path& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return st.st_ino;
+  }
   fs::path dir_;
 };
 
@@ -63,10 +69,35 @@ TEST_F(AttemptRetentionTest, KeepsTheNewestN) {
   }
   EXPECT_EQ(Attempts(), (std::set<std::string>{"s-3-1-3", "s-4-1-4"}));
   EXPECT_EQ(retention.size(), 2u);
-  // One evicted directory is kept, emptied, for the next attempt to rename into place.
+  // One evicted directory is kept, emptied, for the next attempt to rename into place:
+  // its logs stay as empty files, anything else goes.
   fs::path spare = attempts() / kSpareAttemptName;
   ASSERT_TRUE(fs::is_directory(spare));
-  EXPECT_TRUE(fs::is_empty(spare));
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(spare)) {
+    left.insert(e.path().filename().string());
+    EXPECT_TRUE(e.is_regular_file()) << e.path();
+    EXPECT_EQ(fs::file_size(e.path()), 0u) << e.path();
+  }
+  EXPECT_EQ(left, (std::set<std::string>{"stderr.log", "stdout.log"}));
+}
+
+TEST_F(AttemptRetentionTest, TheSpareDropsWhatIsNotALogFile) {
+  AttemptRetention retention(attempts().string(), 0, core::Env::Default());
+  std::string attempt = MakeAttempt("s-1-1-1");
+  std::ofstream(fs::path(attempt) / "metrics.jsonl") << "{\"loss\": 1}\n";
+  fs::create_directories(fs::path(attempt) / "outputs" / "model");
+  // A log name that is not a regular file is removed, not truncated through.
+  fs::remove(fs::path(attempt) / "stderr.log");
+  fs::create_directory_symlink(attempts(), fs::path(attempt) / "stderr.log");
+  ASSERT_TRUE(retention.Finished(attempt).ok());
+  fs::path spare = attempts() / kSpareAttemptName;
+  ASSERT_TRUE(fs::is_directory(spare));
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(spare)) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"stdout.log"}));
+  EXPECT_EQ(fs::file_size(spare / "stdout.log"), 0u);
+  EXPECT_TRUE(fs::is_directory(attempts())) << "the symlink's target is left alone";
 }
 
 TEST_F(AttemptRetentionTest, ZeroKeepsNone) {
@@ -122,7 +153,9 @@ TEST_F(AttemptRetentionTest, ARemovalThatFailsIsReportedAndTheRestGoOn) {
 
 TEST_F(AttemptRetentionTest, PrepareAttemptDirReusesTheSpare) {
   AttemptRetention retention(attempts().string(), 0, core::Env::Default());
-  ASSERT_TRUE(retention.Finished(MakeAttempt("s-1")).ok());
+  std::string old = MakeAttempt("s-1");
+  const auto old_log_inode = Inode(fs::path(old) / "stdout.log");
+  ASSERT_TRUE(retention.Finished(old).ok());
   ASSERT_TRUE(fs::is_directory(attempts() / kSpareAttemptName));
   LeaseGrant lease;
   lease.ref = {"node-1", "sw", 2, 1, 9};
@@ -130,8 +163,10 @@ TEST_F(AttemptRetentionTest, PrepareAttemptDirReusesTheSpare) {
   ASSERT_TRUE(dir.ok()) << dir.status();
   EXPECT_FALSE(fs::exists(attempts() / kSpareAttemptName));
   EXPECT_THAT(Attempts(), ElementsAre("sw-2-1-9"));
-  // Fresh: nothing of the removed attempt, its outputs/ created.
-  EXPECT_FALSE(fs::exists(fs::path(*dir) / "stdout.log"));
+  // Fresh: nothing of the removed attempt but its emptied log files (the same inodes, no
+  // new ones), its outputs/ created.
+  EXPECT_EQ(fs::file_size(fs::path(*dir) / "stdout.log"), 0u);
+  EXPECT_EQ(Inode(fs::path(*dir) / "stdout.log"), old_log_inode);
   EXPECT_TRUE(fs::is_directory(fs::path(*dir) / "outputs"));
 }
 
