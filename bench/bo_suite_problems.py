@@ -66,6 +66,22 @@ def michalewicz(x, m=10):
                 for i, v in enumerate(x))
 
 
+def zakharov(x):
+    s = sum(0.5 * (i + 1) * v for i, v in enumerate(x))
+    return sum(v * v for v in x) + s ** 2 + s ** 4
+
+
+def dixon_price(x):
+    return (x[0] - 1) ** 2 + sum((i + 1) * (2 * x[i] ** 2 - x[i - 1]) ** 2
+                                 for i in range(1, len(x)))
+
+
+def eggholder(x):
+    a, b = x
+    return (-(b + 47) * math.sin(math.sqrt(abs(b + a / 2 + 47)))
+            - a * math.sin(math.sqrt(abs(a - (b + 47)))))
+
+
 def ellipsoid(z, condition=1e6):
     d = len(z)
     return sum(condition ** (i / (d - 1)) * v * v for i, v in enumerate(z))
@@ -408,5 +424,19 @@ def all_problems():
         function("bukin6", boxes([(-15, -5), (-3, 3)]), bukin6, 0.0, held_out=True),
         Problem("mixed_cat", "mixed", MIXED_CAT_SPACE, mixed_cat, _mixed_cat_minimum(), True),
         Problem("rf_wine", "real", RF_SPACE, rf_wine, None, True),
+        # ---- held out, added in the ninth round, after the held-out set above had been
+        # seen in several rounds: other families, run only to check a choice made without them
+        function("zakharov6", box(6, -5, 10), zakharov, 0.0, held_out=True),
+        function("dixon_price6", box(6, -10, 10), dixon_price, 0.0, held_out=True),
+        function("eggholder2", box(2, -512, 512), eggholder, -959.6406627208506, held_out=True),
+        function("ackley_sr5", box(5, -32.768, 32.768),
+                 transformed(ackley, 5, 55, (-15, 15), rotate=True), 0.0, held_out=True),
+        function("levy_shift6", box(6, -10, 10),
+                 transformed(levy, 6, 66, (-5, 5), rotate=False, centre=1.0), 0.0,
+                 held_out=True),
+        function("styblinski_sr4", box(4, -5, 5),
+                 transformed(styblinski_tang, 4, 44, (-1.5, 1.5), rotate=True,
+                             centre=-2.903534027771178), -39.16616570377142 * 4,
+                 held_out=True),
     ]
     return {q.name: q for q in p}
