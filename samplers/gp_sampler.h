@@ -70,19 +70,20 @@
 //     left, so another basin is climbed while every third step keeps refining the first.
 //     (On Hartmann-6 this cuts the runs stuck in the 0.12-regret local optimum by about a
 //     third.) Exploration steps are listed in notes().
-//  8. Trust region (TuRBO-style, gp_trust_region.h), by default only while trials are
-//     in flight, outside exploration steps: all but every third suggestion maximise log
-//     EI only inside a box around the best trial since the region's last restart, its
-//     side scaled per dimension by the GP's length scales, doubled after 3 improvements
-//     in a row, halved after max(4, d) trials without one, and restarted (the next trial
-//     becomes the centre; the model keeps every observation) below 1/32 of its initial
-//     size. Its state is replayed from the finished values in trial order on every call,
-//     so it adds no hidden state. Why only with trials in flight: the kriging believer
-//     and the pending penalty keep concurrent suggestions far apart, so with 4 in
-//     flight the first 50 trials explored more and refined less than TPE; the region
-//     keeps most of a batch near the incumbent (bench/bo_suite.py, 4 in flight: Ackley-5,
-//     Rosenbrock-4, Levy-5 at 50 trials). Sequentially it cost Hartmann-6 (more runs
-//     settle in its local basin), so sequential search stays global. Regions in notes().
+//  8. Trust region (TuRBO-style, gp_trust_region.h), outside exploration steps: all but
+//     every third suggestion maximise log EI only inside a box around the best trial
+//     since the region's last restart, its side scaled per dimension by the GP's length
+//     scales, doubled after 3 improvements in a row, halved after max(4, d) trials
+//     without one, and restarted (the next trial becomes the centre; the model keeps
+//     every observation) below 1/32 of its initial size. Its state is replayed from the
+//     finished values in trial order on every call, so it adds no hidden state. With
+//     trials in flight it keeps most of a batch near the incumbent, which the kriging
+//     believer and the pending penalty would otherwise spread out. Sequentially it was
+//     once off (it cost Hartmann-6 before the prior mean of step 4); with the trend it
+//     takes rugged, rotated and shifted functions where EI alone commits to a basin
+//     later than TPE (Styblinski-Tang-5 at 50 trials, shifted Ackley and Levy, rotated
+//     Levy-7) and lowers Hartmann-6's mean regret (docs/bo-suite.md, ninth round).
+//     Regions are listed in notes().
 //
 // Cost with n usable trials in d dims: the model uses at most 300 points (above that:
 // the 100 best, the 100 most recent and an even spread of the rest) and fits
@@ -127,7 +128,7 @@ struct GpSamplerOptions {
   bool mean_incumbent = true;         // EI incumbent: best posterior mean, not best value
   // Local trust region (step 8): never, only while trials are in flight, or always.
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
-  TrustRegionUse trust_region = TrustRegionUse::kWhilePending;
+  TrustRegionUse trust_region = TrustRegionUse::kAlways;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;

@@ -572,22 +572,29 @@ TEST(GpSamplerTest, TrustRegionStepsStayInTheBoxAroundTheBestTrial) {
 namespace sweep::samplers {
 namespace {
 
-TEST(GpSamplerTest, ByDefaultTheTrustRegionIsUsedOnlyWhileTrialsAreInFlight) {
-  auto s = Make(Box2(), core::Goal::kMinimize, 4);
-  History h = RunTrials(*s, 13, Bowl);  // sequential: never a region
-  auto has_region = [&] {
-    for (const std::string& n : s->notes()) {
+TEST(GpSamplerTest, ByDefaultTheTrustRegionIsUsedSequentiallyAndInFlight) {
+  auto has_region = [](const GpSampler& s) {
+    for (const std::string& n : s.notes()) {
       if (n.rfind("trust region around trial ", 0) == 0) return true;
     }
     return false;
   };
-  ASSERT_TRUE(s->Next(h).ok());  // 13 trials: a region step if any
-  EXPECT_FALSE(has_region());
+  auto s = Make(Box2(), core::Goal::kMinimize, 4);
+  History h = RunTrials(*s, 13, Bowl);
+  ASSERT_TRUE(s->Next(h).ok());  // 13 trials, none in flight: a region step
+  EXPECT_TRUE(has_region(*s));
+  // kWhilePending: sequential steps are global, a step with a trial in flight is not.
+  GpSamplerOptions pending_only;
+  pending_only.trust_region = GpSamplerOptions::TrustRegionUse::kWhilePending;
+  auto pending = GpSampler::Create(Box2(), SamplerOptions{core::Goal::kMinimize, 4}, pending_only);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_TRUE((*pending)->Next(h).ok());
+  EXPECT_FALSE(has_region(**pending));
   auto next = s->Next(h);
   ASSERT_TRUE(next.ok() && next->has_value());
   h.trials.push_back({**next, TrialState::kRunning, {}, 0});
-  ASSERT_TRUE(s->Next(h).ok());  // 14 trials, one in flight
-  EXPECT_TRUE(has_region());
+  ASSERT_TRUE((*pending)->Next(h).ok());  // 14 trials, one in flight
+  EXPECT_TRUE(has_region(**pending));
   // Never: no region even with trials in flight.
   GpSamplerOptions gp;
   gp.trust_region = GpSamplerOptions::TrustRegionUse::kNever;
