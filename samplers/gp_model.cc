@@ -41,12 +41,10 @@ absl::Status ValidateData(const GpData& data) {
     return absl::InvalidArgumentError(absl::StrCat(
         "GP: ", n, " training points but ", data.extra_noise.size(), " extra-noise entries"));
   }
-  const Eigen::Index d = data.x.cols();
-  if (data.trend.size() != 0 && data.trend.size() != TrendSize(d, false) &&
-      data.trend.size() != TrendSize(d, true)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("GP: ", data.trend.size(), " trend coefficients for ", d,
-                     " dimensions (expected 2d + 1, or (d + 1)(d + 2)/2 with cross terms)"));
+  if (data.trend.size() != 0 && data.trend.size() != 2 * data.x.cols() + 1) {
+    return absl::InvalidArgumentError(absl::StrCat("GP: ", data.trend.size(),
+                                                   " trend coefficients for ", data.x.cols(),
+                                                   " dimensions (expected 2d + 1)"));
   }
   if (!data.x.allFinite() || !data.y.allFinite() || !data.trend.allFinite() ||
       (data.extra_noise.size() != 0 && !data.extra_noise.allFinite())) {
@@ -58,22 +56,15 @@ absl::Status ValidateData(const GpData& data) {
 // The trend's features (header): unit variance for x uniform on [0, 1].
 const double kLinearScale = std::sqrt(12.0);
 const double kSquareScale = std::sqrt(180.0);
-const double kCrossScale = 12.0;
 
 // m(x) at the rows of xs (a trend required): TrendValue's arithmetic, column by column.
 Eigen::VectorXd TrendRows(const Eigen::VectorXd& trend, const Eigen::MatrixXd& xs) {
   const Eigen::Index d = xs.cols();
-  const Eigen::ArrayXXd u = xs.array() - 0.5;
   Eigen::ArrayXd out = Eigen::ArrayXd::Constant(xs.rows(), trend[0]);
   for (Eigen::Index j = 0; j < d; ++j) {
-    out += trend[1 + j] * u.col(j) * kLinearScale +
-           trend[1 + d + j] * (u.col(j).square() - 1.0 / 12.0) * kSquareScale;
-  }
-  if (trend.size() == TrendSize(d, true)) {
-    Eigen::Index c = 1 + 2 * d;
-    for (Eigen::Index j = 0; j < d; ++j) {
-      for (Eigen::Index k = j + 1; k < d; ++k) out += trend[c++] * kCrossScale * u.col(j) * u.col(k);
-    }
+    const Eigen::ArrayXd u = xs.col(j).array() - 0.5;
+    out += trend[1 + j] * u * kLinearScale +
+           trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
   }
   return out.matrix();
 }
@@ -263,30 +254,19 @@ Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
   return k;
 }
 
-Eigen::Index TrendSize(Eigen::Index d, bool cross_terms) {
-  return 2 * d + 1 + (cross_terms ? d * (d - 1) / 2 : 0);
-}
-
-QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double ridge,
-                                 bool cross_terms) {
+QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y,
+                                 double ridge) {
   const Eigen::Index n = x.rows(), d = x.cols();
-  const Eigen::Index p = TrendSize(d, cross_terms);
-  const Eigen::ArrayXXd u = x.array() - 0.5;
-  Eigen::MatrixXd f(n, p);
+  Eigen::MatrixXd f(n, 2 * d + 1);
   f.col(0).setOnes();
   for (Eigen::Index j = 0; j < d; ++j) {
-    f.col(1 + j) = (u.col(j) * kLinearScale).matrix();
-    f.col(1 + d + j) = ((u.col(j).square() - 1.0 / 12.0) * kSquareScale).matrix();
-  }
-  Eigen::Index c = 1 + 2 * d;
-  for (Eigen::Index j = 0; cross_terms && j < d; ++j) {
-    for (Eigen::Index k = j + 1; k < d; ++k) {
-      f.col(c++) = (kCrossScale * u.col(j) * u.col(k)).matrix();
-    }
+    const Eigen::ArrayXd u = x.col(j).array() - 0.5;
+    f.col(1 + j) = (u * kLinearScale).matrix();
+    f.col(1 + d + j) = ((u.square() - 1.0 / 12.0) * kSquareScale).matrix();
   }
   const Eigen::MatrixXd gram = f.transpose() * f;
   Eigen::MatrixXd a = gram;
-  a.diagonal().tail(p - 1).array() += ridge;
+  a.diagonal().tail(2 * d).array() += ridge;
   a(0, 0) += 1e-9;  // keeps a solvable when every point is the same
   const Eigen::LDLT<Eigen::MatrixXd> solver(a);
   return {solver.solve(f.transpose() * y), solver.solve(gram).trace()};
@@ -302,19 +282,6 @@ double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x, Eigen:
              trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
     if (grad != nullptr) {
       (*grad)[j] = trend[1 + j] * kLinearScale + trend[1 + d + j] * 2 * u * kSquareScale;
-    }
-  }
-  if (trend.size() == TrendSize(d, true)) {
-    Eigen::Index c = 1 + 2 * d;
-    for (Eigen::Index j = 0; j < d; ++j) {
-      for (Eigen::Index k = j + 1; k < d; ++k, ++c) {
-        const double uj = x[j] - 0.5, uk = x[k] - 0.5;
-        value += trend[c] * kCrossScale * uj * uk;
-        if (grad != nullptr) {
-          (*grad)[j] += trend[c] * kCrossScale * uk;
-          (*grad)[k] += trend[c] * kCrossScale * uj;
-        }
-      }
     }
   }
   return value;

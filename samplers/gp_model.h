@@ -82,27 +82,19 @@ struct GpData {
   Eigen::MatrixXd x;
   Eigen::VectorXd y;
   Eigen::VectorXd extra_noise;
-  // m(x)'s coefficients: 2d + 1 (diagonal quadratic), or TrendSize(d, true) with the
-  // cross terms; empty: zero mean.
-  Eigen::VectorXd trend = Eigen::VectorXd();
+  Eigen::VectorXd trend = Eigen::VectorXd();  // m(x)'s 2d + 1 coefficients; empty: zero mean
 };
 
-// Coefficients of a trend in d dims: 2d + 1, plus d(d - 1)/2 with cross terms.
-Eigen::Index TrendSize(Eigen::Index d, bool cross_terms);
-
-// Ridge regression of y on [1, u_1..u_d, q_1..q_d] and, with cross_terms, the products
-// c_jk = 12 u_j u_k (j < k, unit variance too; they follow a bowl whose axes are not the
-// parameters'), the intercept not penalised, the others by `ridge`, for GpData::trend.
-// `effective_parameters` receives the fit's effective number of parameters, the trace of
-// its hat matrix (at most the number of coefficients).
+// Ridge regression of y on [1, u_1..u_d, q_1..q_d] (the intercept not penalised, the
+// other 2d coefficients by `ridge`), for GpData::trend. `effective_parameters` receives
+// the fit's effective number of parameters, trace of its hat matrix (<= 2d + 1).
 struct QuadraticTrend {
   Eigen::VectorXd coefficients;
   double effective_parameters = 0;
 };
-QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double ridge,
-                                 bool cross_terms = false);
+QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd& y, double ridge);
 
-// m(x) for trend coefficients (either size); grad (optional) receives dm/dx.
+// m(x) for trend coefficients (2d + 1 entries); grad (optional) receives dm/dx.
 double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x,
                   Eigen::VectorXd* grad = nullptr);
 

@@ -416,8 +416,7 @@ void GpSampler::ChooseTrend(const GpData& compared, uint64_t stream) {
   GpData data = compared;
   auto zero_mean = LogMarginalLikelihood(data, *hp_);
   if (!zero_mean.ok()) return;
-  const QuadraticTrend trend =
-      FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_, gp_.trend_cross);
+  const QuadraticTrend trend = FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_);
   data.trend = trend.coefficients;
   GpFitOptions options;
   options.seed = stream;
@@ -443,8 +442,7 @@ void GpSampler::ChooseTrend(const GpData& compared, uint64_t stream) {
 GpData GpSampler::WithChosenTrend(const GpData& data) const {
   GpData out = data;
   if (fit_info_.trend) {
-    out.trend =
-        FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_, gp_.trend_cross).coefficients;
+    out.trend = FitQuadraticTrend(data.x, data.y, gp_.trend_ridge * dims_).coefficients;
   }
   return out;
 }

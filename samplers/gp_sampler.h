@@ -132,8 +132,6 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
-  // The trend with cross terms u_j u_k as well (gp_model.h); an experiment, off by default.
-  bool trend_cross = false;
 };
 
 class GpSampler final : public Sampler {

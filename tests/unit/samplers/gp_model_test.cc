@@ -367,37 +367,6 @@ TEST(GpModelTest, TrendPredictWithGradientMatchesPredictAndFiniteDifferences) {
   ExpectPredictGradientsMatch(data, Hp({0.3, 0.6}, 1.0, 1e-4), Eigen::Vector2d(0.83, 0.12));
 }
 
-// 1 - u_2 + q_0 + 2 c_01 - 0.5 c_12 in the trend's features (c_jk = 12 u_j u_k): a
-// quadratic whose axes are not the parameters'.
-double RotatedQuadratic(const Eigen::VectorXd& x) {
-  const double u0 = x[0] - 0.5, u1 = x[1] - 0.5, u2 = x[2] - 0.5;
-  return 1 - std::sqrt(12.0) * u2 + std::sqrt(180.0) * (u0 * u0 - 1.0 / 12.0) +
-         2 * 12.0 * u0 * u1 - 0.5 * 12.0 * u1 * u2;
-}
-
-TEST(GpModelTest, TrendWithCrossTermsRecoversARotatedBowl) {
-  GpData data{RandomPoints(40, 3, 17), {}, {}};
-  data.y.resize(40);
-  for (int i = 0; i < 40; ++i) data.y[i] = RotatedQuadratic(data.x.row(i).transpose());
-  const QuadraticTrend exact = FitQuadraticTrend(data.x, data.y, 1e-10, /*cross_terms=*/true);
-  ASSERT_EQ(exact.coefficients.size(), TrendSize(3, true));
-  ASSERT_EQ(TrendSize(3, true), 10);
-  Eigen::VectorXd expected(10);  // 1, u_0..u_2, q_0..q_2, c_01, c_02, c_12
-  expected << 1, 0, 0, -1, 1, 0, 0, 2, 0, -0.5;
-  EXPECT_LT((exact.coefficients - expected).lpNorm<Eigen::Infinity>(), 1e-6);
-  EXPECT_NEAR(exact.effective_parameters, 10.0, 1e-6);
-  Eigen::VectorXd x(3);
-  x << 0.9, 0.05, 0.4;
-  EXPECT_NEAR(TrendValue(exact.coefficients, x), RotatedQuadratic(x), 1e-6);
-  // The diagonal trend cannot: its residual is far from zero.
-  const QuadraticTrend diagonal = FitQuadraticTrend(data.x, data.y, 1e-10);
-  ASSERT_EQ(diagonal.coefficients.size(), 7);
-  EXPECT_GT(std::abs(TrendValue(diagonal.coefficients, x) - RotatedQuadratic(x)), 0.1);
-  // Predictions and their gradients with the cross terms as the prior mean.
-  data.trend = FitQuadraticTrend(data.x, data.y, 1.0, /*cross_terms=*/true).coefficients;
-  ExpectPredictGradientsMatch(data, Hp({0.3, 0.6, 0.4}, 1.0, 1e-4), x);
-}
-
 TEST(GpModelTest, RejectsMalformedData) {
   Eigen::MatrixXd x(2, 1);
   x << 0.1, 0.2;
@@ -421,8 +390,7 @@ TEST(GpModelTest, RejectsMalformedData) {
   auto bad_trend = GpModel::Condition(wrong_trend, Hp({0.2}, 1.0, 1e-4));
   ASSERT_FALSE(bad_trend.ok());
   EXPECT_THAT(bad_trend.status().message(),
-              HasSubstr("2 trend coefficients for 1 dimensions (expected 2d + 1, or (d + 1)(d + "
-                        "2)/2 with cross terms)"));
+              HasSubstr("2 trend coefficients for 1 dimensions (expected 2d + 1)"));
   wrong_trend.trend = Eigen::Vector3d(0, std::nan(""), 0);
   auto nan_trend = LogMarginalLikelihood(wrong_trend, Hp({0.2}, 1.0, 1e-4));
   ASSERT_FALSE(nan_trend.ok());
