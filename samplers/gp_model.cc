@@ -57,14 +57,19 @@ absl::Status ValidateData(const GpData& data) {
 const double kLinearScale = std::sqrt(12.0);
 const double kSquareScale = std::sqrt(180.0);
 
-// m(x) at the rows of xs (a trend required): TrendValue's arithmetic, column by column.
+// Dimension j's part of m(x), u = x_j - 1/2: a double, or an array of one column's rows.
+template <typename U>
+auto TrendTerm(const Eigen::VectorXd& trend, Eigen::Index d, Eigen::Index j, const U& u) {
+  return trend[1 + j] * u * kLinearScale + trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
+}
+
+// m(x) at the rows of xs (a trend required), column by column.
 Eigen::VectorXd TrendRows(const Eigen::VectorXd& trend, const Eigen::MatrixXd& xs) {
   const Eigen::Index d = xs.cols();
   Eigen::ArrayXd out = Eigen::ArrayXd::Constant(xs.rows(), trend[0]);
   for (Eigen::Index j = 0; j < d; ++j) {
     const Eigen::ArrayXd u = xs.col(j).array() - 0.5;
-    out += trend[1 + j] * u * kLinearScale +
-           trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
+    out += TrendTerm(trend, d, j, u);
   }
   return out.matrix();
 }
@@ -278,8 +283,7 @@ double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x, Eigen:
   double value = trend[0];
   for (Eigen::Index j = 0; j < d; ++j) {
     const double u = x[j] - 0.5;
-    value += trend[1 + j] * u * kLinearScale +
-             trend[1 + d + j] * (u * u - 1.0 / 12.0) * kSquareScale;
+    value += TrendTerm(trend, d, j, u);
     if (grad != nullptr) {
       (*grad)[j] = trend[1 + j] * kLinearScale + trend[1 + d + j] * 2 * u * kSquareScale;
     }

@@ -53,6 +53,12 @@ class AttemptRetentionTest : public ::testing::Test {
     }
     return names;
   }
+  // Every entry of a directory, by name.
+  static std::set<std::string> NamesIn(const fs::path& dir) {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    return names;
+  }
   static ino_t Inode(const fs::path& path) {
     struct stat st {};
     EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
@@ -73,13 +79,11 @@ TEST_F(AttemptRetentionTest, KeepsTheNewestN) {
   // its logs stay as empty files, anything else goes.
   fs::path spare = attempts() / kSpareAttemptName;
   ASSERT_TRUE(fs::is_directory(spare));
-  std::set<std::string> left;
+  EXPECT_EQ(NamesIn(spare), (std::set<std::string>{"stderr.log", "stdout.log"}));
   for (const auto& e : fs::directory_iterator(spare)) {
-    left.insert(e.path().filename().string());
     EXPECT_TRUE(e.is_regular_file()) << e.path();
     EXPECT_EQ(fs::file_size(e.path()), 0u) << e.path();
   }
-  EXPECT_EQ(left, (std::set<std::string>{"stderr.log", "stdout.log"}));
 }
 
 TEST_F(AttemptRetentionTest, TheSpareDropsWhatIsNotALogFile) {
@@ -93,9 +97,7 @@ TEST_F(AttemptRetentionTest, TheSpareDropsWhatIsNotALogFile) {
   ASSERT_TRUE(retention.Finished(attempt).ok());
   fs::path spare = attempts() / kSpareAttemptName;
   ASSERT_TRUE(fs::is_directory(spare));
-  std::set<std::string> left;
-  for (const auto& e : fs::directory_iterator(spare)) left.insert(e.path().filename().string());
-  EXPECT_EQ(left, (std::set<std::string>{"stdout.log"}));
+  EXPECT_EQ(NamesIn(spare), (std::set<std::string>{"stdout.log"}));
   EXPECT_EQ(fs::file_size(spare / "stdout.log"), 0u);
   EXPECT_TRUE(fs::is_directory(attempts())) << "the symlink's target is left alone";
 }
