@@ -144,13 +144,30 @@ class PosixEnv final : public Env {
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(
       const std::string& path, const WritableFileOptions& options) override {
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options.append ? O_APPEND : O_TRUNC) |
+    // No O_TRUNC: an existing file is emptied below only when it holds data. ext4 marks
+    // every truncated inode (even an empty one) to write its new data back at close
+    // (auto_da_alloc, the replace-by-truncate guard), which would cost a disk write per
+    // reused, already empty file (a worker's attempt logs past --keep-attempts).
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (options.append ? O_APPEND : 0) |
                 (options.exclusive ? O_EXCL : 0) | (options.no_follow ? O_NOFOLLOW : 0);
     int fd = ::open(path.c_str(), flags, options.mode);
     if (fd < 0) return Errno(options.append ? "cannot open" : "cannot create", path);
-    int64_t size = 0;
     struct stat st {};
-    if (options.append && ::fstat(fd, &st) == 0) size = static_cast<int64_t>(st.st_size);
+    if (::fstat(fd, &st) != 0) {
+      absl::Status s = Errno("cannot stat", path);
+      ::close(fd);
+      return s;
+    }
+    int64_t size = static_cast<int64_t>(st.st_size);
+    if (!options.append && S_ISREG(st.st_mode) && size > 0) {
+      if (::ftruncate(fd, 0) != 0) {
+        absl::Status s = Errno("cannot create", path);
+        ::close(fd);
+        return s;
+      }
+      size = 0;
+    }
+    if (!S_ISREG(st.st_mode)) size = 0;
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path, size));
   }
 

@@ -104,6 +104,20 @@ TEST_F(EnvTest, WritableFileAppendsExclusiveAndNoFollow) {
   EXPECT_EQ(ErrnoOf(no_follow.status()), ELOOP);
 }
 
+// Without append an existing file is emptied (without O_TRUNC when it already is, so
+// ext4 does not flush it at close; posix_env.cc).
+TEST_F(EnvTest, WritableFileEmptiesAnExistingFile) {
+  ASSERT_TRUE(env_->WriteFile(Path("old"), "previous content").ok());
+  for (const std::string text : {"new", "", "again"}) {
+    auto f = env_->NewWritableFile(Path("old"));
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ((*f)->size(), 0);
+    ASSERT_TRUE((*f)->Append(text).ok());
+    ASSERT_TRUE((*f)->Close().ok());
+    EXPECT_EQ(*env_->ReadFile(Path("old")), text);
+  }
+}
+
 TEST_F(EnvTest, RandomAccessReadsPieces) {
   ASSERT_TRUE(env_->WriteFile(Path("r"), "0123456789").ok());
   auto f = env_->NewRandomAccessFile(Path("r"));
