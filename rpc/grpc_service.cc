@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "core/digest.h"
 #include "core/env.h"
 #include "core/limits.h"
@@ -438,8 +440,21 @@ class Service final : public pb::SweepController::Service {
   }
 
  private:
+  // Every lease rpc checks a secret, and an HMAC through OpenSSL 3 costs about as much
+  // as the rest of a ReportMetrics call: each node's is computed once. The cache is
+  // emptied when it grows past kMaxCachedSecrets (only callers holding the workspace
+  // token reach it, but their node ids are theirs to choose).
   std::string NodeSecret(const std::string& node_id) const {
-    return core::HmacSha256Hex(node_key_, absl::StrCat("sweep-node:", node_id));
+    {
+      absl::MutexLock lock(&secrets_mu_);
+      auto it = secrets_.find(node_id);
+      if (it != secrets_.end()) return it->second;
+    }
+    std::string secret = core::HmacSha256Hex(node_key_, absl::StrCat("sweep-node:", node_id));
+    absl::MutexLock lock(&secrets_mu_);
+    if (secrets_.size() >= kMaxCachedSecrets) secrets_.clear();
+    secrets_.emplace(node_id, secret);
+    return secret;
   }
   bool SecretMatches(const std::string& node_id, const std::string& secret) const {
     return !secret.empty() && ConstantTimeEquals(secret, NodeSecret(node_id));
@@ -482,6 +497,9 @@ class Service final : public pb::SweepController::Service {
   store::Store* const read_store_;
   const std::string expected_;
   const std::string node_key_;
+  static constexpr size_t kMaxCachedSecrets = 4096;
+  mutable absl::Mutex secrets_mu_;
+  mutable absl::flat_hash_map<std::string, std::string> secrets_ ABSL_GUARDED_BY(secrets_mu_);
   std::atomic<bool> stopping_{false};
 };
 
