@@ -82,6 +82,28 @@ def eggholder(x):
             - a * math.sin(math.sqrt(abs(a - (b + 47)))))
 
 
+def powell(x):
+    return sum((x[i] + 10 * x[i + 1]) ** 2 + 5 * (x[i + 2] - x[i + 3]) ** 2
+               + (x[i + 1] - 2 * x[i + 2]) ** 4 + 10 * (x[i] - x[i + 3]) ** 4
+               for i in range(0, len(x) - 3, 4))
+
+
+def alpine1(x):
+    return sum(abs(v * math.sin(v) + 0.1 * v) for v in x)
+
+
+def salomon(x):
+    r = math.sqrt(sum(v * v for v in x))
+    return 1 - math.cos(2 * math.pi * r) + 0.1 * r
+
+
+def goldstein_price(x):
+    a, b = x
+    f1 = 1 + (a + b + 1) ** 2 * (19 - 14 * a + 3 * a * a - 14 * b + 6 * a * b + 3 * b * b)
+    f2 = 30 + (2 * a - 3 * b) ** 2 * (18 - 32 * a + 12 * a * a + 48 * b - 36 * a * b + 27 * b * b)
+    return f1 * f2
+
+
 def ellipsoid(z, condition=1e6):
     d = len(z)
     return sum(condition ** (i / (d - 1)) * v * v for i, v in enumerate(z))
@@ -281,6 +303,45 @@ def _mixed_cat_minimum():
     return best
 
 
+def mixed_boost(p):
+    """A boosting-like space: a nested choice of booster with its own parameters, and a
+    learning rate and a round count whose product is what matters (a diagonal valley in
+    log eta x log rounds). Branch minima 0.0 (gbtree), 0.05 (dart), 0.25 (gblinear)."""
+    booster = p["booster"]
+    if booster == 0:  # gbtree
+        v = (0.01 * (1 + p["tree_depth"] - 6) ** 2 + 0.5 * (p["subsample"] - 0.75) ** 2
+             + 0.3 * (p["colsample"] - 0.6) ** 2)
+    elif booster == 1:  # dart
+        v = 0.05 + 0.01 * (1 + p["dart_depth"] - 4) ** 2 + 0.4 * (p["rate_drop"] - 0.1) ** 2
+    else:  # gblinear
+        v = 0.25 + 0.05 * math.log10(p["reg_lambda"]) ** 2
+    rounds = math.log10(p["rounds"])
+    v += 0.5 * (math.log10(p["eta"]) + rounds - 1.3) ** 2 + 0.05 * (rounds - 2.5) ** 2
+    return v + 0.01 * (p["min_child"] - 3) ** 2
+
+
+MIXED_BOOST_SPACE = {
+    "booster": {"type": "choice", "values": [
+        {"tree_depth": {"type": "randint", "upper": 12},
+         "subsample": {"type": "uniform", "min_value": 0.4, "max_value": 1.0},
+         "colsample": {"type": "uniform", "min_value": 0.3, "max_value": 1.0}},
+        {"dart_depth": {"type": "randint", "upper": 12},
+         "rate_drop": {"type": "uniform", "min_value": 0.0, "max_value": 0.5}},
+        {"reg_lambda": {"type": "loguniform", "min_value": math.log(1e-4),
+                        "max_value": math.log(100)}},
+    ]},
+    "eta": {"type": "loguniform", "min_value": math.log(1e-3), "max_value": math.log(1.0)},
+    "rounds": {"type": "qloguniform", "min_value": math.log(10), "max_value": math.log(2000),
+               "q": 1},
+    "min_child": {"type": "randint", "upper": 8},
+}
+
+
+def _mixed_boost_minimum():
+    # eta is continuous, so the valley term vanishes for every round count.
+    return min(0.05 * (math.log10(r) - 2.5) ** 2 for r in range(10, 2001))
+
+
 # ---- real model fitting (scikit-learn datasets shipped with Debian) ----
 
 _DATA = {}
@@ -438,5 +499,19 @@ def all_problems():
                  transformed(styblinski_tang, 4, 44, (-1.5, 1.5), rotate=True,
                              centre=-2.903534027771178), -39.16616570377142 * 4,
                  held_out=True),
+        # ---- held out, added in the tenth round, after the sets above had been seen:
+        # other families again, run only to check a choice made without them
+        function("powell8", box(8, -4, 5), powell, 0.0, held_out=True),
+        function("alpine_sr6", box(6, -10, 10),
+                 transformed(alpine1, 6, 77, (-5, 5), rotate=True), 0.0, held_out=True),
+        function("salomon_shift4", box(4, -100, 100),
+                 transformed(salomon, 4, 88, (-50, 50), rotate=False), 0.0, held_out=True),
+        function("goldstein_price2", boxes([(-2, 2), (-2, 2)]), goldstein_price, 3.0,
+                 held_out=True),
+        function("rosenbrock_sr6", box(6, -5, 10),
+                 transformed(rosenbrock, 6, 99, (-2, 5), rotate=True, centre=1.0), 0.0,
+                 held_out=True),
+        Problem("mixed_boost", "mixed", MIXED_BOOST_SPACE, mixed_boost, _mixed_boost_minimum(),
+                True),
     ]
     return {q.name: q for q in p}
