@@ -3,7 +3,7 @@
 
 usage: /usr/bin/python3 bench/dispatch_bench.py [--build DIR] [--quick] [--trials N]
            [--trials16 N] [--optuna-trials N] [--no-optuna] [--lease-workers 64]
-           [--lease-trials N] [--shape-trials N] [--json FILE]
+           [--lease-trials N] [--shape-trials N] [--long-trials N] [--json FILE]
 
 Figures, each printed with its target and its anchor measured in the same run:
   - trials/s end to end (`sweep run`, wall time of the whole command, workers started by
@@ -32,10 +32,17 @@ Figures, each printed with its target and its anchor measured in the same run:
   - Process start: the CPU of `sweep --version` (5 runs), against the same program linked
     to the shared gRPC/protobuf/Abseil libraries (build/bench/sweep_shared, when built);
     its share of the Sweep CPU per trial is printed with each sweep.
---quick: fewer trials (1000 / 1000 / Optuna 150 / leases 5000), about a minute.
+  - Sweep CPU per trial of a long sweep on 2 nodes (--long-trials, default 8000), taken
+    over the trials after the first 2200: past each worker's --keep-attempts (1000),
+    where an attempt also evicts the oldest. The trials' end times (`sweep trials --json`)
+    mark the window in the CPU polls.
+--quick: fewer trials (1000 / 1000 / Optuna 150 / leases 5000 / long 4000), about two
+minutes.
 Exit 0 when every measured target passes, 1 when one is missed.
 """
 import argparse
+import calendar
+import collections
 import json
 import multiprocessing
 import os
@@ -151,7 +158,43 @@ class SweepCpu:
         return sum(self.last.values()), len(self.last) - 1
 
 
-def run_sweep(sweep, nodes, trials, shape="printf, random"):
+KEEP_ATTEMPTS = 1000  # `sweep worker --keep-attempts` default, per node
+
+
+def epoch(stamp):
+    return calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ"))
+
+
+def trial_end_times(sweep, env, sweep_id):
+    """Each trial's end, in order. The store keeps end times to the second: the trials
+    ending within one second are spread evenly over it."""
+    out = subprocess.run([sweep, "trials", sweep_id, "--json"], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    seconds = sorted(epoch(t["ended_at"]) for t in json.loads(out))
+    per_second = collections.Counter(seconds)
+    ends, seen = [], collections.Counter()
+    for second in seconds:
+        ends.append(second + (seen[second] + 0.5) / per_second[second])
+        seen[second] += 1
+    return ends
+
+
+def cpu_at(samples, at):
+    """The followed processes' CPU at epoch time `at`, interpolated between 50 ms polls
+    (the last poll's when `at`, spread within its second, falls after it)."""
+    before = [s for s in samples if s[0] <= at]
+    after = [s for s in samples if s[0] > at]
+    if not before:
+        raise RuntimeError(f"no CPU sample before {at}")
+    if not after:
+        return before[-1][1]
+    (t0, c0, _), (t1, c1, _) = before[-1], after[0]
+    return c0 + (c1 - c0) * (at - t0) / max(t1 - t0, 1e-9)
+
+
+def run_sweep(sweep, nodes, trials, shape="printf, random", past=None):
+    """One `sweep run`; with `past` (a trial count), also the Sweep CPU per trial over the
+    trials after the first `past` to end ("past_*" keys)."""
     ws = tempfile.mkdtemp(prefix="sweep-dispatch-bench-")
     try:
         env = dict(os.environ, SWEEP_WORKSPACE=ws, NO_COLOR="1")
@@ -166,7 +209,8 @@ def run_sweep(sweep, nodes, trials, shape="printf, random"):
         start = time.monotonic()
         proc = subprocess.Popen([sweep, "run", spec, "--json"], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
-        cpu = SweepCpu(proc.pid, sweep)
+        samples = [] if past else None
+        cpu = SweepCpu(proc.pid, sweep, samples)
         out, err = proc.communicate()
         seconds = time.monotonic() - start
         sweep_cpu, workers = cpu.finish()
@@ -180,11 +224,20 @@ def run_sweep(sweep, nodes, trials, shape="printf, random"):
         completed = counts.get("completed", 0) + counts.get("early_terminated", 0)
         if completed != trials:
             raise RuntimeError(f"{completed} of {trials} trials completed: {out[:2000]}")
-        return {"nodes": nodes, "trials": trials, "seconds": seconds,
-                "trials_per_s": trials / seconds, "sweep_cpu_ms_per_trial":
-                1000 * sweep_cpu / trials, "total_cpu_ms_per_trial": 1000 * total_cpu / trials,
-                "controller_cpu_ms_per_trial": 1000 * controller_cpu / trials,
-                "workers_seen": workers}
+        result = {"nodes": nodes, "trials": trials, "seconds": seconds,
+                  "trials_per_s": trials / seconds, "sweep_cpu_ms_per_trial":
+                  1000 * sweep_cpu / trials, "total_cpu_ms_per_trial": 1000 * total_cpu / trials,
+                  "controller_cpu_ms_per_trial": 1000 * controller_cpu / trials,
+                  "workers_seen": workers}
+        if past:
+            ends = trial_end_times(sweep, env, summary["id"])
+            mark, last = ends[past - 1], ends[-1]
+            at_mark, at_last = cpu_at(samples, mark), cpu_at(samples, last)
+            result.update(past=past, past_trials_per_s=(trials - past) / (last - mark),
+                          past_sweep_cpu_ms_per_trial=1000 * (at_last - at_mark) /
+                          (trials - past),
+                          first_sweep_cpu_ms_per_trial=1000 * at_mark / past)
+        return result
     finally:
         shutil.rmtree(ws, ignore_errors=True)
 
@@ -322,12 +375,16 @@ def main():
     ap.add_argument("--lease-trials", type=int, help="grants measured (default 20000)")
     ap.add_argument("--shape-trials", type=int,
                     help="trials of each other sweep shape, 2 nodes (default 1000; 0: none)")
+    ap.add_argument("--long-trials", type=int,
+                    help="trials of the long sweep, 2 nodes, measured past --keep-attempts "
+                    "(default 8000; 0: none)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
     t2 = a.trials or (1000 if a.quick else 2000)
     t16 = a.trials16 or (1000 if a.quick else 3000)
     topt = a.optuna_trials or (150 if a.quick else 600)
     tlease = a.lease_trials or (5000 if a.quick else 20000)
+    tlong = a.long_trials if a.long_trials is not None else 4000 if a.quick else 8000
     sweep = os.path.join(a.build, "cli", "sweep")
     lease = os.path.join(a.build, "bench", "lease_bench")
     for b in (sweep, lease):
@@ -388,6 +445,23 @@ def main():
         row(rows, f"Sweep CPU per trial, {nodes} nodes", f"{cpu:.2f} ms", "<= 1 ms", cpu <= 1.0,
             f"spawn+reap {anchor_ms:.2f} ms", f"{cpu / anchor_ms:.1f}x")
         results[f"sweep_{nodes}"]["spawn_ratio"] = cpu / anchor_ms
+
+    # A long sweep: its workers pass --keep-attempts, where each attempt also evicts the
+    # oldest (docs/architecture.md, bounded disk use); the figure is taken over those trials.
+    past = 2 * (KEEP_ATTEMPTS + 100)
+    if tlong > past:
+        print(f"sweep run: {tlong} trials on 2 nodes, measured after trial {past} ...",
+              flush=True)
+        r = run_sweep(sweep, 2, tlong, past=past)
+        results["sweep_2_long"] = r
+        cpu = r["past_sweep_cpu_ms_per_trial"]
+        print(f"  {r['trials_per_s']:.0f} trials/s in all, {r['past_trials_per_s']:.0f} after "
+              f"trial {past}; Sweep CPU {cpu:.2f} ms/trial after it, "
+              f"{r['first_sweep_cpu_ms_per_trial']:.2f} before it (start included)", flush=True)
+        row(rows, f"Sweep CPU per trial, 2 nodes, trials {past + 1}-{tlong} (past "
+            "--keep-attempts)", f"{cpu:.2f} ms", "<= 1 ms", cpu <= 1.0,
+            f"spawn+reap {anchor_ms:.2f} ms; {r['first_sweep_cpu_ms_per_trial']:.2f} ms "
+            f"before trial {past}", f"{cpu / anchor_ms:.1f}x")
 
     # Other shapes on 2 nodes, against the same Optuna anchor (its 2-process figure).
     tshape = a.shape_trials if a.shape_trials is not None else 1000
