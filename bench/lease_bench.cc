@@ -3,7 +3,8 @@
 // server on 127.0.0.1, and N worker threads, each with its own gRPC worker client (the one
 // `sweep worker` uses), looping Register -> { AcquireTrial -> ReportMetrics (5 points) ->
 // "work" for --trial-ms -> CompleteTrial }. A sweep with room for every worker always has
-// a trial to grant, so every AcquireTrial measured is one that returned a grant.
+// a trial to grant, so every AcquireTrial measured is one that returned a grant. The
+// process applies the settings `sweep` does (core/process_settings.h).
 //
 // The anchor, measured in the same run before the load: the round trip of a Heartbeat
 // under an unknown lease (authentication, a lookup, an error reply: one gRPC unary call
@@ -32,6 +33,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/controller.h"
+#include "core/process_settings.h"
 #include "rpc/grpc_service.h"
 #include "rpc/worker_client.h"
 #include "spec/spec.h"
@@ -268,6 +270,7 @@ int Run(const Args& args) {
 }  // namespace sweep::bench
 
 int main(int argc, char** argv) {
+  sweep::core::ApplyProcessSettings();  // as the controller and the workers run
   sweep::bench::Args args;
   if (!sweep::bench::ParseArgs(argc, argv, &args)) return 2;
   return sweep::bench::Run(args);
