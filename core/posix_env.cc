@@ -158,8 +158,8 @@ class PosixEnv final : public Env {
       ::close(fd);
       return s;
     }
-    int64_t size = static_cast<int64_t>(st.st_size);
-    if (!options.append && S_ISREG(st.st_mode) && size > 0) {
+    int64_t size = S_ISREG(st.st_mode) ? static_cast<int64_t>(st.st_size) : 0;
+    if (!options.append && size > 0) {
       if (::ftruncate(fd, 0) != 0) {
         absl::Status s = Errno("cannot create", path);
         ::close(fd);
@@ -167,7 +167,6 @@ class PosixEnv final : public Env {
       }
       size = 0;
     }
-    if (!S_ISREG(st.st_mode)) size = 0;
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path, size));
   }
 

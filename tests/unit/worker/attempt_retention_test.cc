@@ -44,19 +44,16 @@ class AttemptRetentionTest : public ::testing::Test {
     std::ofstream(d / "stderr.log") << "";
     return d.string();
   }
-  // The attempt directories there (the spares, named with a leading '.', left out).
-  std::set<std::string> Attempts() const {
-    std::set<std::string> names;
-    for (const auto& e : fs::directory_iterator(attempts())) {
-      std::string name = e.path().filename().string();
-      if (name[0] != '.') names.insert(name);
-    }
-    return names;
-  }
   // Every entry of a directory, by name.
   static std::set<std::string> NamesIn(const fs::path& dir) {
     std::set<std::string> names;
     for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+    return names;
+  }
+  // The attempt directories there (the spares, named with a leading '.', left out).
+  std::set<std::string> Attempts() const {
+    std::set<std::string> names = NamesIn(attempts());
+    std::erase_if(names, [](const std::string& name) { return name[0] == '.'; });
     return names;
   }
   static ino_t Inode(const fs::path& path) {
