@@ -38,8 +38,6 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         }
       } else if (key == "trend_ridge") {
         o.trend_ridge = value.get<double>();
-      } else if (key == "region_categorical_aware") {
-        o.region_categorical_aware = value.get<bool>();
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
       } else {

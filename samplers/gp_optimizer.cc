@@ -92,7 +92,7 @@ std::string EncodedSpace::KeyOf(const std::vector<double>& x, core::Config* conf
 
 Box SearchBox(const GpData& data, int anchor) {
   const int dims = static_cast<int>(data.x.cols());
-  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims), {}};
+  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
   if (anchor >= 0) {
     for (int j = 0; j < dims; ++j) {
       box.lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
@@ -100,19 +100,6 @@ Box SearchBox(const GpData& data, int anchor) {
     }
   }
   return box;
-}
-
-bool BoxHolds(const EncodedSpace& space, const Box& box, const double* x) {
-  if (box.categorical_center.size() == 0) return true;
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  for (int j = 0; j < space.dims; ++j) {
-    // Categorical coordinates only (an index or each one-hot dim, projected): integers are
-    // ordinal, and a candidate that moves one stays bound like the default.
-    const bool categorical = info[j].type == EncodedDim::Type::kCategoricalIndex ||
-                             info[j].type == EncodedDim::Type::kOneHot;
-    if (categorical && std::abs(x[j] - box.categorical_center[j]) > 1e-9) return false;
-  }
-  return true;
 }
 
 // 5b, recombinations.
@@ -161,14 +148,8 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return data.y[a] < data.y[b]; });
   int top = std::min(3, n);
   if (anchor >= 0) {
-    for (int i = 0; i < m_sobol; ++i) {
-      if (box.categorical_center.size() > 0) {
-        Eigen::RowVectorXd projected = cand.row(i);
-        space.Project(projected.data());
-        if (!BoxHolds(space, box, projected.data())) continue;
-      }
+    for (int i = 0; i < m_sobol; ++i)
       for (int j = 0; j < dims; ++j) cand(i, j) = box.lo[j] + cand(i, j) * (box.hi[j] - box.lo[j]);
-    }
     order[0] = anchor;
     top = 1;
   }
@@ -234,11 +215,10 @@ std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>&
     std::vector<double> probe = s.x;
     space.Project(probe.data(), &active);
     bool any = false;
-    const bool boxed = BoxHolds(space, box, probe.data());
     for (int j : continuous) {
       if (!active[j]) continue;  // inactive dims sit at their neutral value
-      lower[j] = boxed ? std::min(box.lo[j], x0[j]) : 0.0;
-      upper[j] = boxed ? std::max(box.hi[j], x0[j]) : 1.0;
+      lower[j] = std::min(box.lo[j], x0[j]);
+      upper[j] = std::max(box.hi[j], x0[j]);
       any = true;
     }
     Scored out = s;

@@ -50,13 +50,7 @@ struct Scored {
 // Where continuous dims are searched.
 struct Box {
   Eigen::VectorXd lo, hi;
-  // Non-empty (a trust region with GpSamplerOptions::region_categorical_aware): lo/hi hold
-  // only for points whose categorical coordinates equal these; others search the whole cube.
-  Eigen::VectorXd categorical_center;
 };
-
-// Whether `box`'s bounds hold for the projected point `x`.
-bool BoxHolds(const EncodedSpace& space, const Box& box, const double* x);
 
 // The unit cube, or +-0.15 around the model point `anchor` (exploration steps; -1: none).
 Box SearchBox(const GpData& data, int anchor);

@@ -573,7 +573,6 @@ int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t
     if (obs[set.idx[r]].trial != trial[state.center]) continue;
     const Eigen::VectorXd center = set.data.x.row(r).transpose();
     *box = TrustRegionBox(space, center, hp_->log_lengthscales, state.length);
-    if (gp_.region_categorical_aware) box->categorical_center = center;
     notes_.push_back(absl::StrCat("trust region around trial ", trial[state.center] + 1, ", side ",
                                   state.length, ", restarts ", state.restarts));
     return static_cast<int>(r);

@@ -130,9 +130,6 @@ struct GpSamplerOptions {
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kAlways;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
-  // The region's box binds only candidates that keep its centre's categorical coordinates
-  // (integers stay bound: they are ordinal).
-  bool region_categorical_aware = false;
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
 };

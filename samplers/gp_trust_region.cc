@@ -60,7 +60,7 @@ Box TrustRegionBox(const EncodedSpace& space, const Eigen::VectorXd& center,
                    const Eigen::VectorXd& log_lengthscales, double length) {
   const int dims = space.dims;
   const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims), {}};
+  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
   double mean_log = 0;
   int continuous = 0;
   for (int j = 0; j < dims; ++j) {
