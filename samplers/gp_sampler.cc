@@ -567,9 +567,7 @@ int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t
     y.push_back(o.y);
     trial.push_back(o.trial);
   }
-  TrustRegionOptions region;
-  region.initial = gp_.region_initial;
-  const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_, region);
+  const TrustRegionState state = ReplayTrustRegion(y, InitialDesignSize(), dims_);
   if (state.center < 0) return -1;
   for (size_t r = 0; r < set.idx.size(); ++r) {
     if (obs[set.idx[r]].trial != trial[state.center]) continue;

@@ -130,7 +130,6 @@ struct GpSamplerOptions {
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kAlways;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
-  double region_initial = 0.8;  // the region's side at its start and after a restart
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
 };
