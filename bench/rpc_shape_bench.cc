@@ -7,9 +7,11 @@
 // a copy of itself started with --serve runs the server, with the product's server options
 // (synchronous server, one completion queue, 1-16 pollers: rpc/grpc_service.cc) and the
 // product's process settings. Every unary call carries an authorization header and a
-// deadline, as the worker's do; the stream carries them once. Payloads are the size of a
-// CompleteTrial request and of its reply with the next lease (--request-bytes,
-// --reply-bytes). Each client thread has its own channel and does one exchange at a time.
+// deadline, as the worker's do; the stream carries them once. The payloads (--request-bytes,
+// --reply-bytes; 400 and 600 by default) are a little above a CompleteTrial request and its
+// reply with the next lease: a `printf` trial's whole exchange, headers included, is about
+// 440 bytes out and 400 back. Each client thread has its own channel and does one exchange
+// at a time.
 //
 // Rounds alternate the two shapes (the machine's speed drifts); each round's CPU is the
 // user+system time of both processes over the round. Printed per shape: the median over
@@ -34,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "CLI/CLI.hpp"
 #include "bench/rpc_shape.grpc.pb.h"
 #include "core/process_settings.h"
 #include "grpcpp/grpcpp.h"
@@ -54,42 +57,6 @@ struct Args {
   bool json = false;
   bool serve = false;  // internal: run the server (the clients start it)
 };
-
-bool ParseArgs(int argc, char** argv, Args* args) {
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
-    const char* v = nullptr;
-    if (a == "--json") {
-      args->json = true;
-    } else if (a == "--serve") {
-      args->serve = true;
-    } else if (a == "--clients" && (v = next())) {
-      args->clients = std::atoi(v);
-    } else if (a == "--exchanges" && (v = next())) {
-      args->exchanges = std::atoi(v);
-    } else if (a == "--rounds" && (v = next())) {
-      args->rounds = std::atoi(v);
-    } else if (a == "--request-bytes" && (v = next())) {
-      args->request_bytes = std::atoi(v);
-    } else if (a == "--reply-bytes" && (v = next())) {
-      args->reply_bytes = std::atoi(v);
-    } else {
-      std::fprintf(stderr,
-                   "usage: rpc_shape_bench [--clients N] [--exchanges N] [--rounds N] "
-                   "[--request-bytes N] [--reply-bytes N] [--json]\n");
-      return false;
-    }
-  }
-  if (args->clients > 0 && args->exchanges > 0 && args->rounds > 0 && args->request_bytes >= 0 &&
-      args->reply_bytes >= 0) {
-    return true;
-  }
-  std::fprintf(stderr,
-               "rpc_shape_bench: --clients, --exchanges and --rounds must be > 0, "
-               "the byte counts >= 0\n");
-  return false;
-}
 
 class ShapeService final : public Shape::Service {
  public:
@@ -315,6 +282,24 @@ int Run(const Args& args) {
 int main(int argc, char** argv) {
   sweep::core::ApplyProcessSettings();  // as the controller and the workers run
   sweep::bench::Args args;
-  if (!sweep::bench::ParseArgs(argc, argv, &args)) return 2;
+  CLI::App app{"One exchange as a unary gRPC call and as a stream message pair"};
+  app.add_option("--clients", args.clients, "Client threads, one channel each")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--exchanges", args.exchanges, "Exchanges per client per round")
+      ->check(CLI::Range(1, 100'000'000))
+      ->capture_default_str();
+  app.add_option("--rounds", args.rounds, "Rounds per shape (the shapes alternate)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--request-bytes", args.request_bytes, "Request payload")
+      ->check(CLI::Range(0, 4 << 20))
+      ->capture_default_str();
+  app.add_option("--reply-bytes", args.reply_bytes, "Reply payload")
+      ->check(CLI::Range(0, 4 << 20))
+      ->capture_default_str();
+  app.add_flag("--json", args.json, "One JSON object instead of lines");
+  app.add_flag("--serve", args.serve, "Internal: run the server process")->group("");
+  CLI11_PARSE(app, argc, argv);
   return args.serve ? sweep::bench::Serve(args) : sweep::bench::Run(args);
 }
