@@ -101,5 +101,63 @@ TEST(GpTrustRegionTest, BoxFollowsTheLengthScalesAndLeavesDiscreteDimsFree) {
   }
 }
 
+TEST(GpTrustRegionTest, AllCoordinatesBoxesIntegersAtLeastOneBinEachSide) {
+  core::ParamSpec n;
+  n.name = "n";
+  n.kind = core::ParamKind::kRandint;
+  n.upper = 10;
+  core::SearchSpace space{{Param("a", core::ParamKind::kUniform), n}};
+  auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  const std::vector<double> neutral = encoding->Encode({});
+  const EncodedSpace encoded{*encoding, neutral, encoding->dims()};
+  ASSERT_EQ(encoded.dims, 2);
+  Eigen::VectorXd center(2);
+  center << 0.5, 0.55;  // n = 5
+  const Eigen::VectorXd log_ls = Eigen::VectorXd::Zero(2);
+  const Box free = TrustRegionBox(encoded, center, log_ls, 0.05);
+  EXPECT_DOUBLE_EQ(free.lo[1], 0.0);
+  EXPECT_DOUBLE_EQ(free.hi[1], 1.0);
+  const Box boxed = TrustRegionBox(encoded, center, log_ls, 0.05, /*integers=*/true);
+  EXPECT_NEAR(boxed.lo[1], 0.45, 1e-12);  // one bin (0.1) either side, not 0.025
+  EXPECT_NEAR(boxed.hi[1], 0.65, 1e-12);
+  EXPECT_NEAR(boxed.lo[0], 0.475, 1e-12);
+}
+
+TEST(GpTrustRegionTest, AllCoordinatesLetsACandidateChangeOneCategorical) {
+  core::ParamSpec n;
+  n.name = "n";
+  n.kind = core::ParamKind::kRandint;
+  n.upper = 10;
+  core::SearchSpace space{{Param("c", core::ParamKind::kChoice),
+                           Param("d", core::ParamKind::kChoice), n}};
+  auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
+  ASSERT_TRUE(encoding.ok()) << encoding.status();
+  const std::vector<double> neutral = encoding->Encode({});
+  const EncodedSpace encoded{*encoding, neutral, encoding->dims()};
+  ASSERT_EQ(encoded.dims, 7);
+  Box box{Eigen::VectorXd::Zero(7), Eigen::VectorXd::Ones(7), Eigen::VectorXd(7)};
+  box.center << 1, 0, 0, 1, 0, 0, 0.55;  // c = 0, d = 0, n = 5
+  box.lo[6] = 0.45;
+  box.hi[6] = 0.65;
+  std::vector<double> one = {0, 1, 0, 1, 0, 0, 0.55};  // c moved
+  std::vector<double> two = {0, 1, 0, 0, 0, 1, 0.55};  // c and d moved
+  std::vector<double> far = {1, 0, 0, 1, 0, 0, 0.95};  // n = 9, outside its bins
+  EXPECT_TRUE(WithinDiscreteLimits(encoded, box, one.data()));
+  EXPECT_FALSE(WithinDiscreteLimits(encoded, box, two.data()));
+  EXPECT_FALSE(WithinDiscreteLimits(encoded, box, far.data()));
+  Rng rng(7);
+  LimitCategoricalMoves(encoded, box, &rng, two.data());
+  EXPECT_TRUE(WithinDiscreteLimits(encoded, box, two.data()));
+  const bool kept_c = two[1] == 1.0, kept_d = two[5] == 1.0;
+  EXPECT_NE(kept_c, kept_d);  // exactly one of the two moves survives
+  // Without a centre nothing is limited.
+  Box plain{Eigen::VectorXd::Zero(7), Eigen::VectorXd::Ones(7), {}};
+  std::vector<double> both = {0, 1, 0, 0, 0, 1, 0.95};
+  EXPECT_TRUE(WithinDiscreteLimits(encoded, plain, both.data()));
+  LimitCategoricalMoves(encoded, plain, &rng, both.data());
+  EXPECT_EQ(both, (std::vector<double>{0, 1, 0, 0, 0, 1, 0.95}));
+}
+
 }  // namespace
 }  // namespace sweep::samplers
