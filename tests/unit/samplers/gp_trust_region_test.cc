@@ -129,8 +129,8 @@ TEST(GpTrustRegionTest, AllCoordinatesLetsACandidateChangeOneCategorical) {
   n.name = "n";
   n.kind = core::ParamKind::kRandint;
   n.upper = 10;
-  core::SearchSpace space{{Param("c", core::ParamKind::kChoice),
-                           Param("d", core::ParamKind::kChoice), n}};
+  core::SearchSpace space{
+      {Param("c", core::ParamKind::kChoice), Param("d", core::ParamKind::kChoice), n}};
   auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
   ASSERT_TRUE(encoding.ok()) << encoding.status();
   const std::vector<double> neutral = encoding->Encode({});
