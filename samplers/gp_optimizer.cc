@@ -92,7 +92,7 @@ std::string EncodedSpace::KeyOf(const std::vector<double>& x, core::Config* conf
 
 Box SearchBox(const GpData& data, int anchor) {
   const int dims = static_cast<int>(data.x.cols());
-  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims), {}};
+  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
   if (anchor >= 0) {
     for (int j = 0; j < dims; ++j) {
       box.lo[j] = std::max(0.0, data.x(anchor, j) - kExploreBox);
@@ -100,76 +100,6 @@ Box SearchBox(const GpData& data, int anchor) {
     }
   }
   return box;
-}
-
-namespace {
-
-// The categorical parameters of the space: the dims of each (one dim for an index
-// encoding, the option dims of a one-hot group).
-std::vector<std::pair<int, int>> CategoricalRanges(const EncodedSpace& space) {
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  std::vector<std::pair<int, int>> out;  // [first, first + width)
-  for (int j = 0; j < space.dims;) {
-    const EncodedDim::Type t = info[j].type;
-    const int width = t == EncodedDim::Type::kOneHot ? info[j].levels : 1;
-    if (t == EncodedDim::Type::kOneHot || t == EncodedDim::Type::kCategoricalIndex) {
-      out.emplace_back(j, j + width);
-    }
-    j += width;
-  }
-  return out;
-}
-
-int Bin(double v, int levels) {
-  return std::clamp(static_cast<int>(std::floor(v * levels)), 0, levels - 1);
-}
-
-// The categorical parameters, active in both, in which projected `x` differs from the
-// box's centre.
-std::vector<std::pair<int, int>> CategoricalMoves(const EncodedSpace& space, const Box& box,
-                                                  const double* x) {
-  std::vector<char> active_x, active_c;
-  std::vector<double> px(x, x + space.dims);
-  std::vector<double> pc(box.center.data(), box.center.data() + space.dims);
-  space.Project(px.data(), &active_x);
-  space.Project(pc.data(), &active_c);
-  std::vector<std::pair<int, int>> moves;
-  for (const auto& [first, end] : CategoricalRanges(space)) {
-    if (!active_x[first] || !active_c[first]) continue;
-    for (int k = first; k < end; ++k) {
-      if (std::abs(px[k] - pc[k]) > 1e-9) {
-        moves.emplace_back(first, end);
-        break;
-      }
-    }
-  }
-  return moves;
-}
-
-}  // namespace
-
-void LimitCategoricalMoves(const EncodedSpace& space, const Box& box, Rng* rng, double* x) {
-  if (box.center.size() == 0) return;
-  std::vector<std::pair<int, int>> moves = CategoricalMoves(space, box, x);
-  if (moves.size() <= 1) return;
-  const size_t keep = (*rng)() % moves.size();
-  for (size_t m = 0; m < moves.size(); ++m) {
-    if (m == keep) continue;
-    for (int k = moves[m].first; k < moves[m].second; ++k) x[k] = box.center[k];
-  }
-  space.Project(x);
-}
-
-bool WithinDiscreteLimits(const EncodedSpace& space, const Box& box, const double* x) {
-  if (box.center.size() == 0) return true;
-  const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  for (int j = 0; j < space.dims; ++j) {
-    if (info[j].type != EncodedDim::Type::kInteger) continue;
-    const int levels = info[j].levels;
-    const int bin = Bin(x[j], levels);
-    if (bin < Bin(box.lo[j], levels) || bin > Bin(box.hi[j], levels)) return false;
-  }
-  return CategoricalMoves(space, box, x).size() <= 1;
 }
 
 // 5b, recombinations.
@@ -234,9 +164,7 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
     for (int j = 0; j < dims; ++j) {
       if (j != forced && u(*rng) >= p_dim) continue;
       if (IsDiscrete(info[j].type)) {
-        // A region local in every coordinate draws integers within its box.
-        const bool bounded = box.center.size() > 0 && info[j].type == EncodedDim::Type::kInteger;
-        x[j] = bounded ? box.lo[j] + u(*rng) * (box.hi[j] - box.lo[j]) : u(*rng);
+        x[j] = u(*rng);
       } else {
         x[j] = std::clamp(x[j] + scale * normal(*rng), box.lo[j], box.hi[j]);
       }
@@ -249,7 +177,6 @@ std::vector<Scored> RankCandidates(const EncodedSpace& space, const GpData& data
   for (Eigen::Index i = 0; i < cand.rows(); ++i) {
     Eigen::RowVectorXd row = cand.row(i);
     space.Project(row.data());
-    LimitCategoricalMoves(space, box, rng, row.data());
     cand.row(i) = row;
   }
   const Eigen::VectorXd scores = acq.ScoreRows(cand);
@@ -318,7 +245,7 @@ std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>&
 }
 
 // 5d.
-void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq, const Box& box,
+void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq,
                      std::vector<Scored>* refined) {
   const int dims = space.dims;
   const std::vector<EncodedDim>& info = space.encoding.dim_info();
@@ -354,13 +281,10 @@ void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq
       }
       ++j;
     }
-    for (std::vector<double>& x : neighbours) space.Project(x.data());
-    std::erase_if(neighbours, [&](const std::vector<double>& x) {
-      return !WithinDiscreteLimits(space, box, x.data());
-    });
     if (neighbours.empty()) break;
     Eigen::MatrixXd m(neighbours.size(), dims);
     for (size_t r = 0; r < neighbours.size(); ++r) {
+      space.Project(neighbours[r].data());
       for (int j = 0; j < dims; ++j) m(r, j) = neighbours[r][j];
     }
     const Eigen::VectorXd s = acq.ScoreRows(m);

@@ -50,20 +50,7 @@ struct Scored {
 // Where continuous dims are searched.
 struct Box {
   Eigen::VectorXd lo, hi;
-  // Non-empty (a trust region with GpSamplerOptions::region_all_coordinates): the region's
-  // centre. Candidates then also keep integers within [lo, hi] (by bin) and differ from the
-  // centre in at most one categorical parameter active in both.
-  Eigen::VectorXd center;
 };
-
-// With box.center set: resets all but one (drawn at random) of the categorical parameters
-// in which the projected point `x` differs from the centre to the centre's values, and
-// projects `x` again. A no-op without box.center.
-void LimitCategoricalMoves(const EncodedSpace& space, const Box& box, Rng* rng, double* x);
-
-// With box.center set: whether the projected `x` keeps box's integer bins and differs from
-// the centre in at most one categorical parameter. Always true without box.center.
-bool WithinDiscreteLimits(const EncodedSpace& space, const Box& box, const double* x);
 
 // The unit cube, or +-0.15 around the model point `anchor` (exploration steps; -1: none).
 Box SearchBox(const GpData& data, int anchor);
@@ -94,7 +81,7 @@ std::vector<Scored> Refine(const EncodedSpace& space, const std::vector<Scored>&
 
 // 5d. Sorts `refined` by score, then takes coordinate steps over the integer and
 // categorical dims of the best one while they improve the score.
-void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq, const Box& box,
+void CoordinateSteps(const EncodedSpace& space, const PendingPenalizedLogEi& acq,
                      std::vector<Scored>* refined);
 
 // 6. The best-scoring untried config among `refined` and `ranked`; else a random untried

@@ -254,7 +254,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
-  CoordinateSteps(space, acq, box, &refined);                                              // 5d
+  CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
 }
 
@@ -572,9 +572,7 @@ int GpSampler::TrustRegion(const Observed& observed, const ModelSet& set, size_t
   for (size_t r = 0; r < set.idx.size(); ++r) {
     if (obs[set.idx[r]].trial != trial[state.center]) continue;
     const Eigen::VectorXd center = set.data.x.row(r).transpose();
-    *box = TrustRegionBox(space, center, hp_->log_lengthscales, state.length,
-                          gp_.region_all_coordinates);
-    if (gp_.region_all_coordinates) box->center = center;
+    *box = TrustRegionBox(space, center, hp_->log_lengthscales, state.length);
     notes_.push_back(absl::StrCat("trust region around trial ", trial[state.center] + 1, ", side ",
                                   state.length, ", restarts ", state.restarts));
     return static_cast<int>(r);

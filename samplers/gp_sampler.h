@@ -130,9 +130,6 @@ struct GpSamplerOptions {
   enum class TrustRegionUse { kNever, kWhilePending, kAlways };
   TrustRegionUse trust_region = TrustRegionUse::kAlways;
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
-  // The region also boxes integers and lets a candidate change at most one categorical
-  // (Box::center); otherwise it bounds continuous dims only.
-  bool region_all_coordinates = false;
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
 };

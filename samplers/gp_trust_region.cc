@@ -57,26 +57,22 @@ TrustRegionState ReplayTrustRegion(const std::vector<double>& y, int design, int
 }
 
 Box TrustRegionBox(const EncodedSpace& space, const Eigen::VectorXd& center,
-                   const Eigen::VectorXd& log_lengthscales, double length, bool integers) {
+                   const Eigen::VectorXd& log_lengthscales, double length) {
   const int dims = space.dims;
   const std::vector<EncodedDim>& info = space.encoding.dim_info();
-  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims), {}};
-  auto boxed = [&](int j) {
-    return !IsDiscrete(info[j].type) || (integers && info[j].type == EncodedDim::Type::kInteger);
-  };
+  Box box{Eigen::VectorXd::Zero(dims), Eigen::VectorXd::Ones(dims)};
   double mean_log = 0;
   int continuous = 0;
   for (int j = 0; j < dims; ++j) {
-    if (!boxed(j)) continue;
+    if (IsDiscrete(info[j].type)) continue;
     mean_log += log_lengthscales[j];
     ++continuous;
   }
   if (continuous == 0) return box;
   mean_log /= continuous;
   for (int j = 0; j < dims; ++j) {
-    if (!boxed(j)) continue;
-    double half = 0.5 * length * std::exp(log_lengthscales[j] - mean_log);
-    if (IsDiscrete(info[j].type)) half = std::max(half, 1.0 / info[j].levels);
+    if (IsDiscrete(info[j].type)) continue;
+    const double half = 0.5 * length * std::exp(log_lengthscales[j] - mean_log);
     box.lo[j] = std::max(0.0, center[j] - half);
     box.hi[j] = std::min(1.0, center[j] + half);
   }

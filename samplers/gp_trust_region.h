@@ -46,9 +46,7 @@ TrustRegionState ReplayTrustRegion(const std::vector<double>& y, int design, int
 // continuous dim, w_j = l_j / geometric mean of l (the GP's length scales, so the box
 // is longer where the objective varies slowly), clamped to the cube; discrete dims keep
 // [0, 1] (their levels are few, and one-hot groups cannot be boxed).
-// With `integers`, integer dims are boxed the same way (at least one bin either side) and
-// count in the geometric mean.
 Box TrustRegionBox(const EncodedSpace& space, const Eigen::VectorXd& center,
-                   const Eigen::VectorXd& log_lengthscales, double length, bool integers = false);
+                   const Eigen::VectorXd& log_lengthscales, double length);
 
 }  // namespace sweep::samplers
