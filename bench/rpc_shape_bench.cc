@@ -5,9 +5,9 @@
 //
 // Two processes on 127.0.0.1, like a worker and its controller: this one runs the clients,
 // a copy of itself started with --serve runs the server, with the product's server options
-// (synchronous server, one completion queue, 1-16 pollers: rpc/grpc_service.cc) and the
-// product's process settings. Every unary call carries an authorization header and a
-// deadline, as the worker's do; the stream carries them once. The payloads (--request-bytes,
+// (rpc::ApplySyncServerOptions) and the product's process settings. Every unary call carries an
+// authorization header and a deadline, as the worker's do; the stream carries them once. The
+// payloads (--request-bytes,
 // --reply-bytes; 400 and 600 by default) are a little above a CompleteTrial request and its
 // reply with the next lease: a `printf` trial's whole exchange, headers included, is about
 // 440 bytes out and 400 back. Each client thread has its own channel and does one exchange
@@ -20,9 +20,7 @@
 // usage: rpc_shape_bench [--clients 2] [--exchanges 5000] [--rounds 5]
 //                        [--request-bytes 400] [--reply-bytes 600] [--json]
 // The generated code of bench/rpc_shape.proto is used here only.
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,10 +36,11 @@
 
 #include "CLI/CLI.hpp"
 #include "bench/rpc_shape.grpc.pb.h"
+#include "core/env.h"
 #include "core/process_settings.h"
+#include "core/status.h"
 #include "grpcpp/grpcpp.h"
-
-extern char** environ;
+#include "rpc/grpc_service.h"
 
 namespace sweep::bench {
 namespace {
@@ -88,9 +87,7 @@ int Serve(const Args& args) {
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
+  rpc::ApplySyncServerOptions(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) return 1;
   std::printf("%d\n", port);
@@ -102,43 +99,31 @@ int Serve(const Args& args) {
   return 0;
 }
 
-// A running server process: its pid, its port, and the pipe whose closing stops it.
+// A copy of this program serving (--serve), and its port; closing its stdin stops it.
 struct ServerProcess {
-  pid_t pid = -1;
+  std::unique_ptr<core::Subprocess> child;
   int port = 0;
-  int stop_fd = -1;
 };
 
-bool StartServer(const Args& args, ServerProcess* out) {
-  int to_child[2], from_child[2];
-  if (pipe(to_child) != 0 || pipe(from_child) != 0) return false;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, to_child[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, from_child[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, to_child[1]);
-  posix_spawn_file_actions_addclose(&actions, from_child[0]);
-  const std::string reply = std::to_string(args.reply_bytes);
-  std::vector<char*> argv = {const_cast<char*>("rpc_shape_bench"), const_cast<char*>("--serve"),
-                             const_cast<char*>("--reply-bytes"), const_cast<char*>(reply.c_str()),
-                             nullptr};
-  const int rc = posix_spawn(&out->pid, "/proc/self/exe", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(to_child[0]);
-  close(from_child[1]);
-  if (rc != 0) return false;
-  out->stop_fd = to_child[1];
-  char buf[32] = {0};
-  ssize_t n = read(from_child[0], buf, sizeof(buf) - 1);
-  close(from_child[0]);
-  out->port = n > 0 ? std::atoi(buf) : 0;
-  return out->port > 0;
+absl::StatusOr<ServerProcess> StartServer(const Args& args) {
+  core::SpawnOptions options;
+  options.argv = {"/proc/self/exe", "--serve", "--reply-bytes", std::to_string(args.reply_bytes)};
+  options.stdin_to = core::Stdio::Pipe();
+  options.stdout_to = core::Stdio::Pipe();
+  ServerProcess server;
+  ASSIGN_OR_RETURN(server.child, core::Env::Default()->Spawn(options));
+  std::string line;
+  while (line.find('\n') == std::string::npos &&
+         server.child->ReadOutput(10'000, [&](int, std::string_view data) { line += data; })) {
+  }
+  server.port = std::atoi(line.c_str());
+  if (server.port <= 0) return absl::UnavailableError("the server process printed no port");
+  return server;
 }
 
-void StopServer(const ServerProcess& server) {
-  close(server.stop_fd);
-  int status = 0;
-  waitpid(server.pid, &status, 0);
+void StopServer(ServerProcess& server) {
+  server.child->CloseInput();
+  server.child->Reap().IgnoreError();
 }
 
 // User+system seconds of `pid` (/proc/PID/stat fields 14 and 15).
@@ -222,11 +207,14 @@ double Median(std::vector<double> v) {
 }
 
 int Run(const Args& args) {
-  ServerProcess server;
-  if (!StartServer(args, &server)) {
-    std::fprintf(stderr, "rpc_shape_bench: cannot start the server process\n");
+  absl::StatusOr<ServerProcess> started = StartServer(args);
+  if (!started.ok()) {
+    std::fprintf(stderr, "rpc_shape_bench: cannot start the server process: %s\n",
+                 std::string(started.status().message()).c_str());
     return 1;
   }
+  ServerProcess& server = *started;
+  const pid_t server_pid = static_cast<pid_t>(server.child->pid());
   const std::string address = "127.0.0.1:" + std::to_string(server.port);
   std::vector<std::unique_ptr<Shape::Stub>> stubs;
   for (int c = 0; c < args.clients; ++c) {
@@ -239,13 +227,13 @@ int Run(const Args& args) {
   Args warm = args;
   warm.exchanges = std::max(1, args.exchanges / 10);
   Round ignored;
-  bool ok = RunRound(stubs, server.pid, false, warm, &ignored) &&
-            RunRound(stubs, server.pid, true, warm, &ignored);
+  bool ok = RunRound(stubs, server_pid, false, warm, &ignored) &&
+            RunRound(stubs, server_pid, true, warm, &ignored);
   std::vector<double> cpu[2], rate[2];
   for (int r = 0; ok && r < args.rounds; ++r) {
     for (int shape = 0; ok && shape < 2; ++shape) {
       Round round;
-      ok = RunRound(stubs, server.pid, shape == 1, args, &round);
+      ok = RunRound(stubs, server_pid, shape == 1, args, &round);
       cpu[shape].push_back(round.cpu_us_per_exchange);
       rate[shape].push_back(round.exchanges_per_s);
     }

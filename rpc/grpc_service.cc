@@ -505,6 +505,14 @@ class Service final : public pb::SweepController::Service {
 
 }  // namespace
 
+void ApplySyncServerOptions(grpc::ServerBuilder* builder) {
+  builder->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
+  builder->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  // Threads that finish a call go back to polling, up to this many, instead of exiting:
+  // with 2, busy workers made gRPC create (and end) a thread for almost every call.
+  builder->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
+}
+
 class GrpcServer::Impl {
  public:
   Impl(Controller* controller, const GrpcServerOptions& options)
@@ -537,11 +545,7 @@ class GrpcServer::Impl {
     grpc::ResourceQuota quota("sweep-controller");
     quota.SetMaxThreads(options_.max_threads);
     builder.SetResourceQuota(quota);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, 1);
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
-    // Threads that finish a call go back to polling, up to this many, instead of exiting:
-    // with 2, busy workers made gRPC create (and end) a thread for almost every call.
-    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
+    ApplySyncServerOptions(&builder);
     server_ = builder.BuildAndStart();
     if (!server_ || selected == 0) {
       server_.reset();

@@ -23,7 +23,15 @@
 #include "absl/status/statusor.h"
 #include "controller/controller.h"
 
+namespace grpc {
+class ServerBuilder;
+}  // namespace grpc
+
 namespace sweep::rpc {
+
+// The synchronous-server settings the controller serves with (one completion queue, 1-16
+// polling threads); benchmarks that time gRPC apply them too, to measure the same server.
+void ApplySyncServerOptions(grpc::ServerBuilder* builder);
 
 struct GrpcServerOptions {
   // host:port; port 0 picks a free one (see GrpcServer::port()).
