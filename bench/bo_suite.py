@@ -12,7 +12,10 @@ and with 4 trials in flight (`c4`: the oldest of 4 running trials completes, the
 next is asked for, so every suggestion sees 3 pending trials).
 
 Regret: best value among the first B trials minus the problem's minimum (for real tasks,
-the best value any run has ever seen, kept in the cache). Per problem the table shows the
+the best value any run has ever seen, kept in the cache). On a noisy problem (a problem's
+`noise`: every value a sampler is told has Gaussian noise added, drawn per seed and trial
+number, so every sampler sees the same draws) it is the noiseless value of the trial with
+the best noisy value among the first B, the trial `sweep best` would pick. Per problem the table shows the
 median and mean regret of each sampler and the ratios gp/tpe; overall, the geometric mean
 of the ratios (all problems, per group, and per set: tune / heldout). Regrets are floored at 1e-6 of the random search's median regret at the
 smallest budget (TPE's where random was not run) so that two exact hits compare as equal. Suggestion time is the
@@ -41,6 +44,7 @@ import hashlib
 import json
 import math
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -135,9 +139,20 @@ class Evaluator:
         return self.memo[key]
 
 
-def drive(ask, tell, evaluate, trials, concurrency):
-    """Runs `trials` trials with up to `concurrency` in flight (oldest completes first)."""
-    values, seconds = [None] * trials, []
+def noise_draws(problem, seed, trials):
+    """The noise added to trial i's value on a noisy problem (None when noiseless): a
+    function of the problem, seed and trial number only, so every sampler sees the same."""
+    if not problem.noise:
+        return None
+    return [random.Random(f"{problem.name}/{seed}/{i}").gauss(0.0, problem.noise)
+            for i in range(trials)]
+
+
+def drive(ask, tell, evaluate, trials, concurrency, noise=None):
+    """Runs `trials` trials with up to `concurrency` in flight (oldest completes first).
+    With `noise` (noise_draws), trial i is told its value plus noise[i]: "values" holds
+    what was told, "true" the noiseless values."""
+    values, true, seconds = [None] * trials, [None] * trials, []
     running = collections.deque()
     created = 0
     while created < trials or running:
@@ -147,9 +162,13 @@ def drive(ask, tell, evaluate, trials, concurrency):
             running.append((created, handle, params))
             created += 1
         index, handle, params = running.popleft()
-        values[index] = evaluate(params)
+        true[index] = evaluate(params)
+        values[index] = true[index] + (noise[index] if noise else 0.0)
         tell(handle, values[index])
-    return {"values": values, "cpu_seconds": seconds}
+    result = {"values": values, "cpu_seconds": seconds}
+    if noise:
+        result["true"] = true
+    return result
 
 
 def run_gp(server, problem, evaluate, seed, trials, concurrency, gp_options):
@@ -165,7 +184,7 @@ def run_gp(server, problem, evaluate, seed, trials, concurrency, gp_options):
     def tell(handle, value):
         server.call({"cmd": "tell", "trial": handle, "value": value})
 
-    return drive(ask, tell, evaluate, trials, concurrency)
+    return drive(ask, tell, evaluate, trials, concurrency, noise_draws(problem, seed, trials))
 
 
 def run_optuna(kind, problem, evaluate, seed, trials, concurrency):
@@ -187,7 +206,7 @@ def run_optuna(kind, problem, evaluate, seed, trials, concurrency):
     def tell(trial, value):
         study.tell(trial, value)
 
-    return drive(ask, tell, evaluate, trials, concurrency)
+    return drive(ask, tell, evaluate, trials, concurrency, noise_draws(problem, seed, trials))
 
 
 # ---- runs and caches ----
@@ -202,7 +221,8 @@ def write_json(path, doc, **dump_args):
 
 
 def problem_hash(problem):
-    text = json.dumps([problem.space, PROBLEM_VERSION], sort_keys=True)
+    key = [problem.space, PROBLEM_VERSION] + ([problem.noise] if problem.noise else [])
+    text = json.dumps(key, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -317,13 +337,21 @@ def geomean(values):
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
 
+def best_true(run, budget):
+    """The noiseless value of the best of the first `budget` trials (module docstring)."""
+    values = run["values"][:budget]
+    if "true" not in run:
+        return min(values)
+    return run["true"][values.index(min(values))]
+
+
 def summarise(problem, runs, budgets, minimum):
     """runs[sampler][seed] -> {budget: {sampler: {median, mean, regrets}}}."""
     out = {}
     for budget in budgets:
         out[budget] = {}
         for sampler, by_seed in runs.items():
-            regrets = [min(r["values"][:budget]) - minimum for r in by_seed]
+            regrets = [best_true(r, budget) - minimum for r in by_seed]
             out[budget][sampler] = {"median": statistics.median(regrets),
                                     "mean": statistics.fmean(regrets), "regrets": regrets}
     return out

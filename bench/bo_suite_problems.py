@@ -2,7 +2,7 @@
 model-fitting tasks, each with a Sweep search space (the `search_space` mapping of a
 spec, which bo_suite also turns into Optuna suggest calls) and an objective to minimise.
 
-Problem(name, group, space, objective, minimum, held_out)
+Problem(name, group, space, objective, minimum, held_out, noise)
   group      "function" | "mixed" | "real"
   space      {name: {type: ..., ...}} as in a spec (loguniform bounds are exponents)
   objective  f(params) -> float, params as Sweep passes them (a nested choice holds the
@@ -10,6 +10,9 @@ Problem(name, group, space, objective, minimum, held_out)
   minimum    the known minimum, or None for real tasks (regret is then measured against
              the best value any run has seen, kept in bo_suite's cache)
   held_out   evaluated only for the final report, never while tuning the sampler
+  noise      0, or the standard deviation of Gaussian noise added to every value a
+             sampler is told (bo_suite draws it per seed and trial); the objective itself
+             stays noiseless, and regret is measured on it
 
 Functions follow the usual definitions (Surjanovic & Bingham's library, BBOB). Several
 standard functions have their optimum at the centre of the box or on a symmetric grid;
@@ -24,7 +27,8 @@ from collections import namedtuple
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "product_bo"))
 from bo_functions import ackley, branin, hartmann, hartmann6, levy, rosenbrock  # noqa: E402
 
-Problem = namedtuple("Problem", "name group space objective minimum held_out")
+Problem = namedtuple("Problem", "name group space objective minimum held_out noise",
+                     defaults=(0.0,))
 
 # ---- functions of a vector ----
 
@@ -109,6 +113,16 @@ def ellipsoid(z, condition=1e6):
     return sum(condition ** (i / (d - 1)) * v * v for i, v in enumerate(z))
 
 
+def step_ellipsoid(z):
+    """BBOB's step ellipsoid (f7) without its boundary penalty: the coordinates are
+    rounded (to integers beyond 0.5, to tenths within), so the surface is made of plateaus,
+    like a metric measured on a small validation set; condition 100."""
+    d = len(z)
+    zq = [math.floor(0.5 + v) if abs(v) > 0.5 else math.floor(0.5 + 10 * v) / 10 for v in z]
+    return 0.1 * max(abs(zq[0]) / 1e4,
+                     sum(100 ** (i / (d - 1)) * v * v for i, v in enumerate(zq)))
+
+
 _SHEKEL_C = [0.1, 0.2, 0.2, 0.4, 0.4, 0.6, 0.3, 0.7, 0.5, 0.5]
 _SHEKEL_A = [[4, 4, 4, 4], [1, 1, 1, 1], [8, 8, 8, 8], [6, 6, 6, 6], [3, 7, 3, 7],
              [2, 9, 2, 9], [5, 5, 3, 3], [8, 1, 8, 1], [6, 2, 6, 2], [7, 3.6, 7, 3.6]]
@@ -174,8 +188,9 @@ def vector_objective(f, d):
     return lambda p: f([float(p[f"x{i + 1}"]) for i in range(d)])
 
 
-def function(name, space, f, minimum, held_out=False):
-    return Problem(name, "function", space, vector_objective(f, len(space)), minimum, held_out)
+def function(name, space, f, minimum, held_out=False, noise=0.0):
+    return Problem(name, "function", space, vector_objective(f, len(space)), minimum, held_out,
+                   noise)
 
 
 # ---- mixed spaces (synthetic objectives with a known minimum) ----
@@ -585,5 +600,22 @@ def all_problems():
         # spaces, to check a choice about categorical parameters made without them
         Problem("mixed_arch", "mixed", MIXED_ARCH_SPACE, mixed_arch, 0.0, True),
         Problem("mixed_pipeline", "mixed", MIXED_PIPELINE_SPACE, mixed_pipeline, 0.0, True),
+        # ---- held out, added in the twelfth round before any run on them: kinds of
+        # objective the suite lacked. Noisy values (a validation metric with a seed: the
+        # noise is small against the spread of values at random points, 0.5-3% of their
+        # range, but larger than the regret a good sampler reaches, so it matters near the
+        # optimum), plateaus (a rounded objective), and 16 dimensions.
+        function("hartmann6_noisy", box(6, 0, 1), hartmann6, -3.32236801141551, held_out=True,
+                 noise=0.1),
+        function("levy_shift5_noisy", box(5, -10, 10),
+                 transformed(levy, 5, 111, (-5, 5), rotate=False, centre=1.0), 0.0,
+                 held_out=True, noise=1.0),
+        Problem("mixed_mlp_noisy", "mixed", MIXED_MLP_SPACE, mixed_mlp, _mixed_mlp_minimum(),
+                True, 0.05),
+        function("step_ellipsoid_sr5", box(5, -5, 5),
+                 transformed(step_ellipsoid, 5, 122, (-4, 4), rotate=True), 0.0, held_out=True),
+        function("levy_shift16", box(16, -10, 10),
+                 transformed(levy, 16, 133, (-5, 5), rotate=False, centre=1.0), 0.0,
+                 held_out=True),
     ]
     return {q.name: q for q in p}
