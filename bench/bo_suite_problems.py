@@ -617,5 +617,17 @@ def all_problems():
         function("levy_shift16", box(16, -10, 10),
                  transformed(levy, 16, 133, (-5, 5), rotate=False, centre=1.0), 0.0,
                  held_out=True),
+        # ---- held out, added in the twelfth round before any run on them, to judge a
+        # change made for noisy objectives: noisy versions of other families (noise about
+        # 3% of the range of values at random points)
+        function("shekel4_noisy", box(4, 0, 10), shekel, -10.536409816692, held_out=True,
+                 noise=0.05),
+        function("hartmann3_noisy", box(3, 0, 1), hartmann3, -3.86278214782076, held_out=True,
+                 noise=0.1),
+        function("ackley_sr5_noisy", box(5, -32.768, 32.768),
+                 transformed(ackley, 5, 144, (-15, 15), rotate=True), 0.0, held_out=True,
+                 noise=0.2),
+        Problem("mixed_boost_noisy", "mixed", MIXED_BOOST_SPACE, mixed_boost,
+                _mixed_boost_minimum(), True, 0.1),
     ]
     return {q.name: q for q in p}

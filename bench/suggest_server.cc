@@ -116,6 +116,7 @@ json Handle(const json& request, Session& session) {
       const auto& info = session.gp->fit_info();
       reply["fit"] = {{"additive", info.additive}, {"product_lml", info.product_lml}};
       if (info.additive_lml) reply["fit"]["additive_lml"] = *info.additive_lml;
+      reply["fit"]["trend"] = info.trend;
       if (const auto& hp = session.gp->hyperparameters()) {
         reply["hyperparameters"] = {
             {"log_lengthscales", std::vector<double>(hp->log_lengthscales.data(),

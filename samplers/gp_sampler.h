@@ -132,6 +132,10 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
+  // Experiment (0: off): when the best candidate's EI is less than this many times the
+  // median candidate's (the model prefers no point), the next point of the space-filling
+  // design is suggested instead of the acquisition's.
+  double flat_acquisition = 0.0;
 };
 
 class GpSampler final : public Sampler {
