@@ -1,6 +1,6 @@
 """bo_suite: Sweep's Bayesian sampler against Optuna on a broad suite, in one run.
 
-Problems (bench/bo_suite_problems.py): standard functions of 2-10 dimensions, mixed
+Problems (bench/bo_suite_problems.py): standard functions of 2-16 dimensions, mixed
 spaces (integers, categoricals, nested choices, log-scaled parameters) and real
 model-fitting tasks on scikit-learn's bundled datasets; some are held out (only for the
 final report: --set heldout or all). Samplers: Sweep's GP (`gp`, through
