@@ -42,7 +42,7 @@
 //     learning rate with one good range) a zero-mean GP fitted to 10-30 points is
 //     uncertain nearly everywhere, and its first model steps land like random points;
 //     the trend learns the bowl from every point, so EI searches where the bowl points
-//     (bench/bo_suite.py; docs/bo-suite.md, eighth round). Objectives without that
+//     (bench/bo_suite.py; docs/bo-suite-history.md, eighth round). Objectives without that
 //     shape (Hartmann-6, Michalewicz) keep the zero mean on nearly every call. The
 //     chosen trend's coefficients are refitted to the data on every call.
 //  5. EI incumbent: the lowest posterior mean at a finished trial (mean_incumbent), not
@@ -132,10 +132,6 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
-  // Experiment (0: off): when the best candidate's EI is less than this many times the
-  // median candidate's (the model prefers no point), the next point of the space-filling
-  // design is suggested instead of the acquisition's.
-  double flat_acquisition = 0.0;
 };
 
 class GpSampler final : public Sampler {
