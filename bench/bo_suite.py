@@ -15,11 +15,12 @@ Regret: best value among the first B trials minus the problem's minimum (for rea
 the best value any run has ever seen, kept in the cache). On a noisy problem (a problem's
 `noise`: every value a sampler is told has Gaussian noise added, drawn per seed and trial
 number, so every sampler sees the same draws) it is the noiseless value of the trial with
-the best noisy value among the first B, the trial `sweep best` would pick. Per problem the table shows the
-median and mean regret of each sampler and the ratios gp/tpe; overall, the geometric mean
-of the ratios (all problems, per group, and per set: tune / heldout). Regrets are floored at 1e-6 of the random search's median regret at the
-smallest budget (TPE's where random was not run) so that two exact hits compare as equal. Suggestion time is the
-sampler's CPU time per suggestion (thread time), median and p99.
+the best noisy value among the first B, the trial `sweep best` would pick.
+Per problem the table shows the median and mean regret of each sampler and the ratios
+gp/tpe; overall, the geometric mean of the ratios (all problems, per group, and per set:
+tune / heldout). Regrets are floored at 1e-6 of the random search's median regret at the
+smallest budget (TPE's where random was not run) so that two exact hits compare as equal.
+Suggestion time is the sampler's CPU time per suggestion (thread time), median and p99.
 
 Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
 (problem, sampler, mode, seed, trials); GP runs per (behaviour fingerprint, mode, ...),
