@@ -253,12 +253,6 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
-  if (gp_.flat_acquisition > 0 && gp_.flat_every > 0 && !ranked.empty() &&
-      history.trials.size() % gp_.flat_every == 0 &&
-      ranked.front().log_ei - ranked[ranked.size() / 2].log_ei < std::log(gp_.flat_acquisition)) {
-    notes_.push_back("the model prefers no candidate: a point of the space-filling design");
-    return InitialPoint(history.trials.size(), tried, stream);
-  }
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6

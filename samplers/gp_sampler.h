@@ -132,11 +132,6 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
-  // Experiment (0: off): when the best candidate's EI is less than this many times the
-  // median candidate's (the model prefers no point), every flat_every-th suggestion
-  // (by trial number) is the next point of the space-filling design instead.
-  double flat_acquisition = 0.0;
-  int flat_every = 2;
 };
 
 class GpSampler final : public Sampler {
