@@ -5,13 +5,12 @@
 //
 // Two processes on 127.0.0.1, like a worker and its controller: this one runs the clients,
 // a copy of itself started with --serve runs the server, with the product's server options
-// (rpc::ApplySyncServerOptions) and the product's process settings. Every unary call carries an
-// authorization header and a deadline, as the worker's do; the stream carries them once. The
-// payloads (--request-bytes,
-// --reply-bytes; 400 and 600 by default) are a little above a CompleteTrial request and its
-// reply with the next lease: a `printf` trial's whole exchange, headers included, is about
-// 440 bytes out and 400 back. Each client thread has its own channel and does one exchange
-// at a time.
+// (rpc::ApplySyncServerOptions) and the product's process settings. Every unary call
+// carries an authorization header and a deadline, as the worker's do; the stream carries
+// them once. The payloads (--request-bytes, --reply-bytes; 400 and 600 by default) are a
+// little above a CompleteTrial request and its reply with the next lease: a `printf`
+// trial's whole exchange, headers included, is about 440 bytes out and 400 back. Each
+// client thread has its own channel and does one exchange at a time.
 //
 // Rounds alternate the two shapes (the machine's speed drifts); each round's CPU is the
 // user+system time of both processes over the round. Printed per shape: the median over
