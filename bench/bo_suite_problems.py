@@ -648,5 +648,21 @@ def all_problems():
                              centre=-2.903534027771178), -39.16616570377142 * 4,
                  held_out=True, noise=5.0),
         function("face_optimum6", box(6, -5, 5), face_optimum, 0.0, held_out=True),
+        # ---- held out, added in the thirteenth round before any run on them, to judge a
+        # third variant: noisy versions of three more families and of a nested mixed space
+        # (noise about 3% of the range of values at random points), and a rugged
+        # noiseless function
+        function("alpine_sr5_noisy", box(5, -10, 10),
+                 transformed(alpine1, 5, 177, (-5, 5), rotate=True), 0.0, held_out=True,
+                 noise=0.6),
+        function("rastrigin_shift4_noisy", box(4, -5.12, 5.12),
+                 transformed(rastrigin, 4, 188, (-3, 3), rotate=False), 0.0, held_out=True,
+                 noise=3.0),
+        function("salomon_sr5_noisy", box(5, -100, 100),
+                 transformed(salomon, 5, 211, (-50, 50), rotate=True), 0.0, held_out=True,
+                 noise=0.4),
+        Problem("mixed_nested_noisy", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, True, 0.1),
+        function("rastrigin_shift6", box(6, -5.12, 5.12),
+                 transformed(rastrigin, 6, 222, (-3, 3), rotate=False), 0.0, held_out=True),
     ]
     return {q.name: q for q in p}
