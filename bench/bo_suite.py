@@ -31,7 +31,8 @@ suggests the same reuses the runs, a change in behaviour (in that mode) reruns t
 probe cannot see every change (one that only shows on other spaces, or after trial 60,
 needs --rerun-gp). Runs made with --gp-options are also keyed by those options, since
 an option that changes only late or rare suggestions leaves the probe as it is (and would
-otherwise reuse the default's runs). Also cached: the evaluations of real tasks per config and the real
+otherwise reuse the default's runs); an option whose meaning a rebuild changes keeps its key,
+so its old runs must be removed (or --rerun-gp). Also cached: the evaluations of real tasks per config and the real
 tasks' best values.
 
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
