@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
+#include <unordered_set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -49,9 +50,16 @@ Location LocationOf(const YAML::Mark& mark) {
 
 // Every key and scalar must be UTF-8: the spec's strings reach JSON (SWEEP_PARAMS, the
 // store) and proto3 strings, which refuse anything else. Reports each bad one by key.
+// `checked`: the start positions of the collections already walked. An alias is the
+// anchored node itself (the same mark), so each is walked once: following aliases
+// afresh made a 40-line alias bomb cost minutes.
 void CheckUtf8(const YAML::Node& node, const std::string& path, int depth,
-               internal::Diagnostics& diagnostics) {
+               internal::Diagnostics& diagnostics, std::unordered_set<int>& checked) {
   if (depth > 64) return;  // the parser refuses deeper nesting on its own
+  if ((node.IsSequence() || node.IsMap()) && node.Mark().pos >= 0 &&
+      !checked.insert(node.Mark().pos).second) {
+    return;
+  }
   if (node.IsScalar()) {
     if (!core::IsValidUtf8(node.Scalar())) {
       diagnostics.Add(LocationOf(node.Mark()), path,
@@ -60,7 +68,7 @@ void CheckUtf8(const YAML::Node& node, const std::string& path, int depth,
     }
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) {
-      CheckUtf8(node[i], absl::StrCat(path, "[", i, "]"), depth + 1, diagnostics);
+      CheckUtf8(node[i], absl::StrCat(path, "[", i, "]"), depth + 1, diagnostics, checked);
     }
   } else if (node.IsMap()) {
     for (auto it = node.begin(); it != node.end(); ++it) {
@@ -71,7 +79,7 @@ void CheckUtf8(const YAML::Node& node, const std::string& path, int depth,
                                      "; a spec must be UTF-8 text"));
         key = core::SanitizeUtf8(key);
       }
-      CheckUtf8(it->second, internal::JoinPath(path, key), depth + 1, diagnostics);
+      CheckUtf8(it->second, internal::JoinPath(path, key), depth + 1, diagnostics, checked);
     }
   }
 }
@@ -121,7 +129,8 @@ absl::StatusOr<SweepSpec> Parse(const std::string& yaml_text, const std::string&
     diagnostics.Add({1, 1}, "", "the spec is empty; it starts with `type: sweep`");
     return diagnostics.ToStatus();
   }
-  CheckUtf8(documents[0], "", 0, diagnostics);
+  std::unordered_set<int> checked;
+  CheckUtf8(documents[0], "", 0, diagnostics, checked);
   if (!diagnostics.empty()) return diagnostics.ToStatus();
   SweepSpec spec;
   std::error_code ec;

@@ -38,6 +38,16 @@ TEST(SpecInputLimits, KeyThatIsNotUtf8IsRefused) {
   EXPECT_THAT(msg, HasSubstr("search_space"));
 }
 
+// The check walks each anchored node once (an alias bomb cost minutes), yet still sees a
+// bad byte behind an alias, and one in every distinct mapping.
+TEST(SpecInputLimits, BadBytesBehindAliasesAndInSiblingsAreReported) {
+  std::string msg = Error(Spec("  m: &a {type: choice, values: [\"caf\xE9\"]}\n"
+                               "  n: *a\n"
+                               "  o: {type: choice, values: [\"th\xE9\"]}\n"));
+  EXPECT_THAT(msg, HasSubstr("search_space.m.values[0]: the value is not valid UTF-8"));
+  EXPECT_THAT(msg, HasSubstr("search_space.o.values[0]: the value is not valid UTF-8"));
+}
+
 TEST(SpecInputLimits, ValidUtf8IsKept) {
   absl::StatusOr<SweepSpec> spec =
       ParseSpec(Spec("  m: {type: choice, values: [\"caf\xC3\xA9\"]}\n"), "spec.yml", "/tmp");
