@@ -651,8 +651,11 @@ void ControllerImpl::Tick() {
   ForgetEndedSweeps(now);
   MarkSilentNodesGone(txn, now);
   std::vector<NodeWaitTimeout> timeouts;
-  std::vector<Autoscaler::Start> starts = autoscaler_.Plan(txn, state_, now, &timeouts);
-  EndSweepsWithoutNodes(txn, timeouts, now);
+  std::vector<Autoscaler::Start> starts;
+  if (!shutdown_) {
+    starts = autoscaler_.Plan(txn, state_, now, &timeouts);
+    EndSweepsWithoutNodes(txn, timeouts, now);
+  }
   Finish(txn, lock).IgnoreError();
   RegisterModels();
   StartNodes(std::move(starts));
@@ -751,25 +754,43 @@ void ControllerImpl::Start() {
       ticker_cv_.wait_for(l, std::chrono::milliseconds(options_.tick_interval_ms),
                           [this] { return ticker_stop_; });
     }
+    l.unlock();
+    // The nodes are stopped from this thread, before it ends: it started them, and a local
+    // worker gets SIGKILL when the thread that spawned it ends (PR_SET_PDEATHSIG), which
+    // left its trial's children running and its lease to expire.
+    StopProviderNodes();
   });
 }
 
 void ControllerImpl::Shutdown() {
   if (shut_down_once_.exchange(true)) return;
   {
-    std::lock_guard<std::mutex> lock(ticker_mu_);
-    ticker_stop_ = true;
-  }
-  ticker_cv_.notify_all();
-  if (ticker_.joinable()) ticker_.join();
-  std::vector<std::shared_ptr<NodeProvider>> providers;
-  {
     std::lock_guard<std::mutex> lock(mu_);
-    shutdown_ = true;
-    providers = autoscaler_.Providers();
+    shutdown_ = true;  // from here no lease is granted and no node is started
   }
   work_cv_.notify_all();
   state_cv_.notify_all();
+  bool ticking;
+  {
+    std::lock_guard<std::mutex> lock(ticker_mu_);
+    ticker_stop_ = true;
+    ticking = ticker_.joinable();
+  }
+  ticker_cv_.notify_all();
+  if (ticking) {
+    ticker_.join();  // it stops the nodes on its way out
+  } else {
+    StopProviderNodes();
+  }
+}
+
+void ControllerImpl::StopProviderNodes() {
+  std::vector<std::shared_ptr<NodeProvider>> providers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    providers = autoscaler_.Providers();
+  }
+  // Stopped workers report their attempts (committed, so a restart re-leases at once).
   for (auto& p : providers) p->StopAll();
 }
 

@@ -146,6 +146,8 @@ class ControllerImpl final : public Controller {
   void EndSweepsWithoutNodes(Txn& txn, const std::vector<NodeWaitTimeout>& timeouts, int64_t now);
   // Registers the models of completed sweeps with register_model (takes mu_ itself).
   void RegisterModels();
+  // Stops every provider's nodes and waits for them (takes mu_ only to list providers).
+  void StopProviderNodes();
 
   store::Store* const store_;
   const ControllerOptions options_;

@@ -1,6 +1,8 @@
 // `sweep server`, `sweep submit` and queries with --server, driven like a user would:
 // two sweeps sharing one cluster, the same answers as from the workspace, a clean
 // SIGTERM, and clear errors for every bad input.
+#include <signal.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -320,6 +322,56 @@ TEST(ServerE2E, ARestartedServerResumesTheWorkspacesRunningSweeps) {
   EXPECT_EQ(trials.size(), 4u);
   for (const auto& t : trials) EXPECT_EQ(t["state"], "completed") << t.dump();
   EXPECT_EQ(second.Stop().exit_code, 0);
+}
+
+// The server's own workers stopped gracefully: each stopped its trial's whole process
+// group and reported the attempt, so nothing outlives the server and a restart re-leases
+// at once. (They used to get SIGKILL first, when the thread that started them ended:
+// a trial's children kept running and its lease had to expire, 30 s, after a restart.)
+TEST(ServerE2E, StoppingTheServerEndsTrialsWithTheirChildrenAndReleasesTheirLeases) {
+  TempDir dir;
+  const std::string ws = dir.path() + "/ws";
+  const std::string pids = dir.path() + "/pids";
+  fs::create_directories(pids);
+  // Each trial's shell starts a child and records its pid, then waits for it.
+  std::string spec = dir.Write("children.yml",
+                               "type: sweep\n"
+                               "trial:\n"
+                               "  command: sh -c 'sleep 300 & echo $! > " +
+                                   pids + "/${{search_space.x}}; wait'\n"
+                                   "compute: cpu-cluster\n"
+                                   "sampling_algorithm: grid\n"
+                                   "search_space:\n"
+                                   "  x: {type: choice, values: [1, 2]}\n"
+                                   "objective: {primary_metric: acc, goal: maximize}\n"
+                                   "limits: {max_concurrent_trials: 2}\n");
+  ServerProcess server(ws);
+  ASSERT_FALSE(server.address().empty());
+  CommandResult submitted = server.Run({"submit", spec});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.err;
+  const std::string id = submitted.out.substr(0, submitted.out.find('\n'));
+  std::vector<pid_t> children;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        children.clear();
+        for (const char* x : {"1", "2"}) {
+          std::ifstream in(pids + "/" + x);
+          pid_t pid = 0;
+          if (in >> pid && pid > 0) children.push_back(pid);
+        }
+        return children.size() == 2;
+      },
+      kPatienceS));
+  ASSERT_EQ(server.Stop().exit_code, 0);
+  for (pid_t pid : children) {
+    EXPECT_TRUE(WaitFor([&] { return kill(pid, 0) != 0; }, 10))
+        << "a trial's child (pid " << pid << ") outlived the server";
+    if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+  }
+  nlohmann::json s = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
+  EXPECT_EQ(s["state"], "running") << "stopping the server does not end its sweeps";
+  EXPECT_EQ(s["trials"]["running"], 0) << s.dump();
+  EXPECT_EQ(s["trials"]["pending"], 2) << s.dump();
 }
 
 TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
