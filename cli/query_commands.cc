@@ -211,8 +211,10 @@ int CmdTrials(const GlobalOptions& options, const TrialsArgs& args) {
   }
   Table table({"TRIAL", "STATE", primary, "INTERVALS", "DURATION", "PARAMS"});
   for (const core::Trial& t : trials) {
+    // A pending trial may have started before (an interrupted attempt): not running now.
     std::string duration = (t.started_ms && t.ended_ms) ? FormatDuration(t.ended_ms - t.started_ms)
-                                                        : (t.started_ms ? "running" : "-");
+                           : t.state == core::TrialState::kRunning ? "running"
+                                                                   : "-";
     std::string params = FormatConfig(t.config);
     if (!t.reason.empty() && t.state != core::TrialState::kCompleted) {
       params += "  [" + t.reason + "]";

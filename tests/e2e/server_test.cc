@@ -372,6 +372,10 @@ TEST(ServerE2E, StoppingTheServerEndsTrialsWithTheirChildrenAndReleasesTheirLeas
   EXPECT_EQ(s["state"], "running") << "stopping the server does not end its sweeps";
   EXPECT_EQ(s["trials"]["running"], 0) << s.dump();
   EXPECT_EQ(s["trials"]["pending"], 2) << s.dump();
+  // Their table says so too: pending, with no duration (they are not running).
+  CommandResult table = RunSweep({"trials", id, "--workspace", ws});
+  EXPECT_EQ(table.out.find("running"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("pending"), std::string::npos) << table.out;
 }
 
 TEST(ServerE2E, BadInputsGetClearMessagesAndChangeNothing) {
