@@ -98,11 +98,6 @@ absl::StatusOr<std::unique_ptr<GpSampler>> GpSampler::Create(const core::SearchS
   auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
   if (!encoding.ok()) return encoding.status();
   std::unique_ptr<GpSampler> sampler(new GpSampler(space, *std::move(encoding), options, gp));
-  if (gp.flat_acquisition > 0) {
-    auto tpe = MakeTpeSampler(space, options);
-    if (!tpe.ok()) return tpe.status();
-    sampler->flat_fallback_ = *std::move(tpe);
-  }
   return sampler;
 }
 
@@ -258,14 +253,6 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
-  if (gp_.flat_acquisition > 0 && !ranked.empty()) {
-    const double spread = ranked.front().log_ei - ranked[ranked.size() / 2].log_ei;
-    notes_.push_back(absl::StrCat("acquisition spread ", spread));
-    if (spread < std::log(gp_.flat_acquisition)) {
-      notes_.push_back("flat acquisition: TPE's point");
-      return flat_fallback_->Next(history);
-    }
-  }
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
