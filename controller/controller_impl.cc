@@ -755,9 +755,8 @@ void ControllerImpl::Start() {
                           [this] { return ticker_stop_; });
     }
     l.unlock();
-    // The nodes are stopped from this thread, before it ends: it started them, and a local
-    // worker gets SIGKILL when the thread that spawned it ends (PR_SET_PDEATHSIG), which
-    // left its trial's children running and its lease to expire.
+    // Before this thread ends: it started the local workers, which get SIGKILL when it ends
+    // (PR_SET_PDEATHSIG), leaving their trials' children running and leases to expire.
     StopProviderNodes();
   });
 }
@@ -777,11 +776,7 @@ void ControllerImpl::Shutdown() {
     ticking = ticker_.joinable();
   }
   ticker_cv_.notify_all();
-  if (ticking) {
-    ticker_.join();  // it stops the nodes on its way out
-  } else {
-    StopProviderNodes();
-  }
+  ticking ? ticker_.join() : StopProviderNodes();  // the ticker stops the nodes on its way out
 }
 
 void ControllerImpl::StopProviderNodes() {
