@@ -363,10 +363,18 @@ TEST(ServerE2E, StoppingTheServerEndsTrialsWithTheirChildrenAndReleasesTheirLeas
       },
       kPatienceS));
   ASSERT_EQ(server.Stop().exit_code, 0);
+  // Running: it exists and is not a zombie (whoever reaps orphans here may be slow to).
+  auto running = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    const size_t close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+  };
   for (pid_t pid : children) {
-    EXPECT_TRUE(WaitFor([&] { return kill(pid, 0) != 0; }, 10))
+    EXPECT_TRUE(WaitFor([&] { return !running(pid); }, 10))
         << "a trial's child (pid " << pid << ") outlived the server";
-    if (kill(pid, 0) == 0) kill(pid, SIGKILL);
+    if (running(pid)) kill(pid, SIGKILL);
   }
   nlohmann::json s = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
   EXPECT_EQ(s["state"], "running") << "stopping the server does not end its sweeps";
