@@ -5,6 +5,7 @@
 #include <iostream>
 #include <optional>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "controller/extension.h"
 #include "nlohmann/json.hpp"

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "CLI/CLI.hpp"
 #include "controller/analysis.h"
 #include "policies/early_termination.h"
 #include "policies/replay.h"

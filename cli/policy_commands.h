@@ -5,8 +5,13 @@
 #include <optional>
 #include <string>
 
-#include "CLI/CLI.hpp"
 #include "cli/context.h"
+
+// Forward-declared: the files that only use the argument structs below then skip CLI11,
+// whose header-only code costs each file that includes it seconds of compile time.
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace sweep::cli {
 

@@ -4,6 +4,7 @@
 #include <optional>
 #include <tuple>
 
+#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "cli/admin.h"
 #include "cli/output.h"

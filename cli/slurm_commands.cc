@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "CLI/CLI.hpp"
 #include "compute/slurm_provider.h"
 
 namespace sweep::cli {
