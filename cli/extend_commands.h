@@ -8,15 +8,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "cli/cli11_fwd.h"
 #include "cli/context.h"
 #include "cli/run_command.h"
 #include "controller/controller.h"
-
-// Forward-declared: the files that only use the argument structs below then skip CLI11,
-// whose header-only code costs each file that includes it seconds of compile time.
-namespace CLI {
-class App;
-}  // namespace CLI
 
 namespace sweep::cli {
 

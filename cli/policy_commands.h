@@ -5,13 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "cli/cli11_fwd.h"
 #include "cli/context.h"
-
-// Forward-declared: the files that only use the argument structs below then skip CLI11,
-// whose header-only code costs each file that includes it seconds of compile time.
-namespace CLI {
-class App;
-}  // namespace CLI
 
 namespace sweep::cli {
 

@@ -9,15 +9,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "cli/cli11_fwd.h"
 #include "controller/controller.h"
 #include "core/env.h"
 #include "core/types.h"
-
-// Forward-declared: the files that only use the argument structs below then skip CLI11,
-// whose header-only code costs each file that includes it seconds of compile time.
-namespace CLI {
-class App;
-}  // namespace CLI
 
 namespace sweep::cli {
 

@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "tests/e2e/e2e_util.h"
+#include "tests/test_process.h"
 
 namespace sweep::e2e {
 namespace {
@@ -363,18 +364,11 @@ TEST(ServerE2E, StoppingTheServerEndsTrialsWithTheirChildrenAndReleasesTheirLeas
       },
       kPatienceS));
   ASSERT_EQ(server.Stop().exit_code, 0);
-  // Running: it exists and is not a zombie (whoever reaps orphans here may be slow to).
-  auto running = [](pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(stat, line)) return false;
-    const size_t close = line.rfind(')');
-    return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
-  };
+  // Alive: not exited, and not a zombie (whoever reaps orphans here may be slow to).
   for (pid_t pid : children) {
-    EXPECT_TRUE(WaitFor([&] { return !running(pid); }, 10))
+    EXPECT_TRUE(WaitFor([&] { return !testutil::ProcessAlive(pid); }, 10))
         << "a trial's child (pid " << pid << ") outlived the server";
-    if (running(pid)) kill(pid, SIGKILL);
+    if (testutil::ProcessAlive(pid)) kill(pid, SIGKILL);
   }
   nlohmann::json s = ParseJson(RunSweep({"show", id, "--json", "--workspace", ws}));
   EXPECT_EQ(s["state"], "running") << "stopping the server does not end its sweeps";
