@@ -62,6 +62,8 @@ class PosixSubprocess final : public Subprocess {
       return false;
     }
     char buffer[64 * 1024];
+    // One read per descriptor poll found ready: this process is a pipe's only reader, so
+    // that read does not block, and the read ends stay blocking (no fcntl per spawn).
     for (int i = 0; i < 2 && rc > 0; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       ssize_t n = ::read(out_fds_[i], buffer, sizeof(buffer));
@@ -144,9 +146,18 @@ class PosixSubprocess final : public Subprocess {
   absl::StatusOr<ExitStatus> result_ = absl::UnknownError("not reaped");  // guarded by mu_
 };
 
+// One /dev/null descriptor for every child, opened at the first spawn and never closed:
+// an open and a close fewer per trial. -1 when it could not be opened (then each spawn
+// opens its own and reports the error).
+int SharedDevNull() {
+  static const int fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  return fd;
+}
+
 // The descriptors of a spawn: what the child gets as 0, 1, 2 and what the parent keeps.
 struct Plumbing {
-  std::array<int, 3> child{-1, -1, -1};  // closed in the parent after the spawn
+  std::array<int, 3> child{-1, -1, -1};  // closed in the parent after the spawn, but for
+                                         // SharedDevNull()
   int parent_in = -1;                    // write end of the stdin pipe
   int parent_out[2] = {-1, -1};          // read ends of the stdout / stderr pipes
   bool stderr_to_stdout = false;
@@ -158,7 +169,10 @@ struct Plumbing {
     CloseFd(&parent_out[1]);
   }
   void CloseChildSide() {
-    for (int& fd : child) CloseFd(&fd);
+    for (int& fd : child) {
+      if (fd == SharedDevNull()) fd = -1;
+      CloseFd(&fd);
+    }
   }
 };
 
@@ -171,7 +185,8 @@ absl::Status Connect(const Stdio& stdio, int target, Plumbing& p) {
       p.stderr_to_stdout = true;
       return absl::OkStatus();
     case Stdio::Kind::kDevNull:
-      p.child[target] = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+      p.child[target] = SharedDevNull();
+      if (p.child[target] < 0) p.child[target] = ::open("/dev/null", O_RDWR | O_CLOEXEC);
       if (p.child[target] < 0) return ErrnoStatus(errno, "cannot open", "/dev/null");
       return absl::OkStatus();
     case Stdio::Kind::kFile: {
@@ -196,17 +211,20 @@ absl::Status Connect(const Stdio& stdio, int target, Plumbing& p) {
   return absl::OkStatus();
 }
 
-// In the forked child: tells the parent errno, and ends.
-[[noreturn]] void ReportErrnoAndExit(int report_fd) {
-  int err = errno;
-  (void)!::write(report_fd, &err, sizeof(err));
+// In the vfork child: tells the parent errno, and ends. The child shares the parent's
+// memory until it execs or exits, and the parent waits until then, so a variable of the
+// parent carries the errno (as glibc's posix_spawn does): no pipe to create, read and close
+// per spawn.
+[[noreturn]] void ReportErrnoAndExit(volatile int* exec_errno) {
+  *exec_errno = errno;
   ::_exit(127);
 }
 
-// Runs in the forked child: only async-signal-safe calls. Reports errno through report_fd.
+// Runs in the vfork child: only async-signal-safe calls. Reports errno through exec_errno.
 [[noreturn]] void ExecChild(const SpawnOptions& options, const Plumbing& p, char** argv,
-                            char** envp, pid_t parent, const sigset_t& parent_mask, int report_fd) {
-  auto fail = [report_fd] { ReportErrnoAndExit(report_fd); };
+                            char** envp, pid_t parent, const sigset_t& parent_mask,
+                            volatile int* exec_errno) {
+  auto fail = [exec_errno] { ReportErrnoAndExit(exec_errno); };
   if (options.reset_signals) {
     struct sigaction dfl;
     std::memset(&dfl, 0, sizeof(dfl));
@@ -233,17 +251,13 @@ absl::Status Connect(const Stdio& stdio, int target, Plumbing& p) {
   if (p.stderr_to_stdout && ::dup2(1, 2) < 0) fail();
   if (!options.working_dir.empty() && ::chdir(options.working_dir.c_str()) != 0) fail();
   ::execvpe(argv[0], argv, envp);
-  ReportErrnoAndExit(report_fd);
+  ReportErrnoAndExit(exec_errno);
 }
 
 // vfork/exec; returns 0 or the errno of the failure: of exec (the child is reaped then), or
-// of pipe / fork with *pid = -1.
+// of fork with *pid = -1.
 int ForkExec(const SpawnOptions& options, const Plumbing& p, char** argv, char** envp, pid_t* pid) {
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) {
-    *pid = -1;
-    return errno;
-  }
+  volatile int exec_errno = 0;
   // All signals blocked across fork, so the child runs no handler of ours before it resets
   // them.
   sigset_t all, old;
@@ -254,21 +268,12 @@ int ForkExec(const SpawnOptions& options, const Plumbing& p, char** argv, char**
   // page of ours becomes copy-on-write (fork cost milliseconds per trial in a large,
   // threaded worker). The child only makes system calls, and this thread waits for it.
   *pid = ::vfork();
-  if (*pid == 0) ExecChild(options, p, argv, envp, parent, old, report[1]);
+  if (*pid == 0) ExecChild(options, p, argv, envp, parent, old, &exec_errno);
   int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  ::close(report[1]);
-  if (*pid < 0) {
-    ::close(report[0]);
-    return fork_errno;
-  }
-  int child_errno = 0;
-  ssize_t n;
-  do {
-    n = ::read(report[0], &child_errno, sizeof(child_errno));
-  } while (n < 0 && errno == EINTR);
-  ::close(report[0]);
-  if (n != static_cast<ssize_t>(sizeof(child_errno))) return 0;  // exec closed the pipe
+  if (*pid < 0) return fork_errno;
+  const int child_errno = exec_errno;
+  if (child_errno == 0) return 0;  // it execed (or was killed before: Reap tells)
   while (::waitpid(*pid, nullptr, 0) < 0 && errno == EINTR) {
   }
   return child_errno;
@@ -343,9 +348,6 @@ absl::StatusOr<std::unique_ptr<Subprocess>> SpawnPosix(const SpawnOptions& optio
     return AttachErrno(absl::FailedPreconditionError(
                            absl::StrCat("cannot run '", options.argv[0], "': ", std::strerror(rc))),
                        rc);
-  }
-  for (int fd : p.parent_out) {
-    if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   auto process =
       std::make_unique<PosixSubprocess>(pid, p.parent_in, p.parent_out[0], p.parent_out[1]);

@@ -91,6 +91,10 @@ class TaskThreads {
 
 // One output stream of the child: its log file and its line callback.
 struct Stream {
+  core::Env* env = nullptr;
+  // Created at the first byte: a stream the trial never writes to costs no inode (creating
+  // one was the largest part of starting an attempt on ext4). Cleared once tried.
+  std::string log_path;
   std::unique_ptr<core::WritableFile> log;
   int64_t log_cap = 0;   // LaunchSpec::log_max_bytes
   int64_t log_room = 0;  // bytes the log may still take
@@ -98,13 +102,27 @@ struct Stream {
   LineSplitter splitter;
 
   void Add(std::string_view data) {
+    if (!log_path.empty()) OpenLog();
     // A full disk must not stop the trial: the pipe keeps being drained.
-    if (log) Log(data);
+    if (log) WriteLog(data);
     if (!on_line) return;
     for (const std::string& line : splitter.Append(data)) on_line(line);
   }
+  // A log that cannot be created is reported once; the trial runs on without it.
+  void OpenLog() {
+    absl::StatusOr<std::unique_ptr<core::WritableFile>> file = env->NewWritableFile(log_path);
+    if (file.ok()) {
+      log = *std::move(file);
+    } else {
+      Log()->warn("{}; this output of the trial is not kept",
+                  std::string(core::ErrnoStatus(file.status(), "cannot create log file",
+                                                absl::StrCat("'", log_path, "'"))
+                                  .message()));
+    }
+    log_path.clear();
+  }
   // Up to log_room bytes, then a note; the rest is not kept.
-  void Log(std::string_view data) {
+  void WriteLog(std::string_view data) {
     const int64_t n = std::min<int64_t>(log_room, static_cast<int64_t>(data.size()));
     if (n > 0) log->Append(data.substr(0, n)).IgnoreError();
     log_room -= n;
@@ -229,13 +247,8 @@ class PosixProcessLauncher final : public ProcessLauncher {
     out.on_line = spec.on_stdout_line;
     err.on_line = spec.on_stderr_line;
     for (auto [stream, path] : {std::pair{&out, &spec.stdout_log}, {&err, &spec.stderr_log}}) {
-      if (path->empty()) continue;
-      absl::StatusOr<std::unique_ptr<core::WritableFile>> log = env_->NewWritableFile(*path);
-      if (!log.ok()) {
-        return absl::InternalError(absl::StrCat("cannot create log file '", *path,
-                                                "': ", std::strerror(core::ErrnoOf(log.status()))));
-      }
-      stream->log = *std::move(log);
+      stream->env = env_;
+      stream->log_path = *path;
       stream->log_cap = stream->log_room = std::max<int64_t>(0, spec.log_max_bytes);
     }
     core::SpawnOptions options;

@@ -25,8 +25,10 @@ struct LaunchSpec {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;  // the child's complete environment
   std::string working_dir;                 // empty: the worker's
-  // Files that receive a copy of the child's stdout / stderr (created, truncated).
-  // Empty: no copy.
+  // Files that receive a copy of the child's stdout / stderr, created (or emptied) at the
+  // stream's first byte: no file for a stream the child never writes to. One that cannot
+  // be created is skipped with a warning in the worker's log; the trial runs on and its
+  // lines still reach the callbacks. Empty: no copy.
   std::string stdout_log;
   std::string stderr_log;
   int64_t log_max_bytes = kMaxLogBytes;  // cap of each log file
@@ -62,7 +64,7 @@ class ProcessLauncher {
   virtual ~ProcessLauncher() = default;
   // Starts the process. FailedPrecondition "cannot run 'xyz': <strerror>" when it
   // cannot be executed (not found, not executable), InvalidArgument for an empty argv,
-  // Internal for system failures (pipes, log files).
+  // Internal for system failures (pipes, fork).
   virtual absl::StatusOr<std::unique_ptr<Process>> Launch(const LaunchSpec& spec) = 0;
 };
 

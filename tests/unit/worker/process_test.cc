@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "core/fault_env.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "worker/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_process.h"
@@ -192,14 +194,44 @@ TEST_F(ProcessTest, EmptyArgvAndMissingWorkingDir) {
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("missing' does not exist"));
 }
 
-TEST_F(ProcessTest, UnwritableLogFileIsAnError) {
+// A log that cannot be created must not stop the trial: its lines still reach the agent,
+// and the worker's log says which file is missing and why.
+TEST_F(ProcessTest, ALogThatCannotBeCreatedIsReportedAndTheTrialRuns) {
+  std::ostringstream worker_log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(worker_log);
+  Log()->sinks().push_back(sink);
   LaunchSpec spec;
-  spec.argv = {"/bin/true"};
+  spec.argv = {"/bin/sh", "-c", "echo acc=1; echo oops >&2"};
+  spec.env = BaseEnv();
   spec.stdout_log = (dir_ / "no-dir" / "stdout.log").string();
-  auto process = launcher_->Launch(spec);
-  ASSERT_FALSE(process.ok());
-  EXPECT_EQ(process.status().code(), absl::StatusCode::kInternal);
-  EXPECT_THAT(std::string(process.status().message()), HasSubstr("cannot create log file"));
+  spec.stderr_log = (dir_ / "stderr.log").string();
+  const ExitInfo exit = Run(spec);
+  Log()->sinks().pop_back();
+  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_THAT(out_, ElementsAre("acc=1"));
+  EXPECT_THAT(err_, ElementsAre("oops"));
+  EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "oops\n");
+  EXPECT_THAT(worker_log.str(),
+              HasSubstr("cannot create log file '" + (dir_ / "no-dir" / "stdout.log").string() +
+                        "': No such file or directory; this output of the trial is not kept"));
+}
+
+// A stream the trial never writes to costs no file: creating an inode was the largest part
+// of starting an attempt.
+TEST_F(ProcessTest, AStreamTheTrialNeverWritesToHasNoLogFile) {
+  LaunchSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo loss=1"};
+  spec.env = BaseEnv();
+  spec.stdout_log = (dir_ / "stdout.log").string();
+  spec.stderr_log = (dir_ / "stderr.log").string();
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_EQ(ReadFile(dir_ / "stdout.log"), "loss=1\n");
+  EXPECT_FALSE(fs::exists(dir_ / "stderr.log"));
+  // A log left by an earlier attempt in a reused directory is emptied when written again.
+  std::ofstream(dir_ / "stderr.log") << "old\n";
+  spec.argv = {"/bin/sh", "-c", "echo new >&2"};
+  EXPECT_EQ(Run(spec).exit_code, 0);
+  EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "new\n");
 }
 
 TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
@@ -226,12 +258,22 @@ TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
 
   faults.Clear();
   faults.FailWrites((dir_ / "stderr.log").string(), EROFS);
+  spec.argv = {"/bin/sh", "-c", "echo loss=2; echo warning >&2"};
   spec.stderr_log = (dir_ / "stderr.log").string();
-  auto refused = launcher->Launch(spec);
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInternal);
-  EXPECT_EQ(
-      refused.status().message(),
-      "cannot create log file '" + (dir_ / "stderr.log").string() + "': Read-only file system");
+  lines.clear();
+  std::vector<std::string> err_lines;
+  spec.on_stderr_line = [&](const std::string& line) {
+    std::lock_guard<std::mutex> lock(mu);
+    err_lines.push_back(line);
+  };
+  auto read_only = launcher->Launch(spec);
+  ASSERT_TRUE(read_only.ok()) << read_only.status();
+  exit = (*read_only)->Wait(-1);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 0);
+  EXPECT_THAT(lines, ElementsAre("loss=2"));
+  EXPECT_THAT(err_lines, ElementsAre("warning"));
+  EXPECT_FALSE(fs::exists(dir_ / "stderr.log"));
 }
 
 // Metric backpressure holds the reader back for longer than the drain window after the
