@@ -165,9 +165,15 @@ class Subprocess {
 
   // Waits up to timeout_ms for output on the piped stdout / stderr and hands what it read to
   // sink(1 or 2, bytes). False when every piped output has reached its end (or was closed),
-  // or none is piped.
+  // or none is piped. When WatchesExit(), it also returns early once the child has exited.
   virtual bool ReadOutput(int timeout_ms,
                           const std::function<void(int stream, std::string_view data)>& sink) = 0;
+  // Whether ReadOutput notices the child's exit (a pidfd; not on kernels before 5.3). Then
+  // one thread can read the output and reap the child, with no thread blocked in a wait.
+  virtual bool WatchesExit() const = 0;
+  // Whether a ReadOutput call has seen the child exit (it stays a zombie until Reap).
+  // Always false unless WatchesExit().
+  virtual bool ExitSeen() const = 0;
   // Stops reading: closes the read ends (a writer then gets SIGPIPE / EPIPE).
   virtual void CloseOutput() = 0;
   // Writes to the piped stdin; CloseInput sends end-of-file.

@@ -11,6 +11,29 @@
 namespace sweep::core {
 namespace {
 
+// A child as seen on a kernel without pidfd_open (FaultEnv::HideExitWatch).
+class NoExitWatch final : public Subprocess {
+ public:
+  explicit NoExitWatch(std::unique_ptr<Subprocess> base) : base_(std::move(base)) {}
+  int64_t pid() const override { return base_->pid(); }
+  bool ReadOutput(int timeout_ms,
+                  const std::function<void(int, std::string_view)>& sink) override {
+    return base_->ReadOutput(timeout_ms, sink);
+  }
+  bool WatchesExit() const override { return false; }
+  bool ExitSeen() const override { return false; }
+  void CloseOutput() override { base_->CloseOutput(); }
+  absl::Status WriteInput(std::string_view data) override { return base_->WriteInput(data); }
+  void CloseInput() override { base_->CloseInput(); }
+  void WaitForExit() override { base_->WaitForExit(); }
+  absl::StatusOr<ExitStatus> Reap() override { return base_->Reap(); }
+  void Signal(int sig) override { base_->Signal(sig); }
+  void SignalGroup(int sig) override { base_->SignalGroup(sig); }
+
+ private:
+  const std::unique_ptr<Subprocess> base_;
+};
+
 std::string Normal(const std::string& path) {
   return std::filesystem::path(path).lexically_normal().string();
 }
@@ -282,7 +305,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> FaultEnv::Spawn(const SpawnOptions& 
                          err);
     }
   }
-  return base_->Spawn(options);
+  absl::StatusOr<std::unique_ptr<Subprocess>> child = base_->Spawn(options);
+  if (!child.ok() || !hide_exit_watch_) return child;
+  return std::unique_ptr<Subprocess>(new NoExitWatch(*std::move(child)));
 }
 
 bool FaultEnv::ProcessExists(int64_t pid) { return base_->ProcessExists(pid); }

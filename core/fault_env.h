@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -86,6 +87,10 @@ class FaultEnv final : public Env {
     return Add({std::move(argv0_prefix), kSpawn, error});
   }
 
+  // Children spawned from now on look as on a kernel without pidfd_open:
+  // Subprocess::WatchesExit() false, so their reader must wait for the exit apart.
+  void HideExitWatch() { hide_exit_watch_ = true; }
+
   // Moves the wall clock (clock()) by delta_ms, cumulatively; the monotonic clock is not
   // moved, as on a real machine whose time is set.
   void StepClock(int64_t delta_ms);
@@ -138,6 +143,7 @@ class FaultEnv final : public Env {
 
   Env* const base_;
   std::unique_ptr<SteppedClock> clock_;
+  std::atomic<bool> hide_exit_watch_{false};
   mutable std::mutex mu_;
   int next_id_ = 1;                 // guarded by mu_
   std::map<int, Fault> faults_;     // guarded by mu_

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,25 +43,30 @@ ExitStatus DecodeWaitStatus(int status) {
 
 class PosixSubprocess final : public Subprocess {
  public:
-  PosixSubprocess(pid_t pid, int in_fd, int out_fd, int err_fd)
-      : pid_(pid), in_fd_(in_fd), out_fds_{out_fd, err_fd} {}
+  // exit_fd: a pidfd of the child, or -1.
+  PosixSubprocess(pid_t pid, int in_fd, int out_fd, int err_fd, int exit_fd)
+      : pid_(pid), in_fd_(in_fd), out_fds_{out_fd, err_fd}, exit_fd_(exit_fd) {}
 
   ~PosixSubprocess() override {
     CloseInput();
     CloseOutput();
+    CloseFd(&exit_fd_);
   }
 
   int64_t pid() const override { return pid_; }
 
   bool ReadOutput(int timeout_ms, const std::function<void(int, std::string_view)>& sink) override {
     if (out_fds_[0] < 0 && out_fds_[1] < 0) return false;
-    pollfd fds[2];
+    pollfd fds[3];
     for (int i = 0; i < 2; ++i) fds[i] = {out_fds_[i], POLLIN, 0};
-    int rc = ::poll(fds, 2, timeout_ms);
+    // A pidfd polls readable once the child has exited, and stays so: watched until seen.
+    fds[2] = {exit_seen_ ? -1 : exit_fd_, POLLIN, 0};
+    int rc = ::poll(fds, 3, timeout_ms);
     if (rc < 0 && errno != EINTR) {
       CloseOutput();
       return false;
     }
+    if (rc > 0 && fds[2].fd >= 0 && fds[2].revents != 0) exit_seen_ = true;
     char buffer[64 * 1024];
     // One read per descriptor poll found ready: this process is a pipe's only reader, so
     // that read does not block, and the read ends stay blocking (no fcntl per spawn).
@@ -75,6 +81,9 @@ class PosixSubprocess final : public Subprocess {
     }
     return out_fds_[0] >= 0 || out_fds_[1] >= 0;
   }
+
+  bool WatchesExit() const override { return exit_fd_ >= 0; }
+  bool ExitSeen() const override { return exit_seen_; }
 
   void CloseOutput() override {
     CloseFd(&out_fds_[0]);
@@ -141,6 +150,8 @@ class PosixSubprocess final : public Subprocess {
   const pid_t pid_;
   int in_fd_;
   int out_fds_[2];
+  int exit_fd_;             // owned by the ReadOutput thread
+  bool exit_seen_ = false;  // owned by the ReadOutput thread
   std::mutex mu_;
   bool reaped_ = false;                                                   // guarded by mu_
   absl::StatusOr<ExitStatus> result_ = absl::UnknownError("not reaped");  // guarded by mu_
@@ -349,8 +360,12 @@ absl::StatusOr<std::unique_ptr<Subprocess>> SpawnPosix(const SpawnOptions& optio
                            absl::StrCat("cannot run '", options.argv[0], "': ", std::strerror(rc))),
                        rc);
   }
-  auto process =
-      std::make_unique<PosixSubprocess>(pid, p.parent_in, p.parent_out[0], p.parent_out[1]);
+  // Only a reader of the output can watch the exit; -1 on kernels without pidfd_open.
+  const int exit_fd = p.parent_out[0] >= 0 || p.parent_out[1] >= 0
+                          ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))
+                          : -1;
+  auto process = std::make_unique<PosixSubprocess>(pid, p.parent_in, p.parent_out[0],
+                                                   p.parent_out[1], exit_fd < 0 ? -1 : exit_fd);
   p.parent_in = p.parent_out[0] = p.parent_out[1] = -1;  // owned by the process now
   return std::unique_ptr<Subprocess>(std::move(process));
 }

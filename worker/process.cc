@@ -148,12 +148,13 @@ class PosixProcess final : public Process {
     streams_[0] = std::move(out);
     streams_[1] = std::move(err);
     reader_ = TaskThreads::Get().Run([this] { ReadLoop(); });
-    waiter_ = TaskThreads::Get().Run([this] { WaitLoop(); });
+    // One thread reads and reaps when the reader sees the exit; else a second one waits.
+    if (!child_->WatchesExit()) waiter_ = TaskThreads::Get().Run([this] { WaitLoop(); });
   }
 
   ~PosixProcess() override {
     SignalGroup(SIGKILL);
-    waiter_->Wait();
+    if (waiter_) waiter_->Wait();
     reader_->Wait();
   }
 
@@ -174,9 +175,13 @@ class PosixProcess final : public Process {
 
  private:
   void WaitLoop() {
-    // The leader stays a zombie until reaped, so its group id stays ours while we kill
-    // whatever the command left running in it.
     child_->WaitForExit();
+    ReapExited();
+  }
+
+  // The child has exited. The leader stays a zombie until reaped, so its group id stays
+  // ours while we kill whatever the command left running in it.
+  void ReapExited() {
     child_->SignalGroup(SIGKILL);
     absl::StatusOr<ExitInfo> exit = child_->Reap();
     if (!exit.ok()) {
@@ -202,7 +207,15 @@ class PosixProcess final : public Process {
       std::lock_guard<std::mutex> lock(mu_);
       if (reaped_) sink_ms_after_reap += std::max<int64_t>(0, end - std::max(start, reaped_at_ms_));
     };
-    while (child_->ReadOutput(100, sink)) {
+    const bool reaps = child_->WatchesExit();
+    bool reaped = false;  // by this thread
+    while (true) {
+      const bool open = child_->ReadOutput(100, sink);
+      if (reaps && !reaped && child_->ExitSeen()) {
+        ReapExited();
+        reaped = true;
+      }
+      if (!open) break;
       std::lock_guard<std::mutex> lock(mu_);
       if (reaped_ &&
           env_->MonotonicMillis() - reaped_at_ms_ - sink_ms_after_reap > kDrainAfterExitMs) {
@@ -212,6 +225,7 @@ class PosixProcess final : public Process {
     child_->CloseOutput();
     streams_[0].Finish();
     streams_[1].Finish();
+    if (reaps && !reaped) WaitLoop();  // the command closed its output before it exited
     std::lock_guard<std::mutex> lock(mu_);
     drained_ = true;
     cv_.notify_all();
@@ -221,7 +235,7 @@ class PosixProcess final : public Process {
   const std::unique_ptr<core::Subprocess> child_;
   Stream streams_[2];  // owned by the reader thread once started
   std::shared_ptr<TaskThreads::Done> reader_;
-  std::shared_ptr<TaskThreads::Done> waiter_;
+  std::shared_ptr<TaskThreads::Done> waiter_;  // only when the reader cannot see the exit
 
   std::mutex mu_;
   std::condition_variable cv_;

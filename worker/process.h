@@ -70,7 +70,8 @@ class ProcessLauncher {
 
 // Through env->Spawn: the child gets its own process group, stdin from /dev/null,
 // stdout/stderr through pipes read by one reader thread (teed into the log files, written
-// through `env`; a failing log write never stops the trial), default signal dispositions
+// through `env`; a failing log write never stops the trial), which also reaps the child
+// when the kernel lets it watch the exit (else a second thread waits), default signal dispositions
 // and an empty signal mask. When the command exits, whatever it left behind in its process
 // group is killed (SIGKILL) so no trial outlives its attempt. The child is also killed
 // (SIGKILL, PR_SET_PDEATHSIG) when the thread that launched it ends, so a trial dies with

@@ -233,6 +233,40 @@ TEST_F(EnvTest, SpawnFeedsAPipedStdin) {
   EXPECT_EQ((*p)->Reap()->exit_code, 0);
 }
 
+// The reader sees the exit while a grandchild still holds the pipe open, so one thread can
+// read and reap; a child with nothing piped is not watched.
+TEST_F(EnvTest, ReadOutputSeesTheExitWhileAGrandchildHoldsThePipe) {
+  SpawnOptions options;
+  options.argv = {"sh", "-c", "echo started; sleep 300 & exit 7"};
+  options.stdout_to = Stdio::Pipe();
+  options.new_process_group = true;
+  auto p = env_->Spawn(options);
+  ASSERT_TRUE(p.ok()) << p.status();
+  if (!(*p)->WatchesExit()) {
+    (*p)->SignalGroup(SIGKILL);
+    (*p)->Reap().IgnoreError();
+    GTEST_SKIP() << "this kernel has no pidfd_open";
+  }
+  std::string out;
+  bool open = true;
+  // Up to 10 s: without the exit watch, the pipe stays open for 300 s.
+  for (int calls = 0; calls < 200 && open && !(*p)->ExitSeen(); ++calls) {
+    open = (*p)->ReadOutput(50, [&](int, std::string_view d) { out.append(d); });
+  }
+  EXPECT_TRUE((*p)->ExitSeen());
+  EXPECT_TRUE(open) << "the grandchild holds the pipe";
+  (*p)->SignalGroup(SIGKILL);  // the sleep
+  EXPECT_EQ((*p)->Reap()->exit_code, 7);
+  EXPECT_EQ(out.substr(0, 8), "started\n");
+
+  options.argv = {"true"};
+  options.stdout_to = Stdio::Inherit();
+  auto quiet = env_->Spawn(options);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_FALSE((*quiet)->WatchesExit());
+  EXPECT_EQ((*quiet)->Reap()->exit_code, 0);
+}
+
 TEST_F(EnvTest, SpawnOfAMissingProgramFailsWithItsErrno) {
   SpawnOptions options;
   options.argv = {Path("no-such-program")};

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -49,16 +50,20 @@ bool Eventually(Pred pred) {
 
 std::map<std::string, std::string> BaseEnv() { return {{"PATH", "/usr/local/bin:/usr/bin:/bin"}}; }
 
-class ProcessTest : public ::testing::Test {
+// Each test runs twice: with the reader watching the exit (a pidfd), and as on a kernel
+// without pidfd_open, where a second thread waits for the exit.
+class ProcessTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("process-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::replace(name.begin(), name.end(), '/', '-');
+    dir_ = fs::path(::testing::TempDir()) / ("process-" + std::to_string(::getpid()) + "-" + name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    launcher_ = NewPosixProcessLauncher();
+    if (NoExitWatch()) env_.HideExitWatch();
+    launcher_ = NewPosixProcessLauncher(&env_);
   }
+  static bool NoExitWatch() { return GetParam(); }
   void TearDown() override { fs::remove_all(dir_); }
 
   // Writes an executable script into the test directory.
@@ -86,12 +91,13 @@ class ProcessTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  core::FaultEnv env_{core::Env::Default()};
   std::unique_ptr<ProcessLauncher> launcher_;
   std::mutex mu_;
   std::vector<std::string> out_, err_;
 };
 
-TEST_F(ProcessTest, ArgvReachesTheChildAsIsWithoutAShell) {
+TEST_P(ProcessTest, ArgvReachesTheChildAsIsWithoutAShell) {
   std::string script =
       Script("args.sh", "for a in \"$@\"; do printf '%s\\n' \"$a\"; done > \"$OUT\"\n");
   LaunchSpec spec;
@@ -106,7 +112,7 @@ TEST_F(ProcessTest, ArgvReachesTheChildAsIsWithoutAShell) {
   EXPECT_FALSE(fs::exists(dir_ / "pwned2"));
 }
 
-TEST_F(ProcessTest, EchoGetsOneArgument) {
+TEST_P(ProcessTest, EchoGetsOneArgument) {
   LaunchSpec spec;
   spec.argv = {"/bin/echo", "; rm -rf ~", "&&", "true"};
   spec.env = BaseEnv();
@@ -114,7 +120,7 @@ TEST_F(ProcessTest, EchoGetsOneArgument) {
   EXPECT_THAT(out_, ElementsAre("; rm -rf ~ && true"));
 }
 
-TEST_F(ProcessTest, OutputIsTeedIntoLogsAndLines) {
+TEST_P(ProcessTest, OutputIsTeedIntoLogsAndLines) {
   LaunchSpec spec;
   spec.argv = {"sh", "-c", "echo out1; echo err1 >&2; echo out2; printf partial"};
   spec.env = BaseEnv();
@@ -127,7 +133,7 @@ TEST_F(ProcessTest, OutputIsTeedIntoLogsAndLines) {
   EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "err1\n");
 }
 
-TEST_F(ProcessTest, EnvironmentWorkingDirAndStdin) {
+TEST_P(ProcessTest, EnvironmentWorkingDirAndStdin) {
   fs::create_directories(dir_ / "work");
   LaunchSpec spec;
   // `cat` must see end of input at once (stdin is /dev/null).
@@ -140,7 +146,7 @@ TEST_F(ProcessTest, EnvironmentWorkingDirAndStdin) {
               ElementsAre("foo=bar baz", fs::canonical(dir_ / "work").string(), "home=unset"));
 }
 
-TEST_F(ProcessTest, ExitCodeAndSignal) {
+TEST_P(ProcessTest, ExitCodeAndSignal) {
   LaunchSpec spec;
   spec.env = BaseEnv();
   spec.argv = {"sh", "-c", "exit 3"};
@@ -156,7 +162,7 @@ TEST_F(ProcessTest, ExitCodeAndSignal) {
   EXPECT_EQ(DescribeExit(exit), "killed by signal 11 (SIGSEGV)");
 }
 
-TEST_F(ProcessTest, CommandNotFound) {
+TEST_P(ProcessTest, CommandNotFound) {
   LaunchSpec spec;
   spec.argv = {"xyz-no-such-command"};
   spec.env = BaseEnv();
@@ -167,7 +173,7 @@ TEST_F(ProcessTest, CommandNotFound) {
             "cannot run 'xyz-no-such-command': No such file or directory");
 }
 
-TEST_F(ProcessTest, NotExecutable) {
+TEST_P(ProcessTest, NotExecutable) {
   fs::path path = dir_ / "data.txt";
   std::ofstream(path) << "hello\n";
   fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
@@ -179,7 +185,7 @@ TEST_F(ProcessTest, NotExecutable) {
   EXPECT_EQ(process.status().message(), "cannot run '" + path.string() + "': Permission denied");
 }
 
-TEST_F(ProcessTest, EmptyArgvAndMissingWorkingDir) {
+TEST_P(ProcessTest, EmptyArgvAndMissingWorkingDir) {
   LaunchSpec spec;
   auto empty = launcher_->Launch(spec);
   ASSERT_FALSE(empty.ok());
@@ -196,7 +202,7 @@ TEST_F(ProcessTest, EmptyArgvAndMissingWorkingDir) {
 
 // A log that cannot be created must not stop the trial: its lines still reach the agent,
 // and the worker's log says which file is missing and why.
-TEST_F(ProcessTest, ALogThatCannotBeCreatedIsReportedAndTheTrialRuns) {
+TEST_P(ProcessTest, ALogThatCannotBeCreatedIsReportedAndTheTrialRuns) {
   std::ostringstream worker_log;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(worker_log);
   Log()->sinks().push_back(sink);
@@ -218,7 +224,7 @@ TEST_F(ProcessTest, ALogThatCannotBeCreatedIsReportedAndTheTrialRuns) {
 
 // A stream the trial never writes to costs no file: creating an inode was the largest part
 // of starting an attempt.
-TEST_F(ProcessTest, AStreamTheTrialNeverWritesToHasNoLogFile) {
+TEST_P(ProcessTest, AStreamTheTrialNeverWritesToHasNoLogFile) {
   LaunchSpec spec;
   spec.argv = {"/bin/sh", "-c", "echo loss=1"};
   spec.env = BaseEnv();
@@ -234,8 +240,9 @@ TEST_F(ProcessTest, AStreamTheTrialNeverWritesToHasNoLogFile) {
   EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "new\n");
 }
 
-TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
+TEST_P(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
   core::FaultEnv faults(core::Env::Default());
+  if (NoExitWatch()) faults.HideExitWatch();
   faults.DiskFullAfter(10, (dir_ / "stdout.log").string());
   std::unique_ptr<ProcessLauncher> launcher = NewPosixProcessLauncher(&faults);
   std::vector<std::string> lines;
@@ -279,7 +286,7 @@ TEST_F(ProcessTest, AFullDiskCutsTheLogButNotTheTrial) {
 // Metric backpressure holds the reader back for longer than the drain window after the
 // command exited: what the command wrote before it exited is still read to the end (the
 // window was counted in wall time, and the rest of the pipe was dropped).
-TEST_F(ProcessTest, OutputWrittenBeforeExitIsReadEvenWhenTheReaderIsHeldBack) {
+TEST_P(ProcessTest, OutputWrittenBeforeExitIsReadEvenWhenTheReaderIsHeldBack) {
   std::vector<std::string> lines;
   std::mutex mu;
   LaunchSpec spec;
@@ -316,7 +323,7 @@ std::unique_ptr<Process> StartAndWaitReady(ProcessLauncher* launcher, LaunchSpec
   return std::move(*process);
 }
 
-TEST_F(ProcessTest, StopKillsChildAndGrandchild) {
+TEST_P(ProcessTest, StopKillsChildAndGrandchild) {
   LaunchSpec spec;
   spec.argv = {"sh", "-c", "sleep 1000 & echo $!; wait"};
   spec.env = BaseEnv();
@@ -335,7 +342,7 @@ TEST_F(ProcessTest, StopKillsChildAndGrandchild) {
   EXPECT_FALSE(Alive(child));
 }
 
-TEST_F(ProcessTest, SigtermIgnoredGetsSigkillAfterGrace) {
+TEST_P(ProcessTest, SigtermIgnoredGetsSigkillAfterGrace) {
   LaunchSpec spec;
   // Ignored signals are inherited, so the grandchild `sleep` ignores SIGTERM too.
   spec.argv = {"sh", "-c", "trap '' TERM; sleep 1000 & echo $!; wait; wait; wait"};
@@ -351,7 +358,7 @@ TEST_F(ProcessTest, SigtermIgnoredGetsSigkillAfterGrace) {
   EXPECT_TRUE(Eventually([&] { return !Alive(grandchild); }));
 }
 
-TEST_F(ProcessTest, GracefulExitOnSigterm) {
+TEST_P(ProcessTest, GracefulExitOnSigterm) {
   LaunchSpec spec;
   spec.argv = {"sh", "-c",
                "trap 'echo bye; exit 0' TERM; echo ready; while :; do sleep 0.05; done"};
@@ -374,7 +381,7 @@ TEST_F(ProcessTest, GracefulExitOnSigterm) {
   EXPECT_THAT(lines, ElementsAre("ready", "bye"));
 }
 
-TEST_F(ProcessTest, LeftoverGrandchildIsKilledWhenCommandExits) {
+TEST_P(ProcessTest, LeftoverGrandchildIsKilledWhenCommandExits) {
   LaunchSpec spec;
   // The background sleep keeps stdout open; the command itself exits at once.
   spec.argv = {"sh", "-c", "sleep 1000 & echo $!"};
@@ -390,7 +397,7 @@ TEST_F(ProcessTest, LeftoverGrandchildIsKilledWhenCommandExits) {
   EXPECT_TRUE(Eventually([&] { return !Alive(grandchild); }));
 }
 
-TEST_F(ProcessTest, WaitTimesOutWhileRunningAndDestructorKills) {
+TEST_P(ProcessTest, WaitTimesOutWhileRunningAndDestructorKills) {
   LaunchSpec spec;
   spec.argv = {"sleep", "1000"};
   spec.env = BaseEnv();
@@ -404,7 +411,7 @@ TEST_F(ProcessTest, WaitTimesOutWhileRunningAndDestructorKills) {
 
 // Fault 11: stdout.log grew without bound. It stops at log_max_bytes with a note, while
 // every line still reaches the agent.
-TEST_F(ProcessTest, ALogStopsAtItsCapWithANote) {
+TEST_P(ProcessTest, ALogStopsAtItsCapWithANote) {
   LaunchSpec spec;
   spec.argv = {"sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done"};
   spec.env = BaseEnv();
@@ -417,8 +424,18 @@ TEST_F(ProcessTest, ALogStopsAtItsCapWithANote) {
   EXPECT_EQ(log.substr(100), "\n[sweep: log cut at 100 bytes; later output not kept]\n");
 }
 
+// A command that closes its output and runs on is still waited for, in both modes: the
+// reader, done with the pipes, waits for the exit itself.
+TEST_P(ProcessTest, ACommandThatClosesItsOutputEarlyIsWaitedFor) {
+  LaunchSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo early; exec >&- 2>&-; sleep 0.2; exit 3"};
+  spec.env = BaseEnv();
+  EXPECT_EQ(Run(spec).exit_code, 3);
+  EXPECT_THAT(out_, ElementsAre("early"));
+}
+
 // Fault 6: a SIGKILLed worker left its trial running with PPID 1.
-TEST_F(ProcessTest, ATrialDiesWithTheThreadThatLaunchedIt) {
+TEST_P(ProcessTest, ATrialDiesWithTheThreadThatLaunchedIt) {
   std::promise<int64_t> pid;
   std::thread launcher_thread([&] {
     LaunchSpec spec;
@@ -433,6 +450,11 @@ TEST_F(ProcessTest, ATrialDiesWithTheThreadThatLaunchedIt) {
   launcher_thread.join();
   EXPECT_TRUE(Eventually([&] { return !Alive(child); })) << "pid " << child << " runs on";
 }
+
+INSTANTIATE_TEST_SUITE_P(ExitWatch, ProcessTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "WaitingThread" : "Pidfd";
+                         });
 
 }  // namespace
 }  // namespace sweep::worker
