@@ -365,7 +365,7 @@ absl::StatusOr<std::unique_ptr<Subprocess>> SpawnPosix(const SpawnOptions& optio
                           ? static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))
                           : -1;
   auto process = std::make_unique<PosixSubprocess>(pid, p.parent_in, p.parent_out[0],
-                                                   p.parent_out[1], exit_fd < 0 ? -1 : exit_fd);
+                                                   p.parent_out[1], exit_fd);
   p.parent_in = p.parent_out[0] = p.parent_out[1] = -1;  // owned by the process now
   return std::unique_ptr<Subprocess>(std::move(process));
 }
