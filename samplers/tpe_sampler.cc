@@ -88,6 +88,7 @@ std::vector<double> RecencyWeights(size_t n) {
 struct TruncNormal {
   double mu = kPriorMu, sigma = kPriorSigma;
   double lo_cdf = 0, hi_cdf = 1, log_mass = 0;
+  double log_scale = 0;  // log(sqrt(2 pi) sigma), once: LogPdf runs per candidate and kernel
 
   TruncNormal() { Init(); }
   TruncNormal(double m, double s) : mu(m), sigma(s) { Init(); }
@@ -95,10 +96,11 @@ struct TruncNormal {
     lo_cdf = Phi((0 - mu) / sigma);
     hi_cdf = Phi((1 - mu) / sigma);
     log_mass = SafeLog(hi_cdf - lo_cdf);
+    log_scale = std::log(std::sqrt(2 * M_PI) * sigma);
   }
   double LogPdf(double x) const {
     double z = (x - mu) / sigma;
-    return -0.5 * z * z - std::log(std::sqrt(2 * M_PI) * sigma) - log_mass;
+    return -0.5 * z * z - log_scale - log_mass;
   }
   // Log of the mass of [a, b] ⊂ [0, 1].
   double LogMass(double a, double b) const {
@@ -125,8 +127,11 @@ class Parzen {
     for (double v : w) log_weights_.push_back(std::log(v / total));
     weights_ = w;
 
-    kernels_.assign(n, std::vector<TruncNormal>(d));
+    // Inactive entries are never read; copies of the prior cost no erfc each.
+    kernels_.assign(n, std::vector<TruncNormal>(d, prior_));
     eps_.assign(d, 0);
+    log_hit_.assign(d, 0);
+    log_miss_.assign(d, 0);
     for (int j = 0; j < d; ++j) {
       size_t active = 0;
       for (size_t i = 0; i < n; ++i) active += masks[i][j] ? 1 : 0;
@@ -136,7 +141,12 @@ class Parzen {
       double min_sigma = 1.0 / std::min(100.0, 1.0 + (active + 1));
       sigma = std::clamp(sigma, min_sigma, 1.0);
       eps_[j] = kPriorWeight / (active + 1);
-      if (dims[j].type == Type::kCategoricalIndex) continue;
+      if (dims[j].type == Type::kCategoricalIndex) {
+        const double levels = dims[j].levels;
+        log_hit_[j] = std::log((eps_[j] + 1.0) / (1.0 + levels * eps_[j]));
+        log_miss_[j] = std::log((eps_[j] + 0.0) / (1.0 + levels * eps_[j]));
+        continue;
+      }
       for (size_t i = 0; i < n; ++i) {
         if (masks[i][j]) kernels_[i][j] = TruncNormal(points[i][j], sigma);
       }
@@ -224,8 +234,7 @@ class Parzen {
     if (dim.type == Type::kCategoricalIndex) {
       int levels = dim.levels;
       if (!own) return -std::log(static_cast<double>(levels));
-      bool hit = BinOf(points_[c][j], levels) == BinOf(xj, levels);
-      return std::log((eps_[j] + (hit ? 1.0 : 0.0)) / (1.0 + levels * eps_[j]));
+      return BinOf(points_[c][j], levels) == BinOf(xj, levels) ? log_hit_[j] : log_miss_[j];
     }
     const TruncNormal& k = own ? kernels_[c][j] : prior_;
     if (dim.type == Type::kInteger) {
@@ -242,6 +251,7 @@ class Parzen {
   std::vector<double> weights_, log_weights_;
   std::vector<std::vector<TruncNormal>> kernels_;  // [observation][dim]
   std::vector<double> eps_;                        // categorical prior weight per dim
+  std::vector<double> log_hit_, log_miss_;         // a categorical kernel's two log masses
   TruncNormal prior_;
 };
 
