@@ -18,12 +18,12 @@
 #include <vector>
 
 #include "core/fault_env.h"
-#include "spdlog/sinks/ostream_sink.h"
-#include "worker/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
 #include "tests/test_process.h"
 #include "tests/unit/worker/test_files.h"
+#include "worker/logging.h"
 
 namespace sweep::worker {
 namespace {
@@ -204,16 +204,18 @@ TEST_P(ProcessTest, EmptyArgvAndMissingWorkingDir) {
 // and the worker's log says which file is missing and why.
 TEST_P(ProcessTest, ALogThatCannotBeCreatedIsReportedAndTheTrialRuns) {
   std::ostringstream worker_log;
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(worker_log);
-  Log()->sinks().push_back(sink);
+  struct Capture {  // the worker's log also goes to worker_log while the test runs
+    explicit Capture(std::ostringstream& out) {
+      Log()->sinks().push_back(std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+    }
+    ~Capture() { Log()->sinks().pop_back(); }
+  } capture(worker_log);
   LaunchSpec spec;
   spec.argv = {"/bin/sh", "-c", "echo acc=1; echo oops >&2"};
   spec.env = BaseEnv();
   spec.stdout_log = (dir_ / "no-dir" / "stdout.log").string();
   spec.stderr_log = (dir_ / "stderr.log").string();
-  const ExitInfo exit = Run(spec);
-  Log()->sinks().pop_back();
-  EXPECT_EQ(exit.exit_code, 0);
+  EXPECT_EQ(Run(spec).exit_code, 0);
   EXPECT_THAT(out_, ElementsAre("acc=1"));
   EXPECT_THAT(err_, ElementsAre("oops"));
   EXPECT_EQ(ReadFile(dir_ / "stderr.log"), "oops\n");
