@@ -144,7 +144,7 @@ class Parzen {
       if (dims[j].type == Type::kCategoricalIndex) {
         const double levels = dims[j].levels;
         log_hit_[j] = std::log((eps_[j] + 1.0) / (1.0 + levels * eps_[j]));
-        log_miss_[j] = std::log((eps_[j] + 0.0) / (1.0 + levels * eps_[j]));
+        log_miss_[j] = std::log(eps_[j] / (1.0 + levels * eps_[j]));
         continue;
       }
       for (size_t i = 0; i < n; ++i) {
