@@ -538,6 +538,11 @@ def _michalewicz5_minimum():
     return -4.687658179
 
 
+def _michalewicz8_minimum():
+    # Separable: the sum of each term's minimum over [0, pi] (a fine grid, then refined).
+    return -7.663757350716237
+
+
 def probe_problems():
     """bo_suite's behaviour probe for the GP cache: (problem, trials) pairs."""
     return [(function("probe_branin", boxes([(-5, 10), (0, 15)]), branin, 0.397887357729739), 60),
@@ -690,5 +695,26 @@ def all_problems():
                  held_out=True),
         function("griewank_sr5", box(5, -50, 50),
                  transformed(griewank, 5, 244, (-20, 20), rotate=True), 0.0, held_out=True),
+        # ---- held out, added in the fourteenth round before any run on them, for a second
+        # test of its gate under a rule fixed beforehand (the fifteenth round): noisy
+        # versions of two families, a mixed space and a smooth function (noise 3% of the
+        # 5-95% range of values at random points), and four noiseless ones whose
+        # acquisition is flat at times (a plateau, narrow valleys, ripples)
+        function("schwefel3_noisy", box(3, -500, 500), schwefel, _SCHWEFEL_MINIMUM * 3,
+                 held_out=True, noise=33.0),
+        function("eggholder2_noisy", box(2, -512, 512), eggholder, -959.6406627208506,
+                 held_out=True, noise=29.0),
+        Problem("mixed_pipeline_noisy", "mixed", MIXED_PIPELINE_SPACE, mixed_pipeline, 0.0,
+                True, 0.04),
+        function("six_hump_camel2_noisy", boxes([(-3, 3), (-2, 2)]), six_hump_camel,
+                 -1.031628453489877, held_out=True, noise=2.3),
+        function("schwefel3", box(3, -500, 500), schwefel, _SCHWEFEL_MINIMUM * 3,
+                 held_out=True),
+        function("michalewicz8", box(8, 0, math.pi), michalewicz, _michalewicz8_minimum(),
+                 held_out=True),
+        function("rastrigin_sr8", box(8, -5.12, 5.12),
+                 transformed(rastrigin, 8, 277, (-3, 3), rotate=True), 0.0, held_out=True),
+        function("ackley_shift10", box(10, -32.768, 32.768),
+                 transformed(ackley, 10, 288, (-15, 15), rotate=False), 0.0, held_out=True),
     ]
     return {q.name: q for q in p}
