@@ -34,31 +34,6 @@ constexpr double kConvergedTolerance = 0.01;
 // incumbent are set aside; EI is maximised in a box around the anchor (SearchBox).
 constexpr double kSetAsideRadius = 2.0;
 
-// Half the mean squared target difference over the kShortPairs closest pairs of model
-// points within kShortRadius of each other (encoded space): the variogram near distance
-// zero, which noise keeps high and a continuous function drives to zero. nullopt with
-// fewer than 3 such pairs.
-constexpr double kShortRadius = 0.02;
-constexpr size_t kShortPairs = 4;
-std::optional<double> ShortRangeSemivariance(const GpData& data) {
-  std::vector<std::pair<double, double>> pairs;  // (squared distance, half squared difference)
-  const Eigen::Index n = data.x.rows();
-  for (Eigen::Index i = 0; i < n; ++i) {
-    for (Eigen::Index j = 0; j < i; ++j) {
-      const double d2 = (data.x.row(i) - data.x.row(j)).squaredNorm();
-      if (d2 > kShortRadius * kShortRadius) continue;
-      const double dy = data.y(i) - data.y(j);
-      pairs.emplace_back(d2, 0.5 * dy * dy);
-    }
-  }
-  if (pairs.size() < kShortPairs) return std::nullopt;
-  const size_t k = kShortPairs;
-  std::partial_sort(pairs.begin(), pairs.begin() + k, pairs.end());
-  double sum = 0;
-  for (size_t i = 0; i < k; ++i) sum += pairs[i].second;
-  return sum / k;
-}
-
 // splitmix64: decorrelates the seed from the per-call stream index.
 uint64_t Mix(uint64_t a, uint64_t b) {
   uint64_t z = a + 0x9e3779b97f4a7c15ULL * (b + 1);
