@@ -132,14 +132,6 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
-  // Experiment (0: off): when the best candidate's EI is less than this many times the
-  // median candidate's (the model prefers no point), the TPE sampler's suggestion for
-  // the same history is made instead of the acquisition's.
-  double flat_acquisition = 0.0;
-  // Experiment (0: off), with flat_acquisition: TPE's point only when the closest pairs of
-  // model points differ as noise would, their semivariance at least this fraction of the
-  // fitted noise variance; a continuous noiseless function gives nearly none there.
-  double flat_noise_gate = 0.0;
 };
 
 class GpSampler final : public Sampler {
@@ -230,7 +222,6 @@ class GpSampler final : public Sampler {
   int dims_ = 0;
   std::vector<double> neutral_;
   std::optional<Enumerated> enumerated_;  // finite, small spaces
-  std::unique_ptr<Sampler> flat_fallback_;  // flat_acquisition experiment: TPE
   std::optional<uint64_t> cardinality_;
 
   std::vector<CachedTrial> cache_;
