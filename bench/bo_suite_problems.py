@@ -696,7 +696,7 @@ def all_problems():
         function("griewank_sr5", box(5, -50, 50),
                  transformed(griewank, 5, 244, (-20, 20), rotate=True), 0.0, held_out=True),
         # ---- held out, added in the fourteenth round before any run on them, for a second
-        # test of its gate under a rule fixed beforehand (the fifteenth round): noisy
+        # test of its gate, under its own rule fixed beforehand: noisy
         # versions of two families, a mixed space and a smooth function (noise 3% of the
         # 5-95% range of values at random points), and four noiseless ones whose
         # acquisition is flat at times (a plateau, narrow valleys, ripples)
