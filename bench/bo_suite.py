@@ -39,6 +39,7 @@ usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
          [--problems a,b] [--seeds 20] [--budgets 50,100] [--modes seq,c4]
          [--samplers gp,tpe,random] [--json FILE] [--markdown FILE] [--compact FILE]
          [--cached-only]  (tables from the cache alone, e.g. after runs split over processes)
+         [--versus JSON]  (a GP variant beside the default, compared seed by seed)
 """
 import argparse
 import collections
@@ -363,6 +364,14 @@ def ratio(ours, theirs, floor):
     return max(ours, floor) / max(theirs, floor)
 
 
+def ratio_floor(summary, budgets):
+    """The floor of regrets in ratios (module docstring): 1e-6 of random's median regret at
+    the smallest budget, TPE's where random was not run."""
+    first = summary[min(budgets)]
+    floor_base = first.get("random", first.get("tpe", {})).get("median", 0.0)
+    return max(1e-6 * floor_base, 1e-12)
+
+
 def fmt(v, spec=".3g"):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -379,9 +388,7 @@ def report(results, args, out):
                                  "minimum": res["minimum"], "modes": {}}
         for mode, summary in res["summary"].items():
             entry = doc["problems"][name]["modes"][mode] = {}
-            first = summary[min(args.budgets)]  # random's median; TPE's if random not run
-            floor_base = first.get("random", first.get("tpe", {})).get("median", 0.0)
-            floor = max(1e-6 * floor_base, 1e-12)
+            floor = ratio_floor(summary, args.budgets)
             for budget, stats in summary.items():
                 row = {s: {"median": v["median"], "mean": v["mean"]} for s, v in stats.items()}
                 if "gp" in stats and "tpe" in stats:
@@ -473,6 +480,50 @@ def compact_table(doc, args, out):
         out.write("| " + " | ".join(cells) + " |\n")
 
 
+def versus_table(results, args, out):
+    """--versus: per problem, mode and budget the median regret of the GP, the variant and
+    TPE (GP/TPE ratio, GP -> variant; **bold** above 1, behind TPE); per mode and budget,
+    over the problems: cells behind TPE, seeds where the variant's regret is lower / higher
+    than the GP's, and the geometric mean of the ratios."""
+    out.write(f"\n## The GP against the variant {json.dumps(args.versus, sort_keys=True)}, "
+              f"{args.seeds} seeds: GP / variant / TPE median regret (GP/TPE ratio, "
+              "GP -> variant)\n\n")
+    cols = [(m, b) for m in args.modes for b in args.budgets]
+    out.write("| problem | " + " | ".join(f"{m} @{b}" for m, b in cols) + " |\n")
+    out.write("|---|" + "---|" * len(cols) + "\n")
+    totals = {c: {"behind": [0, 0], "better": 0, "worse": 0, "ratios": ([], [])} for c in cols}
+    bold = lambda r: f"**{r:.2f}**" if r > 1 + 1e-9 else f"{r:.2f}"
+    for name, res in results.items():
+        cells = [name]
+        for m, b in cols:
+            summary = res["summary"].get(m, {})
+            stats = summary.get(b, {})
+            if not all(k in stats for k in ("gp", "variant", "tpe")):
+                cells.append("not run")
+                continue
+            gp, var, tpe = (stats[k]["median"] for k in ("gp", "variant", "tpe"))
+            floor = ratio_floor(summary, args.budgets)
+            r_gp, r_var = ratio(gp, tpe, floor), ratio(var, tpe, floor)
+            t = totals[(m, b)]
+            for i, r in enumerate((r_gp, r_var)):
+                t["behind"][i] += r > 1 + 1e-9
+                t["ratios"][i].append(r)
+            pairs = list(zip(stats["variant"]["regrets"], stats["gp"]["regrets"]))
+            t["better"] += sum(v < g for v, g in pairs)
+            t["worse"] += sum(v > g for v, g in pairs)
+            cells.append(f"{fmt(gp)} / {fmt(var)} / {fmt(tpe)} ({bold(r_gp)} -> {bold(r_var)})")
+        out.write("| " + " | ".join(cells) + " |\n")
+    out.write("\n| over the problems | " + " | ".join(f"{m} @{b}" for m, b in cols) + " |\n")
+    out.write("|---|" + "---|" * len(cols) + "\n")
+    out.write("| cells behind TPE, GP -> variant | " + " | ".join(
+        f"{totals[c]['behind'][0]} -> {totals[c]['behind'][1]}" for c in cols) + " |\n")
+    out.write("| seeds the variant does better / worse | " + " | ".join(
+        f"{totals[c]['better']} / {totals[c]['worse']}" for c in cols) + " |\n")
+    out.write("| geometric mean of the ratios, GP -> variant | " + " | ".join(
+        f"{fmt(geomean(totals[c]['ratios'][0]))} -> {fmt(geomean(totals[c]['ratios'][1]))}"
+        for c in cols) + " |\n")
+
+
 # ---- main ----
 
 def main(argv):
@@ -494,6 +545,10 @@ def main(argv):
                              "the problem and mode are not run)")
     parser.add_argument("--gp-options", type=json.loads, default={},
                         help='GpSamplerOptions fields as JSON, for experiments: {"additive": false}')
+    parser.add_argument("--versus", type=json.loads, default=None,
+                        help="GpSamplerOptions of a variant run beside the GP (these alone, not "
+                             "merged with --gp-options; cached under them), compared with it "
+                             "per seed: docs/bo-suite.md's A/B tables")
     parser.add_argument("--json", help="write the summary and per-seed regrets here")
     parser.add_argument("--markdown", help="also write the tables to this file")
     parser.add_argument("--compact", help="write the one-row-per-problem table to this file")
@@ -513,7 +568,13 @@ def main(argv):
     else:
         names = [n for n, p in problems.items()
                  if args.set == "all" or p.held_out == (args.set == "heldout")]
+    if args.versus is not None and ("gp" not in args.samplers or "tpe" not in args.samplers):
+        parser.error("--versus compares the variant with gp against tpe: give both samplers")
+    if args.versus == {}:
+        parser.error("--versus needs at least one GpSamplerOptions field: {} is the GP itself")
     runner = Runner(args)
+    variant = Runner(argparse.Namespace(**{**vars(args), "gp_options": args.versus})) \
+        if args.versus is not None else None
     refs = load_references(args.cache_dir)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = {}
@@ -523,15 +584,18 @@ def main(argv):
         res = results[name] = {"problem": problem, "summary": {}, "times": {}, "runs": {}}
         for mode in args.modes:
             runs = {}
-            for sampler in args.samplers:
+            plan = [(s, s, runner) for s in args.samplers]
+            if variant is not None:
+                plan.append(("variant", "gp", variant))
+            for label, sampler, source in plan:
                 if args.cached_only and not all(
-                        runner.cached(problem, sampler, mode, s, trials) for s in seeds):
-                    sys.stderr.write(f"[bo_suite] {name} {mode} {sampler}: not all seeds "
+                        source.cached(problem, sampler, mode, s, trials) for s in seeds):
+                    sys.stderr.write(f"[bo_suite] {name} {mode} {label}: not all seeds "
                                      "cached; left out\n")
                     continue
                 start = time.time()
-                runs[sampler] = [runner.run(problem, sampler, mode, s, trials) for s in seeds]
-                sys.stderr.write(f"[bo_suite] {name} {mode} {sampler}: "
+                runs[label] = [source.run(problem, sampler, mode, s, trials) for s in seeds]
+                sys.stderr.write(f"[bo_suite] {name} {mode} {label}: "
                                  f"{time.time() - start:.1f} s\n")
             if args.cached_only and not ("gp" in runs and "tpe" in runs):
                 continue  # reported as not run
@@ -550,10 +614,13 @@ def main(argv):
             res["minimum"] = problem.minimum
         for mode, runs in res["runs"].items():
             res["summary"][mode] = summarise(problem, runs, args.budgets, res["minimum"])
-    if runner.server is not None:
-        runner.server.close()
+    for r in (runner, variant):
+        if r is not None and r.server is not None:
+            r.server.close()
     save_references(args.cache_dir, refs)
     doc = report(results, args, sys.stdout)
+    if variant is not None:
+        versus_table(results, args, sys.stdout)
     if args.markdown:
         with open(args.markdown, "w") as f:
             print_tables(doc, args, f)
