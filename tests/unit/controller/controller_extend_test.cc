@@ -180,7 +180,9 @@ TEST_F(ControllerExtendTest, WarmStartUsesFittingTrialsAndListsTheRestWithReason
   }
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_THAT(messages[0], HasSubstr(absl::StrCat("using ", fitting, " of 4 finished trials")));
-  if (fitting < 4) EXPECT_THAT(messages[0], HasSubstr("value 0."));
+  if (fitting < 4) {
+    EXPECT_THAT(messages[0], HasSubstr("value 0."));
+  }
   EXPECT_EQ(GetSweep(second).warm_start, std::vector<std::string>{first});
   EXPECT_EQ(RunAll(node), 2) << "warm-start trials count against no limit";
   Restart();  // resumes with the same warm start

@@ -11,7 +11,9 @@ namespace {
 TEST(GpTargetsTest, YeoJohnsonIsTheIdentityAtOneAndLogAtZero) {
   for (double x : {-3.0, -0.5, 0.0, 0.7, 4.0}) {
     EXPECT_NEAR(YeoJohnson(x, 1.0), x, 1e-12) << x;
-    if (x >= 0) EXPECT_NEAR(YeoJohnson(x, 0.0), std::log1p(x), 1e-12) << x;
+    if (x >= 0) {
+      EXPECT_NEAR(YeoJohnson(x, 0.0), std::log1p(x), 1e-12) << x;
+    }
   }
   // Monotone for every lambda.
   for (double lambda : {0.0, 0.3, 1.0}) {

@@ -198,7 +198,9 @@ TEST_F(FilesBeforeRecordsTest, ANewWorkspaceIsPrivateWhateverTheUmask) {
   EXPECT_EQ(Mode(dir + "/sweep.db"), 0600u);
   EXPECT_EQ(Mode(dir + "/token"), 0600u);
   for (const char* side : {"/sweep.db-wal", "/sweep.db-shm"}) {
-    if (fs::exists(dir + side)) EXPECT_EQ(Mode(dir + side), 0600u) << side;
+    if (fs::exists(dir + side)) {
+      EXPECT_EQ(Mode(dir + side), 0600u) << side;
+    }
   }
 }
 
