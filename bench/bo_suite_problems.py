@@ -147,6 +147,23 @@ def bukin6(x):
     return 100 * math.sqrt(abs(x[1] - 0.01 * x[0] ** 2)) + 0.01 * abs(x[0] + 10)
 
 
+def holder_table(x):
+    r = math.sqrt(x[0] ** 2 + x[1] ** 2)
+    return -abs(math.sin(x[0]) * math.cos(x[1]) * math.exp(abs(1 - r / math.pi)))
+
+
+def drop_wave(x):
+    r2 = x[0] ** 2 + x[1] ** 2
+    return -(1 + math.cos(12 * math.sqrt(r2))) / (0.5 * r2 + 2)
+
+
+def weierstrass(x, a=0.5, b=3, k_max=20):
+    """CEC 2005's F11 (unshifted): continuous, nowhere differentiable; minimum 0 at 0."""
+    terms = [(a ** k, math.pi * b ** k) for k in range(k_max + 1)]
+    offset = len(x) * sum(c * math.cos(w) for c, w in terms)
+    return sum(c * math.cos(2 * w * (v + 0.5)) for v in x for c, w in terms) - offset
+
+
 # ---- shifts and rotations (fixed, reproducible) ----
 
 def _rotation(d, seed):
@@ -716,5 +733,26 @@ def all_problems():
                  transformed(rastrigin, 8, 277, (-3, 3), rotate=True), 0.0, held_out=True),
         function("ackley_shift10", box(10, -32.768, 32.768),
                  transformed(ackley, 10, 288, (-15, 15), rotate=False), 0.0, held_out=True),
+        # ---- held out, added in the fifteenth round before any run on them, to test a
+        # gate on the noise's share of the variation: noisy versions of three families and
+        # a mixed space (noise 3% of the 5-95% range of values at random points), and four
+        # noiseless families the suite lacked (ridges, ripples, a nowhere-differentiable sum)
+        function("styblinski_tang5_noisy", box(5, -5, 5), styblinski_tang,
+                 -39.16616570377142 * 5, held_out=True, noise=7.0),
+        Problem("mixed_int_noisy", "mixed", MIXED_INT_SPACE, mixed_int,
+                4 * _styblinski_1d_min(0.5) + _styblinski_1d_min(0.1) + _styblinski_1d_min(0.25),
+                True, 9.0),
+        function("levy10_noisy", box(10, -10, 10), levy, 0.0, held_out=True, noise=4.8),
+        function("michalewicz8_noisy", box(8, 0, math.pi), michalewicz, _michalewicz8_minimum(),
+                 held_out=True, noise=0.06),
+        function("holder_table2", box(2, -10, 10), holder_table, -19.208502567767606,
+                 held_out=True),
+        function("drop_wave_shift2", box(2, -5.12, 5.12),
+                 transformed(drop_wave, 2, 311, (-3, 3), rotate=False), -1.0, held_out=True),
+        function("weierstrass_sr4", box(4, -0.5, 0.5),
+                 transformed(weierstrass, 4, 299, (-0.25, 0.25), rotate=True), 0.0,
+                 held_out=True),
+        function("griewank_shift8", box(8, -50, 50),
+                 transformed(griewank, 8, 322, (-20, 20), rotate=False), 0.0, held_out=True),
     ]
     return {q.name: q for q in p}
