@@ -150,6 +150,46 @@ TEST(GpFlatGateTest, WithoutClosePairsANearReplicateOfTheBestTrialIsMade) {
   for (int j = 0; j < kDims; ++j) EXPECT_NEAR(Coord(**next, j), Coord(best->config, j), 0.02);
 }
 
+TEST(GpFlatGateTest, NoiseThatIsASmallShareOfTheVariationLeavesTheModelInCharge) {
+  GpSamplerOptions gp;
+  gp.flat_acquisition = 1e9;
+  gp.flat_noise_gate = 0.1;
+  gp.flat_noise_share = 10;  // more than the standardised targets' whole variance
+  auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3}, gp);
+  auto next = s->Next(Completed(Points(16, 6), PureNoise));
+  ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
+  EXPECT_THAT(s->notes(), Contains(HasSubstr("short-range semivariance")));
+  EXPECT_THAT(s->notes(), Not(Contains("flat acquisition: TPE's point")));
+}
+
+// Three trials in flight within 0.003 of the best one make six close pairs once done.
+TEST(GpFlatGateTest, ProbesInFlightAreNotRepeatedWhenPendingAware) {
+  History h = Completed(Points(21, 0), PureNoise);
+  const auto best = *std::min_element(h.trials.begin(), h.trials.end(),
+                                      [](const auto& a, const auto& b) { return *a.value < *b.value; });
+  for (int k = 1; k <= 3; ++k) {
+    Config near = best.config;
+    for (int j = 0; j < kDims; ++j) {
+      const double x = Coord(best.config, j);
+      near["x" + std::to_string(j)] = x < 0.5 ? x + 0.001 * k : x - 0.001 * k;
+    }
+    h.trials.push_back({near, TrialState::kRunning, std::nullopt, 0});
+  }
+  for (bool aware : {false, true}) {
+    GpSamplerOptions gp;
+    gp.flat_acquisition = 1e9;
+    gp.flat_noise_gate = 0.1;
+    gp.flat_probe_pending_aware = aware;
+    auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3}, gp);
+    ASSERT_TRUE(s->Next(h).ok());
+    if (aware) {
+      EXPECT_THAT(s->notes(), Not(Contains("flat acquisition: a near-replicate of the best point")));
+    } else {
+      EXPECT_THAT(s->notes(), Contains("flat acquisition: a near-replicate of the best point"));
+    }
+  }
+}
+
 TEST(GpFlatGateTest, OffByDefault) {
   auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3});
   ASSERT_TRUE(s->Next(Completed(Points(16, 6), PureNoise)).ok());
