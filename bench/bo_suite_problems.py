@@ -314,6 +314,11 @@ def _styblinski_1d_min(step):
                (-5 + step * k for k in range(int(round(10 / step)) + 1)))
 
 
+def _mixed_int_minimum():
+    """mixed_int's grids: four steps of 0.5 and q1, q2's steps of 0.1 and 0.25."""
+    return 4 * _styblinski_1d_min(0.5) + _styblinski_1d_min(0.1) + _styblinski_1d_min(0.25)
+
+
 _CAT_LEVELS = ["a", "b", "c", "d"]
 _CAT_TABLE = [[((i * 7 + j * 3 + k * 5) % 11) / 10 for k in range(4)]
               for i in range(5) for j in range(4)]
@@ -587,9 +592,7 @@ def all_problems():
         function("levy10", box(10, -10, 10), levy, 0.0),
         Problem("mixed_mlp", "mixed", MIXED_MLP_SPACE, mixed_mlp, _mixed_mlp_minimum(), False),
         Problem("mixed_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False),
-        Problem("mixed_int", "mixed", MIXED_INT_SPACE, mixed_int,
-                4 * _styblinski_1d_min(0.5) + _styblinski_1d_min(0.1) + _styblinski_1d_min(0.25),
-                False),
+        Problem("mixed_int", "mixed", MIXED_INT_SPACE, mixed_int, _mixed_int_minimum(), False),
         Problem("svm_breast_cancer", "real", SVM_SPACE, svm_breast_cancer, None, False),
         Problem("sgd_digits", "real", SGD_SPACE, sgd_digits, None, False),
         # ---- held out: evaluated only for the final report ----
@@ -739,8 +742,7 @@ def all_problems():
         # noiseless families the suite lacked (ridges, ripples, a nowhere-differentiable sum)
         function("styblinski_tang5_noisy", box(5, -5, 5), styblinski_tang,
                  -39.16616570377142 * 5, held_out=True, noise=7.0),
-        Problem("mixed_int_noisy", "mixed", MIXED_INT_SPACE, mixed_int,
-                4 * _styblinski_1d_min(0.5) + _styblinski_1d_min(0.1) + _styblinski_1d_min(0.25),
+        Problem("mixed_int_noisy", "mixed", MIXED_INT_SPACE, mixed_int, _mixed_int_minimum(),
                 True, 9.0),
         function("levy10_noisy", box(10, -10, 10), levy, 0.0, held_out=True, noise=4.8),
         function("michalewicz8_noisy", box(8, 0, math.pi), michalewicz, _michalewicz8_minimum(),
