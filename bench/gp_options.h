@@ -40,6 +40,16 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.trend_ridge = value.get<double>();
       } else if (key == "global_every") {
         o.global_every = value.get<int>();
+      } else if (key == "flat_acquisition") {
+        o.flat_acquisition = value.get<double>();
+      } else if (key == "flat_noise_gate") {
+        o.flat_noise_gate = value.get<double>();
+      } else if (key == "flat_noise_share") {
+        o.flat_noise_share = value.get<double>();
+      } else if (key == "flat_probe") {
+        o.flat_probe = value.get<bool>();
+      } else if (key == "flat_probe_pending_aware") {
+        o.flat_probe_pending_aware = value.get<bool>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -277,6 +277,24 @@ QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd
   return {solver.solve(f.transpose() * y), solver.solve(gram).trace()};
 }
 
+std::optional<double> ShortRangeSemivariance(const GpData& data) {
+  std::vector<std::pair<double, double>> pairs;  // (squared distance, half squared difference)
+  const Eigen::Index n = data.x.rows();
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < i; ++j) {
+      const double d2 = (data.x.row(i) - data.x.row(j)).squaredNorm();
+      if (d2 > kShortRangeRadius * kShortRangeRadius) continue;
+      const double dy = data.y(i) - data.y(j);
+      pairs.emplace_back(d2, 0.5 * dy * dy);
+    }
+  }
+  if (pairs.size() < kShortRangePairs) return std::nullopt;
+  std::partial_sort(pairs.begin(), pairs.begin() + kShortRangePairs, pairs.end());
+  double sum = 0;
+  for (size_t i = 0; i < kShortRangePairs; ++i) sum += pairs[i].second;
+  return sum / kShortRangePairs;
+}
+
 double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x, Eigen::VectorXd* grad) {
   const Eigen::Index d = x.size();
   if (grad != nullptr) grad->resize(d);

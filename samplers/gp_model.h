@@ -98,6 +98,14 @@ QuadraticTrend FitQuadraticTrend(const Eigen::MatrixXd& x, const Eigen::VectorXd
 double TrendValue(const Eigen::VectorXd& trend, const Eigen::VectorXd& x,
                   Eigen::VectorXd* grad = nullptr);
 
+// The variogram of the targets near distance zero: half the mean squared difference of y
+// over the kShortRangePairs closest pairs of rows of x within kShortRangeRadius of each
+// other. Noise keeps it at the noise variance; a continuous noiseless function drives it
+// to zero. nullopt with fewer such pairs. O(n^2 d).
+constexpr double kShortRangeRadius = 0.02;
+constexpr size_t kShortRangePairs = 4;
+std::optional<double> ShortRangeSemivariance(const GpData& data);
+
 // The kernel matrix between the rows of a and b (without noise).
 Eigen::MatrixXd MaternKernel(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b,
                              const GpHyperparameters& hp);

@@ -98,6 +98,11 @@ absl::StatusOr<std::unique_ptr<GpSampler>> GpSampler::Create(const core::SearchS
   auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
   if (!encoding.ok()) return encoding.status();
   std::unique_ptr<GpSampler> sampler(new GpSampler(space, *std::move(encoding), options, gp));
+  if (gp.flat_acquisition > 0) {
+    auto tpe = MakeTpeSampler(space, options);
+    if (!tpe.ok()) return tpe.status();
+    sampler->flat_fallback_ = *std::move(tpe);
+  }
   return sampler;
 }
 
@@ -253,6 +258,40 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
+  if (gp_.flat_acquisition > 0 && !ranked.empty()) {
+    const double spread = ranked.front().log_ei - ranked[ranked.size() / 2].log_ei;
+    notes_.push_back(absl::StrCat("acquisition spread ", spread));
+    bool noisy = true;
+    if (gp_.flat_noise_gate > 0 && spread < std::log(gp_.flat_acquisition)) {
+      const std::optional<double> short_range = ShortRangeSemivariance(set.data);
+      const double noise = std::exp(model->hyperparameters().log_noise_variance);
+      notes_.push_back(absl::StrCat("short-range semivariance ",
+                                    short_range ? absl::StrCat(*short_range) : "unknown",
+                                    ", noise variance ", noise));
+      if (!short_range && gp_.flat_probe &&
+          (!gp_.flat_probe_pending_aware || !ClosePairsPending(set.data.x, observed))) {
+        // Too few close pairs to tell: a near-replicate of the best model point makes one.
+        Eigen::Index best;
+        set.data.y.minCoeff(&best);
+        std::vector<double> x(dims_);
+        for (int j = 0; j < dims_; ++j) x[j] = set.data.x(best, j);
+        const std::vector<EncodedDim>& info = encoding_.dim_info();
+        boost::random::normal_distribution<double> normal(0.0, 0.003);
+        for (int j = 0; j < dims_; ++j)
+          if (!IsDiscrete(info[j].type)) x[j] = std::clamp(x[j] + normal(rng), 0.0, 1.0);
+        space.Project(x.data());
+        notes_.push_back("flat acquisition: a near-replicate of the best point");
+        return BestUntried(space, {Scored{0.0, std::move(x)}}, std::move(ranked), tried, &rng,
+                           &notes_);
+      }
+      noisy = short_range && *short_range >= gp_.flat_noise_gate * noise &&
+              *short_range >= gp_.flat_noise_share;
+    }
+    if (noisy && spread < std::log(gp_.flat_acquisition)) {
+      notes_.push_back("flat acquisition: TPE's point");
+      return flat_fallback_->Next(history);
+    }
+  }
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
   return BestUntried(space, std::move(refined), std::move(ranked), tried, &rng, &notes_);  // 6
@@ -548,6 +587,32 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
     }
   }
   return PendingPenalizedLogEi{model, best, xp};
+}
+
+// Whether the pending trials will complete kShortRangePairs pairs of points within
+// kShortRangeRadius (model and pending points together): probes already on their way.
+bool GpSampler::ClosePairsPending(const Eigen::MatrixXd& model_x, const Observed& observed) const {
+  std::vector<const std::vector<double>*> pending;
+  for (size_t i : observed.pending) pending.push_back(&cache_[i].x);
+  if (pending.empty()) return false;
+  const double r2 = kShortRangeRadius * kShortRangeRadius;
+  auto close = [&](const double* a, const double* b) {
+    double d2 = 0;
+    for (int j = 0; j < dims_ && d2 <= r2; ++j) d2 += (a[j] - b[j]) * (a[j] - b[j]);
+    return d2 <= r2;
+  };
+  const Eigen::Index n = model_x.rows();
+  std::vector<std::vector<double>> rows(n, std::vector<double>(dims_));
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (int j = 0; j < dims_; ++j) rows[i][j] = model_x(i, j);
+  size_t pairs = 0;
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index k = 0; k < i; ++k) pairs += close(rows[i].data(), rows[k].data());
+  for (size_t p = 0; p < pending.size(); ++p) {
+    for (Eigen::Index i = 0; i < n; ++i) pairs += close(pending[p]->data(), rows[i].data());
+    for (size_t q = 0; q < p; ++q) pairs += close(pending[p]->data(), pending[q]->data());
+  }
+  return pairs >= kShortRangePairs;
 }
 
 // 4b. Trust region (gp_trust_region.h): outside exploration steps, all but every

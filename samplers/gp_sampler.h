@@ -132,6 +132,23 @@ struct GpSamplerOptions {
   int global_every = 3;  // > 0: every k-th suggestion ignores the region
   // Quadratic prior mean (step 4): ridge per dimension of its fit; 0: always zero mean.
   double trend_ridge = 1.0;
+  // Experiment (0: off): when the best candidate's EI is less than this many times the
+  // median candidate's (the model prefers no point), the TPE sampler's suggestion for
+  // the same history is made instead of the acquisition's.
+  double flat_acquisition = 0.0;
+  // Experiment (0: off), with flat_acquisition: TPE's point only when the closest pairs of
+  // model points differ as noise would, their semivariance at least this fraction of the
+  // fitted noise variance; a continuous noiseless function gives nearly none there.
+  double flat_noise_gate = 0.0;
+  // Experiment (0: off), with flat_noise_gate: TPE's point also needs that semivariance
+  // to be at least this share of the targets' (standardised) variance, the nugget-to-sill
+  // ratio: noise that is a small part of the variation leaves the model in charge.
+  double flat_noise_share = 0.0;
+  // Experiment: with too few close pairs, false makes the acquisition's point instead of
+  // a near-replicate of the best one.
+  bool flat_probe = true;
+  // Experiment: no probe while pending trials will already make the pairs.
+  bool flat_probe_pending_aware = false;
 };
 
 class GpSampler final : public Sampler {
@@ -222,6 +239,8 @@ class GpSampler final : public Sampler {
   int dims_ = 0;
   std::vector<double> neutral_;
   std::optional<Enumerated> enumerated_;  // finite, small spaces
+  std::unique_ptr<Sampler> flat_fallback_;
+  bool ClosePairsPending(const Eigen::MatrixXd& model_x, const Observed& observed) const;  // flat_acquisition experiment: TPE
   std::optional<uint64_t> cardinality_;
 
   std::vector<CachedTrial> cache_;
