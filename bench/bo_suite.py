@@ -494,19 +494,21 @@ def compact_table(doc, args, out):
 
 def versus_table(results, args, out):
     """--versus: per problem, mode and budget the median regret of the GP, the variant and
-    TPE (GP/TPE ratio, GP -> variant; **bold** above 1, behind TPE); per mode and budget,
+    TPE (GP/TPE ratio, GP -> variant; **bold** above 1, behind TPE) and the geometric mean
+    over its cells of the variant/GP median ratio (one problem's loss); per mode and budget,
     over the problems: cells behind TPE, seeds where the variant's regret is lower / higher
-    than the GP's, and the geometric mean of the ratios."""
+    than the GP's, and the geometric mean of the ratios; then those seeds pooled per budget
+    and over every cell, with a one-sided sign test."""
     out.write(f"\n## The GP against the variant {json.dumps(args.versus, sort_keys=True)}, "
               f"{args.seeds} seeds: GP / variant / TPE median regret (GP/TPE ratio, "
               "GP -> variant)\n\n")
     cols = [(m, b) for m in args.modes for b in args.budgets]
     heads = [f"{m} @{b}" for m, b in cols]
-    out.write(md_head(["problem"] + heads))
+    out.write(md_head(["problem"] + heads + ["variant/GP"]))
     totals = {c: {"behind": [0, 0], "better": 0, "worse": 0, "ratios": ([], [])} for c in cols}
     bold = lambda r: f"**{r:.2f}**" if behind(r) else f"{r:.2f}"
     for name, res in results.items():
-        cells = [name]
+        cells, own = [name], []
         for m, b in cols:
             summary = res["summary"].get(m, {})
             stats = summary.get(b, {})
@@ -523,8 +525,9 @@ def versus_table(results, args, out):
             pairs = list(zip(stats["variant"]["regrets"], stats["gp"]["regrets"]))
             t["better"] += sum(v < g for v, g in pairs)
             t["worse"] += sum(v > g for v, g in pairs)
+            own.append(ratio(var, gp, floor))
             cells.append(f"{fmt(gp)} / {fmt(var)} / {fmt(tpe)} ({bold(r_gp)} -> {bold(r_var)})")
-        out.write(md_row(cells))
+        out.write(md_row(cells + [f"{geomean(own):.2f}"]))
     out.write("\n" + md_head(["over the problems"] + heads))
     out.write(md_row(["cells behind TPE, GP -> variant"] + [
         f"{totals[c]['behind'][0]} -> {totals[c]['behind'][1]}" for c in cols]))
@@ -533,6 +536,20 @@ def versus_table(results, args, out):
     out.write(md_row(["geometric mean of the ratios, GP -> variant"] + [
         f"{fmt(geomean(totals[c]['ratios'][0]))} -> {fmt(geomean(totals[c]['ratios'][1]))}"
         for c in cols]))
+    out.write("\nSeeds the variant does better / worse, pooled over the problems and modes "
+              "(one-sided sign test: the chance of as many better or more if neither were "
+              "better):\n\n")
+    groups = [(f"at {b} trials", [c for c in cols if c[1] == b]) for b in args.budgets]
+    for label, group in groups + [("every cell", cols)]:
+        better = sum(totals[c]["better"] for c in group)
+        worse = sum(totals[c]["worse"] for c in group)
+        out.write(f"- {label}: {better} / {worse}, p = {sign_test(better, worse):.3g}\n")
+
+
+def sign_test(better, worse):
+    """P(at least `better` heads in better + worse fair coin flips); ties are left out."""
+    n = better + worse
+    return sum(math.comb(n, k) for k in range(better, n + 1)) / 2 ** n
 
 
 # ---- main ----
