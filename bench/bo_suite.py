@@ -25,8 +25,8 @@ Suggestion time is the sampler's CPU time per suggestion (thread time), median a
 Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
 (problem, sampler, mode, seed, trials); GP runs per (behaviour fingerprint, mode, ...),
 where the fingerprint hashes the suggestions the server (with --gp-options) makes on a
-fixed probe in that mode (Branin for 60 trials and a mixed nested space for 25, with a
-deterministic objective), kept per binary hash in fingerprints.json: a rebuild that
+fixed probe in that mode (Branin for 60 trials, a mixed nested space for 25 and Shubert's
+rugged 2-D function for 30, with deterministic objectives), kept per binary hash in fingerprints.json: a rebuild that
 suggests the same reuses the runs, a change in behaviour (in that mode) reruns them. The
 probe cannot see every change (one that only shows on other spaces, or after trial 60,
 needs --rerun-gp). Runs made with --gp-options are also keyed by those options, since

@@ -405,7 +405,9 @@ def _michalewicz8_minimum():
 def probe_problems():
     """bo_suite's behaviour probe for the GP cache: (problem, trials) pairs."""
     return [(function("probe_branin", boxes([(-5, 10), (0, 15)]), branin, 0.397887357729739), 60),
-            (Problem("probe_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False), 25)]
+            (Problem("probe_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False), 25),
+            # rugged: the GP's flat-acquisition step acts here by trial 11 in both modes
+            (function("probe_shubert", box(2, -10, 10), shubert, -186.7309088310239), 30)]
 
 
 def all_problems():

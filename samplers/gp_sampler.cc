@@ -90,6 +90,21 @@ GpData Rows(const GpData& data, const std::vector<int>& idx) {
   return s;
 }
 
+// Step 9's probe: the best model point with its continuous coordinates moved by
+// N(0, 0.003), well within the short-range semivariance's radius, then projected.
+Scored NearReplicate(const EncodedSpace& space, const GpData& data, Rng* rng) {
+  Eigen::Index best;
+  data.y.minCoeff(&best);
+  std::vector<double> x(space.dims);
+  for (int j = 0; j < space.dims; ++j) x[j] = data.x(best, j);
+  const std::vector<EncodedDim>& info = space.encoding.dim_info();
+  boost::random::normal_distribution<double> normal(0.0, 0.003);
+  for (int j = 0; j < space.dims; ++j)
+    if (!IsDiscrete(info[j].type)) x[j] = std::clamp(x[j] + normal(*rng), 0.0, 1.0);
+  space.Project(x.data());
+  return Scored{0.0, std::move(x)};
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GpSampler>> GpSampler::Create(const core::SearchSpace& space,
@@ -258,39 +273,16 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
-  if (gp_.flat_acquisition > 0 && !ranked.empty()) {
-    const double spread = ranked.front().log_ei - ranked[ranked.size() / 2].log_ei;
-    notes_.push_back(absl::StrCat("acquisition spread ", spread));
-    bool noisy = true;
-    if (gp_.flat_noise_gate > 0 && spread < std::log(gp_.flat_acquisition)) {
-      const std::optional<double> short_range = ShortRangeSemivariance(set.data);
-      const double noise = std::exp(model->hyperparameters().log_noise_variance);
-      notes_.push_back(absl::StrCat("short-range semivariance ",
-                                    short_range ? absl::StrCat(*short_range) : "unknown",
-                                    ", noise variance ", noise));
-      if (!short_range && gp_.flat_probe &&
-          (!gp_.flat_probe_pending_aware || !ClosePairsPending(set.data.x, observed))) {
-        // Too few close pairs to tell: a near-replicate of the best model point makes one.
-        Eigen::Index best;
-        set.data.y.minCoeff(&best);
-        std::vector<double> x(dims_);
-        for (int j = 0; j < dims_; ++j) x[j] = set.data.x(best, j);
-        const std::vector<EncodedDim>& info = encoding_.dim_info();
-        boost::random::normal_distribution<double> normal(0.0, 0.003);
-        for (int j = 0; j < dims_; ++j)
-          if (!IsDiscrete(info[j].type)) x[j] = std::clamp(x[j] + normal(rng), 0.0, 1.0);
-        space.Project(x.data());
-        notes_.push_back("flat acquisition: a near-replicate of the best point");
-        return BestUntried(space, {Scored{0.0, std::move(x)}}, std::move(ranked), tried, &rng,
-                           &notes_);
-      }
-      noisy = short_range && *short_range >= gp_.flat_noise_gate * noise &&
-              *short_range >= gp_.flat_noise_share;
-    }
-    if (noisy && spread < std::log(gp_.flat_acquisition)) {
+  switch (FlatAcquisition(observed, set, *model, ranked)) {  // 9
+    case FlatChoice::kTpe:
       notes_.push_back("flat acquisition: TPE's point");
       return flat_fallback_->Next(history);
-    }
+    case FlatChoice::kProbe:
+      notes_.push_back("flat acquisition: a near-replicate of the best point");
+      return BestUntried(space, {NearReplicate(space, set.data, &rng)}, std::move(ranked), tried,
+                         &rng, &notes_);
+    case FlatChoice::kAcquisition:
+      break;
   }
   std::vector<Scored> refined = Refine(space, ranked, box, acq);                           // 5c
   CoordinateSteps(space, acq, &refined);                                                   // 5d
@@ -587,6 +579,30 @@ PendingPenalizedLogEi GpSampler::Acquisition(const Observed& observed, const Mod
     }
   }
   return PendingPenalizedLogEi{model, best, xp};
+}
+
+// 9. Flat acquisition (header, step 9): the acquisition's point, a probe or TPE's point.
+GpSampler::FlatChoice GpSampler::FlatAcquisition(const Observed& observed, const ModelSet& set,
+                                                 const GpModel& model,
+                                                 const std::vector<Scored>& ranked) {
+  if (gp_.flat_acquisition <= 0 || ranked.empty()) return FlatChoice::kAcquisition;
+  const double spread = ranked.front().log_ei - ranked[ranked.size() / 2].log_ei;
+  notes_.push_back(absl::StrCat("acquisition spread ", spread));
+  if (spread >= std::log(gp_.flat_acquisition)) return FlatChoice::kAcquisition;
+  if (gp_.flat_noise_gate <= 0) return FlatChoice::kTpe;
+  const std::optional<double> short_range = ShortRangeSemivariance(set.data);
+  const double noise = std::exp(model.hyperparameters().log_noise_variance);
+  notes_.push_back(absl::StrCat("short-range semivariance ",
+                                short_range ? absl::StrCat(*short_range) : "unknown",
+                                ", noise variance ", noise));
+  if (!short_range) {
+    const bool probe = gp_.flat_probe && !(gp_.flat_probe_pending_aware &&
+                                           ClosePairsPending(set.data.x, observed));
+    return probe ? FlatChoice::kProbe : FlatChoice::kAcquisition;
+  }
+  const bool noisy =
+      *short_range >= gp_.flat_noise_gate * noise && *short_range >= gp_.flat_noise_share;
+  return noisy ? FlatChoice::kTpe : FlatChoice::kAcquisition;
 }
 
 // Whether the pending trials will complete kShortRangePairs pairs of points within

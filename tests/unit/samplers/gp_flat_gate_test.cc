@@ -1,6 +1,6 @@
 // The GP sampler where its acquisition is flat (the model prefers no point): TPE's point
-// only when trials a few thousandths apart differ as noise would (gp_sampler.h,
-// GpSamplerOptions::flat_noise_gate).
+// only when trials a few thousandths apart differ as noise would, a near-replicate probe
+// when too few are that close (gp_sampler.h, step 9).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -190,10 +190,27 @@ TEST(GpFlatGateTest, ProbesInFlightAreNotRepeatedWhenPendingAware) {
   }
 }
 
-TEST(GpFlatGateTest, OffByDefault) {
+// A smooth bowl: the model prefers the points near its floor, so the default gate, which
+// looks at every acquisition, leaves every suggestion to it.
+double Bowl(int, const Config& c) {
+  double sum = 0;
+  for (int j = 0; j < kDims; ++j) sum += (Coord(c, j) - 0.3) * (Coord(c, j) - 0.3);
+  return sum;
+}
+
+TEST(GpFlatGateTest, ByDefaultASmoothObjectiveKeepsTheAcquisitionsPoint) {
   auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3});
-  ASSERT_TRUE(s->Next(Completed(Points(16, 6), PureNoise)).ok());
+  ASSERT_TRUE(s->Next(Completed(Points(16, 6), Bowl)).ok());
+  EXPECT_THAT(s->notes(), Contains(HasSubstr("acquisition spread")));
   EXPECT_THAT(s->notes(), Not(Contains(HasSubstr("flat acquisition"))));
+}
+
+TEST(GpFlatGateTest, OffWhenFlatAcquisitionIsZero) {
+  GpSamplerOptions gp;
+  gp.flat_acquisition = 0;
+  auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3}, gp);
+  ASSERT_TRUE(s->Next(Completed(Points(16, 6), PureNoise)).ok());
+  EXPECT_THAT(s->notes(), Not(Contains(HasSubstr("acquisition spread"))));
   EXPECT_THAT(s->notes(), Not(Contains(HasSubstr("short-range"))));
 }
 
