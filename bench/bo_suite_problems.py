@@ -391,6 +391,7 @@ RF_SPACE = {
 
 # Schwefel's minimum per dimension (at x = 420.968746 in each).
 _SCHWEFEL_MINIMUM = 418.9828872724338 - 420.968746 * math.sin(math.sqrt(420.968746))
+_SHUBERT2_MINIMUM = -186.7309088310239
 
 
 def _michalewicz5_minimum():
@@ -407,7 +408,7 @@ def probe_problems():
     return [(function("probe_branin", boxes([(-5, 10), (0, 15)]), branin, 0.397887357729739), 60),
             (Problem("probe_nested", "mixed", MIXED_NESTED_SPACE, mixed_nested, 0.0, False), 25),
             # rugged: the GP's flat-acquisition step acts here by trial 11 in both modes
-            (function("probe_shubert", box(2, -10, 10), shubert, -186.7309088310239), 30)]
+            (function("probe_shubert", box(2, -10, 10), shubert, _SHUBERT2_MINIMUM), 30)]
 
 
 def all_problems():
@@ -611,7 +612,7 @@ def all_problems():
                  noise=28000.0),
         function("gallagher21_5_noisy", box(5, -5, 5), gallagher(5, 21, 366), 0.0,
                  held_out=True, noise=0.105),
-        function("shubert2", box(2, -10, 10), shubert, -186.7309088310239, held_out=True),
+        function("shubert2", box(2, -10, 10), shubert, _SHUBERT2_MINIMUM, held_out=True),
         function("cross_in_tray2", box(2, -10, 10), cross_in_tray, -2.06261187082274,
                  held_out=True),
         function("lunacek4", box(4, -5, 5), lunacek(4, 377), 0.0, held_out=True),
