@@ -273,7 +273,7 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   if (anchor < 0) anchor = TrustRegion(observed, set, history.trials.size(), space, &box);
   std::vector<Scored> ranked = RankCandidates(space, set.data, anchor, box, model->size(),
                                               hp_->additive(), acq, &rng);                 // 5b
-  switch (FlatAcquisition(observed, set, *model, ranked)) {  // 9
+  switch (FlatAcquisition(observed, set, *model, ranked)) {                                // 9
     case FlatChoice::kTpe:
       notes_.push_back("flat acquisition: TPE's point");
       return flat_fallback_->Next(history);

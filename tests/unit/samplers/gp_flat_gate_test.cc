@@ -68,7 +68,8 @@ std::vector<Config> Points(int scattered, int close_pairs) {
   return out;
 }
 
-History Completed(const std::vector<Config>& points, const std::function<double(int, const Config&)>& f) {
+History Completed(const std::vector<Config>& points,
+                  const std::function<double(int, const Config&)>& f) {
   History h;
   for (size_t i = 0; i < points.size(); ++i) {
     h.trials.push_back({points[i], TrialState::kCompleted, f(static_cast<int>(i), points[i]), 1});
@@ -133,7 +134,8 @@ TEST(GpFlatGateTest, ShortRangeSemivarianceTellsNoiseFromRipples) {
 
 TEST(GpFlatGateTest, ShortRangeSemivarianceNeedsFourPairsWithinTheRadius) {
   EXPECT_FALSE(ShortRangeSemivariance(Data(Points(20, 0), PureNoise)).has_value());
-  EXPECT_FALSE(ShortRangeSemivariance(Data(Points(20, kShortRangePairs - 1), PureNoise)).has_value());
+  EXPECT_FALSE(
+      ShortRangeSemivariance(Data(Points(20, kShortRangePairs - 1), PureNoise)).has_value());
   EXPECT_TRUE(ShortRangeSemivariance(Data(Points(20, kShortRangePairs), PureNoise)).has_value());
   EXPECT_FALSE(ShortRangeSemivariance(GpData{}).has_value());
 }
@@ -145,8 +147,9 @@ TEST(GpFlatGateTest, WithoutClosePairsANearReplicateOfTheBestTrialIsMade) {
   ASSERT_TRUE(next.ok() && next->has_value()) << next.status();
   EXPECT_THAT(s->notes(), Contains(HasSubstr("short-range semivariance unknown")));
   EXPECT_THAT(s->notes(), Contains("flat acquisition: a near-replicate of the best point"));
-  const auto best = std::min_element(h.trials.begin(), h.trials.end(),
-                                     [](const auto& a, const auto& b) { return *a.value < *b.value; });
+  const auto best =
+      std::min_element(h.trials.begin(), h.trials.end(),
+                       [](const auto& a, const auto& b) { return *a.value < *b.value; });
   for (int j = 0; j < kDims; ++j) EXPECT_NEAR(Coord(**next, j), Coord(best->config, j), 0.02);
 }
 
@@ -165,8 +168,9 @@ TEST(GpFlatGateTest, NoiseThatIsASmallShareOfTheVariationLeavesTheModelInCharge)
 // Three trials in flight within 0.003 of the best one make six close pairs once done.
 TEST(GpFlatGateTest, ProbesInFlightAreNotRepeatedWhenPendingAware) {
   History h = Completed(Points(21, 0), PureNoise);
-  const auto best = *std::min_element(h.trials.begin(), h.trials.end(),
-                                      [](const auto& a, const auto& b) { return *a.value < *b.value; });
+  const auto best =
+      *std::min_element(h.trials.begin(), h.trials.end(),
+                        [](const auto& a, const auto& b) { return *a.value < *b.value; });
   for (int k = 1; k <= 3; ++k) {
     Config near = best.config;
     for (int j = 0; j < kDims; ++j) {
@@ -183,7 +187,8 @@ TEST(GpFlatGateTest, ProbesInFlightAreNotRepeatedWhenPendingAware) {
     auto s = *GpSampler::Create(UnitBox(), SamplerOptions{core::Goal::kMinimize, 3}, gp);
     ASSERT_TRUE(s->Next(h).ok());
     if (aware) {
-      EXPECT_THAT(s->notes(), Not(Contains("flat acquisition: a near-replicate of the best point")));
+      EXPECT_THAT(s->notes(),
+                  Not(Contains("flat acquisition: a near-replicate of the best point")));
     } else {
       EXPECT_THAT(s->notes(), Contains("flat acquisition: a near-replicate of the best point"));
     }
