@@ -50,8 +50,6 @@ inline absl::StatusOr<samplers::GpSamplerOptions> GpOptionsFromJson(const nlohma
         o.flat_probe = value.get<bool>();
       } else if (key == "flat_probe_pending_aware") {
         o.flat_probe_pending_aware = value.get<bool>();
-      } else if (key == "loo_skill_gate") {
-        o.loo_skill_gate = value.get<double>();
       } else {
         return absl::InvalidArgumentError("unknown gp option " + key);
       }

@@ -508,17 +508,6 @@ void GpModel::Refresh() {
          0.5 * static_cast<double>(data_.y.size()) * kLog2Pi;
 }
 
-double GpModel::LeaveOneOutSkill() const {
-  const Eigen::Index n = chol_.rows();
-  const double spread = (data_.y.array() - data_.y.mean()).square().sum();
-  if (n < 3 || spread <= 0) return 0;
-  // diag((K + noise)^-1): the squared column norms of L^-1.
-  const Eigen::MatrixXd inv_l = chol_.triangularView<Eigen::Lower>().solve(
-      Eigen::MatrixXd::Identity(n, n));
-  const Eigen::VectorXd inv_diag = inv_l.colwise().squaredNorm().transpose();
-  return 1 - alpha_.cwiseQuotient(inv_diag).squaredNorm() / spread;
-}
-
 void GpModel::Predict(const Eigen::MatrixXd& xs, Eigen::VectorXd* mean,
                       Eigen::VectorXd* var) const {
   const Eigen::MatrixXd kc = MaternKernel(xs, data_.x, hp_);  // m x n

@@ -160,11 +160,6 @@ class GpModel {
   void PredictWithGradient(const Eigen::VectorXd& x, double* mean, double* var,
                            Eigen::VectorXd* d_mean, Eigen::VectorXd* d_var) const;
 
-  // Leave-one-out skill at the fitted hyperparameters: 1 minus the sum of squared
-  // leave-one-out residuals over the targets' sum of squares about their mean (1: each
-  // point predicted from the others; 0 or less: no better than their mean). O(n^3).
-  double LeaveOneOutSkill() const;
-
   // Log marginal likelihood of the conditioned data (fantasies included once added).
   double log_marginal_likelihood() const { return lml_; }
   const GpHyperparameters& hyperparameters() const { return hp_; }

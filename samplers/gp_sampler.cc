@@ -113,7 +113,7 @@ absl::StatusOr<std::unique_ptr<GpSampler>> GpSampler::Create(const core::SearchS
   auto encoding = Encoding::Build(space, CategoricalEncoding::kOneHot);
   if (!encoding.ok()) return encoding.status();
   std::unique_ptr<GpSampler> sampler(new GpSampler(space, *std::move(encoding), options, gp));
-  if (gp.flat_acquisition > 0 || gp.loo_skill_gate > 0) {
+  if (gp.flat_acquisition > 0) {
     auto tpe = MakeTpeSampler(space, options);
     if (!tpe.ok()) return tpe.status();
     sampler->flat_fallback_ = *std::move(tpe);
@@ -262,14 +262,6 @@ absl::StatusOr<std::optional<core::Config>> GpSampler::ModelPoint(const History&
   const ModelSet set = BuildModelSet(observed.obs);                    // 2
   absl::StatusOr<GpModel> model = ConditionedModel(set.data, stream);  // 3
   if (!model.ok()) return model.status();
-  if (gp_.loo_skill_gate > 0 && !enumerated_ && model->size() >= 20) {
-    const double skill = model->LeaveOneOutSkill();
-    notes_.push_back(absl::StrCat("leave-one-out skill ", skill));
-    if (skill < gp_.loo_skill_gate) {
-      notes_.push_back("no model skill: TPE's point");
-      return flat_fallback_->Next(history);
-    }
-  }
   absl::StatusOr<Exploration> explore =
       MaybeExplore(observed.obs, set, history.trials.size(), &*model);  // 4
   if (!explore.ok()) return explore.status();

@@ -161,9 +161,6 @@ struct GpSamplerOptions {
   bool flat_probe = true;
   // ... unless pending trials will already complete the pairs.
   bool flat_probe_pending_aware = true;
-  // Experiment (0: off): with at least 20 model points, TPE's point when the model's
-  // leave-one-out skill (GpModel::LeaveOneOutSkill) is below this.
-  double loo_skill_gate = 0.0;
 };
 
 class GpSampler final : public Sampler {

@@ -57,46 +57,6 @@ TEST(GpModelTest, PosteriorMeanInterpolatesAndVarianceShrinksAtData) {
   EXPECT_NEAR(mean[0], 0.0, 1e-3);
 }
 
-TEST(GpModelTest, LeaveOneOutSkillTellsAPredictableFunctionFromNoise) {
-  GpData smooth{RandomPoints(60, 2, 3), {}, {}};
-  smooth.y = Wiggle(smooth.x);
-  GpData noise{RandomPoints(60, 2, 3), {}, {}};
-  noise.y = Wiggle(RandomPoints(60, 2, 4));  // values unrelated to the points
-  const GpHyperparameters hp = Hp({0.2, 1.0}, 1.0, 1e-4);
-  auto a = GpModel::Condition(smooth, hp);
-  auto b = GpModel::Condition(noise, hp);
-  ASSERT_TRUE(a.ok() && b.ok());
-  EXPECT_GT(a->LeaveOneOutSkill(), 0.9);
-  EXPECT_LT(b->LeaveOneOutSkill(), 0.1);
-}
-
-TEST(GpModelTest, LeaveOneOutSkillMatchesConditioningOnTheOthers) {
-  const int n = 15;
-  GpData data{RandomPoints(n, 2, 5), {}, {}};
-  data.y = Wiggle(data.x);
-  const GpHyperparameters hp = Hp({0.3, 1.0}, 1.0, 1e-2);
-  double residuals = 0;
-  for (int i = 0; i < n; ++i) {
-    GpData others;
-    others.x.resize(n - 1, 2);
-    others.y.resize(n - 1);
-    for (int k = 0, r = 0; k < n; ++k) {
-      if (k == i) continue;
-      others.x.row(r) = data.x.row(k);
-      others.y[r++] = data.y[k];
-    }
-    auto model = GpModel::Condition(others, hp);
-    ASSERT_TRUE(model.ok());
-    Eigen::VectorXd mean;
-    model->Predict(data.x.row(i), &mean, nullptr);
-    residuals += (data.y[i] - mean[0]) * (data.y[i] - mean[0]);
-  }
-  const double spread = (data.y.array() - data.y.mean()).square().sum();
-  auto model = GpModel::Condition(data, hp);
-  ASSERT_TRUE(model.ok());
-  EXPECT_NEAR(model->LeaveOneOutSkill(), 1 - residuals / spread, 1e-9);
-}
-
 TEST(GpModelTest, KernelIsMatern52) {
   Eigen::MatrixXd a(1, 2), b(1, 2);
   a << 0.1, 0.2;
