@@ -22,18 +22,18 @@ tune / heldout). Regrets are floored at 1e-6 of the random search's median regre
 smallest budget (TPE's where random was not run) so that two exact hits compare as equal.
 Suggestion time is the sampler's CPU time per suggestion (thread time), median and p99.
 
-Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per
-(problem, sampler, mode, seed, trials); GP runs per (behaviour fingerprint, mode, ...),
-where the fingerprint hashes the suggestions the server (with --gp-options) makes on a
-fixed probe in that mode (Branin for 60 trials, a mixed nested space for 25 and Shubert's
-rugged 2-D function for 30, with deterministic objectives), kept per binary hash in fingerprints.json: a rebuild that
-suggests the same reuses the runs, a change in behaviour (in that mode) reruns them. The
-probe cannot see every change (one that only shows on other spaces, or after trial 60,
-needs --rerun-gp). Runs made with --gp-options are also keyed by those options, since
-an option that changes only late or rare suggestions leaves the probe as it is (and would
-otherwise reuse the default's runs); an option whose meaning a rebuild changes keeps its key,
-so its old runs must be removed (or --rerun-gp). Also cached: the evaluations of real tasks per config and the real
-tasks' best values.
+Caches (in --cache-dir, by default build/bench/bo_suite_cache): Optuna runs per (problem,
+sampler, mode, seed, trials); GP runs per (behaviour fingerprint, mode, ...), where the
+fingerprint hashes the suggestions the server (with --gp-options) makes on a fixed probe
+in that mode (Branin for 60 trials, a mixed nested space for 25 and Shubert's rugged 2-D
+function for 30, with deterministic objectives), kept per binary hash in
+fingerprints.json: a rebuild that suggests the same reuses the runs, a change in behaviour
+(in that mode) reruns them. The probe cannot see every change (one that only shows on
+other spaces, or after trial 60, needs --rerun-gp). Runs made with --gp-options are also
+keyed by those options, since an option that changes only late or rare suggestions leaves
+the probe as it is (and would otherwise reuse the default's runs); an option whose meaning
+a rebuild changes keeps its key, so its old runs must be removed (or --rerun-gp). Also
+cached: the evaluations of real tasks per config and the real tasks' best values.
 
 usage: nice -n 19 /usr/bin/python3 bench/bo_suite.py [--set tune|heldout|all]
          [--problems a,b] [--seeds 20] [--budgets 50,100] [--modes seq,c4]
