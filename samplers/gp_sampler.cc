@@ -618,14 +618,13 @@ bool GpSampler::ClosePairsPending(const Eigen::MatrixXd& model_x, const Observed
     return d2 <= r2;
   };
   const Eigen::Index n = model_x.rows();
-  std::vector<std::vector<double>> rows(n, std::vector<double>(dims_));
-  for (Eigen::Index i = 0; i < n; ++i)
-    for (int j = 0; j < dims_; ++j) rows[i][j] = model_x(i, j);
+  const Eigen::MatrixXd points = model_x.transpose();  // a model point per contiguous column
+  auto row = [&](Eigen::Index i) { return points.col(i).data(); };
   size_t pairs = 0;
   for (Eigen::Index i = 0; i < n; ++i)
-    for (Eigen::Index k = 0; k < i; ++k) pairs += close(rows[i].data(), rows[k].data());
+    for (Eigen::Index k = 0; k < i; ++k) pairs += close(row(i), row(k));
   for (size_t p = 0; p < pending.size(); ++p) {
-    for (Eigen::Index i = 0; i < n; ++i) pairs += close(pending[p]->data(), rows[i].data());
+    for (Eigen::Index i = 0; i < n; ++i) pairs += close(pending[p]->data(), row(i));
     for (size_t q = 0; q < p; ++q) pairs += close(pending[p]->data(), pending[q]->data());
   }
   return pairs >= kShortRangePairs;
